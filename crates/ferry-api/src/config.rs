@@ -1,0 +1,719 @@
+//! `ConfigDef`: typed configuration keys with defaults, validators and docs,
+//! parsed and validated the way Kafka Connect's `ConfigDef` does, producing
+//! the `/connector-plugins/{p}/config/validate` shapes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigType {
+    Boolean,
+    String,
+    Int,
+    Short,
+    Long,
+    Double,
+    List,
+    Class,
+    Password,
+}
+
+impl ConfigType {
+    pub fn name(self) -> &'static str {
+        match self {
+            ConfigType::Boolean => "BOOLEAN",
+            ConfigType::String => "STRING",
+            ConfigType::Int => "INT",
+            ConfigType::Short => "SHORT",
+            ConfigType::Long => "LONG",
+            ConfigType::Double => "DOUBLE",
+            ConfigType::List => "LIST",
+            ConfigType::Class => "CLASS",
+            ConfigType::Password => "PASSWORD",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Importance {
+    High,
+    Medium,
+    Low,
+}
+
+impl Importance {
+    pub fn name(self) -> &'static str {
+        match self {
+            Importance::High => "HIGH",
+            Importance::Medium => "MEDIUM",
+            Importance::Low => "LOW",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Width {
+    None,
+    Short,
+    Medium,
+    Long,
+}
+
+impl Width {
+    pub fn name(self) -> &'static str {
+        match self {
+            Width::None => "NONE",
+            Width::Short => "SHORT",
+            Width::Medium => "MEDIUM",
+            Width::Long => "LONG",
+        }
+    }
+}
+
+/// A parsed configuration value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConfigValue {
+    Null,
+    Boolean(bool),
+    Int(i32),
+    Short(i16),
+    Long(i64),
+    Double(f64),
+    String(String),
+    List(Vec<String>),
+    Class(String),
+    Password(String),
+}
+
+impl ConfigValue {
+    /// Kafka Connect's `ConfigDef.convertToString`: lists joined with commas,
+    /// passwords hidden.
+    pub fn to_config_string(&self) -> Option<String> {
+        Some(match self {
+            ConfigValue::Null => return None,
+            ConfigValue::Boolean(b) => b.to_string(),
+            ConfigValue::Int(v) => v.to_string(),
+            ConfigValue::Short(v) => v.to_string(),
+            ConfigValue::Long(v) => v.to_string(),
+            ConfigValue::Double(v) => java_double_string(*v),
+            ConfigValue::String(s) | ConfigValue::Class(s) => s.clone(),
+            ConfigValue::List(l) => l.join(","),
+            ConfigValue::Password(_) => "[hidden]".to_owned(),
+        })
+    }
+}
+
+/// `Double.toString` for the values configs use.
+fn java_double_string(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e7 {
+        format!("{v:.1}")
+    } else {
+        v.to_string()
+    }
+}
+
+/// A validation failure: Kafka Connect's `ConfigException` message.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct ConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    /// `new ConfigException(name, value, reason)`.
+    pub fn invalid(key: &str, value: impl fmt::Display, reason: &str) -> Self {
+        ConfigError {
+            key: key.to_owned(),
+            message: format!("Invalid value {value} for configuration {key}: {reason}"),
+        }
+    }
+    pub fn missing(key: &str) -> Self {
+        ConfigError {
+            key: key.to_owned(),
+            message: format!("Missing required configuration \"{key}\" which has no default value."),
+        }
+    }
+}
+
+type CustomCheck = fn(&str, &ConfigValue) -> Result<(), String>;
+
+/// Validators with Kafka Connect's messages.
+#[derive(Clone)]
+pub enum Validator {
+    /// `ConfigDef.Range`: inclusive bounds on a number.
+    Range { min: Option<f64>, max: Option<f64> },
+    /// `ConfigDef.ValidString.in(...)`.
+    OneOf(Vec<&'static str>),
+    /// `ConfigDef.CaseInsensitiveValidString.in(...)`.
+    OneOfIgnoreCase(Vec<&'static str>),
+    /// `ConfigDef.NonEmptyString`.
+    NonEmptyString,
+    /// `ConfigDef.NonNullValidator`.
+    NonNull,
+    /// Any other check; the error text is the reason.
+    Custom(CustomCheck),
+}
+
+impl fmt::Debug for Validator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Validator::Range { min, max } => write!(f, "Range({min:?}, {max:?})"),
+            Validator::OneOf(v) => write!(f, "OneOf({v:?})"),
+            Validator::OneOfIgnoreCase(v) => write!(f, "OneOfIgnoreCase({v:?})"),
+            Validator::NonEmptyString => f.write_str("NonEmptyString"),
+            Validator::NonNull => f.write_str("NonNull"),
+            Validator::Custom(_) => f.write_str("Custom"),
+        }
+    }
+}
+
+impl Validator {
+    pub fn at_least(min: f64) -> Self {
+        Validator::Range {
+            min: Some(min),
+            max: None,
+        }
+    }
+    pub fn between(min: f64, max: f64) -> Self {
+        Validator::Range {
+            min: Some(min),
+            max: Some(max),
+        }
+    }
+
+    pub fn ensure_valid(&self, key: &str, value: &ConfigValue) -> Result<(), ConfigError> {
+        let shown = value.to_config_string().unwrap_or_else(|| "null".into());
+        let fail = |reason: String| Err(ConfigError::invalid(key, &shown, &reason));
+        match self {
+            Validator::Range { min, max } => {
+                let n = match value {
+                    ConfigValue::Int(v) => *v as f64,
+                    ConfigValue::Short(v) => *v as f64,
+                    ConfigValue::Long(v) => *v as f64,
+                    ConfigValue::Double(v) => *v,
+                    ConfigValue::Null => return fail("Value must be non-null".into()),
+                    _ => return Ok(()),
+                };
+                if let Some(m) = min {
+                    if n < *m {
+                        return fail(format!("Value must be at least {}", bound(*m)));
+                    }
+                }
+                if let Some(m) = max {
+                    if n > *m {
+                        return fail(format!("Value must be no more than {}", bound(*m)));
+                    }
+                }
+                Ok(())
+            }
+            Validator::OneOf(options) => match value {
+                ConfigValue::String(s) if options.contains(&s.as_str()) => Ok(()),
+                _ => fail(format!("String must be one of: {}", options.join(", "))),
+            },
+            Validator::OneOfIgnoreCase(options) => match value {
+                ConfigValue::String(s) if options.iter().any(|o| o.eq_ignore_ascii_case(s)) => Ok(()),
+                _ => fail(format!(
+                    "String must be one of (case insensitive): {}",
+                    options.join(", ")
+                )),
+            },
+            Validator::NonEmptyString => match value {
+                ConfigValue::String(s) if !s.is_empty() => Ok(()),
+                _ => fail("String must be non-empty".into()),
+            },
+            Validator::NonNull => match value {
+                ConfigValue::Null => fail("entry must be non null".into()),
+                _ => Ok(()),
+            },
+            Validator::Custom(check) => check(key, value).or_else(fail),
+        }
+    }
+}
+
+fn bound(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{}", v as i64)
+    } else {
+        v.to_string()
+    }
+}
+
+/// The default of a key: required keys have none; a `Null` default makes the
+/// key optional with no value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DefaultValue {
+    Required,
+    Value(ConfigValue),
+}
+
+#[derive(Debug, Clone)]
+pub struct ConfigKey {
+    pub name: String,
+    pub config_type: ConfigType,
+    pub default: DefaultValue,
+    pub validator: Option<Validator>,
+    pub importance: Importance,
+    pub documentation: String,
+    pub group: Option<String>,
+    pub order_in_group: i32,
+    pub width: Width,
+    pub display_name: String,
+    pub dependents: Vec<String>,
+}
+
+impl ConfigKey {
+    pub fn has_default(&self) -> bool {
+        !matches!(self.default, DefaultValue::Required)
+    }
+
+    /// The `/connector-plugins/{p}/config` entry for this key.
+    pub fn info(&self) -> ConfigKeyInfo {
+        ConfigKeyInfo {
+            name: self.name.clone(),
+            config_type: self.config_type.name().to_owned(),
+            required: !self.has_default(),
+            default_value: match &self.default {
+                DefaultValue::Required => None,
+                DefaultValue::Value(v) => v.to_config_string(),
+            },
+            importance: self.importance.name().to_owned(),
+            documentation: self.documentation.clone(),
+            group: self.group.clone(),
+            order: self.order_in_group,
+            width: self.width.name().to_owned(),
+            display_name: self.display_name.clone(),
+            dependents: self.dependents.clone(),
+        }
+    }
+}
+
+/// Parses one raw value as `ConfigDef.parseType` does (trimming strings).
+pub fn parse_type(key: &str, raw: &str, t: ConfigType) -> Result<ConfigValue, ConfigError> {
+    let trimmed = raw.trim();
+    let number_err = |name: &str| ConfigError::invalid(key, raw, &format!("Not a number of type {name}"));
+    Ok(match t {
+        ConfigType::Boolean => {
+            if trimmed.eq_ignore_ascii_case("true") {
+                ConfigValue::Boolean(true)
+            } else if trimmed.eq_ignore_ascii_case("false") {
+                ConfigValue::Boolean(false)
+            } else {
+                return Err(ConfigError::invalid(key, raw, "Expected value to be either true or false"));
+            }
+        }
+        ConfigType::String => ConfigValue::String(trimmed.to_owned()),
+        ConfigType::Password => ConfigValue::Password(trimmed.to_owned()),
+        ConfigType::Int => ConfigValue::Int(trimmed.parse().map_err(|_| number_err("INT"))?),
+        ConfigType::Short => ConfigValue::Short(trimmed.parse().map_err(|_| number_err("SHORT"))?),
+        ConfigType::Long => ConfigValue::Long(trimmed.parse().map_err(|_| number_err("LONG"))?),
+        ConfigType::Double => ConfigValue::Double(trimmed.parse().map_err(|_| number_err("DOUBLE"))?),
+        ConfigType::List => ConfigValue::List(parse_list(trimmed)),
+        ConfigType::Class => ConfigValue::Class(trimmed.to_owned()),
+    })
+}
+
+/// A comma-separated list with whitespace around commas ignored.
+pub fn parse_list(raw: &str) -> Vec<String> {
+    let t = raw.trim();
+    if t.is_empty() {
+        return Vec::new();
+    }
+    t.split(',').map(|s| s.trim().to_owned()).collect()
+}
+
+/// A set of configuration keys, in definition order.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigDef {
+    keys: Vec<ConfigKey>,
+}
+
+/// Builder-style key definition: `def.define("file", ConfigType::String).default_null().doc("…")`.
+pub struct KeyBuilder<'a> {
+    def: &'a mut ConfigDef,
+    index: usize,
+}
+
+impl KeyBuilder<'_> {
+    fn key(&mut self) -> &mut ConfigKey {
+        &mut self.def.keys[self.index]
+    }
+    pub fn default_value(mut self, v: ConfigValue) -> Self {
+        self.key().default = DefaultValue::Value(v);
+        self
+    }
+    pub fn default_null(self) -> Self {
+        self.default_value(ConfigValue::Null)
+    }
+    pub fn default_str(self, v: &str) -> Self {
+        let t = self.def.keys[self.index].config_type;
+        let name = self.def.keys[self.index].name.clone();
+        let parsed = parse_type(&name, v, t).unwrap_or(ConfigValue::String(v.to_owned()));
+        self.default_value(parsed)
+    }
+    pub fn validator(mut self, v: Validator) -> Self {
+        self.key().validator = Some(v);
+        self
+    }
+    pub fn importance(mut self, i: Importance) -> Self {
+        self.key().importance = i;
+        self
+    }
+    pub fn doc(mut self, d: &str) -> Self {
+        self.key().documentation = d.to_owned();
+        self
+    }
+    /// Places the key in a group; its order is its position among the
+    /// group's keys, counting from 1.
+    pub fn group(mut self, g: &str) -> Self {
+        let order = self
+            .def
+            .keys
+            .iter()
+            .filter(|k| k.group.as_deref() == Some(g))
+            .count() as i32
+            + 1;
+        let k = self.key();
+        k.group = Some(g.to_owned());
+        k.order_in_group = order;
+        self
+    }
+    pub fn width(mut self, w: Width) -> Self {
+        self.key().width = w;
+        self
+    }
+    pub fn display_name(mut self, n: &str) -> Self {
+        self.key().display_name = n.to_owned();
+        self
+    }
+    pub fn dependents(mut self, d: &[&str]) -> Self {
+        self.key().dependents = d.iter().map(|s| s.to_string()).collect();
+        self
+    }
+}
+
+impl ConfigDef {
+    pub fn new() -> Self {
+        ConfigDef::default()
+    }
+
+    /// Defines a required key (no default) of `config_type`; chain the
+    /// builder to set a default, docs and validation. Redefining a name
+    /// replaces the earlier definition.
+    pub fn define(&mut self, name: &str, config_type: ConfigType) -> KeyBuilder<'_> {
+        let key = ConfigKey {
+            name: name.to_owned(),
+            config_type,
+            default: DefaultValue::Required,
+            validator: None,
+            importance: Importance::Medium,
+            documentation: String::new(),
+            group: None,
+            order_in_group: -1,
+            width: Width::None,
+            display_name: name.to_owned(),
+            dependents: Vec::new(),
+        };
+        let index = match self.keys.iter().position(|k| k.name == name) {
+            Some(i) => {
+                self.keys[i] = key;
+                i
+            }
+            None => {
+                self.keys.push(key);
+                self.keys.len() - 1
+            }
+        };
+        KeyBuilder { def: self, index }
+    }
+
+    /// Adds `other`'s keys whose names are not defined here yet.
+    pub fn merge(&mut self, other: &ConfigDef) {
+        for k in &other.keys {
+            if self.key(&k.name).is_none() {
+                self.keys.push(k.clone());
+            }
+        }
+    }
+
+    pub fn keys(&self) -> &[ConfigKey] {
+        &self.keys
+    }
+
+    pub fn key(&self, name: &str) -> Option<&ConfigKey> {
+        self.keys.iter().find(|k| k.name == name)
+    }
+
+    /// Group names in order of first appearance.
+    pub fn groups(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for k in &self.keys {
+            if let Some(g) = &k.group {
+                if !out.contains(g) {
+                    out.push(g.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// Parses `props`, failing on the first invalid or missing key, as
+    /// `ConfigDef.parse` (used when a connector or task starts).
+    pub fn parse(&self, props: &BTreeMap<String, String>) -> Result<ParsedConfig, ConfigError> {
+        let mut values = HashMap::with_capacity(self.keys.len());
+        for k in &self.keys {
+            let v = self.parse_key(k, props)?;
+            values.insert(k.name.clone(), v);
+        }
+        Ok(ParsedConfig {
+            values,
+            originals: props.clone(),
+        })
+    }
+
+    fn parse_key(&self, k: &ConfigKey, props: &BTreeMap<String, String>) -> Result<ConfigValue, ConfigError> {
+        let v = match (props.get(&k.name), &k.default) {
+            (Some(raw), _) => parse_type(&k.name, raw, k.config_type)?,
+            (None, DefaultValue::Value(d)) => d.clone(),
+            (None, DefaultValue::Required) => return Err(ConfigError::missing(&k.name)),
+        };
+        if let Some(val) = &k.validator {
+            val.ensure_valid(&k.name, &v)?;
+        }
+        Ok(v)
+    }
+
+    /// Validates every key, collecting all errors (`ConfigDef.validateAll`).
+    pub fn validate(&self, props: &BTreeMap<String, String>) -> Vec<ValidatedValue> {
+        self.keys
+            .iter()
+            .map(|k| {
+                let mut out = ValidatedValue {
+                    name: k.name.clone(),
+                    value: ConfigValue::Null,
+                    errors: Vec::new(),
+                    visible: true,
+                    recommended: Vec::new(),
+                };
+                match self.parse_key(k, props) {
+                    Ok(v) => out.value = v,
+                    Err(e) => {
+                        // A present but invalid value is still reported as typed.
+                        if let Some(raw) = props.get(&k.name) {
+                            if let Ok(v) = parse_type(&k.name, raw, k.config_type) {
+                                out.value = v;
+                            }
+                        }
+                        out.errors.push(e.message)
+                    }
+                }
+                out
+            })
+            .collect()
+    }
+}
+
+/// One key's validation outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidatedValue {
+    pub name: String,
+    pub value: ConfigValue,
+    pub errors: Vec<String>,
+    pub visible: bool,
+    pub recommended: Vec<String>,
+}
+
+impl ValidatedValue {
+    pub fn info(&self) -> ConfigValueInfo {
+        ConfigValueInfo {
+            name: self.name.clone(),
+            value: self.value.to_config_string(),
+            recommended_values: self.recommended.clone(),
+            errors: self.errors.clone(),
+            visible: self.visible,
+        }
+    }
+}
+
+/// Typed access to a parsed configuration.
+#[derive(Debug, Clone)]
+pub struct ParsedConfig {
+    values: HashMap<String, ConfigValue>,
+    originals: BTreeMap<String, String>,
+}
+
+impl ParsedConfig {
+    pub fn get(&self, key: &str) -> &ConfigValue {
+        self.values.get(key).unwrap_or(&ConfigValue::Null)
+    }
+    pub fn string(&self, key: &str) -> Option<&str> {
+        match self.get(key) {
+            ConfigValue::String(s) | ConfigValue::Class(s) | ConfigValue::Password(s) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn int(&self, key: &str) -> Option<i32> {
+        match self.get(key) {
+            ConfigValue::Int(v) => Some(*v),
+            ConfigValue::Short(v) => Some(*v as i32),
+            _ => None,
+        }
+    }
+    pub fn long(&self, key: &str) -> Option<i64> {
+        match self.get(key) {
+            ConfigValue::Long(v) => Some(*v),
+            ConfigValue::Int(v) => Some(*v as i64),
+            _ => None,
+        }
+    }
+    pub fn double(&self, key: &str) -> Option<f64> {
+        match self.get(key) {
+            ConfigValue::Double(v) => Some(*v),
+            _ => None,
+        }
+    }
+    pub fn boolean(&self, key: &str) -> Option<bool> {
+        match self.get(key) {
+            ConfigValue::Boolean(v) => Some(*v),
+            _ => None,
+        }
+    }
+    pub fn list(&self, key: &str) -> Vec<String> {
+        match self.get(key) {
+            ConfigValue::List(v) => v.clone(),
+            _ => Vec::new(),
+        }
+    }
+    /// The raw properties this was parsed from, including undefined keys.
+    pub fn originals(&self) -> &BTreeMap<String, String> {
+        &self.originals
+    }
+    /// Raw properties under `prefix`, with the prefix stripped
+    /// (`originalsWithPrefix`).
+    pub fn originals_with_prefix(&self, prefix: &str) -> BTreeMap<String, String> {
+        originals_with_prefix(&self.originals, prefix)
+    }
+}
+
+/// Properties under `prefix`, with the prefix stripped.
+pub fn originals_with_prefix(props: &BTreeMap<String, String>, prefix: &str) -> BTreeMap<String, String> {
+    props
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix(prefix).map(|rest| (rest.to_owned(), v.clone())))
+        .collect()
+}
+
+/// `ConfigKeyInfo`, as `/connector-plugins/{p}/config` and validate return it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfigKeyInfo {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub config_type: String,
+    pub required: bool,
+    pub default_value: Option<String>,
+    pub importance: String,
+    pub documentation: String,
+    pub group: Option<String>,
+    pub order: i32,
+    pub width: String,
+    pub display_name: String,
+    pub dependents: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfigValueInfo {
+    pub name: String,
+    pub value: Option<String>,
+    pub recommended_values: Vec<String>,
+    pub errors: Vec<String>,
+    pub visible: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfigInfo {
+    pub definition: Option<ConfigKeyInfo>,
+    pub value: Option<ConfigValueInfo>,
+}
+
+/// The `/config/validate` response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfigInfos {
+    pub name: String,
+    pub error_count: usize,
+    pub groups: Vec<String>,
+    pub configs: Vec<ConfigInfo>,
+}
+
+impl ConfigInfos {
+    /// Builds the response from a definition and its validation results;
+    /// results without a definition (undefined keys with errors) keep a
+    /// `null` definition.
+    pub fn new(name: &str, def: &ConfigDef, values: &[ValidatedValue]) -> Self {
+        let configs: Vec<ConfigInfo> = values
+            .iter()
+            .map(|v| ConfigInfo {
+                definition: def.key(&v.name).map(ConfigKey::info),
+                value: Some(v.info()),
+            })
+            .collect();
+        ConfigInfos {
+            name: name.to_owned(),
+            error_count: values.iter().map(|v| v.errors.len()).sum(),
+            groups: def.groups(),
+            configs,
+        }
+    }
+
+    /// All error messages, each prefixed by its key, for the 400 answer of
+    /// create/update.
+    pub fn error_messages(&self) -> Vec<String> {
+        self.configs
+            .iter()
+            .filter_map(|c| c.value.as_ref())
+            .flat_map(|v| v.errors.iter().map(move |e| format!("{}: {}", v.name, e)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn parse_reports_kafka_connect_messages() {
+        let mut def = ConfigDef::new();
+        def.define("file", ConfigType::String).doc("the file");
+        def.define("tasks.max", ConfigType::Int)
+            .default_str("1")
+            .validator(Validator::at_least(1.0));
+        let err = def.parse(&props(&[])).unwrap_err();
+        assert_eq!(err.message, "Missing required configuration \"file\" which has no default value.");
+        let err = def.parse(&props(&[("file", "x"), ("tasks.max", "abc")])).unwrap_err();
+        assert_eq!(err.message, "Invalid value abc for configuration tasks.max: Not a number of type INT");
+        let err = def.parse(&props(&[("file", "x"), ("tasks.max", "0")])).unwrap_err();
+        assert_eq!(err.message, "Invalid value 0 for configuration tasks.max: Value must be at least 1");
+        let ok = def.parse(&props(&[("file", " x ")])).unwrap();
+        assert_eq!(ok.string("file"), Some("x"));
+        assert_eq!(ok.int("tasks.max"), Some(1));
+    }
+
+    #[test]
+    fn validate_collects_every_error() {
+        let mut def = ConfigDef::new();
+        def.define("a", ConfigType::Boolean).group("G");
+        def.define("b", ConfigType::List).default_str("x, y").group("G");
+        let infos = ConfigInfos::new("C", &def, &def.validate(&props(&[("a", "maybe")])));
+        assert_eq!(infos.error_count, 1);
+        assert_eq!(infos.groups, vec!["G"]);
+        let b = infos.configs[1].definition.as_ref().unwrap();
+        assert_eq!(b.default_value.as_deref(), Some("x,y"));
+        assert_eq!(b.order, 2);
+        assert!(!b.required);
+    }
+}

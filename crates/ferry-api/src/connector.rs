@@ -1,0 +1,257 @@
+//! Connector and task traits, their contexts, and the descriptor through
+//! which the runtime finds a connector by class name.
+//!
+//! Tasks are async. `SourceTask::poll` must return within about a second
+//! when there is nothing to read (an empty batch is fine): the runtime checks
+//! for stop, pause and commit requests between polls, as Kafka Connect's
+//! worker loop does.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use async_trait::async_trait;
+
+use crate::config::{ConfigDef, ConfigInfos, ValidatedValue};
+use crate::error::ConnectError;
+use crate::record::{SinkRecord, SourceRecord};
+use crate::{OffsetMap, Props};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConnectorKind {
+    Source,
+    Sink,
+}
+
+impl ConnectorKind {
+    /// The lower-case name used by the REST API (`"source"`, `"sink"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ConnectorKind::Source => "source",
+            ConnectorKind::Sink => "sink",
+        }
+    }
+}
+
+/// What a running connector can ask of the runtime.
+pub trait ConnectorContext: Send + Sync {
+    /// The connector's task configs changed; the runtime asks for them again.
+    fn request_task_reconfiguration(&self);
+    /// The connector hit an unrecoverable error in the background.
+    fn raise_error(&self, error: ConnectError);
+}
+
+/// A connector: validates its config and splits the work into task configs.
+#[async_trait]
+pub trait Connector: Send + Sync {
+    fn version(&self) -> String;
+    /// The connector's own configuration keys.
+    fn config_def(&self) -> ConfigDef;
+    async fn start(&mut self, props: Props, context: Arc<dyn ConnectorContext>) -> Result<(), ConnectError>;
+    /// Up to `max_tasks` task configurations.
+    fn task_configs(&self, max_tasks: usize) -> Result<Vec<Props>, ConnectError>;
+    async fn stop(&mut self) -> Result<(), ConnectError>;
+    /// Extra checks beyond `config_def()`; returns the per-key results with
+    /// any errors added. The default validates against `config_def()`.
+    fn validate(&self, props: &Props) -> Vec<ValidatedValue> {
+        self.config_def().validate(props)
+    }
+}
+
+/// Reads committed source offsets (`OffsetStorageReader`).
+pub trait OffsetStorageReader: Send + Sync {
+    fn offset(&self, partition: &OffsetMap) -> Option<OffsetMap>;
+}
+
+/// What a source task gets from the runtime.
+#[derive(Clone)]
+pub struct SourceTaskContext {
+    offsets: Arc<dyn OffsetStorageReader>,
+    task_id: (String, u32),
+}
+
+impl SourceTaskContext {
+    pub fn new(connector: &str, task: u32, offsets: Arc<dyn OffsetStorageReader>) -> Self {
+        SourceTaskContext {
+            offsets,
+            task_id: (connector.to_owned(), task),
+        }
+    }
+    pub fn offset_storage_reader(&self) -> &dyn OffsetStorageReader {
+        self.offsets.as_ref()
+    }
+    pub fn connector_name(&self) -> &str {
+        &self.task_id.0
+    }
+    pub fn task_number(&self) -> u32 {
+        self.task_id.1
+    }
+}
+
+#[async_trait]
+pub trait SourceTask: Send {
+    async fn start(&mut self, props: Props, context: SourceTaskContext) -> Result<(), ConnectError>;
+    /// The next batch of records; empty when nothing arrived for a while.
+    async fn poll(&mut self) -> Result<Vec<SourceRecord>, ConnectError>;
+    /// Offsets up to the records acknowledged so far were committed.
+    async fn commit(&mut self) -> Result<(), ConnectError> {
+        Ok(())
+    }
+    async fn stop(&mut self) -> Result<(), ConnectError>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TopicPartition {
+    pub topic: String,
+    pub partition: i32,
+}
+
+impl TopicPartition {
+    pub fn new(topic: impl Into<String>, partition: i32) -> Self {
+        TopicPartition {
+            topic: topic.into(),
+            partition,
+        }
+    }
+}
+
+/// Requests a sink task makes of the runtime, read by the runtime between
+/// `put` calls (`SinkTaskContext`).
+#[derive(Default)]
+pub struct SinkTaskContext {
+    assignment: Mutex<HashSet<TopicPartition>>,
+    offset_resets: Mutex<HashMap<TopicPartition, i64>>,
+    to_pause: Mutex<HashSet<TopicPartition>>,
+    to_resume: Mutex<HashSet<TopicPartition>>,
+    commit_requested: AtomicBool,
+}
+
+impl SinkTaskContext {
+    pub fn new() -> Arc<Self> {
+        Arc::new(SinkTaskContext::default())
+    }
+    /// Rewind or skip: consume `tp` from `offset` next.
+    pub fn reset_offset(&self, tp: TopicPartition, offset: i64) {
+        lock(&self.offset_resets).insert(tp, offset);
+    }
+    pub fn pause(&self, partitions: &[TopicPartition]) {
+        let mut p = lock(&self.to_pause);
+        let mut r = lock(&self.to_resume);
+        for tp in partitions {
+            r.remove(tp);
+            p.insert(tp.clone());
+        }
+    }
+    pub fn resume(&self, partitions: &[TopicPartition]) {
+        let mut p = lock(&self.to_pause);
+        let mut r = lock(&self.to_resume);
+        for tp in partitions {
+            p.remove(tp);
+            r.insert(tp.clone());
+        }
+    }
+    /// Asks for an offset commit as soon as possible.
+    pub fn request_commit(&self) {
+        self.commit_requested.store(true, Ordering::Release);
+    }
+    pub fn assignment(&self) -> HashSet<TopicPartition> {
+        lock(&self.assignment).clone()
+    }
+
+    // Runtime side.
+    pub fn set_assignment(&self, partitions: HashSet<TopicPartition>) {
+        *lock(&self.assignment) = partitions;
+    }
+    pub fn take_offset_resets(&self) -> HashMap<TopicPartition, i64> {
+        std::mem::take(&mut *lock(&self.offset_resets))
+    }
+    pub fn take_pause_requests(&self) -> (HashSet<TopicPartition>, HashSet<TopicPartition>) {
+        (
+            std::mem::take(&mut *lock(&self.to_pause)),
+            std::mem::take(&mut *lock(&self.to_resume)),
+        )
+    }
+    pub fn take_commit_request(&self) -> bool {
+        self.commit_requested.swap(false, Ordering::AcqRel)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic in another holder leaves plain data that is still usable.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[async_trait]
+pub trait SinkTask: Send {
+    async fn start(&mut self, props: Props, context: Arc<SinkTaskContext>) -> Result<(), ConnectError>;
+    /// Newly assigned partitions.
+    async fn open(&mut self, _partitions: &[TopicPartition]) -> Result<(), ConnectError> {
+        Ok(())
+    }
+    async fn put(&mut self, records: Vec<SinkRecord>) -> Result<(), ConnectError>;
+    /// Makes everything `put` so far durable.
+    async fn flush(&mut self, _offsets: &BTreeMap<TopicPartition, i64>) -> Result<(), ConnectError> {
+        Ok(())
+    }
+    /// The offsets safe to commit; by default flushes and returns `offsets`.
+    async fn pre_commit(
+        &mut self,
+        offsets: BTreeMap<TopicPartition, i64>,
+    ) -> Result<BTreeMap<TopicPartition, i64>, ConnectError> {
+        self.flush(&offsets).await?;
+        Ok(offsets)
+    }
+    /// Partitions taken away from this task.
+    async fn close(&mut self, _partitions: &[TopicPartition]) -> Result<(), ConnectError> {
+        Ok(())
+    }
+    async fn stop(&mut self) -> Result<(), ConnectError>;
+}
+
+/// How the runtime finds and builds a connector: the class name and aliases
+/// users write in `connector.class`, and constructors for connector and task.
+#[derive(Clone)]
+pub struct PluginDescriptor {
+    /// The Kafka Connect class name, e.g.
+    /// `org.apache.kafka.connect.file.FileStreamSourceConnector`.
+    pub class: &'static str,
+    /// Other accepted names (simple class names are derived automatically).
+    pub aliases: &'static [&'static str],
+    pub kind: ConnectorKind,
+    pub version: &'static str,
+    pub new_connector: fn() -> Box<dyn Connector>,
+    pub new_source_task: Option<fn() -> Box<dyn SourceTask>>,
+    pub new_sink_task: Option<fn() -> Box<dyn SinkTask>>,
+}
+
+impl PluginDescriptor {
+    /// Whether `name` designates this plugin: the class name, a listed alias,
+    /// the simple class name, or the simple name without `Connector`.
+    pub fn matches(&self, name: &str) -> bool {
+        if name == self.class || self.aliases.contains(&name) {
+            return true;
+        }
+        let simple = self.class.rsplit('.').next().unwrap_or(self.class);
+        name == simple || simple.strip_suffix("Connector") == Some(name)
+    }
+
+    pub fn simple_name(&self) -> &'static str {
+        self.class.rsplit('.').next().unwrap_or(self.class)
+    }
+
+    /// Validates `props` against the connector's own keys.
+    pub fn validate(&self, props: &Props) -> ConfigInfos {
+        let connector = (self.new_connector)();
+        let def = connector.config_def();
+        ConfigInfos::new(self.class, &def, &connector.validate(props))
+    }
+}
+
+impl std::fmt::Debug for PluginDescriptor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginDescriptor")
+            .field("class", &self.class)
+            .field("kind", &self.kind)
+            .finish()
+    }
+}

@@ -1,0 +1,27 @@
+//! Ferry's connector SDK.
+//!
+//! The data model (schemas, values, structs), records, the connector and task
+//! traits and `ConfigDef` mirror Kafka Connect's `connect-api`, so a connector
+//! written against Kafka Connect maps onto these types one to one. Nothing here
+//! knows about Kafka clients or HTTP.
+
+pub mod config;
+pub mod connector;
+pub mod data;
+pub mod error;
+pub mod record;
+
+pub use config::{ConfigDef, ConfigKey, ConfigType, Importance, ParsedConfig, Validator, Width};
+pub use connector::{
+    Connector, ConnectorContext, ConnectorKind, OffsetStorageReader, PluginDescriptor, SinkTask,
+    SinkTaskContext, SourceTask, SourceTaskContext, TopicPartition,
+};
+pub use data::{Decimal, Field, Schema, SchemaBuilder, SchemaType, Struct, Value};
+pub use error::{ConnectError, DataError};
+pub use record::{Header, Headers, SinkRecord, SourceRecord, TimestampType};
+
+/// Source partitions and offsets: maps of primitives, stored as JSON.
+pub type OffsetMap = serde_json::Map<String, serde_json::Value>;
+
+/// A connector's or task's configuration, as Kafka Connect passes it: strings.
+pub type Props = std::collections::BTreeMap<String, String>;

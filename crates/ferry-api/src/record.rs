@@ -1,0 +1,110 @@
+//! Source and sink records, as Kafka Connect's `SourceRecord` / `SinkRecord`.
+
+use crate::data::{Schema, Value};
+use crate::OffsetMap;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Header {
+    pub key: String,
+    pub schema: Option<Schema>,
+    pub value: Value,
+}
+
+/// Record headers in order; keys may repeat, as in Kafka.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Headers(Vec<Header>);
+
+impl Headers {
+    pub fn new() -> Self {
+        Headers(Vec::new())
+    }
+    pub fn add(&mut self, key: impl Into<String>, schema: Option<Schema>, value: Value) {
+        self.0.push(Header {
+            key: key.into(),
+            schema,
+            value,
+        });
+    }
+    pub fn last_with_name(&self, key: &str) -> Option<&Header> {
+        self.0.iter().rev().find(|h| h.key == key)
+    }
+    pub fn remove(&mut self, key: &str) {
+        self.0.retain(|h| h.key != key);
+    }
+    pub fn iter(&self) -> std::slice::Iter<'_, Header> {
+        self.0.iter()
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'a> IntoIterator for &'a Headers {
+    type Item = &'a Header;
+    type IntoIter = std::slice::Iter<'a, Header>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TimestampType {
+    #[default]
+    NoTimestampType,
+    CreateTime,
+    LogAppendTime,
+}
+
+/// A record produced by a source task.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SourceRecord {
+    pub source_partition: OffsetMap,
+    pub source_offset: OffsetMap,
+    pub topic: String,
+    pub kafka_partition: Option<i32>,
+    pub key_schema: Option<Schema>,
+    pub key: Value,
+    pub value_schema: Option<Schema>,
+    pub value: Value,
+    /// Milliseconds since the epoch; `None` lets Kafka assign one.
+    pub timestamp: Option<i64>,
+    pub headers: Headers,
+}
+
+impl SourceRecord {
+    /// A record with a value only, the common case.
+    pub fn new(
+        source_partition: OffsetMap,
+        source_offset: OffsetMap,
+        topic: impl Into<String>,
+        value_schema: Option<Schema>,
+        value: Value,
+    ) -> Self {
+        SourceRecord {
+            source_partition,
+            source_offset,
+            topic: topic.into(),
+            value_schema,
+            value,
+            ..Default::default()
+        }
+    }
+}
+
+/// A record delivered to a sink task.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SinkRecord {
+    pub topic: String,
+    pub kafka_partition: i32,
+    pub kafka_offset: i64,
+    pub key_schema: Option<Schema>,
+    pub key: Value,
+    pub value_schema: Option<Schema>,
+    pub value: Value,
+    pub timestamp: Option<i64>,
+    pub timestamp_type: TimestampType,
+    pub headers: Headers,
+}
