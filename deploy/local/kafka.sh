@@ -53,7 +53,7 @@ die() { printf 'kafka: error: %s\n' "$*" >&2; exit 1; }
 log_tail() {
   [[ -f $LOG ]] || return 0
   printf -- '--- last lines of %s ---\n' "$LOG" >&2
-  tail -n "${1:-40}" "$LOG" >&2
+  tail -n 40 "$LOG" >&2
   printf -- '---\n' >&2
 }
 
@@ -78,7 +78,7 @@ cmd_install() {
   say "resolving Kafka $KAFKA_VERSION jars from Maven Central into $LIB (one time, ~1-2 min)"
   local t0=$SECONDS tmp="$KDIR/lib.partial"
   rm -rf "$tmp" "$MARKER"
-  mvn -B -q -f "$POM" -Dmaven.repo.local="$M2" \
+  mvn -B -q -Dstyle.color=never -f "$POM" -Dmaven.repo.local="$M2" \
     org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
     -DincludeScope=runtime -DoutputDirectory="$tmp" </dev/null \
     || die "mvn copy-dependencies failed (is Maven Central reachable?)"

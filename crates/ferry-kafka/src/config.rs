@@ -1,0 +1,70 @@
+//! Java client properties → librdkafka properties.
+
+use std::collections::BTreeMap;
+
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::ClientConfig;
+
+/// Client properties as Kafka Connect users write them.
+pub type ClientProps = BTreeMap<String, String>;
+
+/// Java client settings that have no librdkafka equivalent and only
+/// configure the JVM client; dropping them changes nothing for users.
+const JAVA_ONLY: &[&str] = &[
+    "key.serializer",
+    "value.serializer",
+    "key.deserializer",
+    "value.deserializer",
+    "max.block.ms",
+    "interceptor.classes",
+    "partitioner.class",
+    "partitioner.ignore.keys",
+    "partitioner.adaptive.partitioning.enable",
+    "partitioner.availability.timeout.ms",
+    "metric.reporters",
+    "metrics.num.samples",
+    "metrics.recording.level",
+    "metrics.sample.window.ms",
+    "auto.include.jmx.reporter",
+    "default.api.timeout.ms",
+    "max.poll.records",
+    "max.poll.interval.ms.ignored",
+    "exclude.internal.topics",
+    "allow.auto.create.topics",
+    "client.dns.lookup",
+    "send.buffer.bytes",
+    "receive.buffer.bytes",
+    "security.providers",
+    "enable.metrics.push",
+    "retry.backoff.max.ms",
+    "reconnect.backoff.max.ms",
+    "connections.max.idle.ms",
+    "metadata.max.idle.ms",
+    "internal.leave.group.on.close",
+];
+
+/// Builds a librdkafka config from Java-style properties. `max.request.size`
+/// and `buffer.memory` are mapped to their librdkafka counterparts.
+pub fn client_config(props: &ClientProps) -> ClientConfig {
+    let mut cfg = ClientConfig::new();
+    cfg.set_log_level(RDKafkaLogLevel::Warning);
+    for (k, v) in props {
+        if JAVA_ONLY.contains(&k.as_str()) || k.starts_with("metrics.") {
+            continue;
+        }
+        match k.as_str() {
+            "max.request.size" => {
+                cfg.set("message.max.bytes", v);
+            }
+            "buffer.memory" => {
+                if let Ok(bytes) = v.trim().parse::<u64>() {
+                    cfg.set("queue.buffering.max.kbytes", (bytes / 1024).max(1).to_string());
+                }
+            }
+            _ => {
+                cfg.set(k, v);
+            }
+        }
+    }
+    cfg
+}

@@ -1,0 +1,208 @@
+//! The consumer behind each sink task: a member of the group
+//! `connect-<connector>` with manual offset commits.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use futures::FutureExt;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::message::{BorrowedMessage, Headers as _};
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use rdkafka::{ClientContext, Message, Timestamp};
+
+use crate::config::{client_config, ClientProps};
+use crate::error::KafkaClientError;
+use crate::PartitionOffset;
+
+/// Partitions gained or lost in a group rebalance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RebalanceEvent {
+    Assigned(Vec<(String, i32)>),
+    Revoked(Vec<(String, i32)>),
+}
+
+#[derive(Default)]
+struct Context {
+    events: Mutex<Vec<RebalanceEvent>>,
+}
+
+impl ClientContext for Context {}
+
+fn partitions(tpl: &TopicPartitionList) -> Vec<(String, i32)> {
+    tpl.elements()
+        .iter()
+        .map(|e| (e.topic().to_owned(), e.partition()))
+        .collect()
+}
+
+impl ConsumerContext for Context {
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let event = match rebalance {
+            Rebalance::Assign(tpl) => RebalanceEvent::Assigned(partitions(tpl)),
+            Rebalance::Revoke(tpl) => RebalanceEvent::Revoked(partitions(tpl)),
+            Rebalance::Error(_) => return,
+        };
+        self.events.lock().unwrap_or_else(|p| p.into_inner()).push(event);
+    }
+}
+
+/// A fetched record, borrowed from the consumer's buffers.
+pub struct ConsumedMessage<'a> {
+    pub topic: &'a str,
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<&'a [u8]>,
+    pub value: Option<&'a [u8]>,
+    /// (milliseconds, true when set by the broker at append time)
+    pub timestamp: Option<(i64, bool)>,
+    message: &'a BorrowedMessage<'a>,
+}
+
+impl ConsumedMessage<'_> {
+    /// Headers as (key, value) pairs, in order.
+    pub fn headers(&self) -> impl Iterator<Item = (&str, Option<&[u8]>)> {
+        self.message
+            .headers()
+            .into_iter()
+            .flat_map(|h| h.iter().map(|h| (h.key, h.value)))
+    }
+}
+
+pub struct Consumer {
+    inner: StreamConsumer<Context>,
+}
+
+/// Kafka Connect's sink consumer defaults: manual commits, from the earliest
+/// offset when the group has none.
+pub fn sink_consumer_defaults() -> ClientProps {
+    [
+        ("enable.auto.commit", "false"),
+        ("enable.auto.offset.store", "false"),
+        ("auto.offset.reset", "earliest"),
+        ("enable.partition.eof", "false"),
+        ("fetch.wait.max.ms", "100"),
+        ("queued.max.messages.kbytes", "65536"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+impl Consumer {
+    pub fn new(props: &ClientProps) -> Result<Self, KafkaClientError> {
+        let inner: StreamConsumer<Context> = client_config(props)
+            .create_with_context(Context::default())
+            .map_err(|e| KafkaClientError::Config(e.to_string()))?;
+        Ok(Consumer { inner })
+    }
+
+    pub fn subscribe(&self, topics: &[String]) -> Result<(), KafkaClientError> {
+        let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
+        self.inner.subscribe(&refs)?;
+        Ok(())
+    }
+
+    /// Subscribes to topics matching a regular expression.
+    pub fn subscribe_regex(&self, regex: &str) -> Result<(), KafkaClientError> {
+        // librdkafka treats a subscription starting with '^' as a regex.
+        let pattern = if regex.starts_with('^') {
+            regex.to_owned()
+        } else {
+            format!("^{regex}")
+        };
+        self.inner.subscribe(&[&pattern])?;
+        Ok(())
+    }
+
+    /// Waits up to `wait` for the first record, then takes whatever else is
+    /// already fetched, up to `max` records in all, handing each to `f`.
+    /// Returns how many records were seen.
+    pub async fn poll_batch<F>(&self, max: usize, wait: Duration, mut f: F) -> Result<usize, KafkaClientError>
+    where
+        F: FnMut(ConsumedMessage<'_>),
+    {
+        let first = match tokio::time::timeout(wait, self.inner.recv()).await {
+            Err(_) => return Ok(0),
+            Ok(r) => r?,
+        };
+        visit(&first, &mut f);
+        drop(first);
+        let mut n = 1;
+        while n < max {
+            match self.inner.recv().now_or_never() {
+                Some(Ok(m)) => {
+                    visit(&m, &mut f);
+                    n += 1;
+                }
+                Some(Err(e)) => return Err(e.into()),
+                None => break,
+            }
+        }
+        Ok(n)
+    }
+
+    /// Rebalance events since the last call.
+    pub fn take_rebalance_events(&self) -> Vec<RebalanceEvent> {
+        std::mem::take(&mut *self.inner.context().events.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Commits "next offset to consume" for each partition and waits for the
+    /// broker's answer.
+    pub fn commit(&self, offsets: &[PartitionOffset]) -> Result<(), KafkaClientError> {
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        let mut tpl = TopicPartitionList::with_capacity(offsets.len());
+        for o in offsets {
+            tpl.add_partition_offset(&o.topic, o.partition, Offset::Offset(o.offset))?;
+        }
+        tokio::task::block_in_place(|| self.inner.commit(&tpl, CommitMode::Sync))?;
+        Ok(())
+    }
+
+    pub fn seek(&self, topic: &str, partition: i32, offset: i64) -> Result<(), KafkaClientError> {
+        self.inner
+            .seek(topic, partition, Offset::Offset(offset), Duration::from_secs(10))?;
+        Ok(())
+    }
+
+    pub fn pause(&self, partitions: &[(String, i32)]) -> Result<(), KafkaClientError> {
+        self.inner.pause(&tpl_of(partitions))?;
+        Ok(())
+    }
+
+    pub fn resume(&self, partitions: &[(String, i32)]) -> Result<(), KafkaClientError> {
+        self.inner.resume(&tpl_of(partitions))?;
+        Ok(())
+    }
+
+    /// The partitions currently assigned to this member.
+    pub fn assignment(&self) -> Result<Vec<(String, i32)>, KafkaClientError> {
+        Ok(partitions(&self.inner.assignment()?))
+    }
+}
+
+fn tpl_of(partitions: &[(String, i32)]) -> TopicPartitionList {
+    let mut tpl = TopicPartitionList::with_capacity(partitions.len());
+    for (t, p) in partitions {
+        tpl.add_partition(t, *p);
+    }
+    tpl
+}
+
+fn visit<F: FnMut(ConsumedMessage<'_>)>(m: &BorrowedMessage<'_>, f: &mut F) {
+    let timestamp = match m.timestamp() {
+        Timestamp::CreateTime(t) => Some((t, false)),
+        Timestamp::LogAppendTime(t) => Some((t, true)),
+        Timestamp::NotAvailable => None,
+    };
+    f(ConsumedMessage {
+        topic: m.topic(),
+        partition: m.partition(),
+        offset: m.offset(),
+        key: m.key(),
+        value: m.payload(),
+        timestamp,
+        message: m,
+    });
+}
