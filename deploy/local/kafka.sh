@@ -203,9 +203,13 @@ wait_ready() {
       return 0
     fi
     pid=$(find_broker)
+    # Grace period: right after launch the pid file may not exist yet.
     if [[ -z $pid ]] && ((SECONDS - t0 >= 3)); then
-      # Grace period: right after launch the pid file may not exist yet.
-      log_tail; die "broker is not running (see $LOG)"
+      pid=$(listener_pid "$PORT")
+      [[ -n $pid ]] && die "port $PORT is held by pid $pid, which is not a Kafka broker"
+      # A pid file left behind means our launch died during startup.
+      [[ -f $PIDFILE ]] && { log_tail; die "broker exited during startup (see $LOG)"; }
+      die "broker is not running (deploy/local/kafka.sh start)"
     fi
     if ((SECONDS - t0 >= deadline)); then
       log_tail
