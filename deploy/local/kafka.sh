@@ -75,13 +75,17 @@ cmd_install() {
   flock -w 900 8 || die "timed out waiting for another install ($KDIR/.install.lock)"
   if installed; then exec 8>&-; return 0; fi
 
-  say "resolving Kafka $KAFKA_VERSION jars from Maven Central into $LIB (one time, ~1-2 min)"
+  say "resolving Kafka $KAFKA_VERSION jars from Maven Central into $LIB (one time)"
   local t0=$SECONDS tmp="$KDIR/lib.partial"
   rm -rf "$tmp" "$MARKER"
-  mvn -B -q -Dstyle.color=never -f "$POM" -Dmaven.repo.local="$M2" \
-    org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
-    -DincludeScope=runtime -DoutputDirectory="$tmp" </dev/null \
-    || die "mvn copy-dependencies failed (is Maven Central reachable?)"
+  # Output goes to a file: -q still leaves errors, and Debian's Maven 3.8
+  # writes stray ANSI resets to stdout even in batch mode.
+  if ! mvn -B -q -Dstyle.color=never -f "$POM" -Dmaven.repo.local="$M2" \
+      org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
+      -DincludeScope=runtime -DoutputDirectory="$tmp" </dev/null >"$KDIR/install.log" 2>&1; then
+    tail -n 30 "$KDIR/install.log" >&2
+    die "mvn copy-dependencies failed (is Maven Central reachable?); full output in $KDIR/install.log"
+  fi
 
   # A wrong logging binding silently loses every log line: refuse it here.
   local j
@@ -111,23 +115,24 @@ java_tool() {
 
 # ---------------------------------------------------------------- probing
 
-# Sends a Kafka Metadata v4 request (all topics) over a raw socket and prints
+# Sends a Kafka Metadata v4 request (no topics) over a raw socket and prints
 # "<cluster id> <broker count>". The broker only serves requests on its
 # PLAINTEXT listener once startup has finished and it is unfenced, so an
 # answer listing >= 1 broker means clients can really use it. Milliseconds,
-# versus ~2 s of JVM start for TopicCommand --list. Run under `timeout`.
+# versus ~1 s of JVM start for TopicCommand --list. Run under `timeout`.
 probe_raw() {
   local host=$1 port=$2
   exec 3<>"/dev/tcp/$host/$port" || exit 1
   # size=20 | api_key=3 (Metadata) | api_version=4 | correlation_id="FERY"
-  # | client_id="ferry" | topics=null (all) | allow_auto_topic_creation=false
-  printf '\x00\x00\x00\x14\x00\x03\x00\x04FERY\x00\x05ferry\xff\xff\xff\xff\x00' >&3
+  # | client_id="ferry" | topics=[] (brokers and cluster id only; null would
+  # list every topic) | allow_auto_topic_creation=false
+  printf '\x00\x00\x00\x14\x00\x03\x00\x04FERY\x00\x05ferry\x00\x00\x00\x00\x00' >&3
   local -a b
   # shellcheck disable=SC2207
   b=($(dd bs=4 count=1 iflag=fullblock <&3 2>/dev/null | od -An -v -tu1))
   ((${#b[@]} == 4)) || exit 1
   local size=$(( (b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3] ))
-  ((size >= 16 && size <= 64 * 1024 * 1024)) || exit 1
+  ((size >= 16 && size <= 1024 * 1024)) || exit 1
   # shellcheck disable=SC2207
   b=($(dd bs="$size" count=1 iflag=fullblock <&3 2>/dev/null | od -An -v -tu1))
   exec 3>&-
@@ -154,7 +159,7 @@ probe_raw() {
 
 # Prints "<cluster id> <broker count>" and returns 0 when the broker answers.
 probe() {
-  timeout 5 bash "$SELF" __probe "$HOST" "$PORT" 2>/dev/null
+  timeout 2 bash "$SELF" __probe "$HOST" "$PORT" 2>/dev/null
 }
 
 alive() { [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null; }

@@ -1,0 +1,285 @@
+//! Helpers for Ferry's end-to-end tests: a real Kafka broker (started by
+//! `deploy/local/up.sh`), the `ferry` binary run as a child process, and
+//! polling with deadlines.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::{ClientConfig, Message};
+
+/// The broker the tests use.
+pub fn bootstrap() -> String {
+    std::env::var("FERRY_TEST_BOOTSTRAP").unwrap_or_else(|_| "127.0.0.1:9092".into())
+}
+
+/// Polls `check` until it returns `Some`, or panics after `timeout` naming
+/// what was awaited.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        if Instant::now() >= deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A name no other test (or earlier run) uses.
+pub fn unique(prefix: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{prefix}-{}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed), nanos % 1_000_000_000)
+}
+
+/// The `ferry` binary built alongside the tests (`FERRY_BIN` overrides).
+pub fn ferry_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("FERRY_BIN") {
+        return PathBuf::from(p);
+    }
+    // target/<profile>/deps/<test> → target/<profile>/ferry
+    let exe = std::env::current_exe().expect("test executable path");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target profile directory");
+    let bin = profile_dir.join("ferry");
+    assert!(
+        bin.exists(),
+        "{} does not exist: build it first with `cargo build -p ferry` (tests/run.sh does)",
+        bin.display()
+    );
+    bin
+}
+
+/// Fails fast, with the fix, when no broker is running.
+pub fn require_kafka() {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .create()
+        .expect("admin client");
+    if admin.inner().fetch_metadata(None, Duration::from_secs(10)).is_err() {
+        panic!("no Kafka broker at {}: start one with deploy/local/up.sh", bootstrap());
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A `ferry standalone` process with its own directory, port and offsets file.
+pub struct Worker {
+    pub dir: PathBuf,
+    pub port: u16,
+    pub worker_props: PathBuf,
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+impl Worker {
+    /// Writes worker.properties with `extra` lines appended.
+    pub fn new(dir: &Path, extra: &[(&str, &str)]) -> Worker {
+        let port = free_port();
+        let worker_props = dir.join("worker.properties");
+        let mut text = format!(
+            "bootstrap.servers={}\nlisteners=http://127.0.0.1:{port}\noffset.storage.file.filename={}\nkey.converter=org.apache.kafka.connect.json.JsonConverter\nvalue.converter=org.apache.kafka.connect.json.JsonConverter\noffset.flush.interval.ms=1000\n",
+            bootstrap(),
+            dir.join("offsets").display()
+        );
+        for (k, v) in extra {
+            text.push_str(&format!("{k}={v}\n"));
+        }
+        std::fs::write(&worker_props, text).expect("write worker.properties");
+        Worker {
+            dir: dir.to_owned(),
+            port,
+            worker_props,
+            child: None,
+            log: dir.join("ferry.log"),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Starts the process with connector config files and waits for the
+    /// REST API to answer.
+    pub fn start(&mut self, connector_files: &[PathBuf]) {
+        assert!(self.child.is_none(), "worker already running");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("log file");
+        let child = Command::new(ferry_bin())
+            .arg("standalone")
+            .arg(&self.worker_props)
+            .args(connector_files)
+            .env("RUST_LOG", std::env::var("FERRY_TEST_LOG").unwrap_or_else(|_| "info".into()))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log handle"))
+            .stderr(log)
+            .spawn()
+            .expect("spawn ferry");
+        self.child = Some(child);
+        let url = self.url("/");
+        wait_for("the REST API to answer", Duration::from_secs(60), || {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                panic!("ferry exited with {status} during startup; log:\n{}", self.log_text());
+            }
+            http_get(&url).filter(|(code, _)| *code == 200).map(|_| ())
+        });
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL: no shutdown work at all, as in a crash.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut c = self.child.take().expect("worker not running");
+        // SAFETY: kill(2) on our own child's pid has no memory effects.
+        unsafe {
+            libc::kill(c.id() as i32, libc::SIGTERM);
+        }
+        wait_for("ferry to exit after SIGTERM", Duration::from_secs(60), || c.try_wait().ok().flatten())
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A blocking GET; `None` when nothing answers.
+pub fn http_get(url: &str) -> Option<(u16, String)> {
+    http("GET", url, None)
+}
+
+/// A blocking request with an optional JSON body; `None` when nothing answers.
+pub fn http(method: &str, url: &str, body: Option<&serde_json::Value>) -> Option<(u16, String)> {
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .ok()?;
+    let method = reqwest::Method::from_bytes(method.as_bytes()).ok()?;
+    let mut req = client.request(method, url);
+    if let Some(b) = body {
+        req = req.json(b);
+    }
+    let resp = req.send().ok()?;
+    let code = resp.status().as_u16();
+    Some((code, resp.text().unwrap_or_default()))
+}
+
+/// Like `http`, but panics when nothing answers and parses the body as JSON
+/// (`Null` for an empty body).
+pub fn call(method: &str, url: &str, body: Option<&serde_json::Value>) -> (u16, serde_json::Value) {
+    let (code, text) = http(method, url, body).unwrap_or_else(|| panic!("{method} {url}: no answer"));
+    let json = if text.trim().is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {url}: body is not JSON ({e}): {text}"))
+    };
+    (code, json)
+}
+
+pub fn create_topic(name: &str, partitions: i32) {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .create()
+        .expect("admin client");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
+    let res = rt
+        .block_on(admin.create_topics([&topic], &AdminOptions::new()))
+        .expect("create topic");
+    for r in res {
+        if let Err((t, e)) = r {
+            if e != rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists {
+                panic!("creating topic {t}: {e}");
+            }
+        }
+    }
+}
+
+/// Produces values (no keys) and waits until all are acknowledged.
+pub fn produce(topic: &str, values: &[&[u8]]) {
+    let p: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("linger.ms", "5")
+        .create()
+        .expect("producer");
+    for v in values {
+        let mut rec: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic).payload(*v);
+        loop {
+            match p.send(rec) {
+                Ok(()) => break,
+                Err((_, r)) => {
+                    rec = r;
+                    p.poll(Duration::from_millis(10));
+                }
+            }
+        }
+    }
+    p.flush(Duration::from_secs(60)).expect("flush");
+}
+
+/// Reads every record of `topic` from the beginning until `expected` arrived
+/// or `timeout` passed; returns the values in partition order.
+pub fn consume_values(topic: &str, expected: usize, timeout: Duration) -> Vec<Option<Vec<u8>>> {
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("group.id", unique("test-reader"))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("consumer");
+    c.subscribe(&[topic]).expect("subscribe");
+    let deadline = Instant::now() + timeout;
+    let mut out = Vec::new();
+    while out.len() < expected && Instant::now() < deadline {
+        if let Some(Ok(m)) = c.poll(Duration::from_millis(200)) {
+            out.push(m.payload().map(<[u8]>::to_vec));
+        }
+    }
+    out
+}
+
+/// Writes a connector config file and returns its path.
+pub fn write_connector(dir: &Path, name: &str, props: &[(&str, &str)]) -> PathBuf {
+    let path = dir.join(format!("{name}.properties"));
+    let mut f = std::fs::File::create(&path).expect("connector file");
+    writeln!(f, "name={name}").expect("write");
+    for (k, v) in props {
+        writeln!(f, "{k}={v}").expect("write");
+    }
+    path
+}
+
+/// Lines of a file, empty if it does not exist yet.
+pub fn read_lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .map(|s| s.lines().map(str::to_owned).collect())
+        .unwrap_or_default()
+}
