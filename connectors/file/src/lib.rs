@@ -1,0 +1,38 @@
+//! Kafka Connect's FileStream connectors: lines of a file (or standard
+//! input) into a topic, and records of topics into lines of a file (or
+//! standard output). Same config keys and offsets as Kafka Connect's, so a
+//! `connect-standalone` offsets file carries over.
+
+mod sink;
+mod source;
+
+use ferry_api::{ConnectorKind, PluginDescriptor};
+
+pub use sink::{FileStreamSinkConnector, FileStreamSinkTask};
+pub use source::{FileStreamSourceConnector, FileStreamSourceTask};
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The connector plugins of this crate.
+pub fn plugins() -> Vec<PluginDescriptor> {
+    vec![
+        PluginDescriptor {
+            class: "org.apache.kafka.connect.file.FileStreamSourceConnector",
+            aliases: &[],
+            kind: ConnectorKind::Source,
+            version: VERSION,
+            new_connector: || Box::new(FileStreamSourceConnector::default()),
+            new_source_task: Some(|| Box::new(FileStreamSourceTask::default())),
+            new_sink_task: None,
+        },
+        PluginDescriptor {
+            class: "org.apache.kafka.connect.file.FileStreamSinkConnector",
+            aliases: &[],
+            kind: ConnectorKind::Sink,
+            version: VERSION,
+            new_connector: || Box::new(FileStreamSinkConnector::default()),
+            new_source_task: None,
+            new_sink_task: Some(|| Box::new(FileStreamSinkTask::default())),
+        },
+    ]
+}

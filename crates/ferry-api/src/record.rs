@@ -1,5 +1,7 @@
 //! Source and sink records, as Kafka Connect's `SourceRecord` / `SinkRecord`.
 
+use std::sync::Arc;
+
 use crate::data::{Schema, Value};
 use crate::OffsetMap;
 
@@ -61,7 +63,8 @@ pub enum TimestampType {
 /// A record produced by a source task.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SourceRecord {
-    pub source_partition: OffsetMap,
+    /// Shared: a task usually emits many records for few partitions.
+    pub source_partition: Arc<OffsetMap>,
     pub source_offset: OffsetMap,
     pub topic: String,
     pub kafka_partition: Option<i32>,
@@ -77,7 +80,7 @@ pub struct SourceRecord {
 impl SourceRecord {
     /// A record with a value only, the common case.
     pub fn new(
-        source_partition: OffsetMap,
+        source_partition: Arc<OffsetMap>,
         source_offset: OffsetMap,
         topic: impl Into<String>,
         value_schema: Option<Schema>,

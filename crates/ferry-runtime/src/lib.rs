@@ -1,8 +1,21 @@
 //! The Ferry worker: herders, connector and task lifecycles, the source and
 //! sink task loops, and the offset and status stores.
 
+pub mod connector_config;
 pub mod entities;
+pub mod errors;
+pub mod headers;
 pub mod herder;
+pub mod offset_file;
+pub mod offsets;
+pub mod plugins;
+pub mod properties;
+pub mod sink_task;
+pub mod source_task;
+pub mod standalone;
+pub mod status;
+pub mod worker;
+pub mod worker_config;
 
 pub use ferry_api::Props;
 pub use herder::{Created, Herder, HerderError, HerderResult, PluginType};

@@ -1,1 +1,155 @@
-fn main() {}
+//! `ferry`: a Kafka Connect compatible worker.
+//!
+//! `ferry standalone worker.properties [connector.properties|json …]` runs
+//! like `connect-standalone`.
+
+mod cli_config;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use ferry_runtime::offsets::FileOffsetStore;
+use ferry_runtime::plugins::Plugins;
+use ferry_runtime::standalone::StandaloneHerder;
+use ferry_runtime::status::StatusStore;
+use ferry_runtime::worker::Worker;
+use ferry_runtime::worker_config::WorkerConfig;
+use ferry_runtime::Herder;
+use tracing::{error, info};
+
+#[derive(Parser)]
+#[command(name = "ferry", version, about = "A Kafka Connect compatible worker")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a standalone worker, like connect-standalone.
+    Standalone {
+        /// Worker properties file.
+        worker_properties: PathBuf,
+        /// Connector configs (.properties or .json) to start.
+        connector_configs: Vec<PathBuf>,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let loggers = ferry_rest::logging::init_tracing();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("ferry-worker")
+        .build()
+        .context("starting the async runtime")?;
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Standalone {
+                worker_properties,
+                connector_configs,
+            } => run_standalone(worker_properties, connector_configs, loggers).await,
+        }
+    });
+    if let Err(e) = &result {
+        error!("{e:#}");
+    }
+    result
+}
+
+/// The advertised `host:port` that identifies this worker in statuses.
+fn worker_id(config: &WorkerConfig, bound: SocketAddr) -> String {
+    let host = config.advertised_host().map(str::to_owned).unwrap_or_else(|| {
+        if bound.ip().is_unspecified() {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_owned())
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| "localhost".into())
+        } else {
+            bound.ip().to_string()
+        }
+    });
+    let port = config.advertised_port().unwrap_or(bound.port());
+    format!("{host}:{port}")
+}
+
+async fn run_standalone(
+    worker_properties: PathBuf,
+    connector_configs: Vec<PathBuf>,
+    loggers: Arc<dyn ferry_rest::LoggerControl>,
+) -> Result<()> {
+    let props = cli_config::worker_properties(&worker_properties)?;
+    let config = WorkerConfig::new(props, true)
+        .map_err(|e| anyhow::anyhow!("invalid worker configuration in {}: {e}", worker_properties.display()))?;
+    // Read every connector file before touching Kafka, so typos fail fast.
+    let connectors = connector_configs
+        .iter()
+        .map(|p| cli_config::connector_config(p))
+        .collect::<Result<Vec<_>>>()?;
+
+    let addrs = ferry_rest::parse_listeners(&config.listeners()).context("invalid `listeners`")?;
+    let Some(addr) = addrs.first().copied() else {
+        bail!("`listeners` names no address");
+    };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let bound = listener.local_addr()?;
+
+    let offset_file = config
+        .offset_file()
+        .context("offset.storage.file.filename is required in standalone mode")?
+        .to_owned();
+    let offsets = Arc::new(FileOffsetStore::open(&offset_file)?);
+    let status = Arc::new(StatusStore::new(worker_id(&config, bound)));
+    let worker = Arc::new(Worker {
+        config,
+        offsets,
+        status,
+    });
+    let plugins = Plugins::new(ferry_connector_file::plugins());
+    let herder = StandaloneHerder::start(worker, plugins, env!("FERRY_COMMIT"))
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
+
+    let router = ferry_rest::router(herder.clone() as Arc<dyn Herder>, loggers);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(ferry_rest::serve(listener, router, async {
+        let _ = stop_rx.await;
+    }));
+    info!(listener = %bound, "REST API listening");
+
+    for c in connectors {
+        let name = c.get("name").cloned().unwrap_or_default();
+        herder
+            .add_connector(c)
+            .await
+            .map_err(|e| anyhow::anyhow!("failed to create connector {name}: {e}"))?;
+        info!(connector = %name, "created connector");
+    }
+
+    wait_for_signal().await;
+    info!("shutting down: stopping connectors and flushing offsets");
+    herder.shutdown().await;
+    let _ = stop_tx.send(());
+    let _ = server.await;
+    info!("ferry stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        // Without signal handlers the worker can only be killed; run on.
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

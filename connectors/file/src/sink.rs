@@ -1,0 +1,160 @@
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use ferry_api::config::{ConfigDef, ConfigType, Importance};
+use ferry_api::{
+    ConnectError, Connector, ConnectorContext, Props, SinkRecord, SinkTask, SinkTaskContext, TopicPartition, Value,
+};
+
+pub const FILE: &str = "file";
+
+fn config_def() -> ConfigDef {
+    let mut d = ConfigDef::new();
+    d.define(FILE, ConfigType::String)
+        .default_null()
+        .importance(Importance::High)
+        .doc("Destination filename. If not specified, the standard output will be used");
+    d
+}
+
+#[derive(Default)]
+pub struct FileStreamSinkConnector {
+    props: Props,
+}
+
+#[async_trait]
+impl Connector for FileStreamSinkConnector {
+    fn version(&self) -> String {
+        crate::VERSION.into()
+    }
+    fn config_def(&self) -> ConfigDef {
+        config_def()
+    }
+    async fn start(&mut self, props: Props, _ctx: Arc<dyn ConnectorContext>) -> Result<(), ConnectError> {
+        self.props = props;
+        Ok(())
+    }
+    /// Every task writes the same file, as in Kafka Connect.
+    fn task_configs(&self, max_tasks: usize) -> Result<Vec<Props>, ConnectError> {
+        let mut cfg = Props::new();
+        if let Some(f) = self.props.get(FILE) {
+            cfg.insert(FILE.into(), f.clone());
+        }
+        Ok(vec![cfg; max_tasks])
+    }
+    async fn stop(&mut self) -> Result<(), ConnectError> {
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+pub struct FileStreamSinkTask {
+    out: Option<std::io::BufWriter<Box<dyn Write + Send>>>,
+    filename: Option<String>,
+}
+
+/// Writes a value as `PrintStream.println(Object)` would show it for the
+/// common types; structured values are written as JSON-like text.
+fn write_value(out: &mut impl Write, v: &Value) -> std::io::Result<()> {
+    match v {
+        Value::Null => out.write_all(b"null"),
+        Value::String(s) => out.write_all(s.as_bytes()),
+        Value::Boolean(b) => write!(out, "{b}"),
+        Value::Int8(n) => write!(out, "{n}"),
+        Value::Int16(n) => write!(out, "{n}"),
+        Value::Int32(n) | Value::Date(n) | Value::Time(n) => write!(out, "{n}"),
+        Value::Int64(n) | Value::Timestamp(n) => write!(out, "{n}"),
+        Value::Float32(n) => write!(out, "{n}"),
+        Value::Float64(n) => write!(out, "{n}"),
+        Value::Decimal(d) => write!(out, "{d}"),
+        Value::Bytes(b) => write!(out, "{b:?}"),
+        Value::Array(items) => {
+            out.write_all(b"[")?;
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.write_all(b", ")?;
+                }
+                write_value(out, item)?;
+            }
+            out.write_all(b"]")
+        }
+        Value::Map(entries) => {
+            out.write_all(b"{")?;
+            for (i, (k, item)) in entries.iter().enumerate() {
+                if i > 0 {
+                    out.write_all(b", ")?;
+                }
+                write_value(out, k)?;
+                out.write_all(b"=")?;
+                write_value(out, item)?;
+            }
+            out.write_all(b"}")
+        }
+        Value::Struct(s) => {
+            out.write_all(b"Struct{")?;
+            let mut first = true;
+            for f in s.schema().fields() {
+                let v = s.get_at(f.index);
+                if v.is_null() {
+                    continue;
+                }
+                if !first {
+                    out.write_all(b",")?;
+                }
+                first = false;
+                write!(out, "{}=", f.name)?;
+                write_value(out, v)?;
+            }
+            out.write_all(b"}")
+        }
+    }
+}
+
+#[async_trait]
+impl SinkTask for FileStreamSinkTask {
+    async fn start(&mut self, props: Props, _context: Arc<SinkTaskContext>) -> Result<(), ConnectError> {
+        let cfg = config_def().parse(&props).map_err(|e| ConnectError::config(e.message))?;
+        self.filename = cfg.string(FILE).filter(|f| !f.is_empty()).map(str::to_owned);
+        let writer: Box<dyn Write + Send> = match &self.filename {
+            Some(name) => Box::new(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(name)
+                    .map_err(|e| ConnectError::other(format!("Couldn't find or create file '{name}' for FileStreamSinkTask: {e}")))?,
+            ),
+            None => Box::new(std::io::stdout()),
+        };
+        self.out = Some(std::io::BufWriter::with_capacity(1 << 20, writer));
+        Ok(())
+    }
+
+    async fn put(&mut self, records: Vec<SinkRecord>) -> Result<(), ConnectError> {
+        let out = self
+            .out
+            .as_mut()
+            .ok_or_else(|| ConnectError::other("FileStreamSinkTask was not started"))?;
+        for r in &records {
+            write_value(out, &r.value)?;
+            out.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+
+    /// Everything put so far reaches the file before offsets are committed.
+    async fn flush(&mut self, _offsets: &BTreeMap<TopicPartition, i64>) -> Result<(), ConnectError> {
+        if let Some(out) = self.out.as_mut() {
+            out.flush()?;
+        }
+        Ok(())
+    }
+
+    async fn stop(&mut self) -> Result<(), ConnectError> {
+        if let Some(mut out) = self.out.take() {
+            out.flush()?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,304 @@
+use std::io::SeekFrom;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use ferry_api::config::{ConfigDef, ConfigType, Importance, Validator};
+use ferry_api::{
+    ConnectError, Connector, ConnectorContext, OffsetMap, Props, Schema, SourceRecord, SourceTask,
+    SourceTaskContext, Value,
+};
+use serde_json::Value as Json;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt};
+use tracing::{debug, info, warn};
+
+pub const FILE: &str = "file";
+pub const TOPIC: &str = "topic";
+pub const BATCH_SIZE: &str = "batch.size";
+const POSITION: &str = "position";
+const FILENAME: &str = "filename";
+
+fn config_def() -> ConfigDef {
+    let mut d = ConfigDef::new();
+    d.define(FILE, ConfigType::String)
+        .default_null()
+        .importance(Importance::High)
+        .doc("Source filename. If not specified, the standard input will be used");
+    d.define(TOPIC, ConfigType::String)
+        .validator(Validator::NonEmptyString)
+        .importance(Importance::High)
+        .doc("The topic to publish data to");
+    d.define(BATCH_SIZE, ConfigType::Int)
+        .default_str("2000")
+        .importance(Importance::Low)
+        .doc("The maximum number of records the source task can read from the file each time it is polled");
+    d
+}
+
+#[derive(Default)]
+pub struct FileStreamSourceConnector {
+    props: Props,
+}
+
+#[async_trait]
+impl Connector for FileStreamSourceConnector {
+    fn version(&self) -> String {
+        crate::VERSION.into()
+    }
+    fn config_def(&self) -> ConfigDef {
+        config_def()
+    }
+    async fn start(&mut self, props: Props, _ctx: Arc<dyn ConnectorContext>) -> Result<(), ConnectError> {
+        config_def().parse(&props).map_err(|e| ConnectError::config(e.message))?;
+        self.props = props;
+        Ok(())
+    }
+    /// One task: a file is read sequentially.
+    fn task_configs(&self, _max_tasks: usize) -> Result<Vec<Props>, ConnectError> {
+        let mut cfg = Props::new();
+        for k in [FILE, TOPIC, BATCH_SIZE] {
+            if let Some(v) = self.props.get(k) {
+                cfg.insert(k.to_owned(), v.clone());
+            }
+        }
+        Ok(vec![cfg])
+    }
+    async fn stop(&mut self) -> Result<(), ConnectError> {
+        Ok(())
+    }
+}
+
+/// How long `poll` waits for new data before returning an empty batch.
+const IDLE_POLL: Duration = Duration::from_secs(1);
+const IDLE_STEP: Duration = Duration::from_millis(50);
+const READ_CHUNK: usize = 64 * 1024;
+
+pub struct FileStreamSourceTask {
+    topic: String,
+    batch_size: usize,
+    filename: Option<String>,
+    partition: Arc<OffsetMap>,
+    reader: Option<Box<dyn AsyncRead + Send + Unpin>>,
+    /// Bytes read but not yet emitted (an incomplete last line).
+    buffer: Vec<u8>,
+    /// Start of `buffer` in the file.
+    position: u64,
+    /// Bytes of `buffer` already consumed into records.
+    consumed: usize,
+    /// A '\r' ended the previous line; a '\n' right after it belongs to it.
+    skip_lf: bool,
+}
+
+impl Default for FileStreamSourceTask {
+    fn default() -> Self {
+        FileStreamSourceTask {
+            topic: String::new(),
+            batch_size: 2000,
+            filename: None,
+            partition: Arc::new(OffsetMap::new()),
+            reader: None,
+            buffer: Vec::new(),
+            position: 0,
+            consumed: 0,
+            skip_lf: false,
+        }
+    }
+}
+
+impl FileStreamSourceTask {
+    async fn open(&mut self) -> Result<(), ConnectError> {
+        let Some(name) = self.filename.clone() else {
+            self.reader = Some(Box::new(tokio::io::stdin()));
+            return Ok(());
+        };
+        let mut file = match tokio::fs::File::open(&name).await {
+            Ok(f) => f,
+            // Kafka Connect waits for a missing file to appear.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                debug!(file = %name, "file does not exist yet");
+                return Ok(());
+            }
+            Err(e) => return Err(ConnectError::other(format!("Couldn't open file {name}: {e}"))),
+        };
+        if self.position > 0 {
+            file.seek(SeekFrom::Start(self.position))
+                .await
+                .map_err(|e| ConnectError::other(format!("Couldn't seek in file {name}: {e}")))?;
+            info!(file = %name, position = self.position, "resuming from committed offset");
+        }
+        self.reader = Some(Box::new(file));
+        Ok(())
+    }
+
+    /// Emits complete lines from the buffer, up to the batch size.
+    fn extract_lines(&mut self, out: &mut Vec<SourceRecord>) -> Result<(), ConnectError> {
+        while out.len() < self.batch_size {
+            let rest = &self.buffer[self.consumed..];
+            if self.skip_lf {
+                if rest.is_empty() {
+                    return Ok(());
+                }
+                if rest[0] == b'\n' {
+                    self.consumed += 1;
+                }
+                self.skip_lf = false;
+                continue;
+            }
+            let Some(end) = rest.iter().position(|&b| b == b'\n' || b == b'\r') else {
+                return Ok(());
+            };
+            let line = String::from_utf8_lossy(&rest[..end]).into_owned();
+            self.skip_lf = rest[end] == b'\r';
+            self.consumed += end + 1;
+            // A "\r\n" whose "\n" is already here is consumed with its line.
+            if self.skip_lf && self.buffer.get(self.consumed) == Some(&b'\n') {
+                self.consumed += 1;
+                self.skip_lf = false;
+            }
+            let line_end = self.position + self.consumed as u64;
+            out.push(self.record(line, line_end));
+        }
+        Ok(())
+    }
+
+    fn record(&self, line: String, line_end: u64) -> SourceRecord {
+        let offset = if self.filename.is_some() {
+            let mut o = OffsetMap::new();
+            o.insert(POSITION.into(), Json::from(line_end));
+            o
+        } else {
+            OffsetMap::new()
+        };
+        SourceRecord::new(
+            self.partition.clone(),
+            offset,
+            self.topic.clone(),
+            Some(Schema::string()),
+            Value::String(line),
+        )
+    }
+
+    /// Drops consumed bytes so the buffer does not grow with the file.
+    fn compact(&mut self) {
+        if self.consumed > 0 {
+            self.buffer.drain(..self.consumed);
+            self.position += self.consumed as u64;
+            self.consumed = 0;
+        }
+    }
+}
+
+#[async_trait]
+impl SourceTask for FileStreamSourceTask {
+    async fn start(&mut self, props: Props, context: SourceTaskContext) -> Result<(), ConnectError> {
+        let cfg = config_def().parse(&props).map_err(|e| ConnectError::config(e.message))?;
+        self.topic = cfg.string(TOPIC).unwrap_or_default().to_owned();
+        self.batch_size = cfg.int(BATCH_SIZE).unwrap_or(2000).max(1) as usize;
+        self.filename = cfg.string(FILE).filter(|f| !f.is_empty()).map(str::to_owned);
+        if let Some(name) = &self.filename {
+            let mut p = OffsetMap::new();
+            p.insert(FILENAME.into(), Json::String(name.clone()));
+            if let Some(offset) = context.offset_storage_reader().offset(&p) {
+                match offset.get(POSITION).and_then(Json::as_u64) {
+                    Some(pos) => self.position = pos,
+                    None => {
+                        return Err(ConnectError::other(format!(
+                            "Offset position is the incorrect type: {:?}",
+                            offset.get(POSITION)
+                        )))
+                    }
+                }
+            }
+            self.partition = Arc::new(p);
+        }
+        self.open().await
+    }
+
+    async fn poll(&mut self) -> Result<Vec<SourceRecord>, ConnectError> {
+        let mut records = Vec::new();
+        let deadline = tokio::time::Instant::now() + IDLE_POLL;
+        loop {
+            self.extract_lines(&mut records)?;
+            if records.len() >= self.batch_size {
+                break;
+            }
+            if self.reader.is_none() {
+                self.open().await?;
+            }
+            self.compact();
+            let n = match self.reader.as_mut() {
+                Some(reader) => {
+                    let len = self.buffer.len();
+                    self.buffer.resize(len + READ_CHUNK, 0);
+                    let read = reader.read(&mut self.buffer[len..]).await;
+                    self.buffer.truncate(len + *read.as_ref().unwrap_or(&0));
+                    read.map_err(|e| ConnectError::other(format!("Error while reading from file: {e}")))?
+                }
+                None => 0,
+            };
+            if n == 0 {
+                // Nothing new: return what we have, or wait a little for the
+                // file to grow (Kafka Connect waits one second).
+                if !records.is_empty() || tokio::time::Instant::now() >= deadline {
+                    break;
+                }
+                tokio::time::sleep(IDLE_STEP).await;
+            }
+        }
+        Ok(records)
+    }
+
+    async fn stop(&mut self) -> Result<(), ConnectError> {
+        if self.reader.take().is_some() {
+            debug!(file = ?self.filename, "closed source file");
+        }
+        if !self.buffer.is_empty() && self.consumed < self.buffer.len() {
+            warn!(file = ?self.filename, bytes = self.buffer.len() - self.consumed, "stopping with an unterminated last line");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct NoOffsets;
+    impl ferry_api::OffsetStorageReader for NoOffsets {
+        fn offset(&self, _: &OffsetMap) -> Option<OffsetMap> {
+            None
+        }
+    }
+
+    fn props(file: &str) -> Props {
+        [("file", file), ("topic", "t"), ("batch.size", "3")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn reads_lines_with_any_terminator_and_reports_positions() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.txt");
+        std::fs::write(&path, b"a\r\nbb\rccc\ndddd\npartial").unwrap();
+        let mut task = FileStreamSourceTask::default();
+        let ctx = SourceTaskContext::new("c", 0, Arc::new(NoOffsets));
+        task.start(props(path.to_str().unwrap()), ctx).await.unwrap();
+        let first = task.poll().await.unwrap();
+        let lines: Vec<_> = first.iter().map(|r| r.value.as_str().unwrap().to_owned()).collect();
+        assert_eq!(lines, ["a", "bb", "ccc"]);
+        let positions: Vec<_> = first.iter().map(|r| r.source_offset["position"].as_u64().unwrap()).collect();
+        assert_eq!(positions, [3, 6, 10]);
+        let second = task.poll().await.unwrap();
+        assert_eq!(second.len(), 1);
+        assert_eq!(second[0].source_offset["position"], 15);
+        // The unterminated line is held back until it is complete.
+        assert!(task.poll().await.unwrap().is_empty());
+        use std::io::Write;
+        std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b" line\n").unwrap();
+        let third = task.poll().await.unwrap();
+        assert_eq!(third[0].value.as_str(), Some("partial line"));
+        assert_eq!(third[0].source_offset["position"], 28);
+    }
+}

@@ -1,0 +1,45 @@
+//! Why a task stopped working, with the stage Kafka Connect would name.
+
+use ferry_api::ConnectError;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum TaskError {
+    /// The connector's task code failed (poll, put, start, …).
+    #[error("{0}")]
+    Task(ConnectError),
+    /// A converter could not handle a record; the stage names which one.
+    #[error("Error while converting record in stage {0}: {1}")]
+    Convert(&'static str, String),
+    #[error("{0}")]
+    Produce(String),
+    #[error("{0}")]
+    Consume(String),
+    #[error("Failed to commit offsets: {0}")]
+    Offsets(String),
+    #[error("{0}")]
+    Setup(String),
+}
+
+impl TaskError {
+    /// The `trace` shown in the task's status.
+    pub fn trace(&self) -> String {
+        let kind = match self {
+            TaskError::Task(_) => "org.apache.kafka.connect.errors.ConnectException",
+            TaskError::Convert(..) => "org.apache.kafka.connect.errors.DataException",
+            TaskError::Produce(_) | TaskError::Consume(_) | TaskError::Offsets(_) | TaskError::Setup(_) => {
+                "org.apache.kafka.connect.errors.ConnectException"
+            }
+        };
+        let mut out = format!("{kind}: {self}");
+        if let TaskError::Task(inner) = self {
+            let mut source = std::error::Error::source(inner);
+            while let Some(s) = source {
+                out.push_str("\nCaused by: ");
+                out.push_str(&s.to_string());
+                source = s.source();
+            }
+        }
+        out
+    }
+}

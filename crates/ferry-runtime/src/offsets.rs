@@ -1,0 +1,237 @@
+//! Source offsets: the key encoding shared with Kafka Connect
+//! (`["connector", {partition}]` as compact JSON) and the standalone file
+//! store.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use ferry_api::{OffsetMap, OffsetStorageReader};
+use serde_json::Value as Json;
+use thiserror::Error;
+
+use crate::offset_file::{self, OffsetFileError, RawOffsets};
+
+#[derive(Debug, Error)]
+pub enum OffsetStoreError {
+    #[error("cannot read offsets file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot write offsets file {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("offsets file {path}: {source}")]
+    Format { path: PathBuf, source: OffsetFileError },
+}
+
+/// The offsets-topic key of a source partition.
+pub fn offset_key(connector: &str, partition: &OffsetMap) -> Vec<u8> {
+    let key = Json::Array(vec![Json::String(connector.to_owned()), Json::Object(partition.clone())]);
+    // Serializing a Value cannot fail.
+    serde_json::to_vec(&key).unwrap_or_default()
+}
+
+/// Parses an offsets-topic key; keys that are not `[string, object]` are
+/// skipped, as Kafka Connect does.
+pub fn parse_offset_key(key: &[u8]) -> Option<(String, OffsetMap)> {
+    match serde_json::from_slice::<Json>(key).ok()? {
+        Json::Array(mut items) if items.len() == 2 => {
+            let partition = match items.pop()? {
+                Json::Object(m) => m,
+                _ => return None,
+            };
+            match items.pop()? {
+                Json::String(name) => Some((name, partition)),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Where committed source offsets live.
+pub trait OffsetStore: Send + Sync {
+    fn get(&self, connector: &str, partition: &OffsetMap) -> Option<OffsetMap>;
+    /// Writes offsets (`None` = delete) and makes them durable before returning.
+    fn put(&self, connector: &str, offsets: Vec<(OffsetMap, Option<OffsetMap>)>) -> Result<(), OffsetStoreError>;
+    /// Every partition with an offset for `connector`.
+    fn connector_offsets(&self, connector: &str) -> Vec<(OffsetMap, OffsetMap)>;
+}
+
+/// Kafka Connect's `FileOffsetBackingStore`: all offsets in memory, the
+/// whole map rewritten atomically (temp file, fsync, rename) on each commit.
+pub struct FileOffsetStore {
+    path: PathBuf,
+    /// Keyed by parsed (connector, partition JSON text) so that a key written
+    /// with a different field order by another writer still matches; the
+    /// original key bytes are kept and reused when rewriting.
+    data: Mutex<HashMap<(String, String), Entry>>,
+}
+
+struct Entry {
+    key_bytes: Vec<u8>,
+    value: Option<Vec<u8>>,
+}
+
+fn canonical(partition: &OffsetMap) -> String {
+    // serde_json's map keeps insertion order; sort for a canonical identity.
+    let mut sorted: Vec<_> = partition.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(b.0));
+    serde_json::to_string(&sorted).unwrap_or_default()
+}
+
+impl FileOffsetStore {
+    pub fn open(path: impl Into<PathBuf>) -> Result<Self, OffsetStoreError> {
+        let path = path.into();
+        let mut data = HashMap::new();
+        match std::fs::read(&path) {
+            Ok(bytes) if !bytes.is_empty() => {
+                let raw = offset_file::decode(&bytes).map_err(|source| OffsetStoreError::Format {
+                    path: path.clone(),
+                    source,
+                })?;
+                for (key_bytes, value) in raw {
+                    if let Some((name, partition)) = parse_offset_key(&key_bytes) {
+                        data.insert((name, canonical(&partition)), Entry { key_bytes, value });
+                    }
+                }
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(OffsetStoreError::Read { path, source }),
+        }
+        Ok(FileOffsetStore {
+            path,
+            data: Mutex::new(data),
+        })
+    }
+
+    fn save(&self, data: &HashMap<(String, String), Entry>) -> Result<(), OffsetStoreError> {
+        let raw: RawOffsets = data
+            .values()
+            .map(|e| (e.key_bytes.clone(), e.value.clone()))
+            .collect();
+        let bytes = offset_file::encode(&raw);
+        write_atomically(&self.path, &bytes).map_err(|source| OffsetStoreError::Write {
+            path: self.path.clone(),
+            source,
+        })
+    }
+}
+
+/// Replaces `path` with `bytes` so that a crash leaves either the old or the
+/// new file, never a torn one.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(".tmp");
+    let tmp = dir.join(tmp_name);
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
+impl OffsetStore for FileOffsetStore {
+    fn get(&self, connector: &str, partition: &OffsetMap) -> Option<OffsetMap> {
+        let data = self.data.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = data.get(&(connector.to_owned(), canonical(partition)))?;
+        match serde_json::from_slice::<Json>(entry.value.as_deref()?).ok()? {
+            Json::Object(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    fn put(&self, connector: &str, offsets: Vec<(OffsetMap, Option<OffsetMap>)>) -> Result<(), OffsetStoreError> {
+        let mut data = self.data.lock().unwrap_or_else(PoisonError::into_inner);
+        for (partition, offset) in offsets {
+            let id = (connector.to_owned(), canonical(&partition));
+            let value = offset.map(|o| serde_json::to_vec(&Json::Object(o)).unwrap_or_default());
+            match data.get_mut(&id) {
+                Some(e) => e.value = value,
+                None => {
+                    data.insert(
+                        id,
+                        Entry {
+                            key_bytes: offset_key(connector, &partition),
+                            value,
+                        },
+                    );
+                }
+            }
+        }
+        self.save(&data)
+    }
+
+    fn connector_offsets(&self, connector: &str) -> Vec<(OffsetMap, OffsetMap)> {
+        let data = self.data.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut out: Vec<(OffsetMap, OffsetMap)> = data
+            .iter()
+            .filter(|((name, _), _)| name == connector)
+            .filter_map(|(_, e)| {
+                let (_, partition) = parse_offset_key(&e.key_bytes)?;
+                match serde_json::from_slice::<Json>(e.value.as_deref()?).ok()? {
+                    Json::Object(o) => Some((partition, o)),
+                    _ => None,
+                }
+            })
+            .collect();
+        out.sort_by_key(|(p, _)| canonical(p));
+        out
+    }
+}
+
+/// A source task's view of its connector's committed offsets.
+pub struct ConnectorOffsetReader {
+    pub connector: String,
+    pub store: Arc<dyn OffsetStore>,
+}
+
+impl OffsetStorageReader for ConnectorOffsetReader {
+    fn offset(&self, partition: &OffsetMap) -> Option<OffsetMap> {
+        self.store.get(&self.connector, partition)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn map(v: Json) -> OffsetMap {
+        match v {
+            Json::Object(m) => m,
+            _ => unreachable!("test maps are objects"),
+        }
+    }
+
+    #[test]
+    fn keys_match_kafka_connect() {
+        let p = map(json!({"filename": "/tmp/in.txt"}));
+        assert_eq!(offset_key("file-source", &p), br#"["file-source",{"filename":"/tmp/in.txt"}]"#);
+        assert_eq!(parse_offset_key(&offset_key("c", &p)), Some(("c".to_owned(), p)));
+        assert_eq!(parse_offset_key(b"[1,2]"), None);
+        assert_eq!(parse_offset_key(b"[\"c\",null]"), None);
+    }
+
+    #[test]
+    fn file_store_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("offsets");
+        let p = map(json!({"filename": "a"}));
+        {
+            let s = FileOffsetStore::open(&path).unwrap();
+            s.put("c", vec![(p.clone(), Some(map(json!({"position": 10}))))]).unwrap();
+            s.put("c", vec![(p.clone(), Some(map(json!({"position": 20}))))]).unwrap();
+        }
+        let s = FileOffsetStore::open(&path).unwrap();
+        assert_eq!(s.get("c", &p), Some(map(json!({"position": 20}))));
+        assert_eq!(s.connector_offsets("c").len(), 1);
+        s.put("c", vec![(p.clone(), None)]).unwrap();
+        assert_eq!(s.get("c", &p), None);
+        assert!(s.connector_offsets("c").is_empty());
+    }
+}

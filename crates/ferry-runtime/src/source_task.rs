@@ -1,0 +1,332 @@
+//! The source task loop: poll → convert → produce; a record's source offset
+//! is committed only after Kafka acknowledged it and every record submitted
+//! before it (at-least-once).
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use ferry_api::{OffsetMap, SourceRecord, SourceTask, SourceTaskContext};
+use ferry_convert::Converter;
+use ferry_kafka::{DeliveryListener, OutgoingRecord, Producer};
+use rdkafka::error::KafkaError;
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tracing::{debug, error, info, warn};
+
+use crate::entities::{State, TargetState};
+use crate::errors::TaskError;
+use crate::headers::HeaderConverter;
+use crate::offsets::OffsetStore;
+use crate::status::StatusStore;
+use crate::Props;
+
+/// Records handed to the producer, in submission order, until they and all
+/// before them are acknowledged (Kafka Connect's `SubmittedRecords`).
+#[derive(Default)]
+pub struct SubmittedRecords {
+    inner: Mutex<Submitted>,
+}
+
+#[derive(Default)]
+struct Submitted {
+    /// Sequence number of `pending[0]`.
+    base: usize,
+    next: usize,
+    pending: VecDeque<Pending>,
+    failure: Option<String>,
+}
+
+struct Pending {
+    partition: Arc<OffsetMap>,
+    offset: OffsetMap,
+    acked: bool,
+}
+
+impl SubmittedRecords {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Submitted> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Registers a record about to be sent; returns its sequence number.
+    pub fn submit(&self, partition: Arc<OffsetMap>, offset: OffsetMap) -> usize {
+        let mut s = self.lock();
+        let seq = s.next;
+        s.next += 1;
+        s.pending.push_back(Pending {
+            partition,
+            offset,
+            acked: false,
+        });
+        seq
+    }
+
+    /// Forgets a record whose send failed before reaching the producer.
+    pub fn withdraw(&self, seq: usize) {
+        let mut s = self.lock();
+        if seq + 1 == s.next && s.pending.len() == s.next - s.base {
+            s.pending.pop_back();
+            s.next -= 1;
+        }
+    }
+
+    /// The latest committable offset of each source partition: that of the
+    /// last record of the acknowledged prefix. Removes that prefix.
+    pub fn committable(&self) -> Vec<(Arc<OffsetMap>, OffsetMap)> {
+        let mut s = self.lock();
+        let mut out: Vec<(Arc<OffsetMap>, OffsetMap)> = Vec::new();
+        while s.pending.front().is_some_and(|p| p.acked) {
+            let Some(p) = s.pending.pop_front() else { break };
+            s.base += 1;
+            if p.partition.is_empty() && p.offset.is_empty() {
+                continue;
+            }
+            match out
+                .iter_mut()
+                .find(|(part, _)| Arc::ptr_eq(part, &p.partition) || *part == p.partition)
+            {
+                Some(slot) => slot.1 = p.offset,
+                None => out.push((p.partition, p.offset)),
+            }
+        }
+        out
+    }
+
+    pub fn failure(&self) -> Option<String> {
+        self.lock().failure.clone()
+    }
+
+    pub fn outstanding(&self) -> usize {
+        self.lock().pending.len()
+    }
+}
+
+impl DeliveryListener for SubmittedRecords {
+    fn delivered(&self, seq: usize, result: Result<(i32, i64), KafkaError>) {
+        let mut s = self.lock();
+        match result {
+            Ok(_) => {
+                if seq >= s.base {
+                    let i = seq - s.base;
+                    if let Some(p) = s.pending.get_mut(i) {
+                        p.acked = true;
+                    }
+                }
+            }
+            Err(e) => {
+                if s.failure.is_none() {
+                    s.failure = Some(format!("Unrecoverable exception from producer send callback: {e}"));
+                }
+            }
+        }
+    }
+}
+
+/// Everything a source task loop needs.
+pub struct SourceTaskRunner {
+    pub connector: String,
+    pub task_id: u32,
+    pub task: Box<dyn SourceTask>,
+    pub props: Props,
+    pub producer: Producer,
+    pub submitted: Arc<SubmittedRecords>,
+    pub key_converter: Box<dyn Converter>,
+    pub value_converter: Box<dyn Converter>,
+    pub header_converter: HeaderConverter,
+    pub offsets: Arc<dyn OffsetStore>,
+    pub context: SourceTaskContext,
+    pub status: Arc<StatusStore>,
+    pub target: watch::Receiver<TargetState>,
+    pub flush_interval: Duration,
+    pub flush_timeout: Duration,
+    pub topic_tracking: bool,
+}
+
+struct Buffers {
+    key: Vec<u8>,
+    value: Vec<u8>,
+    headers: Vec<(String, Option<Vec<u8>>)>,
+}
+
+impl SourceTaskRunner {
+    /// Runs the task until stopped or failed, recording its state.
+    pub async fn run(mut self) {
+        let (c, t) = (self.connector.clone(), self.task_id);
+        match self.execute().await {
+            Ok(()) => {
+                info!(connector = %c, task = t, "source task stopped");
+            }
+            Err(e) => {
+                error!(connector = %c, task = t, error = %e, "source task failed");
+                self.status.set_task(&c, t, State::Failed, Some(e.trace()));
+                if let Err(e) = self.task.stop().await {
+                    warn!(connector = %c, task = t, error = %e, "stopping failed source task");
+                }
+            }
+        }
+    }
+
+    async fn execute(&mut self) -> Result<(), TaskError> {
+        self.task
+            .start(self.props.clone(), self.context.clone())
+            .await
+            .map_err(TaskError::Task)?;
+        info!(connector = %self.connector, task = self.task_id, "source task started");
+        let mut bufs = Buffers {
+            key: Vec::with_capacity(256),
+            value: Vec::with_capacity(1024),
+            headers: Vec::new(),
+        };
+        let mut next_flush = Instant::now() + self.flush_interval;
+        let mut reported = None;
+        loop {
+            let target = *self.target.borrow_and_update();
+            if reported != Some(target) {
+                let state = match target {
+                    TargetState::Started => State::Running,
+                    TargetState::Paused => State::Paused,
+                    TargetState::Stopped => break,
+                };
+                self.status.set_task(&self.connector, self.task_id, state, None);
+                reported = Some(target);
+            }
+            if let Some(f) = self.submitted.failure() {
+                return Err(TaskError::Produce(f));
+            }
+            if Instant::now() >= next_flush {
+                self.commit_offsets().await?;
+                next_flush = Instant::now() + self.flush_interval;
+            }
+            if target == TargetState::Paused {
+                // Wake for a state change or the next offset flush.
+                let _ = tokio::time::timeout_at(next_flush, self.target.changed()).await;
+                continue;
+            }
+            let records = self.task.poll().await.map_err(TaskError::Task)?;
+            for record in records {
+                self.send(record, &mut bufs).await?;
+            }
+        }
+        self.shutdown().await
+    }
+
+    async fn send(&mut self, record: SourceRecord, bufs: &mut Buffers) -> Result<(), TaskError> {
+        let SourceRecord {
+            source_partition,
+            source_offset,
+            topic,
+            kafka_partition,
+            key_schema,
+            key,
+            value_schema,
+            value,
+            timestamp,
+            headers,
+        } = record;
+        let has_key = self
+            .key_converter
+            .from_connect(&topic, key_schema.as_ref(), &key, &mut bufs.key)
+            .map_err(|e| TaskError::Convert("KEY_CONVERTER", e.to_string()))?;
+        let has_value = self
+            .value_converter
+            .from_connect(&topic, value_schema.as_ref(), &value, &mut bufs.value)
+            .map_err(|e| TaskError::Convert("VALUE_CONVERTER", e.to_string()))?;
+        bufs.headers.clear();
+        for h in &headers {
+            let bytes = self
+                .header_converter
+                .from_connect(&h.value)
+                .map_err(|e| TaskError::Convert("HEADER_CONVERTER", e))?;
+            bufs.headers.push((h.key.clone(), bytes));
+        }
+        // Most records carry no headers: skip building the view for them.
+        let header_refs: Vec<(&str, Option<&[u8]>)> = if bufs.headers.is_empty() {
+            Vec::new()
+        } else {
+            bufs.headers.iter().map(|(k, v)| (k.as_str(), v.as_deref())).collect()
+        };
+        if self.topic_tracking && self.status.record_topic(&self.connector, &topic) {
+            debug!(connector = %self.connector, topic = %topic, "connector uses a new topic");
+        }
+        let out = OutgoingRecord {
+            topic: &topic,
+            partition: kafka_partition,
+            key: has_key.then_some(bufs.key.as_slice()),
+            value: has_value.then_some(bufs.value.as_slice()),
+            headers: &header_refs,
+            timestamp,
+        };
+        let seq = self.submitted.submit(source_partition, source_offset);
+        if let Err(e) = self.producer.send(&out, seq).await {
+            self.submitted.withdraw(seq);
+            return Err(TaskError::Produce(e.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Writes the offsets of acknowledged records, then tells the task.
+    async fn commit_offsets(&mut self) -> Result<(), TaskError> {
+        let offsets: Vec<(OffsetMap, Option<OffsetMap>)> = self
+            .submitted
+            .committable()
+            .into_iter()
+            .map(|(p, o)| (Arc::unwrap_or_clone(p), Some(o)))
+            .collect();
+        if !offsets.is_empty() {
+            let n = offsets.len();
+            let store = self.offsets.clone();
+            let connector = self.connector.clone();
+            tokio::task::spawn_blocking(move || store.put(&connector, offsets))
+                .await
+                .map_err(|e| TaskError::Offsets(e.to_string()))?
+                .map_err(|e| TaskError::Offsets(e.to_string()))?;
+            debug!(connector = %self.connector, task = self.task_id, partitions = n, "committed source offsets");
+        }
+        self.task.commit().await.map_err(TaskError::Task)
+    }
+
+    /// Drains the producer, commits what was acknowledged, stops the task.
+    async fn shutdown(&mut self) -> Result<(), TaskError> {
+        if let Err(e) = self.producer.flush(self.flush_timeout).await {
+            warn!(connector = %self.connector, task = self.task_id, error = %e,
+                  outstanding = self.submitted.outstanding(), "producer not drained at shutdown");
+        }
+        self.commit_offsets().await?;
+        self.task.stop().await.map_err(TaskError::Task)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn m(v: serde_json::Value) -> OffsetMap {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn only_the_acknowledged_prefix_is_committable() {
+        let s = SubmittedRecords::default();
+        let p = Arc::new(m(json!({"f": "a"})));
+        let a = s.submit(p.clone(), m(json!({"pos": 1})));
+        let b = s.submit(p.clone(), m(json!({"pos": 2})));
+        let c = s.submit(p.clone(), m(json!({"pos": 3})));
+        s.delivered(b, Ok((0, 1)));
+        assert!(s.committable().is_empty(), "record a is not acknowledged yet");
+        s.delivered(a, Ok((0, 0)));
+        assert_eq!(s.committable(), vec![(p.clone(), m(json!({"pos": 2})))]);
+        s.delivered(c, Ok((0, 2)));
+        assert_eq!(s.committable(), vec![(p, m(json!({"pos": 3})))]);
+        assert_eq!(s.outstanding(), 0);
+    }
+
+    #[test]
+    fn a_failed_delivery_is_reported_and_never_committed() {
+        let s = SubmittedRecords::default();
+        let a = s.submit(Arc::new(m(json!({"f": "a"}))), m(json!({"pos": 1})));
+        s.delivered(a, Err(KafkaError::Canceled));
+        assert!(s.failure().is_some());
+        assert!(s.committable().is_empty());
+    }
+}

@@ -1,0 +1,831 @@
+//! The standalone herder: connectors from the command line and the REST API,
+//! source offsets in a local file, statuses in memory — Kafka Connect's
+//! `StandaloneHerder`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use ferry_api::config::{ConfigInfos, ConfigKeyInfo};
+use ferry_api::{ConnectError, Connector, ConnectorContext, ConnectorKind, OffsetMap, PluginDescriptor};
+use ferry_kafka::{Admin, PartitionOffset};
+use serde_json::Value as Json;
+use tokio::sync::{mpsc, Mutex};
+use tracing::{error, info, warn};
+
+use crate::connector_config::{
+    framework_config_def, invalid_config_message, validate_connector_config, CONNECTOR_CLASS, NAME, TASKS_MAX,
+    TOPICS, TOPICS_REGEX,
+};
+use crate::entities::{
+    ActiveTopics, ActiveTopicsInfo, ConnectorInfo, ConnectorOffset, ConnectorOffsets, ConnectorState,
+    ConnectorStateInfo, Message, PluginInfo, RestartPlan, ServerInfo, State, TargetState, TaskId, TaskInfo,
+    TaskState,
+};
+use crate::herder::{Created, Herder, HerderError, HerderResult, PluginType};
+use crate::plugins::{Plugins, CONNECT_VERSION};
+use crate::status::trace_of;
+use crate::worker::{sink_group, TaskHandle, Worker};
+use crate::Props;
+
+/// Requests connectors make from their own tasks (reconfiguration, errors).
+enum ConnectorEvent {
+    Reconfigure(String),
+    Failed(String, String),
+}
+
+struct Context {
+    name: String,
+    events: mpsc::UnboundedSender<ConnectorEvent>,
+}
+
+impl ConnectorContext for Context {
+    fn request_task_reconfiguration(&self) {
+        let _ = self.events.send(ConnectorEvent::Reconfigure(self.name.clone()));
+    }
+    fn raise_error(&self, error: ConnectError) {
+        let _ = self.events.send(ConnectorEvent::Failed(self.name.clone(), trace_of(&error)));
+    }
+}
+
+struct ConnectorEntry {
+    config: Props,
+    plugin: PluginDescriptor,
+    target: TargetState,
+    instance: Option<Box<dyn Connector>>,
+    task_configs: Vec<Props>,
+    tasks: BTreeMap<u32, TaskHandle>,
+}
+
+pub struct StandaloneHerder {
+    worker: Arc<Worker>,
+    plugins: Plugins,
+    admin: Admin,
+    server_info: ServerInfo,
+    connectors: Mutex<BTreeMap<String, ConnectorEntry>>,
+    events: mpsc::UnboundedSender<ConnectorEvent>,
+}
+
+fn not_found(name: &str) -> HerderError {
+    HerderError::NotFound(format!("Connector {name} not found"))
+}
+
+fn json_map(v: Json) -> Option<OffsetMap> {
+    match v {
+        Json::Object(m) => Some(m),
+        _ => None,
+    }
+}
+
+/// `{"kafka_topic":…, "kafka_partition":…}` → (topic, partition), accepting
+/// numbers given as strings, as Kafka Connect does.
+fn sink_partition(p: &OffsetMap) -> HerderResult<(String, i32)> {
+    let bad = |m: &str| HerderError::BadRequest(m.to_owned());
+    let topic = match p.get("kafka_topic") {
+        Some(Json::String(t)) => t.clone(),
+        _ => return Err(bad("Kafka topic names must be valid strings and may not be null")),
+    };
+    let partition = match p.get("kafka_partition") {
+        Some(Json::Number(n)) => n.as_i64(),
+        Some(Json::String(s)) => s.trim().parse().ok(),
+        _ => None,
+    }
+    .and_then(|n| i32::try_from(n).ok())
+    .ok_or_else(|| bad("Failed to parse the following Kafka partition value in the provided offsets: 'kafka_partition'. Partition values for sink connectors need to be integers."))?;
+    Ok((topic, partition))
+}
+
+fn sink_offset(o: &OffsetMap) -> HerderResult<i64> {
+    match o.get("kafka_offset") {
+        Some(Json::Number(n)) => n.as_i64(),
+        Some(Json::String(s)) => s.trim().parse().ok(),
+        _ => None,
+    }
+    .ok_or_else(|| {
+        HerderError::BadRequest("Failed to parse the following Kafka offset value in the provided offsets: 'kafka_offset'. Offset values for sink connectors need to be integers.".into())
+    })
+}
+
+impl StandaloneHerder {
+    /// Builds the herder and starts its background event loop.
+    pub async fn start(worker: Arc<Worker>, plugins: Plugins, commit: &str) -> Result<Arc<Self>, String> {
+        let admin = Admin::new(&worker.config.admin_props()).map_err(|e| e.to_string())?;
+        let cluster_id = admin
+            .cluster_id()
+            .await
+            .map_err(|e| format!("cannot reach Kafka at {}: {e}", worker.config.bootstrap_servers()))?;
+        info!(kafka_cluster_id = %cluster_id, "connected to Kafka");
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let herder = Arc::new(StandaloneHerder {
+            worker,
+            plugins,
+            admin,
+            server_info: ServerInfo {
+                version: CONNECT_VERSION.to_owned(),
+                commit: commit.to_owned(),
+                kafka_cluster_id: cluster_id,
+            },
+            connectors: Mutex::new(BTreeMap::new()),
+            events: tx,
+        });
+        let weak = Arc::downgrade(&herder);
+        tokio::spawn(async move {
+            while let Some(event) = rx.recv().await {
+                let Some(h) = weak.upgrade() else { break };
+                h.handle_event(event).await;
+            }
+        });
+        Ok(herder)
+    }
+
+    async fn handle_event(&self, event: ConnectorEvent) {
+        let mut connectors = self.connectors.lock().await;
+        match event {
+            ConnectorEvent::Reconfigure(name) => {
+                if let Some(entry) = connectors.get_mut(&name) {
+                    if entry.target != TargetState::Stopped {
+                        self.reconfigure_tasks(&name, entry).await;
+                    }
+                }
+            }
+            ConnectorEvent::Failed(name, trace) => {
+                error!(connector = %name, "connector failed: {trace}");
+                self.worker.status.set_connector(&name, State::Failed, Some(trace));
+            }
+        }
+    }
+
+    /// Starts the connector instance per its target state, then its tasks.
+    async fn start_connector(&self, name: &str, entry: &mut ConnectorEntry) {
+        let status = &self.worker.status;
+        if entry.target == TargetState::Stopped {
+            status.set_connector(name, State::Stopped, None);
+            entry.task_configs.clear();
+            return;
+        }
+        let mut instance = (entry.plugin.new_connector)();
+        let ctx = Arc::new(Context {
+            name: name.to_owned(),
+            events: self.events.clone(),
+        });
+        if let Err(e) = instance.start(entry.config.clone(), ctx).await {
+            error!(connector = name, error = %e, "connector failed to start");
+            status.set_connector(
+                name,
+                State::Failed,
+                Some(format!("org.apache.kafka.connect.errors.ConnectException: {}", trace_of(&e))),
+            );
+            return;
+        }
+        let state = if entry.target == TargetState::Paused {
+            State::Paused
+        } else {
+            State::Running
+        };
+        status.set_connector(name, state, None);
+        info!(connector = name, "connector started");
+        entry.instance = Some(instance);
+        self.reconfigure_tasks(name, entry).await;
+    }
+
+    /// Asks the connector for task configs; restarts the tasks if they changed.
+    async fn reconfigure_tasks(&self, name: &str, entry: &mut ConnectorEntry) {
+        let Some(instance) = &entry.instance else { return };
+        let max = entry
+            .config
+            .get(TASKS_MAX)
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(1)
+            .max(1);
+        let configs = match instance.task_configs(max) {
+            Ok(c) => c,
+            Err(e) => {
+                self.worker.status.set_connector(name, State::Failed, Some(trace_of(&e)));
+                return;
+            }
+        };
+        let enforce = entry.config.get("tasks.max.enforce").map(|v| v.trim()) != Some("false");
+        if enforce && configs.len() > max {
+            let msg = format!(
+                "org.apache.kafka.connect.errors.ConnectException: Connector {name} generated {} tasks, which is greater than the maximum of {max} allowed by the tasks.max property",
+                configs.len()
+            );
+            self.worker.status.set_connector(name, State::Failed, Some(msg));
+            return;
+        }
+        let configs: Vec<Props> = configs
+            .into_iter()
+            .map(|mut c| {
+                c.entry("task.class".into())
+                    .or_insert_with(|| entry.plugin.class.replace("Connector", "Task"));
+                c
+            })
+            .collect();
+        if configs == entry.task_configs && !entry.tasks.is_empty() && entry.tasks.values().all(|t| !t.is_finished()) {
+            return;
+        }
+        self.stop_all_tasks(name, entry).await;
+        entry.task_configs = configs;
+        self.start_tasks(name, entry, None);
+    }
+
+    fn start_tasks(&self, name: &str, entry: &mut ConnectorEntry, only: Option<&[u32]>) {
+        for (i, cfg) in entry.task_configs.iter().enumerate() {
+            let id = i as u32;
+            if only.is_some_and(|o| !o.contains(&id)) {
+                continue;
+            }
+            if let Some(handle) =
+                self.worker
+                    .start_task(&entry.plugin, name, id, &entry.config, cfg.clone(), entry.target)
+            {
+                entry.tasks.insert(id, handle);
+            }
+        }
+    }
+
+    async fn stop_all_tasks(&self, name: &str, entry: &mut ConnectorEntry) {
+        let tasks: Vec<(u32, TaskHandle)> = std::mem::take(&mut entry.tasks).into_iter().collect();
+        self.worker.stop_tasks(name, tasks).await;
+        for (id, _) in entry.task_configs.iter().enumerate() {
+            self.worker.status.remove_task(name, id as u32);
+        }
+    }
+
+    async fn stop_connector_instance(&self, name: &str, entry: &mut ConnectorEntry) {
+        if let Some(mut instance) = entry.instance.take() {
+            if let Err(e) = instance.stop().await {
+                warn!(connector = name, error = %e, "connector stop failed");
+            }
+        }
+    }
+
+    /// Stops everything: tasks drain and commit within the graceful timeout.
+    pub async fn shutdown(&self) {
+        let mut connectors = self.connectors.lock().await;
+        let names: Vec<String> = connectors.keys().cloned().collect();
+        let stops = connectors.iter_mut().map(|(name, entry)| async move {
+            self.stop_all_tasks(name, entry).await;
+            self.stop_connector_instance(name, entry).await;
+        });
+        futures::future::join_all(stops).await;
+        info!(connectors = ?names, "herder stopped");
+    }
+
+    fn validate(&self, config: &Props) -> HerderResult<(PluginDescriptor, ConfigInfos)> {
+        let class = config.get(CONNECTOR_CLASS).map(|s| s.trim()).unwrap_or("");
+        if class.is_empty() {
+            return Err(HerderError::BadRequest(format!(
+                "Connector config {} contains no connector type",
+                props_display(config)
+            )));
+        }
+        let plugin = self
+            .plugins
+            .connector(class)
+            .ok_or_else(|| HerderError::BadRequest(self.plugins.unknown_connector_message(class)))?
+            .clone();
+        let infos = validate_connector_config(&plugin, config);
+        Ok((plugin, infos))
+    }
+
+    fn info_of(&self, name: &str, entry: &ConnectorEntry) -> ConnectorInfo {
+        ConnectorInfo {
+            name: name.to_owned(),
+            config: entry.config.clone(),
+            tasks: (0..entry.task_configs.len() as u32)
+                .map(|task| TaskId {
+                    connector: name.to_owned(),
+                    task,
+                })
+                .collect(),
+            connector_type: entry.plugin.kind.name().to_owned(),
+        }
+    }
+
+    fn status_of(&self, name: &str, entry: &ConnectorEntry) -> ConnectorStateInfo {
+        let status = &self.worker.status;
+        let connector = status.connector(name).map_or(
+            ConnectorState {
+                state: State::Unassigned,
+                worker_id: status.worker_id().to_owned(),
+                trace: None,
+            },
+            |s| ConnectorState {
+                state: s.state,
+                worker_id: s.worker_id,
+                trace: s.trace,
+            },
+        );
+        let tasks = status
+            .tasks(name)
+            .into_iter()
+            .filter(|(id, _)| (*id as usize) < entry.task_configs.len())
+            .map(|(id, s)| TaskState {
+                id,
+                state: s.state,
+                worker_id: s.worker_id,
+                trace: s.trace,
+            })
+            .collect();
+        ConnectorStateInfo {
+            name: name.to_owned(),
+            connector,
+            tasks,
+            connector_type: entry.plugin.kind.name().to_owned(),
+        }
+    }
+
+    /// Offsets may change only while the connector is stopped with no tasks.
+    fn require_stopped(name: &str, entry: &ConnectorEntry) -> HerderResult<()> {
+        if entry.target != TargetState::Stopped || !entry.tasks.is_empty() {
+            return Err(HerderError::BadRequest(format!(
+                "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Partitions of the topics a sink connector consumes.
+    fn sink_partitions(&self, config: &Props) -> HerderResult<Vec<(String, i32)>> {
+        let mut topics = ferry_api::config::parse_list(config.get(TOPICS).map(String::as_str).unwrap_or(""));
+        let regex = config.get(TOPICS_REGEX).map(|s| s.trim()).unwrap_or("");
+        if topics.is_empty() && !regex.is_empty() {
+            let re = regex::Regex::new(&format!("^(?:{regex})$")).map_err(|e| HerderError::BadRequest(e.to_string()))?;
+            topics = self
+                .admin
+                .topic_names()
+                .map_err(|e| HerderError::Internal(e.to_string()))?
+                .into_iter()
+                .filter(|t| re.is_match(t))
+                .collect();
+        }
+        let mut out = Vec::new();
+        for t in topics {
+            for p in self.admin.partitions(&t).map_err(|e| HerderError::Internal(e.to_string()))? {
+                out.push((t.clone(), p));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Creates or replaces a connector from a config file given on the
+    /// command line.
+    pub async fn add_connector(&self, config: Props) -> HerderResult<ConnectorInfo> {
+        let name = config.get(NAME).cloned().unwrap_or_default();
+        Ok(self.put_connector_config(&name, config, true, None).await?.value)
+    }
+}
+
+fn props_display(p: &Props) -> String {
+    let inner: Vec<String> = p.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{{{}}}", inner.join(", "))
+}
+
+#[async_trait]
+impl Herder for StandaloneHerder {
+    async fn server_info(&self) -> HerderResult<ServerInfo> {
+        Ok(self.server_info.clone())
+    }
+
+    async fn health(&self) -> HerderResult<String> {
+        Ok("Worker has completed startup and is ready to handle requests.".into())
+    }
+
+    async fn connectors(&self) -> Vec<String> {
+        self.connectors.lock().await.keys().cloned().collect()
+    }
+
+    async fn connector_info(&self, name: &str) -> HerderResult<ConnectorInfo> {
+        let connectors = self.connectors.lock().await;
+        let entry = connectors.get(name).ok_or_else(|| not_found(name))?;
+        Ok(self.info_of(name, entry))
+    }
+
+    async fn connector_config(&self, name: &str) -> HerderResult<Props> {
+        let connectors = self.connectors.lock().await;
+        Ok(connectors.get(name).ok_or_else(|| not_found(name))?.config.clone())
+    }
+
+    async fn put_connector_config(
+        &self,
+        name: &str,
+        mut config: Props,
+        allow_replace: bool,
+        initial_state: Option<TargetState>,
+    ) -> HerderResult<Created<ConnectorInfo>> {
+        config.insert(NAME.into(), name.to_owned());
+        let (plugin, infos) = self.validate(&config)?;
+        if infos.error_count > 0 {
+            return Err(HerderError::BadRequest(invalid_config_message(&infos)));
+        }
+        let mut connectors = self.connectors.lock().await;
+        let created = match connectors.get_mut(name) {
+            Some(_) if !allow_replace => {
+                return Err(HerderError::Conflict(format!("Connector {name} already exists")));
+            }
+            Some(entry) => {
+                info!(connector = name, "reconfiguring connector");
+                self.stop_all_tasks(name, entry).await;
+                self.stop_connector_instance(name, entry).await;
+                entry.config = config;
+                entry.plugin = plugin;
+                entry.task_configs.clear();
+                self.start_connector(name, entry).await;
+                false
+            }
+            None => {
+                info!(connector = name, class = plugin.class, "creating connector");
+                let mut entry = ConnectorEntry {
+                    config,
+                    plugin,
+                    target: initial_state.unwrap_or(TargetState::Started),
+                    instance: None,
+                    task_configs: Vec::new(),
+                    tasks: BTreeMap::new(),
+                };
+                self.start_connector(name, &mut entry).await;
+                connectors.insert(name.to_owned(), entry);
+                true
+            }
+        };
+        let entry = connectors.get(name).ok_or_else(|| not_found(name))?;
+        Ok(Created {
+            created,
+            value: self.info_of(name, entry),
+        })
+    }
+
+    async fn patch_connector_config(
+        &self,
+        name: &str,
+        patch: BTreeMap<String, Option<String>>,
+    ) -> HerderResult<ConnectorInfo> {
+        let mut config = self.connector_config(name).await?;
+        for (k, v) in patch {
+            match v {
+                Some(v) => {
+                    config.insert(k, v);
+                }
+                None => {
+                    config.remove(&k);
+                }
+            }
+        }
+        Ok(self.put_connector_config(name, config, true, None).await?.value)
+    }
+
+    async fn delete_connector(&self, name: &str) -> HerderResult<()> {
+        let mut connectors = self.connectors.lock().await;
+        let mut entry = connectors.remove(name).ok_or_else(|| not_found(name))?;
+        self.stop_all_tasks(name, &mut entry).await;
+        self.stop_connector_instance(name, &mut entry).await;
+        self.worker.status.remove_connector(name);
+        info!(connector = name, "connector deleted");
+        Ok(())
+    }
+
+    async fn connector_status(&self, name: &str) -> HerderResult<ConnectorStateInfo> {
+        let connectors = self.connectors.lock().await;
+        let entry = connectors
+            .get(name)
+            .ok_or_else(|| HerderError::NotFound(format!("No status found for connector {name}")))?;
+        Ok(self.status_of(name, entry))
+    }
+
+    async fn task_status(&self, id: &TaskId) -> HerderResult<TaskState> {
+        let missing = || HerderError::NotFound(format!("No status found for task {id}"));
+        let s = self.worker.status.task(&id.connector, id.task).ok_or_else(missing)?;
+        let connectors = self.connectors.lock().await;
+        let entry = connectors.get(&id.connector).ok_or_else(missing)?;
+        if id.task as usize >= entry.task_configs.len() {
+            return Err(missing());
+        }
+        Ok(TaskState {
+            id: id.task,
+            state: s.state,
+            worker_id: s.worker_id,
+            trace: s.trace,
+        })
+    }
+
+    async fn task_configs(&self, name: &str) -> HerderResult<Vec<TaskInfo>> {
+        let connectors = self.connectors.lock().await;
+        let entry = connectors.get(name).ok_or_else(|| not_found(name))?;
+        Ok(entry
+            .task_configs
+            .iter()
+            .enumerate()
+            .map(|(i, c)| TaskInfo {
+                id: TaskId {
+                    connector: name.to_owned(),
+                    task: i as u32,
+                },
+                config: c.clone(),
+            })
+            .collect())
+    }
+
+    async fn restart_connector(
+        &self,
+        name: &str,
+        include_tasks: bool,
+        only_failed: bool,
+    ) -> HerderResult<Option<RestartPlan>> {
+        let mut connectors = self.connectors.lock().await;
+        let entry = connectors
+            .get_mut(name)
+            .ok_or_else(|| HerderError::NotFound(format!("Unknown connector: {name}")))?;
+        let status = self.status_of(name, entry);
+        let restart_connector = !only_failed || status.connector.state == State::Failed;
+        let tasks_to_restart: Vec<u32> = if include_tasks {
+            status
+                .tasks
+                .iter()
+                .filter(|t| !only_failed || t.state == State::Failed)
+                .map(|t| t.id)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut plan = status.clone();
+        if restart_connector {
+            plan.connector.state = State::Restarting;
+        }
+        for t in plan.tasks.iter_mut() {
+            if tasks_to_restart.contains(&t.id) {
+                t.state = State::Restarting;
+                t.trace = None;
+            }
+        }
+        if entry.target != TargetState::Stopped {
+            if !tasks_to_restart.is_empty() {
+                let tasks: Vec<(u32, TaskHandle)> = tasks_to_restart
+                    .iter()
+                    .filter_map(|id| entry.tasks.remove(id).map(|h| (*id, h)))
+                    .collect();
+                self.worker.stop_tasks(name, tasks).await;
+            }
+            if restart_connector {
+                self.stop_connector_instance(name, entry).await;
+                let mut instance = (entry.plugin.new_connector)();
+                let ctx = Arc::new(Context {
+                    name: name.to_owned(),
+                    events: self.events.clone(),
+                });
+                match instance.start(entry.config.clone(), ctx).await {
+                    Ok(()) => {
+                        let state = if entry.target == TargetState::Paused {
+                            State::Paused
+                        } else {
+                            State::Running
+                        };
+                        self.worker.status.set_connector(name, state, None);
+                        entry.instance = Some(instance);
+                    }
+                    Err(e) => self.worker.status.set_connector(
+                        name,
+                        State::Failed,
+                        Some(format!("org.apache.kafka.connect.errors.ConnectException: {}", trace_of(&e))),
+                    ),
+                }
+            }
+            if !tasks_to_restart.is_empty() {
+                self.start_tasks(name, entry, Some(&tasks_to_restart));
+            }
+        }
+        if !include_tasks && !only_failed {
+            return Ok(None);
+        }
+        Ok(Some(plan))
+    }
+
+    async fn restart_task(&self, id: &TaskId) -> HerderResult<()> {
+        let mut connectors = self.connectors.lock().await;
+        let entry = connectors
+            .get_mut(&id.connector)
+            .ok_or_else(|| HerderError::NotFound(format!("Unknown connector: {}", id.connector)))?;
+        if id.task as usize >= entry.task_configs.len() {
+            return Err(HerderError::NotFound(format!("Unknown task: {id}")));
+        }
+        if let Some(h) = entry.tasks.remove(&id.task) {
+            self.worker.stop_tasks(&id.connector, vec![(id.task, h)]).await;
+        }
+        self.start_tasks(&id.connector, entry, Some(&[id.task]));
+        Ok(())
+    }
+
+    async fn pause_connector(&self, name: &str) -> HerderResult<()> {
+        let mut connectors = self.connectors.lock().await;
+        let entry = connectors
+            .get_mut(name)
+            .ok_or_else(|| HerderError::NotFound(format!("Unknown connector {name}")))?;
+        if entry.target == TargetState::Stopped {
+            // Pausing a stopped connector leaves it stopped, without tasks.
+            entry.target = TargetState::Paused;
+            self.start_connector(name, entry).await;
+            return Ok(());
+        }
+        entry.target = TargetState::Paused;
+        for t in entry.tasks.values() {
+            t.set_target(TargetState::Paused);
+        }
+        if entry.instance.is_some() {
+            self.worker.status.set_connector(name, State::Paused, None);
+        }
+        Ok(())
+    }
+
+    async fn resume_connector(&self, name: &str) -> HerderResult<()> {
+        let mut connectors = self.connectors.lock().await;
+        let entry = connectors
+            .get_mut(name)
+            .ok_or_else(|| HerderError::NotFound(format!("Unknown connector {name}")))?;
+        let was = entry.target;
+        entry.target = TargetState::Started;
+        if was == TargetState::Stopped {
+            self.start_connector(name, entry).await;
+            return Ok(());
+        }
+        for t in entry.tasks.values() {
+            t.set_target(TargetState::Started);
+        }
+        if entry.instance.is_some() {
+            self.worker.status.set_connector(name, State::Running, None);
+        }
+        Ok(())
+    }
+
+    async fn stop_connector(&self, name: &str) -> HerderResult<()> {
+        let mut connectors = self.connectors.lock().await;
+        let entry = connectors
+            .get_mut(name)
+            .ok_or_else(|| HerderError::NotFound(format!("Unknown connector {name}")))?;
+        entry.target = TargetState::Stopped;
+        self.stop_all_tasks(name, entry).await;
+        self.stop_connector_instance(name, entry).await;
+        entry.task_configs.clear();
+        self.worker.status.set_connector(name, State::Stopped, None);
+        info!(connector = name, "connector stopped");
+        Ok(())
+    }
+
+    async fn connector_offsets(&self, name: &str) -> HerderResult<ConnectorOffsets> {
+        let connectors = self.connectors.lock().await;
+        let entry = connectors.get(name).ok_or_else(|| not_found(name))?;
+        let offsets = match entry.plugin.kind {
+            ConnectorKind::Source => self
+                .worker
+                .offsets
+                .connector_offsets(name)
+                .into_iter()
+                .map(|(partition, offset)| ConnectorOffset {
+                    partition,
+                    offset: Some(offset),
+                })
+                .collect(),
+            ConnectorKind::Sink => {
+                let parts = self.sink_partitions(&entry.config)?;
+                let group = sink_group(name, &entry.config);
+                self.admin
+                    .committed_offsets(&group, &parts)
+                    .map_err(|e| HerderError::Internal(e.to_string()))?
+                    .into_iter()
+                    .map(|o| ConnectorOffset {
+                        partition: json_map(serde_json::json!({"kafka_topic": o.topic, "kafka_partition": o.partition}))
+                            .unwrap_or_default(),
+                        offset: json_map(serde_json::json!({"kafka_offset": o.offset})),
+                    })
+                    .collect()
+            }
+        };
+        Ok(ConnectorOffsets { offsets })
+    }
+
+    async fn alter_connector_offsets(&self, name: &str, offsets: ConnectorOffsets) -> HerderResult<Message> {
+        if offsets.offsets.is_empty() {
+            return Err(HerderError::BadRequest(
+                "Partitions / offsets need to be provided for an alter offsets request".into(),
+            ));
+        }
+        let connectors = self.connectors.lock().await;
+        let entry = connectors.get(name).ok_or_else(|| not_found(name))?;
+        Self::require_stopped(name, entry)?;
+        match entry.plugin.kind {
+            ConnectorKind::Source => {
+                let updates = offsets.offsets.into_iter().map(|o| (o.partition, o.offset)).collect();
+                let store = self.worker.offsets.clone();
+                let n = name.to_owned();
+                tokio::task::spawn_blocking(move || store.put(&n, updates))
+                    .await
+                    .map_err(|e| HerderError::Internal(e.to_string()))?
+                    .map_err(|e| HerderError::Internal(e.to_string()))?;
+            }
+            ConnectorKind::Sink => {
+                let mut set = Vec::new();
+                for o in &offsets.offsets {
+                    let (topic, partition) = sink_partition(&o.partition)?;
+                    match &o.offset {
+                        Some(off) => set.push(PartitionOffset {
+                            topic,
+                            partition,
+                            offset: sink_offset(off)?,
+                        }),
+                        None => {
+                            return Err(HerderError::BadRequest(
+                                "Resetting the offsets of single partitions of a sink connector is not supported yet; reset all of them with DELETE /connectors/{name}/offsets".replace("{name}", name),
+                            ))
+                        }
+                    }
+                }
+                self.admin
+                    .alter_group_offsets(&sink_group(name, &entry.config), &set)
+                    .map_err(|e| HerderError::Internal(e.to_string()))?;
+            }
+        }
+        Ok(Message {
+            message: "The offsets for this connector have been altered successfully".into(),
+        })
+    }
+
+    async fn reset_connector_offsets(&self, name: &str) -> HerderResult<Message> {
+        let connectors = self.connectors.lock().await;
+        let entry = connectors.get(name).ok_or_else(|| not_found(name))?;
+        Self::require_stopped(name, entry)?;
+        match entry.plugin.kind {
+            ConnectorKind::Source => {
+                let updates: Vec<(OffsetMap, Option<OffsetMap>)> = self
+                    .worker
+                    .offsets
+                    .connector_offsets(name)
+                    .into_iter()
+                    .map(|(p, _)| (p, None))
+                    .collect();
+                let store = self.worker.offsets.clone();
+                let n = name.to_owned();
+                tokio::task::spawn_blocking(move || store.put(&n, updates))
+                    .await
+                    .map_err(|e| HerderError::Internal(e.to_string()))?
+                    .map_err(|e| HerderError::Internal(e.to_string()))?;
+            }
+            ConnectorKind::Sink => {
+                self.admin
+                    .delete_group(&sink_group(name, &entry.config))
+                    .await
+                    .map_err(|e| HerderError::Internal(e.to_string()))?;
+            }
+        }
+        Ok(Message {
+            message: "The offsets for this connector have been reset successfully".into(),
+        })
+    }
+
+    async fn active_topics(&self, name: &str) -> HerderResult<ActiveTopicsInfo> {
+        if !self.worker.config.topic_tracking() {
+            return Err(HerderError::Forbidden("Topic tracking is disabled.".into()));
+        }
+        if !self.connectors.lock().await.contains_key(name) {
+            return Err(not_found(name));
+        }
+        let mut out = ActiveTopicsInfo::new();
+        out.insert(
+            name.to_owned(),
+            ActiveTopics {
+                topics: self.worker.status.topics(name),
+            },
+        );
+        Ok(out)
+    }
+
+    async fn reset_active_topics(&self, name: &str) -> HerderResult<()> {
+        if !self.worker.config.topic_tracking() {
+            return Err(HerderError::Forbidden("Topic tracking is disabled.".into()));
+        }
+        if !self.worker.config.topic_tracking_reset() {
+            return Err(HerderError::Forbidden("Topic tracking reset is disabled.".into()));
+        }
+        if !self.connectors.lock().await.contains_key(name) {
+            return Err(not_found(name));
+        }
+        self.worker.status.reset_topics(name);
+        Ok(())
+    }
+
+    async fn validate_connector_config(&self, config: Props) -> HerderResult<ConfigInfos> {
+        Ok(self.validate(&config)?.1)
+    }
+
+    fn plugins(&self, types: &[PluginType]) -> Vec<PluginInfo> {
+        self.plugins.list(types)
+    }
+
+    fn plugin_config(&self, plugin: &str) -> HerderResult<Vec<ConfigKeyInfo>> {
+        let p = self
+            .plugins
+            .connector(plugin)
+            .ok_or_else(|| HerderError::NotFound(format!("Unknown plugin {plugin}.")))?;
+        let mut def = (p.new_connector)().config_def();
+        def.merge(&framework_config_def(p.kind));
+        Ok(def.keys().iter().map(|k| k.info()).collect())
+    }
+}

@@ -1,0 +1,197 @@
+//! Worker properties: Kafka Connect's keys, their defaults and validation,
+//! and the client properties derived from them.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use ferry_api::config::{originals_with_prefix, ConfigDef, ConfigError, ConfigType, Importance, ParsedConfig, Validator};
+
+use crate::Props;
+
+pub const BOOTSTRAP_SERVERS: &str = "bootstrap.servers";
+pub const KEY_CONVERTER: &str = "key.converter";
+pub const VALUE_CONVERTER: &str = "value.converter";
+pub const HEADER_CONVERTER: &str = "header.converter";
+pub const OFFSET_FILE: &str = "offset.storage.file.filename";
+pub const OFFSET_FLUSH_INTERVAL: &str = "offset.flush.interval.ms";
+pub const OFFSET_FLUSH_TIMEOUT: &str = "offset.flush.timeout.ms";
+pub const SHUTDOWN_TIMEOUT: &str = "task.shutdown.graceful.timeout.ms";
+pub const LISTENERS: &str = "listeners";
+pub const ADVERTISED_HOST: &str = "rest.advertised.host.name";
+pub const ADVERTISED_PORT: &str = "rest.advertised.port";
+pub const ADVERTISED_LISTENER: &str = "rest.advertised.listener";
+pub const TOPIC_TRACKING: &str = "topic.tracking.enable";
+pub const TOPIC_TRACKING_RESET: &str = "topic.tracking.allow.reset";
+pub const OVERRIDE_POLICY: &str = "connector.client.config.override.policy";
+
+pub const JSON_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
+pub const SIMPLE_HEADER_CONVERTER: &str = "org.apache.kafka.connect.storage.SimpleHeaderConverter";
+
+/// The worker keys Ferry knows, with Kafka Connect's defaults. Keys not
+/// listed (client settings, converter settings) pass through untouched.
+pub fn worker_config_def(standalone: bool) -> ConfigDef {
+    let mut d = ConfigDef::new();
+    d.define(BOOTSTRAP_SERVERS, ConfigType::List)
+        .default_str("localhost:9092")
+        .importance(Importance::High)
+        .doc("Kafka brokers to connect to, host:port, comma separated.");
+    d.define(KEY_CONVERTER, ConfigType::Class)
+        .default_str(JSON_CONVERTER)
+        .importance(Importance::High)
+        .doc("Converter for record keys.");
+    d.define(VALUE_CONVERTER, ConfigType::Class)
+        .default_str(JSON_CONVERTER)
+        .importance(Importance::High)
+        .doc("Converter for record values.");
+    d.define(HEADER_CONVERTER, ConfigType::Class)
+        .default_str(SIMPLE_HEADER_CONVERTER)
+        .importance(Importance::Low)
+        .doc("Converter for record headers.");
+    if standalone {
+        d.define(OFFSET_FILE, ConfigType::String)
+            .validator(Validator::NonEmptyString)
+            .importance(Importance::High)
+            .doc("File in which source connector offsets are stored.");
+    }
+    d.define(OFFSET_FLUSH_INTERVAL, ConfigType::Long)
+        .default_str("60000")
+        .validator(Validator::at_least(0.0))
+        .importance(Importance::Low)
+        .doc("Interval at which to commit offsets of tasks.");
+    d.define(OFFSET_FLUSH_TIMEOUT, ConfigType::Long)
+        .default_str("5000")
+        .validator(Validator::at_least(0.0))
+        .importance(Importance::Low)
+        .doc("Longest wait for records to be flushed and offsets committed before giving up on a commit.");
+    d.define(SHUTDOWN_TIMEOUT, ConfigType::Long)
+        .default_str("5000")
+        .validator(Validator::at_least(0.0))
+        .importance(Importance::Low)
+        .doc("How long to wait for tasks to stop gracefully.");
+    d.define(LISTENERS, ConfigType::List)
+        .default_str("http://:8083")
+        .importance(Importance::Low)
+        .doc("Listeners of the REST API, e.g. http://127.0.0.1:8083.");
+    d.define(ADVERTISED_HOST, ConfigType::String)
+        .default_null()
+        .importance(Importance::Low)
+        .doc("Host name given to other workers and shown as worker_id.");
+    d.define(ADVERTISED_PORT, ConfigType::Int)
+        .default_null()
+        .importance(Importance::Low)
+        .doc("Port given to other workers and shown as worker_id.");
+    d.define(ADVERTISED_LISTENER, ConfigType::String)
+        .default_null()
+        .importance(Importance::Low)
+        .doc("Scheme given to other workers.");
+    d.define(TOPIC_TRACKING, ConfigType::Boolean)
+        .default_str("true")
+        .importance(Importance::Low)
+        .doc("Track the topics each connector uses.");
+    d.define(TOPIC_TRACKING_RESET, ConfigType::Boolean)
+        .default_str("true")
+        .importance(Importance::Low)
+        .doc("Allow resetting a connector's tracked topics.");
+    d.define(OVERRIDE_POLICY, ConfigType::String)
+        .default_str("All")
+        .validator(Validator::OneOf(vec!["All", "None", "Principal"]))
+        .importance(Importance::Medium)
+        .doc("Which producer.override.*, consumer.override.* and admin.override.* settings connectors may use.");
+    d.define("plugin.path", ConfigType::List)
+        .default_null()
+        .importance(Importance::Low)
+        .doc("Directories with native connector plugins.");
+    d
+}
+
+/// Parsed worker properties.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    parsed: ParsedConfig,
+}
+
+impl WorkerConfig {
+    pub fn new(props: Props, standalone: bool) -> Result<Self, ConfigError> {
+        let parsed = worker_config_def(standalone).parse(&props)?;
+        Ok(WorkerConfig { parsed })
+    }
+
+    pub fn props(&self) -> &Props {
+        self.parsed.originals()
+    }
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.parsed.string(key)
+    }
+    pub fn bootstrap_servers(&self) -> String {
+        self.parsed.list(BOOTSTRAP_SERVERS).join(",")
+    }
+    pub fn offset_file(&self) -> Option<&str> {
+        self.parsed.string(OFFSET_FILE)
+    }
+    pub fn offset_flush_interval(&self) -> Duration {
+        Duration::from_millis(self.parsed.long(OFFSET_FLUSH_INTERVAL).unwrap_or(60_000).max(0) as u64)
+    }
+    pub fn offset_flush_timeout(&self) -> Duration {
+        Duration::from_millis(self.parsed.long(OFFSET_FLUSH_TIMEOUT).unwrap_or(5_000).max(0) as u64)
+    }
+    pub fn shutdown_timeout(&self) -> Duration {
+        Duration::from_millis(self.parsed.long(SHUTDOWN_TIMEOUT).unwrap_or(5_000).max(0) as u64)
+    }
+    pub fn listeners(&self) -> String {
+        self.parsed.list(LISTENERS).join(",")
+    }
+    pub fn topic_tracking(&self) -> bool {
+        self.parsed.boolean(TOPIC_TRACKING).unwrap_or(true)
+    }
+    pub fn topic_tracking_reset(&self) -> bool {
+        self.parsed.boolean(TOPIC_TRACKING_RESET).unwrap_or(true)
+    }
+    pub fn advertised_host(&self) -> Option<&str> {
+        self.parsed.string(ADVERTISED_HOST)
+    }
+    pub fn advertised_port(&self) -> Option<u16> {
+        self.parsed.int(ADVERTISED_PORT).and_then(|p| u16::try_from(p).ok())
+    }
+    /// Whether connectors may override client settings.
+    pub fn allows_client_overrides(&self) -> bool {
+        self.parsed.string(OVERRIDE_POLICY) != Some("None")
+    }
+
+    /// The converter class and its settings for `role_prefix` (`key.converter`
+    /// …): the connector's choice if it names a class, else the worker's.
+    pub fn converter_for(&self, role_prefix: &str, connector: &Props) -> (String, Props) {
+        let prefix = format!("{role_prefix}.");
+        match connector.get(role_prefix) {
+            Some(class) => (class.trim().to_owned(), originals_with_prefix(connector, &prefix)),
+            None => (
+                self.parsed.string(role_prefix).unwrap_or(JSON_CONVERTER).to_owned(),
+                originals_with_prefix(self.props(), &prefix),
+            ),
+        }
+    }
+
+    /// Client properties for a connector's clients: bootstrap servers, the
+    /// worker's `<kind>.*` settings, then the connector's `<kind>.override.*`.
+    pub fn client_props(&self, kind: &str, connector: &Props, defaults: BTreeMap<String, String>) -> Props {
+        let mut props = defaults;
+        props.insert(BOOTSTRAP_SERVERS.into(), self.bootstrap_servers());
+        props.extend(originals_with_prefix(self.props(), &format!("{kind}.")));
+        if self.allows_client_overrides() {
+            props.extend(originals_with_prefix(connector, &format!("{kind}.override.")));
+        }
+        props
+    }
+
+    /// Properties for the worker's own admin client.
+    pub fn admin_props(&self) -> Props {
+        let mut props = Props::new();
+        props.insert(BOOTSTRAP_SERVERS.into(), self.bootstrap_servers());
+        for (k, v) in self.props() {
+            if k.starts_with("security.") || k.starts_with("sasl.") || k.starts_with("ssl.") {
+                props.insert(k.clone(), v.clone());
+            }
+        }
+        props.extend(originals_with_prefix(self.props(), "admin."));
+        props
+    }
+}
