@@ -616,6 +616,8 @@ pub struct ConfigKeyInfo {
     pub importance: String,
     pub documentation: String,
     pub group: Option<String>,
+    /// Kafka Connect 4.x writes this key as `order_in_group`.
+    #[serde(rename = "order_in_group")]
     pub order: i32,
     pub width: String,
     pub display_name: String,
@@ -664,16 +666,6 @@ impl ConfigInfos {
             groups: def.groups(),
             configs,
         }
-    }
-
-    /// All error messages, each prefixed by its key, for the 400 answer of
-    /// create/update.
-    pub fn error_messages(&self) -> Vec<String> {
-        self.configs
-            .iter()
-            .filter_map(|c| c.value.as_ref())
-            .flat_map(|v| v.errors.iter().map(move |e| format!("{}: {}", v.name, e)))
-            .collect()
     }
 }
 

@@ -46,6 +46,9 @@ pub enum State {
 pub struct ConnectorState {
     pub state: State,
     pub worker_id: String,
+    /// The plugin version (KIP-891); written as `null` when unknown.
+    #[serde(default)]
+    pub version: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub trace: Option<String>,
 }
@@ -56,6 +59,8 @@ pub struct TaskState {
     pub id: u32,
     pub state: State,
     pub worker_id: String,
+    #[serde(default)]
+    pub version: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub trace: Option<String>,
 }

@@ -285,7 +285,9 @@ impl StandaloneHerder {
             .connector(class)
             .ok_or_else(|| HerderError::BadRequest(self.plugins.unknown_connector_message(class)))?
             .clone();
-        let infos = validate_connector_config(&plugin, config);
+        let mut infos = validate_connector_config(&plugin, config);
+        // Kafka Connect names the result by the class as the user wrote it.
+        infos.name = class.to_owned();
         Ok((plugin, infos))
     }
 
@@ -309,11 +311,13 @@ impl StandaloneHerder {
             ConnectorState {
                 state: State::Unassigned,
                 worker_id: status.worker_id().to_owned(),
+                version: Some(entry.plugin.version.to_owned()),
                 trace: None,
             },
             |s| ConnectorState {
                 state: s.state,
                 worker_id: s.worker_id,
+                version: Some(entry.plugin.version.to_owned()),
                 trace: s.trace,
             },
         );
@@ -325,6 +329,7 @@ impl StandaloneHerder {
                 id,
                 state: s.state,
                 worker_id: s.worker_id,
+                version: Some(entry.plugin.version.to_owned()),
                 trace: s.trace,
             })
             .collect();
@@ -505,6 +510,7 @@ impl Herder for StandaloneHerder {
             id: id.task,
             state: s.state,
             worker_id: s.worker_id,
+            version: Some(entry.plugin.version.to_owned()),
             trace: s.trace,
         })
     }
