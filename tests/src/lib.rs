@@ -38,8 +38,16 @@ pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Opt
 /// A name no other test (or earlier run) uses.
 pub fn unique(prefix: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    format!("{prefix}-{}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed), nanos % 1_000_000_000)
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "{prefix}-{}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed),
+        nanos % 1_000_000_000
+    )
 }
 
 /// The `ferry` binary built alongside the tests (`FERRY_BIN` overrides).
@@ -49,7 +57,10 @@ pub fn ferry_bin() -> PathBuf {
     }
     // target/<profile>/deps/<test> → target/<profile>/ferry
     let exe = std::env::current_exe().expect("test executable path");
-    let profile_dir = exe.parent().and_then(Path::parent).expect("target profile directory");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target profile directory");
     let bin = profile_dir.join("ferry");
     assert!(
         bin.exists(),
@@ -65,8 +76,15 @@ pub fn require_kafka() {
         .set("bootstrap.servers", bootstrap())
         .create()
         .expect("admin client");
-    if admin.inner().fetch_metadata(None, Duration::from_secs(10)).is_err() {
-        panic!("no Kafka broker at {}: start one with deploy/local/up.sh", bootstrap());
+    if admin
+        .inner()
+        .fetch_metadata(None, Duration::from_secs(10))
+        .is_err()
+    {
+        panic!(
+            "no Kafka broker at {}: start one with deploy/local/up.sh",
+            bootstrap()
+        );
     }
 }
 
@@ -126,7 +144,10 @@ impl Worker {
             .arg("standalone")
             .arg(&self.worker_props)
             .args(connector_files)
-            .env("RUST_LOG", std::env::var("FERRY_TEST_LOG").unwrap_or_else(|_| "info".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("FERRY_TEST_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log handle"))
             .stderr(log)
@@ -135,8 +156,15 @@ impl Worker {
         self.child = Some(child);
         let url = self.url("/");
         wait_for("the REST API to answer", Duration::from_secs(60), || {
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
-                panic!("ferry exited with {status} during startup; log:\n{}", self.log_text());
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!(
+                    "ferry exited with {status} during startup; log:\n{}",
+                    self.log_text()
+                );
             }
             http_get(&url).filter(|(code, _)| *code == 200).map(|_| ())
         });
@@ -161,7 +189,11 @@ impl Worker {
         unsafe {
             libc::kill(c.id() as i32, libc::SIGTERM);
         }
-        wait_for("ferry to exit after SIGTERM", Duration::from_secs(60), || c.try_wait().ok().flatten())
+        wait_for(
+            "ferry to exit after SIGTERM",
+            Duration::from_secs(60),
+            || c.try_wait().ok().flatten(),
+        )
     }
 }
 
@@ -195,11 +227,13 @@ pub fn http(method: &str, url: &str, body: Option<&serde_json::Value>) -> Option
 /// Like `http`, but panics when nothing answers and parses the body as JSON
 /// (`Null` for an empty body).
 pub fn call(method: &str, url: &str, body: Option<&serde_json::Value>) -> (u16, serde_json::Value) {
-    let (code, text) = http(method, url, body).unwrap_or_else(|| panic!("{method} {url}: no answer"));
+    let (code, text) =
+        http(method, url, body).unwrap_or_else(|| panic!("{method} {url}: no answer"));
     let json = if text.trim().is_empty() {
         serde_json::Value::Null
     } else {
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {url}: body is not JSON ({e}): {text}"))
+        serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{method} {url}: body is not JSON ({e}): {text}"))
     };
     (code, json)
 }
@@ -209,7 +243,10 @@ pub fn create_topic(name: &str, partitions: i32) {
         .set("bootstrap.servers", bootstrap())
         .create()
         .expect("admin client");
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
     let res = rt
         .block_on(admin.create_topics([&topic], &AdminOptions::new()))

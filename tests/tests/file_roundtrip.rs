@@ -43,7 +43,10 @@ fn connectors(dir: &Path, topic: &str, input: &Path, output: &Path) -> Vec<std::
             dir,
             "lines-out",
             &[
-                ("connector.class", "org.apache.kafka.connect.file.FileStreamSinkConnector"),
+                (
+                    "connector.class",
+                    "org.apache.kafka.connect.file.FileStreamSinkConnector",
+                ),
                 ("file", output.to_str().expect("utf-8 path")),
                 ("topics", topic),
             ],
@@ -62,16 +65,22 @@ fn hundred_thousand_lines_arrive_complete_and_in_order() {
     let mut worker = Worker::new(dir.path(), &[]);
     worker.start(&connectors(dir.path(), &topic, &input, &output));
 
-    wait_for("every line in the output file", Duration::from_secs(180), || {
-        (read_lines(&output).len() >= LINES).then_some(())
-    });
+    wait_for(
+        "every line in the output file",
+        Duration::from_secs(180),
+        || (read_lines(&output).len() >= LINES).then_some(()),
+    );
     let got = read_lines(&output);
     assert_eq!(got.len(), LINES, "no duplicates without failures");
     for (i, l) in got.iter().enumerate() {
         assert_eq!(l, &line(i), "line {i} out of order or altered");
     }
     let status = worker.terminate();
-    assert!(status.success(), "clean exit on SIGTERM, got {status}; log:\n{}", worker.log_text());
+    assert!(
+        status.success(),
+        "clean exit on SIGTERM, got {status}; log:\n{}",
+        worker.log_text()
+    );
 }
 
 #[test]
@@ -89,19 +98,25 @@ fn sigkill_mid_stream_loses_no_line() {
 
     // Kill while both connectors are mid-stream: the sink has written some
     // lines and the source still has half of the file to read.
-    wait_for("the sink to write its first lines", Duration::from_secs(120), || {
-        (read_lines(&output).len() >= 10_000).then_some(())
-    });
+    wait_for(
+        "the sink to write its first lines",
+        Duration::from_secs(120),
+        || (read_lines(&output).len() >= 10_000).then_some(()),
+    );
     worker.kill();
     let at_kill = read_lines(&output).len();
     append_lines(&input, half..LINES);
     worker.start(&files);
 
     let expected: HashSet<String> = (0..LINES).map(line).collect();
-    wait_for("every line after the restart", Duration::from_secs(180), || {
-        let got: HashSet<String> = read_lines(&output).into_iter().collect();
-        (got.len() >= expected.len()).then_some(())
-    });
+    wait_for(
+        "every line after the restart",
+        Duration::from_secs(180),
+        || {
+            let got: HashSet<String> = read_lines(&output).into_iter().collect();
+            (got.len() >= expected.len()).then_some(())
+        },
+    );
     let got = read_lines(&output);
     let distinct: HashSet<&String> = got.iter().collect();
     assert!(
@@ -112,11 +127,17 @@ fn sigkill_mid_stream_loses_no_line() {
     // First occurrences keep the file's order.
     let mut seen = HashSet::new();
     let firsts: Vec<&String> = got.iter().filter(|l| seen.insert(*l)).collect();
-    assert!(firsts.windows(2).all(|w| w[0] < w[1]), "first occurrences out of order");
+    assert!(
+        firsts.windows(2).all(|w| w[0] < w[1]),
+        "first occurrences out of order"
+    );
     let duplicates = got.len() - LINES;
     println!(
         "SIGKILL after {at_kill} lines written: {LINES} lines delivered, {duplicates} duplicates (redelivered after the last offset commit)"
     );
-    assert!(duplicates < LINES, "duplicates are bounded by uncommitted work");
+    assert!(
+        duplicates < LINES,
+        "duplicates are bounded by uncommitted work"
+    );
     worker.terminate();
 }

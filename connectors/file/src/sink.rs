@@ -5,7 +5,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use ferry_api::config::{ConfigDef, ConfigType, Importance};
 use ferry_api::{
-    ConnectError, Connector, ConnectorContext, Props, SinkRecord, SinkTask, SinkTaskContext, TopicPartition, Value,
+    ConnectError, Connector, ConnectorContext, Props, SinkRecord, SinkTask, SinkTaskContext,
+    TopicPartition, Value,
 };
 
 pub const FILE: &str = "file";
@@ -32,7 +33,11 @@ impl Connector for FileStreamSinkConnector {
     fn config_def(&self) -> ConfigDef {
         config_def()
     }
-    async fn start(&mut self, props: Props, _ctx: Arc<dyn ConnectorContext>) -> Result<(), ConnectError> {
+    async fn start(
+        &mut self,
+        props: Props,
+        _ctx: Arc<dyn ConnectorContext>,
+    ) -> Result<(), ConnectError> {
         self.props = props;
         Ok(())
     }
@@ -114,16 +119,29 @@ fn write_value(out: &mut impl Write, v: &Value) -> std::io::Result<()> {
 
 #[async_trait]
 impl SinkTask for FileStreamSinkTask {
-    async fn start(&mut self, props: Props, _context: Arc<SinkTaskContext>) -> Result<(), ConnectError> {
-        let cfg = config_def().parse(&props).map_err(|e| ConnectError::config(e.message))?;
-        self.filename = cfg.string(FILE).filter(|f| !f.is_empty()).map(str::to_owned);
+    async fn start(
+        &mut self,
+        props: Props,
+        _context: Arc<SinkTaskContext>,
+    ) -> Result<(), ConnectError> {
+        let cfg = config_def()
+            .parse(&props)
+            .map_err(|e| ConnectError::config(e.message))?;
+        self.filename = cfg
+            .string(FILE)
+            .filter(|f| !f.is_empty())
+            .map(str::to_owned);
         let writer: Box<dyn Write + Send> = match &self.filename {
             Some(name) => Box::new(
                 std::fs::OpenOptions::new()
                     .create(true)
                     .append(true)
                     .open(name)
-                    .map_err(|e| ConnectError::other(format!("Couldn't find or create file '{name}' for FileStreamSinkTask: {e}")))?,
+                    .map_err(|e| {
+                        ConnectError::other(format!(
+                            "Couldn't find or create file '{name}' for FileStreamSinkTask: {e}"
+                        ))
+                    })?,
             ),
             None => Box::new(std::io::stdout()),
         };
@@ -144,7 +162,10 @@ impl SinkTask for FileStreamSinkTask {
     }
 
     /// Everything put so far reaches the file before offsets are committed.
-    async fn flush(&mut self, _offsets: &BTreeMap<TopicPartition, i64>) -> Result<(), ConnectError> {
+    async fn flush(
+        &mut self,
+        _offsets: &BTreeMap<TopicPartition, i64>,
+    ) -> Result<(), ConnectError> {
         if let Some(out) = self.out.as_mut() {
             out.flush()?;
         }

@@ -48,8 +48,14 @@ impl Connector for FileStreamSourceConnector {
     fn config_def(&self) -> ConfigDef {
         config_def()
     }
-    async fn start(&mut self, props: Props, _ctx: Arc<dyn ConnectorContext>) -> Result<(), ConnectError> {
-        config_def().parse(&props).map_err(|e| ConnectError::config(e.message))?;
+    async fn start(
+        &mut self,
+        props: Props,
+        _ctx: Arc<dyn ConnectorContext>,
+    ) -> Result<(), ConnectError> {
+        config_def()
+            .parse(&props)
+            .map_err(|e| ConnectError::config(e.message))?;
         self.props = props;
         Ok(())
     }
@@ -118,7 +124,11 @@ impl FileStreamSourceTask {
                 debug!(file = %name, "file does not exist yet");
                 return Ok(());
             }
-            Err(e) => return Err(ConnectError::other(format!("Couldn't open file {name}: {e}"))),
+            Err(e) => {
+                return Err(ConnectError::other(format!(
+                    "Couldn't open file {name}: {e}"
+                )))
+            }
         };
         if self.position > 0 {
             file.seek(SeekFrom::Start(self.position))
@@ -190,11 +200,20 @@ impl FileStreamSourceTask {
 
 #[async_trait]
 impl SourceTask for FileStreamSourceTask {
-    async fn start(&mut self, props: Props, context: SourceTaskContext) -> Result<(), ConnectError> {
-        let cfg = config_def().parse(&props).map_err(|e| ConnectError::config(e.message))?;
+    async fn start(
+        &mut self,
+        props: Props,
+        context: SourceTaskContext,
+    ) -> Result<(), ConnectError> {
+        let cfg = config_def()
+            .parse(&props)
+            .map_err(|e| ConnectError::config(e.message))?;
         self.topic = cfg.string(TOPIC).unwrap_or_default().to_owned();
         self.batch_size = cfg.int(BATCH_SIZE).unwrap_or(2000).max(1) as usize;
-        self.filename = cfg.string(FILE).filter(|f| !f.is_empty()).map(str::to_owned);
+        self.filename = cfg
+            .string(FILE)
+            .filter(|f| !f.is_empty())
+            .map(str::to_owned);
         if let Some(name) = &self.filename {
             let mut p = OffsetMap::new();
             p.insert(FILENAME.into(), Json::String(name.clone()));
@@ -232,7 +251,9 @@ impl SourceTask for FileStreamSourceTask {
                     self.buffer.resize(len + READ_CHUNK, 0);
                     let read = reader.read(&mut self.buffer[len..]).await;
                     self.buffer.truncate(len + *read.as_ref().unwrap_or(&0));
-                    read.map_err(|e| ConnectError::other(format!("Error while reading from file: {e}")))?
+                    read.map_err(|e| {
+                        ConnectError::other(format!("Error while reading from file: {e}"))
+                    })?
                 }
                 None => 0,
             };
@@ -284,11 +305,19 @@ mod tests {
         std::fs::write(&path, b"a\r\nbb\rccc\ndddd\npartial").unwrap();
         let mut task = FileStreamSourceTask::default();
         let ctx = SourceTaskContext::new("c", 0, Arc::new(NoOffsets));
-        task.start(props(path.to_str().unwrap()), ctx).await.unwrap();
+        task.start(props(path.to_str().unwrap()), ctx)
+            .await
+            .unwrap();
         let first = task.poll().await.unwrap();
-        let lines: Vec<_> = first.iter().map(|r| r.value.as_str().unwrap().to_owned()).collect();
+        let lines: Vec<_> = first
+            .iter()
+            .map(|r| r.value.as_str().unwrap().to_owned())
+            .collect();
         assert_eq!(lines, ["a", "bb", "ccc"]);
-        let positions: Vec<_> = first.iter().map(|r| r.source_offset["position"].as_u64().unwrap()).collect();
+        let positions: Vec<_> = first
+            .iter()
+            .map(|r| r.source_offset["position"].as_u64().unwrap())
+            .collect();
         assert_eq!(positions, [3, 6, 10]);
         let second = task.poll().await.unwrap();
         assert_eq!(second.len(), 1);
@@ -296,7 +325,12 @@ mod tests {
         // The unterminated line is held back until it is complete.
         assert!(task.poll().await.unwrap().is_empty());
         use std::io::Write;
-        std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b" line\n").unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b" line\n")
+            .unwrap();
         let third = task.poll().await.unwrap();
         assert_eq!(third[0].value.as_str(), Some("partial line"));
         assert_eq!(third[0].source_offset["position"], 28);

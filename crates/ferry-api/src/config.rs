@@ -133,7 +133,9 @@ impl ConfigError {
     pub fn missing(key: &str) -> Self {
         ConfigError {
             key: key.to_owned(),
-            message: format!("Missing required configuration \"{key}\" which has no default value."),
+            message: format!(
+                "Missing required configuration \"{key}\" which has no default value."
+            ),
         }
     }
 }
@@ -214,7 +216,9 @@ impl Validator {
                 _ => fail(format!("String must be one of: {}", options.join(", "))),
             },
             Validator::OneOfIgnoreCase(options) => match value {
-                ConfigValue::String(s) if options.iter().any(|o| o.eq_ignore_ascii_case(s)) => Ok(()),
+                ConfigValue::String(s) if options.iter().any(|o| o.eq_ignore_ascii_case(s)) => {
+                    Ok(())
+                }
                 _ => fail(format!(
                     "String must be one of (case insensitive): {}",
                     options.join(", ")
@@ -293,7 +297,8 @@ impl ConfigKey {
 /// Parses one raw value as `ConfigDef.parseType` does (trimming strings).
 pub fn parse_type(key: &str, raw: &str, t: ConfigType) -> Result<ConfigValue, ConfigError> {
     let trimmed = raw.trim();
-    let number_err = |name: &str| ConfigError::invalid(key, raw, &format!("Not a number of type {name}"));
+    let number_err =
+        |name: &str| ConfigError::invalid(key, raw, &format!("Not a number of type {name}"));
     Ok(match t {
         ConfigType::Boolean => {
             if trimmed.eq_ignore_ascii_case("true") {
@@ -301,7 +306,11 @@ pub fn parse_type(key: &str, raw: &str, t: ConfigType) -> Result<ConfigValue, Co
             } else if trimmed.eq_ignore_ascii_case("false") {
                 ConfigValue::Boolean(false)
             } else {
-                return Err(ConfigError::invalid(key, raw, "Expected value to be either true or false"));
+                return Err(ConfigError::invalid(
+                    key,
+                    raw,
+                    "Expected value to be either true or false",
+                ));
             }
         }
         ConfigType::String => ConfigValue::String(trimmed.to_owned()),
@@ -309,7 +318,9 @@ pub fn parse_type(key: &str, raw: &str, t: ConfigType) -> Result<ConfigValue, Co
         ConfigType::Int => ConfigValue::Int(trimmed.parse().map_err(|_| number_err("INT"))?),
         ConfigType::Short => ConfigValue::Short(trimmed.parse().map_err(|_| number_err("SHORT"))?),
         ConfigType::Long => ConfigValue::Long(trimmed.parse().map_err(|_| number_err("LONG"))?),
-        ConfigType::Double => ConfigValue::Double(trimmed.parse().map_err(|_| number_err("DOUBLE"))?),
+        ConfigType::Double => {
+            ConfigValue::Double(trimmed.parse().map_err(|_| number_err("DOUBLE"))?)
+        }
         ConfigType::List => ConfigValue::List(parse_list(trimmed)),
         ConfigType::Class => ConfigValue::Class(trimmed.to_owned()),
     })
@@ -473,7 +484,11 @@ impl ConfigDef {
         })
     }
 
-    fn parse_key(&self, k: &ConfigKey, props: &BTreeMap<String, String>) -> Result<ConfigValue, ConfigError> {
+    fn parse_key(
+        &self,
+        k: &ConfigKey,
+        props: &BTreeMap<String, String>,
+    ) -> Result<ConfigValue, ConfigError> {
         let v = match (props.get(&k.name), &k.default) {
             (Some(raw), _) => parse_type(&k.name, raw, k.config_type)?,
             (None, DefaultValue::Value(d)) => d.clone(),
@@ -598,10 +613,16 @@ impl ParsedConfig {
 }
 
 /// Properties under `prefix`, with the prefix stripped.
-pub fn originals_with_prefix(props: &BTreeMap<String, String>, prefix: &str) -> BTreeMap<String, String> {
+pub fn originals_with_prefix(
+    props: &BTreeMap<String, String>,
+    prefix: &str,
+) -> BTreeMap<String, String> {
     props
         .iter()
-        .filter_map(|(k, v)| k.strip_prefix(prefix).map(|rest| (rest.to_owned(), v.clone())))
+        .filter_map(|(k, v)| {
+            k.strip_prefix(prefix)
+                .map(|rest| (rest.to_owned(), v.clone()))
+        })
         .collect()
 }
 
@@ -674,7 +695,10 @@ mod tests {
     use super::*;
 
     fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -685,11 +709,24 @@ mod tests {
             .default_str("1")
             .validator(Validator::at_least(1.0));
         let err = def.parse(&props(&[])).unwrap_err();
-        assert_eq!(err.message, "Missing required configuration \"file\" which has no default value.");
-        let err = def.parse(&props(&[("file", "x"), ("tasks.max", "abc")])).unwrap_err();
-        assert_eq!(err.message, "Invalid value abc for configuration tasks.max: Not a number of type INT");
-        let err = def.parse(&props(&[("file", "x"), ("tasks.max", "0")])).unwrap_err();
-        assert_eq!(err.message, "Invalid value 0 for configuration tasks.max: Value must be at least 1");
+        assert_eq!(
+            err.message,
+            "Missing required configuration \"file\" which has no default value."
+        );
+        let err = def
+            .parse(&props(&[("file", "x"), ("tasks.max", "abc")]))
+            .unwrap_err();
+        assert_eq!(
+            err.message,
+            "Invalid value abc for configuration tasks.max: Not a number of type INT"
+        );
+        let err = def
+            .parse(&props(&[("file", "x"), ("tasks.max", "0")]))
+            .unwrap_err();
+        assert_eq!(
+            err.message,
+            "Invalid value 0 for configuration tasks.max: Value must be at least 1"
+        );
         let ok = def.parse(&props(&[("file", " x ")])).unwrap();
         assert_eq!(ok.string("file"), Some("x"));
         assert_eq!(ok.int("tasks.max"), Some(1));
@@ -699,7 +736,9 @@ mod tests {
     fn validate_collects_every_error() {
         let mut def = ConfigDef::new();
         def.define("a", ConfigType::Boolean).group("G");
-        def.define("b", ConfigType::List).default_str("x, y").group("G");
+        def.define("b", ConfigType::List)
+            .default_str("x, y")
+            .group("G");
         let infos = ConfigInfos::new("C", &def, &def.validate(&props(&[("a", "maybe")])));
         assert_eq!(infos.error_count, 1);
         assert_eq!(infos.groups, vec!["G"]);

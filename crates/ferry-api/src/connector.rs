@@ -47,7 +47,11 @@ pub trait Connector: Send + Sync {
     fn version(&self) -> String;
     /// The connector's own configuration keys.
     fn config_def(&self) -> ConfigDef;
-    async fn start(&mut self, props: Props, context: Arc<dyn ConnectorContext>) -> Result<(), ConnectError>;
+    async fn start(
+        &mut self,
+        props: Props,
+        context: Arc<dyn ConnectorContext>,
+    ) -> Result<(), ConnectError>;
     /// Up to `max_tasks` task configurations.
     fn task_configs(&self, max_tasks: usize) -> Result<Vec<Props>, ConnectError>;
     async fn stop(&mut self) -> Result<(), ConnectError>;
@@ -90,7 +94,8 @@ impl SourceTaskContext {
 
 #[async_trait]
 pub trait SourceTask: Send {
-    async fn start(&mut self, props: Props, context: SourceTaskContext) -> Result<(), ConnectError>;
+    async fn start(&mut self, props: Props, context: SourceTaskContext)
+        -> Result<(), ConnectError>;
     /// The next batch of records; empty when nothing arrived for a while.
     async fn poll(&mut self) -> Result<Vec<SourceRecord>, ConnectError>;
     /// Offsets up to the records acknowledged so far were committed.
@@ -183,14 +188,21 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 #[async_trait]
 pub trait SinkTask: Send {
-    async fn start(&mut self, props: Props, context: Arc<SinkTaskContext>) -> Result<(), ConnectError>;
+    async fn start(
+        &mut self,
+        props: Props,
+        context: Arc<SinkTaskContext>,
+    ) -> Result<(), ConnectError>;
     /// Newly assigned partitions.
     async fn open(&mut self, _partitions: &[TopicPartition]) -> Result<(), ConnectError> {
         Ok(())
     }
     async fn put(&mut self, records: Vec<SinkRecord>) -> Result<(), ConnectError>;
     /// Makes everything `put` so far durable.
-    async fn flush(&mut self, _offsets: &BTreeMap<TopicPartition, i64>) -> Result<(), ConnectError> {
+    async fn flush(
+        &mut self,
+        _offsets: &BTreeMap<TopicPartition, i64>,
+    ) -> Result<(), ConnectError> {
         Ok(())
     }
     /// The offsets safe to commit; by default flushes and returns `offsets`.

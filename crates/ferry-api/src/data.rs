@@ -56,7 +56,10 @@ impl SchemaType {
     }
 
     pub fn is_primitive(self) -> bool {
-        !matches!(self, SchemaType::Array | SchemaType::Map | SchemaType::Struct)
+        !matches!(
+            self,
+            SchemaType::Array | SchemaType::Map | SchemaType::Struct
+        )
     }
 }
 
@@ -213,8 +216,14 @@ fn validate_value(field: Option<&str>, schema: &Schema, value: &Value) -> Result
             return Ok(());
         }
         return Err(DataError::Invalid(match field {
-            Some(f) => format!("Invalid value: null used for required field: \"{f}\", schema type: {}", schema.schema_type()),
-            None => format!("Invalid value: null used for required field: \"null\", schema type: {}", schema.schema_type()),
+            Some(f) => format!(
+                "Invalid value: null used for required field: \"{f}\", schema type: {}",
+                schema.schema_type()
+            ),
+            None => format!(
+                "Invalid value: null used for required field: \"null\", schema type: {}",
+                schema.schema_type()
+            ),
         }));
     }
     let ok = match (schema.schema_type(), value) {
@@ -224,7 +233,9 @@ fn validate_value(field: Option<&str>, schema: &Schema, value: &Value) -> Result
         | (SchemaType::Float64, Value::Float64(_))
         | (SchemaType::Boolean, Value::Boolean(_))
         | (SchemaType::String, Value::String(_)) => true,
-        (SchemaType::Int32, Value::Int32(_)) => !matches!(schema.name(), Some(logical::DATE | logical::TIME)),
+        (SchemaType::Int32, Value::Int32(_)) => {
+            !matches!(schema.name(), Some(logical::DATE | logical::TIME))
+        }
         (SchemaType::Int32, Value::Date(_)) => schema.name() == Some(logical::DATE),
         (SchemaType::Int32, Value::Time(_)) => schema.name() == Some(logical::TIME),
         (SchemaType::Int64, Value::Int64(_)) => schema.name() != Some(logical::TIMESTAMP),
@@ -243,7 +254,11 @@ fn validate_value(field: Option<&str>, schema: &Schema, value: &Value) -> Result
         (SchemaType::Map, Value::Map(entries)) => {
             let (ks, vs) = match (schema.key_schema(), schema.value_schema()) {
                 (Some(k), Some(v)) => (k, v),
-                _ => return Err(DataError::Invalid("map schema without key or value schema".into())),
+                _ => {
+                    return Err(DataError::Invalid(
+                        "map schema without key or value schema".into(),
+                    ))
+                }
             };
             for (k, v) in entries {
                 validate_value(None, ks, k)?;
@@ -322,7 +337,9 @@ impl SchemaBuilder {
     }
     /// `Timestamp.builder()`.
     pub fn timestamp() -> Self {
-        Self::new(SchemaType::Int64).name(logical::TIMESTAMP).version(1)
+        Self::new(SchemaType::Int64)
+            .name(logical::TIMESTAMP)
+            .version(1)
     }
     pub fn optional(mut self) -> Self {
         self.inner.optional = true;
@@ -451,7 +468,10 @@ impl Decimal {
             let factor = 10i128
                 .checked_pow((scale - self.scale) as u32)
                 .ok_or_else(overflow)?;
-            Ok(Decimal::new(self.unscaled.checked_mul(factor).ok_or_else(overflow)?, scale))
+            Ok(Decimal::new(
+                self.unscaled.checked_mul(factor).ok_or_else(overflow)?,
+                scale,
+            ))
         } else {
             let factor = 10i128
                 .checked_pow((self.scale - scale) as u32)
@@ -696,9 +716,22 @@ mod tests {
         assert_eq!(Decimal::new(-129, 0).unscaled_bytes(), vec![0xff, 0x7f]);
         assert_eq!(Decimal::new(127, 0).unscaled_bytes(), vec![0x7f]);
         assert_eq!(Decimal::new(128, 0).unscaled_bytes(), vec![0x00, 0x80]);
-        for v in [0i128, 1, -1, 231, -129, 1 << 100, -(1 << 100), i128::MAX, i128::MIN] {
+        for v in [
+            0i128,
+            1,
+            -1,
+            231,
+            -129,
+            1 << 100,
+            -(1 << 100),
+            i128::MAX,
+            i128::MIN,
+        ] {
             let d = Decimal::new(v, 3);
-            assert_eq!(Decimal::from_unscaled_bytes(&d.unscaled_bytes(), 3).unwrap(), d);
+            assert_eq!(
+                Decimal::from_unscaled_bytes(&d.unscaled_bytes(), 3).unwrap(),
+                d
+            );
         }
     }
 

@@ -53,11 +53,18 @@ impl Admin {
     }
 
     /// Creates the topics that do not exist yet; returns the names created.
-    pub async fn create_topics(&self, specs: &[NewTopicSpec]) -> Result<Vec<String>, KafkaClientError> {
+    pub async fn create_topics(
+        &self,
+        specs: &[NewTopicSpec],
+    ) -> Result<Vec<String>, KafkaClientError> {
         let topics: Vec<NewTopic<'_>> = specs
             .iter()
             .map(|s| {
-                let mut t = NewTopic::new(&s.name, s.partitions, TopicReplication::Fixed(s.replication_factor));
+                let mut t = NewTopic::new(
+                    &s.name,
+                    s.partitions,
+                    TopicReplication::Fixed(s.replication_factor),
+                );
                 for (k, v) in &s.configs {
                     t = t.set(k, v);
                 }
@@ -72,7 +79,9 @@ impl Admin {
                 Ok(name) => created.push(name),
                 Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
                 Err((name, code)) => {
-                    return Err(KafkaClientError::Other(format!("could not create topic {name}: {code}")))
+                    return Err(KafkaClientError::Other(format!(
+                        "could not create topic {name}: {code}"
+                    )))
                 }
             }
         }
@@ -88,7 +97,9 @@ impl Admin {
 
     /// Partition ids of `topic`, empty if it does not exist.
     pub fn partitions(&self, topic: &str) -> Result<Vec<i32>, KafkaClientError> {
-        let md = tokio::task::block_in_place(|| self.client.inner().fetch_metadata(Some(topic), TIMEOUT))?;
+        let md = tokio::task::block_in_place(|| {
+            self.client.inner().fetch_metadata(Some(topic), TIMEOUT)
+        })?;
         Ok(md
             .topics()
             .iter()
@@ -143,7 +154,11 @@ impl Admin {
 
     /// Sets a group's committed offsets; the group must have no active
     /// members, which holds for a stopped connector.
-    pub fn alter_group_offsets(&self, group: &str, offsets: &[PartitionOffset]) -> Result<(), KafkaClientError> {
+    pub fn alter_group_offsets(
+        &self,
+        group: &str,
+        offsets: &[PartitionOffset],
+    ) -> Result<(), KafkaClientError> {
         if offsets.is_empty() {
             return Ok(());
         }
@@ -163,7 +178,11 @@ impl Admin {
         for r in results {
             match r {
                 Ok(_) | Err((_, RDKafkaErrorCode::GroupIdNotFound)) => {}
-                Err((g, code)) => return Err(KafkaClientError::Other(format!("could not delete group {g}: {code}"))),
+                Err((g, code)) => {
+                    return Err(KafkaClientError::Other(format!(
+                        "could not delete group {g}: {code}"
+                    )))
+                }
             }
         }
         Ok(())

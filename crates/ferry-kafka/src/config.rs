@@ -58,7 +58,10 @@ pub fn client_config(props: &ClientProps) -> ClientConfig {
             }
             "buffer.memory" => {
                 if let Ok(bytes) = v.trim().parse::<u64>() {
-                    cfg.set("queue.buffering.max.kbytes", (bytes / 1024).max(1).to_string());
+                    cfg.set(
+                        "queue.buffering.max.kbytes",
+                        (bytes / 1024).max(1).to_string(),
+                    );
                 }
             }
             _ => {

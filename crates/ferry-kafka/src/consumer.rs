@@ -5,7 +5,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use futures::FutureExt;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer as _, ConsumerContext, Rebalance, StreamConsumer,
+};
 use rdkafka::message::{BorrowedMessage, Headers as _};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use rdkafka::{ClientContext, Message, Timestamp};
@@ -42,7 +44,10 @@ impl ConsumerContext for Context {
             Rebalance::Revoke(tpl) => RebalanceEvent::Revoked(partitions(tpl)),
             Rebalance::Error(_) => return,
         };
-        self.events.lock().unwrap_or_else(|p| p.into_inner()).push(event);
+        self.events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(event);
     }
 }
 
@@ -117,7 +122,12 @@ impl Consumer {
     /// Waits up to `wait` for the first record, then takes whatever else is
     /// already fetched, up to `max` records in all, handing each to `f`.
     /// Returns how many records were seen.
-    pub async fn poll_batch<F>(&self, max: usize, wait: Duration, mut f: F) -> Result<usize, KafkaClientError>
+    pub async fn poll_batch<F>(
+        &self,
+        max: usize,
+        wait: Duration,
+        mut f: F,
+    ) -> Result<usize, KafkaClientError>
     where
         F: FnMut(ConsumedMessage<'_>),
     {
@@ -143,7 +153,14 @@ impl Consumer {
 
     /// Rebalance events since the last call.
     pub fn take_rebalance_events(&self) -> Vec<RebalanceEvent> {
-        std::mem::take(&mut *self.inner.context().events.lock().unwrap_or_else(|p| p.into_inner()))
+        std::mem::take(
+            &mut *self
+                .inner
+                .context()
+                .events
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        )
     }
 
     /// Commits "next offset to consume" for each partition and waits for the
@@ -161,8 +178,12 @@ impl Consumer {
     }
 
     pub fn seek(&self, topic: &str, partition: i32, offset: i64) -> Result<(), KafkaClientError> {
-        self.inner
-            .seek(topic, partition, Offset::Offset(offset), Duration::from_secs(10))?;
+        self.inner.seek(
+            topic,
+            partition,
+            Offset::Offset(offset),
+            Duration::from_secs(10),
+        )?;
         Ok(())
     }
 

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{BaseRecord, DeliveryResult, Producer as _, ProducerContext, ThreadedProducer};
+use rdkafka::producer::{
+    BaseRecord, DeliveryResult, Producer as _, ProducerContext, ThreadedProducer,
+};
 use rdkafka::{ClientContext, Message};
 use tokio::sync::Notify;
 
@@ -76,7 +78,10 @@ pub fn source_producer_defaults() -> ClientProps {
 }
 
 impl Producer {
-    pub fn new(props: &ClientProps, listener: Arc<dyn DeliveryListener>) -> Result<Self, KafkaClientError> {
+    pub fn new(
+        props: &ClientProps,
+        listener: Arc<dyn DeliveryListener>,
+    ) -> Result<Self, KafkaClientError> {
         let space = Arc::new(Notify::new());
         let ctx = Context {
             listener,
@@ -90,9 +95,14 @@ impl Producer {
 
     /// Queues a record; waits while librdkafka's queue is full, which is the
     /// backpressure that slows a fast source down.
-    pub async fn send(&self, record: &OutgoingRecord<'_>, seq: usize) -> Result<(), KafkaClientError> {
+    pub async fn send(
+        &self,
+        record: &OutgoingRecord<'_>,
+        seq: usize,
+    ) -> Result<(), KafkaClientError> {
         loop {
-            let mut r: BaseRecord<'_, [u8], [u8], usize> = BaseRecord::with_opaque_to(record.topic, seq);
+            let mut r: BaseRecord<'_, [u8], [u8], usize> =
+                BaseRecord::with_opaque_to(record.topic, seq);
             if let Some(p) = record.partition {
                 r = r.partition(p);
             }
@@ -116,7 +126,8 @@ impl Producer {
                 Ok(()) => return Ok(()),
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
                     // Deliveries free room; the timeout guards a missed wake-up.
-                    let _ = tokio::time::timeout(Duration::from_millis(50), self.space.notified()).await;
+                    let _ = tokio::time::timeout(Duration::from_millis(50), self.space.notified())
+                        .await;
                 }
                 Err((e, _)) => return Err(e.into()),
             }
@@ -133,7 +144,10 @@ impl Producer {
         let deadline = tokio::time::Instant::now() + timeout;
         while self.inner.in_flight_count() > 0 {
             if tokio::time::Instant::now() >= deadline {
-                return Err(KafkaClientError::Timeout(timeout, "produced records to be acknowledged"));
+                return Err(KafkaClientError::Timeout(
+                    timeout,
+                    "produced records to be acknowledged",
+                ));
             }
             let _ = tokio::time::timeout(Duration::from_millis(20), self.space.notified()).await;
         }

@@ -2,7 +2,9 @@
 //! `SinkConnectorConfig`, `SourceConnectorConfig`) and validation of a whole
 //! connector config: framework keys first, then the connector's own.
 
-use ferry_api::config::{ConfigDef, ConfigInfos, ConfigType, Importance, ValidatedValue, Validator, Width};
+use ferry_api::config::{
+    ConfigDef, ConfigInfos, ConfigType, Importance, ValidatedValue, Validator, Width,
+};
 use ferry_api::{ConnectorKind, PluginDescriptor};
 
 use crate::Props;
@@ -199,7 +201,11 @@ pub fn source_config_def() -> ConfigDef {
         .display_name("Exactly once support");
     d.define("transaction.boundary", ConfigType::String)
         .default_str("poll")
-        .validator(Validator::OneOfIgnoreCase(vec!["poll", "interval", "connector"]))
+        .validator(Validator::OneOfIgnoreCase(vec![
+            "poll",
+            "interval",
+            "connector",
+        ]))
         .importance(Importance::Medium)
         .doc("How transaction boundaries are defined with exactly-once source support.")
         .group("Exactly Once Support")
@@ -243,7 +249,10 @@ fn validate_sink(props: &Props, values: &mut [ValidatedValue]) {
     }
     if !regex.is_empty() {
         if let Err(e) = regex::Regex::new(regex) {
-            add(TOPICS_REGEX, &format!("Invalid value {regex} for configuration topics.regex: {e}"));
+            add(
+                TOPICS_REGEX,
+                &format!("Invalid value {regex} for configuration topics.regex: {e}"),
+            );
         }
     }
     let dlq = props.get(DLQ_TOPIC).map(|s| s.trim()).unwrap_or("");

@@ -27,9 +27,10 @@ impl TaskError {
         let kind = match self {
             TaskError::Task(_) => "org.apache.kafka.connect.errors.ConnectException",
             TaskError::Convert(..) => "org.apache.kafka.connect.errors.DataException",
-            TaskError::Produce(_) | TaskError::Consume(_) | TaskError::Offsets(_) | TaskError::Setup(_) => {
-                "org.apache.kafka.connect.errors.ConnectException"
-            }
+            TaskError::Produce(_)
+            | TaskError::Consume(_)
+            | TaskError::Offsets(_)
+            | TaskError::Setup(_) => "org.apache.kafka.connect.errors.ConnectException",
         };
         let mut out = format!("{kind}: {self}");
         if let TaskError::Task(inner) = self {

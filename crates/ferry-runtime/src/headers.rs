@@ -21,7 +21,12 @@ impl HeaderConverter {
             Value::Float32(v) => v.to_string().into_bytes(),
             Value::Float64(v) => v.to_string().into_bytes(),
             Value::Decimal(d) => d.to_string().into_bytes(),
-            other => return Err(format!("header values of type {} are not supported yet", other.kind_name())),
+            other => {
+                return Err(format!(
+                    "header values of type {} are not supported yet",
+                    other.kind_name()
+                ))
+            }
         }))
     }
 

@@ -8,8 +8,8 @@ use ferry_api::config::ConfigInfos;
 use thiserror::Error;
 
 use crate::entities::{
-    ActiveTopicsInfo, ConnectorInfo, ConnectorOffsets, ConnectorStateInfo, Message, PluginInfo, RestartPlan,
-    ServerInfo, TargetState, TaskId, TaskInfo, TaskState,
+    ActiveTopicsInfo, ConnectorInfo, ConnectorOffsets, ConnectorStateInfo, Message, PluginInfo,
+    RestartPlan, ServerInfo, TargetState, TaskId, TaskInfo, TaskState,
 };
 use crate::Props;
 
@@ -126,7 +126,11 @@ pub trait Herder: Send + Sync {
     async fn stop_connector(&self, name: &str) -> HerderResult<()>;
 
     async fn connector_offsets(&self, name: &str) -> HerderResult<ConnectorOffsets>;
-    async fn alter_connector_offsets(&self, name: &str, offsets: ConnectorOffsets) -> HerderResult<Message>;
+    async fn alter_connector_offsets(
+        &self,
+        name: &str,
+        offsets: ConnectorOffsets,
+    ) -> HerderResult<Message>;
     async fn reset_connector_offsets(&self, name: &str) -> HerderResult<Message>;
 
     async fn active_topics(&self, name: &str) -> HerderResult<ActiveTopicsInfo>;

@@ -46,7 +46,7 @@ pub fn encode(entries: &RawOffsets) -> Vec<u8> {
     put_utf(&mut out, "threshold");
     out.push(TC_ENDBLOCKDATA);
     out.push(TC_NULL); // no serializable superclass
-    // Handles: 0 = HashMap class, 1 = the map; the byte[] class gets the next.
+                       // Handles: 0 = HashMap class, 1 = the map; the byte[] class gets the next.
     let capacity = table_size(entries.len());
     out.extend_from_slice(&0.75f32.to_be_bytes());
     out.extend_from_slice(&((capacity as f32 * 0.75) as i32).to_be_bytes());
@@ -136,7 +136,10 @@ impl<'a> Reader<'a> {
     fn expect(&mut self, byte: u8, what: &str) -> Result<(), OffsetFileError> {
         let b = self.u8()?;
         if b != byte {
-            return Err(err(format!("expected {what} at byte {}, found 0x{b:02x}", self.pos - 1)));
+            return Err(err(format!(
+                "expected {what} at byte {}, found 0x{b:02x}",
+                self.pos - 1
+            )));
         }
         Ok(())
     }
@@ -166,7 +169,9 @@ impl<'a> Reader<'a> {
                         self.byte_class_handle = Some(h);
                     }
                     TC_REFERENCE => {
-                        let h = u32::from_be_bytes(self.take(4)?.try_into().map_err(|_| err("handle"))?);
+                        let h = u32::from_be_bytes(
+                            self.take(4)?.try_into().map_err(|_| err("handle"))?,
+                        );
                         if Some(h) != self.byte_class_handle {
                             return Err(err("reference to a class other than byte[]"));
                         }
@@ -178,7 +183,9 @@ impl<'a> Reader<'a> {
                 let n = usize::try_from(n).map_err(|_| err("negative array length"))?;
                 Ok(Some(self.take(n)?.to_vec()))
             }
-            other => Err(err(format!("unexpected tag 0x{other:02x} where a byte[] was expected"))),
+            other => Err(err(format!(
+                "unexpected tag 0x{other:02x} where a byte[] was expected"
+            ))),
         }
     }
 }
@@ -241,13 +248,22 @@ mod tests {
     #[test]
     fn round_trips_maps_with_tombstones() {
         let mut m = RawOffsets::new();
-        m.insert(br#"["a",{"filename":"x"}]"#.to_vec(), Some(br#"{"position":3}"#.to_vec()));
+        m.insert(
+            br#"["a",{"filename":"x"}]"#.to_vec(),
+            Some(br#"{"position":3}"#.to_vec()),
+        );
         m.insert(br#"["b",{"filename":"y"}]"#.to_vec(), None);
         for n in 0..40 {
-            m.insert(format!("[\"c{n}\",{{}}]").into_bytes(), Some(b"{}".to_vec()));
+            m.insert(
+                format!("[\"c{n}\",{{}}]").into_bytes(),
+                Some(b"{}".to_vec()),
+            );
         }
         assert_eq!(decode(&encode(&m)).unwrap(), m);
-        assert_eq!(decode(&encode(&RawOffsets::new())).unwrap(), RawOffsets::new());
+        assert_eq!(
+            decode(&encode(&RawOffsets::new())).unwrap(),
+            RawOffsets::new()
+        );
     }
 
     #[test]

@@ -16,16 +16,28 @@ use crate::offset_file::{self, OffsetFileError, RawOffsets};
 #[derive(Debug, Error)]
 pub enum OffsetStoreError {
     #[error("cannot read offsets file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot write offsets file {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("offsets file {path}: {source}")]
-    Format { path: PathBuf, source: OffsetFileError },
+    Format {
+        path: PathBuf,
+        source: OffsetFileError,
+    },
 }
 
 /// The offsets-topic key of a source partition.
 pub fn offset_key(connector: &str, partition: &OffsetMap) -> Vec<u8> {
-    let key = Json::Array(vec![Json::String(connector.to_owned()), Json::Object(partition.clone())]);
+    let key = Json::Array(vec![
+        Json::String(connector.to_owned()),
+        Json::Object(partition.clone()),
+    ]);
     // Serializing a Value cannot fail.
     serde_json::to_vec(&key).unwrap_or_default()
 }
@@ -52,7 +64,11 @@ pub fn parse_offset_key(key: &[u8]) -> Option<(String, OffsetMap)> {
 pub trait OffsetStore: Send + Sync {
     fn get(&self, connector: &str, partition: &OffsetMap) -> Option<OffsetMap>;
     /// Writes offsets (`None` = delete) and makes them durable before returning.
-    fn put(&self, connector: &str, offsets: Vec<(OffsetMap, Option<OffsetMap>)>) -> Result<(), OffsetStoreError>;
+    fn put(
+        &self,
+        connector: &str,
+        offsets: Vec<(OffsetMap, Option<OffsetMap>)>,
+    ) -> Result<(), OffsetStoreError>;
     /// Every partition with an offset for `connector`.
     fn connector_offsets(&self, connector: &str) -> Vec<(OffsetMap, OffsetMap)>;
 }
@@ -85,10 +101,11 @@ impl FileOffsetStore {
         let mut data = HashMap::new();
         match std::fs::read(&path) {
             Ok(bytes) if !bytes.is_empty() => {
-                let raw = offset_file::decode(&bytes).map_err(|source| OffsetStoreError::Format {
-                    path: path.clone(),
-                    source,
-                })?;
+                let raw =
+                    offset_file::decode(&bytes).map_err(|source| OffsetStoreError::Format {
+                        path: path.clone(),
+                        source,
+                    })?;
                 for (key_bytes, value) in raw {
                     if let Some((name, partition)) = parse_offset_key(&key_bytes) {
                         data.insert((name, canonical(&partition)), Entry { key_bytes, value });
@@ -121,7 +138,10 @@ impl FileOffsetStore {
 /// Replaces `path` with `bytes` so that a crash leaves either the old or the
 /// new file, never a torn one.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
     tmp_name.push(".tmp");
@@ -145,7 +165,11 @@ impl OffsetStore for FileOffsetStore {
         }
     }
 
-    fn put(&self, connector: &str, offsets: Vec<(OffsetMap, Option<OffsetMap>)>) -> Result<(), OffsetStoreError> {
+    fn put(
+        &self,
+        connector: &str,
+        offsets: Vec<(OffsetMap, Option<OffsetMap>)>,
+    ) -> Result<(), OffsetStoreError> {
         let mut data = self.data.lock().unwrap_or_else(PoisonError::into_inner);
         for (partition, offset) in offsets {
             let id = (connector.to_owned(), canonical(&partition));
@@ -211,8 +235,14 @@ mod tests {
     #[test]
     fn keys_match_kafka_connect() {
         let p = map(json!({"filename": "/tmp/in.txt"}));
-        assert_eq!(offset_key("file-source", &p), br#"["file-source",{"filename":"/tmp/in.txt"}]"#);
-        assert_eq!(parse_offset_key(&offset_key("c", &p)), Some(("c".to_owned(), p)));
+        assert_eq!(
+            offset_key("file-source", &p),
+            br#"["file-source",{"filename":"/tmp/in.txt"}]"#
+        );
+        assert_eq!(
+            parse_offset_key(&offset_key("c", &p)),
+            Some(("c".to_owned(), p))
+        );
         assert_eq!(parse_offset_key(b"[1,2]"), None);
         assert_eq!(parse_offset_key(b"[\"c\",null]"), None);
     }
@@ -224,8 +254,10 @@ mod tests {
         let p = map(json!({"filename": "a"}));
         {
             let s = FileOffsetStore::open(&path).unwrap();
-            s.put("c", vec![(p.clone(), Some(map(json!({"position": 10}))))]).unwrap();
-            s.put("c", vec![(p.clone(), Some(map(json!({"position": 20}))))]).unwrap();
+            s.put("c", vec![(p.clone(), Some(map(json!({"position": 10}))))])
+                .unwrap();
+            s.put("c", vec![(p.clone(), Some(map(json!({"position": 20}))))])
+                .unwrap();
         }
         let s = FileOffsetStore::open(&path).unwrap();
         assert_eq!(s.get("c", &p), Some(map(json!({"position": 20}))));

@@ -6,13 +6,8 @@ use ferry_api::{ConnectorKind, PluginDescriptor};
 use crate::entities::PluginInfo;
 use crate::herder::PluginType;
 
-/// Converter plugins, listed by `/connector-plugins?connectorsOnly=false`.
-pub const CONVERTERS: &[&str] = &[
-    "org.apache.kafka.connect.converters.ByteArrayConverter",
-    "org.apache.kafka.connect.json.JsonConverter",
-    "org.apache.kafka.connect.storage.StringConverter",
-];
-
+/// Header converters the runtime applies (`header.converter`); the other
+/// converter classes are not offered for headers yet.
 pub const HEADER_CONVERTERS: &[&str] = &["org.apache.kafka.connect.storage.SimpleHeaderConverter"];
 
 /// The Kafka Connect version whose behaviour Ferry reproduces; reported as
@@ -79,7 +74,15 @@ impl Plugins {
                         })
                         .collect()
                 }
-                PluginType::Converter => named(CONVERTERS, t),
+                PluginType::Converter => ferry_convert::converter_plugins()
+                    .iter()
+                    .filter(|p| p.type_name == t.name())
+                    .map(|p| PluginInfo {
+                        class_name: p.class.to_owned(),
+                        plugin_type: t.name().to_owned(),
+                        version: Some(p.version.to_owned()),
+                    })
+                    .collect(),
                 PluginType::HeaderConverter => named(HEADER_CONVERTERS, t),
                 PluginType::Transformation | PluginType::Predicate => Vec::new(),
             };

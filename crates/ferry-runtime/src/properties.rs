@@ -138,7 +138,10 @@ mod tests {
             &mut p,
             [
                 ("CONNECT_BOOTSTRAP_SERVERS".to_string(), "b:2".to_string()),
-                ("CONNECT_CONFIG_PROVIDERS_FILE__X___Y".to_string(), "v".to_string()),
+                (
+                    "CONNECT_CONFIG_PROVIDERS_FILE__X___Y".to_string(),
+                    "v".to_string(),
+                ),
                 ("PATH".to_string(), "/bin".to_string()),
             ],
         );

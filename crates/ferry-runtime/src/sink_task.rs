@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferry_api::{ConnectError, Headers, SinkRecord, SinkTask, SinkTaskContext, TimestampType, TopicPartition};
+use ferry_api::{
+    ConnectError, Headers, SinkRecord, SinkTask, SinkTaskContext, TimestampType, TopicPartition,
+};
 use ferry_convert::Converter;
 use ferry_kafka::{Consumer, PartitionOffset, RebalanceEvent};
 use tokio::sync::watch;
@@ -79,7 +81,8 @@ impl SinkTaskRunner {
                     TargetState::Stopped => break,
                 };
                 self.set_paused(&assigned, &paused_by_task, target == TargetState::Paused)?;
-                self.status.set_task(&self.connector, self.task_id, state, None);
+                self.status
+                    .set_task(&self.connector, self.task_id, state, None);
                 reported = Some(target);
             }
             self.apply_rebalances(&mut assigned, &mut positions, &paused_by_task, target)
@@ -98,7 +101,12 @@ impl SinkTaskRunner {
             if !batch.is_empty() && target == TargetState::Started {
                 let ends: Vec<(TopicPartition, i64)> = batch
                     .iter()
-                    .map(|r| (TopicPartition::new(r.topic.as_str(), r.kafka_partition), r.kafka_offset + 1))
+                    .map(|r| {
+                        (
+                            TopicPartition::new(r.topic.as_str(), r.kafka_partition),
+                            r.kafka_offset + 1,
+                        )
+                    })
                     .collect();
                 match self.task.put(std::mem::take(&mut batch)).await {
                     Ok(()) => {
@@ -194,7 +202,11 @@ impl SinkTaskRunner {
     }
 
     /// Seeks back so that records of a batch that was not put are fetched again.
-    fn rewind(&self, ends: &[(TopicPartition, i64)], positions: &Positions) -> Result<(), TaskError> {
+    fn rewind(
+        &self,
+        ends: &[(TopicPartition, i64)],
+        positions: &Positions,
+    ) -> Result<(), TaskError> {
         let mut firsts: BTreeMap<&TopicPartition, i64> = BTreeMap::new();
         for (tp, next) in ends {
             firsts.entry(tp).or_insert(next - 1);
@@ -240,7 +252,10 @@ impl SinkTaskRunner {
         for event in self.consumer.take_rebalance_events() {
             match event {
                 RebalanceEvent::Assigned(parts) => {
-                    let tps: Vec<TopicPartition> = parts.iter().map(|(t, p)| TopicPartition::new(t, *p)).collect();
+                    let tps: Vec<TopicPartition> = parts
+                        .iter()
+                        .map(|(t, p)| TopicPartition::new(t, *p))
+                        .collect();
                     info!(connector = %self.connector, task = self.task_id, partitions = ?tps, "partitions assigned");
                     assigned.extend(tps.iter().cloned());
                     self.context.set_assignment(assigned.clone());
@@ -250,7 +265,10 @@ impl SinkTaskRunner {
                     }
                 }
                 RebalanceEvent::Revoked(parts) => {
-                    let tps: Vec<TopicPartition> = parts.iter().map(|(t, p)| TopicPartition::new(t, *p)).collect();
+                    let tps: Vec<TopicPartition> = parts
+                        .iter()
+                        .map(|(t, p)| TopicPartition::new(t, *p))
+                        .collect();
                     info!(connector = %self.connector, task = self.task_id, partitions = ?tps, "partitions revoked");
                     let mine: Positions = positions
                         .iter()

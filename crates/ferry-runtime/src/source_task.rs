@@ -76,7 +76,9 @@ impl SubmittedRecords {
         let mut s = self.lock();
         let mut out: Vec<(Arc<OffsetMap>, OffsetMap)> = Vec::new();
         while s.pending.front().is_some_and(|p| p.acked) {
-            let Some(p) = s.pending.pop_front() else { break };
+            let Some(p) = s.pending.pop_front() else {
+                break;
+            };
             s.base += 1;
             if p.partition.is_empty() && p.offset.is_empty() {
                 continue;
@@ -115,7 +117,9 @@ impl DeliveryListener for SubmittedRecords {
             }
             Err(e) => {
                 if s.failure.is_none() {
-                    s.failure = Some(format!("Unrecoverable exception from producer send callback: {e}"));
+                    s.failure = Some(format!(
+                        "Unrecoverable exception from producer send callback: {e}"
+                    ));
                 }
             }
         }
@@ -187,7 +191,8 @@ impl SourceTaskRunner {
                     TargetState::Paused => State::Paused,
                     TargetState::Stopped => break,
                 };
-                self.status.set_task(&self.connector, self.task_id, state, None);
+                self.status
+                    .set_task(&self.connector, self.task_id, state, None);
                 reported = Some(target);
             }
             if let Some(f) = self.submitted.failure() {
@@ -243,7 +248,10 @@ impl SourceTaskRunner {
         let header_refs: Vec<(&str, Option<&[u8]>)> = if bufs.headers.is_empty() {
             Vec::new()
         } else {
-            bufs.headers.iter().map(|(k, v)| (k.as_str(), v.as_deref())).collect()
+            bufs.headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_deref()))
+                .collect()
         };
         if self.topic_tracking && self.status.record_topic(&self.connector, &topic) {
             debug!(connector = %self.connector, topic = %topic, "connector uses a new topic");
@@ -313,7 +321,10 @@ mod tests {
         let b = s.submit(p.clone(), m(json!({"pos": 2})));
         let c = s.submit(p.clone(), m(json!({"pos": 3})));
         s.delivered(b, Ok((0, 1)));
-        assert!(s.committable().is_empty(), "record a is not acknowledged yet");
+        assert!(
+            s.committable().is_empty(),
+            "record a is not acknowledged yet"
+        );
         s.delivered(a, Ok((0, 0)));
         assert_eq!(s.committable(), vec![(p.clone(), m(json!({"pos": 2})))]);
         s.delivered(c, Ok((0, 2)));

@@ -7,20 +7,22 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use ferry_api::config::{ConfigInfos, ConfigKeyInfo};
-use ferry_api::{ConnectError, Connector, ConnectorContext, ConnectorKind, OffsetMap, PluginDescriptor};
+use ferry_api::{
+    ConnectError, Connector, ConnectorContext, ConnectorKind, OffsetMap, PluginDescriptor,
+};
 use ferry_kafka::{Admin, PartitionOffset};
 use serde_json::Value as Json;
 use tokio::sync::{mpsc, Mutex};
 use tracing::{error, info, warn};
 
 use crate::connector_config::{
-    framework_config_def, invalid_config_message, validate_connector_config, CONNECTOR_CLASS, NAME, TASKS_MAX,
-    TOPICS, TOPICS_REGEX,
+    framework_config_def, invalid_config_message, validate_connector_config, CONNECTOR_CLASS, NAME,
+    TASKS_MAX, TOPICS, TOPICS_REGEX,
 };
 use crate::entities::{
-    ActiveTopics, ActiveTopicsInfo, ConnectorInfo, ConnectorOffset, ConnectorOffsets, ConnectorState,
-    ConnectorStateInfo, Message, PluginInfo, RestartPlan, ServerInfo, State, TargetState, TaskId, TaskInfo,
-    TaskState,
+    ActiveTopics, ActiveTopicsInfo, ConnectorInfo, ConnectorOffset, ConnectorOffsets,
+    ConnectorState, ConnectorStateInfo, Message, PluginInfo, RestartPlan, ServerInfo, State,
+    TargetState, TaskId, TaskInfo, TaskState,
 };
 use crate::herder::{Created, Herder, HerderError, HerderResult, PluginType};
 use crate::plugins::{Plugins, CONNECT_VERSION};
@@ -41,10 +43,14 @@ struct Context {
 
 impl ConnectorContext for Context {
     fn request_task_reconfiguration(&self) {
-        let _ = self.events.send(ConnectorEvent::Reconfigure(self.name.clone()));
+        let _ = self
+            .events
+            .send(ConnectorEvent::Reconfigure(self.name.clone()));
     }
     fn raise_error(&self, error: ConnectError) {
-        let _ = self.events.send(ConnectorEvent::Failed(self.name.clone(), trace_of(&error)));
+        let _ = self
+            .events
+            .send(ConnectorEvent::Failed(self.name.clone(), trace_of(&error)));
     }
 }
 
@@ -83,7 +89,11 @@ fn sink_partition(p: &OffsetMap) -> HerderResult<(String, i32)> {
     let bad = |m: &str| HerderError::BadRequest(m.to_owned());
     let topic = match p.get("kafka_topic") {
         Some(Json::String(t)) => t.clone(),
-        _ => return Err(bad("Kafka topic names must be valid strings and may not be null")),
+        _ => {
+            return Err(bad(
+                "Kafka topic names must be valid strings and may not be null",
+            ))
+        }
     };
     let partition = match p.get("kafka_partition") {
         Some(Json::Number(n)) => n.as_i64(),
@@ -108,12 +118,18 @@ fn sink_offset(o: &OffsetMap) -> HerderResult<i64> {
 
 impl StandaloneHerder {
     /// Builds the herder and starts its background event loop.
-    pub async fn start(worker: Arc<Worker>, plugins: Plugins, commit: &str) -> Result<Arc<Self>, String> {
+    pub async fn start(
+        worker: Arc<Worker>,
+        plugins: Plugins,
+        commit: &str,
+    ) -> Result<Arc<Self>, String> {
         let admin = Admin::new(&worker.config.admin_props()).map_err(|e| e.to_string())?;
-        let cluster_id = admin
-            .cluster_id()
-            .await
-            .map_err(|e| format!("cannot reach Kafka at {}: {e}", worker.config.bootstrap_servers()))?;
+        let cluster_id = admin.cluster_id().await.map_err(|e| {
+            format!(
+                "cannot reach Kafka at {}: {e}",
+                worker.config.bootstrap_servers()
+            )
+        })?;
         info!(kafka_cluster_id = %cluster_id, "connected to Kafka");
         let (tx, mut rx) = mpsc::unbounded_channel();
         let herder = Arc::new(StandaloneHerder {
@@ -150,7 +166,9 @@ impl StandaloneHerder {
             }
             ConnectorEvent::Failed(name, trace) => {
                 error!(connector = %name, "connector failed: {trace}");
-                self.worker.status.set_connector(&name, State::Failed, Some(trace));
+                self.worker
+                    .status
+                    .set_connector(&name, State::Failed, Some(trace));
             }
         }
     }
@@ -173,7 +191,10 @@ impl StandaloneHerder {
             status.set_connector(
                 name,
                 State::Failed,
-                Some(format!("org.apache.kafka.connect.errors.ConnectException: {}", trace_of(&e))),
+                Some(format!(
+                    "org.apache.kafka.connect.errors.ConnectException: {}",
+                    trace_of(&e)
+                )),
             );
             return;
         }
@@ -190,7 +211,9 @@ impl StandaloneHerder {
 
     /// Asks the connector for task configs; restarts the tasks if they changed.
     async fn reconfigure_tasks(&self, name: &str, entry: &mut ConnectorEntry) {
-        let Some(instance) = &entry.instance else { return };
+        let Some(instance) = &entry.instance else {
+            return;
+        };
         let max = entry
             .config
             .get(TASKS_MAX)
@@ -200,7 +223,9 @@ impl StandaloneHerder {
         let configs = match instance.task_configs(max) {
             Ok(c) => c,
             Err(e) => {
-                self.worker.status.set_connector(name, State::Failed, Some(trace_of(&e)));
+                self.worker
+                    .status
+                    .set_connector(name, State::Failed, Some(trace_of(&e)));
                 return;
             }
         };
@@ -210,7 +235,9 @@ impl StandaloneHerder {
                 "org.apache.kafka.connect.errors.ConnectException: Connector {name} generated {} tasks, which is greater than the maximum of {max} allowed by the tasks.max property",
                 configs.len()
             );
-            self.worker.status.set_connector(name, State::Failed, Some(msg));
+            self.worker
+                .status
+                .set_connector(name, State::Failed, Some(msg));
             return;
         }
         let configs: Vec<Props> = configs
@@ -221,7 +248,10 @@ impl StandaloneHerder {
                 c
             })
             .collect();
-        if configs == entry.task_configs && !entry.tasks.is_empty() && entry.tasks.values().all(|t| !t.is_finished()) {
+        if configs == entry.task_configs
+            && !entry.tasks.is_empty()
+            && entry.tasks.values().all(|t| !t.is_finished())
+        {
             return;
         }
         self.stop_all_tasks(name, entry).await;
@@ -235,10 +265,14 @@ impl StandaloneHerder {
             if only.is_some_and(|o| !o.contains(&id)) {
                 continue;
             }
-            if let Some(handle) =
-                self.worker
-                    .start_task(&entry.plugin, name, id, &entry.config, cfg.clone(), entry.target)
-            {
+            if let Some(handle) = self.worker.start_task(
+                &entry.plugin,
+                name,
+                id,
+                &entry.config,
+                cfg.clone(),
+                entry.target,
+            ) {
                 entry.tasks.insert(id, handle);
             }
         }
@@ -353,10 +387,12 @@ impl StandaloneHerder {
 
     /// Partitions of the topics a sink connector consumes.
     fn sink_partitions(&self, config: &Props) -> HerderResult<Vec<(String, i32)>> {
-        let mut topics = ferry_api::config::parse_list(config.get(TOPICS).map(String::as_str).unwrap_or(""));
+        let mut topics =
+            ferry_api::config::parse_list(config.get(TOPICS).map(String::as_str).unwrap_or(""));
         let regex = config.get(TOPICS_REGEX).map(|s| s.trim()).unwrap_or("");
         if topics.is_empty() && !regex.is_empty() {
-            let re = regex::Regex::new(&format!("^(?:{regex})$")).map_err(|e| HerderError::BadRequest(e.to_string()))?;
+            let re = regex::Regex::new(&format!("^(?:{regex})$"))
+                .map_err(|e| HerderError::BadRequest(e.to_string()))?;
             topics = self
                 .admin
                 .topic_names()
@@ -367,7 +403,11 @@ impl StandaloneHerder {
         }
         let mut out = Vec::new();
         for t in topics {
-            for p in self.admin.partitions(&t).map_err(|e| HerderError::Internal(e.to_string()))? {
+            for p in self
+                .admin
+                .partitions(&t)
+                .map_err(|e| HerderError::Internal(e.to_string()))?
+            {
                 out.push((t.clone(), p));
             }
         }
@@ -378,7 +418,10 @@ impl StandaloneHerder {
     /// command line.
     pub async fn add_connector(&self, config: Props) -> HerderResult<ConnectorInfo> {
         let name = config.get(NAME).cloned().unwrap_or_default();
-        Ok(self.put_connector_config(&name, config, true, None).await?.value)
+        Ok(self
+            .put_connector_config(&name, config, true, None)
+            .await?
+            .value)
     }
 }
 
@@ -409,7 +452,11 @@ impl Herder for StandaloneHerder {
 
     async fn connector_config(&self, name: &str) -> HerderResult<Props> {
         let connectors = self.connectors.lock().await;
-        Ok(connectors.get(name).ok_or_else(|| not_found(name))?.config.clone())
+        Ok(connectors
+            .get(name)
+            .ok_or_else(|| not_found(name))?
+            .config
+            .clone())
     }
 
     async fn put_connector_config(
@@ -427,7 +474,9 @@ impl Herder for StandaloneHerder {
         let mut connectors = self.connectors.lock().await;
         let created = match connectors.get_mut(name) {
             Some(_) if !allow_replace => {
-                return Err(HerderError::Conflict(format!("Connector {name} already exists")));
+                return Err(HerderError::Conflict(format!(
+                    "Connector {name} already exists"
+                )));
             }
             Some(entry) => {
                 info!(connector = name, "reconfiguring connector");
@@ -477,7 +526,10 @@ impl Herder for StandaloneHerder {
                 }
             }
         }
-        Ok(self.put_connector_config(name, config, true, None).await?.value)
+        Ok(self
+            .put_connector_config(name, config, true, None)
+            .await?
+            .value)
     }
 
     async fn delete_connector(&self, name: &str) -> HerderResult<()> {
@@ -492,15 +544,19 @@ impl Herder for StandaloneHerder {
 
     async fn connector_status(&self, name: &str) -> HerderResult<ConnectorStateInfo> {
         let connectors = self.connectors.lock().await;
-        let entry = connectors
-            .get(name)
-            .ok_or_else(|| HerderError::NotFound(format!("No status found for connector {name}")))?;
+        let entry = connectors.get(name).ok_or_else(|| {
+            HerderError::NotFound(format!("No status found for connector {name}"))
+        })?;
         Ok(self.status_of(name, entry))
     }
 
     async fn task_status(&self, id: &TaskId) -> HerderResult<TaskState> {
         let missing = || HerderError::NotFound(format!("No status found for task {id}"));
-        let s = self.worker.status.task(&id.connector, id.task).ok_or_else(missing)?;
+        let s = self
+            .worker
+            .status
+            .task(&id.connector, id.task)
+            .ok_or_else(missing)?;
         let connectors = self.connectors.lock().await;
         let entry = connectors.get(&id.connector).ok_or_else(missing)?;
         if id.task as usize >= entry.task_configs.len() {
@@ -592,7 +648,10 @@ impl Herder for StandaloneHerder {
                     Err(e) => self.worker.status.set_connector(
                         name,
                         State::Failed,
-                        Some(format!("org.apache.kafka.connect.errors.ConnectException: {}", trace_of(&e))),
+                        Some(format!(
+                            "org.apache.kafka.connect.errors.ConnectException: {}",
+                            trace_of(&e)
+                        )),
                     ),
                 }
             }
@@ -615,7 +674,9 @@ impl Herder for StandaloneHerder {
             return Err(HerderError::NotFound(format!("Unknown task: {id}")));
         }
         if let Some(h) = entry.tasks.remove(&id.task) {
-            self.worker.stop_tasks(&id.connector, vec![(id.task, h)]).await;
+            self.worker
+                .stop_tasks(&id.connector, vec![(id.task, h)])
+                .await;
         }
         self.start_tasks(&id.connector, entry, Some(&[id.task]));
         Ok(())
@@ -708,7 +769,11 @@ impl Herder for StandaloneHerder {
         Ok(ConnectorOffsets { offsets })
     }
 
-    async fn alter_connector_offsets(&self, name: &str, offsets: ConnectorOffsets) -> HerderResult<Message> {
+    async fn alter_connector_offsets(
+        &self,
+        name: &str,
+        offsets: ConnectorOffsets,
+    ) -> HerderResult<Message> {
         if offsets.offsets.is_empty() {
             return Err(HerderError::BadRequest(
                 "Partitions / offsets need to be provided for an alter offsets request".into(),
@@ -719,7 +784,11 @@ impl Herder for StandaloneHerder {
         Self::require_stopped(name, entry)?;
         match entry.plugin.kind {
             ConnectorKind::Source => {
-                let updates = offsets.offsets.into_iter().map(|o| (o.partition, o.offset)).collect();
+                let updates = offsets
+                    .offsets
+                    .into_iter()
+                    .map(|o| (o.partition, o.offset))
+                    .collect();
                 let store = self.worker.offsets.clone();
                 let n = name.to_owned();
                 tokio::task::spawn_blocking(move || store.put(&n, updates))
@@ -808,7 +877,9 @@ impl Herder for StandaloneHerder {
             return Err(HerderError::Forbidden("Topic tracking is disabled.".into()));
         }
         if !self.worker.config.topic_tracking_reset() {
-            return Err(HerderError::Forbidden("Topic tracking reset is disabled.".into()));
+            return Err(HerderError::Forbidden(
+                "Topic tracking reset is disabled.".into(),
+            ));
         }
         if !self.connectors.lock().await.contains_key(name) {
             return Err(not_found(name));

@@ -65,7 +65,10 @@ impl StatusStore {
     }
 
     pub fn task(&self, connector: &str, task: u32) -> Option<Status> {
-        self.lock().tasks.get(&(connector.to_owned(), task)).cloned()
+        self.lock()
+            .tasks
+            .get(&(connector.to_owned(), task))
+            .cloned()
     }
 
     /// Task statuses of a connector, by task id.

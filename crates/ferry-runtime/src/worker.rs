@@ -54,7 +54,11 @@ pub fn sink_group(connector: &str, config: &Props) -> String {
 }
 
 impl Worker {
-    fn converter(&self, role: ConverterRole, connector_config: &Props) -> Result<Box<dyn Converter>, TaskError> {
+    fn converter(
+        &self,
+        role: ConverterRole,
+        connector_config: &Props,
+    ) -> Result<Box<dyn Converter>, TaskError> {
         let prefix = match role {
             ConverterRole::Key => "key.converter",
             ConverterRole::Value => "value.converter",
@@ -75,22 +79,38 @@ impl Worker {
         task_config: Props,
         target: TargetState,
     ) -> Option<TaskHandle> {
-        self.status.set_task(connector, task_id, State::Unassigned, None);
+        self.status
+            .set_task(connector, task_id, State::Unassigned, None);
         let (tx, rx) = watch::channel(target);
         let span = tracing::info_span!("task", connector = %connector, task = task_id);
         let built = match plugin.kind {
             ConnectorKind::Source => self
-                .source_runner(plugin, connector, task_id, connector_config, task_config, rx)
+                .source_runner(
+                    plugin,
+                    connector,
+                    task_id,
+                    connector_config,
+                    task_config,
+                    rx,
+                )
                 .map(|r| tokio::spawn(r.run().instrument(span))),
             ConnectorKind::Sink => self
-                .sink_runner(plugin, connector, task_id, connector_config, task_config, rx)
+                .sink_runner(
+                    plugin,
+                    connector,
+                    task_id,
+                    connector_config,
+                    task_config,
+                    rx,
+                )
                 .map(|r| tokio::spawn(r.run().instrument(span))),
         };
         match built {
             Ok(join) => Some(TaskHandle { target: tx, join }),
             Err(e) => {
                 warn!(connector, task = task_id, error = %e, "task could not be created");
-                self.status.set_task(connector, task_id, State::Failed, Some(e.trace()));
+                self.status
+                    .set_task(connector, task_id, State::Failed, Some(e.trace()));
                 None
             }
         }
@@ -108,15 +128,15 @@ impl Worker {
         let new_task = plugin
             .new_source_task
             .ok_or_else(|| TaskError::Setup(format!("{} has no source task", plugin.class)))?;
-        let mut producer_props = self
-            .config
-            .client_props("producer", connector_config, source_producer_defaults());
+        let mut producer_props =
+            self.config
+                .client_props("producer", connector_config, source_producer_defaults());
         producer_props
             .entry("client.id".into())
             .or_insert_with(|| format!("connector-producer-{connector}-{task_id}"));
         let submitted = Arc::new(SubmittedRecords::default());
-        let producer =
-            Producer::new(&producer_props, submitted.clone()).map_err(|e| TaskError::Setup(e.to_string()))?;
+        let producer = Producer::new(&producer_props, submitted.clone())
+            .map_err(|e| TaskError::Setup(e.to_string()))?;
         let reader = Arc::new(ConnectorOffsetReader {
             connector: connector.to_owned(),
             store: self.offsets.clone(),
@@ -136,7 +156,10 @@ impl Worker {
             status: self.status.clone(),
             target,
             flush_interval: self.config.offset_flush_interval(),
-            flush_timeout: self.config.offset_flush_timeout().max(self.config.shutdown_timeout()),
+            flush_timeout: self
+                .config
+                .offset_flush_timeout()
+                .max(self.config.shutdown_timeout()),
             topic_tracking: self.config.topic_tracking(),
         })
     }
@@ -153,9 +176,9 @@ impl Worker {
         let new_task = plugin
             .new_sink_task
             .ok_or_else(|| TaskError::Setup(format!("{} has no sink task", plugin.class)))?;
-        let mut consumer_props = self
-            .config
-            .client_props("consumer", connector_config, sink_consumer_defaults());
+        let mut consumer_props =
+            self.config
+                .client_props("consumer", connector_config, sink_consumer_defaults());
         consumer_props.insert("group.id".into(), sink_group(connector, connector_config));
         consumer_props
             .entry("client.id".into())
@@ -165,15 +188,26 @@ impl Worker {
             .and_then(|v| v.trim().parse::<usize>().ok())
             .filter(|n| *n > 0)
             .unwrap_or(500);
-        let consumer = Consumer::new(&consumer_props).map_err(|e| TaskError::Setup(e.to_string()))?;
+        let consumer =
+            Consumer::new(&consumer_props).map_err(|e| TaskError::Setup(e.to_string()))?;
         // Tasks see the topics they consume, as in Kafka Connect.
         for key in [TOPICS, TOPICS_REGEX] {
             if let Some(v) = connector_config.get(key) {
-                task_config.entry(key.to_owned()).or_insert_with(|| v.clone());
+                task_config
+                    .entry(key.to_owned())
+                    .or_insert_with(|| v.clone());
             }
         }
-        let topics = ferry_api::config::parse_list(connector_config.get(TOPICS).map(String::as_str).unwrap_or(""));
-        let regex = connector_config.get(TOPICS_REGEX).map(|s| s.trim()).unwrap_or("");
+        let topics = ferry_api::config::parse_list(
+            connector_config
+                .get(TOPICS)
+                .map(String::as_str)
+                .unwrap_or(""),
+        );
+        let regex = connector_config
+            .get(TOPICS_REGEX)
+            .map(|s| s.trim())
+            .unwrap_or("");
         if !topics.is_empty() {
             consumer.subscribe(&topics)
         } else {
@@ -209,7 +243,12 @@ impl Worker {
         let waits = tasks.into_iter().map(|(id, t)| async move {
             let abort = t.join.abort_handle();
             if tokio::time::timeout(timeout, t.join).await.is_err() {
-                warn!(connector, task = id, ?timeout, "task did not stop in time; cancelling it");
+                warn!(
+                    connector,
+                    task = id,
+                    ?timeout,
+                    "task did not stop in time; cancelling it"
+                );
                 abort.abort();
             }
             id

@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use ferry_api::config::{originals_with_prefix, ConfigDef, ConfigError, ConfigType, Importance, ParsedConfig, Validator};
+use ferry_api::config::{
+    originals_with_prefix, ConfigDef, ConfigError, ConfigType, Importance, ParsedConfig, Validator,
+};
 
 use crate::Props;
 
@@ -129,10 +131,20 @@ impl WorkerConfig {
         self.parsed.string(OFFSET_FILE)
     }
     pub fn offset_flush_interval(&self) -> Duration {
-        Duration::from_millis(self.parsed.long(OFFSET_FLUSH_INTERVAL).unwrap_or(60_000).max(0) as u64)
+        Duration::from_millis(
+            self.parsed
+                .long(OFFSET_FLUSH_INTERVAL)
+                .unwrap_or(60_000)
+                .max(0) as u64,
+        )
     }
     pub fn offset_flush_timeout(&self) -> Duration {
-        Duration::from_millis(self.parsed.long(OFFSET_FLUSH_TIMEOUT).unwrap_or(5_000).max(0) as u64)
+        Duration::from_millis(
+            self.parsed
+                .long(OFFSET_FLUSH_TIMEOUT)
+                .unwrap_or(5_000)
+                .max(0) as u64,
+        )
     }
     pub fn shutdown_timeout(&self) -> Duration {
         Duration::from_millis(self.parsed.long(SHUTDOWN_TIMEOUT).unwrap_or(5_000).max(0) as u64)
@@ -150,7 +162,9 @@ impl WorkerConfig {
         self.parsed.string(ADVERTISED_HOST)
     }
     pub fn advertised_port(&self) -> Option<u16> {
-        self.parsed.int(ADVERTISED_PORT).and_then(|p| u16::try_from(p).ok())
+        self.parsed
+            .int(ADVERTISED_PORT)
+            .and_then(|p| u16::try_from(p).ok())
     }
     /// Whether connectors may override client settings.
     pub fn allows_client_overrides(&self) -> bool {
@@ -162,9 +176,15 @@ impl WorkerConfig {
     pub fn converter_for(&self, role_prefix: &str, connector: &Props) -> (String, Props) {
         let prefix = format!("{role_prefix}.");
         match connector.get(role_prefix) {
-            Some(class) => (class.trim().to_owned(), originals_with_prefix(connector, &prefix)),
+            Some(class) => (
+                class.trim().to_owned(),
+                originals_with_prefix(connector, &prefix),
+            ),
             None => (
-                self.parsed.string(role_prefix).unwrap_or(JSON_CONVERTER).to_owned(),
+                self.parsed
+                    .string(role_prefix)
+                    .unwrap_or(JSON_CONVERTER)
+                    .to_owned(),
                 originals_with_prefix(self.props(), &prefix),
             ),
         }
@@ -172,12 +192,20 @@ impl WorkerConfig {
 
     /// Client properties for a connector's clients: bootstrap servers, the
     /// worker's `<kind>.*` settings, then the connector's `<kind>.override.*`.
-    pub fn client_props(&self, kind: &str, connector: &Props, defaults: BTreeMap<String, String>) -> Props {
+    pub fn client_props(
+        &self,
+        kind: &str,
+        connector: &Props,
+        defaults: BTreeMap<String, String>,
+    ) -> Props {
         let mut props = defaults;
         props.insert(BOOTSTRAP_SERVERS.into(), self.bootstrap_servers());
         props.extend(originals_with_prefix(self.props(), &format!("{kind}.")));
         if self.allows_client_overrides() {
-            props.extend(originals_with_prefix(connector, &format!("{kind}.override.")));
+            props.extend(originals_with_prefix(
+                connector,
+                &format!("{kind}.override."),
+            ));
         }
         props
     }

@@ -30,5 +30,8 @@ fn the_store_serves_kafka_connect_offsets_to_tasks() {
     let store = FileOffsetStore::open(&path).expect("open");
     let partition = serde_json::json!({"filename": "/tmp/ferry-fixture/in.txt"});
     let offset = store.get("fixture-source", partition.as_object().expect("map"));
-    assert_eq!(offset, serde_json::json!({"position": 19}).as_object().cloned());
+    assert_eq!(
+        offset,
+        serde_json::json!({"position": 19}).as_object().cloned()
+    );
 }

@@ -9,7 +9,8 @@ use serde_json::Value as Json;
 
 /// Worker properties with `CONNECT_*` environment overrides applied.
 pub fn worker_properties(path: &Path) -> Result<Props> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut props = parse_properties(&text);
     apply_env_overrides(&mut props, std::env::vars());
     Ok(props)
@@ -18,9 +19,11 @@ pub fn worker_properties(path: &Path) -> Result<Props> {
 /// A connector config: `.json` as the REST API takes it (`{"name", "config"}`
 /// or a flat map), anything else as `.properties`.
 pub fn connector_config(path: &Path) -> Result<Props> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let props = if path.extension().is_some_and(|e| e == "json") {
-        json_config(&text).with_context(|| format!("invalid connector config {}", path.display()))?
+        json_config(&text)
+            .with_context(|| format!("invalid connector config {}", path.display()))?
     } else {
         parse_properties(&text)
     };
@@ -62,7 +65,10 @@ mod tests {
 
     #[test]
     fn json_configs_in_both_shapes() {
-        let a = json_config(r#"{"name":"c","config":{"connector.class":"FileStreamSource","tasks.max":1}}"#).unwrap();
+        let a = json_config(
+            r#"{"name":"c","config":{"connector.class":"FileStreamSource","tasks.max":1}}"#,
+        )
+        .unwrap();
         assert_eq!(a["name"], "c");
         assert_eq!(a["tasks.max"], "1");
         let b = json_config(r#"{"name":"c","connector.class":"FileStreamSink"}"#).unwrap();

@@ -62,17 +62,20 @@ fn main() -> Result<()> {
 
 /// The advertised `host:port` that identifies this worker in statuses.
 fn worker_id(config: &WorkerConfig, bound: SocketAddr) -> String {
-    let host = config.advertised_host().map(str::to_owned).unwrap_or_else(|| {
-        if bound.ip().is_unspecified() {
-            std::fs::read_to_string("/etc/hostname")
-                .ok()
-                .map(|h| h.trim().to_owned())
-                .filter(|h| !h.is_empty())
-                .unwrap_or_else(|| "localhost".into())
-        } else {
-            bound.ip().to_string()
-        }
-    });
+    let host = config
+        .advertised_host()
+        .map(str::to_owned)
+        .unwrap_or_else(|| {
+            if bound.ip().is_unspecified() {
+                std::fs::read_to_string("/etc/hostname")
+                    .ok()
+                    .map(|h| h.trim().to_owned())
+                    .filter(|h| !h.is_empty())
+                    .unwrap_or_else(|| "localhost".into())
+            } else {
+                bound.ip().to_string()
+            }
+        });
     let port = config.advertised_port().unwrap_or(bound.port());
     format!("{host}:{port}")
 }
@@ -83,8 +86,12 @@ async fn run_standalone(
     loggers: Arc<dyn ferry_rest::LoggerControl>,
 ) -> Result<()> {
     let props = cli_config::worker_properties(&worker_properties)?;
-    let config = WorkerConfig::new(props, true)
-        .map_err(|e| anyhow::anyhow!("invalid worker configuration in {}: {e}", worker_properties.display()))?;
+    let config = WorkerConfig::new(props, true).map_err(|e| {
+        anyhow::anyhow!(
+            "invalid worker configuration in {}: {e}",
+            worker_properties.display()
+        )
+    })?;
     // Read every connector file before touching Kafka, so typos fail fast.
     let connectors = connector_configs
         .iter()
@@ -143,7 +150,10 @@ async fn run_standalone(
 
 async fn wait_for_signal() {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         // Without signal handlers the worker can only be killed; run on.
         std::future::pending::<()>().await;
         return;
