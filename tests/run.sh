@@ -27,7 +27,7 @@ step "lint: clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "unit and end-to-end tests"
-cargo test --workspace --locked --no-fail-fast
+cargo test --workspace --locked --no-fail-fast -- --show-output
 
 step "third-party Kafka Connect REST client"
 tests/clients/run.sh

@@ -58,8 +58,9 @@ fn connectors(dir: &Path, topic: &str, input: &Path, output: &Path) -> Vec<std::
 fn hundred_thousand_lines_arrive_complete_and_in_order() {
     require_kafka();
     let dir = tempfile::tempdir().expect("tempdir");
+    // Not created beforehand: the sink subscribes before the source's first
+    // record makes the broker create it (one partition keeps the order).
     let topic = unique("roundtrip");
-    create_topic(&topic, 1);
     let (input, output) = (dir.path().join("in.txt"), dir.path().join("out.txt"));
     append_lines(&input, 0..LINES);
     let mut worker = Worker::new(dir.path(), &[]);

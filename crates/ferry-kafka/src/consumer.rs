@@ -8,9 +8,11 @@ use futures::FutureExt;
 use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer as _, ConsumerContext, Rebalance, StreamConsumer,
 };
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Headers as _};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use rdkafka::{ClientContext, Message, Timestamp};
+use tracing::warn;
 
 use crate::config::{client_config, ClientProps};
 use crate::error::KafkaClientError;
@@ -87,6 +89,10 @@ pub fn sink_consumer_defaults() -> ClientProps {
         ("enable.partition.eof", "false"),
         ("fetch.wait.max.ms", "100"),
         ("queued.max.messages.kbytes", "65536"),
+        // librdkafka looks for a subscribed topic that does not exist yet (or
+        // new topics matching a regex) only at this interval; 5 minutes by
+        // default would stall a sink started before its source.
+        ("topic.metadata.refresh.interval.ms", "10000"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -133,6 +139,12 @@ impl Consumer {
     {
         let first = match tokio::time::timeout(wait, self.inner.recv()).await {
             Err(_) => return Ok(0),
+            Ok(Err(e)) if is_transient(&e) => {
+                // The Java consumer waits these out too (a topic not created
+                // yet, a leader moving); librdkafka keeps retrying.
+                warn!(error = %e, "transient consumer error");
+                return Ok(0);
+            }
             Ok(r) => r?,
         };
         visit(&first, &mut f);
@@ -143,6 +155,10 @@ impl Consumer {
                 Some(Ok(m)) => {
                     visit(&m, &mut f);
                     n += 1;
+                }
+                Some(Err(e)) if is_transient(&e) => {
+                    warn!(error = %e, "transient consumer error");
+                    break;
                 }
                 Some(Err(e)) => return Err(e.into()),
                 None => break,
@@ -200,6 +216,23 @@ impl Consumer {
     /// The partitions currently assigned to this member.
     pub fn assignment(&self) -> Result<Vec<(String, i32)>, KafkaClientError> {
         Ok(partitions(&self.inner.assignment()?))
+    }
+}
+
+/// Errors librdkafka reports on the message stream and then recovers from
+/// by itself; only anything else stops a sink task.
+fn is_transient(e: &KafkaError) -> bool {
+    match e {
+        KafkaError::PartitionEOF(_) => true,
+        KafkaError::MessageConsumption(code) => !matches!(
+            code,
+            RDKafkaErrorCode::Fatal
+                | RDKafkaErrorCode::TopicAuthorizationFailed
+                | RDKafkaErrorCode::GroupAuthorizationFailed
+                | RDKafkaErrorCode::SaslAuthenticationFailed
+                | RDKafkaErrorCode::Authentication
+        ),
+        _ => false,
     }
 }
 
