@@ -290,6 +290,60 @@ pub fn produce(topic: &str, values: &[&[u8]]) {
     p.flush(Duration::from_secs(60)).expect("flush");
 }
 
+/// A consumed record: value and headers.
+pub struct Consumed {
+    pub value: Option<Vec<u8>>,
+    pub headers: Vec<(String, Vec<u8>)>,
+}
+
+impl Consumed {
+    pub fn header(&self, key: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+    }
+}
+
+/// Reads every record of `topic` from the beginning until `expected` arrived
+/// or `timeout` passed.
+pub fn consume_records(topic: &str, expected: usize, timeout: Duration) -> Vec<Consumed> {
+    use rdkafka::message::Headers as _;
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("group.id", unique("test-reader"))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("consumer");
+    c.subscribe(&[topic]).expect("subscribe");
+    let deadline = Instant::now() + timeout;
+    let mut out = Vec::new();
+    while out.len() < expected && Instant::now() < deadline {
+        if let Some(Ok(m)) = c.poll(Duration::from_millis(200)) {
+            let headers = m
+                .headers()
+                .map(|h| {
+                    h.iter()
+                        .map(|h| {
+                            (
+                                h.key.to_owned(),
+                                h.value.map(<[u8]>::to_vec).unwrap_or_default(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.push(Consumed {
+                value: m.payload().map(<[u8]>::to_vec),
+                headers,
+            });
+        }
+    }
+    out
+}
+
 /// Reads every record of `topic` from the beginning until `expected` arrived
 /// or `timeout` passed; returns the values in partition order.
 pub fn consume_values(topic: &str, expected: usize, timeout: Duration) -> Vec<Option<Vec<u8>>> {

@@ -158,6 +158,9 @@ impl SinkTask for FileStreamSinkTask {
             write_value(out, &r.value)?;
             out.write_all(b"\n")?;
         }
+        // Like Kafka Connect's PrintStream, lines reach the file as they are
+        // put (one write per batch); `flush` only adds the final drain.
+        out.flush()?;
         Ok(())
     }
 

@@ -154,10 +154,14 @@ impl FileStreamSourceTask {
                 self.skip_lf = false;
                 continue;
             }
-            let Some(end) = rest.iter().position(|&b| b == b'\n' || b == b'\r') else {
+            let Some(end) = memchr::memchr2(b'\n', b'\r', rest) else {
                 return Ok(());
             };
-            let line = String::from_utf8_lossy(&rest[..end]).into_owned();
+            // Valid UTF-8 is the norm; only invalid bytes take the lossy path.
+            let line = match String::from_utf8(rest[..end].to_vec()) {
+                Ok(s) => s,
+                Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            };
             self.skip_lf = rest[end] == b'\r';
             self.consumed += end + 1;
             // A "\r\n" whose "\n" is already here is consumed with its line.
@@ -247,11 +251,9 @@ impl SourceTask for FileStreamSourceTask {
             self.compact();
             let n = match self.reader.as_mut() {
                 Some(reader) => {
-                    let len = self.buffer.len();
-                    self.buffer.resize(len + READ_CHUNK, 0);
-                    let read = reader.read(&mut self.buffer[len..]).await;
-                    self.buffer.truncate(len + *read.as_ref().unwrap_or(&0));
-                    read.map_err(|e| {
+                    // Reads into spare capacity: no zero-filling per chunk.
+                    self.buffer.reserve(READ_CHUNK);
+                    reader.read_buf(&mut self.buffer).await.map_err(|e| {
                         ConnectError::other(format!("Error while reading from file: {e}"))
                     })?
                 }

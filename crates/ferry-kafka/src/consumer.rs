@@ -88,7 +88,14 @@ pub fn sink_consumer_defaults() -> ClientProps {
         ("auto.offset.reset", "earliest"),
         ("enable.partition.eof", "false"),
         ("fetch.wait.max.ms", "100"),
-        ("queued.max.messages.kbytes", "65536"),
+        // Prefetch enough to keep a task busy, but bounded: the default 64 MiB
+        // per consumer dominated the worker's memory.
+        ("queued.max.messages.kbytes", "16384"),
+        ("queued.min.messages", "50000"),
+        // Once the prefetch queue is full librdkafka pauses fetching for
+        // this long (1 s by default), which stalled a fast sink every time
+        // it drained the queue.
+        ("fetch.queue.backoff.ms", "10"),
         // librdkafka looks for a subscribed topic that does not exist yet (or
         // new topics matching a regex) only at this interval; 5 minutes by
         // default would stall a sink started before its source.

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod config;
 pub mod consumer;
 pub mod error;
+pub mod group;
 pub mod producer;
 
 pub use admin::{Admin, NewTopicSpec};

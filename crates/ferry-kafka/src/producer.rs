@@ -69,7 +69,8 @@ pub fn source_producer_defaults() -> ClientProps {
         ("linger.ms", "5"),
         ("batch.size", "1000000"),
         ("batch.num.messages", "10000"),
-        ("queue.buffering.max.messages", "200000"),
+        ("queue.buffering.max.messages", "20000"),
+        ("queue.buffering.max.kbytes", "16384"),
         ("compression.type", "none"),
     ]
     .into_iter()

@@ -8,8 +8,9 @@ pub enum TaskError {
     /// The connector's task code failed (poll, put, start, …).
     #[error("{0}")]
     Task(ConnectError),
-    /// A converter could not handle a record; the stage names which one.
-    #[error("Error while converting record in stage {0}: {1}")]
+    /// A converter could not handle a record and `errors.tolerance` is
+    /// `none`; the stage names which converter.
+    #[error("Tolerance exceeded in error handler (stage {0}): {1}")]
     Convert(&'static str, String),
     #[error("{0}")]
     Produce(String),
@@ -32,6 +33,11 @@ impl TaskError {
             | TaskError::Offsets(_)
             | TaskError::Setup(_) => "org.apache.kafka.connect.errors.ConnectException",
         };
+        if let TaskError::Convert(stage, msg) = self {
+            return format!(
+                "org.apache.kafka.connect.errors.ConnectException: Tolerance exceeded in error handler\nCaused by: {kind}: {msg} (stage {stage})"
+            );
+        }
         let mut out = format!("{kind}: {self}");
         if let TaskError::Task(inner) = self {
             let mut source = std::error::Error::source(inner);

@@ -3,6 +3,7 @@
 
 pub mod connector_config;
 pub mod entities;
+pub mod error_handling;
 pub mod errors;
 pub mod headers;
 pub mod herder;

@@ -16,9 +16,11 @@ use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
 use crate::entities::{State, TargetState};
+use crate::error_handling::{DeadLetterQueue, ErrantRecord, ErrorPolicy};
 use crate::errors::TaskError;
 use crate::headers::HeaderConverter;
 use crate::status::StatusStore;
+use crate::worker_config::WorkerConfig;
 use crate::Props;
 
 /// How long a `put` that raised a retriable error waits before the same
@@ -40,6 +42,31 @@ pub struct SinkTaskRunner {
     pub flush_interval: Duration,
     pub max_poll_records: usize,
     pub topic_tracking: bool,
+    pub errors: ErrorPolicy,
+    /// Opened when the task starts, if the connector names a DLQ topic.
+    pub dlq: Option<DeadLetterQueue>,
+    pub worker_config: WorkerConfig,
+    pub connector_config: Props,
+    /// Converter classes, named in error reports.
+    pub converter_classes: (String, String),
+    pub flush_timeout: Duration,
+}
+
+/// What one fetch consumed, per partition: the first offset and the next
+/// offset after the last record (converted or skipped as errant).
+type FetchedRanges = Vec<(TopicPartition, i64, i64)>;
+
+fn note_range(ranges: &mut FetchedRanges, topic: &str, partition: i32, offset: i64) {
+    match ranges.last_mut() {
+        Some((tp, _, next)) if tp.partition == partition && tp.topic == topic => *next = offset + 1,
+        _ => match ranges
+            .iter_mut()
+            .find(|(tp, _, _)| tp.partition == partition && tp.topic == topic)
+        {
+            Some((_, _, next)) => *next = offset + 1,
+            None => ranges.push((TopicPartition::new(topic, partition), offset, offset + 1)),
+        },
+    }
 }
 
 /// Offsets consumed and handed to `put`, as "next offset to read".
@@ -65,6 +92,14 @@ impl SinkTaskRunner {
             .start(self.props.clone(), self.context.clone())
             .await
             .map_err(TaskError::Task)?;
+        self.dlq = DeadLetterQueue::open(
+            &self.worker_config,
+            &self.connector_config,
+            &self.connector,
+            self.task_id,
+            &self.errors,
+        )
+        .await?;
         info!(connector = %self.connector, task = self.task_id, "sink task started");
         let mut positions = Positions::new();
         let mut assigned: HashSet<TopicPartition> = HashSet::new();
@@ -89,8 +124,9 @@ impl SinkTaskRunner {
                 .await?;
             self.apply_context_requests(&assigned, &mut paused_by_task, &mut positions, target)?;
 
+            let mut ranges = FetchedRanges::new();
             if target == TargetState::Started && batch.is_empty() {
-                self.fetch(&mut batch).await?;
+                ranges = self.fetch(&mut batch).await?;
             } else if target == TargetState::Paused {
                 // Keep serving the group (rebalances) while delivering nothing.
                 self.consumer
@@ -98,26 +134,23 @@ impl SinkTaskRunner {
                     .await
                     .map_err(|e| TaskError::Consume(e.to_string()))?;
             }
-            if !batch.is_empty() && target == TargetState::Started {
-                let ends: Vec<(TopicPartition, i64)> = batch
-                    .iter()
-                    .map(|r| {
-                        (
-                            TopicPartition::new(r.topic.as_str(), r.kafka_partition),
-                            r.kafka_offset + 1,
-                        )
-                    })
-                    .collect();
-                match self.task.put(std::mem::take(&mut batch)).await {
+            if target == TargetState::Started && !ranges.is_empty() {
+                let put = if batch.is_empty() {
+                    // Every record was errant and skipped.
+                    Ok(())
+                } else {
+                    self.task.put(std::mem::take(&mut batch)).await
+                };
+                match put {
                     Ok(()) => {
-                        for (tp, next) in ends {
+                        for (tp, _, next) in ranges {
                             positions.insert(tp, next);
                         }
                     }
                     Err(e) if e.is_retriable() => {
                         // The batch is lost to us once moved; rewind and refetch.
                         warn!(connector = %self.connector, task = self.task_id, error = %e, "retriable put failure; redelivering");
-                        self.rewind(&ends, &positions)?;
+                        self.rewind(&ranges)?;
                         tokio::time::sleep(RETRY_BACKOFF).await;
                     }
                     Err(e) => return Err(TaskError::Task(e)),
@@ -134,29 +167,56 @@ impl SinkTaskRunner {
         self.task.stop().await.map_err(TaskError::Task)
     }
 
-    /// Fetches up to `max_poll_records` and converts them.
-    async fn fetch(&mut self, batch: &mut Vec<SinkRecord>) -> Result<(), TaskError> {
+    /// Fetches up to `max_poll_records` and converts them. Records a
+    /// converter rejects fail the task, or with `errors.tolerance=all` are
+    /// logged, sent to the dead letter queue and skipped.
+    async fn fetch(&mut self, batch: &mut Vec<SinkRecord>) -> Result<FetchedRanges, TaskError> {
         let mut failure: Option<TaskError> = None;
+        let mut errant: Vec<ErrantRecord> = Vec::new();
+        let mut ranges = FetchedRanges::new();
+        let tolerate = self.errors.tolerate_all;
         let key_conv = &self.key_converter;
         let value_conv = &self.value_converter;
         let header_conv = &self.header_converter;
+        let classes = &self.converter_classes;
         let mut topics_seen: Vec<String> = Vec::new();
         self.consumer
             .poll_batch(self.max_poll_records, Duration::from_millis(1000), |m| {
                 if failure.is_some() {
                     return;
                 }
-                let key = match key_conv.to_connect(m.topic, m.key) {
-                    Ok(k) => k,
-                    Err(e) => {
-                        failure = Some(TaskError::Convert("KEY_CONVERTER", e.to_string()));
+                note_range(&mut ranges, m.topic, m.partition, m.offset);
+                let converted = key_conv
+                    .to_connect(m.topic, m.key)
+                    .map_err(|e| ("KEY_CONVERTER", &classes.0, e))
+                    .and_then(|k| {
+                        value_conv
+                            .to_connect(m.topic, m.value)
+                            .map(|v| (k, v))
+                            .map_err(|e| ("VALUE_CONVERTER", &classes.1, e))
+                    });
+                let (key, value) = match converted {
+                    Ok(kv) => kv,
+                    Err((stage, class, e)) if tolerate => {
+                        errant.push(ErrantRecord {
+                            topic: m.topic.to_owned(),
+                            partition: m.partition,
+                            offset: m.offset,
+                            timestamp: m.timestamp.map(|(t, _)| t),
+                            key: m.key.map(<[u8]>::to_vec),
+                            value: m.value.map(<[u8]>::to_vec),
+                            headers: m
+                                .headers()
+                                .map(|(k, v)| (k.to_owned(), v.map(<[u8]>::to_vec)))
+                                .collect(),
+                            stage,
+                            class_name: class.clone(),
+                            message: e.to_string(),
+                        });
                         return;
                     }
-                };
-                let value = match value_conv.to_connect(m.topic, m.value) {
-                    Ok(v) => v,
-                    Err(e) => {
-                        failure = Some(TaskError::Convert("VALUE_CONVERTER", e.to_string()));
+                    Err((stage, _, e)) => {
+                        failure = Some(TaskError::Convert(stage, e.to_string()));
                         return;
                     }
                 };
@@ -195,26 +255,23 @@ impl SinkTaskRunner {
                 }
             }
         }
-        match failure {
-            Some(f) => Err(f),
-            None => Ok(()),
+        if let Some(f) = failure {
+            return Err(f);
         }
+        for r in &errant {
+            self.errors.log_errant(&self.connector, self.task_id, r);
+            if let Some(dlq) = &self.dlq {
+                dlq.send(r).await?;
+            }
+        }
+        Ok(ranges)
     }
 
     /// Seeks back so that records of a batch that was not put are fetched again.
-    fn rewind(
-        &self,
-        ends: &[(TopicPartition, i64)],
-        positions: &Positions,
-    ) -> Result<(), TaskError> {
-        let mut firsts: BTreeMap<&TopicPartition, i64> = BTreeMap::new();
-        for (tp, next) in ends {
-            firsts.entry(tp).or_insert(next - 1);
-        }
-        for (tp, first) in firsts {
-            let to = positions.get(tp).copied().unwrap_or(first).min(first);
+    fn rewind(&self, ranges: &FetchedRanges) -> Result<(), TaskError> {
+        for (tp, first, _) in ranges {
             self.consumer
-                .seek(&tp.topic, tp.partition, to)
+                .seek(&tp.topic, tp.partition, *first)
                 .map_err(|e| TaskError::Consume(e.to_string()))?;
         }
         Ok(())
@@ -337,6 +394,11 @@ impl SinkTaskRunner {
     async fn commit(&mut self, positions: &Positions) -> Result<(), TaskError> {
         if positions.is_empty() {
             return Ok(());
+        }
+        // Records sent to the dead letter queue must be in Kafka before the
+        // offsets that skip them are committed.
+        if let Some(dlq) = &self.dlq {
+            dlq.flush(self.flush_timeout).await?;
         }
         let safe = match self.task.pre_commit(positions.clone()).await {
             Ok(s) => s,

@@ -15,6 +15,7 @@ use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
 use crate::entities::{State, TargetState};
+use crate::error_handling::ErrorPolicy;
 use crate::errors::TaskError;
 use crate::headers::HeaderConverter;
 use crate::offsets::OffsetStore;
@@ -34,7 +35,33 @@ struct Submitted {
     base: usize,
     next: usize,
     pending: VecDeque<Pending>,
+    /// Latest offset per source partition of the acknowledged prefix, not
+    /// yet taken by `committable`. Advanced on every acknowledgement so that
+    /// acknowledged records do not pile up between offset flushes.
+    ready: Vec<(Arc<OffsetMap>, OffsetMap)>,
     failure: Option<String>,
+}
+
+impl Submitted {
+    fn advance(&mut self) {
+        while self.pending.front().is_some_and(|p| p.acked) {
+            let Some(p) = self.pending.pop_front() else {
+                break;
+            };
+            self.base += 1;
+            if p.partition.is_empty() && p.offset.is_empty() {
+                continue;
+            }
+            match self
+                .ready
+                .iter_mut()
+                .find(|(part, _)| Arc::ptr_eq(part, &p.partition) || *part == p.partition)
+            {
+                Some(slot) => slot.1 = p.offset,
+                None => self.ready.push((p.partition, p.offset)),
+            }
+        }
+    }
 }
 
 struct Pending {
@@ -61,37 +88,31 @@ impl SubmittedRecords {
         seq
     }
 
-    /// Forgets a record whose send failed before reaching the producer.
-    pub fn withdraw(&self, seq: usize) {
+    /// Registers a batch about to be sent, in order, under one lock; returns
+    /// the sequence number of the first. Records of the batch that are never
+    /// sent (the task failed) are never acknowledged, so nothing after them
+    /// is committed.
+    pub fn submit_batch(
+        &self,
+        batch: impl ExactSizeIterator<Item = (Arc<OffsetMap>, OffsetMap)>,
+    ) -> usize {
         let mut s = self.lock();
-        if seq + 1 == s.next && s.pending.len() == s.next - s.base {
-            s.pending.pop_back();
-            s.next -= 1;
-        }
+        let first = s.next;
+        s.next += batch.len();
+        s.pending.extend(batch.map(|(partition, offset)| Pending {
+            partition,
+            offset,
+            acked: false,
+        }));
+        first
     }
 
     /// The latest committable offset of each source partition: that of the
     /// last record of the acknowledged prefix. Removes that prefix.
     pub fn committable(&self) -> Vec<(Arc<OffsetMap>, OffsetMap)> {
         let mut s = self.lock();
-        let mut out: Vec<(Arc<OffsetMap>, OffsetMap)> = Vec::new();
-        while s.pending.front().is_some_and(|p| p.acked) {
-            let Some(p) = s.pending.pop_front() else {
-                break;
-            };
-            s.base += 1;
-            if p.partition.is_empty() && p.offset.is_empty() {
-                continue;
-            }
-            match out
-                .iter_mut()
-                .find(|(part, _)| Arc::ptr_eq(part, &p.partition) || *part == p.partition)
-            {
-                Some(slot) => slot.1 = p.offset,
-                None => out.push((p.partition, p.offset)),
-            }
-        }
-        out
+        s.advance();
+        std::mem::take(&mut s.ready)
     }
 
     pub fn failure(&self) -> Option<String> {
@@ -112,6 +133,9 @@ impl DeliveryListener for SubmittedRecords {
                     let i = seq - s.base;
                     if let Some(p) = s.pending.get_mut(i) {
                         p.acked = true;
+                    }
+                    if i == 0 {
+                        s.advance();
                     }
                 }
             }
@@ -144,9 +168,12 @@ pub struct SourceTaskRunner {
     pub flush_interval: Duration,
     pub flush_timeout: Duration,
     pub topic_tracking: bool,
+    pub errors: ErrorPolicy,
 }
 
 struct Buffers {
+    last_topic: String,
+    topic_resets: u64,
     key: Vec<u8>,
     value: Vec<u8>,
     headers: Vec<(String, Option<Vec<u8>>)>,
@@ -177,6 +204,8 @@ impl SourceTaskRunner {
             .map_err(TaskError::Task)?;
         info!(connector = %self.connector, task = self.task_id, "source task started");
         let mut bufs = Buffers {
+            last_topic: String::new(),
+            topic_resets: 0,
             key: Vec::with_capacity(256),
             value: Vec::with_capacity(1024),
             headers: Vec::new(),
@@ -207,18 +236,37 @@ impl SourceTaskRunner {
                 let _ = tokio::time::timeout_at(next_flush, self.target.changed()).await;
                 continue;
             }
-            let records = self.task.poll().await.map_err(TaskError::Task)?;
-            for record in records {
-                self.send(record, &mut bufs).await?;
+            let mut records = self.task.poll().await.map_err(TaskError::Task)?;
+            let first = self.submitted.submit_batch(records.iter_mut().map(|r| {
+                (
+                    r.source_partition.clone(),
+                    std::mem::take(&mut r.source_offset),
+                )
+            }));
+            for (i, record) in records.into_iter().enumerate() {
+                match self.send(record, first + i, &mut bufs).await {
+                    Err(TaskError::Convert(stage, msg)) if self.errors.tolerate_all => {
+                        // Skipped: its offset counts as done, as in Kafka Connect.
+                        if self.errors.log {
+                            error!(connector = %self.connector, task = self.task_id, stage, error = %msg,
+                                   "Error encountered in task {}-{}; record skipped (errors.tolerance=all)", self.connector, self.task_id);
+                        }
+                        self.submitted.delivered(first + i, Ok((-1, -1)));
+                    }
+                    other => other?,
+                }
             }
         }
         self.shutdown().await
     }
 
-    async fn send(&mut self, record: SourceRecord, bufs: &mut Buffers) -> Result<(), TaskError> {
+    async fn send(
+        &mut self,
+        record: SourceRecord,
+        seq: usize,
+        bufs: &mut Buffers,
+    ) -> Result<(), TaskError> {
         let SourceRecord {
-            source_partition,
-            source_offset,
             topic,
             kafka_partition,
             key_schema,
@@ -227,6 +275,7 @@ impl SourceTaskRunner {
             value,
             timestamp,
             headers,
+            ..
         } = record;
         let has_key = self
             .key_converter
@@ -253,8 +302,15 @@ impl SourceTaskRunner {
                 .map(|(k, v)| (k.as_str(), v.as_deref()))
                 .collect()
         };
-        if self.topic_tracking && self.status.record_topic(&self.connector, &topic) {
-            debug!(connector = %self.connector, topic = %topic, "connector uses a new topic");
+        // Records mostly go to the topic of the record before: look it up
+        // in the shared status only when it changes.
+        let resets = self.status.topic_resets();
+        if self.topic_tracking && (bufs.last_topic != topic || bufs.topic_resets != resets) {
+            bufs.topic_resets = resets;
+            if self.status.record_topic(&self.connector, &topic) {
+                debug!(connector = %self.connector, topic = %topic, "connector uses a new topic");
+            }
+            bufs.last_topic.clone_from(&topic);
         }
         let out = OutgoingRecord {
             topic: &topic,
@@ -264,12 +320,10 @@ impl SourceTaskRunner {
             headers: &header_refs,
             timestamp,
         };
-        let seq = self.submitted.submit(source_partition, source_offset);
-        if let Err(e) = self.producer.send(&out, seq).await {
-            self.submitted.withdraw(seq);
-            return Err(TaskError::Produce(e.to_string()));
-        }
-        Ok(())
+        self.producer
+            .send(&out, seq)
+            .await
+            .map_err(|e| TaskError::Produce(e.to_string()))
     }
 
     /// Writes the offsets of acknowledged records, then tells the task.

@@ -3,6 +3,7 @@
 //! as Kafka Connect's `MemoryStatusBackingStore` does.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use crate::entities::State;
@@ -24,6 +25,9 @@ struct Inner {
 pub struct StatusStore {
     worker_id: String,
     inner: Mutex<Inner>,
+    /// Bumped by every topic reset, so tasks caching what they reported
+    /// know to report again.
+    topic_resets: AtomicU64,
 }
 
 impl StatusStore {
@@ -31,6 +35,7 @@ impl StatusStore {
         StatusStore {
             worker_id: worker_id.into(),
             inner: Mutex::new(Inner::default()),
+            topic_resets: AtomicU64::new(0),
         }
     }
 
@@ -113,6 +118,12 @@ impl StatusStore {
 
     pub fn reset_topics(&self, connector: &str) {
         self.lock().topics.remove(connector);
+        self.topic_resets.fetch_add(1, Ordering::Release);
+    }
+
+    /// Changes whenever tracked topics were reset.
+    pub fn topic_resets(&self) -> u64 {
+        self.topic_resets.load(Ordering::Acquire)
     }
 }
 

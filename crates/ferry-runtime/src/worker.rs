@@ -15,6 +15,7 @@ use tracing::{info, warn, Instrument};
 
 use crate::connector_config::{TOPICS, TOPICS_REGEX};
 use crate::entities::{State, TargetState};
+use crate::error_handling::ErrorPolicy;
 use crate::errors::TaskError;
 use crate::headers::HeaderConverter;
 use crate::offsets::{ConnectorOffsetReader, OffsetStore};
@@ -161,6 +162,7 @@ impl Worker {
                 .offset_flush_timeout()
                 .max(self.config.shutdown_timeout()),
             topic_tracking: self.config.topic_tracking(),
+            errors: ErrorPolicy::from_config(connector_config),
         })
     }
 
@@ -229,6 +231,19 @@ impl Worker {
             flush_interval: self.config.offset_flush_interval(),
             max_poll_records,
             topic_tracking: self.config.topic_tracking(),
+            errors: ErrorPolicy::from_config(connector_config),
+            dlq: None,
+            worker_config: self.config.clone(),
+            connector_config: connector_config.clone(),
+            converter_classes: (
+                self.config
+                    .converter_for("key.converter", connector_config)
+                    .0,
+                self.config
+                    .converter_for("value.converter", connector_config)
+                    .0,
+            ),
+            flush_timeout: self.config.offset_flush_timeout(),
         })
     }
 

@@ -20,6 +20,11 @@ use ferry_runtime::worker_config::WorkerConfig;
 use ferry_runtime::Herder;
 use tracing::{error, info};
 
+/// mimalloc returns freed memory to the system and avoids glibc's per-thread
+/// arenas, which roughly halved peak RSS under the file benchmarks.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "ferry", version, about = "A Kafka Connect compatible worker")]
 struct Cli {
@@ -38,7 +43,23 @@ enum Command {
     },
 }
 
+/// `mi_option_purge_delay` in mimalloc's `mi_option_e` (mimalloc.h, the same
+/// index in versions 2 and 3 of the bundled sources).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Returns freed memory to the system at once instead of after mimalloc's
+/// delay: under a fast pipeline the delay let peak RSS reach twice the live
+/// heap, and purging eagerly cost no measurable CPU. `MIMALLOC_PURGE_DELAY`
+/// in the environment still wins.
+fn purge_memory_eagerly() {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // SAFETY: a plain setter of mimalloc's option table.
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
+    }
+}
+
 fn main() -> Result<()> {
+    purge_memory_eagerly();
     let cli = Cli::parse();
     let loggers = ferry_rest::logging::init_tracing();
     let runtime = tokio::runtime::Builder::new_multi_thread()
