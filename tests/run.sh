@@ -31,3 +31,6 @@ cargo test --workspace --locked --no-fail-fast -- --show-output
 
 step "third-party Kafka Connect REST client"
 tests/clients/run.sh
+
+step "benchmark smoke run"
+bench/run.sh --smoke

@@ -74,8 +74,9 @@ impl Connector for FileStreamSourceConnector {
     }
 }
 
-/// How long `poll` waits for new data before returning an empty batch.
-const IDLE_POLL: Duration = Duration::from_secs(1);
+/// How long `poll` waits for new data before returning an empty batch (the
+/// worker checks for stop and pause requests between polls).
+const IDLE_POLL: Duration = Duration::from_millis(250);
 const IDLE_STEP: Duration = Duration::from_millis(50);
 const READ_CHUNK: usize = 64 * 1024;
 

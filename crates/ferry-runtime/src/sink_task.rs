@@ -27,6 +27,10 @@ use crate::Props;
 /// batch is offered again.
 const RETRY_BACKOFF: Duration = Duration::from_millis(500);
 
+/// Longest wait for the first record of a fetch; also how long a stop or
+/// pause request can wait for an idle task to notice it.
+const FETCH_WAIT: Duration = Duration::from_millis(200);
+
 pub struct SinkTaskRunner {
     pub connector: String,
     pub task_id: u32,
@@ -181,7 +185,7 @@ impl SinkTaskRunner {
         let classes = &self.converter_classes;
         let mut topics_seen: Vec<String> = Vec::new();
         self.consumer
-            .poll_batch(self.max_poll_records, Duration::from_millis(1000), |m| {
+            .poll_batch(self.max_poll_records, FETCH_WAIT, |m| {
                 if failure.is_some() {
                     return;
                 }
