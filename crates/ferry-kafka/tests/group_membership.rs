@@ -696,7 +696,6 @@ fn config_topic_end(topic: &str) -> i64 {
 /// the Java leader's assignment, and the Java worker runs what the Ferry
 /// leader assigns it. Needs a JVM and the Kafka jars of deploy/local.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "starts a Java Kafka Connect worker through deploy/local/connect.sh"]
 async fn java_worker_and_ferry_member_share_a_group() {
     let group = unique_group("java");
     let dir = std::env::temp_dir().join(&group);
