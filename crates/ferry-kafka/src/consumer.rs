@@ -90,8 +90,8 @@ pub fn sink_consumer_defaults() -> ClientProps {
         ("fetch.wait.max.ms", "100"),
         // Prefetch enough to keep a task busy, but bounded: the default 64 MiB
         // per consumer dominated the worker's memory.
-        ("queued.max.messages.kbytes", "16384"),
-        ("queued.min.messages", "50000"),
+        ("queued.max.messages.kbytes", "4096"),
+        ("queued.min.messages", "10000"),
         // Once the prefetch queue is full librdkafka pauses fetching for
         // this long (1 s by default), which stalled a fast sink every time
         // it drained the queue.

@@ -69,8 +69,10 @@ pub fn source_producer_defaults() -> ClientProps {
         ("linger.ms", "5"),
         ("batch.size", "1000000"),
         ("batch.num.messages", "10000"),
-        ("queue.buffering.max.messages", "20000"),
-        ("queue.buffering.max.kbytes", "16384"),
+        // Bounded in-flight data: enough for full batches at several hundred
+        // thousand records/s, while keeping the worker's memory small.
+        ("queue.buffering.max.messages", "10000"),
+        ("queue.buffering.max.kbytes", "8192"),
         ("compression.type", "none"),
     ]
     .into_iter()
