@@ -306,6 +306,23 @@ impl Consumed {
     }
 }
 
+/// Produces values in order, `None` as a tombstone (null value).
+pub fn produce_with_tombstones(topic: &str, values: &[Option<&str>]) {
+    let p: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .create()
+        .expect("producer");
+    for (i, v) in values.iter().enumerate() {
+        let key = format!("k{i}");
+        let mut rec: BaseRecord<'_, str, str> = BaseRecord::to(topic).key(key.as_str());
+        if let Some(v) = v {
+            rec = rec.payload(*v);
+        }
+        p.send(rec).map_err(|(e, _)| e).expect("send");
+    }
+    p.flush(Duration::from_secs(60)).expect("flush");
+}
+
 /// Reads every record of `topic` from the beginning until `expected` arrived
 /// or `timeout` passed.
 pub fn consume_records(topic: &str, expected: usize, timeout: Duration) -> Vec<Consumed> {

@@ -440,6 +440,14 @@ impl ConfigDef {
         KeyBuilder { def: self, index }
     }
 
+    /// Adds a key, replacing any earlier definition of the same name.
+    pub fn add_key(&mut self, key: ConfigKey) {
+        match self.keys.iter_mut().find(|k| k.name == key.name) {
+            Some(slot) => *slot = key,
+            None => self.keys.push(key),
+        }
+    }
+
     /// Adds `other`'s keys whose names are not defined here yet.
     pub fn merge(&mut self, other: &ConfigDef) {
         for k in &other.keys {

@@ -4,7 +4,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use futures::FutureExt;
+use futures::{FutureExt, StreamExt};
 use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer as _, ConsumerContext, Rebalance, StreamConsumer,
 };
@@ -144,21 +144,24 @@ impl Consumer {
     where
         F: FnMut(ConsumedMessage<'_>),
     {
-        let first = match tokio::time::timeout(wait, self.inner.recv()).await {
-            Err(_) => return Ok(0),
-            Ok(Err(e)) if is_transient(&e) => {
+        // One stream for the whole batch: each `recv()` would register and
+        // unregister a waker per record.
+        let mut stream = self.inner.stream();
+        let first = match tokio::time::timeout(wait, stream.next()).await {
+            Err(_) | Ok(None) => return Ok(0),
+            Ok(Some(Err(e))) if is_transient(&e) => {
                 // The Java consumer waits these out too (a topic not created
                 // yet, a leader moving); librdkafka keeps retrying.
                 warn!(error = %e, "transient consumer error");
                 return Ok(0);
             }
-            Ok(r) => r?,
+            Ok(Some(r)) => r?,
         };
         visit(&first, &mut f);
         drop(first);
         let mut n = 1;
         while n < max {
-            match self.inner.recv().now_or_never() {
+            match stream.next().now_or_never().flatten() {
                 Some(Ok(m)) => {
                     visit(&m, &mut f);
                     n += 1;

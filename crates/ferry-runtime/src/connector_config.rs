@@ -275,6 +275,16 @@ pub fn validate_connector_config(plugin: &PluginDescriptor, props: &Props) -> Co
     if plugin.kind == ConnectorKind::Sink {
         validate_sink(props, &mut values);
     }
+    // Transform and predicate keys (their aliases' own settings included)
+    // are validated by the transforms crate, whose results supersede ours.
+    let transforms = ferry_transforms::validation(props);
+    for (key, value) in transforms.keys.into_iter().zip(transforms.values) {
+        match values.iter_mut().find(|x| x.name == value.name) {
+            Some(slot) => *slot = value,
+            None => values.push(value),
+        }
+        def.add_key(key);
+    }
     let connector = (plugin.new_connector)();
     let own_def = connector.config_def();
     let own_values = connector.validate(props);
@@ -286,6 +296,11 @@ pub fn validate_connector_config(plugin: &PluginDescriptor, props: &Props) -> Co
         }
     }
     let mut groups = def.groups();
+    for g in transforms.groups {
+        if !groups.contains(&g) {
+            groups.push(g);
+        }
+    }
     def.merge(&own_def);
     for g in own_def.groups() {
         if !groups.contains(&g) {

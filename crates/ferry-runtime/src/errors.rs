@@ -12,6 +12,10 @@ pub enum TaskError {
     /// `none`; the stage names which converter.
     #[error("Tolerance exceeded in error handler (stage {0}): {1}")]
     Convert(&'static str, String),
+    /// A transformation failed and `errors.tolerance` is `none`: the Java
+    /// exception class and the message.
+    #[error("Tolerance exceeded in error handler (stage TRANSFORMATION): {0}: {1}")]
+    Transform(&'static str, String),
     #[error("{0}")]
     Produce(String),
     #[error("{0}")]
@@ -28,11 +32,17 @@ impl TaskError {
         let kind = match self {
             TaskError::Task(_) => "org.apache.kafka.connect.errors.ConnectException",
             TaskError::Convert(..) => "org.apache.kafka.connect.errors.DataException",
-            TaskError::Produce(_)
+            TaskError::Transform(..)
+            | TaskError::Produce(_)
             | TaskError::Consume(_)
             | TaskError::Offsets(_)
             | TaskError::Setup(_) => "org.apache.kafka.connect.errors.ConnectException",
         };
+        if let TaskError::Transform(class, msg) = self {
+            return format!(
+                "org.apache.kafka.connect.errors.ConnectException: Tolerance exceeded in error handler\nCaused by: {class}: {msg} (stage TRANSFORMATION)"
+            );
+        }
         if let TaskError::Convert(stage, msg) = self {
             return format!(
                 "org.apache.kafka.connect.errors.ConnectException: Tolerance exceeded in error handler\nCaused by: {kind}: {msg} (stage {stage})"

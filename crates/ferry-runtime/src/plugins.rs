@@ -84,7 +84,15 @@ impl Plugins {
                     })
                     .collect(),
                 PluginType::HeaderConverter => named(HEADER_CONVERTERS, t),
-                PluginType::Transformation | PluginType::Predicate => Vec::new(),
+                PluginType::Transformation | PluginType::Predicate => ferry_transforms::plugins()
+                    .into_iter()
+                    .filter(|p| p.kind.name() == t.name())
+                    .map(|p| PluginInfo {
+                        class_name: p.class.to_owned(),
+                        plugin_type: t.name().to_owned(),
+                        version: Some(p.version.to_owned()),
+                    })
+                    .collect(),
             };
             infos.sort_by(|a, b| a.class_name.cmp(&b.class_name));
             out.extend(infos);

@@ -11,6 +11,7 @@ use ferry_api::{
 };
 use ferry_convert::Converter;
 use ferry_kafka::{Consumer, PartitionOffset, RebalanceEvent};
+use ferry_transforms::TransformationChain;
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
@@ -47,6 +48,7 @@ pub struct SinkTaskRunner {
     pub max_poll_records: usize,
     pub topic_tracking: bool,
     pub errors: ErrorPolicy,
+    pub transforms: TransformationChain<SinkRecord>,
     /// Opened when the task starts, if the connector names a DLQ topic.
     pub dlq: Option<DeadLetterQueue>,
     pub worker_config: WorkerConfig,
@@ -166,6 +168,7 @@ impl SinkTaskRunner {
             }
         }
         self.commit(&positions).await?;
+        self.transforms.close();
         let all: Vec<TopicPartition> = assigned.into_iter().collect();
         self.task.close(&all).await.map_err(TaskError::Task)?;
         self.task.stop().await.map_err(TaskError::Task)
@@ -183,6 +186,7 @@ impl SinkTaskRunner {
         let value_conv = &self.value_converter;
         let header_conv = &self.header_converter;
         let classes = &self.converter_classes;
+        let transforms = &mut self.transforms;
         let mut topics_seen: Vec<String> = Vec::new();
         self.consumer
             .poll_batch(self.max_poll_records, FETCH_WAIT, |m| {
@@ -237,7 +241,7 @@ impl SinkTaskRunner {
                 if topics_seen.last().map(String::as_str) != Some(m.topic) {
                     topics_seen.push(m.topic.to_owned());
                 }
-                batch.push(SinkRecord {
+                let record = SinkRecord {
                     topic: m.topic.to_owned(),
                     kafka_partition: m.partition,
                     kafka_offset: m.offset,
@@ -248,7 +252,29 @@ impl SinkTaskRunner {
                     timestamp,
                     timestamp_type,
                     headers,
-                });
+                };
+                match transforms.apply(record) {
+                    Ok(Some(r)) => batch.push(r),
+                    Ok(None) => {}
+                    Err(e) if tolerate => errant.push(ErrantRecord {
+                        topic: m.topic.to_owned(),
+                        partition: m.partition,
+                        offset: m.offset,
+                        timestamp: m.timestamp.map(|(t, _)| t),
+                        key: m.key.map(<[u8]>::to_vec),
+                        value: m.value.map(<[u8]>::to_vec),
+                        headers: m
+                            .headers()
+                            .map(|(k, v)| (k.to_owned(), v.map(<[u8]>::to_vec)))
+                            .collect(),
+                        stage: "TRANSFORMATION",
+                        class_name: e.stage().map(|s| s.class.to_owned()).unwrap_or_default(),
+                        message: e.to_string(),
+                    }),
+                    Err(e) => {
+                        failure = Some(TaskError::Transform(e.exception_class(), e.to_string()))
+                    }
+                }
             })
             .await
             .map_err(|e| TaskError::Consume(e.to_string()))?;

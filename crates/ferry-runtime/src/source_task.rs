@@ -9,6 +9,7 @@ use std::time::Duration;
 use ferry_api::{OffsetMap, SourceRecord, SourceTask, SourceTaskContext};
 use ferry_convert::Converter;
 use ferry_kafka::{DeliveryListener, OutgoingRecord, Producer};
+use ferry_transforms::TransformationChain;
 use rdkafka::error::KafkaError;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -169,6 +170,7 @@ pub struct SourceTaskRunner {
     pub flush_timeout: Duration,
     pub topic_tracking: bool,
     pub errors: ErrorPolicy,
+    pub transforms: TransformationChain<SourceRecord>,
 }
 
 struct Buffers {
@@ -244,14 +246,32 @@ impl SourceTaskRunner {
                 )
             }));
             for (i, record) in records.into_iter().enumerate() {
-                match self.send(record, first + i, &mut bufs).await {
+                let seq = first + i;
+                let record = match self.transforms.apply(record) {
+                    Ok(Some(r)) => r,
+                    // Filtered out: done with, so its offset may be committed.
+                    Ok(None) => {
+                        self.submitted.delivered(seq, Ok((-1, -1)));
+                        continue;
+                    }
+                    Err(e) if self.errors.tolerate_all => {
+                        if self.errors.log {
+                            error!(connector = %self.connector, task = self.task_id, stage = "TRANSFORMATION", error = %e,
+                                   "Error encountered in task {}-{}; record skipped (errors.tolerance=all)", self.connector, self.task_id);
+                        }
+                        self.submitted.delivered(seq, Ok((-1, -1)));
+                        continue;
+                    }
+                    Err(e) => return Err(TaskError::Transform(e.exception_class(), e.to_string())),
+                };
+                match self.send(record, seq, &mut bufs).await {
                     Err(TaskError::Convert(stage, msg)) if self.errors.tolerate_all => {
                         // Skipped: its offset counts as done, as in Kafka Connect.
                         if self.errors.log {
                             error!(connector = %self.connector, task = self.task_id, stage, error = %msg,
                                    "Error encountered in task {}-{}; record skipped (errors.tolerance=all)", self.connector, self.task_id);
                         }
-                        self.submitted.delivered(first + i, Ok((-1, -1)));
+                        self.submitted.delivered(seq, Ok((-1, -1)));
                     }
                     other => other?,
                 }
@@ -354,6 +374,7 @@ impl SourceTaskRunner {
                   outstanding = self.submitted.outstanding(), "producer not drained at shutdown");
         }
         self.commit_offsets().await?;
+        self.transforms.close();
         self.task.stop().await.map_err(TaskError::Task)
     }
 }

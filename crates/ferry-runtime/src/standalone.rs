@@ -897,6 +897,12 @@ impl Herder for StandaloneHerder {
     }
 
     fn plugin_config(&self, plugin: &str) -> HerderResult<Vec<ConfigKeyInfo>> {
+        // Transformations, predicates and converters have their own keys only.
+        let other = ferry_transforms::config_def_for(plugin)
+            .or_else(|| ferry_convert::converter_config_def_for(plugin));
+        if let (None, Some(def)) = (self.plugins.connector(plugin), other) {
+            return Ok(def.keys().iter().map(|k| k.info()).collect());
+        }
         let p = self
             .plugins
             .connector(plugin)

@@ -9,6 +9,7 @@ use ferry_convert::{new_converter, Converter, ConverterRole};
 use ferry_kafka::consumer::sink_consumer_defaults;
 use ferry_kafka::producer::source_producer_defaults;
 use ferry_kafka::{Consumer, Producer};
+use ferry_transforms::TransformationChain;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{info, warn, Instrument};
@@ -163,6 +164,8 @@ impl Worker {
                 .max(self.config.shutdown_timeout()),
             topic_tracking: self.config.topic_tracking(),
             errors: ErrorPolicy::from_config(connector_config),
+            transforms: TransformationChain::from_connector_config(connector_config)
+                .map_err(|e| TaskError::Setup(format!("{}: {}", e.key, e.message)))?,
         })
     }
 
@@ -232,6 +235,8 @@ impl Worker {
             max_poll_records,
             topic_tracking: self.config.topic_tracking(),
             errors: ErrorPolicy::from_config(connector_config),
+            transforms: TransformationChain::from_connector_config(connector_config)
+                .map_err(|e| TaskError::Setup(format!("{}: {}", e.key, e.message)))?,
             dlq: None,
             worker_config: self.config.clone(),
             connector_config: connector_config.clone(),
