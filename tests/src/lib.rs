@@ -306,6 +306,37 @@ impl Consumed {
     }
 }
 
+/// Partition count of `topic` (0 if it does not exist) and the value of its
+/// topic config `config`.
+pub fn describe_topic(topic: &str, config: &str) -> (usize, Option<String>) {
+    use rdkafka::admin::{AdminClient, ResourceSpecifier};
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .create()
+        .expect("admin client");
+    let md = admin
+        .inner()
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .expect("metadata");
+    let partitions = md
+        .topics()
+        .iter()
+        .filter(|t| t.error().is_none())
+        .map(|t| t.partitions().len())
+        .sum();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let policy = rt
+        .block_on(admin.describe_configs([&ResourceSpecifier::Topic(topic)], &AdminOptions::new()))
+        .ok()
+        .and_then(|mut r| r.pop())
+        .and_then(|r| r.ok())
+        .and_then(|c| c.get(config).and_then(|e| e.value.clone()));
+    (partitions, policy)
+}
+
 /// Produces values in order, `None` as a tombstone (null value).
 pub fn produce_with_tombstones(topic: &str, values: &[Option<&str>]) {
     let p: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
@@ -332,6 +363,8 @@ pub fn consume_records(topic: &str, expected: usize, timeout: Duration) -> Vec<C
         .set("group.id", unique("test-reader"))
         .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "false")
+        // The topic may be created while we wait for it.
+        .set("topic.metadata.refresh.interval.ms", "500")
         .create()
         .expect("consumer");
     c.subscribe(&[topic]).expect("subscribe");
@@ -369,6 +402,8 @@ pub fn consume_values(topic: &str, expected: usize, timeout: Duration) -> Vec<Op
         .set("group.id", unique("test-reader"))
         .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "false")
+        // The topic may be created while we wait for it.
+        .set("topic.metadata.refresh.interval.ms", "500")
         .create()
         .expect("consumer");
     c.subscribe(&[topic]).expect("subscribe");

@@ -272,8 +272,9 @@ fn validate_sink(props: &Props, values: &mut [ValidatedValue]) {
 pub fn validate_connector_config(plugin: &PluginDescriptor, props: &Props) -> ConfigInfos {
     let mut def = framework_config_def(plugin.kind);
     let mut values = def.validate(props);
-    if plugin.kind == ConnectorKind::Sink {
-        validate_sink(props, &mut values);
+    match plugin.kind {
+        ConnectorKind::Sink => validate_sink(props, &mut values),
+        ConnectorKind::Source => crate::topic_creation::validate(props, &mut values),
     }
     // Transform and predicate keys (their aliases' own settings included)
     // are validated by the transforms crate, whose results supersede ours.

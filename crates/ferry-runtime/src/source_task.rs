@@ -2,13 +2,13 @@
 //! is committed only after Kafka acknowledged it and every record submitted
 //! before it (at-least-once).
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use ferry_api::{OffsetMap, SourceRecord, SourceTask, SourceTaskContext};
 use ferry_convert::Converter;
-use ferry_kafka::{DeliveryListener, OutgoingRecord, Producer};
+use ferry_kafka::{Admin, DeliveryListener, OutgoingRecord, Producer};
 use ferry_transforms::TransformationChain;
 use rdkafka::error::KafkaError;
 use tokio::sync::watch;
@@ -21,6 +21,7 @@ use crate::errors::TaskError;
 use crate::headers::HeaderConverter;
 use crate::offsets::OffsetStore;
 use crate::status::StatusStore;
+use crate::topic_creation::TopicCreation;
 use crate::Props;
 
 /// Records handed to the producer, in submission order, until they and all
@@ -171,6 +172,11 @@ pub struct SourceTaskRunner {
     pub topic_tracking: bool,
     pub errors: ErrorPolicy,
     pub transforms: TransformationChain<SourceRecord>,
+    /// Topic creation rules and the admin client to apply them, when the
+    /// worker and the connector ask for topic creation.
+    pub topic_creation: Option<(TopicCreation, Admin)>,
+    /// Topics already created or found to exist.
+    pub known_topics: HashSet<String>,
 }
 
 struct Buffers {
@@ -322,14 +328,15 @@ impl SourceTaskRunner {
                 .map(|(k, v)| (k.as_str(), v.as_deref()))
                 .collect()
         };
-        // Records mostly go to the topic of the record before: look it up
-        // in the shared status only when it changes.
+        // Records mostly go to the topic of the record before: topic creation
+        // and tracking look at a topic only when it changes.
         let resets = self.status.topic_resets();
-        if self.topic_tracking && (bufs.last_topic != topic || bufs.topic_resets != resets) {
-            bufs.topic_resets = resets;
-            if self.status.record_topic(&self.connector, &topic) {
+        if bufs.last_topic != topic || bufs.topic_resets != resets {
+            self.ensure_topic(&topic).await?;
+            if self.topic_tracking && self.status.record_topic(&self.connector, &topic) {
                 debug!(connector = %self.connector, topic = %topic, "connector uses a new topic");
             }
+            bufs.topic_resets = resets;
             bufs.last_topic.clone_from(&topic);
         }
         let out = OutgoingRecord {
@@ -344,6 +351,29 @@ impl SourceTaskRunner {
             .send(&out, seq)
             .await
             .map_err(|e| TaskError::Produce(e.to_string()))
+    }
+
+    /// Creates `topic` per the connector's `topic.creation.*` rules the first
+    /// time this task writes to it.
+    async fn ensure_topic(&mut self, topic: &str) -> Result<(), TaskError> {
+        let Some((rules, admin)) = &self.topic_creation else {
+            return Ok(());
+        };
+        if self.known_topics.contains(topic) {
+            return Ok(());
+        }
+        if let Some(spec) = rules.spec_for(topic) {
+            let created = admin
+                .create_topics(std::slice::from_ref(&spec))
+                .await
+                .map_err(|e| TaskError::Produce(format!("creating topic {topic}: {e}")))?;
+            if !created.is_empty() {
+                info!(connector = %self.connector, topic, partitions = spec.partitions,
+                      replication_factor = spec.replication_factor, "created topic");
+            }
+        }
+        self.known_topics.insert(topic.to_owned());
+        Ok(())
     }
 
     /// Writes the offsets of acknowledged records, then tells the task.

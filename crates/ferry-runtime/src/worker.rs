@@ -8,7 +8,7 @@ use ferry_api::{ConnectorKind, PluginDescriptor, SinkTaskContext, SourceTaskCont
 use ferry_convert::{new_converter, Converter, ConverterRole};
 use ferry_kafka::consumer::sink_consumer_defaults;
 use ferry_kafka::producer::source_producer_defaults;
-use ferry_kafka::{Consumer, Producer};
+use ferry_kafka::{Admin, Consumer, Producer};
 use ferry_transforms::TransformationChain;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -23,6 +23,7 @@ use crate::offsets::{ConnectorOffsetReader, OffsetStore};
 use crate::sink_task::SinkTaskRunner;
 use crate::source_task::{SourceTaskRunner, SubmittedRecords};
 use crate::status::StatusStore;
+use crate::topic_creation::{self, TopicCreation};
 use crate::worker_config::WorkerConfig;
 use crate::Props;
 
@@ -166,7 +167,25 @@ impl Worker {
             errors: ErrorPolicy::from_config(connector_config),
             transforms: TransformationChain::from_connector_config(connector_config)
                 .map_err(|e| TaskError::Setup(format!("{}: {}", e.key, e.message)))?,
+            topic_creation: self.topic_creation(connector_config)?,
+            known_topics: Default::default(),
         })
+    }
+
+    /// The connector's topic creation rules, if the worker allows topic
+    /// creation and the connector configures it.
+    fn topic_creation(
+        &self,
+        connector_config: &Props,
+    ) -> Result<Option<(TopicCreation, Admin)>, TaskError> {
+        if !self.config.topic_creation() || !topic_creation::requested(connector_config) {
+            return Ok(None);
+        }
+        let rules = TopicCreation::from_config(connector_config)
+            .map_err(|(key, message)| TaskError::Setup(format!("{key}: {message}")))?;
+        let admin =
+            Admin::new(&self.config.admin_props()).map_err(|e| TaskError::Setup(e.to_string()))?;
+        Ok(Some((rules, admin)))
     }
 
     fn sink_runner(

@@ -24,6 +24,7 @@ pub const ADVERTISED_PORT: &str = "rest.advertised.port";
 pub const ADVERTISED_LISTENER: &str = "rest.advertised.listener";
 pub const TOPIC_TRACKING: &str = "topic.tracking.enable";
 pub const TOPIC_TRACKING_RESET: &str = "topic.tracking.allow.reset";
+pub const TOPIC_CREATION: &str = "topic.creation.enable";
 pub const OVERRIDE_POLICY: &str = "connector.client.config.override.policy";
 
 pub const JSON_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
@@ -94,6 +95,10 @@ pub fn worker_config_def(standalone: bool) -> ConfigDef {
         .default_str("true")
         .importance(Importance::Low)
         .doc("Allow resetting a connector's tracked topics.");
+    d.define(TOPIC_CREATION, ConfigType::Boolean)
+        .default_str("true")
+        .importance(Importance::Low)
+        .doc("Let source connectors create the topics they write to, per their topic.creation.* settings.");
     d.define(OVERRIDE_POLICY, ConfigType::String)
         .default_str("All")
         .validator(Validator::OneOf(vec!["All", "None", "Principal"]))
@@ -165,6 +170,9 @@ impl WorkerConfig {
         self.parsed
             .int(ADVERTISED_PORT)
             .and_then(|p| u16::try_from(p).ok())
+    }
+    pub fn topic_creation(&self) -> bool {
+        self.parsed.boolean(TOPIC_CREATION).unwrap_or(true)
     }
     /// Whether connectors may override client settings.
     pub fn allows_client_overrides(&self) -> bool {
