@@ -22,7 +22,10 @@ fn source_transforms_shape_and_route_records() {
         "topic": topic,
         "value.converter": "org.apache.kafka.connect.json.JsonConverter",
         "value.converter.schemas.enable": "false",
-        "transforms": "hoist,origin,route",
+        "transforms": "hoist,origin,tag,route",
+        "transforms.tag.type": "org.apache.kafka.connect.transforms.InsertHeader",
+        "transforms.tag.header": "pipeline",
+        "transforms.tag.value.literal": "7",
         "transforms.hoist.type": "org.apache.kafka.connect.transforms.HoistField$Value",
         "transforms.hoist.field": "line",
         "transforms.origin.type": "org.apache.kafka.connect.transforms.InsertField$Value",
@@ -38,10 +41,14 @@ fn source_transforms_shape_and_route_records() {
         Some(&json!({"name": "shaped", "config": config})),
     );
     assert_eq!(code, 201, "{body}");
-    let values = consume_values(&routed, 3, Duration::from_secs(60));
-    let got: Vec<serde_json::Value> = values
+    let records = consume_records(&routed, 3, Duration::from_secs(60));
+    for r in &records {
+        // SimpleHeaderConverter writes the int8 the literal parsed to as text.
+        assert_eq!(r.header("pipeline").as_deref(), Some("7"));
+    }
+    let got: Vec<serde_json::Value> = records
         .iter()
-        .map(|v| serde_json::from_slice(v.as_deref().expect("a value")).expect("JSON"))
+        .map(|r| serde_json::from_slice(r.value.as_deref().expect("a value")).expect("JSON"))
         .collect();
     assert_eq!(
         got,
