@@ -139,7 +139,12 @@ async fn run_standalone(
         offsets,
         status,
     });
-    let plugins = Plugins::new(ferry_connector_file::plugins());
+    let plugins = Plugins::new(
+        ferry_connector_file::plugins()
+            .into_iter()
+            .chain(ferry_connector_datagen::plugins())
+            .collect(),
+    );
     let herder = StandaloneHerder::start(worker, plugins, env!("FERRY_COMMIT"))
         .await
         .map_err(|e| anyhow::anyhow!(e))?;

@@ -1,0 +1,445 @@
+//! The connector (splits the work into tasks) and the source task.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use ferry_api::config::{ConfigDef, ValidatedValue};
+use ferry_api::{
+    ConnectError, Connector, ConnectorContext, OffsetMap, Props, Schema, SourceRecord, SourceTask,
+    SourceTaskContext, Value,
+};
+use serde_json::Value as Json;
+use tokio::time::Instant;
+use tracing::info;
+
+use crate::config::{config_def, DatagenConfig, TASK_ID, TASK_KEYS};
+use crate::generator::Generator;
+use crate::rng::hash_str;
+
+/// Source partition key: the task number.
+pub const PARTITION_TASK: &str = "task";
+/// Source offset key: records generated so far by the task.
+pub const OFFSET_ITERATION: &str = "iteration";
+
+/// Most records one poll returns.
+const MAX_BATCH: usize = 1000;
+/// Longest a poll waits before returning (the worker checks for stop and
+/// pause requests between polls).
+const MAX_POLL_WAIT: Duration = Duration::from_millis(900);
+/// Wait per poll once every iteration is done.
+const DONE_WAIT: Duration = Duration::from_millis(500);
+
+fn config_error(e: crate::config::KeyError) -> ConnectError {
+    ConnectError::config(e.message)
+}
+
+#[derive(Default)]
+pub struct DatagenConnector {
+    props: Props,
+}
+
+#[async_trait]
+impl Connector for DatagenConnector {
+    fn version(&self) -> String {
+        crate::VERSION.into()
+    }
+    fn config_def(&self) -> ConfigDef {
+        config_def()
+    }
+    fn validate(&self, props: &Props) -> Vec<ValidatedValue> {
+        DatagenConfig::validate(props)
+    }
+    async fn start(
+        &mut self,
+        props: Props,
+        _ctx: Arc<dyn ConnectorContext>,
+    ) -> Result<(), ConnectError> {
+        DatagenConfig::parse(&props).map_err(config_error)?;
+        self.props = props;
+        Ok(())
+    }
+    /// `max_tasks` tasks, each with its own task number and so its own
+    /// record stream.
+    fn task_configs(&self, max_tasks: usize) -> Result<Vec<Props>, ConnectError> {
+        let mut base = Props::new();
+        for k in TASK_KEYS {
+            if let Some(v) = self.props.get(*k) {
+                base.insert((*k).to_owned(), v.clone());
+            }
+        }
+        // Without a seed, the connector name picks one, so the stream stays
+        // the same across restarts.
+        if !base.contains_key(crate::config::RANDOM_SEED) {
+            if let Some(name) = self.props.get("name") {
+                base.insert(
+                    crate::config::RANDOM_SEED.to_owned(),
+                    (hash_str(name) as i64).to_string(),
+                );
+            }
+        }
+        Ok((0..max_tasks.max(1))
+            .map(|i| {
+                let mut cfg = base.clone();
+                cfg.insert(TASK_ID.to_owned(), i.to_string());
+                cfg
+            })
+            .collect())
+    }
+    async fn stop(&mut self) -> Result<(), ConnectError> {
+        Ok(())
+    }
+}
+
+pub struct DatagenSourceTask {
+    topic: String,
+    generator: Option<Generator>,
+    partition: Arc<OffsetMap>,
+    /// Index of the next record, i.e. records generated so far.
+    next: u64,
+    limit: Option<u64>,
+    interval: Duration,
+    next_due: Instant,
+    done_logged: bool,
+}
+
+impl Default for DatagenSourceTask {
+    fn default() -> Self {
+        DatagenSourceTask {
+            topic: String::new(),
+            generator: None,
+            partition: Arc::new(OffsetMap::new()),
+            next: 0,
+            limit: None,
+            interval: Duration::ZERO,
+            next_due: Instant::now(),
+            done_logged: false,
+        }
+    }
+}
+
+impl DatagenSourceTask {
+    fn remaining(&self) -> u64 {
+        self.limit.map_or(u64::MAX, |l| l.saturating_sub(self.next))
+    }
+
+    fn record(&mut self) -> Result<SourceRecord, ConnectError> {
+        let generator = self
+            .generator
+            .as_ref()
+            .ok_or_else(|| ConnectError::other("datagen task polled before start"))?;
+        let i = self.next;
+        let (key, value) = generator.record(i)?;
+        self.next += 1;
+        let mut offset = OffsetMap::new();
+        offset.insert(OFFSET_ITERATION.into(), Json::from(self.next));
+        let mut record = SourceRecord::new(
+            self.partition.clone(),
+            offset,
+            self.topic.clone(),
+            Some(generator.schema().clone()),
+            Value::Struct(value),
+        );
+        if let Some(k) = key {
+            record.key_schema = Some(Schema::string());
+            record.key = Value::String(k);
+        }
+        Ok(record)
+    }
+}
+
+#[async_trait]
+impl SourceTask for DatagenSourceTask {
+    async fn start(
+        &mut self,
+        props: Props,
+        context: SourceTaskContext,
+    ) -> Result<(), ConnectError> {
+        let cfg = DatagenConfig::parse(&props).map_err(config_error)?;
+        let task = match props.get(TASK_ID) {
+            Some(t) => t
+                .trim()
+                .parse::<u32>()
+                .map_err(|_| ConnectError::config(format!("Invalid task.id {t}")))?,
+            None => context.task_number(),
+        };
+        let seed = cfg
+            .seed
+            .unwrap_or_else(|| hash_str(context.connector_name()));
+        let mut partition = OffsetMap::new();
+        partition.insert(PARTITION_TASK.into(), Json::from(task));
+        self.next = match context.offset_storage_reader().offset(&partition) {
+            None => 0,
+            Some(offset) => offset
+                .get(OFFSET_ITERATION)
+                .and_then(Json::as_u64)
+                .ok_or_else(|| {
+                    ConnectError::other(format!(
+                        "Offset iteration is missing or not a count: {:?}",
+                        offset.get(OFFSET_ITERATION)
+                    ))
+                })?,
+        };
+        if self.next > 0 {
+            info!(
+                task,
+                iteration = self.next,
+                "resuming from committed offset"
+            );
+        }
+        self.partition = Arc::new(partition);
+        self.topic = cfg.topic;
+        self.limit = cfg.iterations;
+        self.interval = cfg.max_interval;
+        self.generator = Some(Generator::new(cfg.schema, cfg.key_field, seed, task));
+        self.next_due = Instant::now();
+        self.done_logged = false;
+        Ok(())
+    }
+
+    async fn poll(&mut self) -> Result<Vec<SourceRecord>, ConnectError> {
+        if self.remaining() == 0 {
+            if !self.done_logged {
+                info!(topic = %self.topic, records = self.next, "all iterations generated");
+                self.done_logged = true;
+            }
+            tokio::time::sleep(DONE_WAIT).await;
+            return Ok(Vec::new());
+        }
+        if self.interval.is_zero() {
+            let n = self.remaining().min(MAX_BATCH as u64) as usize;
+            return (0..n).map(|_| self.record()).collect();
+        }
+        let deadline = Instant::now() + MAX_POLL_WAIT;
+        loop {
+            let now = Instant::now();
+            // After a long pause, start afresh rather than burst to catch up.
+            if now.duration_since(self.next_due) > Duration::from_secs(1) {
+                self.next_due = now;
+            }
+            let mut out = Vec::new();
+            while self.next_due <= now && out.len() < MAX_BATCH && self.remaining() > 0 {
+                out.push(self.record()?);
+                self.next_due += self.interval;
+            }
+            if !out.is_empty() {
+                return Ok(out);
+            }
+            if self.next_due >= deadline {
+                tokio::time::sleep_until(deadline).await;
+                return Ok(out);
+            }
+            tokio::time::sleep_until(self.next_due).await;
+        }
+    }
+
+    async fn stop(&mut self) -> Result<(), ConnectError> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{FIELDS, ITERATIONS, KAFKA_TOPIC, MAX_INTERVAL, QUICKSTART};
+
+    struct Offsets(Option<OffsetMap>);
+    impl ferry_api::OffsetStorageReader for Offsets {
+        fn offset(&self, p: &OffsetMap) -> Option<OffsetMap> {
+            assert_eq!(p.get(PARTITION_TASK), Some(&Json::from(0)));
+            self.0.clone()
+        }
+    }
+
+    fn props(pairs: &[(&str, &str)]) -> Props {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn users(iterations: &str) -> Props {
+        props(&[
+            (KAFKA_TOPIC, "t"),
+            (QUICKSTART, "users"),
+            (MAX_INTERVAL, "0"),
+            (ITERATIONS, iterations),
+            ("random.seed", "42"),
+            (TASK_ID, "0"),
+        ])
+    }
+
+    async fn started(p: Props, committed: Option<u64>) -> DatagenSourceTask {
+        let offset = committed.map(|n| {
+            let mut o = OffsetMap::new();
+            o.insert(OFFSET_ITERATION.into(), Json::from(n));
+            o
+        });
+        let ctx = SourceTaskContext::new("c", 0, Arc::new(Offsets(offset)));
+        let mut task = DatagenSourceTask::default();
+        task.start(p, ctx).await.unwrap();
+        task
+    }
+
+    #[tokio::test]
+    async fn iterations_bound_the_records_and_offsets_count_them() {
+        let mut task = started(users("1500"), None).await;
+        let first = task.poll().await.unwrap();
+        assert_eq!(first.len(), MAX_BATCH);
+        let second = task.poll().await.unwrap();
+        assert_eq!(second.len(), 500);
+        assert_eq!(second[499].source_offset[OFFSET_ITERATION], 1500);
+        assert_eq!(first[0].source_partition[PARTITION_TASK], 0);
+        assert_eq!(first[0].topic, "t");
+        assert!(matches!(first[0].key, Value::String(_)));
+        assert!(task.poll().await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_restart_continues_with_the_same_records() {
+        let mut fresh = started(users("10"), None).await;
+        let all = fresh.poll().await.unwrap();
+        assert_eq!(all.len(), 10);
+        let mut resumed = started(users("10"), Some(4)).await;
+        let rest = resumed.poll().await.unwrap();
+        assert_eq!(rest, all[4..]);
+        let mut done = started(users("10"), Some(10)).await;
+        assert!(done.poll().await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn max_interval_paces_records() {
+        let mut p = users("3");
+        p.insert(MAX_INTERVAL.into(), "100".into());
+        let mut task = started(p, None).await;
+        let t0 = std::time::Instant::now();
+        let mut n = 0;
+        while n < 3 {
+            n += task.poll().await.unwrap().len();
+        }
+        assert!(
+            t0.elapsed() >= Duration::from_millis(190),
+            "{:?}",
+            t0.elapsed()
+        );
+    }
+
+    #[test]
+    fn task_configs_number_the_tasks_and_fix_a_seed() {
+        let mut c = DatagenConnector {
+            props: props(&[
+                ("name", "gen"),
+                ("connector.class", "Datagen"),
+                (KAFKA_TOPIC, "t"),
+                (QUICKSTART, "orders"),
+            ]),
+        };
+        let cfgs = c.task_configs(3).unwrap();
+        assert_eq!(cfgs.len(), 3);
+        for (i, cfg) in cfgs.iter().enumerate() {
+            assert_eq!(cfg[TASK_ID], i.to_string());
+            assert!(!cfg.contains_key("connector.class"));
+            assert_eq!(cfg["random.seed"], cfgs[0]["random.seed"]);
+        }
+        c.props.insert("random.seed".into(), "7".into());
+        assert_eq!(c.task_configs(1).unwrap()[0]["random.seed"], "7");
+    }
+
+    fn errors(p: &Props) -> Vec<(String, String)> {
+        DatagenConfig::validate(p)
+            .into_iter()
+            .flat_map(|v| v.errors.into_iter().map(move |e| (v.name.clone(), e)))
+            .collect()
+    }
+
+    #[test]
+    fn config_validation_names_the_key() {
+        let key_of = |pairs: &[(&str, &str)]| -> Vec<String> {
+            errors(&props(pairs)).into_iter().map(|(k, _)| k).collect()
+        };
+        assert!(key_of(&[(KAFKA_TOPIC, "t"), (QUICKSTART, "users")]).is_empty());
+        assert!(key_of(&[
+            (KAFKA_TOPIC, "t"),
+            (QUICKSTART, "none"),
+            (FIELDS, "a:int32")
+        ])
+        .is_empty());
+        assert_eq!(key_of(&[(QUICKSTART, "users")]), ["kafka.topic"]);
+        assert_eq!(
+            key_of(&[(KAFKA_TOPIC, "t"), (QUICKSTART, "stock")]),
+            ["quickstart"]
+        );
+        assert_eq!(key_of(&[(KAFKA_TOPIC, "t")]), ["quickstart"]);
+        assert_eq!(
+            key_of(&[(KAFKA_TOPIC, "t"), (FIELDS, "a:int128")]),
+            ["fields"]
+        );
+        assert_eq!(
+            key_of(&[(KAFKA_TOPIC, "t"), (FIELDS, "a:int32,a:string")]),
+            ["fields"]
+        );
+        assert_eq!(
+            key_of(&[(KAFKA_TOPIC, "t"), (FIELDS, "nocolon")]),
+            ["fields"]
+        );
+        assert_eq!(
+            key_of(&[
+                (KAFKA_TOPIC, "t"),
+                (QUICKSTART, "users"),
+                (FIELDS, "a:int32")
+            ]),
+            ["fields"]
+        );
+        assert_eq!(
+            key_of(&[
+                (KAFKA_TOPIC, "t"),
+                (QUICKSTART, "users"),
+                ("schema.keyfield", "nope")
+            ]),
+            ["schema.keyfield"]
+        );
+        assert_eq!(
+            key_of(&[
+                (KAFKA_TOPIC, "t"),
+                (FIELDS, "b:bytes"),
+                ("schema.keyfield", "b")
+            ]),
+            ["schema.keyfield"]
+        );
+        assert_eq!(
+            key_of(&[
+                (KAFKA_TOPIC, "t"),
+                (QUICKSTART, "users"),
+                (MAX_INTERVAL, "-1")
+            ]),
+            ["max.interval"]
+        );
+        assert_eq!(
+            key_of(&[(KAFKA_TOPIC, "t"), (QUICKSTART, "users"), (ITERATIONS, "x")]),
+            ["iterations"]
+        );
+        assert_eq!(
+            key_of(&[
+                (KAFKA_TOPIC, "t"),
+                (QUICKSTART, "users"),
+                (ITERATIONS, "5"),
+                ("max.records", "6")
+            ]),
+            ["max.records"]
+        );
+    }
+
+    #[test]
+    fn iterations_and_its_alias() {
+        let parse = |pairs: &[(&str, &str)]| {
+            let mut p = props(&[(KAFKA_TOPIC, "t"), (QUICKSTART, "Users")]);
+            p.extend(props(pairs));
+            DatagenConfig::parse(&p).unwrap().iterations
+        };
+        assert_eq!(parse(&[]), None);
+        assert_eq!(parse(&[(ITERATIONS, "-1")]), None);
+        assert_eq!(parse(&[(ITERATIONS, "10")]), Some(10));
+        assert_eq!(parse(&[("max.records", "7")]), Some(7));
+        assert_eq!(parse(&[(ITERATIONS, "7"), ("max.records", "7")]), Some(7));
+    }
+}
