@@ -4,7 +4,7 @@
 //! for other crates that need Java's formatting and parsing rules.
 
 pub mod date;
-pub mod float;
+pub use ferry_api::java_float as float;
 pub mod number;
 pub mod regex;
 pub mod text;

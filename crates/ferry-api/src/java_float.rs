@@ -1,6 +1,7 @@
 //! `Double.toString` and `Float.toString` exactly as Java 17 prints them.
 //!
-//! Jackson writes `double` and `float` JSON numbers with these methods, so
+//! Jackson writes `double` and `float` JSON numbers with these methods (and
+//! `Values.convertToString`, casts and messages print them so), so
 //! any byte-compatible JSON output has to reproduce them. Java 17 (the JDK
 //! most Kafka Connect deployments run) still uses the classic
 //! `FloatingDecimal.dtoa` algorithm, which sometimes prints more digits than
