@@ -244,7 +244,17 @@ impl SourceTaskRunner {
                 let _ = tokio::time::timeout_at(next_flush, self.target.changed()).await;
                 continue;
             }
-            let mut records = self.task.poll().await.map_err(TaskError::Task)?;
+            let mut records = match self.task.poll().await {
+                Ok(r) => r,
+                // As Kafka Connect: a retriable poll failure is logged and the
+                // task polls again (after a pause, so a broken source does not spin).
+                Err(e) if e.is_retriable() => {
+                    warn!(connector = %self.connector, task = self.task_id, error = %e, "retriable poll failure; polling again");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+                Err(e) => return Err(TaskError::Task(e)),
+            };
             let first = self.submitted.submit_batch(records.iter_mut().map(|r| {
                 (
                     r.source_partition.clone(),
