@@ -174,3 +174,74 @@ fn tolerance_none_fails_the_task_and_commits_nothing_past_the_bad_record() {
     }
     worker.terminate();
 }
+
+#[test]
+fn source_failures_go_to_the_dead_letter_queue_and_are_committed() {
+    require_kafka();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("numbers.txt");
+    std::fs::write(&input, "1\n2\nthree\n4\nfive\n").expect("input");
+    let topic = unique("numbers");
+    let dlq = unique("numbers-dlq");
+    let mut worker = Worker::new(dir.path(), &[("offset.flush.interval.ms", "200")]);
+    worker.start(&[]);
+    let config = json!({
+        "connector.class": "FileStreamSource",
+        "file": input.to_str().expect("utf-8 path"),
+        "topic": topic,
+        "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+        "value.converter.schemas.enable": "false",
+        "transforms": "toInt",
+        "transforms.toInt.type": "org.apache.kafka.connect.transforms.Cast$Value",
+        "transforms.toInt.spec": "int32",
+        "errors.tolerance": "all",
+        "errors.deadletterqueue.topic.name": dlq,
+        "errors.deadletterqueue.topic.replication.factor": "1",
+        "errors.deadletterqueue.context.headers.enable": "true",
+    });
+    let (code, body) = call(
+        "POST",
+        &worker.url("/connectors"),
+        Some(&json!({"name": "numbers", "config": config})),
+    );
+    assert_eq!(code, 201, "{body}");
+
+    let good: Vec<String> = consume_values(&topic, 3, Duration::from_secs(60))
+        .into_iter()
+        .map(|v| String::from_utf8(v.unwrap_or_default()).expect("utf-8"))
+        .collect();
+    assert_eq!(good, ["1", "2", "4"]);
+    let dead = consume_records(&dlq, 2, Duration::from_secs(60));
+    let dead_values: Vec<String> = dead
+        .iter()
+        .map(|d| String::from_utf8_lossy(d.value.as_deref().unwrap_or_default()).into_owned())
+        .collect();
+    assert_eq!(
+        dead_values,
+        ["\"three\"", "\"five\""],
+        "the original records, as the converter writes them"
+    );
+    for d in &dead {
+        assert_eq!(
+            d.header("__connect.errors.stage").as_deref(),
+            Some("TRANSFORMATION")
+        );
+        assert_eq!(
+            d.header("__connect.errors.topic").as_deref(),
+            Some(topic.as_str())
+        );
+        assert!(d
+            .header("__connect.errors.source.offset")
+            .is_some_and(|o| o.contains("position")));
+    }
+    // The skipped lines count as done: the committed position is the end of the file.
+    wait_for(
+        "the whole file to be committed",
+        Duration::from_secs(60),
+        || {
+            let (_, o) = call("GET", &worker.url("/connectors/numbers/offsets"), None);
+            (o["offsets"][0]["offset"]["position"] == 17).then_some(())
+        },
+    );
+    worker.terminate();
+}

@@ -22,7 +22,7 @@ pub const LOG_INCLUDE_MESSAGES: &str = "errors.log.include.messages";
 pub const DLQ_REPLICATION_FACTOR: &str = "errors.deadletterqueue.topic.replication.factor";
 pub const DLQ_CONTEXT_HEADERS: &str = "errors.deadletterqueue.context.headers.enable";
 
-const DATA_EXCEPTION: &str = "org.apache.kafka.connect.errors.DataException";
+pub const DATA_EXCEPTION: &str = "org.apache.kafka.connect.errors.DataException";
 
 fn flag(props: &Props, key: &str) -> bool {
     props
@@ -75,8 +75,10 @@ pub struct ErrantRecord {
     pub headers: Vec<(String, Option<Vec<u8>>)>,
     /// `KEY_CONVERTER`, `VALUE_CONVERTER`, …
     pub stage: &'static str,
-    /// The class of the converter that failed.
+    /// The class of the converter or transformation that failed.
     pub class_name: String,
+    /// The Java exception class Kafka Connect would name.
+    pub exception_class: &'static str,
     pub message: String,
 }
 
@@ -205,7 +207,7 @@ impl DeadLetterQueue {
                 ("__connect.errors.exception.message", r.message.clone()),
                 (
                     "__connect.errors.exception.stacktrace",
-                    format!("{DATA_EXCEPTION}: {}", r.message),
+                    format!("{}: {}", r.exception_class, r.message),
                 ),
             ];
             headers.extend(

@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
 use crate::entities::{State, TargetState};
-use crate::error_handling::{DeadLetterQueue, ErrantRecord, ErrorPolicy};
+use crate::error_handling::{DeadLetterQueue, ErrantRecord, ErrorPolicy, DATA_EXCEPTION};
 use crate::errors::TaskError;
 use crate::headers::HeaderConverter;
 use crate::status::StatusStore;
@@ -219,6 +219,7 @@ impl SinkTaskRunner {
                                 .collect(),
                             stage,
                             class_name: class.clone(),
+                            exception_class: DATA_EXCEPTION,
                             message: e.to_string(),
                         });
                         return;
@@ -269,6 +270,7 @@ impl SinkTaskRunner {
                             .collect(),
                         stage: "TRANSFORMATION",
                         class_name: e.stage().map(|s| s.class.to_owned()).unwrap_or_default(),
+                        exception_class: e.exception_class(),
                         message: e.to_string(),
                     }),
                     Err(e) => {

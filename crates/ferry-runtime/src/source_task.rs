@@ -16,12 +16,13 @@ use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
 use crate::entities::{State, TargetState};
-use crate::error_handling::ErrorPolicy;
+use crate::error_handling::{DeadLetterQueue, ErrantRecord, ErrorPolicy, DATA_EXCEPTION};
 use crate::errors::TaskError;
 use crate::headers::HeaderConverter;
 use crate::offsets::OffsetStore;
 use crate::status::StatusStore;
 use crate::topic_creation::TopicCreation;
+use crate::worker_config::WorkerConfig;
 use crate::Props;
 
 /// Records handed to the producer, in submission order, until they and all
@@ -177,6 +178,67 @@ pub struct SourceTaskRunner {
     pub topic_creation: Option<(TopicCreation, Admin)>,
     /// Topics already created or found to exist.
     pub known_topics: HashSet<String>,
+    /// Beyond Kafka Connect: failed source records go to
+    /// `errors.deadletterqueue.topic.name` too when it is set. Opened at start.
+    pub dlq: Option<DeadLetterQueue>,
+    pub worker_config: WorkerConfig,
+    pub connector_config: Props,
+    /// Converter classes, named in error reports.
+    pub converter_classes: (String, String),
+}
+
+/// The dead letter queue entry for a failed source record: its key and value
+/// as the task's converters write them, or — for the part whose converter
+/// failed — as `Values.convertToString` text; the source partition and
+/// offset ride along as headers.
+fn source_errant(
+    r: &SourceRecord,
+    key_converter: &dyn Converter,
+    value_converter: &dyn Converter,
+    header_converter: &HeaderConverter,
+    (stage, class_name, exception_class): (&'static str, String, &'static str),
+    message: String,
+) -> ErrantRecord {
+    let bytes = |c: &dyn Converter, schema: Option<&ferry_api::Schema>, v: &ferry_api::Value| {
+        let mut out = Vec::new();
+        match c.from_connect(&r.topic, schema, v, &mut out) {
+            Ok(true) => Some(out),
+            Ok(false) => None,
+            Err(_) if v.is_null() => None,
+            Err(_) => Some(ferry_transforms::java::values::convert_to_string(v).into_bytes()),
+        }
+    };
+    let mut headers: Vec<(String, Option<Vec<u8>>)> = r
+        .headers
+        .iter()
+        .map(|h| {
+            (
+                h.key.clone(),
+                header_converter.from_connect(&h.value).ok().flatten(),
+            )
+        })
+        .collect();
+    headers.push((
+        "__connect.errors.source.partition".into(),
+        serde_json::to_vec(r.source_partition.as_ref()).ok(),
+    ));
+    headers.push((
+        "__connect.errors.source.offset".into(),
+        serde_json::to_vec(&r.source_offset).ok(),
+    ));
+    ErrantRecord {
+        topic: r.topic.clone(),
+        partition: r.kafka_partition.unwrap_or(-1),
+        offset: -1,
+        timestamp: r.timestamp,
+        key: bytes(key_converter, r.key_schema.as_ref(), &r.key),
+        value: bytes(value_converter, r.value_schema.as_ref(), &r.value),
+        headers,
+        stage,
+        class_name,
+        exception_class,
+        message,
+    }
 }
 
 struct Buffers {
@@ -210,6 +272,14 @@ impl SourceTaskRunner {
             .start(self.props.clone(), self.context.clone())
             .await
             .map_err(TaskError::Task)?;
+        self.dlq = DeadLetterQueue::open(
+            &self.worker_config,
+            &self.connector_config,
+            &self.connector,
+            self.task_id,
+            &self.errors,
+        )
+        .await?;
         info!(connector = %self.connector, task = self.task_id, "source task started");
         let mut bufs = Buffers {
             last_topic: String::new(),
@@ -255,14 +325,21 @@ impl SourceTaskRunner {
                 }
                 Err(e) => return Err(TaskError::Task(e)),
             };
+            // The offset moves into the tracker; a dead letter queue entry
+            // needs it too, so only then is it copied.
+            let keep_offsets = self.dlq.is_some();
             let first = self.submitted.submit_batch(records.iter_mut().map(|r| {
-                (
-                    r.source_partition.clone(),
-                    std::mem::take(&mut r.source_offset),
-                )
+                let offset = if keep_offsets {
+                    r.source_offset.clone()
+                } else {
+                    std::mem::take(&mut r.source_offset)
+                };
+                (r.source_partition.clone(), offset)
             }));
             for (i, record) in records.into_iter().enumerate() {
                 let seq = first + i;
+                // Kept only when failed records go to a dead letter queue.
+                let original = self.dlq.as_ref().map(|_| record.clone());
                 let record = match self.transforms.apply(record) {
                     Ok(Some(r)) => r,
                     // Filtered out: done with, so its offset may be committed.
@@ -271,23 +348,27 @@ impl SourceTaskRunner {
                         continue;
                     }
                     Err(e) if self.errors.tolerate_all => {
-                        if self.errors.log {
-                            error!(connector = %self.connector, task = self.task_id, stage = "TRANSFORMATION", error = %e,
-                                   "Error encountered in task {}-{}; record skipped (errors.tolerance=all)", self.connector, self.task_id);
-                        }
-                        self.submitted.delivered(seq, Ok((-1, -1)));
+                        let class = e.stage().map(|s| s.class.to_owned()).unwrap_or_default();
+                        self.skip(
+                            seq,
+                            original,
+                            ("TRANSFORMATION", class, e.exception_class()),
+                            e.to_string(),
+                        )
+                        .await?;
                         continue;
                     }
                     Err(e) => return Err(TaskError::Transform(e.exception_class(), e.to_string())),
                 };
                 match self.send(record, seq, &mut bufs).await {
                     Err(TaskError::Convert(stage, msg)) if self.errors.tolerate_all => {
-                        // Skipped: its offset counts as done, as in Kafka Connect.
-                        if self.errors.log {
-                            error!(connector = %self.connector, task = self.task_id, stage, error = %msg,
-                                   "Error encountered in task {}-{}; record skipped (errors.tolerance=all)", self.connector, self.task_id);
-                        }
-                        self.submitted.delivered(seq, Ok((-1, -1)));
+                        let class = if stage == "KEY_CONVERTER" {
+                            self.converter_classes.0.clone()
+                        } else {
+                            self.converter_classes.1.clone()
+                        };
+                        self.skip(seq, original, (stage, class, DATA_EXCEPTION), msg)
+                            .await?;
                     }
                     other => other?,
                 }
@@ -363,6 +444,35 @@ impl SourceTaskRunner {
             .map_err(|e| TaskError::Produce(e.to_string()))
     }
 
+    /// A record that failed with `errors.tolerance=all`: logged if asked,
+    /// written to the dead letter queue if one is configured, and counted as
+    /// done so that its offset can be committed (after the queue is flushed).
+    async fn skip(
+        &mut self,
+        seq: usize,
+        original: Option<SourceRecord>,
+        (stage, class_name, exception_class): (&'static str, String, &'static str),
+        message: String,
+    ) -> Result<(), TaskError> {
+        if self.errors.log {
+            error!(connector = %self.connector, task = self.task_id, stage, error = %message,
+                   "Error encountered in task {}-{}; record skipped (errors.tolerance=all)", self.connector, self.task_id);
+        }
+        if let (Some(dlq), Some(r)) = (&self.dlq, original) {
+            let errant = source_errant(
+                &r,
+                self.key_converter.as_ref(),
+                self.value_converter.as_ref(),
+                &self.header_converter,
+                (stage, class_name, exception_class),
+                message,
+            );
+            dlq.send(&errant).await?;
+        }
+        self.submitted.delivered(seq, Ok((-1, -1)));
+        Ok(())
+    }
+
     /// Creates `topic` per the connector's `topic.creation.*` rules the first
     /// time this task writes to it.
     async fn ensure_topic(&mut self, topic: &str) -> Result<(), TaskError> {
@@ -388,6 +498,10 @@ impl SourceTaskRunner {
 
     /// Writes the offsets of acknowledged records, then tells the task.
     async fn commit_offsets(&mut self) -> Result<(), TaskError> {
+        // Dead-lettered records must be in Kafka before their offsets count.
+        if let Some(dlq) = &self.dlq {
+            dlq.flush(self.flush_timeout).await?;
+        }
         let offsets: Vec<(OffsetMap, Option<OffsetMap>)> = self
             .submitted
             .committable()

@@ -169,6 +169,17 @@ impl Worker {
                 .map_err(|e| TaskError::Setup(format!("{}: {}", e.key, e.message)))?,
             topic_creation: self.topic_creation(connector_config)?,
             known_topics: Default::default(),
+            dlq: None,
+            worker_config: self.config.clone(),
+            connector_config: connector_config.clone(),
+            converter_classes: (
+                self.config
+                    .converter_for("key.converter", connector_config)
+                    .0,
+                self.config
+                    .converter_for("value.converter", connector_config)
+                    .0,
+            ),
         })
     }
 
