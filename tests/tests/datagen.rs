@@ -85,8 +85,21 @@ fn datagen_users_stops_at_iterations_across_a_restart() {
         let (_, s) = call("GET", &worker.url("/connectors/users-gen/status"), None);
         (s["tasks"][0]["state"] == "RUNNING").then_some(())
     });
-    // Give a task that ignored its offsets time to produce.
-    std::thread::sleep(Duration::from_secs(3));
+    // The restarted task reaches its limit: a second "all iterations
+    // generated" in the log (the first run wrote the other).
+    wait_for(
+        "the restarted task to reach its limit",
+        Duration::from_secs(60),
+        || {
+            (worker
+                .log_text()
+                .matches("all iterations generated")
+                .count()
+                >= 2)
+                .then_some(())
+        },
+    );
+    // Anything past the limit would now be on its way: read with a window.
     let all = consume_values(&topic, ITERATIONS + 1, Duration::from_secs(10));
     assert_eq!(
         all.len(),

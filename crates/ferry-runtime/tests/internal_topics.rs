@@ -81,6 +81,34 @@ impl Drop for Worker {
     }
 }
 
+/// Polls `check` until it returns true, or fails naming `what`.
+fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !check() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::park_timeout(Duration::from_millis(200));
+    }
+}
+
+/// The connector's and its tasks' states as the worker's REST API reports them.
+fn states(rest: &str) -> Option<(String, Vec<String>)> {
+    let out = Command::new("curl")
+        .args(["-s", &format!("{rest}/status")])
+        .output()
+        .ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    let connector = v["connector"]["state"].as_str()?.to_owned();
+    let tasks = v["tasks"]
+        .as_array()?
+        .iter()
+        .filter_map(|t| t["state"].as_str().map(str::to_owned))
+        .collect();
+    Some((connector, tasks))
+}
+
 /// Every record of `topic` from the beginning to the current end:
 /// (partition, offset, key, value).
 type Raw = (i32, i64, Option<Vec<u8>>, Option<Vec<u8>>);
@@ -207,16 +235,29 @@ fn decodes_internal_topics_written_by_kafka_connect() {
         "connect.sh start failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // Let the task read the file and flush its offsets at least once.
-    std::thread::sleep(Duration::from_secs(3));
-    // Target-state and restart records: pause, resume, stop, resume, restart.
+    // The task read the whole file (14 bytes) and flushed its offset.
+    wait_until(
+        "the source offset to be flushed",
+        Duration::from_secs(60),
+        || {
+            read_topic(&offsets)
+                .iter()
+                .any(|(_, _, _, v)| v.as_deref().is_some_and(|v| v == br#"{"position":14}"#))
+        },
+    );
+    // Target-state and restart records: pause, resume, stop, resume, restart,
+    // each awaited until the worker reports the state it leads to.
     let rest = format!("http://127.0.0.1:{port}/connectors/{name}");
-    for (method, path) in [
-        ("PUT", "pause"),
-        ("PUT", "resume"),
-        ("PUT", "stop"),
-        ("PUT", "resume"),
-        ("POST", "restart?includeTasks=true&onlyFailed=false"),
+    for (method, path, expected) in [
+        ("PUT", "pause", "PAUSED"),
+        ("PUT", "resume", "RUNNING"),
+        ("PUT", "stop", "STOPPED"),
+        ("PUT", "resume", "RUNNING"),
+        (
+            "POST",
+            "restart?includeTasks=true&onlyFailed=false",
+            "RUNNING",
+        ),
     ] {
         let out = Command::new("curl")
             .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", method])
@@ -225,7 +266,17 @@ fn decodes_internal_topics_written_by_kafka_connect() {
             .expect("curl");
         let code = String::from_utf8_lossy(&out.stdout).into_owned();
         assert!(code.starts_with('2'), "{method} {path} answered {code}");
-        std::thread::sleep(Duration::from_secs(1));
+        wait_until(
+            &format!("{expected} after {path}"),
+            Duration::from_secs(60),
+            || {
+                states(&rest).is_some_and(|(c, tasks)| {
+                    c == expected
+                        && (expected == "STOPPED"
+                            || (!tasks.is_empty() && tasks.iter().all(|t| t == expected)))
+                })
+            },
+        );
     }
     let out = connect_sh(&[Path::new("wait"), &worker_props, &connector_props]);
     assert!(
@@ -233,7 +284,12 @@ fn decodes_internal_topics_written_by_kafka_connect() {
         "connect.sh wait failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    std::thread::sleep(Duration::from_secs(1));
+    wait_until("a task status record", Duration::from_secs(60), || {
+        read_topic(&statuses).iter().any(|(_, _, k, _)| {
+            k.as_deref()
+                .is_some_and(|k| k.starts_with(format!("status-task-{name}-").as_bytes()))
+        })
+    });
     worker.stop();
 
     // Config topic: every record decodes and re-encodes byte for byte.
