@@ -984,10 +984,13 @@ def sanity(doc: dict) -> list[str]:
                 x = r[s][wl]
                 if not x["verified"]:
                     problems.append(f"run {r['run']} {s} {wl}: {x['verification']}")
-                for k in ("records_per_s", "records_per_s_from_running", "cpu_s", "rss_peak_mib", "startup_ms",
+                for k in ("records_per_s", "records_per_s_from_running", "rss_peak_mib", "startup_ms",
                           "running_ms", "done_s"):
                     if not (isinstance(x[k], (int, float)) and x[k] > 0):
                         problems.append(f"run {r['run']} {s} {wl}: {k}={x[k]!r} is not positive")
+                # CPU time is counted in clock ticks (10 ms): a short smoke run can honestly read 0.
+                if not (isinstance(x["cpu_s"], (int, float)) and x["cpu_s"] >= 0):
+                    problems.append(f"run {r['run']} {s} {wl}: cpu_s={x['cpu_s']!r} is not a CPU time")
                 if x["startup_ms"] > x["running_ms"] + 1 or x["running_ms"] > x["done_s"] * 1000 + 1:
                     problems.append(f"run {r['run']} {s} {wl}: start-up, RUNNING, done out of order")
     return problems
