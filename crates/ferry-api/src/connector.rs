@@ -120,10 +120,22 @@ impl TopicPartition {
     }
 }
 
+/// Reports records a sink task could not write (Kafka Connect's
+/// `ErrantRecordReporter`): the runtime logs them and sends them to the dead
+/// letter queue as its `errors.*` settings say. With `errors.tolerance=none`
+/// reporting fails, and the task should fail with the returned error.
+#[async_trait]
+pub trait ErrantRecordReporter: Send + Sync {
+    /// Returns once the report is durable (written to the dead letter
+    /// queue, when there is one), so offsets after it may be committed.
+    async fn report(&self, record: &SinkRecord, error: &ConnectError) -> Result<(), ConnectError>;
+}
+
 /// Requests a sink task makes of the runtime, read by the runtime between
 /// `put` calls (`SinkTaskContext`).
 #[derive(Default)]
 pub struct SinkTaskContext {
+    errant_record_reporter: Option<Arc<dyn ErrantRecordReporter>>,
     assignment: Mutex<HashSet<TopicPartition>>,
     offset_resets: Mutex<HashMap<TopicPartition, i64>>,
     to_pause: Mutex<HashSet<TopicPartition>>,
@@ -134,6 +146,18 @@ pub struct SinkTaskContext {
 impl SinkTaskContext {
     pub fn new() -> Arc<Self> {
         Arc::new(SinkTaskContext::default())
+    }
+    /// A context whose tasks can report errant records.
+    pub fn with_errant_record_reporter(reporter: Arc<dyn ErrantRecordReporter>) -> Arc<Self> {
+        Arc::new(SinkTaskContext {
+            errant_record_reporter: Some(reporter),
+            ..SinkTaskContext::default()
+        })
+    }
+    /// The reporter, when the connector's `errors.*` settings configure one
+    /// (a dead letter queue topic or `errors.log.enable`), as in Kafka Connect.
+    pub fn errant_record_reporter(&self) -> Option<Arc<dyn ErrantRecordReporter>> {
+        self.errant_record_reporter.clone()
     }
     /// Rewind or skip: consume `tp` from `offset` next.
     pub fn reset_offset(&self, tp: TopicPartition, offset: i64) {

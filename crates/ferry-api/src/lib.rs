@@ -14,8 +14,8 @@ pub mod record;
 
 pub use config::{ConfigDef, ConfigKey, ConfigType, Importance, ParsedConfig, Validator, Width};
 pub use connector::{
-    Connector, ConnectorContext, ConnectorKind, OffsetStorageReader, PluginDescriptor, SinkTask,
-    SinkTaskContext, SourceTask, SourceTaskContext, TopicPartition,
+    Connector, ConnectorContext, ConnectorKind, ErrantRecordReporter, OffsetStorageReader,
+    PluginDescriptor, SinkTask, SinkTaskContext, SourceTask, SourceTaskContext, TopicPartition,
 };
 pub use data::{Decimal, Field, Schema, SchemaBuilder, SchemaType, Struct, Value};
 pub use error::{ConnectError, DataError};
