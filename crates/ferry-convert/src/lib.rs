@@ -42,6 +42,28 @@ pub enum ConvertError {
     /// Kafka Connect's `DataException`, e.g. bytes that are not valid JSON.
     #[error("{0}")]
     Data(String),
+    /// Kafka Connect's `RetriableException`: a converter that depends on
+    /// another service (a schema registry) may succeed when tried again; the
+    /// runtime retries it per `errors.retry.timeout`.
+    #[error("{0}")]
+    Retriable(String),
+}
+
+impl ConvertError {
+    pub fn is_retriable(&self) -> bool {
+        matches!(self, ConvertError::Retriable(_))
+    }
+
+    /// The Java exception class Kafka Connect reports for this failure.
+    pub fn exception_class(&self) -> &'static str {
+        match self {
+            ConvertError::Retriable(_) => "org.apache.kafka.connect.errors.RetriableException",
+            ConvertError::UnknownClass(_) | ConvertError::Config(_) => {
+                "org.apache.kafka.common.config.ConfigException"
+            }
+            ConvertError::Data(_) => "org.apache.kafka.connect.errors.DataException",
+        }
+    }
 }
 
 /// Whether a converter handles record keys or values (`converter.type`).

@@ -57,9 +57,11 @@ pub fn common_config_def() -> ConfigDef {
         ("value.converter", "Value converter class"),
         ("header.converter", "Header converter class"),
     ] {
-        d.define(key, ConfigType::Class)
-            .default_null()
-            .importance(Importance::Low)
+        let mut def = d.define(key, ConfigType::Class).default_null();
+        if key == "header.converter" {
+            def = def.validator(Validator::Custom(crate::headers::validate_class));
+        }
+        def.importance(Importance::Low)
             .doc("Converter class used by this connector; the worker's when unset.")
             .group(COMMON)
             .width(Width::Short)

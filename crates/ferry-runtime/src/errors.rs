@@ -16,6 +16,11 @@ pub enum TaskError {
     /// exception class and the message.
     #[error("Tolerance exceeded in error handler (stage TRANSFORMATION): {0}: {1}")]
     Transform(&'static str, String),
+    /// A sink task reported an errant record and `errors.tolerance` is
+    /// `none`: the Java exception class and the message of the reported
+    /// error.
+    #[error("Tolerance exceeded in error handler: {0}: {1}")]
+    Reported(&'static str, String),
     #[error("{0}")]
     Produce(String),
     #[error("{0}")]
@@ -33,11 +38,17 @@ impl TaskError {
             TaskError::Task(_) => "org.apache.kafka.connect.errors.ConnectException",
             TaskError::Convert(..) => "org.apache.kafka.connect.errors.DataException",
             TaskError::Transform(..)
+            | TaskError::Reported(..)
             | TaskError::Produce(_)
             | TaskError::Consume(_)
             | TaskError::Offsets(_)
             | TaskError::Setup(_) => "org.apache.kafka.connect.errors.ConnectException",
         };
+        if let TaskError::Reported(class, msg) = self {
+            return format!(
+                "org.apache.kafka.connect.errors.ConnectException: Tolerance exceeded in error handler\nCaused by: {class}: {msg}"
+            );
+        }
         if let TaskError::Transform(class, msg) = self {
             return format!(
                 "org.apache.kafka.connect.errors.ConnectException: Tolerance exceeded in error handler\nCaused by: {class}: {msg} (stage TRANSFORMATION)"

@@ -6,9 +6,10 @@ use ferry_api::{ConnectorKind, PluginDescriptor};
 use crate::entities::PluginInfo;
 use crate::herder::PluginType;
 
-/// Header converters the runtime applies (`header.converter`); the other
-/// converter classes are not offered for headers yet.
-pub const HEADER_CONVERTERS: &[&str] = &["org.apache.kafka.connect.storage.SimpleHeaderConverter"];
+/// Header converters the runtime applies (`header.converter`): Kafka
+/// Connect's `SimpleHeaderConverter` and the record converters, which are
+/// header converters too.
+pub const HEADER_CONVERTERS: &[&str] = &crate::headers::HEADER_CONVERTER_CLASSES;
 
 /// The Kafka Connect version whose behaviour Ferry reproduces; reported as
 /// the version of the plugins that mirror Kafka Connect's own.

@@ -11,13 +11,15 @@ use ferry_api::{
 };
 use ferry_convert::Converter;
 use ferry_kafka::{Consumer, PartitionOffset, RebalanceEvent};
-use ferry_transforms::TransformationChain;
+use ferry_transforms::{ExceptionKind, TransformationChain};
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
 use crate::entities::{State, TargetState};
-use crate::error_handling::{DeadLetterQueue, ErrantRecord, ErrorPolicy, DATA_EXCEPTION};
+use crate::error_handling::{
+    DeadLetterQueue, ErrantRecord, ErrorPolicy, Retried, RetryPolicy, SinkErrantRecordReporter,
+};
 use crate::errors::TaskError;
 use crate::headers::HeaderConverter;
 use crate::status::StatusStore;
@@ -39,9 +41,11 @@ pub struct SinkTaskRunner {
     pub props: Props,
     pub consumer: Consumer,
     pub context: Arc<SinkTaskContext>,
-    pub key_converter: Box<dyn Converter>,
-    pub value_converter: Box<dyn Converter>,
-    pub header_converter: HeaderConverter,
+    /// Shared with the errant record reporter, which writes reported
+    /// records back to bytes with them.
+    pub key_converter: Arc<dyn Converter>,
+    pub value_converter: Arc<dyn Converter>,
+    pub header_converter: Arc<HeaderConverter>,
     pub status: Arc<StatusStore>,
     pub target: watch::Receiver<TargetState>,
     pub flush_interval: Duration,
@@ -50,7 +54,10 @@ pub struct SinkTaskRunner {
     pub errors: ErrorPolicy,
     pub transforms: TransformationChain<SinkRecord>,
     /// Opened when the task starts, if the connector names a DLQ topic.
-    pub dlq: Option<DeadLetterQueue>,
+    pub dlq: Option<Arc<DeadLetterQueue>>,
+    /// The errant record reporter offered to the task through its context,
+    /// when the connector configures one.
+    pub reporter: Option<Arc<SinkErrantRecordReporter>>,
     pub worker_config: WorkerConfig,
     pub connector_config: Props,
     /// Converter classes, named in error reports.
@@ -78,6 +85,291 @@ fn note_range(ranges: &mut FetchedRanges, topic: &str, partition: i32, offset: i
 /// Offsets consumed and handed to `put`, as "next offset to read".
 type Positions = BTreeMap<TopicPartition, i64>;
 
+/// A consumed record as the stages read it: borrowed from the consumer's
+/// buffers, or from an [`OwnedMessage`] kept for a retry.
+struct Consumed<'a> {
+    topic: &'a str,
+    partition: i32,
+    offset: i64,
+    timestamp: Option<(i64, bool)>,
+    key: Option<&'a [u8]>,
+    value: Option<&'a [u8]>,
+    headers: Vec<(&'a str, Option<&'a [u8]>)>,
+}
+
+impl<'a> Consumed<'a> {
+    fn borrowed(m: &'a ferry_kafka::ConsumedMessage<'a>) -> Self {
+        Consumed {
+            topic: m.topic,
+            partition: m.partition,
+            offset: m.offset,
+            timestamp: m.timestamp,
+            key: m.key,
+            value: m.value,
+            headers: m.headers().collect(),
+        }
+    }
+
+    /// The record's original bytes, for the dead letter queue.
+    fn errant(&self, f: StageFailure) -> ErrantRecord {
+        ErrantRecord {
+            topic: self.topic.to_owned(),
+            partition: self.partition,
+            offset: self.offset,
+            timestamp: self.timestamp.map(|(t, _)| t),
+            key: self.key.map(<[u8]>::to_vec),
+            value: self.value.map(<[u8]>::to_vec),
+            headers: self
+                .headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.map(<[u8]>::to_vec)))
+                .collect(),
+            stage: f.stage,
+            class_name: f.class,
+            exception_class: f.exception_class,
+            message: f.message,
+        }
+    }
+}
+
+/// A consumed record copied out of the consumer's buffers, to be processed
+/// after the fetch (when a stage must be retried, with waits in between).
+struct OwnedMessage {
+    topic: String,
+    partition: i32,
+    offset: i64,
+    timestamp: Option<(i64, bool)>,
+    key: Option<Vec<u8>>,
+    value: Option<Vec<u8>>,
+    headers: Vec<(String, Option<Vec<u8>>)>,
+}
+
+impl OwnedMessage {
+    fn of(m: &Consumed<'_>) -> Self {
+        OwnedMessage {
+            topic: m.topic.to_owned(),
+            partition: m.partition,
+            offset: m.offset,
+            timestamp: m.timestamp,
+            key: m.key.map(<[u8]>::to_vec),
+            value: m.value.map(<[u8]>::to_vec),
+            headers: m
+                .headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.map(<[u8]>::to_vec)))
+                .collect(),
+        }
+    }
+
+    fn view(&self) -> Consumed<'_> {
+        Consumed {
+            topic: &self.topic,
+            partition: self.partition,
+            offset: self.offset,
+            timestamp: self.timestamp,
+            key: self.key.as_deref(),
+            value: self.value.as_deref(),
+            headers: self
+                .headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_deref()))
+                .collect(),
+        }
+    }
+}
+
+/// A stage that failed on a record.
+#[derive(Debug)]
+struct StageFailure {
+    /// `KEY_CONVERTER`, `VALUE_CONVERTER`, `HEADER_CONVERTER`, `TRANSFORMATION`.
+    stage: &'static str,
+    /// The class that failed.
+    class: String,
+    /// The Java exception class Kafka Connect would name.
+    exception_class: &'static str,
+    message: String,
+    retriable: bool,
+}
+
+impl StageFailure {
+    fn converter(stage: &'static str, class: &str, e: ferry_convert::ConvertError) -> Self {
+        StageFailure {
+            stage,
+            class: class.to_owned(),
+            exception_class: e.exception_class(),
+            retriable: e.is_retriable(),
+            message: e.to_string(),
+        }
+    }
+
+    fn transform(e: ferry_transforms::TransformError) -> Self {
+        StageFailure {
+            stage: "TRANSFORMATION",
+            class: e.stage().map(|s| s.class.to_owned()).unwrap_or_default(),
+            exception_class: e.exception_class(),
+            retriable: e.kind() == ExceptionKind::Retriable,
+            message: e.to_string(),
+        }
+    }
+
+    /// The task's failure when the record is not tolerated.
+    fn into_task_error(self) -> TaskError {
+        if self.stage == "TRANSFORMATION" {
+            TaskError::Transform(self.exception_class, self.message)
+        } else {
+            TaskError::Convert(self.stage, self.message)
+        }
+    }
+}
+
+/// When and how the first attempt of a deferred record failed.
+type FirstFailure = (Instant, StageFailure);
+
+/// The converters a consumed record goes through.
+struct Converters<'s> {
+    key: &'s dyn Converter,
+    value: &'s dyn Converter,
+    header: &'s HeaderConverter,
+    classes: &'s (String, String),
+}
+
+/// The converters and transformations a consumed record goes through.
+struct Stages<'s> {
+    conv: Converters<'s>,
+    transforms: &'s mut TransformationChain<SinkRecord>,
+}
+
+type Converted = (Option<ferry_api::Schema>, ferry_api::Value);
+
+impl Converters<'_> {
+    fn key(&self, m: &Consumed<'_>) -> Result<Converted, StageFailure> {
+        self.key
+            .to_connect(m.topic, m.key)
+            .map_err(|e| StageFailure::converter("KEY_CONVERTER", &self.classes.0, e))
+    }
+
+    fn value(&self, m: &Consumed<'_>) -> Result<Converted, StageFailure> {
+        self.value
+            .to_connect(m.topic, m.value)
+            .map_err(|e| StageFailure::converter("VALUE_CONVERTER", &self.classes.1, e))
+    }
+
+    fn headers(&self, m: &Consumed<'_>) -> Result<Headers, StageFailure> {
+        let mut headers = Headers::new();
+        for (k, v) in &m.headers {
+            let (schema, value) = self
+                .header
+                .to_connect(m.topic, *v)
+                .map_err(|e| StageFailure::converter("HEADER_CONVERTER", self.header.class(), e))?;
+            headers.add(*k, schema, value);
+        }
+        Ok(headers)
+    }
+
+    fn record(m: &Consumed<'_>, key: Converted, value: Converted, headers: Headers) -> SinkRecord {
+        let (timestamp, timestamp_type) = match m.timestamp {
+            Some((ts, true)) => (Some(ts), TimestampType::LogAppendTime),
+            Some((ts, false)) => (Some(ts), TimestampType::CreateTime),
+            None => (None, TimestampType::NoTimestampType),
+        };
+        SinkRecord {
+            topic: m.topic.to_owned(),
+            kafka_partition: m.partition,
+            kafka_offset: m.offset,
+            key_schema: key.0,
+            key: key.1,
+            value_schema: value.0,
+            value: value.1,
+            timestamp,
+            timestamp_type,
+            headers,
+        }
+    }
+}
+
+impl Stages<'_> {
+    /// One attempt at every stage, in Kafka Connect's order.
+    fn run_once(&mut self, m: &Consumed<'_>) -> Result<Option<SinkRecord>, StageFailure> {
+        let key = self.conv.key(m)?;
+        let value = self.conv.value(m)?;
+        let headers = self.conv.headers(m)?;
+        self.transforms
+            .apply(Converters::record(m, key, value, headers))
+            .map_err(StageFailure::transform)
+    }
+
+    /// Every stage with retries. The stage that failed in the first pass
+    /// continues its retries from that attempt; the stages before it
+    /// succeeded then and run again on the same bytes.
+    // The macro's last use leaves `first` unread by design.
+    #[allow(unused_assignments)]
+    async fn run_retrying(
+        &mut self,
+        m: &Consumed<'_>,
+        mut first: Option<FirstFailure>,
+        retry: &RetryPolicy,
+        stop: &mut watch::Receiver<TargetState>,
+    ) -> Retried<Option<SinkRecord>, StageFailure> {
+        let retriable = |f: &StageFailure| f.retriable;
+        macro_rules! stage {
+            ($name:expr, $op:expr) => {{
+                let outcome = match first.take() {
+                    Some((start, f)) if f.stage == $name => {
+                        retry.retry_after(start, f, stop, retriable, $op).await
+                    }
+                    other => {
+                        first = other;
+                        retry.run(stop, retriable, $op).await
+                    }
+                };
+                match outcome {
+                    Retried::Done(v) => v,
+                    Retried::Failed(f) => return Retried::Failed(f),
+                    Retried::Stopped(f) => return Retried::Stopped(f),
+                }
+            }};
+        }
+        let conv = &self.conv;
+        let key = stage!("KEY_CONVERTER", || conv.key(m));
+        let value = stage!("VALUE_CONVERTER", || conv.value(m));
+        let headers = stage!("HEADER_CONVERTER", || conv.headers(m));
+        let record = Converters::record(m, key, value, headers);
+        let transforms = &mut *self.transforms;
+        // The chain takes the record; each attempt gets a copy. Kafka
+        // Connect retries each transformation on its own; Ferry's chain is
+        // retried from its start, the same for transformations that keep no
+        // state between records.
+        Retried::Done(stage!("TRANSFORMATION", || transforms
+            .apply(record.clone())
+            .map_err(StageFailure::transform)))
+    }
+}
+
+/// What a fetch made of its records so far.
+#[derive(Default)]
+struct FetchOutcome {
+    failure: Option<TaskError>,
+    errant: Vec<ErrantRecord>,
+    tolerate_all: bool,
+}
+
+impl FetchOutcome {
+    fn take(
+        &mut self,
+        m: &Consumed<'_>,
+        result: Result<Option<SinkRecord>, StageFailure>,
+        batch: &mut Vec<SinkRecord>,
+    ) {
+        match result {
+            Ok(Some(r)) => batch.push(r),
+            // Filtered out by a transformation.
+            Ok(None) => {}
+            Err(f) if self.tolerate_all => self.errant.push(m.errant(f)),
+            Err(f) => self.failure = Some(f.into_task_error()),
+        }
+    }
+}
+
 impl SinkTaskRunner {
     pub async fn run(mut self) {
         let (c, t) = (self.connector.clone(), self.task_id);
@@ -94,10 +386,8 @@ impl SinkTaskRunner {
     }
 
     async fn execute(&mut self) -> Result<(), TaskError> {
-        self.task
-            .start(self.props.clone(), self.context.clone())
-            .await
-            .map_err(TaskError::Task)?;
+        // Opened before the task starts, so that its errant record reporter
+        // can be used from `start` on.
         self.dlq = DeadLetterQueue::open(
             &self.worker_config,
             &self.connector_config,
@@ -105,7 +395,15 @@ impl SinkTaskRunner {
             self.task_id,
             &self.errors,
         )
-        .await?;
+        .await?
+        .map(Arc::new);
+        if let (Some(reporter), Some(dlq)) = (&self.reporter, &self.dlq) {
+            reporter.attach_dlq(dlq.clone());
+        }
+        self.task
+            .start(self.props.clone(), self.context.clone())
+            .await
+            .map_err(TaskError::Task)?;
         info!(connector = %self.connector, task = self.task_id, "sink task started");
         let mut positions = Positions::new();
         let mut assigned: HashSet<TopicPartition> = HashSet::new();
@@ -147,6 +445,11 @@ impl SinkTaskRunner {
                 } else {
                     self.task.put(std::mem::take(&mut batch)).await
                 };
+                // A record the task reported under errors.tolerance=none
+                // fails the task, even if the task carried on.
+                if let Some(refused) = self.reporter.as_ref().and_then(|r| r.tolerance_failure()) {
+                    return Err(refused);
+                }
                 match put {
                     Ok(()) => {
                         for (tp, _, next) in ranges {
@@ -174,108 +477,51 @@ impl SinkTaskRunner {
         self.task.stop().await.map_err(TaskError::Task)
     }
 
-    /// Fetches up to `max_poll_records` and converts them. Records a
-    /// converter rejects fail the task, or with `errors.tolerance=all` are
-    /// logged, sent to the dead letter queue and skipped.
+    /// Fetches up to `max_poll_records` and converts and transforms them.
+    /// A stage that fails with a retriable error is retried per
+    /// `errors.retry.*`; a record that still fails fails the task, or with
+    /// `errors.tolerance=all` is logged, sent to the dead letter queue and
+    /// skipped. Returns no ranges when the task was stopped mid-retry: the
+    /// fetch is then rewound and nothing of it is delivered.
     async fn fetch(&mut self, batch: &mut Vec<SinkRecord>) -> Result<FetchedRanges, TaskError> {
-        let mut failure: Option<TaskError> = None;
-        let mut errant: Vec<ErrantRecord> = Vec::new();
+        let mut outcome = FetchOutcome {
+            tolerate_all: self.errors.tolerate_all,
+            ..FetchOutcome::default()
+        };
         let mut ranges = FetchedRanges::new();
-        let tolerate = self.errors.tolerate_all;
-        let key_conv = &self.key_converter;
-        let value_conv = &self.value_converter;
-        let header_conv = &self.header_converter;
-        let classes = &self.converter_classes;
-        let transforms = &mut self.transforms;
+        let retry = self.errors.retry;
+        let mut stages = Stages {
+            conv: Converters {
+                key: self.key_converter.as_ref(),
+                value: self.value_converter.as_ref(),
+                header: self.header_converter.as_ref(),
+                classes: &self.converter_classes,
+            },
+            transforms: &mut self.transforms,
+        };
+        // Records after one that must be retried wait for it, in order.
+        let mut deferred: Vec<(OwnedMessage, Option<FirstFailure>)> = Vec::new();
         let mut topics_seen: Vec<String> = Vec::new();
         self.consumer
             .poll_batch(self.max_poll_records, FETCH_WAIT, |m| {
-                if failure.is_some() {
+                if outcome.failure.is_some() {
                     return;
                 }
                 note_range(&mut ranges, m.topic, m.partition, m.offset);
-                let converted = key_conv
-                    .to_connect(m.topic, m.key)
-                    .map_err(|e| ("KEY_CONVERTER", &classes.0, e))
-                    .and_then(|k| {
-                        value_conv
-                            .to_connect(m.topic, m.value)
-                            .map(|v| (k, v))
-                            .map_err(|e| ("VALUE_CONVERTER", &classes.1, e))
-                    });
-                let (key, value) = match converted {
-                    Ok(kv) => kv,
-                    Err((stage, class, e)) if tolerate => {
-                        errant.push(ErrantRecord {
-                            topic: m.topic.to_owned(),
-                            partition: m.partition,
-                            offset: m.offset,
-                            timestamp: m.timestamp.map(|(t, _)| t),
-                            key: m.key.map(<[u8]>::to_vec),
-                            value: m.value.map(<[u8]>::to_vec),
-                            headers: m
-                                .headers()
-                                .map(|(k, v)| (k.to_owned(), v.map(<[u8]>::to_vec)))
-                                .collect(),
-                            stage,
-                            class_name: class.clone(),
-                            exception_class: DATA_EXCEPTION,
-                            message: e.to_string(),
-                        });
-                        return;
-                    }
-                    Err((stage, _, e)) => {
-                        failure = Some(TaskError::Convert(stage, e.to_string()));
-                        return;
-                    }
-                };
-                let mut headers = Headers::new();
-                for (k, v) in m.headers() {
-                    let (schema, value) = header_conv.to_connect(v);
-                    headers.add(k, schema, value);
-                }
-                let (timestamp, timestamp_type) = match m.timestamp {
-                    Some((ts, true)) => (Some(ts), TimestampType::LogAppendTime),
-                    Some((ts, false)) => (Some(ts), TimestampType::CreateTime),
-                    None => (None, TimestampType::NoTimestampType),
-                };
                 if topics_seen.last().map(String::as_str) != Some(m.topic) {
                     topics_seen.push(m.topic.to_owned());
                 }
-                let record = SinkRecord {
-                    topic: m.topic.to_owned(),
-                    kafka_partition: m.partition,
-                    kafka_offset: m.offset,
-                    key_schema: key.0,
-                    key: key.1,
-                    value_schema: value.0,
-                    value: value.1,
-                    timestamp,
-                    timestamp_type,
-                    headers,
-                };
-                match transforms.apply(record) {
-                    Ok(Some(r)) => batch.push(r),
-                    Ok(None) => {}
-                    Err(e) if tolerate => errant.push(ErrantRecord {
-                        topic: m.topic.to_owned(),
-                        partition: m.partition,
-                        offset: m.offset,
-                        timestamp: m.timestamp.map(|(t, _)| t),
-                        key: m.key.map(<[u8]>::to_vec),
-                        value: m.value.map(<[u8]>::to_vec),
-                        headers: m
-                            .headers()
-                            .map(|(k, v)| (k.to_owned(), v.map(<[u8]>::to_vec)))
-                            .collect(),
-                        stage: "TRANSFORMATION",
-                        class_name: e.stage().map(|s| s.class.to_owned()).unwrap_or_default(),
-                        exception_class: e.exception_class(),
-                        message: e.to_string(),
-                    }),
-                    Err(e) => {
-                        failure = Some(TaskError::Transform(e.exception_class(), e.to_string()))
+                let view = Consumed::borrowed(&m);
+                if !deferred.is_empty() {
+                    deferred.push((OwnedMessage::of(&view), None));
+                    return;
+                }
+                let started = Instant::now();
+                match stages.run_once(&view) {
+                    Err(f) if f.retriable && retry.enabled() => {
+                        deferred.push((OwnedMessage::of(&view), Some((started, f))));
                     }
+                    result => outcome.take(&view, result, batch),
                 }
             })
             .await
@@ -287,10 +533,28 @@ impl SinkTaskRunner {
                 }
             }
         }
-        if let Some(f) = failure {
+        let mut stop = self.target.clone();
+        for (owned, first) in deferred {
+            if outcome.failure.is_some() {
+                break;
+            }
+            let view = owned.view();
+            match stages.run_retrying(&view, first, &retry, &mut stop).await {
+                Retried::Done(r) => outcome.take(&view, Ok(r), batch),
+                Retried::Failed(f) => outcome.take(&view, Err(f), batch),
+                Retried::Stopped(f) => {
+                    info!(connector = %self.connector, task = self.task_id, stage = f.stage,
+                          "stopping while a record was being retried; it is read again after a restart");
+                    batch.clear();
+                    self.rewind(&ranges)?;
+                    return Ok(FetchedRanges::new());
+                }
+            }
+        }
+        if let Some(f) = outcome.failure {
             return Err(f);
         }
-        for r in &errant {
+        for r in &outcome.errant {
             self.errors.log_errant(&self.connector, self.task_id, r);
             if let Some(dlq) = &self.dlq {
                 dlq.send(r).await?;
@@ -427,8 +691,12 @@ impl SinkTaskRunner {
         if positions.is_empty() {
             return Ok(());
         }
-        // Records sent to the dead letter queue must be in Kafka before the
+        // Records sent to the dead letter queue, by the runtime or through
+        // the task's errant record reporter, must be in Kafka before the
         // offsets that skip them are committed.
+        if let Some(reporter) = &self.reporter {
+            reporter.wait_idle(self.flush_timeout).await?;
+        }
         if let Some(dlq) = &self.dlq {
             dlq.flush(self.flush_timeout).await?;
         }

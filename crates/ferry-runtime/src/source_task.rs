@@ -7,16 +7,16 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use ferry_api::{OffsetMap, SourceRecord, SourceTask, SourceTaskContext};
-use ferry_convert::Converter;
+use ferry_convert::{ConvertError, Converter};
 use ferry_kafka::{Admin, DeliveryListener, OutgoingRecord, Producer};
-use ferry_transforms::TransformationChain;
+use ferry_transforms::{ExceptionKind, TransformError, TransformationChain};
 use rdkafka::error::KafkaError;
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
 use crate::entities::{State, TargetState};
-use crate::error_handling::{DeadLetterQueue, ErrantRecord, ErrorPolicy, DATA_EXCEPTION};
+use crate::error_handling::{DeadLetterQueue, ErrantRecord, ErrorPolicy, Retried, DATA_EXCEPTION};
 use crate::errors::TaskError;
 use crate::headers::HeaderConverter;
 use crate::offsets::OffsetStore;
@@ -214,7 +214,10 @@ fn source_errant(
         .map(|h| {
             (
                 h.key.clone(),
-                header_converter.from_connect(&h.value).ok().flatten(),
+                header_converter
+                    .from_connect(&r.topic, h.schema.as_ref(), &h.value)
+                    .ok()
+                    .flatten(),
             )
         })
         .collect();
@@ -290,6 +293,8 @@ impl SourceTaskRunner {
         };
         let mut next_flush = Instant::now() + self.flush_interval;
         let mut reported = None;
+        // Ends the backoff of a retried operation when the task is stopped.
+        let mut stop = self.target.clone();
         loop {
             let target = *self.target.borrow_and_update();
             if reported != Some(target) {
@@ -336,18 +341,40 @@ impl SourceTaskRunner {
                 };
                 (r.source_partition.clone(), offset)
             }));
+            let retry = self.errors.retry;
             for (i, record) in records.into_iter().enumerate() {
                 let seq = first + i;
-                // Kept only when failed records go to a dead letter queue.
-                let original = self.dlq.as_ref().map(|_| record.clone());
-                let record = match self.transforms.apply(record) {
-                    Ok(Some(r)) => r,
+                // Kept when failed records go to a dead letter queue, and for
+                // retries: the chain takes the record it transforms.
+                let original = (self.dlq.is_some() || retry.enabled()).then(|| record.clone());
+                let applied = match &original {
+                    Some(copy) if retry.enabled() => {
+                        let transforms = &mut self.transforms;
+                        let mut first_try = Some(record);
+                        retry
+                            .run(
+                                &mut stop,
+                                |e: &TransformError| e.kind() == ExceptionKind::Retriable,
+                                || {
+                                    transforms
+                                        .apply(first_try.take().unwrap_or_else(|| copy.clone()))
+                                },
+                            )
+                            .await
+                    }
+                    _ => match self.transforms.apply(record) {
+                        Ok(r) => Retried::Done(r),
+                        Err(e) => Retried::Failed(e),
+                    },
+                };
+                let record = match applied {
+                    Retried::Done(Some(r)) => r,
                     // Filtered out: done with, so its offset may be committed.
-                    Ok(None) => {
+                    Retried::Done(None) => {
                         self.submitted.delivered(seq, Ok((-1, -1)));
                         continue;
                     }
-                    Err(e) if self.errors.tolerate_all => {
+                    Retried::Failed(e) if self.errors.tolerate_all => {
                         let class = e.stage().map(|s| s.class.to_owned()).unwrap_or_default();
                         self.skip(
                             seq,
@@ -358,31 +385,42 @@ impl SourceTaskRunner {
                         .await?;
                         continue;
                     }
-                    Err(e) => return Err(TaskError::Transform(e.exception_class(), e.to_string())),
+                    Retried::Failed(e) => {
+                        return Err(TaskError::Transform(e.exception_class(), e.to_string()))
+                    }
+                    // Stopping: this record and the rest of the batch stay
+                    // unacknowledged, so their offsets are not committed and
+                    // they are polled again after a restart.
+                    Retried::Stopped(_) => break,
                 };
-                match self.send(record, seq, &mut bufs).await {
+                match self.send(record, seq, &mut bufs, &mut stop).await {
+                    Ok(true) => {}
+                    Ok(false) => break,
                     Err(TaskError::Convert(stage, msg)) if self.errors.tolerate_all => {
-                        let class = if stage == "KEY_CONVERTER" {
-                            self.converter_classes.0.clone()
-                        } else {
-                            self.converter_classes.1.clone()
+                        let class = match stage {
+                            "KEY_CONVERTER" => self.converter_classes.0.clone(),
+                            "HEADER_CONVERTER" => self.header_converter.class().to_owned(),
+                            _ => self.converter_classes.1.clone(),
                         };
                         self.skip(seq, original, (stage, class, DATA_EXCEPTION), msg)
                             .await?;
                     }
-                    other => other?,
+                    Err(e) => return Err(e),
                 }
             }
         }
         self.shutdown().await
     }
 
+    /// Converts and produces one record; `Ok(false)` when the task was
+    /// asked to stop while a conversion was being retried (nothing sent).
     async fn send(
         &mut self,
         record: SourceRecord,
         seq: usize,
         bufs: &mut Buffers,
-    ) -> Result<(), TaskError> {
+        stop: &mut watch::Receiver<TargetState>,
+    ) -> Result<bool, TaskError> {
         let SourceRecord {
             topic,
             kafka_partition,
@@ -394,21 +432,48 @@ impl SourceTaskRunner {
             headers,
             ..
         } = record;
-        let has_key = self
-            .key_converter
-            .from_connect(&topic, key_schema.as_ref(), &key, &mut bufs.key)
-            .map_err(|e| TaskError::Convert("KEY_CONVERTER", e.to_string()))?;
-        let has_value = self
-            .value_converter
-            .from_connect(&topic, value_schema.as_ref(), &value, &mut bufs.value)
-            .map_err(|e| TaskError::Convert("VALUE_CONVERTER", e.to_string()))?;
-        bufs.headers.clear();
-        for h in &headers {
-            let bytes = self
-                .header_converter
-                .from_connect(&h.value)
-                .map_err(|e| TaskError::Convert("HEADER_CONVERTER", e))?;
-            bufs.headers.push((h.key.clone(), bytes));
+        let retry = self.errors.retry;
+        let retriable = ConvertError::is_retriable;
+        let (key_conv, key_buf) = (&self.key_converter, &mut bufs.key);
+        let has_key = match retry
+            .run(stop, retriable, || {
+                key_conv.from_connect(&topic, key_schema.as_ref(), &key, key_buf)
+            })
+            .await
+        {
+            Retried::Done(present) => present,
+            Retried::Failed(e) => return Err(TaskError::Convert("KEY_CONVERTER", e.to_string())),
+            Retried::Stopped(_) => return Ok(false),
+        };
+        let (value_conv, value_buf) = (&self.value_converter, &mut bufs.value);
+        let has_value = match retry
+            .run(stop, retriable, || {
+                value_conv.from_connect(&topic, value_schema.as_ref(), &value, value_buf)
+            })
+            .await
+        {
+            Retried::Done(present) => present,
+            Retried::Failed(e) => return Err(TaskError::Convert("VALUE_CONVERTER", e.to_string())),
+            Retried::Stopped(_) => return Ok(false),
+        };
+        // All headers are one operation, as in Kafka Connect.
+        let (header_conv, header_buf) = (&self.header_converter, &mut bufs.headers);
+        let converted = retry
+            .run(stop, retriable, || {
+                header_buf.clear();
+                for h in &headers {
+                    let bytes = header_conv.from_connect(&topic, h.schema.as_ref(), &h.value)?;
+                    header_buf.push((h.key.clone(), bytes));
+                }
+                Ok(())
+            })
+            .await;
+        match converted {
+            Retried::Done(()) => {}
+            Retried::Failed(e) => {
+                return Err(TaskError::Convert("HEADER_CONVERTER", e.to_string()))
+            }
+            Retried::Stopped(_) => return Ok(false),
         }
         // Most records carry no headers: skip building the view for them.
         let header_refs: Vec<(&str, Option<&[u8]>)> = if bufs.headers.is_empty() {
@@ -441,7 +506,8 @@ impl SourceTaskRunner {
         self.producer
             .send(&out, seq)
             .await
-            .map_err(|e| TaskError::Produce(e.to_string()))
+            .map_err(|e| TaskError::Produce(e.to_string()))?;
+        Ok(true)
     }
 
     /// A record that failed with `errors.tolerance=all`: logged if asked,

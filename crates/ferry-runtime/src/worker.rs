@@ -16,7 +16,7 @@ use tracing::{info, warn, Instrument};
 
 use crate::connector_config::{TOPICS, TOPICS_REGEX};
 use crate::entities::{State, TargetState};
-use crate::error_handling::ErrorPolicy;
+use crate::error_handling::{ErrorPolicy, SinkErrantRecordReporter};
 use crate::errors::TaskError;
 use crate::headers::HeaderConverter;
 use crate::offsets::{ConnectorOffsetReader, OffsetStore};
@@ -153,7 +153,8 @@ impl Worker {
             submitted,
             key_converter: self.converter(ConverterRole::Key, connector_config)?,
             value_converter: self.converter(ConverterRole::Value, connector_config)?,
-            header_converter: HeaderConverter,
+            header_converter: HeaderConverter::for_connector(&self.config, connector_config)
+                .map_err(|e| TaskError::Setup(format!("header.converter: {e}")))?,
             offsets: self.offsets.clone(),
             context: SourceTaskContext::new(connector, task_id, reader),
             status: self.status.clone(),
@@ -249,25 +250,51 @@ impl Worker {
             consumer.subscribe_regex(regex)
         }
         .map_err(|e| TaskError::Setup(e.to_string()))?;
+        let key_converter: Arc<dyn Converter> =
+            self.converter(ConverterRole::Key, connector_config)?.into();
+        let value_converter: Arc<dyn Converter> = self
+            .converter(ConverterRole::Value, connector_config)?
+            .into();
+        let header_converter = Arc::new(
+            HeaderConverter::for_connector(&self.config, connector_config)
+                .map_err(|e| TaskError::Setup(format!("header.converter: {e}")))?,
+        );
+        let errors = ErrorPolicy::from_config(connector_config);
+        // Offered to the task only when the connector asks for error
+        // reporting (a dead letter queue or errors.log.enable), as Kafka
+        // Connect does; it shares the task's converters.
+        let reporter = SinkErrantRecordReporter::new(
+            connector,
+            task_id,
+            &errors,
+            key_converter.clone(),
+            value_converter.clone(),
+            header_converter.clone(),
+        );
+        let context = match &reporter {
+            Some(r) => SinkTaskContext::with_errant_record_reporter(r.clone()),
+            None => SinkTaskContext::new(),
+        };
         Ok(SinkTaskRunner {
             connector: connector.to_owned(),
             task_id,
             task: new_task(),
             props: task_config,
             consumer,
-            context: SinkTaskContext::new(),
-            key_converter: self.converter(ConverterRole::Key, connector_config)?,
-            value_converter: self.converter(ConverterRole::Value, connector_config)?,
-            header_converter: HeaderConverter,
+            context,
+            key_converter,
+            value_converter,
+            header_converter,
             status: self.status.clone(),
             target,
             flush_interval: self.config.offset_flush_interval(),
             max_poll_records,
             topic_tracking: self.config.topic_tracking(),
-            errors: ErrorPolicy::from_config(connector_config),
+            errors,
             transforms: TransformationChain::from_connector_config(connector_config)
                 .map_err(|e| TaskError::Setup(format!("{}: {}", e.key, e.message)))?,
             dlq: None,
+            reporter,
             worker_config: self.config.clone(),
             connector_config: connector_config.clone(),
             converter_classes: (

@@ -48,6 +48,7 @@ pub fn worker_config_def(standalone: bool) -> ConfigDef {
         .doc("Converter for record values.");
     d.define(HEADER_CONVERTER, ConfigType::Class)
         .default_str(SIMPLE_HEADER_CONVERTER)
+        .validator(Validator::Custom(crate::headers::validate_class))
         .importance(Importance::Low)
         .doc("Converter for record headers.");
     if standalone {

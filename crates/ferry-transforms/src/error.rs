@@ -32,6 +32,11 @@ pub enum ExceptionKind {
     /// `java.lang.NullPointerException`, which a few transforms throw on
     /// inputs they do not expect (HeaderFrom with a missing field).
     NullPointer,
+    /// `org.apache.kafka.connect.errors.RetriableException`: a transform or
+    /// predicate that depends on something outside the record (a lookup)
+    /// may succeed when tried again; the runtime retries it per
+    /// `errors.retry.timeout`.
+    Retriable,
 }
 
 impl ExceptionKind {
@@ -46,6 +51,7 @@ impl ExceptionKind {
                 "org.apache.kafka.connect.errors.SchemaBuilderException"
             }
             ExceptionKind::NullPointer => "java.lang.NullPointerException",
+            ExceptionKind::Retriable => "org.apache.kafka.connect.errors.RetriableException",
         }
     }
 }
