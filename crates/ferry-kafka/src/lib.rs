@@ -9,12 +9,14 @@ pub mod config;
 pub mod consumer;
 pub mod error;
 pub mod group;
+pub mod log;
 pub mod producer;
 
 pub use admin::{Admin, NewTopicSpec};
 pub use config::ClientProps;
 pub use consumer::{ConsumedMessage, Consumer, RebalanceEvent};
 pub use error::KafkaClientError;
+pub use log::{KafkaLog, LogRecord};
 pub use producer::{DeliveryListener, OutgoingRecord, Producer};
 
 /// A topic and partition, with an offset where it matters.

@@ -12,7 +12,19 @@ use serde::Serialize;
 pub struct ApiError {
     status: StatusCode,
     message: String,
+    /// Another worker must serve the request (see [`ForwardTo`]).
+    forward_to: Option<String>,
 }
+
+/// Marks a response whose request another worker must serve: the
+/// forwarding middleware sends the request there (Kafka Connect's
+/// `RequestTargetException`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ForwardTo(pub String);
+
+/// Kafka Connect's answer when a request cannot be forwarded once more.
+pub(crate) const CANNOT_FORWARD: &str =
+    "Cannot complete request because of a conflicting operation (e.g. worker rebalance)";
 
 #[derive(Serialize)]
 struct ErrorBody<'a> {
@@ -25,6 +37,7 @@ impl ApiError {
         ApiError {
             status,
             message: message.into(),
+            forward_to: None,
         }
     }
 
@@ -77,6 +90,13 @@ impl std::error::Error for ApiError {}
 
 impl From<HerderError> for ApiError {
     fn from(e: HerderError) -> Self {
+        if let HerderError::RequestTarget { url } = e {
+            return ApiError {
+                status: StatusCode::CONFLICT,
+                message: CANNOT_FORWARD.into(),
+                forward_to: Some(url),
+            };
+        }
         let status =
             StatusCode::from_u16(e.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         ApiError::new(status, e.to_string())
@@ -89,7 +109,11 @@ impl IntoResponse for ApiError {
             error_code: self.status.as_u16(),
             message: &self.message,
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(url) = self.forward_to {
+            response.extensions_mut().insert(ForwardTo(url));
+        }
+        response
     }
 }
 

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use futures::FutureExt;
 use tracing::Instrument;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ForwardTo, CANNOT_FORWARD};
 
 /// Jersey matches `/connectors/` like `/connectors`; axum does not, so one
 /// trailing slash is removed before routing.
@@ -138,6 +138,83 @@ pub(crate) async fn json_errors(req: Request, next: Next) -> Response {
     match body {
         Some(message) => ApiError::new(status, message).into_response(),
         None => ApiError::http_status(status).into_response(),
+    }
+}
+
+/// Largest request body a worker forwards to another.
+const MAX_FORWARDED_BODY: usize = 16 * 1024 * 1024;
+
+fn forwarding_client() -> &'static reqwest::Client {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT.get_or_init(|| {
+        reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(90))
+            .build()
+            .unwrap_or_default()
+    })
+}
+
+/// Sends a request the herder says another worker must serve to that
+/// worker, as Kafka Connect's `HerderRequestHandler` does: a user's request
+/// may be forwarded twice (`forward=true` on the first hop, `forward=false`
+/// on the second); a third hop is a 409.
+pub(crate) async fn forward_to_target(req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_FORWARDED_BODY).await else {
+        return ApiError::http_status(StatusCode::PAYLOAD_TOO_LARGE).into_response();
+    };
+    let response = next
+        .run(Request::from_parts(parts.clone(), Body::from(bytes.clone())))
+        .await;
+    let Some(ForwardTo(target)) = response.extensions().get::<ForwardTo>().cloned() else {
+        return response;
+    };
+    let mut query: Vec<(String, String)> = parts
+        .uri
+        .query()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let forward = query
+        .iter()
+        .find(|(k, _)| k == "forward")
+        .map(|(_, v)| v.eq_ignore_ascii_case("true"));
+    if forward == Some(false) {
+        return ApiError::new(StatusCode::CONFLICT, CANNOT_FORWARD).into_response();
+    }
+    query.retain(|(k, _)| k != "forward");
+    query.push(("forward".into(), forward.is_none().to_string()));
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(query)
+        .finish();
+    let url = format!("{}{}?{query}", target.trim_end_matches('/'), parts.uri.path());
+    tracing::debug!(%url, method = %parts.method, "forwarding request");
+    let mut outgoing = forwarding_client().request(parts.method.clone(), &url);
+    for (name, value) in &parts.headers {
+        if name != header::HOST && name != header::CONTENT_LENGTH {
+            outgoing = outgoing.header(name, value);
+        }
+    }
+    match outgoing.body(bytes).send().await {
+        Ok(answer) => {
+            let status = answer.status();
+            let content_type = answer.headers().get(header::CONTENT_TYPE).cloned();
+            let location = answer.headers().get(header::LOCATION).cloned();
+            let body = answer.bytes().await.unwrap_or_default();
+            let mut response = (status, body).into_response();
+            if let Some(ct) = content_type {
+                response.headers_mut().insert(header::CONTENT_TYPE, ct);
+            }
+            if let Some(l) = location {
+                response.headers_mut().insert(header::LOCATION, l);
+            }
+            response
+        }
+        Err(e) => ApiError::internal(format!("IO Error trying to forward REST request: {e}"))
+            .into_response(),
     }
 }
 

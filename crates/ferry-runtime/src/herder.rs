@@ -34,6 +34,11 @@ pub enum HerderError {
     /// 503
     #[error("{0}")]
     Unavailable(String),
+    /// The request must be served by another worker (the leader, or the
+    /// owner of a connector or task): the REST layer forwards it to `url`,
+    /// that worker's advertised REST URL.
+    #[error("request must be served by the worker at {url}")]
+    RequestTarget { url: String },
 }
 
 impl HerderError {
@@ -45,6 +50,8 @@ impl HerderError {
             HerderError::Conflict(_) => 409,
             HerderError::Internal(_) => 500,
             HerderError::Unavailable(_) => 503,
+            // Answered only when the request cannot be forwarded again.
+            HerderError::RequestTarget { .. } => 409,
         }
     }
 }
@@ -142,4 +149,28 @@ pub trait Herder: Send + Sync {
     fn plugins(&self, types: &[PluginType]) -> Vec<PluginInfo>;
     /// The config keys of a plugin: its own first, then the framework's.
     fn plugin_config(&self, plugin: &str) -> HerderResult<Vec<ferry_api::config::ConfigKeyInfo>>;
+
+    /// `POST /connectors/{c}/tasks`: task configs a worker running the
+    /// connector sends to the leader, as the raw JSON body and its KIP-507
+    /// signature headers (`X-Connect-Authorization`,
+    /// `X-Connect-Request-Signature-Algorithm`).
+    async fn put_task_configs(
+        &self,
+        name: &str,
+        _body: &[u8],
+        _signature: Option<RequestSignature>,
+    ) -> HerderResult<()> {
+        Err(HerderError::NotFound(format!(
+            "Task configs of {name} are written by the leader of a distributed cluster; this worker runs standalone"
+        )))
+    }
+}
+
+/// The signature headers of an internal request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestSignature {
+    /// `X-Connect-Request-Signature-Algorithm`, e.g. `HmacSHA256`.
+    pub algorithm: String,
+    /// `X-Connect-Authorization`: the base64 MAC of the body.
+    pub mac: String,
 }

@@ -2,6 +2,7 @@
 //! sink task loops, and the offset and status stores.
 
 pub mod connector_config;
+pub mod connector_ops;
 pub mod distributed;
 pub mod entities;
 pub mod error_handling;

@@ -30,6 +30,11 @@ pub enum OffsetStoreError {
         path: PathBuf,
         source: OffsetFileError,
     },
+    #[error("cannot write offsets to topic {topic}: {source}")]
+    Topic {
+        topic: String,
+        source: ferry_kafka::KafkaClientError,
+    },
 }
 
 /// The offsets-topic key of a source partition.
@@ -73,14 +78,13 @@ pub trait OffsetStore: Send + Sync {
     fn connector_offsets(&self, connector: &str) -> Vec<(OffsetMap, OffsetMap)>;
 }
 
-/// Kafka Connect's `FileOffsetBackingStore`: all offsets in memory, the
-/// whole map rewritten atomically (temp file, fsync, rename) on each commit.
-pub struct FileOffsetStore {
-    path: PathBuf,
-    /// Keyed by parsed (connector, partition JSON text) so that a key written
-    /// with a different field order by another writer still matches; the
-    /// original key bytes are kept and reused when rewriting.
-    data: Mutex<HashMap<(String, String), Entry>>,
+/// Committed offsets in memory, keyed by parsed (connector, canonical
+/// partition) so that a key written with another field order by another
+/// writer still matches; the key bytes first seen are kept and reused when
+/// writing, so compaction and Java readers line up.
+#[derive(Default)]
+pub struct OffsetCache {
+    data: HashMap<(String, String), Entry>,
 }
 
 struct Entry {
@@ -95,10 +99,87 @@ fn canonical(partition: &OffsetMap) -> String {
     serde_json::to_string(&sorted).unwrap_or_default()
 }
 
+impl OffsetCache {
+    /// Applies a record as stored (file entry or offsets-topic record);
+    /// keys that are not `[connector, partition]` are skipped.
+    pub fn apply_raw(&mut self, key_bytes: &[u8], value: Option<&[u8]>) {
+        if let Some((name, partition)) = parse_offset_key(key_bytes) {
+            self.data.insert(
+                (name, canonical(&partition)),
+                Entry {
+                    key_bytes: key_bytes.to_vec(),
+                    value: value.map(<[u8]>::to_vec),
+                },
+            );
+        }
+    }
+
+    pub fn get(&self, connector: &str, partition: &OffsetMap) -> Option<OffsetMap> {
+        let entry = self.data.get(&(connector.to_owned(), canonical(partition)))?;
+        match serde_json::from_slice::<Json>(entry.value.as_deref()?).ok()? {
+            Json::Object(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// Applies new offsets (`None` = delete) and returns the records to
+    /// store: (key bytes, value bytes or `None` for a tombstone).
+    pub fn update(
+        &mut self,
+        connector: &str,
+        offsets: Vec<(OffsetMap, Option<OffsetMap>)>,
+    ) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+        let mut out = Vec::with_capacity(offsets.len());
+        for (partition, offset) in offsets {
+            let id = (connector.to_owned(), canonical(&partition));
+            let value = offset.map(|o| serde_json::to_vec(&Json::Object(o)).unwrap_or_default());
+            let entry = self.data.entry(id).or_insert_with(|| Entry {
+                key_bytes: offset_key(connector, &partition),
+                value: None,
+            });
+            entry.value = value;
+            out.push((entry.key_bytes.clone(), entry.value.clone()));
+        }
+        out
+    }
+
+    /// Every stored record, for rewriting a whole file.
+    pub fn raw(&self) -> RawOffsets {
+        self.data
+            .values()
+            .map(|e| (e.key_bytes.clone(), e.value.clone()))
+            .collect()
+    }
+
+    pub fn connector_offsets(&self, connector: &str) -> Vec<(OffsetMap, OffsetMap)> {
+        let mut out: Vec<(OffsetMap, OffsetMap)> = self
+            .data
+            .iter()
+            .filter(|((name, _), _)| name == connector)
+            .filter_map(|(_, e)| {
+                let (_, partition) = parse_offset_key(&e.key_bytes)?;
+                match serde_json::from_slice::<Json>(e.value.as_deref()?).ok()? {
+                    Json::Object(o) => Some((partition, o)),
+                    _ => None,
+                }
+            })
+            .collect();
+        out.sort_by_key(|(p, _)| canonical(p));
+        out
+    }
+}
+
+/// Kafka Connect's `FileOffsetBackingStore`: all offsets in memory, the
+/// whole map rewritten atomically (temp file, fsync, rename) on each commit.
+pub struct FileOffsetStore {
+    path: PathBuf,
+    data: Mutex<OffsetCache>,
+}
+
 impl FileOffsetStore {
     pub fn open(path: impl Into<PathBuf>) -> Result<Self, OffsetStoreError> {
         let path = path.into();
-        let mut data = HashMap::new();
+        let mut data = OffsetCache::default();
         match std::fs::read(&path) {
             Ok(bytes) if !bytes.is_empty() => {
                 let raw =
@@ -107,9 +188,7 @@ impl FileOffsetStore {
                         source,
                     })?;
                 for (key_bytes, value) in raw {
-                    if let Some((name, partition)) = parse_offset_key(&key_bytes) {
-                        data.insert((name, canonical(&partition)), Entry { key_bytes, value });
-                    }
+                    data.apply_raw(&key_bytes, value.as_deref());
                 }
             }
             Ok(_) => {}
@@ -119,18 +198,6 @@ impl FileOffsetStore {
         Ok(FileOffsetStore {
             path,
             data: Mutex::new(data),
-        })
-    }
-
-    fn save(&self, data: &HashMap<(String, String), Entry>) -> Result<(), OffsetStoreError> {
-        let raw: RawOffsets = data
-            .values()
-            .map(|e| (e.key_bytes.clone(), e.value.clone()))
-            .collect();
-        let bytes = offset_file::encode(&raw);
-        write_atomically(&self.path, &bytes).map_err(|source| OffsetStoreError::Write {
-            path: self.path.clone(),
-            source,
         })
     }
 }
@@ -157,12 +224,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 impl OffsetStore for FileOffsetStore {
     fn get(&self, connector: &str, partition: &OffsetMap) -> Option<OffsetMap> {
-        let data = self.data.lock().unwrap_or_else(PoisonError::into_inner);
-        let entry = data.get(&(connector.to_owned(), canonical(partition)))?;
-        match serde_json::from_slice::<Json>(entry.value.as_deref()?).ok()? {
-            Json::Object(m) => Some(m),
-            _ => None,
-        }
+        lock(&self.data).get(connector, partition)
     }
 
     fn put(
@@ -170,42 +232,22 @@ impl OffsetStore for FileOffsetStore {
         connector: &str,
         offsets: Vec<(OffsetMap, Option<OffsetMap>)>,
     ) -> Result<(), OffsetStoreError> {
-        let mut data = self.data.lock().unwrap_or_else(PoisonError::into_inner);
-        for (partition, offset) in offsets {
-            let id = (connector.to_owned(), canonical(&partition));
-            let value = offset.map(|o| serde_json::to_vec(&Json::Object(o)).unwrap_or_default());
-            match data.get_mut(&id) {
-                Some(e) => e.value = value,
-                None => {
-                    data.insert(
-                        id,
-                        Entry {
-                            key_bytes: offset_key(connector, &partition),
-                            value,
-                        },
-                    );
-                }
-            }
-        }
-        self.save(&data)
+        let mut data = lock(&self.data);
+        data.update(connector, offsets);
+        let bytes = offset_file::encode(&data.raw());
+        write_atomically(&self.path, &bytes).map_err(|source| OffsetStoreError::Write {
+            path: self.path.clone(),
+            source,
+        })
     }
 
     fn connector_offsets(&self, connector: &str) -> Vec<(OffsetMap, OffsetMap)> {
-        let data = self.data.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut out: Vec<(OffsetMap, OffsetMap)> = data
-            .iter()
-            .filter(|((name, _), _)| name == connector)
-            .filter_map(|(_, e)| {
-                let (_, partition) = parse_offset_key(&e.key_bytes)?;
-                match serde_json::from_slice::<Json>(e.value.as_deref()?).ok()? {
-                    Json::Object(o) => Some((partition, o)),
-                    _ => None,
-                }
-            })
-            .collect();
-        out.sort_by_key(|(p, _)| canonical(p));
-        out
+        lock(&self.data).connector_offsets(connector)
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// A source task's view of its connector's committed offsets.

@@ -8,26 +8,25 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use ferry_api::config::{ConfigInfos, ConfigKeyInfo};
 use ferry_api::{
-    ConnectError, Connector, ConnectorContext, ConnectorKind, OffsetMap, PluginDescriptor,
+    ConnectError, Connector, ConnectorContext, PluginDescriptor,
 };
-use ferry_kafka::{Admin, PartitionOffset};
-use serde_json::Value as Json;
+use ferry_kafka::Admin;
 use tokio::sync::{mpsc, Mutex};
 use tracing::{error, info, warn};
 
 use crate::connector_config::{
-    framework_config_def, invalid_config_message, validate_connector_config, CONNECTOR_CLASS, NAME,
-    TASKS_MAX, TOPICS, TOPICS_REGEX,
+    invalid_config_message, NAME, TASKS_MAX,
 };
 use crate::entities::{
-    ActiveTopics, ActiveTopicsInfo, ConnectorInfo, ConnectorOffset, ConnectorOffsets,
+    ActiveTopics, ActiveTopicsInfo, ConnectorInfo, ConnectorOffsets,
     ConnectorState, ConnectorStateInfo, Message, PluginInfo, RestartPlan, ServerInfo, State,
     TargetState, TaskId, TaskInfo, TaskState,
 };
 use crate::herder::{Created, Herder, HerderError, HerderResult, PluginType};
 use crate::plugins::{Plugins, CONNECT_VERSION};
+use crate::connector_ops::{self, not_found};
 use crate::status::trace_of;
-use crate::worker::{sink_group, TaskHandle, Worker};
+use crate::worker::{TaskHandle, Worker};
 use crate::Props;
 
 /// Requests connectors make from their own tasks (reconfiguration, errors).
@@ -70,50 +69,6 @@ pub struct StandaloneHerder {
     server_info: ServerInfo,
     connectors: Mutex<BTreeMap<String, ConnectorEntry>>,
     events: mpsc::UnboundedSender<ConnectorEvent>,
-}
-
-fn not_found(name: &str) -> HerderError {
-    HerderError::NotFound(format!("Connector {name} not found"))
-}
-
-fn json_map(v: Json) -> Option<OffsetMap> {
-    match v {
-        Json::Object(m) => Some(m),
-        _ => None,
-    }
-}
-
-/// `{"kafka_topic":…, "kafka_partition":…}` → (topic, partition), accepting
-/// numbers given as strings, as Kafka Connect does.
-fn sink_partition(p: &OffsetMap) -> HerderResult<(String, i32)> {
-    let bad = |m: &str| HerderError::BadRequest(m.to_owned());
-    let topic = match p.get("kafka_topic") {
-        Some(Json::String(t)) => t.clone(),
-        _ => {
-            return Err(bad(
-                "Kafka topic names must be valid strings and may not be null",
-            ))
-        }
-    };
-    let partition = match p.get("kafka_partition") {
-        Some(Json::Number(n)) => n.as_i64(),
-        Some(Json::String(s)) => s.trim().parse().ok(),
-        _ => None,
-    }
-    .and_then(|n| i32::try_from(n).ok())
-    .ok_or_else(|| bad("Failed to parse the following Kafka partition value in the provided offsets: 'kafka_partition'. Partition values for sink connectors need to be integers."))?;
-    Ok((topic, partition))
-}
-
-fn sink_offset(o: &OffsetMap) -> HerderResult<i64> {
-    match o.get("kafka_offset") {
-        Some(Json::Number(n)) => n.as_i64(),
-        Some(Json::String(s)) => s.trim().parse().ok(),
-        _ => None,
-    }
-    .ok_or_else(|| {
-        HerderError::BadRequest("Failed to parse the following Kafka offset value in the provided offsets: 'kafka_offset'. Offset values for sink connectors need to be integers.".into())
-    })
 }
 
 impl StandaloneHerder {
@@ -307,22 +262,7 @@ impl StandaloneHerder {
     }
 
     fn validate(&self, config: &Props) -> HerderResult<(PluginDescriptor, ConfigInfos)> {
-        let class = config.get(CONNECTOR_CLASS).map(|s| s.trim()).unwrap_or("");
-        if class.is_empty() {
-            return Err(HerderError::BadRequest(format!(
-                "Connector config {} contains no connector type",
-                props_display(config)
-            )));
-        }
-        let plugin = self
-            .plugins
-            .connector(class)
-            .ok_or_else(|| HerderError::BadRequest(self.plugins.unknown_connector_message(class)))?
-            .clone();
-        let mut infos = validate_connector_config(&plugin, config);
-        // Kafka Connect names the result by the class as the user wrote it.
-        infos.name = class.to_owned();
-        Ok((plugin, infos))
+        connector_ops::validate(&self.plugins, config)
     }
 
     fn info_of(&self, name: &str, entry: &ConnectorEntry) -> ConnectorInfo {
@@ -385,35 +325,6 @@ impl StandaloneHerder {
         Ok(())
     }
 
-    /// Partitions of the topics a sink connector consumes.
-    fn sink_partitions(&self, config: &Props) -> HerderResult<Vec<(String, i32)>> {
-        let mut topics =
-            ferry_api::config::parse_list(config.get(TOPICS).map(String::as_str).unwrap_or(""));
-        let regex = config.get(TOPICS_REGEX).map(|s| s.trim()).unwrap_or("");
-        if topics.is_empty() && !regex.is_empty() {
-            let re = regex::Regex::new(&format!("^(?:{regex})$"))
-                .map_err(|e| HerderError::BadRequest(e.to_string()))?;
-            topics = self
-                .admin
-                .topic_names()
-                .map_err(|e| HerderError::Internal(e.to_string()))?
-                .into_iter()
-                .filter(|t| re.is_match(t))
-                .collect();
-        }
-        let mut out = Vec::new();
-        for t in topics {
-            for p in self
-                .admin
-                .partitions(&t)
-                .map_err(|e| HerderError::Internal(e.to_string()))?
-            {
-                out.push((t.clone(), p));
-            }
-        }
-        Ok(out)
-    }
-
     /// Creates or replaces a connector from a config file given on the
     /// command line.
     pub async fn add_connector(&self, config: Props) -> HerderResult<ConnectorInfo> {
@@ -423,11 +334,6 @@ impl StandaloneHerder {
             .await?
             .value)
     }
-}
-
-fn props_display(p: &Props) -> String {
-    let inner: Vec<String> = p.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    format!("{{{}}}", inner.join(", "))
 }
 
 #[async_trait]
@@ -740,33 +646,13 @@ impl Herder for StandaloneHerder {
     async fn connector_offsets(&self, name: &str) -> HerderResult<ConnectorOffsets> {
         let connectors = self.connectors.lock().await;
         let entry = connectors.get(name).ok_or_else(|| not_found(name))?;
-        let offsets = match entry.plugin.kind {
-            ConnectorKind::Source => self
-                .worker
-                .offsets
-                .connector_offsets(name)
-                .into_iter()
-                .map(|(partition, offset)| ConnectorOffset {
-                    partition,
-                    offset: Some(offset),
-                })
-                .collect(),
-            ConnectorKind::Sink => {
-                let parts = self.sink_partitions(&entry.config)?;
-                let group = sink_group(name, &entry.config);
-                self.admin
-                    .committed_offsets(&group, &parts)
-                    .map_err(|e| HerderError::Internal(e.to_string()))?
-                    .into_iter()
-                    .map(|o| ConnectorOffset {
-                        partition: json_map(serde_json::json!({"kafka_topic": o.topic, "kafka_partition": o.partition}))
-                            .unwrap_or_default(),
-                        offset: json_map(serde_json::json!({"kafka_offset": o.offset})),
-                    })
-                    .collect()
-            }
-        };
-        Ok(ConnectorOffsets { offsets })
+        connector_ops::read_offsets(
+            &self.admin,
+            &self.worker.offsets,
+            name,
+            entry.plugin.kind,
+            &entry.config,
+        )
     }
 
     async fn alter_connector_offsets(
@@ -774,85 +660,33 @@ impl Herder for StandaloneHerder {
         name: &str,
         offsets: ConnectorOffsets,
     ) -> HerderResult<Message> {
-        if offsets.offsets.is_empty() {
-            return Err(HerderError::BadRequest(
-                "Partitions / offsets need to be provided for an alter offsets request".into(),
-            ));
-        }
+        connector_ops::require_offsets(&offsets)?;
         let connectors = self.connectors.lock().await;
         let entry = connectors.get(name).ok_or_else(|| not_found(name))?;
         Self::require_stopped(name, entry)?;
-        match entry.plugin.kind {
-            ConnectorKind::Source => {
-                let updates = offsets
-                    .offsets
-                    .into_iter()
-                    .map(|o| (o.partition, o.offset))
-                    .collect();
-                let store = self.worker.offsets.clone();
-                let n = name.to_owned();
-                tokio::task::spawn_blocking(move || store.put(&n, updates))
-                    .await
-                    .map_err(|e| HerderError::Internal(e.to_string()))?
-                    .map_err(|e| HerderError::Internal(e.to_string()))?;
-            }
-            ConnectorKind::Sink => {
-                let mut set = Vec::new();
-                for o in &offsets.offsets {
-                    let (topic, partition) = sink_partition(&o.partition)?;
-                    match &o.offset {
-                        Some(off) => set.push(PartitionOffset {
-                            topic,
-                            partition,
-                            offset: sink_offset(off)?,
-                        }),
-                        None => {
-                            return Err(HerderError::BadRequest(
-                                "Resetting the offsets of single partitions of a sink connector is not supported yet; reset all of them with DELETE /connectors/{name}/offsets".replace("{name}", name),
-                            ))
-                        }
-                    }
-                }
-                self.admin
-                    .alter_group_offsets(&sink_group(name, &entry.config), &set)
-                    .map_err(|e| HerderError::Internal(e.to_string()))?;
-            }
-        }
-        Ok(Message {
-            message: "The offsets for this connector have been altered successfully".into(),
-        })
+        connector_ops::alter_offsets(
+            &self.admin,
+            &self.worker.offsets,
+            name,
+            entry.plugin.kind,
+            &entry.config,
+            offsets,
+        )
+        .await
     }
 
     async fn reset_connector_offsets(&self, name: &str) -> HerderResult<Message> {
         let connectors = self.connectors.lock().await;
         let entry = connectors.get(name).ok_or_else(|| not_found(name))?;
         Self::require_stopped(name, entry)?;
-        match entry.plugin.kind {
-            ConnectorKind::Source => {
-                let updates: Vec<(OffsetMap, Option<OffsetMap>)> = self
-                    .worker
-                    .offsets
-                    .connector_offsets(name)
-                    .into_iter()
-                    .map(|(p, _)| (p, None))
-                    .collect();
-                let store = self.worker.offsets.clone();
-                let n = name.to_owned();
-                tokio::task::spawn_blocking(move || store.put(&n, updates))
-                    .await
-                    .map_err(|e| HerderError::Internal(e.to_string()))?
-                    .map_err(|e| HerderError::Internal(e.to_string()))?;
-            }
-            ConnectorKind::Sink => {
-                self.admin
-                    .delete_group(&sink_group(name, &entry.config))
-                    .await
-                    .map_err(|e| HerderError::Internal(e.to_string()))?;
-            }
-        }
-        Ok(Message {
-            message: "The offsets for this connector have been reset successfully".into(),
-        })
+        connector_ops::reset_offsets(
+            &self.admin,
+            &self.worker.offsets,
+            name,
+            entry.plugin.kind,
+            &entry.config,
+        )
+        .await
     }
 
     async fn active_topics(&self, name: &str) -> HerderResult<ActiveTopicsInfo> {
@@ -897,18 +731,6 @@ impl Herder for StandaloneHerder {
     }
 
     fn plugin_config(&self, plugin: &str) -> HerderResult<Vec<ConfigKeyInfo>> {
-        // Transformations, predicates and converters have their own keys only.
-        let other = ferry_transforms::config_def_for(plugin)
-            .or_else(|| ferry_convert::converter_config_def_for(plugin));
-        if let (None, Some(def)) = (self.plugins.connector(plugin), other) {
-            return Ok(def.keys().iter().map(|k| k.info()).collect());
-        }
-        let p = self
-            .plugins
-            .connector(plugin)
-            .ok_or_else(|| HerderError::NotFound(format!("Unknown plugin {plugin}.")))?;
-        let mut def = (p.new_connector)().config_def();
-        def.merge(&framework_config_def(p.kind));
-        Ok(def.keys().iter().map(|k| k.info()).collect())
+        connector_ops::plugin_config(&self.plugins, plugin)
     }
 }

@@ -1,11 +1,17 @@
 //! Connector and task states, as the status endpoints report them, and the
 //! topics each connector has used (KIP-558). Standalone keeps both in memory,
-//! as Kafka Connect's `MemoryStatusBackingStore` does.
+//! as Kafka Connect's `MemoryStatusBackingStore` does; in distributed mode a
+//! [`StatusBackend`] also writes every change to the status topic, and the
+//! statuses other workers write there are applied with Kafka Connect's
+//! conflict rules ([`StatusStore::apply_record`]).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
+use crate::distributed::records::{
+    StatusKey, StatusRecord, StatusRecordValue, StatusState, StatusValue, TopicStatusValue,
+};
 use crate::entities::State;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -13,6 +19,14 @@ pub struct Status {
     pub state: State,
     pub trace: Option<String>,
     pub worker_id: String,
+    /// The worker group generation of the writer (0 in standalone mode).
+    pub generation: i32,
+}
+
+/// Where status changes are published (the status topic). Writes must not
+/// block: they are called from task loops.
+pub trait StatusBackend: Send + Sync {
+    fn write(&self, key: String, value: Option<Vec<u8>>);
 }
 
 #[derive(Default)]
@@ -24,6 +38,8 @@ struct Inner {
 
 pub struct StatusStore {
     worker_id: String,
+    generation: AtomicI32,
+    backend: OnceLock<Arc<dyn StatusBackend>>,
     inner: Mutex<Inner>,
     /// Bumped by every topic reset, so tasks caching what they reported
     /// know to report again.
@@ -34,6 +50,8 @@ impl StatusStore {
     pub fn new(worker_id: impl Into<String>) -> Self {
         StatusStore {
             worker_id: worker_id.into(),
+            generation: AtomicI32::new(0),
+            backend: OnceLock::new(),
             inner: Mutex::new(Inner::default()),
             topic_resets: AtomicU64::new(0),
         }
@@ -47,22 +65,125 @@ impl StatusStore {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Publishes every later change through `backend` (distributed mode).
+    pub fn set_backend(&self, backend: Arc<dyn StatusBackend>) {
+        let _ = self.backend.set(backend);
+    }
+
+    /// The group generation written with this worker's statuses.
+    pub fn set_generation(&self, generation: i32) {
+        self.generation.store(generation, Ordering::Release);
+    }
+
     fn status(&self, state: State, trace: Option<String>) -> Status {
         Status {
             state,
             trace,
             worker_id: self.worker_id.clone(),
+            generation: self.generation.load(Ordering::Acquire),
         }
+    }
+
+    fn publish(&self, key: StatusKey, status: Option<&Status>) {
+        let Some(backend) = self.backend.get() else {
+            return;
+        };
+        let record = StatusRecord {
+            key,
+            value: status.map(|s| {
+                StatusRecordValue::Status(StatusValue {
+                    state: status_state(s.state),
+                    trace: s.trace.clone(),
+                    worker_id: s.worker_id.clone(),
+                    generation: s.generation,
+                    version: None,
+                })
+            }),
+        };
+        let (key, value) = record.encode();
+        backend.write(key, value);
     }
 
     pub fn set_connector(&self, name: &str, state: State, trace: Option<String>) {
         let s = self.status(state, trace);
+        self.publish(StatusKey::Connector(name.to_owned()), Some(&s));
         self.lock().connectors.insert(name.to_owned(), s);
     }
 
     pub fn set_task(&self, connector: &str, task: u32, state: State, trace: Option<String>) {
         let s = self.status(state, trace);
+        self.publish(
+            StatusKey::Task {
+                connector: connector.to_owned(),
+                task,
+            },
+            Some(&s),
+        );
         self.lock().tasks.insert((connector.to_owned(), task), s);
+    }
+
+    /// Writes tombstones for a deleted connector and its tasks, and forgets
+    /// them (distributed mode: the leader cleans up after a deletion).
+    pub fn delete_connector(&self, name: &str, tasks: u32) {
+        self.publish(StatusKey::Connector(name.to_owned()), None);
+        for task in 0..tasks {
+            self.publish(
+                StatusKey::Task {
+                    connector: name.to_owned(),
+                    task,
+                },
+                None,
+            );
+        }
+        self.remove_connector(name);
+    }
+
+    /// Applies a record read from the status topic. A status replaces the
+    /// cached one unless the cached one is from another worker and a newer
+    /// generation; an UNASSIGNED task status does not replace a RUNNING one
+    /// of the same or a newer generation (the new owner already runs it).
+    pub fn apply_record(&self, record: StatusRecord) {
+        let mut inner = self.lock();
+        match (record.key, record.value) {
+            (StatusKey::Connector(name), Some(StatusRecordValue::Status(v))) => {
+                let s = from_value(v);
+                let keep = inner
+                    .connectors
+                    .get(&name)
+                    .is_some_and(|old| old.worker_id != s.worker_id && old.generation > s.generation);
+                if !keep {
+                    inner.connectors.insert(name, s);
+                }
+            }
+            (StatusKey::Connector(name), None) => {
+                inner.connectors.remove(&name);
+            }
+            (StatusKey::Task { connector, task }, Some(StatusRecordValue::Status(v))) => {
+                let s = from_value(v);
+                let key = (connector, task);
+                let keep = inner.tasks.get(&key).is_some_and(|old| {
+                    (old.worker_id != s.worker_id && old.generation > s.generation)
+                        || (s.state == State::Unassigned
+                            && old.state == State::Running
+                            && old.generation >= s.generation)
+                });
+                if !keep {
+                    inner.tasks.insert(key, s);
+                }
+            }
+            (StatusKey::Task { connector, task }, None) => {
+                inner.tasks.remove(&(connector, task));
+            }
+            (StatusKey::Topic { topic, connector }, Some(StatusRecordValue::Topic(_))) => {
+                inner.topics.entry(connector).or_default().insert(topic);
+            }
+            (StatusKey::Topic { topic, connector }, None) => {
+                if let Some(set) = inner.topics.get_mut(&connector) {
+                    set.remove(&topic);
+                }
+            }
+            _ => {}
+        }
     }
 
     pub fn connector(&self, name: &str) -> Option<Status> {
@@ -105,6 +226,23 @@ impl StatusStore {
             return false;
         }
         set.insert(topic.to_owned());
+        drop(inner);
+        if let Some(backend) = self.backend.get() {
+            let record = StatusRecord {
+                key: StatusKey::Topic {
+                    topic: topic.to_owned(),
+                    connector: connector.to_owned(),
+                },
+                value: Some(StatusRecordValue::Topic(TopicStatusValue {
+                    name: topic.to_owned(),
+                    connector: connector.to_owned(),
+                    task: 0,
+                    discover_timestamp: now_ms(),
+                })),
+            };
+            let (key, value) = record.encode();
+            backend.write(key, value);
+        }
         true
     }
 
@@ -117,13 +255,62 @@ impl StatusStore {
     }
 
     pub fn reset_topics(&self, connector: &str) {
-        self.lock().topics.remove(connector);
+        let removed = self.lock().topics.remove(connector).unwrap_or_default();
+        for topic in removed {
+            self.publish_topic_tombstone(&topic, connector);
+        }
         self.topic_resets.fetch_add(1, Ordering::Release);
     }
 
     /// Changes whenever tracked topics were reset.
     pub fn topic_resets(&self) -> u64 {
         self.topic_resets.load(Ordering::Acquire)
+    }
+}
+
+impl StatusStore {
+    fn publish_topic_tombstone(&self, topic: &str, connector: &str) {
+        if let Some(backend) = self.backend.get() {
+            let key = StatusKey::Topic {
+                topic: topic.to_owned(),
+                connector: connector.to_owned(),
+            };
+            backend.write(key.to_key_string(), None);
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn status_state(s: State) -> StatusState {
+    match s {
+        State::Unassigned => StatusState::Unassigned,
+        State::Running => StatusState::Running,
+        State::Paused => StatusState::Paused,
+        State::Failed => StatusState::Failed,
+        State::Restarting => StatusState::Restarting,
+        State::Stopped => StatusState::Stopped,
+    }
+}
+
+fn from_value(v: StatusValue) -> Status {
+    Status {
+        state: match v.state {
+            StatusState::Unassigned => State::Unassigned,
+            StatusState::Running => State::Running,
+            StatusState::Paused => State::Paused,
+            StatusState::Failed => State::Failed,
+            StatusState::Restarting => State::Restarting,
+            StatusState::Stopped => State::Stopped,
+        },
+        trace: v.trace,
+        worker_id: v.worker_id,
+        generation: v.generation,
     }
 }
 

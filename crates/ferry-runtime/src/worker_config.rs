@@ -105,11 +105,89 @@ pub fn worker_config_def(standalone: bool) -> ConfigDef {
         .validator(Validator::OneOf(vec!["All", "None", "Principal"]))
         .importance(Importance::Medium)
         .doc("Which producer.override.*, consumer.override.* and admin.override.* settings connectors may use.");
+    if !standalone {
+        define_distributed(&mut d);
+    }
     d.define("plugin.path", ConfigType::List)
         .default_null()
         .importance(Importance::Low)
         .doc("Directories with native connector plugins.");
     d
+}
+
+pub const GROUP_ID: &str = "group.id";
+pub const CONFIG_TOPIC: &str = "config.storage.topic";
+pub const OFFSETS_TOPIC: &str = "offset.storage.topic";
+pub const STATUS_TOPIC: &str = "status.storage.topic";
+
+/// The keys of a distributed worker (`DistributedConfig`).
+fn define_distributed(d: &mut ConfigDef) {
+    d.define(GROUP_ID, ConfigType::String)
+        .validator(Validator::NonEmptyString)
+        .importance(Importance::High)
+        .doc("A unique string that identifies the Connect cluster group this worker belongs to.");
+    for (topic, what, partitions) in [
+        (CONFIG_TOPIC, "connector configurations", None),
+        (OFFSETS_TOPIC, "source connector offsets", Some("25")),
+        (STATUS_TOPIC, "connector and task statuses", Some("5")),
+    ] {
+        d.define(topic, ConfigType::String)
+            .validator(Validator::NonEmptyString)
+            .importance(Importance::High)
+            .doc(&format!(
+                "The name of the Kafka topic where {what} are stored."
+            ));
+        let base = topic.trim_end_matches(".topic");
+        d.define(&format!("{base}.replication.factor"), ConfigType::Short)
+            .default_str("3")
+            .importance(Importance::Low)
+            .doc("Replication factor used when creating the topic; -1 for the broker default.");
+        if let Some(p) = partitions {
+            d.define(&format!("{base}.partitions"), ConfigType::Int)
+                .default_str(p)
+                .importance(Importance::Low)
+                .doc("The number of partitions used when creating the topic; -1 for the broker default.");
+        }
+    }
+    for (key, default, doc) in [
+        ("session.timeout.ms", "10000", "The timeout used to detect worker failures."),
+        ("heartbeat.interval.ms", "3000", "The expected time between heartbeats to the group coordinator."),
+        ("rebalance.timeout.ms", "60000", "The maximum allowed time for each worker to join the group once a rebalance has begun."),
+        ("scheduled.rebalance.max.delay.ms", "300000", "How long the leader waits for a departed worker to return before reassigning its connectors and tasks."),
+        ("worker.sync.timeout.ms", "3000", "How long a worker waits to catch up with the leader's config before rejoining."),
+        ("worker.unsync.backoff.ms", "300000", "How long a worker that cannot catch up waits before rejoining."),
+        ("inter.worker.key.ttl.ms", "3600000", "The time to live of the key that signs internal requests."),
+    ] {
+        d.define(key, ConfigType::Int)
+            .default_str(default)
+            .validator(Validator::at_least(0.0))
+            .importance(Importance::Low)
+            .doc(doc);
+    }
+    d.define("connect.protocol", ConfigType::String)
+        .default_str("sessioned")
+        .validator(Validator::OneOf(vec!["eager", "compatible", "sessioned"]))
+        .importance(Importance::Low)
+        .doc("Compatibility mode for the worker group protocol.");
+    d.define("inter.worker.key.generation.algorithm", ConfigType::String)
+        .default_str("HmacSHA256")
+        .validator(Validator::OneOf(vec!["HmacSHA256"]))
+        .importance(Importance::Low)
+        .doc("The algorithm that generates the keys signing internal requests.");
+    d.define("inter.worker.signature.algorithm", ConfigType::String)
+        .default_str("HmacSHA256")
+        .validator(Validator::OneOf(vec!["HmacSHA256"]))
+        .importance(Importance::Low)
+        .doc("The algorithm that signs internal requests.");
+    d.define("inter.worker.verification.algorithms", ConfigType::List)
+        .default_str("HmacSHA256")
+        .importance(Importance::Low)
+        .doc("The algorithms accepted on internal requests.");
+    d.define("exactly.once.source.support", ConfigType::String)
+        .default_str("disabled")
+        .validator(Validator::OneOf(vec!["disabled"]))
+        .importance(Importance::High)
+        .doc("Exactly-once source support; Ferry supports `disabled`.");
 }
 
 /// Parsed worker properties.
@@ -171,6 +249,17 @@ impl WorkerConfig {
         self.parsed
             .int(ADVERTISED_PORT)
             .and_then(|p| u16::try_from(p).ok())
+    }
+    /// An integer setting with a default (distributed keys).
+    pub fn int_or(&self, key: &str, default: i64) -> i64 {
+        self.parsed
+            .int(key)
+            .map(i64::from)
+            .or_else(|| self.parsed.long(key))
+            .unwrap_or(default)
+    }
+    pub fn list(&self, key: &str) -> Vec<String> {
+        self.parsed.list(key).to_vec()
     }
     pub fn topic_creation(&self) -> bool {
         self.parsed.boolean(TOPIC_CREATION).unwrap_or(true)

@@ -1,9 +1,11 @@
 //! `ferry`: a Kafka Connect compatible worker.
 //!
 //! `ferry standalone worker.properties [connector.properties|json …]` runs
-//! like `connect-standalone`.
+//! like `connect-standalone`; `ferry distributed worker.properties` like
+//! `connect-distributed`.
 
 mod cli_config;
+mod distributed;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -41,6 +43,11 @@ enum Command {
         /// Connector configs (.properties or .json) to start.
         connector_configs: Vec<PathBuf>,
     },
+    /// Run a worker of a distributed cluster, like connect-distributed.
+    Distributed {
+        /// Worker properties file.
+        worker_properties: PathBuf,
+    },
 }
 
 /// `mi_option_purge_delay` in mimalloc's `mi_option_e` (mimalloc.h, the same
@@ -73,6 +80,9 @@ fn main() -> Result<()> {
                 worker_properties,
                 connector_configs,
             } => run_standalone(worker_properties, connector_configs, loggers).await,
+            Command::Distributed { worker_properties } => {
+                distributed::run(worker_properties, loggers).await
+            }
         }
     });
     if let Err(e) = &result {
@@ -81,8 +91,18 @@ fn main() -> Result<()> {
     result
 }
 
+/// Every connector this build carries.
+pub(crate) fn all_plugins() -> Plugins {
+    Plugins::new(
+        ferry_connector_file::plugins()
+            .into_iter()
+            .chain(ferry_connector_datagen::plugins())
+            .collect(),
+    )
+}
+
 /// The advertised `host:port` that identifies this worker in statuses.
-fn worker_id(config: &WorkerConfig, bound: SocketAddr) -> String {
+pub(crate) fn worker_id(config: &WorkerConfig, bound: SocketAddr) -> String {
     let host = config
         .advertised_host()
         .map(str::to_owned)
@@ -139,13 +159,7 @@ async fn run_standalone(
         offsets,
         status,
     });
-    let plugins = Plugins::new(
-        ferry_connector_file::plugins()
-            .into_iter()
-            .chain(ferry_connector_datagen::plugins())
-            .collect(),
-    );
-    let herder = StandaloneHerder::start(worker, plugins, env!("FERRY_COMMIT"))
+    let herder = StandaloneHerder::start(worker, all_plugins(), env!("FERRY_COMMIT"))
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
 
@@ -174,7 +188,7 @@ async fn run_standalone(
     Ok(())
 }
 
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut term), Ok(mut int)) = (
         signal(SignalKind::terminate()),

@@ -39,7 +39,7 @@ use super::connection::BrokerConnection;
 use super::error::{GroupError, ResponseError};
 use super::protocol::{
     decode_assignment, decode_metadata, encode_assignment, encode_metadata, Assignment,
-    ConnectProtocol, WorkerMetadata, PROTOCOL_TYPE,
+    ConnectProtocol, ConnectorTaskId, WorkerMetadata, PROTOCOL_TYPE,
 };
 
 /// Extra time on top of the rebalance timeout for a JoinGroup answer: the
@@ -328,6 +328,16 @@ impl GroupMember {
     /// work; the next join then reports no allocation.
     pub fn reset_assignment(&mut self) {
         self.current = None;
+    }
+
+    /// Drops work this member stopped on its own (e.g. tasks whose configs
+    /// changed) from its current assignment, so that its next JoinGroup
+    /// reports it as free and the leader hands it out again.
+    pub fn release(&mut self, connectors: &[String], tasks: &[ConnectorTaskId]) {
+        if let Some(current) = self.current.as_mut() {
+            current.connectors.retain(|c| !connectors.contains(c));
+            current.tasks.retain(|t| !tasks.contains(t));
+        }
     }
 
     /// JoinGroup metadata for this member: the given URL and config offset

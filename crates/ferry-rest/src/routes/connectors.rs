@@ -5,6 +5,7 @@ use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ferry_runtime::entities::{ConnectorInfo, TaskId};
+use ferry_runtime::herder::RequestSignature;
 use serde_json::{Map, Value};
 
 use super::{connector_location, to_json, ApiResult, AppState};
@@ -101,6 +102,32 @@ pub(crate) async fn info(State(s): State<AppState>, PathParams(name): Name) -> A
 
 pub(crate) async fn delete(State(s): State<AppState>, PathParams(name): Name) -> ApiResult {
     s.call(s.herder.delete_connector(&name)).await?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+/// Internal: task configs from the worker running the connector, to the
+/// leader; signed with the session key (KIP-507).
+pub(crate) async fn put_task_configs(
+    State(s): State<AppState>,
+    PathParams(name): Name,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult {
+    let header = |n: &str| {
+        headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let signature = match (
+        header("X-Connect-Authorization"),
+        header("X-Connect-Request-Signature-Algorithm"),
+    ) {
+        (Some(mac), Some(algorithm)) => Some(RequestSignature { algorithm, mac }),
+        _ => None,
+    };
+    s.call(s.herder.put_task_configs(&name, &body, signature))
+        .await?;
     Ok(empty(StatusCode::NO_CONTENT))
 }
 

@@ -129,7 +129,10 @@ fn api_routes() -> Router<AppState> {
         .route("/connectors/{connector}/pause", json(put(c::pause)))
         .route("/connectors/{connector}/resume", json(put(c::resume)))
         .route("/connectors/{connector}/stop", json(put(c::stop)))
-        .route("/connectors/{connector}/tasks", json(get(c::tasks)))
+        .route(
+            "/connectors/{connector}/tasks",
+            json(get(c::tasks).post(c::put_task_configs)),
+        )
         .route(
             "/connectors/{connector}/tasks-config",
             json(get(c::tasks_config)),
@@ -182,6 +185,7 @@ fn finish(routes: Router<AppState>, state: AppState) -> Router {
         .fallback(middleware::not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed)
         .layer(mw::from_fn(middleware::json_errors))
+        .layer(mw::from_fn(middleware::forward_to_target))
         .layer(mw::from_fn(middleware::catch_panics))
         .layer(mw::from_fn(middleware::trace_request))
         .with_state(state);

@@ -1,0 +1,350 @@
+//! A topic read from the beginning and followed for ever, with "read to the
+//! end" on request: Kafka Connect's `KafkaBasedLog`, on which the config,
+//! offsets and status stores of distributed mode are built.
+//!
+//! One thread owns the consumer (manually assigned to every partition, no
+//! group): it hands each record to the owner's callback in offset order and
+//! answers read-to-end requests once every partition's position has reached
+//! the end offsets taken when the request arrived. Writes go through an
+//! idempotent, `acks=all` producer with Java's murmur2 partitioner, so keyed
+//! records land where Java workers put them.
+
+use std::collections::HashMap;
+use std::sync::mpsc as std_mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer as _};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message as _;
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer as _};
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{Offset, TopicPartitionList};
+use tokio::sync::oneshot;
+use tracing::debug;
+
+use crate::config::{client_config, ClientProps};
+use crate::error::KafkaClientError;
+
+/// A record handed to the log's callback.
+#[derive(Debug)]
+pub struct LogRecord<'a> {
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<&'a [u8]>,
+    /// `None` for a tombstone.
+    pub value: Option<&'a [u8]>,
+}
+
+enum Control {
+    ReadToEnd(oneshot::Sender<Result<(), KafkaClientError>>),
+    Stop,
+}
+
+/// How long one metadata or watermark request may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A followed topic. Dropping it stops the reader thread.
+pub struct KafkaLog {
+    topic: String,
+    producer: FutureProducer,
+    control: std_mpsc::Sender<Control>,
+    reader: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for KafkaLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaLog")
+            .field("topic", &self.topic)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KafkaLog {
+    /// Starts following `topic` (which must exist) from its beginning.
+    /// `props` carries `bootstrap.servers` and any security settings;
+    /// `client_id` names the log's clients in broker logs. `apply` sees every
+    /// record, in order per partition, on the reader thread.
+    pub fn start(
+        props: &ClientProps,
+        topic: &str,
+        client_id: &str,
+        mut apply: impl FnMut(LogRecord<'_>) + Send + 'static,
+    ) -> Result<Self, KafkaClientError> {
+        let mut consumer_props = props.clone();
+        consumer_props.insert("client.id".into(), format!("{client_id}-consumer"));
+        // No group: the log is assigned every partition by hand.
+        consumer_props.insert("group.id".into(), format!("{client_id}-unused"));
+        consumer_props.insert("enable.auto.commit".into(), "false".into());
+        consumer_props.insert("enable.auto.offset.store".into(), "false".into());
+        consumer_props.insert("isolation.level".into(), "read_committed".into());
+        consumer_props.insert("enable.partition.eof".into(), "false".into());
+        consumer_props.insert("fetch.wait.max.ms".into(), "50".into());
+        let consumer: BaseConsumer = client_config(&consumer_props)
+            .create()
+            .map_err(|e| KafkaClientError::Config(e.to_string()))?;
+
+        let mut producer_props = props.clone();
+        producer_props.insert("client.id".into(), format!("{client_id}-producer"));
+        producer_props.insert("acks".into(), "all".into());
+        producer_props.insert("enable.idempotence".into(), "true".into());
+        producer_props.insert("partitioner".into(), "murmur2_random".into());
+        producer_props.insert("linger.ms".into(), "0".into());
+        let producer: FutureProducer = client_config(&producer_props)
+            .create()
+            .map_err(|e| KafkaClientError::Config(e.to_string()))?;
+
+        let partitions = partitions_of(&consumer, topic)?;
+        let mut tpl = TopicPartitionList::new();
+        for p in &partitions {
+            tpl.add_partition_offset(topic, *p, Offset::Beginning)?;
+        }
+        consumer.assign(&tpl)?;
+
+        let (tx, rx) = std_mpsc::channel();
+        let topic_name = topic.to_owned();
+        let reader = std::thread::Builder::new()
+            .name(format!("log-{topic}"))
+            .spawn(move || {
+                let mut reader = Reader {
+                    consumer,
+                    topic: topic_name,
+                    partitions,
+                    next: HashMap::new(),
+                    pending: Vec::new(),
+                };
+                reader.run(&rx, &mut apply);
+            })
+            .map_err(|e| KafkaClientError::Other(format!("cannot start log reader: {e}")))?;
+        Ok(KafkaLog {
+            topic: topic.to_owned(),
+            producer,
+            control: tx,
+            reader: Some(reader),
+        })
+    }
+
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// Returns once every record written before the call has been applied.
+    pub async fn read_to_end(&self, timeout: Duration) -> Result<(), KafkaClientError> {
+        let (tx, rx) = oneshot::channel();
+        self.control
+            .send(Control::ReadToEnd(tx))
+            .map_err(|_| KafkaClientError::Other("log reader stopped".into()))?;
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(KafkaClientError::Other("log reader stopped".into())),
+            Err(_) => Err(KafkaClientError::Timeout(timeout, "reading to the end of the log")),
+        }
+    }
+
+    /// Writes a record (keyed by murmur2 unless `partition` is given) and
+    /// returns once the broker acknowledged it.
+    pub async fn send(
+        &self,
+        key: &[u8],
+        value: Option<&[u8]>,
+        partition: Option<i32>,
+    ) -> Result<(), KafkaClientError> {
+        let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&self.topic).key(key);
+        if let Some(v) = value {
+            record = record.payload(v);
+        }
+        if let Some(p) = partition {
+            record = record.partition(p);
+        }
+        self.producer
+            .send(record, Duration::from_secs(30))
+            .await
+            .map(|_| ())
+            .map_err(|(e, _)| KafkaClientError::Kafka(e))
+    }
+
+    /// Like [`send`](Self::send), from a thread that is not in the async
+    /// runtime (blocking store APIs).
+    pub fn send_blocking(
+        &self,
+        key: &[u8],
+        value: Option<&[u8]>,
+        timeout: Duration,
+    ) -> Result<(), KafkaClientError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&self.topic).key(key);
+            if let Some(v) = value {
+                record = record.payload(v);
+            }
+            match self.producer.send_result(record) {
+                Ok(delivery) => {
+                    return match futures::executor::block_on(delivery) {
+                        Ok(Ok(_)) => Ok(()),
+                        Ok(Err((e, _))) => Err(KafkaClientError::Kafka(e)),
+                        Err(_) => Err(KafkaClientError::Other("producer closed".into())),
+                    };
+                }
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _))
+                    if Instant::now() < deadline =>
+                {
+                    // The local queue drains as deliveries complete.
+                    self.producer.poll(Duration::from_millis(10));
+                }
+                Err((e, _)) => return Err(KafkaClientError::Kafka(e)),
+            }
+        }
+    }
+
+    /// Queues a record without waiting for its acknowledgement (see
+    /// [`flush`](Self::flush)); records queued in turn keep their order.
+    pub fn enqueue(&self, key: &[u8], value: Option<&[u8]>) -> Result<(), KafkaClientError> {
+        let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&self.topic).key(key);
+        if let Some(v) = value {
+            record = record.payload(v);
+        }
+        self.producer
+            .send_result(record)
+            .map(drop)
+            .map_err(|(e, _)| KafkaClientError::Kafka(e))
+    }
+
+    /// Waits until every record sent so far is acknowledged.
+    pub fn flush(&self, timeout: Duration) -> Result<(), KafkaClientError> {
+        self.producer.flush(timeout).map_err(KafkaClientError::Kafka)
+    }
+}
+
+impl Drop for KafkaLog {
+    fn drop(&mut self) {
+        let _ = self.control.send(Control::Stop);
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+    }
+}
+
+fn partitions_of(consumer: &BaseConsumer, topic: &str) -> Result<Vec<i32>, KafkaClientError> {
+    let md = consumer.fetch_metadata(Some(topic), REQUEST_TIMEOUT)?;
+    let t = md
+        .topics()
+        .iter()
+        .find(|t| t.name() == topic)
+        .ok_or_else(|| KafkaClientError::Other(format!("topic {topic} not found")))?;
+    if let Some(e) = t.error() {
+        return Err(KafkaClientError::Other(format!(
+            "topic {topic}: {:?}",
+            RDKafkaErrorCode::from(e)
+        )));
+    }
+    let mut ps: Vec<i32> = t.partitions().iter().map(|p| p.id()).collect();
+    ps.sort_unstable();
+    if ps.is_empty() {
+        return Err(KafkaClientError::Other(format!(
+            "topic {topic} has no partitions"
+        )));
+    }
+    Ok(ps)
+}
+
+struct PendingRead {
+    ends: HashMap<i32, i64>,
+    reply: oneshot::Sender<Result<(), KafkaClientError>>,
+}
+
+struct Reader {
+    consumer: BaseConsumer,
+    topic: String,
+    partitions: Vec<i32>,
+    /// Offset after the last record applied, per partition.
+    next: HashMap<i32, i64>,
+    pending: Vec<PendingRead>,
+}
+
+impl Reader {
+    fn run(&mut self, rx: &std_mpsc::Receiver<Control>, apply: &mut impl FnMut(LogRecord<'_>)) {
+        loop {
+            loop {
+                match rx.try_recv() {
+                    Ok(Control::ReadToEnd(reply)) => match self.end_offsets() {
+                        Ok(ends) => self.pending.push(PendingRead { ends, reply }),
+                        Err(e) => {
+                            let _ = reply.send(Err(e));
+                        }
+                    },
+                    Ok(Control::Stop) | Err(std_mpsc::TryRecvError::Disconnected) => return,
+                    Err(std_mpsc::TryRecvError::Empty) => break,
+                }
+            }
+            self.complete_reads();
+            let timeout = if self.pending.is_empty() {
+                Duration::from_millis(100)
+            } else {
+                Duration::from_millis(20)
+            };
+            match self.consumer.poll(timeout) {
+                Some(Ok(m)) => {
+                    self.next.insert(m.partition(), m.offset() + 1);
+                    apply(LogRecord {
+                        partition: m.partition(),
+                        offset: m.offset(),
+                        key: m.key(),
+                        value: m.payload(),
+                    });
+                }
+                Some(Err(e)) => {
+                    // Transient (broker restart, leader move): librdkafka
+                    // reconnects and resumes on its own.
+                    debug!(topic = %self.topic, error = %e, "log consumer error");
+                }
+                None => {}
+            }
+        }
+    }
+
+    fn end_offsets(&self) -> Result<HashMap<i32, i64>, KafkaClientError> {
+        let mut ends = HashMap::new();
+        for p in &self.partitions {
+            let (low, high) = self
+                .consumer
+                .fetch_watermarks(&self.topic, *p, REQUEST_TIMEOUT)?;
+            // An empty (or fully compacted-away) partition has nothing to read.
+            if high > low {
+                ends.insert(*p, high);
+            }
+        }
+        Ok(ends)
+    }
+
+    fn caught_up(&self, partition: i32, end: i64) -> bool {
+        if self.next.get(&partition).is_some_and(|n| *n >= end) {
+            return true;
+        }
+        // Records removed by compaction or transaction markers never reach
+        // the callback; the consumer's own position still passes them.
+        let Ok(positions) = self.consumer.position() else {
+            return false;
+        };
+        match positions
+            .find_partition(&self.topic, partition)
+            .map(|e| e.offset())
+        {
+            Some(Offset::Offset(o)) => o >= end,
+            _ => false,
+        }
+    }
+
+    fn complete_reads(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut self.pending);
+        for read in pending {
+            if read.ends.iter().all(|(p, end)| self.caught_up(*p, *end)) {
+                let _ = read.reply.send(Ok(()));
+            } else {
+                self.pending.push(read);
+            }
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! What both herders do the same way: validating connector configs,
+//! describing plugins, and reading and changing connector offsets (source
+//! offsets in the worker's offset store, sink offsets in the consumer group).
+
+use std::sync::Arc;
+
+use ferry_api::config::{ConfigInfos, ConfigKeyInfo};
+use ferry_api::{ConnectorKind, OffsetMap, PluginDescriptor};
+use ferry_kafka::{Admin, PartitionOffset};
+use serde_json::Value as Json;
+
+use crate::connector_config::{
+    framework_config_def, validate_connector_config, CONNECTOR_CLASS, TOPICS, TOPICS_REGEX,
+};
+use crate::entities::{ConnectorOffset, ConnectorOffsets, Message};
+use crate::herder::{HerderError, HerderResult};
+use crate::offsets::OffsetStore;
+use crate::plugins::Plugins;
+use crate::worker::sink_group;
+use crate::Props;
+
+pub fn not_found(name: &str) -> HerderError {
+    HerderError::NotFound(format!("Connector {name} not found"))
+}
+
+fn json_map(v: Json) -> Option<OffsetMap> {
+    match v {
+        Json::Object(m) => Some(m),
+        _ => None,
+    }
+}
+
+/// `{"kafka_topic":…, "kafka_partition":…}` → (topic, partition), accepting
+/// numbers given as strings, as Kafka Connect does.
+fn sink_partition(p: &OffsetMap) -> HerderResult<(String, i32)> {
+    let bad = |m: &str| HerderError::BadRequest(m.to_owned());
+    let topic = match p.get("kafka_topic") {
+        Some(Json::String(t)) => t.clone(),
+        _ => {
+            return Err(bad(
+                "Kafka topic names must be valid strings and may not be null",
+            ))
+        }
+    };
+    let partition = match p.get("kafka_partition") {
+        Some(Json::Number(n)) => n.as_i64(),
+        Some(Json::String(s)) => s.trim().parse().ok(),
+        _ => None,
+    }
+    .and_then(|n| i32::try_from(n).ok())
+    .ok_or_else(|| bad("Failed to parse the following Kafka partition value in the provided offsets: 'kafka_partition'. Partition values for sink connectors need to be integers."))?;
+    Ok((topic, partition))
+}
+
+fn sink_offset(o: &OffsetMap) -> HerderResult<i64> {
+    match o.get("kafka_offset") {
+        Some(Json::Number(n)) => n.as_i64(),
+        Some(Json::String(s)) => s.trim().parse().ok(),
+        _ => None,
+    }
+    .ok_or_else(|| {
+        HerderError::BadRequest("Failed to parse the following Kafka offset value in the provided offsets: 'kafka_offset'. Offset values for sink connectors need to be integers.".into())
+    })
+}
+
+
+fn props_display(p: &Props) -> String {
+    let inner: Vec<String> = p.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{{{}}}", inner.join(", "))
+}
+
+/// Finds the connector's plugin and validates its config; the result is
+/// named by the class as the user wrote it, as Kafka Connect does.
+pub fn validate(plugins: &Plugins, config: &Props) -> HerderResult<(PluginDescriptor, ConfigInfos)> {
+    let class = config.get(CONNECTOR_CLASS).map(|s| s.trim()).unwrap_or("");
+    if class.is_empty() {
+        return Err(HerderError::BadRequest(format!(
+            "Connector config {} contains no connector type",
+            props_display(config)
+        )));
+    }
+    let plugin = plugins
+        .connector(class)
+        .ok_or_else(|| HerderError::BadRequest(plugins.unknown_connector_message(class)))?
+        .clone();
+    let mut infos = validate_connector_config(&plugin, config);
+    infos.name = class.to_owned();
+    Ok((plugin, infos))
+}
+
+/// The config keys of a plugin: a connector's own then the framework's;
+/// transformations, predicates and converters have their own keys only.
+pub fn plugin_config(plugins: &Plugins, plugin: &str) -> HerderResult<Vec<ConfigKeyInfo>> {
+    let other = ferry_transforms::config_def_for(plugin)
+        .or_else(|| ferry_convert::converter_config_def_for(plugin));
+    if let (None, Some(def)) = (plugins.connector(plugin), other) {
+        return Ok(def.keys().iter().map(|k| k.info()).collect());
+    }
+    let p = plugins
+        .connector(plugin)
+        .ok_or_else(|| HerderError::NotFound(format!("Unknown plugin {plugin}.")))?;
+    let mut def = (p.new_connector)().config_def();
+    def.merge(&framework_config_def(p.kind));
+    Ok(def.keys().iter().map(|k| k.info()).collect())
+}
+
+/// Partitions of the topics a sink connector consumes.
+fn sink_partitions(admin: &Admin, config: &Props) -> HerderResult<Vec<(String, i32)>> {
+    let mut topics =
+        ferry_api::config::parse_list(config.get(TOPICS).map(String::as_str).unwrap_or(""));
+    let regex = config.get(TOPICS_REGEX).map(|s| s.trim()).unwrap_or("");
+    if topics.is_empty() && !regex.is_empty() {
+        let re = regex::Regex::new(&format!("^(?:{regex})$"))
+            .map_err(|e| HerderError::BadRequest(e.to_string()))?;
+        topics = admin
+            .topic_names()
+            .map_err(|e| HerderError::Internal(e.to_string()))?
+            .into_iter()
+            .filter(|t| re.is_match(t))
+            .collect();
+    }
+    let mut out = Vec::new();
+    for t in topics {
+        for p in admin
+            .partitions(&t)
+            .map_err(|e| HerderError::Internal(e.to_string()))?
+        {
+            out.push((t.clone(), p));
+        }
+    }
+    Ok(out)
+}
+
+/// `GET /connectors/{c}/offsets`.
+pub fn read_offsets(
+    admin: &Admin,
+    store: &Arc<dyn OffsetStore>,
+    name: &str,
+    kind: ConnectorKind,
+    config: &Props,
+) -> HerderResult<ConnectorOffsets> {
+    let offsets = match kind {
+        ConnectorKind::Source => store
+            .connector_offsets(name)
+            .into_iter()
+            .map(|(partition, offset)| ConnectorOffset {
+                partition,
+                offset: Some(offset),
+            })
+            .collect(),
+        ConnectorKind::Sink => {
+            let parts = sink_partitions(admin, config)?;
+            admin
+                .committed_offsets(&sink_group(name, config), &parts)
+                .map_err(|e| HerderError::Internal(e.to_string()))?
+                .into_iter()
+                .map(|o| ConnectorOffset {
+                    partition: json_map(
+                        serde_json::json!({"kafka_topic": o.topic, "kafka_partition": o.partition}),
+                    )
+                    .unwrap_or_default(),
+                    offset: json_map(serde_json::json!({"kafka_offset": o.offset})),
+                })
+                .collect()
+        }
+    };
+    Ok(ConnectorOffsets { offsets })
+}
+
+/// An alter request must name at least one partition.
+pub fn require_offsets(offsets: &ConnectorOffsets) -> HerderResult<()> {
+    if offsets.offsets.is_empty() {
+        return Err(HerderError::BadRequest(
+            "Partitions / offsets need to be provided for an alter offsets request".into(),
+        ));
+    }
+    Ok(())
+}
+
+async fn put_source_offsets(
+    store: &Arc<dyn OffsetStore>,
+    name: &str,
+    updates: Vec<(OffsetMap, Option<OffsetMap>)>,
+) -> HerderResult<()> {
+    let store = store.clone();
+    let n = name.to_owned();
+    tokio::task::spawn_blocking(move || store.put(&n, updates))
+        .await
+        .map_err(|e| HerderError::Internal(e.to_string()))?
+        .map_err(|e| HerderError::Internal(e.to_string()))
+}
+
+/// `PATCH /connectors/{c}/offsets` on a stopped connector.
+pub async fn alter_offsets(
+    admin: &Admin,
+    store: &Arc<dyn OffsetStore>,
+    name: &str,
+    kind: ConnectorKind,
+    config: &Props,
+    offsets: ConnectorOffsets,
+) -> HerderResult<Message> {
+    match kind {
+        ConnectorKind::Source => {
+            let updates = offsets
+                .offsets
+                .into_iter()
+                .map(|o| (o.partition, o.offset))
+                .collect();
+            put_source_offsets(store, name, updates).await?;
+        }
+        ConnectorKind::Sink => {
+            let mut set = Vec::new();
+            for o in &offsets.offsets {
+                let (topic, partition) = sink_partition(&o.partition)?;
+                match &o.offset {
+                    Some(off) => set.push(PartitionOffset {
+                        topic,
+                        partition,
+                        offset: sink_offset(off)?,
+                    }),
+                    None => {
+                        return Err(HerderError::BadRequest(format!(
+                            "Resetting the offsets of single partitions of a sink connector is not supported yet; reset all of them with DELETE /connectors/{name}/offsets"
+                        )))
+                    }
+                }
+            }
+            admin
+                .alter_group_offsets(&sink_group(name, config), &set)
+                .map_err(|e| HerderError::Internal(e.to_string()))?;
+        }
+    }
+    Ok(Message {
+        message: "The offsets for this connector have been altered successfully".into(),
+    })
+}
+
+/// `DELETE /connectors/{c}/offsets` on a stopped connector.
+pub async fn reset_offsets(
+    admin: &Admin,
+    store: &Arc<dyn OffsetStore>,
+    name: &str,
+    kind: ConnectorKind,
+    config: &Props,
+) -> HerderResult<Message> {
+    match kind {
+        ConnectorKind::Source => {
+            let updates = store
+                .connector_offsets(name)
+                .into_iter()
+                .map(|(p, _)| (p, None))
+                .collect();
+            put_source_offsets(store, name, updates).await?;
+        }
+        ConnectorKind::Sink => {
+            admin
+                .delete_group(&sink_group(name, config))
+                .await
+                .map_err(|e| HerderError::Internal(e.to_string()))?;
+        }
+    }
+    Ok(Message {
+        message: "The offsets for this connector have been reset successfully".into(),
+    })
+}

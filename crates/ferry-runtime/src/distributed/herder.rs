@@ -1,0 +1,1537 @@
+//! The distributed herder: Kafka Connect's `DistributedHerder`. Workers with
+//! the same `group.id` form a group through the Kafka coordinator; the
+//! leader assigns connectors and tasks; configs, offsets and statuses live in
+//! the internal topics, so any worker can take over any work.
+//!
+//! One loop per worker owns the group membership: it rejoins when the group
+//! or the config topic asks for it, stops revoked work, starts assigned work
+//! and reacts to config changes. REST calls read the shared state directly;
+//! writes that only the leader may make come back as
+//! [`HerderError::RequestTarget`], which the REST layer forwards.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use ferry_api::config::{ConfigInfos, ConfigKeyInfo};
+use ferry_api::{ConnectError, Connector, ConnectorContext, ConnectorKind, PluginDescriptor};
+use ferry_kafka::group::{
+    ConfigSnapshot, ConnectAssignor, ConnectProtocol, ConnectorTaskId, GroupMember,
+};
+use ferry_kafka::Admin;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use tokio::sync::{mpsc, Mutex, Notify};
+use tracing::{error, info, warn};
+
+use super::records::{to_props, RestartRequest, SessionKey, TargetState as StoredTarget};
+use super::stores::{ConfigEvent, ConfigStore, KafkaOffsetStore, KafkaStatusLog};
+use crate::connector_config::{invalid_config_message, NAME, TASKS_MAX, TOPICS, TOPICS_REGEX};
+use crate::connector_ops::{self, not_found};
+use crate::entities::{
+    ActiveTopics, ActiveTopicsInfo, ConnectorInfo, ConnectorOffsets, ConnectorState,
+    ConnectorStateInfo, Message, PluginInfo, RestartPlan, ServerInfo, State, TargetState, TaskId,
+    TaskInfo, TaskState,
+};
+use crate::herder::{Created, Herder, HerderError, HerderResult, PluginType, RequestSignature};
+use crate::offsets::OffsetStore;
+use crate::plugins::Plugins;
+use crate::status::trace_of;
+use crate::worker::{TaskHandle, Worker};
+use crate::Props;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The signature algorithm Ferry signs and verifies with.
+const HMAC_SHA256: &str = "HmacSHA256";
+/// Kafka Connect's answer to writes during a rebalance.
+const STALE_CONFIG: &str = "Cannot complete request momentarily due to stale configuration (typically caused by a concurrent config change)";
+
+/// Settings of the distributed herder, from the worker properties.
+#[derive(Debug, Clone)]
+pub struct DistributedSettings {
+    /// This worker's advertised REST URL, with a trailing slash.
+    pub url: String,
+    pub scheduled_rebalance_max_delay_ms: i32,
+    pub worker_sync_timeout: Duration,
+    pub key_ttl: Duration,
+    pub signature_algorithm: String,
+    pub verification_algorithms: Vec<String>,
+    /// How long a read of an internal topic to its end may take.
+    pub read_timeout: Duration,
+}
+
+/// What REST calls need to know about the group.
+#[derive(Debug, Clone, Default)]
+struct Membership {
+    /// The first rebalance completed.
+    ready: bool,
+    rebalancing: bool,
+    generation: i32,
+    is_leader: bool,
+    leader_url: Option<String>,
+    protocol: Option<ConnectProtocol>,
+    /// On the leader: each member's URL and current work.
+    member_urls: BTreeMap<String, String>,
+    connector_owners: BTreeMap<String, String>,
+    task_owners: BTreeMap<ConnectorTaskId, String>,
+}
+
+struct LocalConnector {
+    plugin: PluginDescriptor,
+    config: Props,
+    target: StoredTarget,
+    instance: Option<Box<dyn Connector>>,
+}
+
+/// The work running on this worker.
+#[derive(Default)]
+struct LocalWork {
+    connectors: BTreeMap<String, LocalConnector>,
+    tasks: BTreeMap<(String, u32), TaskHandle>,
+}
+
+/// Requests to the herder loop.
+enum Request {
+    /// A connector asked for new task configs.
+    Reconfigure(String),
+}
+
+struct Context {
+    name: String,
+    requests: mpsc::UnboundedSender<Request>,
+    worker: Arc<Worker>,
+}
+
+impl ConnectorContext for Context {
+    fn request_task_reconfiguration(&self) {
+        let _ = self.requests.send(Request::Reconfigure(self.name.clone()));
+    }
+    fn raise_error(&self, error: ConnectError) {
+        self.worker
+            .status
+            .set_connector(&self.name, State::Failed, Some(trace_of(&error)));
+    }
+}
+
+pub struct DistributedHerder {
+    worker: Arc<Worker>,
+    plugins: Plugins,
+    admin: Admin,
+    server_info: ServerInfo,
+    settings: DistributedSettings,
+    config: Arc<ConfigStore>,
+    offsets: Arc<KafkaOffsetStore>,
+    status_log: KafkaStatusLog,
+    membership: RwLock<Membership>,
+    work: Mutex<LocalWork>,
+    requests: mpsc::UnboundedSender<Request>,
+    shutdown: Notify,
+    stopped: Notify,
+    http: reqwest::Client,
+}
+
+/// The parts the herder is built from; [`DistributedHerder::start`] starts
+/// its loop.
+pub struct DistributedParts {
+    pub worker: Arc<Worker>,
+    pub plugins: Plugins,
+    pub admin: Admin,
+    pub server_info: ServerInfo,
+    pub settings: DistributedSettings,
+    pub config: ConfigStore,
+    pub config_events: mpsc::UnboundedReceiver<ConfigEvent>,
+    pub offsets: Arc<KafkaOffsetStore>,
+    pub status_log: KafkaStatusLog,
+    pub member: GroupMember,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn internal(e: impl std::fmt::Display) -> HerderError {
+    HerderError::Internal(e.to_string())
+}
+
+fn to_entity_target(t: StoredTarget) -> TargetState {
+    match t {
+        StoredTarget::Started => TargetState::Started,
+        StoredTarget::Paused => TargetState::Paused,
+        StoredTarget::Stopped => TargetState::Stopped,
+    }
+}
+
+fn from_entity_target(t: TargetState) -> StoredTarget {
+    match t {
+        TargetState::Started => StoredTarget::Started,
+        TargetState::Paused => StoredTarget::Paused,
+        TargetState::Stopped => StoredTarget::Stopped,
+    }
+}
+
+fn task_u32(t: &ConnectorTaskId) -> Option<(String, u32)> {
+    u32::try_from(t.task).ok().map(|id| (t.connector.clone(), id))
+}
+
+/// Base64 HMAC of `body` under `key` (base64 text, as stored).
+fn sign(key: &str, body: &[u8]) -> Option<String> {
+    let raw = base64::engine::general_purpose::STANDARD.decode(key).ok()?;
+    let mut mac = HmacSha256::new_from_slice(&raw).ok()?;
+    mac.update(body);
+    Some(base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()))
+}
+
+fn random_key() -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut key = vec![0u8; 32];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut key)?;
+    Ok(key)
+}
+
+impl DistributedHerder {
+    /// Reads the internal topics and starts the group loop. The REST API
+    /// may serve at once: until the first rebalance completes, `/health`
+    /// answers that the worker is starting.
+    pub fn start(parts: DistributedParts) -> Arc<Self> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let herder = Arc::new(DistributedHerder {
+            worker: parts.worker,
+            plugins: parts.plugins,
+            admin: parts.admin,
+            server_info: parts.server_info,
+            settings: parts.settings,
+            config: Arc::new(parts.config),
+            offsets: parts.offsets,
+            status_log: parts.status_log,
+            membership: RwLock::new(Membership::default()),
+            work: Mutex::new(LocalWork::default()),
+            requests: tx,
+            shutdown: Notify::new(),
+            stopped: Notify::new(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap_or_default(),
+        });
+        let h = herder.clone();
+        tokio::spawn(async move {
+            h.run(parts.member, parts.config_events, rx).await;
+            h.stopped.notify_waiters();
+        });
+        herder
+    }
+
+    /// Stops all work, leaves the group (so the work moves at once) and
+    /// returns when done.
+    pub async fn shutdown(&self) {
+        let stopped = self.stopped.notified();
+        tokio::pin!(stopped);
+        stopped.as_mut().enable();
+        self.shutdown.notify_one();
+        stopped.await;
+    }
+
+    fn membership(&self) -> Membership {
+        self.membership
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn update_membership(&self, f: impl FnOnce(&mut Membership)) {
+        f(&mut self
+            .membership
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner));
+    }
+
+    // ---------------------------------------------------------------------
+    // The group loop
+
+    async fn run(
+        self: &Arc<Self>,
+        mut member: GroupMember,
+        mut events: mpsc::UnboundedReceiver<ConfigEvent>,
+        mut requests: mpsc::UnboundedReceiver<Request>,
+    ) {
+        if let Err(e) = self.read_all_to_end().await {
+            error!(error = %e, "cannot read the internal topics; retrying while joining");
+        }
+        self.config.set_live();
+        let cfg = self.config.clone();
+        let assignor = ConnectAssignor::new(self.settings.scheduled_rebalance_max_delay_ms, move || {
+            cfg.with_state(|s| {
+                let mut snap = ConfigSnapshot::new(s.offset());
+                for c in s.connectors() {
+                    let tasks = if s.is_inconsistent(c) {
+                        0
+                    } else {
+                        s.task_count(c).unwrap_or(0)
+                    };
+                    snap.connectors.insert(c.to_owned(), tasks);
+                }
+                snap
+            })
+        });
+        let mut need_rejoin = true;
+        let mut rejoin_at: Option<Instant> = None;
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            if need_rejoin || member.rebalance_needed() {
+                match self.rebalance(&mut member, &assignor).await {
+                    Ok(outcome) => {
+                        backoff = Duration::from_millis(100);
+                        need_rejoin = outcome.rejoin;
+                        if let Some(d) = outcome.delay {
+                            rejoin_at = Some(Instant::now() + d);
+                        }
+                    }
+                    Err(e) => {
+                        warn!(error = %e, "rebalance failed; retrying");
+                        need_rejoin = true;
+                        tokio::select! {
+                            _ = tokio::time::sleep(backoff) => {}
+                            _ = self.shutdown.notified() => break,
+                        }
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                        continue;
+                    }
+                }
+                if need_rejoin {
+                    continue;
+                }
+            }
+            self.process_restart_requests().await;
+            if self.membership().is_leader {
+                self.rotate_session_key_if_needed().await;
+            }
+            let key_check = Duration::from_secs(60);
+            let wake = rejoin_at
+                .map(|at| at.saturating_duration_since(Instant::now()))
+                .unwrap_or(key_check)
+                .min(key_check);
+            enum Action {
+                Group,
+                Event(ConfigEvent),
+                Request(Request),
+                Timer,
+                Shutdown,
+            }
+            let action = tokio::select! {
+                _ = member.rebalance_needed_notified() => Action::Group,
+                Some(e) = events.recv() => Action::Event(e),
+                Some(r) = requests.recv() => Action::Request(r),
+                _ = tokio::time::sleep(wake) => Action::Timer,
+                _ = self.shutdown.notified() => Action::Shutdown,
+            };
+            match action {
+                Action::Group => {}
+                Action::Event(e) => {
+                    if self.handle_config_event(e, &mut member).await {
+                        need_rejoin = true;
+                    }
+                }
+                Action::Request(Request::Reconfigure(name)) => {
+                    self.reconfigure_tasks(&name).await;
+                }
+                Action::Timer => {
+                    if rejoin_at.is_some_and(|at| at <= Instant::now()) {
+                        rejoin_at = None;
+                        need_rejoin = true;
+                    }
+                }
+                Action::Shutdown => break,
+            }
+        }
+        info!("stopping: work stops, then the worker leaves the group");
+        self.stop_all_work().await;
+        self.status_log.flush();
+        member.leave().await;
+    }
+
+    async fn read_all_to_end(&self) -> Result<(), super::stores::StoreError> {
+        self.config.read_to_end().await?;
+        self.status_log.read_to_end().await?;
+        self.offsets.read_to_end().await
+    }
+
+    async fn rebalance(
+        self: &Arc<Self>,
+        member: &mut GroupMember,
+        assignor: &ConnectAssignor,
+    ) -> Result<RebalanceOutcome, String> {
+        self.update_membership(|m| m.rebalancing = true);
+        self.config
+            .read_to_end()
+            .await
+            .map_err(|e| e.to_string())?;
+        let offset = self.config.with_state(|s| s.offset());
+        let metadata = member.metadata(self.settings.url.clone(), offset);
+        let joined = member
+            .join(metadata, assignor)
+            .await
+            .map_err(|e| e.to_string())?;
+        let a = &joined.assignment;
+        info!(
+            generation = joined.generation_id,
+            leader = %a.leader,
+            leader_url = %a.leader_url,
+            is_leader = joined.is_leader,
+            protocol = ?joined.protocol,
+            assigned_connectors = ?a.connectors,
+            assigned_tasks = a.tasks.len(),
+            revoked_connectors = ?a.revoked_connectors,
+            revoked_tasks = a.revoked_tasks.len(),
+            delay_ms = a.delay_ms,
+            "joined the worker group"
+        );
+        self.worker.status.set_generation(joined.generation_id);
+        let last = assignor.last_assignment();
+        self.update_membership(|m| {
+            m.generation = joined.generation_id;
+            m.is_leader = joined.is_leader;
+            m.leader_url = Some(a.leader_url.clone());
+            m.protocol = Some(joined.protocol);
+            if joined.is_leader {
+                m.member_urls = joined
+                    .members
+                    .iter()
+                    .map(|(id, md)| (id.clone(), md.url.clone()))
+                    .collect();
+                m.connector_owners.clear();
+                m.task_owners.clear();
+                if let Some(last) = &last {
+                    for (member_id, work) in &last.owners {
+                        for c in &work.connectors {
+                            m.connector_owners.insert(c.clone(), member_id.clone());
+                        }
+                        for t in &work.tasks {
+                            m.task_owners.insert(t.clone(), member_id.clone());
+                        }
+                    }
+                }
+            }
+        });
+        if a.error != 0 {
+            warn!("the leader's config is out of date; rejoining");
+            let _ = self.config.read_to_end().await;
+            return Ok(RebalanceOutcome::rejoin());
+        }
+        let local = self.config.with_state(|s| s.offset());
+        if local < a.config_offset {
+            let caught_up = tokio::time::timeout(
+                self.settings.worker_sync_timeout,
+                self.config.read_to_end(),
+            )
+            .await;
+            if !matches!(caught_up, Ok(Ok(()))) {
+                warn!("cannot catch up with the leader's config offset; rejoining");
+                return Ok(RebalanceOutcome::rejoin());
+            }
+        } else if local > a.config_offset {
+            info!("this worker has newer configs than the leader; rejoining");
+            return Ok(RebalanceOutcome::rejoin());
+        }
+
+        self.apply_assignment(&joined.current).await;
+        if joined.is_leader {
+            self.rotate_session_key_if_needed().await;
+        }
+        self.update_membership(|m| {
+            m.rebalancing = false;
+            m.ready = true;
+        });
+        let revoked = !a.revoked_connectors.is_empty() || !a.revoked_tasks.is_empty();
+        Ok(RebalanceOutcome {
+            // The follow-up round hands out what was just freed.
+            rejoin: revoked,
+            delay: (a.delay_ms > 0).then(|| Duration::from_millis(a.delay_ms as u64)),
+        })
+    }
+
+    /// Stops what is no longer ours, then starts what is newly ours.
+    async fn apply_assignment(self: &Arc<Self>, current: &ferry_kafka::group::Assignment) {
+        let want_connectors: BTreeSet<String> = current.connectors.iter().cloned().collect();
+        let want_tasks: BTreeSet<(String, u32)> = current.tasks.iter().filter_map(task_u32).collect();
+        let mut work = self.work.lock().await;
+
+        let stop_tasks: Vec<(String, u32)> = work
+            .tasks
+            .keys()
+            .filter(|k| !want_tasks.contains(*k))
+            .cloned()
+            .collect();
+        self.stop_tasks(&mut work, &stop_tasks).await;
+        let stop_connectors: Vec<String> = work
+            .connectors
+            .keys()
+            .filter(|c| !want_connectors.contains(*c))
+            .cloned()
+            .collect();
+        for name in stop_connectors {
+            if let Some(mut c) = work.connectors.remove(&name) {
+                stop_instance(&name, &mut c).await;
+                if self.config.with_state(|s| s.contains(&name)) {
+                    self.worker
+                        .status
+                        .set_connector(&name, State::Unassigned, None);
+                } else {
+                    self.worker.status.remove_connector(&name);
+                }
+            }
+        }
+        self.status_log.flush();
+
+        let new_connectors: Vec<String> = want_connectors
+            .iter()
+            .filter(|c| !work.connectors.contains_key(*c))
+            .cloned()
+            .collect();
+        for name in &new_connectors {
+            self.start_connector(&mut work, name).await;
+        }
+        let new_tasks: Vec<(String, u32)> = want_tasks
+            .iter()
+            .filter(|t| !work.tasks.contains_key(*t))
+            .cloned()
+            .collect();
+        if !new_tasks.is_empty() {
+            // A task moving here resumes from the offsets its last owner
+            // committed.
+            if let Err(e) = self.offsets.read_to_end().await {
+                warn!(error = %e, "cannot read the offsets topic to its end");
+            }
+        }
+        for (name, id) in new_tasks {
+            self.start_task(&mut work, &name, id);
+        }
+        drop(work);
+        for name in new_connectors {
+            self.reconfigure_tasks(&name).await;
+        }
+    }
+
+    async fn stop_tasks(&self, work: &mut LocalWork, ids: &[(String, u32)]) {
+        let mut by_connector: BTreeMap<String, Vec<(u32, TaskHandle)>> = BTreeMap::new();
+        for id in ids {
+            if let Some(h) = work.tasks.remove(id) {
+                by_connector.entry(id.0.clone()).or_default().push((id.1, h));
+            }
+        }
+        let stops = by_connector
+            .into_iter()
+            .map(|(c, tasks)| async move {
+                let ids: Vec<u32> = tasks.iter().map(|(i, _)| *i).collect();
+                self.worker.stop_tasks(&c, tasks).await;
+                (c, ids)
+            });
+        for (c, ids) in futures::future::join_all(stops).await {
+            let exists = self.config.with_state(|s| s.contains(&c));
+            for id in ids {
+                let failed = self
+                    .worker
+                    .status
+                    .task(&c, id)
+                    .is_some_and(|s| s.state == State::Failed);
+                if exists && !failed {
+                    self.worker.status.set_task(&c, id, State::Unassigned, None);
+                }
+            }
+        }
+    }
+
+    async fn stop_all_work(&self) {
+        let mut work = self.work.lock().await;
+        let ids: Vec<(String, u32)> = work.tasks.keys().cloned().collect();
+        self.stop_tasks(&mut work, &ids).await;
+        let names: Vec<String> = work.connectors.keys().cloned().collect();
+        for name in names {
+            if let Some(mut c) = work.connectors.remove(&name) {
+                stop_instance(&name, &mut c).await;
+                self.worker
+                    .status
+                    .set_connector(&name, State::Unassigned, None);
+            }
+        }
+    }
+
+    /// Starts a connector instance this worker was assigned, per its target
+    /// state.
+    async fn start_connector(&self, work: &mut LocalWork, name: &str) {
+        let status = &self.worker.status;
+        let Some((config, target)) = self.config.with_state(|s| {
+            s.connector_config(name)
+                .map(|c| (to_props(c), s.target_state(name).unwrap_or(StoredTarget::Started)))
+        }) else {
+            return;
+        };
+        let class = config.get("connector.class").cloned().unwrap_or_default();
+        let Some(plugin) = self.plugins.connector(&class).cloned() else {
+            status.set_connector(
+                name,
+                State::Failed,
+                Some(format!(
+                    "org.apache.kafka.connect.errors.ConnectException: {}",
+                    self.plugins.unknown_connector_message(&class)
+                )),
+            );
+            return;
+        };
+        let mut local = LocalConnector {
+            plugin,
+            config,
+            target,
+            instance: None,
+        };
+        self.start_instance(name, &mut local).await;
+        work.connectors.insert(name.to_owned(), local);
+    }
+
+    async fn start_instance(&self, name: &str, local: &mut LocalConnector) {
+        let status = &self.worker.status;
+        if local.target == StoredTarget::Stopped {
+            status.set_connector(name, State::Stopped, None);
+            return;
+        }
+        let mut instance = (local.plugin.new_connector)();
+        let ctx = Arc::new(Context {
+            name: name.to_owned(),
+            requests: self.requests.clone(),
+            worker: self.worker.clone(),
+        });
+        match instance.start(local.config.clone(), ctx).await {
+            Ok(()) => {
+                let state = if local.target == StoredTarget::Paused {
+                    State::Paused
+                } else {
+                    State::Running
+                };
+                status.set_connector(name, state, None);
+                info!(connector = name, "connector started");
+                local.instance = Some(instance);
+            }
+            Err(e) => {
+                error!(connector = name, error = %e, "connector failed to start");
+                status.set_connector(
+                    name,
+                    State::Failed,
+                    Some(format!(
+                        "org.apache.kafka.connect.errors.ConnectException: {}",
+                        trace_of(&e)
+                    )),
+                );
+            }
+        }
+    }
+
+    fn start_task(&self, work: &mut LocalWork, name: &str, id: u32) {
+        let found = self.config.with_state(|s| {
+            let config = s.connector_config(name).map(to_props)?;
+            let task = s.task_config(name, id).map(to_props)?;
+            let target = s.target_state(name).unwrap_or(StoredTarget::Started);
+            Some((config, task, target))
+        });
+        let Some((config, task_config, target)) = found else {
+            warn!(connector = name, task = id, "assigned a task without a config");
+            return;
+        };
+        let class = config.get("connector.class").cloned().unwrap_or_default();
+        let Some(plugin) = self.plugins.connector(&class).cloned() else {
+            self.worker.status.set_task(
+                name,
+                id,
+                State::Failed,
+                Some(self.plugins.unknown_connector_message(&class)),
+            );
+            return;
+        };
+        if let Some(handle) = self.worker.start_task(
+            &plugin,
+            name,
+            id,
+            &config,
+            task_config,
+            to_entity_target(target),
+        ) {
+            work.tasks.insert((name.to_owned(), id), handle);
+        }
+    }
+
+    /// Asks a connector running here for task configs and has the leader
+    /// store them when they changed.
+    async fn reconfigure_tasks(&self, name: &str) {
+        let configs = {
+            let work = self.work.lock().await;
+            let Some(local) = work.connectors.get(name) else {
+                return;
+            };
+            let Some(instance) = &local.instance else {
+                return;
+            };
+            let max = local
+                .config
+                .get(TASKS_MAX)
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(1)
+                .max(1);
+            let configs = match instance.task_configs(max) {
+                Ok(c) => c,
+                Err(e) => {
+                    self.worker
+                        .status
+                        .set_connector(name, State::Failed, Some(trace_of(&e)));
+                    return;
+                }
+            };
+            let enforce = local.config.get("tasks.max.enforce").map(|v| v.trim()) != Some("false");
+            if enforce && configs.len() > max {
+                self.worker.status.set_connector(name, State::Failed, Some(format!(
+                    "org.apache.kafka.connect.errors.ConnectException: Connector {name} generated {} tasks, which is greater than the maximum of {max} allowed by the tasks.max property",
+                    configs.len()
+                )));
+                return;
+            }
+            let task_class = local.plugin.class.replace("Connector", "Task");
+            let sink = local.plugin.kind == ConnectorKind::Sink;
+            configs
+                .into_iter()
+                .map(|mut c| {
+                    c.entry("task.class".into())
+                        .or_insert_with(|| task_class.clone());
+                    if sink {
+                        for key in [TOPICS, TOPICS_REGEX] {
+                            if let Some(v) = local.config.get(key) {
+                                c.entry(key.into()).or_insert_with(|| v.clone());
+                            }
+                        }
+                    }
+                    c
+                })
+                .collect::<Vec<Props>>()
+        };
+        let unchanged = self.config.with_state(|s| {
+            !s.is_inconsistent(name)
+                && s.task_configs(name).is_some_and(|stored| {
+                    stored.len() == configs.len()
+                        && stored.iter().zip(&configs).all(|(a, b)| to_props(a) == *b)
+                })
+        });
+        if unchanged {
+            return;
+        }
+        let result = if self.membership().is_leader {
+            self.config
+                .put_task_configs(name, &configs)
+                .await
+                .map_err(|e| e.to_string())
+        } else {
+            self.forward_task_configs(name, &configs).await
+        };
+        match result {
+            Ok(()) => info!(connector = name, tasks = configs.len(), "task configs stored"),
+            Err(e) => {
+                warn!(connector = name, error = %e, "cannot store task configs; retrying");
+                let requests = self.requests.clone();
+                let name = name.to_owned();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                    let _ = requests.send(Request::Reconfigure(name));
+                });
+            }
+        }
+    }
+
+    /// Sends task configs to the leader, signed with the session key.
+    async fn forward_task_configs(&self, name: &str, configs: &[Props]) -> Result<(), String> {
+        let leader = self
+            .membership()
+            .leader_url
+            .ok_or_else(|| "no leader known".to_owned())?;
+        let body = serde_json::to_vec(configs).map_err(|e| e.to_string())?;
+        let url = format!(
+            "{}/connectors/{}/tasks",
+            leader.trim_end_matches('/'),
+            crate_path_segment(name)
+        );
+        let mut req = self
+            .http
+            .post(url)
+            .header("Content-Type", "application/json")
+            .header("Accept", "application/json");
+        if self.membership().protocol == Some(ConnectProtocol::Sessioned) {
+            let key = self
+                .config
+                .with_state(|s| s.session_key().cloned())
+                .ok_or_else(|| "no session key yet".to_owned())?;
+            let mac = sign(&key.key, &body).ok_or_else(|| "bad session key".to_owned())?;
+            req = req
+                .header("X-Connect-Authorization", mac)
+                .header(
+                    "X-Connect-Request-Signature-Algorithm",
+                    self.settings.signature_algorithm.clone(),
+                );
+        }
+        let resp = req.body(body).send().await.map_err(|e| e.to_string())?;
+        if resp.status().is_success() {
+            Ok(())
+        } else {
+            let status = resp.status();
+            let text = resp.text().await.unwrap_or_default();
+            Err(format!("leader answered {status}: {text}"))
+        }
+    }
+
+    /// The leader creates a session key when none exists or it expired.
+    async fn rotate_session_key_if_needed(&self) {
+        let ttl = self.settings.key_ttl.as_millis() as i64;
+        let expired = self.config.with_state(|s| match s.session_key() {
+            None => true,
+            Some(k) => k.creation_timestamp.saturating_add(ttl) <= now_ms() || k.algorithm != HMAC_SHA256,
+        });
+        if !expired {
+            return;
+        }
+        let key = match random_key() {
+            Ok(k) => k,
+            Err(e) => {
+                error!(error = %e, "cannot generate a session key");
+                return;
+            }
+        };
+        let key = SessionKey {
+            key: base64::engine::general_purpose::STANDARD.encode(key),
+            algorithm: HMAC_SHA256.to_owned(),
+            creation_timestamp: now_ms(),
+        };
+        match self.config.put_session_key(key).await {
+            Ok(()) => info!("wrote a new session key"),
+            Err(e) => warn!(error = %e, "cannot write the session key"),
+        }
+    }
+
+    /// Reacts to a config topic change; returns whether to rejoin the group.
+    async fn handle_config_event(&self, event: ConfigEvent, member: &mut GroupMember) -> bool {
+        match event {
+            ConfigEvent::ConnectorConfig(name) => {
+                let mut work = self.work.lock().await;
+                let Some(local) = work.connectors.get_mut(&name) else {
+                    // New to the group: the leader assigns it.
+                    return true;
+                };
+                let Some(config) = self
+                    .config
+                    .with_state(|s| s.connector_config(&name).map(to_props))
+                else {
+                    return true;
+                };
+                if config == local.config {
+                    return false;
+                }
+                info!(connector = %name, "connector config changed; restarting it");
+                stop_instance(&name, local).await;
+                local.config = config;
+                if let Some(class) = local.config.get("connector.class") {
+                    if let Some(p) = self.plugins.connector(class) {
+                        local.plugin = p.clone();
+                    }
+                }
+                self.start_instance(&name, local).await;
+                drop(work);
+                self.reconfigure_tasks(&name).await;
+                false
+            }
+            ConfigEvent::ConnectorRemoved(name) => {
+                if self.membership().is_leader {
+                    let tasks = self.worker.status.tasks(&name).len() as u32;
+                    self.worker.status.delete_connector(&name, tasks);
+                }
+                true
+            }
+            ConfigEvent::TasksCommitted(name) => {
+                // Tasks of this connector run with their old configs: stop
+                // them and let the leader hand the new ones out.
+                let mut work = self.work.lock().await;
+                let ids: Vec<(String, u32)> = work
+                    .tasks
+                    .keys()
+                    .filter(|(c, _)| *c == name)
+                    .cloned()
+                    .collect();
+                self.stop_tasks(&mut work, &ids).await;
+                let released: Vec<ConnectorTaskId> = ids
+                    .iter()
+                    .map(|(c, id)| ConnectorTaskId::new(c.clone(), *id as i32))
+                    .collect();
+                member.release(&[], &released);
+                true
+            }
+            ConfigEvent::TargetState(name) => {
+                self.apply_target_state(&name).await;
+                false
+            }
+            ConfigEvent::Restart(_) => false,
+            ConfigEvent::SessionKey => false,
+        }
+    }
+
+    async fn apply_target_state(&self, name: &str) {
+        let Some(target) = self.config.with_state(|s| s.target_state(name)) else {
+            return;
+        };
+        let mut work = self.work.lock().await;
+        for ((c, _), t) in work.tasks.iter() {
+            if c == name && target != StoredTarget::Stopped {
+                t.set_target(to_entity_target(target));
+            }
+        }
+        let Some(local) = work.connectors.get_mut(name) else {
+            return;
+        };
+        let was = local.target;
+        local.target = target;
+        match target {
+            StoredTarget::Stopped => {
+                stop_instance(name, local).await;
+                self.worker.status.set_connector(name, State::Stopped, None);
+            }
+            StoredTarget::Paused | StoredTarget::Started if local.instance.is_none() && was == StoredTarget::Stopped => {
+                self.start_instance(name, local).await;
+                drop(work);
+                self.reconfigure_tasks(name).await;
+            }
+            StoredTarget::Paused => {
+                if local.instance.is_some() {
+                    self.worker.status.set_connector(name, State::Paused, None);
+                }
+            }
+            StoredTarget::Started => {
+                if local.instance.is_some() {
+                    self.worker.status.set_connector(name, State::Running, None);
+                }
+            }
+        }
+    }
+
+    /// Restarts what this worker owns of each pending restart request.
+    async fn process_restart_requests(&self) {
+        let requests = self.config.take_restart_requests();
+        for (name, req) in requests {
+            self.restart_owned(&name, req).await;
+        }
+    }
+
+    async fn restart_owned(&self, name: &str, req: RestartRequest) {
+        let status = &self.worker.status;
+        let mut work = self.work.lock().await;
+        let connector_failed = status
+            .connector(name)
+            .is_some_and(|s| s.state == State::Failed);
+        if work.connectors.contains_key(name) && (!req.only_failed || connector_failed) {
+            if let Some(local) = work.connectors.get_mut(name) {
+                status.set_connector(name, State::Restarting, None);
+                stop_instance(name, local).await;
+                self.start_instance(name, local).await;
+            }
+        }
+        if req.include_tasks {
+            let ids: Vec<(String, u32)> = work
+                .tasks
+                .keys()
+                .filter(|(c, id)| {
+                    c == name
+                        && (!req.only_failed
+                            || status.task(c, *id).is_some_and(|s| s.state == State::Failed))
+                })
+                .cloned()
+                .collect();
+            let handles: Vec<(u32, TaskHandle)> = ids
+                .iter()
+                .filter_map(|k| work.tasks.remove(k).map(|h| (k.1, h)))
+                .collect();
+            for (id, _) in &handles {
+                status.set_task(name, *id, State::Restarting, None);
+            }
+            self.worker.stop_tasks(name, handles).await;
+            for (c, id) in ids {
+                self.start_task(&mut work, &c, id);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------
+    // Helpers for the REST side
+
+    /// Fails with 409 while a rebalance is under way, and sends writes that
+    /// only the leader may make there.
+    fn require_leader(&self) -> HerderResult<()> {
+        let m = self.membership();
+        if !m.ready || m.rebalancing {
+            return Err(HerderError::Conflict(STALE_CONFIG.into()));
+        }
+        if m.is_leader {
+            return Ok(());
+        }
+        match m.leader_url {
+            Some(url) => Err(HerderError::RequestTarget { url }),
+            None => Err(HerderError::Conflict(STALE_CONFIG.into())),
+        }
+    }
+
+    fn require_stable(&self) -> HerderResult<()> {
+        let m = self.membership();
+        if !m.ready || m.rebalancing {
+            return Err(HerderError::Conflict(STALE_CONFIG.into()));
+        }
+        Ok(())
+    }
+
+    fn stored_config(&self, name: &str) -> HerderResult<Props> {
+        self.config
+            .with_state(|s| s.connector_config(name).map(to_props))
+            .ok_or_else(|| not_found(name))
+    }
+
+    fn plugin_of(&self, config: &Props) -> Option<PluginDescriptor> {
+        config
+            .get("connector.class")
+            .and_then(|c| self.plugins.connector(c))
+            .cloned()
+    }
+
+    fn connector_type(&self, config: &Props) -> String {
+        self.plugin_of(config)
+            .map(|p| p.kind.name().to_owned())
+            .unwrap_or_else(|| "unknown".into())
+    }
+
+    fn info_of(&self, name: &str, config: Props) -> ConnectorInfo {
+        let tasks = self.config.with_state(|s| s.task_count(name).unwrap_or(0));
+        ConnectorInfo {
+            name: name.to_owned(),
+            connector_type: self.connector_type(&config),
+            config,
+            tasks: (0..tasks)
+                .map(|task| TaskId {
+                    connector: name.to_owned(),
+                    task,
+                })
+                .collect(),
+        }
+    }
+
+    fn status_of(&self, name: &str, config: &Props) -> ConnectorStateInfo {
+        let status = &self.worker.status;
+        let version = self.plugin_of(config).map(|p| p.version.to_owned());
+        let task_count = self.config.with_state(|s| s.task_count(name).unwrap_or(0));
+        let connector = status.connector(name).map_or(
+            ConnectorState {
+                state: State::Unassigned,
+                worker_id: String::new(),
+                version: version.clone(),
+                trace: None,
+            },
+            |s| ConnectorState {
+                state: s.state,
+                worker_id: s.worker_id,
+                version: version.clone(),
+                trace: s.trace,
+            },
+        );
+        let tasks = status
+            .tasks(name)
+            .into_iter()
+            .filter(|(id, _)| *id < task_count)
+            .map(|(id, s)| TaskState {
+                id,
+                state: s.state,
+                worker_id: s.worker_id,
+                version: version.clone(),
+                trace: s.trace,
+            })
+            .collect();
+        ConnectorStateInfo {
+            name: name.to_owned(),
+            connector,
+            tasks,
+            connector_type: self.connector_type(config),
+        }
+    }
+
+    fn owner_url(&self, owner: Option<&String>) -> Option<String> {
+        let m = self.membership();
+        owner.and_then(|id| m.member_urls.get(id).cloned())
+    }
+}
+
+struct RebalanceOutcome {
+    rejoin: bool,
+    delay: Option<Duration>,
+}
+
+impl RebalanceOutcome {
+    fn rejoin() -> Self {
+        RebalanceOutcome {
+            rejoin: true,
+            delay: None,
+        }
+    }
+}
+
+async fn stop_instance(name: &str, local: &mut LocalConnector) {
+    if let Some(mut instance) = local.instance.take() {
+        if let Err(e) = instance.stop().await {
+            warn!(connector = name, error = %e, "connector stop failed");
+        }
+    }
+}
+
+/// Percent-encodes a connector name for a URL path segment.
+fn crate_path_segment(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[async_trait]
+impl Herder for DistributedHerder {
+    async fn server_info(&self) -> HerderResult<ServerInfo> {
+        Ok(self.server_info.clone())
+    }
+
+    async fn health(&self) -> HerderResult<String> {
+        if self.membership().ready {
+            Ok("Worker has completed startup and is ready to handle requests.".into())
+        } else {
+            Err(HerderError::Unavailable(
+                "Worker is still starting up.".into(),
+            ))
+        }
+    }
+
+    async fn connectors(&self) -> Vec<String> {
+        self.config
+            .with_state(|s| s.connectors().map(str::to_owned).collect())
+    }
+
+    async fn connector_info(&self, name: &str) -> HerderResult<ConnectorInfo> {
+        let config = self.stored_config(name)?;
+        Ok(self.info_of(name, config))
+    }
+
+    async fn connector_config(&self, name: &str) -> HerderResult<Props> {
+        self.stored_config(name)
+    }
+
+    async fn put_connector_config(
+        &self,
+        name: &str,
+        mut config: Props,
+        allow_replace: bool,
+        initial_state: Option<TargetState>,
+    ) -> HerderResult<Created<ConnectorInfo>> {
+        config.insert(NAME.into(), name.to_owned());
+        let (_, infos) = connector_ops::validate(&self.plugins, &config)?;
+        if infos.error_count > 0 {
+            return Err(HerderError::BadRequest(invalid_config_message(&infos)));
+        }
+        self.require_leader()?;
+        let exists = self.config.with_state(|s| s.contains(name));
+        if exists && !allow_replace {
+            return Err(HerderError::Conflict(format!(
+                "Connector {name} already exists"
+            )));
+        }
+        let initial = if exists {
+            None
+        } else {
+            initial_state.map(from_entity_target)
+        };
+        self.config
+            .put_connector_config(name, &config, initial)
+            .await
+            .map_err(internal)?;
+        info!(connector = name, created = !exists, "connector config written");
+        Ok(Created {
+            created: !exists,
+            value: self.info_of(name, config),
+        })
+    }
+
+    async fn patch_connector_config(
+        &self,
+        name: &str,
+        patch: BTreeMap<String, Option<String>>,
+    ) -> HerderResult<ConnectorInfo> {
+        let mut config = self.stored_config(name)?;
+        for (k, v) in patch {
+            match v {
+                Some(v) => {
+                    config.insert(k, v);
+                }
+                None => {
+                    config.remove(&k);
+                }
+            }
+        }
+        Ok(self
+            .put_connector_config(name, config, true, None)
+            .await?
+            .value)
+    }
+
+    async fn delete_connector(&self, name: &str) -> HerderResult<()> {
+        self.require_leader()?;
+        self.stored_config(name)?;
+        self.config.remove_connector(name).await.map_err(internal)?;
+        info!(connector = name, "connector deleted");
+        Ok(())
+    }
+
+    async fn connector_status(&self, name: &str) -> HerderResult<ConnectorStateInfo> {
+        let config = self.stored_config(name).map_err(|_| {
+            HerderError::NotFound(format!("No status found for connector {name}"))
+        })?;
+        Ok(self.status_of(name, &config))
+    }
+
+    async fn task_status(&self, id: &TaskId) -> HerderResult<TaskState> {
+        let missing = || HerderError::NotFound(format!("No status found for task {id}"));
+        let config = self.stored_config(&id.connector).map_err(|_| missing())?;
+        let count = self
+            .config
+            .with_state(|s| s.task_count(&id.connector).unwrap_or(0));
+        if id.task >= count {
+            return Err(missing());
+        }
+        let s = self
+            .worker
+            .status
+            .task(&id.connector, id.task)
+            .ok_or_else(missing)?;
+        Ok(TaskState {
+            id: id.task,
+            state: s.state,
+            worker_id: s.worker_id,
+            version: self.plugin_of(&config).map(|p| p.version.to_owned()),
+            trace: s.trace,
+        })
+    }
+
+    async fn task_configs(&self, name: &str) -> HerderResult<Vec<TaskInfo>> {
+        self.stored_config(name)?;
+        Ok(self.config.with_state(|s| {
+            s.task_configs(name)
+                .unwrap_or_default()
+                .into_iter()
+                .enumerate()
+                .map(|(i, c)| TaskInfo {
+                    id: TaskId {
+                        connector: name.to_owned(),
+                        task: i as u32,
+                    },
+                    config: to_props(c),
+                })
+                .collect()
+        }))
+    }
+
+    async fn restart_connector(
+        &self,
+        name: &str,
+        include_tasks: bool,
+        only_failed: bool,
+    ) -> HerderResult<Option<RestartPlan>> {
+        let config = self
+            .stored_config(name)
+            .map_err(|_| HerderError::NotFound(format!("Unknown connector: {name}")))?;
+        self.require_stable()?;
+        if !include_tasks && !only_failed {
+            // A plain restart goes to the worker running the connector.
+            let mut work = self.work.lock().await;
+            if let Some(local) = work.connectors.get_mut(name) {
+                stop_instance(name, local).await;
+                self.start_instance(name, local).await;
+                drop(work);
+                self.reconfigure_tasks(name).await;
+                return Ok(None);
+            }
+            drop(work);
+            let m = self.membership();
+            if m.is_leader {
+                return match self.owner_url(m.connector_owners.get(name)) {
+                    Some(url) => Err(HerderError::RequestTarget { url }),
+                    None => Err(HerderError::Conflict(STALE_CONFIG.into())),
+                };
+            }
+            self.require_leader()?;
+            return Ok(None);
+        }
+        self.require_leader()?;
+        let status = self.status_of(name, &config);
+        let mut plan = status.clone();
+        if !only_failed || status.connector.state == State::Failed {
+            plan.connector.state = State::Restarting;
+        }
+        for t in plan.tasks.iter_mut() {
+            if include_tasks && (!only_failed || t.state == State::Failed) {
+                t.state = State::Restarting;
+                t.trace = None;
+            }
+        }
+        self.config
+            .put_restart_request(
+                name,
+                RestartRequest {
+                    include_tasks,
+                    only_failed,
+                },
+            )
+            .await
+            .map_err(internal)?;
+        Ok(Some(plan))
+    }
+
+    async fn restart_task(&self, id: &TaskId) -> HerderResult<()> {
+        self.stored_config(&id.connector).map_err(|_| {
+            HerderError::NotFound(format!("Unknown connector: {}", id.connector))
+        })?;
+        let count = self
+            .config
+            .with_state(|s| s.task_count(&id.connector).unwrap_or(0));
+        if id.task >= count {
+            return Err(HerderError::NotFound(format!("Unknown task: {id}")));
+        }
+        self.require_stable()?;
+        let key = (id.connector.clone(), id.task);
+        let mut work = self.work.lock().await;
+        if let Some(h) = work.tasks.remove(&key) {
+            self.worker
+                .stop_tasks(&id.connector, vec![(id.task, h)])
+                .await;
+            self.start_task(&mut work, &id.connector, id.task);
+            return Ok(());
+        }
+        drop(work);
+        let m = self.membership();
+        if m.is_leader {
+            let owner = m
+                .task_owners
+                .get(&ConnectorTaskId::new(id.connector.clone(), id.task as i32));
+            return match self.owner_url(owner) {
+                Some(url) => Err(HerderError::RequestTarget { url }),
+                None => Err(HerderError::Conflict(STALE_CONFIG.into())),
+            };
+        }
+        self.require_leader()
+    }
+
+    async fn pause_connector(&self, name: &str) -> HerderResult<()> {
+        self.stored_config(name)
+            .map_err(|_| HerderError::NotFound(format!("Unknown connector {name}")))?;
+        self.config
+            .put_target_state(name, StoredTarget::Paused)
+            .await
+            .map_err(internal)
+    }
+
+    async fn resume_connector(&self, name: &str) -> HerderResult<()> {
+        self.stored_config(name)
+            .map_err(|_| HerderError::NotFound(format!("Unknown connector {name}")))?;
+        self.config
+            .put_target_state(name, StoredTarget::Started)
+            .await
+            .map_err(internal)
+    }
+
+    async fn stop_connector(&self, name: &str) -> HerderResult<()> {
+        self.stored_config(name)
+            .map_err(|_| HerderError::NotFound(format!("Unknown connector {name}")))?;
+        self.require_leader()?;
+        // No tasks first, then the state, so no task outlives the stop.
+        self.config
+            .put_task_configs(name, &[])
+            .await
+            .map_err(internal)?;
+        self.config
+            .put_target_state(name, StoredTarget::Stopped)
+            .await
+            .map_err(internal)
+    }
+
+    async fn connector_offsets(&self, name: &str) -> HerderResult<ConnectorOffsets> {
+        let config = self.stored_config(name)?;
+        let plugin = self
+            .plugin_of(&config)
+            .ok_or_else(|| internal(format!("no plugin for connector {name}")))?;
+        self.offsets.read_to_end().await.map_err(internal)?;
+        let store: Arc<dyn OffsetStore> = self.offsets.clone();
+        connector_ops::read_offsets(&self.admin, &store, name, plugin.kind, &config)
+    }
+
+    async fn alter_connector_offsets(
+        &self,
+        name: &str,
+        offsets: ConnectorOffsets,
+    ) -> HerderResult<Message> {
+        connector_ops::require_offsets(&offsets)?;
+        let config = self.stored_config(name)?;
+        self.require_leader()?;
+        self.require_stopped(name)?;
+        let plugin = self
+            .plugin_of(&config)
+            .ok_or_else(|| internal(format!("no plugin for connector {name}")))?;
+        let store: Arc<dyn OffsetStore> = self.offsets.clone();
+        connector_ops::alter_offsets(&self.admin, &store, name, plugin.kind, &config, offsets).await
+    }
+
+    async fn reset_connector_offsets(&self, name: &str) -> HerderResult<Message> {
+        let config = self.stored_config(name)?;
+        self.require_leader()?;
+        self.require_stopped(name)?;
+        let plugin = self
+            .plugin_of(&config)
+            .ok_or_else(|| internal(format!("no plugin for connector {name}")))?;
+        self.offsets.read_to_end().await.map_err(internal)?;
+        let store: Arc<dyn OffsetStore> = self.offsets.clone();
+        connector_ops::reset_offsets(&self.admin, &store, name, plugin.kind, &config).await
+    }
+
+    async fn active_topics(&self, name: &str) -> HerderResult<ActiveTopicsInfo> {
+        if !self.worker.config.topic_tracking() {
+            return Err(HerderError::Forbidden("Topic tracking is disabled.".into()));
+        }
+        self.stored_config(name)?;
+        let mut out = ActiveTopicsInfo::new();
+        out.insert(
+            name.to_owned(),
+            ActiveTopics {
+                topics: self.worker.status.topics(name),
+            },
+        );
+        Ok(out)
+    }
+
+    async fn reset_active_topics(&self, name: &str) -> HerderResult<()> {
+        if !self.worker.config.topic_tracking() {
+            return Err(HerderError::Forbidden("Topic tracking is disabled.".into()));
+        }
+        if !self.worker.config.topic_tracking_reset() {
+            return Err(HerderError::Forbidden(
+                "Topic tracking reset is disabled.".into(),
+            ));
+        }
+        self.stored_config(name)?;
+        self.worker.status.reset_topics(name);
+        Ok(())
+    }
+
+    async fn validate_connector_config(&self, config: Props) -> HerderResult<ConfigInfos> {
+        Ok(connector_ops::validate(&self.plugins, &config)?.1)
+    }
+
+    fn plugins(&self, types: &[PluginType]) -> Vec<PluginInfo> {
+        self.plugins.list(types)
+    }
+
+    fn plugin_config(&self, plugin: &str) -> HerderResult<Vec<ConfigKeyInfo>> {
+        connector_ops::plugin_config(&self.plugins, plugin)
+    }
+
+    async fn put_task_configs(
+        &self,
+        name: &str,
+        body: &[u8],
+        signature: Option<RequestSignature>,
+    ) -> HerderResult<()> {
+        self.verify_signature(body, signature.as_ref())?;
+        let configs: Vec<Props> = serde_json::from_slice(body)
+            .map_err(|e| HerderError::BadRequest(format!("Invalid task configs: {e}")))?;
+        self.require_leader()?;
+        let target = self
+            .config
+            .with_state(|s| s.contains(name).then(|| s.target_state(name)))
+            .ok_or_else(|| not_found(name))?;
+        if target == Some(StoredTarget::Stopped) && !configs.is_empty() {
+            return Err(HerderError::BadRequest(format!(
+                "Connector {name} is in the STOPPED state and may not have any tasks"
+            )));
+        }
+        self.config
+            .put_task_configs(name, &configs)
+            .await
+            .map_err(internal)
+    }
+}
+
+impl DistributedHerder {
+    fn require_stopped(&self, name: &str) -> HerderResult<()> {
+        let stopped = self.config.with_state(|s| {
+            s.target_state(name) == Some(StoredTarget::Stopped) && s.task_count(name).unwrap_or(0) == 0
+        });
+        if !stopped {
+            return Err(HerderError::BadRequest(format!(
+                "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint"
+            )));
+        }
+        Ok(())
+    }
+
+    /// KIP-507: internal requests are signed with the session key when the
+    /// group runs the `sessioned` protocol.
+    fn verify_signature(&self, body: &[u8], signature: Option<&RequestSignature>) -> HerderResult<()> {
+        if self.membership().protocol != Some(ConnectProtocol::Sessioned) {
+            return Ok(());
+        }
+        let Some(sig) = signature else {
+            return Err(HerderError::BadRequest(
+                "Internal request missing required signature".into(),
+            ));
+        };
+        if !self
+            .settings
+            .verification_algorithms
+            .iter()
+            .any(|a| *a == sig.algorithm)
+            || sig.algorithm != HMAC_SHA256
+        {
+            return Err(HerderError::BadRequest(format!(
+                "This worker does not support the '{}' key signing algorithm used by other workers. This worker is currently configured to use: {:?}. Check that all workers' configuration files permit the same set of signature algorithms, and correct any misconfigured worker and restart it.",
+                sig.algorithm, self.settings.verification_algorithms
+            )));
+        }
+        let Some(key) = self.config.with_state(|s| s.session_key().cloned()) else {
+            return Err(HerderError::Unavailable(
+                "Internal request signing key not available yet; try again later".into(),
+            ));
+        };
+        let b64 = &base64::engine::general_purpose::STANDARD;
+        let valid = match (b64.decode(&key.key), b64.decode(sig.mac.trim())) {
+            (Ok(raw), Ok(given)) => HmacSha256::new_from_slice(&raw)
+                .map(|mut m| {
+                    m.update(body);
+                    // verify_slice compares in constant time.
+                    m.verify_slice(&given).is_ok()
+                })
+                .unwrap_or(false),
+            _ => false,
+        };
+        if !valid {
+            return Err(HerderError::Forbidden(
+                "Internal request contained invalid signature.".into(),
+            ));
+        }
+        Ok(())
+    }
+}
