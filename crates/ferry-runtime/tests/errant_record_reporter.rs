@@ -11,18 +11,27 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use async_trait::async_trait;
+use ferry_api::config::ConfigDef;
 use ferry_api::{
-    ConnectError, DataError, ErrantRecordReporter, Headers, Schema, SinkRecord, TimestampType,
-    Value,
+    ConnectError, Connector, ConnectorContext, ConnectorKind, DataError, ErrantRecordReporter,
+    Headers, PluginDescriptor, Schema, SinkRecord, SinkTask, SinkTaskContext, TimestampType, Value,
 };
 use ferry_convert::{new_converter, Converter, ConverterRole};
+use ferry_runtime::entities::{State, TargetState};
 use ferry_runtime::error_handling::{DeadLetterQueue, ErrorPolicy, SinkErrantRecordReporter};
 use ferry_runtime::errors::TaskError;
 use ferry_runtime::headers::HeaderConverter;
+use ferry_runtime::offsets::FileOffsetStore;
+use ferry_runtime::status::StatusStore;
+use ferry_runtime::worker::Worker;
 use ferry_runtime::worker_config::WorkerConfig;
 use ferry_runtime::Props;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers as _, Message};
+use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 fn bootstrap() -> String {
@@ -347,4 +356,275 @@ async fn a_reporter_without_a_queue_logs_and_counts_against_the_tolerance() {
     unwritable.value_schema = Some(Schema::int32());
     unwritable.value = Value::String("not an int".into());
     assert!(reporter.report(&unwritable, &e).await.is_err());
+}
+
+/// A sink task that reports every record whose value is the task config's
+/// `report.value` through its context's reporter; with `swallow=true` it
+/// ignores what `report` returns, as a careless connector might.
+struct ReportingTask {
+    context: Option<Arc<SinkTaskContext>>,
+    report_value: String,
+    swallow: bool,
+}
+
+#[async_trait]
+impl SinkTask for ReportingTask {
+    async fn start(
+        &mut self,
+        props: Props,
+        context: Arc<SinkTaskContext>,
+    ) -> Result<(), ConnectError> {
+        self.report_value = props.get("report.value").cloned().unwrap_or_default();
+        self.swallow = props.get("swallow").is_some_and(|v| v == "true");
+        self.context = Some(context);
+        Ok(())
+    }
+
+    async fn put(&mut self, records: Vec<SinkRecord>) -> Result<(), ConnectError> {
+        let reporter = self
+            .context
+            .as_ref()
+            .and_then(|c| c.errant_record_reporter())
+            .ok_or_else(|| ConnectError::other("no errant record reporter offered"))?;
+        for r in &records {
+            if r.value == Value::String(self.report_value.clone()) {
+                let e = ConnectError::Data(DataError::Invalid(format!(
+                    "cannot write offset {}",
+                    r.kafka_offset
+                )));
+                match reporter.report(r, &e).await {
+                    Err(_) if self.swallow => {}
+                    other => other?,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn stop(&mut self) -> Result<(), ConnectError> {
+        Ok(())
+    }
+}
+
+struct NoConnector;
+
+#[async_trait]
+impl Connector for NoConnector {
+    fn version(&self) -> String {
+        "test".into()
+    }
+    fn config_def(&self) -> ConfigDef {
+        ConfigDef::new()
+    }
+    async fn start(
+        &mut self,
+        _props: Props,
+        _context: Arc<dyn ConnectorContext>,
+    ) -> Result<(), ConnectError> {
+        Ok(())
+    }
+    fn task_configs(&self, _max_tasks: usize) -> Result<Vec<Props>, ConnectError> {
+        Ok(vec![Props::new()])
+    }
+    async fn stop(&mut self) -> Result<(), ConnectError> {
+        Ok(())
+    }
+}
+
+fn reporting_plugin() -> PluginDescriptor {
+    PluginDescriptor {
+        class: "test.ReportingSinkConnector",
+        aliases: &[],
+        kind: ConnectorKind::Sink,
+        version: "test",
+        new_connector: || Box::new(NoConnector),
+        new_source_task: None,
+        new_sink_task: Some(|| {
+            Box::new(ReportingTask {
+                context: None,
+                report_value: String::new(),
+                swallow: false,
+            })
+        }),
+    }
+}
+
+/// A topic with the values given, in one partition.
+async fn topic_with(values: &[&str]) -> String {
+    let topic = unique("ferry-errant-src");
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .create()
+        .expect("admin");
+    let created = admin
+        .create_topics(
+            &[NewTopic::new(&topic, 1, TopicReplication::Fixed(1))],
+            &AdminOptions::new(),
+        )
+        .await
+        .expect("create topic");
+    assert!(created.iter().all(Result::is_ok), "{created:?}");
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .create()
+        .expect("producer");
+    for v in values {
+        producer
+            .send(
+                FutureRecord::<(), str>::to(&topic).payload(v),
+                Duration::from_secs(10),
+            )
+            .await
+            .map_err(|(e, _)| e)
+            .expect("produce");
+    }
+    topic
+}
+
+/// The offset the connector's consumer group committed on partition 0.
+fn committed(group: &str, topic: &str) -> Option<i64> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("group.id", group)
+        .create()
+        .expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition(topic, 0);
+    let offsets = consumer
+        .committed_offsets(tpl, Duration::from_secs(5))
+        .ok()?;
+    match offsets.find_partition(topic, 0)?.offset() {
+        Offset::Offset(o) => Some(o),
+        _ => None,
+    }
+}
+
+async fn wait_until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn sink_worker() -> Worker {
+    let config = WorkerConfig::new(
+        props(&[
+            ("bootstrap.servers", &bootstrap()),
+            ("offset.storage.file.filename", "/dev/null"),
+            ("offset.flush.interval.ms", "300"),
+        ]),
+        true,
+    )
+    .expect("worker config");
+    let offsets = tempfile::NamedTempFile::new().expect("temp file");
+    Worker {
+        config,
+        offsets: Arc::new(FileOffsetStore::open(offsets.path()).expect("offset store")),
+        status: Arc::new(StatusStore::new("test-worker")),
+    }
+}
+
+fn sink_config(name: &str, topic: &str, dlq: &str, tolerance: &str) -> Props {
+    props(&[
+        ("name", name),
+        ("connector.class", "test.ReportingSinkConnector"),
+        ("topics", topic),
+        ("errors.tolerance", tolerance),
+        ("errors.deadletterqueue.topic.name", dlq),
+        ("errors.deadletterqueue.topic.replication.factor", "1"),
+        ("errors.deadletterqueue.context.headers.enable", "true"),
+        (
+            "key.converter",
+            "org.apache.kafka.connect.storage.StringConverter",
+        ),
+        (
+            "value.converter",
+            "org.apache.kafka.connect.storage.StringConverter",
+        ),
+    ])
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sink_task_commits_past_a_reported_record_only_once_it_is_in_the_queue() {
+    require_broker();
+    let topic = topic_with(&["a", "b", "c"]).await;
+    let dlq = unique("ferry-errant-task-dlq");
+    let name = unique("errant-task");
+    let worker = sink_worker();
+    let cc = sink_config(&name, &topic, &dlq, "all");
+    let task_config = props(&[("report.value", "b")]);
+    let handle = worker
+        .start_task(
+            &reporting_plugin(),
+            &name,
+            0,
+            &cc,
+            task_config,
+            TargetState::Started,
+        )
+        .expect("task started");
+    let group = format!("connect-{name}");
+    wait_until("offset 3 committed", || {
+        committed(&group, &topic).filter(|o| *o == 3)
+    })
+    .await;
+    // Committed past "b": its report must already be in the queue.
+    let records = consume(&dlq, 1);
+    assert_eq!(records[0].1.as_deref(), Some(&b"b"[..]));
+    assert_eq!(header(&records[0].3, "__connect.errors.offset"), Some("1"));
+    assert_eq!(
+        header(&records[0].3, "__connect.errors.stage"),
+        Some("TASK_PUT")
+    );
+    assert_eq!(
+        worker.status.task(&name, 0).map(|s| s.state),
+        Some(State::Running)
+    );
+    worker.stop_tasks(&name, vec![(0, handle)]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sink_task_that_swallows_a_refused_report_fails_without_committing() {
+    require_broker();
+    let topic = topic_with(&["a", "b", "c"]).await;
+    let dlq = unique("ferry-errant-task-dlq-none");
+    let name = unique("errant-task-none");
+    let worker = sink_worker();
+    let cc = sink_config(&name, &topic, &dlq, "none");
+    let task_config = props(&[("report.value", "b"), ("swallow", "true")]);
+    let handle = worker
+        .start_task(
+            &reporting_plugin(),
+            &name,
+            0,
+            &cc,
+            task_config,
+            TargetState::Started,
+        )
+        .expect("task started");
+    let status = worker.status.clone();
+    let failed = wait_until("the task to fail", || {
+        status.task(&name, 0).filter(|s| s.state == State::Failed)
+    })
+    .await;
+    let trace = failed.trace.unwrap_or_default();
+    assert!(
+        trace.starts_with(
+            "org.apache.kafka.connect.errors.ConnectException: Tolerance exceeded in error handler\n\
+             Caused by: org.apache.kafka.connect.errors.DataException: cannot write offset 1"
+        ),
+        "{trace}"
+    );
+    // "b" is offset 1: an earlier batch may have committed up to it, never
+    // past it.
+    let committed = committed(&format!("connect-{name}"), &topic);
+    assert!(
+        committed.unwrap_or(0) <= 1,
+        "committed {committed:?} past the refused record"
+    );
+    worker.stop_tasks(&name, vec![(0, handle)]).await;
 }
