@@ -723,3 +723,163 @@ impl SinkTaskRunner {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use ferry_api::{Schema, Value};
+    use ferry_convert::{ConvertError, StringConverter};
+
+    use super::*;
+
+    /// A value converter that fails with a retriable error `failures` times.
+    struct Flaky {
+        calls: AtomicUsize,
+        failures: usize,
+    }
+
+    impl Converter for Flaky {
+        fn from_connect(
+            &self,
+            _topic: &str,
+            _schema: Option<&Schema>,
+            _value: &Value,
+            _out: &mut Vec<u8>,
+        ) -> Result<bool, ConvertError> {
+            Err(ConvertError::Data("not used".into()))
+        }
+
+        fn to_connect(
+            &self,
+            _topic: &str,
+            data: Option<&[u8]>,
+        ) -> Result<(Option<Schema>, Value), ConvertError> {
+            if self.calls.fetch_add(1, Ordering::SeqCst) < self.failures {
+                return Err(ConvertError::Retriable("registry unavailable".into()));
+            }
+            Ok((
+                Some(Schema::optional_string()),
+                Value::String(String::from_utf8_lossy(data.unwrap_or_default()).into_owned()),
+            ))
+        }
+    }
+
+    fn message() -> OwnedMessage {
+        OwnedMessage {
+            topic: "t".into(),
+            partition: 0,
+            offset: 5,
+            timestamp: Some((1, false)),
+            key: Some(b"k".to_vec()),
+            value: Some(b"v".to_vec()),
+            headers: vec![("h".into(), Some(b"1".to_vec()))],
+        }
+    }
+
+    #[tokio::test]
+    async fn a_retriable_stage_failure_is_retried_from_the_first_attempt_on() {
+        let key = StringConverter::new(ferry_convert::ConverterRole::Key, &Props::new()).unwrap();
+        let value = Flaky {
+            calls: AtomicUsize::new(0),
+            failures: 2,
+        };
+        let header = HeaderConverter::simple();
+        let classes = ("K".to_owned(), "V".to_owned());
+        let mut chain = TransformationChain::empty();
+        let mut stages = Stages {
+            conv: Converters {
+                key: &key,
+                value: &value,
+                header: &header,
+                classes: &classes,
+            },
+            transforms: &mut chain,
+        };
+        let owned = message();
+        let m = owned.view();
+        let started = Instant::now();
+        let first = match stages.run_once(&m) {
+            Err(f) => f,
+            Ok(r) => panic!("the first attempt should fail, got {r:?}"),
+        };
+        assert!(first.retriable);
+        assert_eq!(first.stage, "VALUE_CONVERTER");
+        assert_eq!(first.class, "V");
+
+        let (_tx, mut stop) = watch::channel(TargetState::Started);
+        let retry = RetryPolicy {
+            timeout_ms: 5_000,
+            max_delay_ms: 60_000,
+        };
+        let out = stages
+            .run_retrying(&m, Some((started, first)), &retry, &mut stop)
+            .await;
+        let elapsed = started.elapsed();
+        let record = match out {
+            Retried::Done(Some(r)) => r,
+            other => panic!("expected a record, got {other:?}"),
+        };
+        assert_eq!(record.value, Value::String("v".into()));
+        assert_eq!(record.key, Value::String("k".into()));
+        assert_eq!(record.headers.len(), 1);
+        // Two failures (the first pass and one retry), then success: the
+        // backoffs are 300 and 600 ms from the first attempt.
+        assert_eq!(value.calls.load(Ordering::SeqCst), 3);
+        assert!(
+            elapsed >= Duration::from_millis(900) && elapsed < Duration::from_millis(1050),
+            "{elapsed:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn when_retries_run_out_the_failure_goes_to_the_tolerance_check() {
+        let key = StringConverter::new(ferry_convert::ConverterRole::Key, &Props::new()).unwrap();
+        let value = Flaky {
+            calls: AtomicUsize::new(0),
+            failures: usize::MAX,
+        };
+        let header = HeaderConverter::simple();
+        let classes = ("K".to_owned(), "V".to_owned());
+        let mut chain = TransformationChain::empty();
+        let mut stages = Stages {
+            conv: Converters {
+                key: &key,
+                value: &value,
+                header: &header,
+                classes: &classes,
+            },
+            transforms: &mut chain,
+        };
+        let owned = message();
+        let m = owned.view();
+        let (_tx, mut stop) = watch::channel(TargetState::Started);
+        let retry = RetryPolicy {
+            timeout_ms: 400,
+            max_delay_ms: 60_000,
+        };
+        let started = Instant::now();
+        let failure = match stages.run_retrying(&m, None, &retry, &mut stop).await {
+            Retried::Failed(f) => f,
+            other => panic!("expected a failure, got {other:?}"),
+        };
+        let elapsed = started.elapsed();
+        // Attempts at 0, 300 and 400 ms (the 600 ms backoff capped).
+        assert_eq!(value.calls.load(Ordering::SeqCst), 3);
+        assert!(
+            elapsed >= Duration::from_millis(400) && elapsed < Duration::from_millis(550),
+            "{elapsed:?}"
+        );
+        let mut outcome = FetchOutcome::default();
+        let mut batch = Vec::new();
+        outcome.take(&m, Err(failure), &mut batch);
+        match outcome.failure {
+            Some(TaskError::Convert(stage, msg)) => {
+                assert_eq!(stage, "VALUE_CONVERTER");
+                assert_eq!(msg, "registry unavailable");
+            }
+            other => panic!("expected a converter failure, got {other:?}"),
+        }
+        assert!(batch.is_empty());
+    }
+}
