@@ -52,6 +52,7 @@ public class Generator {
     static final ObjectMapper MAPPER = new ObjectMapper();
     static final JsonNodeFactory NODES = JsonNodeFactory.instance;
     static final String TOPIC = "golden";
+    static final String HEADER_KEY = "golden-header";
 
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(args.length > 0 ? args[0] : ".");
@@ -104,6 +105,9 @@ public class Generator {
         }
         config.properties().forEach(e -> props.put(e.getKey(), e.getValue().asText()));
         String role = text(c, "role", "value");
+        // Header cases go through fromConnectHeader / toConnectHeader, what
+        // a worker calls on its header.converter.
+        boolean header = role.equals("header");
 
         Converter conv;
         try {
@@ -118,14 +122,15 @@ public class Generator {
             Object value = buildValue(schema, c.get("value"));
             byte[] out;
             try {
-                out = conv.fromConnectData(TOPIC, schema, value);
+                out = header ? ((HeaderConverter) conv).fromConnectHeader(TOPIC, HEADER_KEY, schema, value)
+                        : conv.fromConnectData(TOPIC, schema, value);
             } catch (Exception e) {
                 r.set("encode", error(e));
                 return r;
             }
             r.set("encode", bytesNode(out));
             if (out != null) {
-                r.set("decode", decode(conv, out));
+                r.set("decode", decode(conv, out, header));
             }
         } else {
             byte[] input;
@@ -138,7 +143,7 @@ public class Generator {
             } else {
                 throw new IllegalArgumentException("case " + c.get("name") + " has neither value nor decode");
             }
-            r.set("decode", decode(conv, input));
+            r.set("decode", decode(conv, input, header));
         }
         return r;
     }
@@ -162,18 +167,21 @@ public class Generator {
     }
 
     /** toConnectData, then a description of the result and its re-encoding. */
-    static ObjectNode decode(Converter conv, byte[] input) {
+    static ObjectNode decode(Converter conv, byte[] input, boolean header) {
         ObjectNode d = NODES.objectNode();
         SchemaAndValue sv;
         try {
-            sv = conv.toConnectData(TOPIC, input);
+            sv = header ? ((HeaderConverter) conv).toConnectHeader(TOPIC, HEADER_KEY, input)
+                    : conv.toConnectData(TOPIC, input);
         } catch (Exception e) {
             return error(e);
         }
         d.put("schema", describeSchema(sv.schema()));
         d.set("value", describe(sv.schema(), sv.value()));
         try {
-            d.set("reencode", bytesNode(conv.fromConnectData(TOPIC, sv.schema(), sv.value())));
+            d.set("reencode", bytesNode(header
+                    ? ((HeaderConverter) conv).fromConnectHeader(TOPIC, HEADER_KEY, sv.schema(), sv.value())
+                    : conv.fromConnectData(TOPIC, sv.schema(), sv.value())));
         } catch (Exception e) {
             d.set("reencode", error(e));
         }
