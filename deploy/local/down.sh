@@ -5,7 +5,7 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-read -r -a services <<<"${FERRY_SERVICES:-kafka}"
+read -r -a services <<<"${FERRY_SERVICES:-kafka postgres mariadb}"
 [[ $# -gt 0 ]] && services=("$@")
 
 rc=0

@@ -10,8 +10,8 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# Add postgres, s3, opensearch... here once their scripts exist.
-read -r -a services <<<"${FERRY_SERVICES:-kafka}"
+# Add s3, opensearch... here once their scripts exist.
+read -r -a services <<<"${FERRY_SERVICES:-kafka postgres mariadb}"
 [[ $# -gt 0 ]] && services=("$@")
 
 t0=$SECONDS

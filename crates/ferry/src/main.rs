@@ -97,6 +97,7 @@ pub(crate) fn all_plugins() -> Plugins {
         ferry_connector_file::plugins()
             .into_iter()
             .chain(ferry_connector_datagen::plugins())
+            .chain(ferry_connector_jdbc::plugins())
             .collect(),
     )
 }

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Local PostgreSQL 15 for the JDBC connector tests, from Debian's packages:
+# no Docker. Loopback only, port 55432, trust authentication (user postgres).
+#
+#   postgres.sh install            apt-get install postgresql-15 if missing
+#   postgres.sh start [--no-wait]  initdb once, start, wait until ready
+#   postgres.sh wait [SECONDS]     wait until a query succeeds (default 60 s)
+#   postgres.sh stop               fast shutdown
+#   postgres.sh status             prints "running" and exits 0 when ready
+#   postgres.sh psql ARGS...       psql against the local server
+#
+# Environment: FERRY_STATE (data, socket and log, default ~/.cache/ferry/state).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SELF="$HERE/$(basename "${BASH_SOURCE[0]}")"
+PGBIN=/usr/lib/postgresql/15/bin
+STATE="${FERRY_STATE:-$HOME/.cache/ferry/state}/postgres"
+DATA="$STATE/data"
+LOG="$STATE/postgres.log"
+HOST=127.0.0.1
+PORT=55432
+
+say() { printf 'postgres: %s\n' "$*" >&2; }
+die() { printf 'postgres: error: %s\n' "$*" >&2; exit 1; }
+
+# The server refuses to run as root: as root it runs as the `postgres`
+# system user the package creates.
+if [[ $(id -u) == 0 ]]; then
+  as_pg() { runuser -u postgres -- "$@"; }
+else
+  as_pg() { "$@"; }
+fi
+
+cmd_install() {
+  [[ -x $PGBIN/initdb && -x $PGBIN/pg_ctl ]] && return 0
+  [[ $(id -u) == 0 ]] || die "PostgreSQL 15 is not installed; run as root or: sudo apt-get install -y postgresql-15"
+  say "installing postgresql-15 from Debian's packages (one time)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q postgresql-15 </dev/null >/dev/null 2>&1 \
+    || { apt-get update -q </dev/null >/dev/null && apt-get install -y -q postgresql-15 </dev/null >/dev/null; } \
+    || die "apt-get install postgresql-15 failed"
+}
+
+lock_state() {
+  mkdir -p "$STATE"
+  exec 9>"$STATE/.lock"
+  flock -w 120 9 || die "another postgres.sh start/stop holds $STATE/.lock"
+}
+
+# The postgres user must be able to reach the data directory under root's
+# home: grant search (not read) permission on each directory above it.
+grant_path() {
+  [[ $(id -u) == 0 ]] || return 0
+  chown postgres "$STATE"
+  local d=$STATE
+  while [[ $d != / ]]; do
+    d=$(dirname "$d")
+    runuser -u postgres -- test -x "$d" 2>/dev/null || chmod o+x "$d"
+  done
+}
+
+ready() {
+  as_pg "$PGBIN/psql" -h "$HOST" -p "$PORT" -U postgres -d postgres -XAtqc 'SELECT 1' 2>/dev/null | grep -qx 1
+}
+
+server_pid() {
+  [[ -f $DATA/postmaster.pid ]] || return 0
+  local pid
+  pid=$(head -n1 "$DATA/postmaster.pid" 2>/dev/null || true)
+  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+  return 0
+}
+
+wait_ready() {
+  local deadline=${1:-60} t0=$SECONDS
+  [[ $deadline =~ ^[0-9]+$ ]] || die "wait: not a number of seconds: $deadline"
+  while ! ready; do
+    if [[ -z $(server_pid) ]] && ((SECONDS - t0 >= 5)); then
+      [[ -f $LOG ]] && tail -n 30 "$LOG" >&2
+      die "server is not running (deploy/local/postgres.sh start)"
+    fi
+    ((SECONDS - t0 < deadline)) || { tail -n 30 "$LOG" >&2 || true; die "not ready on $HOST:$PORT after $deadline s"; }
+    sleep 0.3
+  done
+  say "ready on $HOST:$PORT after $((SECONDS - t0)) s"
+}
+
+cmd_start() {
+  local nowait=0
+  [[ ${1:-} == --no-wait ]] && nowait=1
+  cmd_install
+  lock_state
+  if ready; then say "already running on $HOST:$PORT"; return 0; fi
+  grant_path
+  if [[ ! -f $DATA/PG_VERSION ]]; then
+    say "initializing $DATA"
+    rm -rf "$DATA"
+    as_pg "$PGBIN/initdb" -D "$DATA" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >/dev/null \
+      || die "initdb failed"
+  fi
+  if [[ -z $(server_pid) ]]; then
+    say "starting (log: $LOG)"
+    # Test database: durability across a clean restart is all the tests
+    # need, so skip fsync for speed. setsid keeps a Ctrl-C of the caller away.
+    as_pg setsid "$PGBIN/pg_ctl" -D "$DATA" -l "$LOG" -s start -o \
+      "-p $PORT -k $STATE -c listen_addresses=$HOST -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c wal_level=logical -c max_replication_slots=20 -c max_wal_senders=20" \
+      </dev/null >/dev/null 2>&1 9>&- || { tail -n 30 "$LOG" >&2 || true; die "pg_ctl start failed"; }
+  fi
+  exec 9>&-
+  ((nowait)) && return 0
+  wait_ready "${FERRY_POSTGRES_WAIT_SECS:-60}"
+}
+
+cmd_stop() {
+  lock_state
+  if [[ -z $(server_pid) ]]; then say "not running"; return 0; fi
+  as_pg "$PGBIN/pg_ctl" -D "$DATA" -m fast -w -t 60 -s stop || die "pg_ctl stop failed"
+  say "stopped"
+}
+
+cmd_status() {
+  if ready; then echo running; return 0; fi
+  if [[ -n $(server_pid) ]]; then echo starting; else echo stopped; fi
+  return 1
+}
+
+usage() { sed -n '2,/^set -euo/p' "$SELF" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
+
+cmd=${1:-}
+[[ $# -gt 0 ]] && shift
+case $cmd in
+  install) cmd_install ;;
+  start)   cmd_start "$@" ;;
+  wait)    wait_ready "${1:-${FERRY_POSTGRES_WAIT_SECS:-60}}" ;;
+  stop)    cmd_stop ;;
+  status)  cmd_status ;;
+  psql)    as_pg "$PGBIN/psql" -h "$HOST" -p "$PORT" -U postgres -d postgres "$@" ;;
+  *)       usage ;;
+esac
