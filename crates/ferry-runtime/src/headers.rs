@@ -255,5 +255,24 @@ mod tests {
             Err("Class com.example.Nope could not be found.".into())
         );
         assert!(HeaderConverter::new("com.example.Nope", &Props::new()).is_err());
+        let worker = |class: &str| {
+            let props: Props = [
+                ("offset.storage.file.filename", "/tmp/offsets"),
+                ("header.converter", class),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+            WorkerConfig::new(props, true)
+        };
+        assert_eq!(
+            worker("com.example.Nope").err().map(|e| e.message),
+            Some(
+                "Invalid value com.example.Nope for configuration header.converter: \
+                 Class com.example.Nope could not be found."
+                    .to_owned()
+            )
+        );
+        assert!(worker("org.apache.kafka.connect.json.JsonConverter").is_ok());
     }
 }
