@@ -321,7 +321,7 @@ impl DeadLetterQueue {
 pub const RETRIES_DELAY_MIN_MS: u64 = 300;
 
 /// `errors.retry.timeout` and `errors.retry.delay.max.ms`: how long a stage
-/// operation (conversion, transformation, predicate) that failed with a
+/// operation (a conversion, the transformation chain) that failed with a
 /// retriable error is attempted again before `errors.tolerance` decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {

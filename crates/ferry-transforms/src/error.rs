@@ -32,9 +32,9 @@ pub enum ExceptionKind {
     /// `java.lang.NullPointerException`, which a few transforms throw on
     /// inputs they do not expect (HeaderFrom with a missing field).
     NullPointer,
-    /// `org.apache.kafka.connect.errors.RetriableException`: a transform or
-    /// predicate that depends on something outside the record (a lookup)
-    /// may succeed when tried again; the runtime retries it per
+    /// `org.apache.kafka.connect.errors.RetriableException`: a transform
+    /// that depends on something outside the record (a lookup) may succeed
+    /// when tried again; the runtime retries the chain per
     /// `errors.retry.timeout`.
     Retriable,
 }
