@@ -2,6 +2,8 @@
 //! `deploy/local/up.sh`), the `ferry` binary run as a child process, and
 //! polling with deadlines.
 
+pub mod cluster;
+
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -95,11 +97,14 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// A `ferry standalone` process with its own directory, port and offsets file.
+/// A `ferry standalone` (or `ferry distributed`) process with its own
+/// directory, port and offsets file.
 pub struct Worker {
     pub dir: PathBuf,
     pub port: u16,
     pub worker_props: PathBuf,
+    /// `standalone` or `distributed`.
+    mode: &'static str,
     child: Option<Child>,
     log: PathBuf,
 }
@@ -122,9 +127,52 @@ impl Worker {
             dir: dir.to_owned(),
             port,
             worker_props,
+            mode: "standalone",
             child: None,
             log: dir.join("ferry.log"),
         }
+    }
+
+    /// A member of the distributed cluster `cluster` (its group id and the
+    /// prefix of its internal topics), with short timeouts for tests;
+    /// `extra` lines are appended.
+    pub fn distributed(dir: &Path, cluster: &str, extra: &[(&str, &str)]) -> Worker {
+        std::fs::create_dir_all(dir).expect("worker directory");
+        let port = free_port();
+        let worker_props = dir.join("worker.properties");
+        let mut text = format!(
+            "bootstrap.servers={}\nlisteners=http://127.0.0.1:{port}\ngroup.id={cluster}\n\
+             config.storage.topic={cluster}-configs\noffset.storage.topic={cluster}-offsets\n\
+             status.storage.topic={cluster}-status\nconfig.storage.replication.factor=1\n\
+             offset.storage.replication.factor=1\nstatus.storage.replication.factor=1\n\
+             offset.storage.partitions=5\nstatus.storage.partitions=3\n\
+             key.converter=org.apache.kafka.connect.storage.StringConverter\n\
+             value.converter=org.apache.kafka.connect.storage.StringConverter\n\
+             offset.flush.interval.ms=1000\nsession.timeout.ms=6000\nheartbeat.interval.ms=1000\n\
+             scheduled.rebalance.max.delay.ms=3000\n",
+            bootstrap(),
+        );
+        for (k, v) in extra {
+            text.push_str(&format!("{k}={v}\n"));
+        }
+        std::fs::write(&worker_props, text).expect("write worker.properties");
+        Worker {
+            dir: dir.to_owned(),
+            port,
+            worker_props,
+            mode: "distributed",
+            child: None,
+            log: dir.join("ferry.log"),
+        }
+    }
+
+    /// `host:port` as this worker reports itself in statuses.
+    pub fn worker_id(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -141,7 +189,7 @@ impl Worker {
             .open(&self.log)
             .expect("log file");
         let child = Command::new(ferry_bin())
-            .arg("standalone")
+            .arg(self.mode)
             .arg(&self.worker_props)
             .args(connector_files)
             .env(

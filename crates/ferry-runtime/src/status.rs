@@ -140,8 +140,9 @@ impl StatusStore {
 
     /// Applies a record read from the status topic. A status replaces the
     /// cached one unless the cached one is from another worker and a newer
-    /// generation; an UNASSIGNED task status does not replace a RUNNING one
-    /// of the same or a newer generation (the new owner already runs it).
+    /// generation; an UNASSIGNED task status from one worker does not
+    /// replace another worker's RUNNING one of the same or a newer
+    /// generation (the new owner already runs it).
     pub fn apply_record(&self, record: StatusRecord) {
         let mut inner = self.lock();
         match (record.key, record.value) {
@@ -162,10 +163,11 @@ impl StatusStore {
                 let s = from_value(v);
                 let key = (connector, task);
                 let keep = inner.tasks.get(&key).is_some_and(|old| {
-                    (old.worker_id != s.worker_id && old.generation > s.generation)
-                        || (s.state == State::Unassigned
-                            && old.state == State::Running
-                            && old.generation >= s.generation)
+                    old.worker_id != s.worker_id
+                        && (old.generation > s.generation
+                            || (s.state == State::Unassigned
+                                && old.state == State::Running
+                                && old.generation >= s.generation))
                 });
                 if !keep {
                     inner.tasks.insert(key, s);

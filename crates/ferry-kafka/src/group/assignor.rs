@@ -27,6 +27,11 @@ use super::protocol::{
 pub struct ConfigSnapshot {
     pub offset: i64,
     pub connectors: BTreeMap<String, u32>,
+    /// Work whose worker stopped it cleanly on its way out of the group
+    /// (its last status is UNASSIGNED). Lost work in this set is handed out
+    /// at once instead of being held for `scheduled.rebalance.max.delay.ms`,
+    /// which is for workers that crashed and may come back.
+    pub released: ConnectorsAndTasks,
 }
 
 impl ConfigSnapshot {
@@ -34,6 +39,7 @@ impl ConfigSnapshot {
         ConfigSnapshot {
             offset,
             connectors: BTreeMap::new(),
+            released: ConnectorsAndTasks::default(),
         }
     }
 
@@ -609,6 +615,10 @@ impl IncrementalCooperativeAssignor {
         let deleted = self.previous_assignment.minus(&configured);
         let duplicated = duplicated(members);
         let lost = self.previous_assignment.minus(&active).minus(&deleted);
+        let mut released = WorkSet::default();
+        released.add(&snapshot.released);
+        let released_lost = lost.minus(&lost.minus(&released));
+        let lost = lost.minus(&released_lost);
         let created = configured.minus(&self.previous_assignment).minus(&active);
         tracing::debug!(
             ?deleted,
@@ -652,7 +662,13 @@ impl IncrementalCooperativeAssignor {
         remove_all(&mut next, &deleted_to_revoke);
         remove_all(&mut next, &duplicated_to_revoke);
 
-        let lost_to_reassign = self.handle_lost_assignments(&lost, &mut next, now_ms);
+        let mut lost_to_reassign = self.handle_lost_assignments(&lost, &mut next, now_ms);
+        lost_to_reassign
+            .connectors
+            .extend(released_lost.connectors.iter().cloned());
+        lost_to_reassign
+            .tasks
+            .extend(released_lost.tasks.iter().cloned());
 
         // No load-balancing revocations while a scheduled rebalance is pending.
         if self.delay_ms == 0 {
@@ -1233,6 +1249,30 @@ mod tests {
             .assignments
             .values()
             .all(|a| a.connectors.is_empty() && a.tasks.is_empty() && !a.has_revocations()));
+    }
+
+    #[test]
+    fn work_released_by_a_clean_shutdown_moves_at_once() {
+        let mut snapshot = ConfigSnapshot::new(3)
+            .with_connector("a", 2)
+            .with_connector("b", 2)
+            .with_connector("c", 2);
+        let mut group = Group::with_members(&["w1", "w2", "w3"]);
+        let mut assignor = IncrementalCooperativeAssignor::new(MAX_DELAY);
+        group.round(&mut assignor, &snapshot, 0);
+        let released = group.work("w3");
+        snapshot.released = released.clone();
+
+        group.leave("w3");
+        let r = group.round(&mut assignor, &snapshot, 10_000);
+        assert!(r.assignments.values().all(|a| a.delay_ms == 0));
+        let handed: usize = r
+            .assignments
+            .values()
+            .map(|a| a.connectors.len() + a.tasks.len())
+            .sum();
+        assert_eq!(handed, released.len());
+        group.assert_balanced(&snapshot);
     }
 
     #[test]

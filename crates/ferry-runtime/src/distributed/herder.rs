@@ -86,11 +86,17 @@ struct LocalConnector {
     instance: Option<Box<dyn Connector>>,
 }
 
+struct LocalTask {
+    handle: TaskHandle,
+    /// The task config it runs with, to tell whether a new commit changed it.
+    config: Props,
+}
+
 /// The work running on this worker.
 #[derive(Default)]
 struct LocalWork {
     connectors: BTreeMap<String, LocalConnector>,
-    tasks: BTreeMap<(String, u32), TaskHandle>,
+    tasks: BTreeMap<(String, u32), LocalTask>,
 }
 
 /// Requests to the herder loop.
@@ -264,7 +270,10 @@ impl DistributedHerder {
             error!(error = %e, "cannot read the internal topics; retrying while joining");
         }
         self.config.set_live();
+        // What the start-up read found is the starting point, not news.
+        while events.try_recv().is_ok() {}
         let cfg = self.config.clone();
+        let status = self.worker.status.clone();
         let assignor = ConnectAssignor::new(self.settings.scheduled_rebalance_max_delay_ms, move || {
             cfg.with_state(|s| {
                 let mut snap = ConfigSnapshot::new(s.offset());
@@ -275,6 +284,19 @@ impl DistributedHerder {
                         s.task_count(c).unwrap_or(0)
                     };
                     snap.connectors.insert(c.to_owned(), tasks);
+                    // Stopped cleanly by a worker on its way out: no need to
+                    // wait for that worker to come back.
+                    let unassigned = |st: Option<crate::status::Status>| {
+                        st.is_some_and(|st| st.state == State::Unassigned)
+                    };
+                    if unassigned(status.connector(c)) {
+                        snap.released.connectors.push(c.to_owned());
+                    }
+                    for t in 0..tasks {
+                        if unassigned(status.task(c, t)) {
+                            snap.released.tasks.push(ConnectorTaskId::new(c, t as i32));
+                        }
+                    }
                 }
                 snap
             })
@@ -371,6 +393,11 @@ impl DistributedHerder {
             .read_to_end()
             .await
             .map_err(|e| e.to_string())?;
+        // The statuses of workers that just left tell the leader what they
+        // released.
+        if let Err(e) = self.status_log.read_to_end().await {
+            warn!(error = %e, "cannot read the status topic to its end");
+        }
         let offset = self.config.with_state(|s| s.offset());
         let metadata = member.metadata(self.settings.url.clone(), offset);
         let joined = member
@@ -520,8 +547,11 @@ impl DistributedHerder {
     async fn stop_tasks(&self, work: &mut LocalWork, ids: &[(String, u32)]) {
         let mut by_connector: BTreeMap<String, Vec<(u32, TaskHandle)>> = BTreeMap::new();
         for id in ids {
-            if let Some(h) = work.tasks.remove(id) {
-                by_connector.entry(id.0.clone()).or_default().push((id.1, h));
+            if let Some(t) = work.tasks.remove(id) {
+                by_connector
+                    .entry(id.0.clone())
+                    .or_default()
+                    .push((id.1, t.handle));
             }
         }
         let stops = by_connector
@@ -656,10 +686,16 @@ impl DistributedHerder {
             name,
             id,
             &config,
-            task_config,
+            task_config.clone(),
             to_entity_target(target),
         ) {
-            work.tasks.insert((name.to_owned(), id), handle);
+            work.tasks.insert(
+                (name.to_owned(), id),
+                LocalTask {
+                    handle,
+                    config: task_config,
+                },
+            );
         }
     }
 
@@ -854,14 +890,19 @@ impl DistributedHerder {
                 true
             }
             ConfigEvent::TasksCommitted(name) => {
-                // Tasks of this connector run with their old configs: stop
-                // them and let the leader hand the new ones out.
+                // Tasks whose config changed (or that no longer exist) stop;
+                // the leader hands them out again with the new configs.
                 let mut work = self.work.lock().await;
                 let ids: Vec<(String, u32)> = work
                     .tasks
-                    .keys()
-                    .filter(|(c, _)| *c == name)
-                    .cloned()
+                    .iter()
+                    .filter(|((c, id), t)| {
+                        *c == name
+                            && self.config.with_state(|s| {
+                                s.task_config(c, *id).map(to_props).as_ref() != Some(&t.config)
+                            })
+                    })
+                    .map(|(k, _)| k.clone())
                     .collect();
                 self.stop_tasks(&mut work, &ids).await;
                 let released: Vec<ConnectorTaskId> = ids
@@ -887,7 +928,7 @@ impl DistributedHerder {
         let mut work = self.work.lock().await;
         for ((c, _), t) in work.tasks.iter() {
             if c == name && target != StoredTarget::Stopped {
-                t.set_target(to_entity_target(target));
+                t.handle.set_target(to_entity_target(target));
             }
         }
         let Some(local) = work.connectors.get_mut(name) else {
@@ -952,7 +993,7 @@ impl DistributedHerder {
                 .collect();
             let handles: Vec<(u32, TaskHandle)> = ids
                 .iter()
-                .filter_map(|k| work.tasks.remove(k).map(|h| (k.1, h)))
+                .filter_map(|k| work.tasks.remove(k).map(|t| (k.1, t.handle)))
                 .collect();
             for (id, _) in &handles {
                 status.set_task(name, *id, State::Restarting, None);
@@ -1316,9 +1357,9 @@ impl Herder for DistributedHerder {
         self.require_stable()?;
         let key = (id.connector.clone(), id.task);
         let mut work = self.work.lock().await;
-        if let Some(h) = work.tasks.remove(&key) {
+        if let Some(t) = work.tasks.remove(&key) {
             self.worker
-                .stop_tasks(&id.connector, vec![(id.task, h)])
+                .stop_tasks(&id.connector, vec![(id.task, t.handle)])
                 .await;
             self.start_task(&mut work, &id.connector, id.task);
             return Ok(());
