@@ -19,8 +19,14 @@ pub struct Cluster {
 impl Cluster {
     /// Starts `n` workers of a new cluster and waits until all are healthy.
     pub fn start(n: usize, extra: &[(&str, &str)]) -> Cluster {
+        Cluster::start_named(&unique("ferry-cluster"), n, extra)
+    }
+
+    /// Starts `n` workers of cluster `name` (group id and internal topic
+    /// prefix, see [`Worker::distributed`]).
+    pub fn start_named(name: &str, n: usize, extra: &[(&str, &str)]) -> Cluster {
         crate::require_kafka();
-        let name = unique("ferry-cluster");
+        let name = name.to_owned();
         let dir = tempfile::tempdir().expect("tempdir");
         let mut workers: Vec<Worker> = (0..n)
             .map(|i| Worker::distributed(&dir.path().join(format!("w{i}")), &name, extra))
@@ -57,7 +63,13 @@ impl Cluster {
 
     /// Sends a request through worker `via`, retrying while the cluster
     /// rebalances (409), as a client of Kafka Connect does.
-    pub fn request(&self, via: usize, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+    pub fn request(
+        &self,
+        via: usize,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
         let url = self.workers[via].url(path);
         wait_for(
             &format!("{method} {path} outside a rebalance"),
@@ -82,7 +94,9 @@ impl Cluster {
 
     pub fn status(&self, via: usize, name: &str) -> Option<Value> {
         let (code, text) = http_get(&self.workers[via].url(&format!("/connectors/{name}/status")))?;
-        (code == 200).then(|| serde_json::from_str(&text).ok()).flatten()
+        (code == 200)
+            .then(|| serde_json::from_str(&text).ok())
+            .flatten()
     }
 
     /// Waits until the connector and `tasks` tasks are RUNNING on live
@@ -105,8 +119,7 @@ impl Cluster {
                         && live.iter().any(|l| v["worker_id"].as_str() == Some(l))
                 };
                 let t = s["tasks"].as_array()?;
-                (on_live(&s["connector"]) && t.len() == tasks && t.iter().all(on_live))
-                    .then_some(s)
+                (on_live(&s["connector"]) && t.len() == tasks && t.iter().all(on_live)).then_some(s)
             },
         )
     }

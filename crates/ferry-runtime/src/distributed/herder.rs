@@ -182,7 +182,9 @@ fn from_entity_target(t: TargetState) -> StoredTarget {
 }
 
 fn task_u32(t: &ConnectorTaskId) -> Option<(String, u32)> {
-    u32::try_from(t.task).ok().map(|id| (t.connector.clone(), id))
+    u32::try_from(t.task)
+        .ok()
+        .map(|id| (t.connector.clone(), id))
 }
 
 /// Base64 HMAC of `body` under `key` (base64 text, as stored).
@@ -274,33 +276,34 @@ impl DistributedHerder {
         while events.try_recv().is_ok() {}
         let cfg = self.config.clone();
         let status = self.worker.status.clone();
-        let assignor = ConnectAssignor::new(self.settings.scheduled_rebalance_max_delay_ms, move || {
-            cfg.with_state(|s| {
-                let mut snap = ConfigSnapshot::new(s.offset());
-                for c in s.connectors() {
-                    let tasks = if s.is_inconsistent(c) {
-                        0
-                    } else {
-                        s.task_count(c).unwrap_or(0)
-                    };
-                    snap.connectors.insert(c.to_owned(), tasks);
-                    // Stopped cleanly by a worker on its way out: no need to
-                    // wait for that worker to come back.
-                    let unassigned = |st: Option<crate::status::Status>| {
-                        st.is_some_and(|st| st.state == State::Unassigned)
-                    };
-                    if unassigned(status.connector(c)) {
-                        snap.released.connectors.push(c.to_owned());
-                    }
-                    for t in 0..tasks {
-                        if unassigned(status.task(c, t)) {
-                            snap.released.tasks.push(ConnectorTaskId::new(c, t as i32));
+        let assignor =
+            ConnectAssignor::new(self.settings.scheduled_rebalance_max_delay_ms, move || {
+                cfg.with_state(|s| {
+                    let mut snap = ConfigSnapshot::new(s.offset());
+                    for c in s.connectors() {
+                        let tasks = if s.is_inconsistent(c) {
+                            0
+                        } else {
+                            s.task_count(c).unwrap_or(0)
+                        };
+                        snap.connectors.insert(c.to_owned(), tasks);
+                        // Stopped cleanly by a worker on its way out: no need to
+                        // wait for that worker to come back.
+                        let unassigned = |st: Option<crate::status::Status>| {
+                            st.is_some_and(|st| st.state == State::Unassigned)
+                        };
+                        if unassigned(status.connector(c)) {
+                            snap.released.connectors.push(c.to_owned());
+                        }
+                        for t in 0..tasks {
+                            if unassigned(status.task(c, t)) {
+                                snap.released.tasks.push(ConnectorTaskId::new(c, t as i32));
+                            }
                         }
                     }
-                }
-                snap
-            })
-        });
+                    snap
+                })
+            });
         let mut need_rejoin = true;
         let mut rejoin_at: Option<Instant> = None;
         let mut backoff = Duration::from_millis(100);
@@ -389,10 +392,7 @@ impl DistributedHerder {
         assignor: &ConnectAssignor,
     ) -> Result<RebalanceOutcome, String> {
         self.update_membership(|m| m.rebalancing = true);
-        self.config
-            .read_to_end()
-            .await
-            .map_err(|e| e.to_string())?;
+        self.config.read_to_end().await.map_err(|e| e.to_string())?;
         // The statuses of workers that just left tell the leader what they
         // released.
         if let Err(e) = self.status_log.read_to_end().await {
@@ -452,11 +452,9 @@ impl DistributedHerder {
         }
         let local = self.config.with_state(|s| s.offset());
         if local < a.config_offset {
-            let caught_up = tokio::time::timeout(
-                self.settings.worker_sync_timeout,
-                self.config.read_to_end(),
-            )
-            .await;
+            let caught_up =
+                tokio::time::timeout(self.settings.worker_sync_timeout, self.config.read_to_end())
+                    .await;
             if !matches!(caught_up, Ok(Ok(()))) {
                 warn!("cannot catch up with the leader's config offset; rejoining");
                 return Ok(RebalanceOutcome::rejoin());
@@ -485,7 +483,8 @@ impl DistributedHerder {
     /// Stops what is no longer ours, then starts what is newly ours.
     async fn apply_assignment(self: &Arc<Self>, current: &ferry_kafka::group::Assignment) {
         let want_connectors: BTreeSet<String> = current.connectors.iter().cloned().collect();
-        let want_tasks: BTreeSet<(String, u32)> = current.tasks.iter().filter_map(task_u32).collect();
+        let want_tasks: BTreeSet<(String, u32)> =
+            current.tasks.iter().filter_map(task_u32).collect();
         let mut work = self.work.lock().await;
 
         let stop_tasks: Vec<(String, u32)> = work
@@ -554,13 +553,11 @@ impl DistributedHerder {
                     .push((id.1, t.handle));
             }
         }
-        let stops = by_connector
-            .into_iter()
-            .map(|(c, tasks)| async move {
-                let ids: Vec<u32> = tasks.iter().map(|(i, _)| *i).collect();
-                self.worker.stop_tasks(&c, tasks).await;
-                (c, ids)
-            });
+        let stops = by_connector.into_iter().map(|(c, tasks)| async move {
+            let ids: Vec<u32> = tasks.iter().map(|(i, _)| *i).collect();
+            self.worker.stop_tasks(&c, tasks).await;
+            (c, ids)
+        });
         for (c, ids) in futures::future::join_all(stops).await {
             let exists = self.config.with_state(|s| s.contains(&c));
             for id in ids {
@@ -596,8 +593,12 @@ impl DistributedHerder {
     async fn start_connector(&self, work: &mut LocalWork, name: &str) {
         let status = &self.worker.status;
         let Some((config, target)) = self.config.with_state(|s| {
-            s.connector_config(name)
-                .map(|c| (to_props(c), s.target_state(name).unwrap_or(StoredTarget::Started)))
+            s.connector_config(name).map(|c| {
+                (
+                    to_props(c),
+                    s.target_state(name).unwrap_or(StoredTarget::Started),
+                )
+            })
         }) else {
             return;
         };
@@ -668,7 +669,11 @@ impl DistributedHerder {
             Some((config, task, target))
         });
         let Some((config, task_config, target)) = found else {
-            warn!(connector = name, task = id, "assigned a task without a config");
+            warn!(
+                connector = name,
+                task = id,
+                "assigned a task without a config"
+            );
             return;
         };
         let class = config.get("connector.class").cloned().unwrap_or_default();
@@ -770,7 +775,11 @@ impl DistributedHerder {
             self.forward_task_configs(name, &configs).await
         };
         match result {
-            Ok(()) => info!(connector = name, tasks = configs.len(), "task configs stored"),
+            Ok(()) => info!(
+                connector = name,
+                tasks = configs.len(),
+                "task configs stored"
+            ),
             Err(e) => {
                 warn!(connector = name, error = %e, "cannot store task configs; retrying");
                 let requests = self.requests.clone();
@@ -806,12 +815,10 @@ impl DistributedHerder {
                 .with_state(|s| s.session_key().cloned())
                 .ok_or_else(|| "no session key yet".to_owned())?;
             let mac = sign(&key.key, &body).ok_or_else(|| "bad session key".to_owned())?;
-            req = req
-                .header("X-Connect-Authorization", mac)
-                .header(
-                    "X-Connect-Request-Signature-Algorithm",
-                    self.settings.signature_algorithm.clone(),
-                );
+            req = req.header("X-Connect-Authorization", mac).header(
+                "X-Connect-Request-Signature-Algorithm",
+                self.settings.signature_algorithm.clone(),
+            );
         }
         let resp = req.body(body).send().await.map_err(|e| e.to_string())?;
         if resp.status().is_success() {
@@ -828,7 +835,9 @@ impl DistributedHerder {
         let ttl = self.settings.key_ttl.as_millis() as i64;
         let expired = self.config.with_state(|s| match s.session_key() {
             None => true,
-            Some(k) => k.creation_timestamp.saturating_add(ttl) <= now_ms() || k.algorithm != HMAC_SHA256,
+            Some(k) => {
+                k.creation_timestamp.saturating_add(ttl) <= now_ms() || k.algorithm != HMAC_SHA256
+            }
         });
         if !expired {
             return;
@@ -941,7 +950,9 @@ impl DistributedHerder {
                 stop_instance(name, local).await;
                 self.worker.status.set_connector(name, State::Stopped, None);
             }
-            StoredTarget::Paused | StoredTarget::Started if local.instance.is_none() && was == StoredTarget::Stopped => {
+            StoredTarget::Paused | StoredTarget::Started
+                if local.instance.is_none() && was == StoredTarget::Stopped =>
+            {
                 self.start_instance(name, local).await;
                 drop(work);
                 self.reconfigure_tasks(name).await;
@@ -987,7 +998,9 @@ impl DistributedHerder {
                 .filter(|(c, id)| {
                     c == name
                         && (!req.only_failed
-                            || status.task(c, *id).is_some_and(|s| s.state == State::Failed))
+                            || status
+                                .task(c, *id)
+                                .is_some_and(|s| s.state == State::Failed))
                 })
                 .cloned()
                 .collect();
@@ -1203,7 +1216,11 @@ impl Herder for DistributedHerder {
             .put_connector_config(name, &config, initial)
             .await
             .map_err(internal)?;
-        info!(connector = name, created = !exists, "connector config written");
+        info!(
+            connector = name,
+            created = !exists,
+            "connector config written"
+        );
         Ok(Created {
             created: !exists,
             value: self.info_of(name, config),
@@ -1241,9 +1258,9 @@ impl Herder for DistributedHerder {
     }
 
     async fn connector_status(&self, name: &str) -> HerderResult<ConnectorStateInfo> {
-        let config = self.stored_config(name).map_err(|_| {
-            HerderError::NotFound(format!("No status found for connector {name}"))
-        })?;
+        let config = self
+            .stored_config(name)
+            .map_err(|_| HerderError::NotFound(format!("No status found for connector {name}")))?;
         Ok(self.status_of(name, &config))
     }
 
@@ -1345,9 +1362,8 @@ impl Herder for DistributedHerder {
     }
 
     async fn restart_task(&self, id: &TaskId) -> HerderResult<()> {
-        self.stored_config(&id.connector).map_err(|_| {
-            HerderError::NotFound(format!("Unknown connector: {}", id.connector))
-        })?;
+        self.stored_config(&id.connector)
+            .map_err(|_| HerderError::NotFound(format!("Unknown connector: {}", id.connector)))?;
         let count = self
             .config
             .with_state(|s| s.task_count(&id.connector).unwrap_or(0));
@@ -1519,7 +1535,8 @@ impl Herder for DistributedHerder {
 impl DistributedHerder {
     fn require_stopped(&self, name: &str) -> HerderResult<()> {
         let stopped = self.config.with_state(|s| {
-            s.target_state(name) == Some(StoredTarget::Stopped) && s.task_count(name).unwrap_or(0) == 0
+            s.target_state(name) == Some(StoredTarget::Stopped)
+                && s.task_count(name).unwrap_or(0) == 0
         });
         if !stopped {
             return Err(HerderError::BadRequest(format!(
@@ -1531,7 +1548,11 @@ impl DistributedHerder {
 
     /// KIP-507: internal requests are signed with the session key when the
     /// group runs the `sessioned` protocol.
-    fn verify_signature(&self, body: &[u8], signature: Option<&RequestSignature>) -> HerderResult<()> {
+    fn verify_signature(
+        &self,
+        body: &[u8],
+        signature: Option<&RequestSignature>,
+    ) -> HerderResult<()> {
         if self.membership().protocol != Some(ConnectProtocol::Sessioned) {
             return Ok(());
         }
@@ -1543,8 +1564,7 @@ impl DistributedHerder {
         if !self
             .settings
             .verification_algorithms
-            .iter()
-            .any(|a| *a == sig.algorithm)
+            .contains(&sig.algorithm)
             || sig.algorithm != HMAC_SHA256
         {
             return Err(HerderError::BadRequest(format!(
