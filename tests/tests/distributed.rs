@@ -102,7 +102,10 @@ fn three_workers_spread_work_and_answer_alike() {
     let tasks_url = cluster.workers[0].url(&format!("/connectors/{name}/tasks"));
     let (code, body) = call("POST", &tasks_url, Some(&json!([{"task.class": "x"}])));
     assert_eq!(code, 400, "{body}");
-    assert_eq!(body["message"], "Internal request missing required signature");
+    assert_eq!(
+        body["message"],
+        "Internal request missing required signature"
+    );
     let client = reqwest::blocking::Client::new();
     let resp = client
         .post(&tasks_url)
@@ -121,12 +124,16 @@ fn three_workers_spread_work_and_answer_alike() {
     // Deleting through a follower removes it everywhere.
     let (code, _) = cluster.request(2, "DELETE", &format!("/connectors/{name}"), None);
     assert_eq!(code, 204);
-    wait_for("the connector gone from every worker", Duration::from_secs(30), || {
-        from_every_worker(&cluster, &format!("/connectors/{name}"))
-            .iter()
-            .all(|(c, _)| *c == 404)
-            .then_some(())
-    });
+    wait_for(
+        "the connector gone from every worker",
+        Duration::from_secs(30),
+        || {
+            from_every_worker(&cluster, &format!("/connectors/{name}"))
+                .iter()
+                .all(|(c, _)| *c == 404)
+                .then_some(())
+        },
+    );
 }
 
 #[test]
@@ -149,7 +156,10 @@ fn killed_worker_loses_nothing_and_its_tasks_move() {
     cluster.workers[victim].kill();
     let moved = cluster.wait_running(&t.source, 1, Duration::from_secs(60));
     let took = killed_at.elapsed();
-    assert_ne!(moved["tasks"][0]["worker_id"].as_str(), Some(owner.as_str()));
+    assert_ne!(
+        moved["tasks"][0]["worker_id"].as_str(),
+        Some(owner.as_str())
+    );
     println!("source task running again {took:?} after SIGKILL of its worker");
     assert!(
         took <= SESSION_TIMEOUT + MAX_DELAY + Duration::from_secs(10),
@@ -178,7 +188,10 @@ fn graceful_stop_moves_work_at_once() {
     let moved = cluster.wait_running(&t.source, 1, Duration::from_secs(60));
     let took = stopped_at.elapsed();
     println!("source task running elsewhere {took:?} after SIGTERM of its worker");
-    assert_ne!(moved["tasks"][0]["worker_id"].as_str(), Some(owner.as_str()));
+    assert_ne!(
+        moved["tasks"][0]["worker_id"].as_str(),
+        Some(owner.as_str())
+    );
     assert!(
         took < SESSION_TIMEOUT,
         "a graceful stop should move work at once, not after the session timeout ({took:?})"

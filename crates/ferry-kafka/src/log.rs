@@ -137,7 +137,10 @@ impl KafkaLog {
         match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(result)) => result,
             Ok(Err(_)) => Err(KafkaClientError::Other("log reader stopped".into())),
-            Err(_) => Err(KafkaClientError::Timeout(timeout, "reading to the end of the log")),
+            Err(_) => Err(KafkaClientError::Timeout(
+                timeout,
+                "reading to the end of the log",
+            )),
         }
     }
 
@@ -211,7 +214,9 @@ impl KafkaLog {
 
     /// Waits until every record sent so far is acknowledged.
     pub fn flush(&self, timeout: Duration) -> Result<(), KafkaClientError> {
-        self.producer.flush(timeout).map_err(KafkaClientError::Kafka)
+        self.producer
+            .flush(timeout)
+            .map_err(KafkaClientError::Kafka)
     }
 }
 

@@ -164,7 +164,10 @@ pub(crate) async fn forward_to_target(req: Request, next: Next) -> Response {
         return ApiError::http_status(StatusCode::PAYLOAD_TOO_LARGE).into_response();
     };
     let response = next
-        .run(Request::from_parts(parts.clone(), Body::from(bytes.clone())))
+        .run(Request::from_parts(
+            parts.clone(),
+            Body::from(bytes.clone()),
+        ))
         .await;
     let Some(ForwardTo(target)) = response.extensions().get::<ForwardTo>().cloned() else {
         return response;
@@ -190,7 +193,11 @@ pub(crate) async fn forward_to_target(req: Request, next: Next) -> Response {
     let query: String = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(query)
         .finish();
-    let url = format!("{}{}?{query}", target.trim_end_matches('/'), parts.uri.path());
+    let url = format!(
+        "{}{}?{query}",
+        target.trim_end_matches('/'),
+        parts.uri.path()
+    );
     tracing::debug!(%url, method = %parts.method, "forwarding request");
     let mut outgoing = forwarding_client().request(parts.method.clone(), &url);
     for (name, value) in &parts.headers {

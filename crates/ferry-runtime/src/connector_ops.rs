@@ -63,7 +63,6 @@ fn sink_offset(o: &OffsetMap) -> HerderResult<i64> {
     })
 }
 
-
 fn props_display(p: &Props) -> String {
     let inner: Vec<String> = p.iter().map(|(k, v)| format!("{k}={v}")).collect();
     format!("{{{}}}", inner.join(", "))
@@ -71,7 +70,10 @@ fn props_display(p: &Props) -> String {
 
 /// Finds the connector's plugin and validates its config; the result is
 /// named by the class as the user wrote it, as Kafka Connect does.
-pub fn validate(plugins: &Plugins, config: &Props) -> HerderResult<(PluginDescriptor, ConfigInfos)> {
+pub fn validate(
+    plugins: &Plugins,
+    config: &Props,
+) -> HerderResult<(PluginDescriptor, ConfigInfos)> {
     let class = config.get(CONNECTOR_CLASS).map(|s| s.trim()).unwrap_or("");
     if class.is_empty() {
         return Err(HerderError::BadRequest(format!(

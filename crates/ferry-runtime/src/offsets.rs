@@ -115,7 +115,9 @@ impl OffsetCache {
     }
 
     pub fn get(&self, connector: &str, partition: &OffsetMap) -> Option<OffsetMap> {
-        let entry = self.data.get(&(connector.to_owned(), canonical(partition)))?;
+        let entry = self
+            .data
+            .get(&(connector.to_owned(), canonical(partition)))?;
         match serde_json::from_slice::<Json>(entry.value.as_deref()?).ok()? {
             Json::Object(m) => Some(m),
             _ => None,

@@ -7,24 +7,20 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use ferry_api::config::{ConfigInfos, ConfigKeyInfo};
-use ferry_api::{
-    ConnectError, Connector, ConnectorContext, PluginDescriptor,
-};
+use ferry_api::{ConnectError, Connector, ConnectorContext, PluginDescriptor};
 use ferry_kafka::Admin;
 use tokio::sync::{mpsc, Mutex};
 use tracing::{error, info, warn};
 
-use crate::connector_config::{
-    invalid_config_message, NAME, TASKS_MAX,
-};
+use crate::connector_config::{invalid_config_message, NAME, TASKS_MAX};
+use crate::connector_ops::{self, not_found};
 use crate::entities::{
-    ActiveTopics, ActiveTopicsInfo, ConnectorInfo, ConnectorOffsets,
-    ConnectorState, ConnectorStateInfo, Message, PluginInfo, RestartPlan, ServerInfo, State,
-    TargetState, TaskId, TaskInfo, TaskState,
+    ActiveTopics, ActiveTopicsInfo, ConnectorInfo, ConnectorOffsets, ConnectorState,
+    ConnectorStateInfo, Message, PluginInfo, RestartPlan, ServerInfo, State, TargetState, TaskId,
+    TaskInfo, TaskState,
 };
 use crate::herder::{Created, Herder, HerderError, HerderResult, PluginType};
 use crate::plugins::{Plugins, CONNECT_VERSION};
-use crate::connector_ops::{self, not_found};
 use crate::status::trace_of;
 use crate::worker::{TaskHandle, Worker};
 use crate::Props;

@@ -148,10 +148,9 @@ impl StatusStore {
         match (record.key, record.value) {
             (StatusKey::Connector(name), Some(StatusRecordValue::Status(v))) => {
                 let s = from_value(v);
-                let keep = inner
-                    .connectors
-                    .get(&name)
-                    .is_some_and(|old| old.worker_id != s.worker_id && old.generation > s.generation);
+                let keep = inner.connectors.get(&name).is_some_and(|old| {
+                    old.worker_id != s.worker_id && old.generation > s.generation
+                });
                 if !keep {
                     inner.connectors.insert(name, s);
                 }

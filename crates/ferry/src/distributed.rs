@@ -9,7 +9,9 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use ferry_kafka::group::{GroupConfig, GroupMember};
 use ferry_kafka::{Admin, NewTopicSpec};
-use ferry_runtime::distributed::herder::{DistributedHerder, DistributedParts, DistributedSettings};
+use ferry_runtime::distributed::herder::{
+    DistributedHerder, DistributedParts, DistributedSettings,
+};
 use ferry_runtime::distributed::stores::{
     create_internal_topics, ConfigStore, InternalTopics, KafkaOffsetStore, KafkaStatusLog,
 };
@@ -17,7 +19,9 @@ use ferry_runtime::entities::ServerInfo;
 use ferry_runtime::plugins::CONNECT_VERSION;
 use ferry_runtime::status::StatusStore;
 use ferry_runtime::worker::Worker;
-use ferry_runtime::worker_config::{WorkerConfig, CONFIG_TOPIC, GROUP_ID, OFFSETS_TOPIC, STATUS_TOPIC};
+use ferry_runtime::worker_config::{
+    WorkerConfig, CONFIG_TOPIC, GROUP_ID, OFFSETS_TOPIC, STATUS_TOPIC,
+};
 use ferry_runtime::Herder;
 use tracing::info;
 
@@ -64,12 +68,10 @@ pub(crate) async fn run(
     let url = format!("{scheme}://{id}/");
 
     let admin = Admin::new(&config.admin_props())?;
-    let cluster_id = admin.cluster_id().await.with_context(|| {
-        format!(
-            "cannot reach Kafka at {}",
-            config.bootstrap_servers()
-        )
-    })?;
+    let cluster_id = admin
+        .cluster_id()
+        .await
+        .with_context(|| format!("cannot reach Kafka at {}", config.bootstrap_servers()))?;
     info!(kafka_cluster_id = %cluster_id, group = %group_id, "connected to Kafka");
     let factor = |key: &str| config.int_or(key, 3) as i32;
     create_internal_topics(
@@ -127,7 +129,7 @@ pub(crate) async fn run(
         scheduled_rebalance_max_delay_ms: config.int_or("scheduled.rebalance.max.delay.ms", 300_000)
             as i32,
         worker_sync_timeout: Duration::from_millis(
-            config.int_or("worker.sync.timeout.ms", 3_000) as u64,
+            config.int_or("worker.sync.timeout.ms", 3_000) as u64
         ),
         key_ttl: Duration::from_millis(config.int_or("inter.worker.key.ttl.ms", 3_600_000) as u64),
         signature_algorithm: config

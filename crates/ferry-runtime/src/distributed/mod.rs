@@ -3,8 +3,8 @@
 
 pub mod config_state;
 pub mod herder;
-pub mod stores;
 pub mod records;
+pub mod stores;
 
 #[cfg(test)]
 mod tests;

@@ -48,7 +48,10 @@ pub struct InternalTopics {
 
 /// Creates the internal topics that do not exist, compacted, as Kafka
 /// Connect does at start-up (`config.storage.partitions` is always 1).
-pub async fn create_internal_topics(admin: &Admin, topics: &InternalTopics) -> Result<(), StoreError> {
+pub async fn create_internal_topics(
+    admin: &Admin,
+    topics: &InternalTopics,
+) -> Result<(), StoreError> {
     let created = admin
         .create_topics(&[
             topics.config.clone(),
