@@ -22,6 +22,9 @@ cargo fmt --all -- --check
 
 step "build"
 cargo build --workspace --all-targets --locked
+# End-to-end tests run the binary users run (the benchmark reuses it).
+cargo build --release --locked -p ferry
+export FERRY_BIN=$CARGO_TARGET_DIR/release/ferry
 
 step "lint: clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
