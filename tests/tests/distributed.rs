@@ -121,6 +121,51 @@ fn three_workers_spread_work_and_answer_alike() {
         .unwrap_or_default()
         .contains("Internal request contained invalid signature."));
 
+    // A sink's tasks share the topic's partitions through its consumer
+    // group: every record arrives, and not once per task.
+    let lines = unique("lines");
+    create_topic(&lines, 6);
+    let values: Vec<String> = (0..3000).map(|i| format!("shared {i}")).collect();
+    let refs: Vec<&[u8]> = values.iter().map(|v| v.as_bytes()).collect();
+    produce(&lines, &refs);
+    let out = cluster.path("shared.txt");
+    let sink = unique("shared-sink");
+    cluster.create(
+        1,
+        &sink,
+        json!({
+            "connector.class": "FileStreamSink",
+            "file": out.to_str().expect("utf-8 path"),
+            "topics": lines,
+            "tasks.max": "3",
+        }),
+    );
+    let status = cluster.wait_running(&sink, 3, Duration::from_secs(60));
+    assert!(
+        workers_of(&status).len() >= 2,
+        "sink tasks spread: {status}"
+    );
+    wait_for(
+        "every record in the sink's file",
+        Duration::from_secs(60),
+        || (read_lines(&out).len() >= values.len()).then_some(()),
+    );
+    let got = read_lines(&out);
+    let distinct: std::collections::BTreeSet<&String> = got.iter().collect();
+    let want: std::collections::BTreeSet<&String> = values.iter().collect();
+    assert_eq!(distinct, want, "every record, nothing else");
+    assert!(
+        got.len() < 2 * values.len(),
+        "{} lines for {} records: tasks did not share the partitions",
+        got.len(),
+        values.len()
+    );
+    println!(
+        "sink with 3 tasks: {} records, {} redelivered while the group formed",
+        values.len(),
+        got.len() - values.len()
+    );
+
     // Deleting through a follower removes it everywhere.
     let (code, _) = cluster.request(2, "DELETE", &format!("/connectors/{name}"), None);
     assert_eq!(code, 204);

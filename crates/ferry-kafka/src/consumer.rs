@@ -88,6 +88,9 @@ pub fn sink_consumer_defaults() -> ClientProps {
         ("auto.offset.reset", "earliest"),
         ("enable.partition.eof", "false"),
         ("fetch.wait.max.ms", "100"),
+        // Tasks joining or leaving the group move only the partitions that
+        // change hands; the others keep flowing through the rebalance.
+        ("partition.assignment.strategy", "cooperative-sticky"),
         // Prefetch enough to keep a task busy, but bounded: the default 64 MiB
         // per consumer dominated the worker's memory.
         ("queued.max.messages.kbytes", "4096"),
