@@ -28,6 +28,8 @@ struct FakeHerder {
     delay: Option<Duration>,
     health: Option<HerderError>,
     panic_on_status: bool,
+    /// Sends deletions to the worker at this URL, as a follower does.
+    leader: Option<String>,
 }
 
 impl FakeHerder {
@@ -181,6 +183,9 @@ impl Herder for FakeHerder {
     }
 
     async fn delete_connector(&self, name: &str) -> HerderResult<()> {
+        if let Some(url) = &self.leader {
+            return Err(HerderError::RequestTarget { url: url.clone() });
+        }
         self.connectors
             .lock()
             .expect("lock")
@@ -1032,4 +1037,46 @@ async fn serves_over_tcp() {
     assert!(answer.ends_with("[\"c1\"]"), "{answer}");
     let _ = stop.send(());
     server.await.expect("join").expect("serve");
+}
+
+#[tokio::test]
+async fn writes_for_another_worker_are_forwarded_there() {
+    // The "leader": a real HTTP server.
+    let (leader_app, leader) = app(&["c1", "c2"]);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, leader_app).await;
+    });
+
+    let (follower, _) = app_with(FakeHerder {
+        leader: Some(url),
+        ..FakeHerder::with(&["c1", "c2"])
+    });
+    let r = send(&follower, Method::DELETE, "/connectors/c1", None, &[]).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert!(!leader.connectors.lock().expect("lock").contains_key("c1"));
+
+    // The leader's answer comes back as it is, errors included.
+    let r = send(&follower, Method::DELETE, "/connectors/nope", None, &[]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.json()["message"], "Connector nope not found");
+
+    // A request that was already forwarded twice is not forwarded again.
+    let r = send(
+        &follower,
+        Method::DELETE,
+        "/connectors/c2?forward=false",
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(
+        r.json()["message"],
+        "Cannot complete request because of a conflicting operation (e.g. worker rebalance)"
+    );
+    assert!(leader.connectors.lock().expect("lock").contains_key("c2"));
 }

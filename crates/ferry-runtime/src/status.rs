@@ -328,3 +328,84 @@ pub fn trace_of(err: &(dyn std::error::Error + 'static)) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(task: u32, state: StatusState, worker: &str, generation: i32) -> StatusRecord {
+        StatusRecord {
+            key: StatusKey::Task {
+                connector: "c".into(),
+                task,
+            },
+            value: Some(StatusRecordValue::Status(StatusValue {
+                state,
+                trace: None,
+                worker_id: worker.into(),
+                generation,
+                version: None,
+            })),
+        }
+    }
+
+    #[test]
+    fn statuses_from_the_topic_follow_kafka_connects_conflict_rules() {
+        let store = StatusStore::new("w1:8083");
+        store.apply_record(record(0, StatusState::Running, "w1:8083", 5));
+        // An older generation from another worker does not win.
+        store.apply_record(record(0, StatusState::Failed, "w2:8083", 4));
+        assert_eq!(store.task("c", 0).map(|s| s.state), Some(State::Running));
+        // The old owner's UNASSIGNED does not hide the new owner's RUNNING.
+        store.apply_record(record(0, StatusState::Running, "w2:8083", 6));
+        store.apply_record(record(0, StatusState::Unassigned, "w1:8083", 6));
+        let s = store.task("c", 0).expect("status");
+        assert_eq!((s.state, s.worker_id.as_str()), (State::Running, "w2:8083"));
+        // The same worker stopping its own task does.
+        store.apply_record(record(0, StatusState::Unassigned, "w2:8083", 6));
+        assert_eq!(store.task("c", 0).map(|s| s.state), Some(State::Unassigned));
+        // A newer generation always wins; a tombstone removes.
+        store.apply_record(record(0, StatusState::Failed, "w3:8083", 7));
+        assert_eq!(store.task("c", 0).map(|s| s.state), Some(State::Failed));
+        store.apply_record(StatusRecord {
+            key: StatusKey::Task {
+                connector: "c".into(),
+                task: 0,
+            },
+            value: None,
+        });
+        assert_eq!(store.task("c", 0), None);
+    }
+
+    struct Collect(Mutex<Vec<(String, Option<Vec<u8>>)>>);
+    impl StatusBackend for Collect {
+        fn write(&self, key: String, value: Option<Vec<u8>>) {
+            self.0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push((key, value));
+        }
+    }
+
+    #[test]
+    fn local_changes_are_published_with_the_generation() {
+        let store = StatusStore::new("w1:8083");
+        let out = Arc::new(Collect(Mutex::new(Vec::new())));
+        store.set_backend(out.clone());
+        store.set_generation(9);
+        store.set_task("c", 2, State::Running, None);
+        store.delete_connector("c", 1);
+        let written = out.0.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        assert_eq!(written[0].0, "status-task-c-2");
+        let v = crate::distributed::records::decode_status_value(
+            written[0].1.as_deref().expect("a value"),
+        )
+        .expect("decodes");
+        assert_eq!(
+            (v.state, v.generation, v.worker_id.as_str()),
+            (StatusState::Running, 9, "w1:8083")
+        );
+        assert_eq!(written[1], ("status-connector-c".to_owned(), None));
+        assert_eq!(written[2], ("status-task-c-0".to_owned(), None));
+    }
+}

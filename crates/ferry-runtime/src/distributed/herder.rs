@@ -802,7 +802,7 @@ impl DistributedHerder {
         let url = format!(
             "{}/connectors/{}/tasks",
             leader.trim_end_matches('/'),
-            crate_path_segment(name)
+            path_segment(name)
         );
         let mut req = self
             .http
@@ -1146,7 +1146,7 @@ async fn stop_instance(name: &str, local: &mut LocalConnector) {
 }
 
 /// Percent-encodes a connector name for a URL path segment.
-fn crate_path_segment(name: &str) -> String {
+fn path_segment(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for b in name.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
@@ -1594,5 +1594,32 @@ impl DistributedHerder {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_are_base64_hmac_sha256_of_the_body() {
+        // RFC 4231 test case 2: key "Jefe".
+        let key = base64::engine::general_purpose::STANDARD.encode(b"Jefe");
+        let mac = sign(&key, b"what do ya want for nothing?").expect("a MAC");
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(mac)
+            .expect("base64");
+        let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        assert_eq!(sign("not base64!", b"x"), None);
+    }
+
+    #[test]
+    fn connector_names_are_escaped_in_urls() {
+        assert_eq!(path_segment("a b/c"), "a%20b%2Fc");
+        assert_eq!(path_segment("file-src.1_x~"), "file-src.1_x~");
     }
 }
