@@ -344,6 +344,50 @@ impl Pool {
     }
 }
 
+/// Column metadata of a Postgres result, for query mode: each column that
+/// comes straight from a table column gets that column's type, precision,
+/// scale and nullability (what JDBC's `ResultSetMetaData` reports).
+pub async fn pg_result_catalog(
+    pool: &PgPool,
+    row: &sqlx::postgres::PgRow,
+) -> Result<Vec<ColumnInfo>> {
+    use sqlx::Column;
+    let mut out = Vec::new();
+    for c in row.columns() {
+        let (Some(rel), Some(att)) = (c.relation_id(), c.relation_attribute_no()) else {
+            continue;
+        };
+        let r = sqlx::query(
+            "SELECT format_type(a.atttypid, NULL), a.atttypmod, NOT a.attnotnull \
+             FROM pg_attribute a WHERE a.attrelid = $1 AND a.attnum = $2",
+        )
+        .bind(rel)
+        .bind(att)
+        .fetch_optional(pool)
+        .await
+        .map_err(|e| JdbcError::from_sqlx("describing the query's columns", e))?;
+        let Some(r) = r else { continue };
+        let type_name: String = r.get(0);
+        let typmod: i32 = r.get(1);
+        // numeric's typmod packs precision and scale after a 4-byte header.
+        let (precision, scale) = if type_name == "numeric" && typmod >= 4 {
+            let m = typmod - 4;
+            (Some(((m >> 16) & 0xffff) as i64), Some((m & 0xffff) as i64))
+        } else {
+            (None, None)
+        };
+        out.push(ColumnInfo {
+            name: c.name().to_owned(),
+            type_name,
+            nullable: r.get(2),
+            precision,
+            scale,
+            auto_increment: false,
+        });
+    }
+    Ok(out)
+}
+
 /// `numeric(10,2)` → (10, 2); `varchar(20)` → (20, None).
 pub fn precision_scale(declared: &str) -> (Option<i64>, Option<i64>) {
     let Some(open) = declared.find('(') else {

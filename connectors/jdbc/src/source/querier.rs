@@ -314,6 +314,11 @@ impl TableQuerier {
                     .await
                     .map_err(|e| JdbcError::from_sqlx(context(), e))?;
                 self.refresh_catalog(pool, rows.first()).await?;
+                if let (None, true, Some(first)) =
+                    (&self.table, self.catalog.is_empty(), rows.first())
+                {
+                    self.catalog = crate::db::pg_result_catalog(p, first).await?;
+                }
                 self.convert_rows(
                     &rows,
                     cfg.numeric_mapping,

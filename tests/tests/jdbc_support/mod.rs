@@ -1,0 +1,300 @@
+//! Shared pieces of the JDBC end-to-end tests: real PostgreSQL and MariaDB
+//! servers (started by `deploy/local/up.sh`), SQLite files, a pipeline of
+//! source and sink connectors on one worker, and comparisons of table
+//! contents rendered as text.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ferry_tests::*;
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::ClientConfig;
+use sqlx::{Column, Executor, Row};
+
+pub const PG_URL: &str = "postgresql://postgres@127.0.0.1:55432/postgres";
+pub const PG_SINK_DB: &str = "ferry_sink";
+pub const MARIADB_URL: &str = "mysql://ferry:ferry@127.0.0.1:53306/ferry";
+
+pub fn pg_sink_url() -> String {
+    format!("postgresql://postgres@127.0.0.1:55432/{PG_SINK_DB}")
+}
+
+/// The same URL in the `jdbc:` form users paste from Confluent configs.
+pub fn jdbc_pg_url(db: &str) -> String {
+    format!("jdbc:postgresql://127.0.0.1:55432/{db}?user=postgres")
+}
+
+pub fn deploy_script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../deploy/local")
+        .join(name)
+}
+
+/// A connection to one database for test setup and checks, with its own
+/// runtime so tests stay synchronous.
+pub struct Db {
+    rt: tokio::runtime::Runtime,
+    pool: sqlx::AnyPool,
+    pub kind: Kind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Postgres,
+    MariaDb,
+    Sqlite,
+}
+
+impl Db {
+    pub fn connect(kind: Kind, url: &str) -> Db {
+        sqlx::any::install_default_drivers();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let pool = rt
+            .block_on(
+                sqlx::any::AnyPoolOptions::new()
+                    .max_connections(2)
+                    .acquire_timeout(Duration::from_secs(20))
+                    .connect(url),
+            )
+            .unwrap_or_else(|e| {
+                panic!("cannot connect to {url}: {e}; start the databases with deploy/local/up.sh")
+            });
+        Db { rt, pool, kind }
+    }
+
+    pub fn postgres() -> Db {
+        Db::connect(Kind::Postgres, PG_URL)
+    }
+
+    /// The second Postgres database sinks write to, created on first use.
+    pub fn postgres_sink() -> Db {
+        let admin = Db::postgres();
+        let exists = admin.query_text(&format!(
+            "SELECT count(*)::text FROM pg_database WHERE datname = '{PG_SINK_DB}'"
+        ));
+        if exists[0][0] == "0" {
+            // Parallel tests may race to create it.
+            let _ = admin.try_exec(&format!("CREATE DATABASE {PG_SINK_DB}"));
+        }
+        Db::connect(Kind::Postgres, &pg_sink_url())
+    }
+
+    pub fn mariadb() -> Db {
+        Db::connect(Kind::MariaDb, MARIADB_URL)
+    }
+
+    pub fn sqlite(path: &Path) -> Db {
+        let db = Db::connect(
+            Kind::Sqlite,
+            &format!("sqlite://{}?mode=rwc", path.display()),
+        );
+        db.exec("PRAGMA journal_mode=WAL");
+        db
+    }
+
+    pub fn exec(&self, sql: &str) {
+        self.try_exec(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    pub fn try_exec(&self, sql: &str) -> Result<(), sqlx::Error> {
+        self.rt.block_on(self.pool.execute(sql)).map(|_| ())
+    }
+
+    /// Runs a query whose columns are all text (cast in SQL), rows in order.
+    pub fn query_text(&self, sql: &str) -> Vec<Vec<String>> {
+        self.try_query_text(sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    pub fn try_query_text(&self, sql: &str) -> Result<Vec<Vec<String>>, sqlx::Error> {
+        let rows = self.rt.block_on(sqlx::query(sql).fetch_all(&self.pool))?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                (0..r.columns().len())
+                    .map(|i| {
+                        r.try_get::<Option<String>, _>(i)
+                            .unwrap_or_else(|e| {
+                                panic!("column {} of {sql} is not text: {e}", r.column(i).name())
+                            })
+                            .unwrap_or_else(|| "NULL".into())
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+
+    pub fn count(&self, table: &str) -> Option<i64> {
+        let sql = match self.kind {
+            Kind::Postgres => format!("SELECT count(*)::text FROM \"{table}\""),
+            Kind::MariaDb => format!("SELECT CAST(count(*) AS CHAR) FROM `{table}`"),
+            Kind::Sqlite => format!("SELECT CAST(count(*) AS TEXT) FROM \"{table}\""),
+        };
+        self.try_query_text(&sql)
+            .ok()
+            .and_then(|r| r[0][0].parse().ok())
+    }
+
+    /// `(column, data type)` of a table, in order.
+    pub fn column_types(&self, table: &str) -> Vec<(String, String)> {
+        let sql = match self.kind {
+            Kind::Postgres => format!(
+                "SELECT column_name::text, data_type::text FROM information_schema.columns WHERE table_name = '{table}' AND table_schema = 'public' ORDER BY ordinal_position"
+            ),
+            Kind::MariaDb => format!(
+                "SELECT CAST(COLUMN_NAME AS CHAR), CAST(DATA_TYPE AS CHAR) FROM information_schema.columns WHERE TABLE_NAME = '{table}' AND TABLE_SCHEMA = DATABASE() ORDER BY ORDINAL_POSITION"
+            ),
+            Kind::Sqlite => format!("SELECT name, lower(type) FROM pragma_table_info('{table}') ORDER BY cid"),
+        };
+        self.query_text(&sql)
+            .into_iter()
+            .map(|r| (r[0].clone(), r[1].clone()))
+            .collect()
+    }
+}
+
+/// A worker running a source and a sink connector; the directory holds its
+/// offsets and log.
+pub struct Pipeline {
+    pub worker: Worker,
+    pub dir: tempfile::TempDir,
+    pub files: Vec<PathBuf>,
+}
+
+impl Pipeline {
+    pub fn start(connectors: &[(&str, Vec<(&str, String)>)]) -> Pipeline {
+        require_kafka();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut files = Vec::new();
+        for (name, props) in connectors {
+            let pairs: Vec<(&str, &str)> = props.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            files.push(write_connector(dir.path(), name, &pairs));
+        }
+        let mut worker = Worker::new(dir.path(), &[]);
+        worker.start(&files);
+        Pipeline { worker, dir, files }
+    }
+
+    /// Starts the worker again with the same connectors and offsets.
+    pub fn restart(&mut self) {
+        self.worker.start(&self.files);
+    }
+
+    pub fn task_state(&self, connector: &str) -> Option<(String, String)> {
+        let (code, body) = http_get(&self.worker.url(&format!("/connectors/{connector}/status")))?;
+        if code != 200 {
+            return None;
+        }
+        let v: serde_json::Value = serde_json::from_str(&body).ok()?;
+        let task = v["tasks"].get(0)?;
+        Some((
+            task["state"].as_str().unwrap_or_default().to_owned(),
+            task["trace"].as_str().unwrap_or_default().to_owned(),
+        ))
+    }
+}
+
+/// Waits until `read` returns the same rows as `expected` returns.
+pub fn wait_same(
+    what: &str,
+    timeout: Duration,
+    expected: impl Fn() -> Vec<Vec<String>>,
+    read: impl Fn() -> Option<Vec<Vec<String>>>,
+) {
+    let mut last = (Vec::new(), None);
+    let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        wait_for(what, timeout, || {
+            let want = expected();
+            let got = read();
+            let same = got.as_ref() == Some(&want);
+            last = (want, got);
+            same.then_some(())
+        })
+    }));
+    if ok.is_err() {
+        panic!(
+            "{what}: rows differ\nexpected: {:#?}\nfound: {:#?}",
+            last.0, last.1
+        );
+    }
+}
+
+/// Common sink settings: upsert by the `id` field of the value.
+pub fn sink_props(url: &str, topic: &str, table: &str) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "connector.class",
+            "io.confluent.connect.jdbc.JdbcSinkConnector".into(),
+        ),
+        ("connection.url", url.into()),
+        ("topics", topic.into()),
+        ("table.name.format", table.into()),
+        ("insert.mode", "upsert".into()),
+        ("pk.mode", "record_value".into()),
+        ("pk.fields", "id".into()),
+        ("auto.create", "true".into()),
+        ("auto.evolve", "true".into()),
+        ("consumer.override.auto.offset.reset", "earliest".into()),
+    ]
+}
+
+/// Common source settings for one table.
+pub fn source_props(
+    url: &str,
+    mode: &str,
+    table: &str,
+    prefix: &str,
+) -> Vec<(&'static str, String)> {
+    let mut p = vec![
+        (
+            "connector.class",
+            "io.confluent.connect.jdbc.JdbcSourceConnector".into(),
+        ),
+        ("connection.url", url.into()),
+        ("mode", mode.into()),
+        ("table.whitelist", table.into()),
+        ("topic.prefix", prefix.into()),
+        ("poll.interval.ms", "200".into()),
+        ("batch.max.rows", "50".into()),
+    ];
+    if mode.contains("incrementing") {
+        p.push(("incrementing.column.name", "id".into()));
+    }
+    if mode.contains("timestamp") {
+        p.push(("timestamp.column.name", "updated_at".into()));
+    }
+    p
+}
+
+/// Produces keyed JSON records (`None` value = tombstone) and waits for
+/// the acknowledgements.
+pub fn produce_keyed(topic: &str, records: &[(String, Option<String>)]) {
+    let p: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("linger.ms", "5")
+        .create()
+        .expect("producer");
+    for (k, v) in records {
+        let mut rec: BaseRecord<'_, str, str> = BaseRecord::to(topic).key(k.as_str());
+        if let Some(v) = v {
+            rec = rec.payload(v.as_str());
+        }
+        loop {
+            match p.send(rec) {
+                Ok(()) => break,
+                Err((_, r)) => {
+                    rec = r;
+                    p.poll(Duration::from_millis(10));
+                }
+            }
+        }
+    }
+    p.flush(Duration::from_secs(60)).expect("flush");
+}
+
+pub const TIMEOUT: Duration = Duration::from_secs(90);
