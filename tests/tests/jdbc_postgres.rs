@@ -35,10 +35,11 @@ fn insert_rows(db: &Db, table: &str, from: i32, n: i32) {
     for i in from..from + n {
         db.exec(&format!(
             "INSERT INTO \"{table}\" (name, price, qty, big, score, active, born, data, uid, raw, tags) VALUES (
-                {name}, {price}, {qty}, {big}, {score}, {active}, DATE '2024-02-{day:02}',
+                {name}, {whole}.{cents:02}, {qty}, {big}, {score}, {active}, DATE '2024-02-{day:02}',
                 '{{\"n\": {i}, \"s\": \"x\"}}', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a{i:02}', '\\x00ff{i:02}'::bytea, ARRAY['a{i}', NULL, 'ü'])",
             name = if i % 3 == 0 { "NULL".to_owned() } else { format!("'näme {i}'") },
-            price = format!("{}.{:02}", i * 7 - 10, i % 100),
+            whole = i * 7 - 10,
+            cents = i % 100,
             qty = if i % 4 == 0 { "NULL".to_owned() } else { (i * 3).to_string() },
             big = 10_000_000_000i64 + i as i64,
             score = i as f64 / 3.0,
