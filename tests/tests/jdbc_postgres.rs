@@ -347,3 +347,109 @@ fn upserts_survive_a_killed_worker() {
         },
     );
 }
+
+/// A table created while the connector runs is found by the table monitor,
+/// the tasks are reconfigured, and its rows reach its own topic.
+#[test]
+fn new_tables_are_picked_up() {
+    let db = Db::postgres();
+    let first = unique("mon_a").replace('-', "_");
+    let second = unique("mon_b").replace('-', "_");
+    let prefix = format!("{}-", unique("mon"));
+    for t in [&first] {
+        db.exec(&format!(
+            "CREATE TABLE \"{t}\" (id SERIAL PRIMARY KEY, v TEXT NOT NULL)"
+        ));
+        db.exec(&format!("INSERT INTO \"{t}\" (v) VALUES ('a'), ('b')"));
+    }
+    let mut source = source_props(
+        PG_URL,
+        "incrementing",
+        &format!("{first},{second}"),
+        &prefix,
+    );
+    source.push(("table.poll.interval.ms", "500".into()));
+    source.push(("tasks.max", "2".into()));
+    let _p = Pipeline::start(&[(&unique("mon-source"), source)]);
+    assert_eq!(
+        consume_values(&format!("{prefix}{first}"), 2, TIMEOUT).len(),
+        2
+    );
+    db.exec(&format!(
+        "CREATE TABLE \"{second}\" (id SERIAL PRIMARY KEY, v TEXT NOT NULL)"
+    ));
+    db.exec(&format!(
+        "INSERT INTO \"{second}\" (v) VALUES ('x'), ('y'), ('z')"
+    ));
+    let values = consume_values(&format!("{prefix}{second}"), 3, TIMEOUT);
+    assert_eq!(values.len(), 3, "rows of the new table");
+    let text = String::from_utf8(values[2].clone().unwrap_or_default()).unwrap_or_default();
+    assert!(
+        text.contains("\"v\":\"z\"") && text.contains(&format!("\"name\":\"{second}\"")),
+        "{text}"
+    );
+}
+
+/// Records the database refuses (here: too long for the column) go to the
+/// errant record reporter, i.e. the dead letter queue; the rest are written.
+#[test]
+fn refused_records_go_to_the_dead_letter_queue() {
+    let sink_db = Db::postgres_sink();
+    let topic = unique("dlq-in");
+    let dlq = unique("dlq");
+    let table = topic.replace('-', "_");
+    sink_db.exec(&format!(
+        "CREATE TABLE \"{table}\" (id BIGINT PRIMARY KEY, name VARCHAR(5) NOT NULL)"
+    ));
+    create_topic(&topic, 1);
+    let value = |id: i64, name: &str| {
+        Some(format!(
+            r#"{{"schema":{{"type":"struct","fields":[{{"type":"int64","optional":false,"field":"id"}},{{"type":"string","optional":false,"field":"name"}}],"optional":false}},"payload":{{"id":{id},"name":"{name}"}}}}"#
+        ))
+    };
+    let records: Vec<(String, Option<String>)> = [
+        (1, "ok"),
+        (2, "fine"),
+        (3, "far too long"),
+        (4, "good"),
+        (5, "yes"),
+    ]
+    .iter()
+    .map(|(i, n)| (i.to_string(), value(*i, n)))
+    .collect();
+    produce_keyed(&topic, &records);
+    let mut sink = sink_props(&pg_sink_url(), &topic, &table);
+    sink.retain(|(k, _)| *k != "auto.create");
+    sink.push((
+        "key.converter",
+        "org.apache.kafka.connect.storage.StringConverter".into(),
+    ));
+    sink.push(("errors.tolerance", "all".into()));
+    sink.push(("errors.deadletterqueue.topic.name", dlq.clone()));
+    sink.push((
+        "errors.deadletterqueue.topic.replication.factor",
+        "1".into(),
+    ));
+    let _p = Pipeline::start(&[(&unique("dlq-sink"), sink)]);
+    wait_same(
+        "the good rows",
+        TIMEOUT,
+        || {
+            [("1", "ok"), ("2", "fine"), ("4", "good"), ("5", "yes")]
+                .iter()
+                .map(|(a, b)| vec![a.to_string(), b.to_string()])
+                .collect()
+        },
+        || {
+            sink_db
+                .try_query_text(&format!(
+                    "SELECT id::text, name FROM \"{table}\" t ORDER BY t.id"
+                ))
+                .ok()
+        },
+    );
+    let dead = consume_values(&dlq, 1, TIMEOUT);
+    assert_eq!(dead.len(), 1);
+    let text = String::from_utf8(dead[0].clone().unwrap_or_default()).unwrap_or_default();
+    assert!(text.contains("far too long"), "{text}");
+}
