@@ -7,6 +7,7 @@
 mod jdbc_support;
 
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use ferry_tests::*;
 use jdbc_support::*;
@@ -29,12 +30,9 @@ fn database_restart_mid_stream_loses_nothing() {
     src_db.exec(&format!(
         "CREATE TABLE \"{src}\" (id BIGSERIAL PRIMARY KEY, payload TEXT NOT NULL, amount NUMERIC(12,3) NOT NULL)"
     ));
-    let fill = |db: &Db, from: i64, to: i64| {
-        db.exec(&format!(
-            "INSERT INTO \"{src}\" (payload, amount) SELECT 'row ' || g, g * 1.125 FROM generate_series({from}, {to}) g"
-        ))
-    };
-    fill(&src_db, 1, 30_000);
+    src_db.exec(&format!(
+        "INSERT INTO \"{src}\" (payload, amount) SELECT 'row ' || g, g * 1.125 FROM generate_series(1, 5000) g"
+    ));
     let mut source = source_props(PG_URL, "incrementing", &src, &prefix);
     source.retain(|(k, _)| *k != "batch.max.rows");
     source.push(("batch.max.rows", "500".into()));
@@ -48,6 +46,29 @@ fn database_restart_mid_stream_loses_nothing() {
         (&unique("rs-sink"), sink_cfg),
     ]);
 
+    // Rows keep arriving upstream for the whole test, through the restart:
+    // 40 batches of 250, each retried until the database takes it.
+    let writer_table = src.clone();
+    let writer = std::thread::spawn(move || {
+        let db = Db::postgres();
+        let deadline = Instant::now() + Duration::from_secs(150);
+        for batch in 0..40 {
+            let from = 5_001 + batch * 250;
+            let sql = format!(
+                "INSERT INTO \"{writer_table}\" (payload, amount) SELECT 'row ' || g, g * 1.125 FROM generate_series({from}, {}) g",
+                from + 249
+            );
+            while let Err(e) = db.try_exec(&sql) {
+                assert!(
+                    Instant::now() < deadline,
+                    "inserting during the restart: {e}"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            // Pacing of the load, so the stream spans the restart.
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
     wait_for("the sink to be part way", TIMEOUT, || {
         sink_db.count(&sink).filter(|c| *c > 0).map(|_| ())
     });
@@ -55,9 +76,10 @@ fn database_restart_mid_stream_loses_nothing() {
     drop(src_db);
     postgres("stop");
     postgres("start");
+    writer.join().expect("writer thread");
     let src_db = Db::postgres();
     let sink_db = Db::postgres_sink();
-    fill(&src_db, 30_001, 31_000);
+    assert_eq!(src_db.count(&src), Some(15_000));
 
     let canonical = |db: &Db, t: &str| {
         db.try_query_text(&format!(
@@ -67,7 +89,7 @@ fn database_restart_mid_stream_loses_nothing() {
     };
     wait_same(
         "the sink to hold every source row after the restart",
-        std::time::Duration::from_secs(180),
+        Duration::from_secs(180),
         || canonical(&src_db, &src).expect("source"),
         || canonical(&sink_db, &sink),
     );

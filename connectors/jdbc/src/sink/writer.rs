@@ -3,7 +3,7 @@
 //! `put` in one transaction, retries for connectivity errors, and per-record
 //! fallback to report the records a database refuses.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
@@ -20,7 +20,7 @@ use crate::config::{InsertMode, SinkConfig};
 use crate::db::{ColumnInfo, Pool};
 use crate::dialect::{Dialect, TableId};
 use crate::error::{JdbcError, Result};
-use crate::sink::fields::{field_value, value_ref, Fields, SinkField, Source};
+use crate::sink::fields::{value_ref, Fields, SinkField, Source};
 use crate::sink::statement::{self, pg_cast_for, Column, Target};
 use crate::types::from_decimal;
 
@@ -42,10 +42,6 @@ struct Run {
 
 /// A table's current plan with the key and value schemas it was made for.
 type PlanEntry = (Option<Schema>, Option<Schema>, Arc<Plan>);
-
-/// One statement: SQL text and, per row, the record and the fields whose
-/// values are bound, in placeholder order.
-type Stmt<'a> = (String, Vec<(&'a SinkRecord, Vec<&'a SinkField>)>);
 
 /// Everything needed to write records of one schema to one table.
 struct Plan {
@@ -204,10 +200,11 @@ impl Writer {
                     .await
                     .map_err(|e| JdbcError::from_sqlx("starting a transaction", e))?;
                 for run in &runs {
-                    for (sql, rows) in self.statements(run, records) {
-                        let mut q = sqlx::query(&sql);
-                        for (record, fields) in &rows {
-                            for f in fields.iter() {
+                    let st = self.statements(run, records);
+                    for (sql, range) in &st.stmts {
+                        let mut q = sqlx::query(sql);
+                        for record in &st.rows[range.clone()] {
+                            for f in &st.fields {
                                 q = bind_pg(q, record, f)?;
                             }
                         }
@@ -226,10 +223,11 @@ impl Writer {
                     .await
                     .map_err(|e| JdbcError::from_sqlx("starting a transaction", e))?;
                 for run in &runs {
-                    for (sql, rows) in self.statements(run, records) {
-                        let mut q = sqlx::query(&sql);
-                        for (record, fields) in &rows {
-                            for f in fields.iter() {
+                    let st = self.statements(run, records);
+                    for (sql, range) in &st.stmts {
+                        let mut q = sqlx::query(sql);
+                        for record in &st.rows[range.clone()] {
+                            for f in &st.fields {
                                 q = bind_mysql(q, record, f)?;
                             }
                         }
@@ -248,10 +246,11 @@ impl Writer {
                     .await
                     .map_err(|e| JdbcError::from_sqlx("starting a transaction", e))?;
                 for run in &runs {
-                    for (sql, rows) in self.statements(run, records) {
-                        let mut q = sqlx::query(&sql);
-                        for (record, fields) in &rows {
-                            for f in fields.iter() {
+                    let st = self.statements(run, records);
+                    for (sql, range) in &st.stmts {
+                        let mut q = sqlx::query(sql);
+                        for record in &st.rows[range.clone()] {
+                            for f in &st.fields {
                                 q = bind_sqlite(q, record, f)?;
                             }
                         }
@@ -401,9 +400,10 @@ impl Writer {
         Ok(columns)
     }
 
-    /// The statements of a run: SQL text and, per row, the record and the
-    /// fields whose values are bound, in placeholder order.
-    fn statements<'a>(&self, run: &'a Run, records: &'a [SinkRecord]) -> Vec<Stmt<'a>> {
+    /// The statements of a run: the rows to write (after dropping records
+    /// a later one in the run overrides), the fields each row binds, and
+    /// each statement's SQL with its range of rows.
+    fn statements<'a>(&self, run: &'a Run, records: &'a [SinkRecord]) -> Statements<'a> {
         let d = self.pool.dialect();
         let plan = &run.plan;
         let target = Target {
@@ -413,72 +413,118 @@ impl Writer {
             keys: &plan.keys,
             values: &plan.values,
         };
-        let mut selected: Vec<&SinkRecord> = records[run.start..run.end].iter().collect();
+        let mut rows: Vec<&SinkRecord> = records[run.start..run.end].iter().collect();
         let mode = self.cfg.insert_mode;
         if d == Dialect::Postgres
             && run.op == Op::Write
             && mode == InsertMode::Upsert
             && !plan.keys.is_empty()
+            && self.cfg.pk_mode != crate::config::PkMode::Kafka
         {
-            // One statement may not update a row twice in Postgres: keep the
-            // last record of each key, which is what applying them in order gives.
-            let mut seen = HashSet::new();
-            let mut keep: Vec<&SinkRecord> = Vec::with_capacity(selected.len());
-            for r in selected.iter().rev() {
-                let mut scratch = Value::Null;
-                let key: String = plan
-                    .fields
-                    .keys
-                    .iter()
-                    .map(|k| format!("{:?}|", field_value(r, k.source, &mut scratch)))
-                    .collect();
-                if seen.insert(key) {
-                    keep.push(r);
-                }
-            }
-            keep.reverse();
-            selected = keep;
+            rows = last_per_key(rows, &plan.fields.keys);
         }
-        let key_fields: Vec<&SinkField> = plan.fields.keys.iter().collect();
-        let all_fields: Vec<&SinkField> = plan.fields.all().collect();
-        let update_fields: Vec<&SinkField> = plan
-            .fields
-            .values
-            .iter()
-            .chain(plan.fields.keys.iter())
-            .collect();
-        let mut out = Vec::new();
+        let fields: Vec<&SinkField> = match (run.op, mode) {
+            (Op::Write, InsertMode::Update) => plan
+                .fields
+                .values
+                .iter()
+                .chain(plan.fields.keys.iter())
+                .collect(),
+            (Op::Write, _) => plan.fields.all().collect(),
+            (Op::Delete, _) => plan.fields.keys.iter().collect(),
+        };
+        let mut stmts = Vec::new();
         match (run.op, mode) {
             (Op::Write, InsertMode::Update) => {
-                let sql = target.update();
-                for r in selected {
-                    out.push((sql.clone(), vec![(r, update_fields.clone())]));
+                // One UPDATE per record; the text is shared.
+                let sql: Arc<str> = target.update().into();
+                for i in 0..rows.len() {
+                    stmts.push((sql.clone(), i..i + 1));
                 }
             }
-            (Op::Write, _) => {
-                let per_row = all_fields.len().max(1);
+            (op, _) => {
+                let per_row = fields.len().max(1);
                 let chunk = (d.max_params() / per_row).min(self.cfg.batch_size).max(1);
-                for rows in selected.chunks(chunk) {
-                    let sql = if mode == InsertMode::Upsert {
-                        target.upsert(rows.len())
-                    } else {
-                        target.insert(rows.len())
+                let mut start = 0;
+                while start < rows.len() {
+                    let n = chunk.min(rows.len() - start);
+                    let sql = match (op, mode) {
+                        (Op::Delete, _) => target.delete(n),
+                        (_, InsertMode::Upsert) => target.upsert(n),
+                        _ => target.insert(n),
                     };
-                    out.push((sql, rows.iter().map(|r| (*r, all_fields.clone())).collect()));
-                }
-            }
-            (Op::Delete, _) => {
-                let per_row = key_fields.len().max(1);
-                let chunk = (d.max_params() / per_row).min(self.cfg.batch_size).max(1);
-                for rows in selected.chunks(chunk) {
-                    out.push((
-                        target.delete(rows.len()),
-                        rows.iter().map(|r| (*r, key_fields.clone())).collect(),
-                    ));
+                    stmts.push((sql.into(), start..start + n));
+                    start += n;
                 }
             }
         }
-        out
+        Statements {
+            rows,
+            fields,
+            stmts,
+        }
+    }
+}
+
+/// The statements of one run (see `Writer::statements`).
+struct Statements<'a> {
+    rows: Vec<&'a SinkRecord>,
+    fields: Vec<&'a SinkField>,
+    stmts: Vec<(Arc<str>, std::ops::Range<usize>)>,
+}
+
+/// Keeps the last record of each key, in order: Postgres refuses a
+/// statement that updates one row twice, and applying the records in order
+/// leaves the last one anyway. Keys are compared by hash, then by value.
+fn last_per_key<'a>(rows: Vec<&'a SinkRecord>, keys: &[SinkField]) -> Vec<&'a SinkRecord> {
+    use std::hash::{BuildHasher, Hasher};
+    let state = std::collections::hash_map::RandomState::new();
+    let mut seen: HashMap<u64, usize> = HashMap::with_capacity(rows.len());
+    let mut keep: Vec<&SinkRecord> = Vec::with_capacity(rows.len());
+    let same_key = |a: &SinkRecord, b: &SinkRecord| {
+        keys.iter()
+            .all(|k| value_ref(a, k.source) == value_ref(b, k.source))
+    };
+    for r in rows.iter().rev() {
+        let mut h = state.build_hasher();
+        for k in keys {
+            hash_value(value_ref(r, k.source), &mut h);
+        }
+        let hash = h.finish();
+        match seen.get(&hash) {
+            Some(&i) if same_key(keep[i], r) => continue,
+            Some(_) => {}
+            None => {
+                seen.insert(hash, keep.len());
+            }
+        }
+        keep.push(r);
+    }
+    keep.reverse();
+    keep
+}
+
+fn hash_value<H: std::hash::Hasher>(v: &Value, h: &mut H) {
+    use std::hash::Hash;
+    std::mem::discriminant(v).hash(h);
+    match v {
+        Value::Null => {}
+        Value::Boolean(b) => b.hash(h),
+        Value::Int8(x) => x.hash(h),
+        Value::Int16(x) => x.hash(h),
+        Value::Int32(x) | Value::Date(x) | Value::Time(x) => x.hash(h),
+        Value::Int64(x) | Value::Timestamp(x) => x.hash(h),
+        Value::Float32(x) => x.to_bits().hash(h),
+        Value::Float64(x) => x.to_bits().hash(h),
+        Value::String(s) => s.hash(h),
+        Value::Bytes(b) => b.hash(h),
+        Value::Decimal(d) => d.hash(h),
+        Value::Array(items) => items.iter().for_each(|i| hash_value(i, h)),
+        Value::Map(entries) => entries.iter().for_each(|(k, v)| {
+            hash_value(k, h);
+            hash_value(v, h);
+        }),
+        Value::Struct(s) => s.values().iter().for_each(|v| hash_value(v, h)),
     }
 }
 
@@ -686,4 +732,42 @@ fn bind_sqlite<'q>(q: LiteQuery<'q>, r: &'q SinkRecord, f: &SinkField) -> Result
         |q: LiteQuery<'q>| q.bind(None::<String>),
         |_q, other: &Value| Err(unsupported(f, other))
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferry_api::{SchemaBuilder, Struct};
+
+    #[test]
+    fn last_record_per_key_wins_in_order() {
+        let schema = SchemaBuilder::struct_()
+            .field("id", Schema::int64())
+            .field("v", Schema::int64())
+            .build();
+        let rec = |id: i64, v: i64| SinkRecord {
+            value: Value::Struct(
+                Struct::new(schema.clone())
+                    .and_then(|s| s.put("id", id))
+                    .and_then(|s| s.put("v", v))
+                    .expect("struct"),
+            ),
+            ..SinkRecord::default()
+        };
+        let records = [rec(1, 1), rec(2, 2), rec(1, 3), rec(3, 4), rec(2, 5)];
+        let keys = vec![SinkField {
+            name: "id".into(),
+            schema: Schema::int64(),
+            source: Source::ValueField(0),
+        }];
+        let kept = last_per_key(records.iter().collect(), &keys);
+        let vs: Vec<&Value> = kept
+            .iter()
+            .map(|r| value_ref(r, Source::ValueField(1)))
+            .collect();
+        assert_eq!(
+            vs,
+            vec![&Value::Int64(3), &Value::Int64(4), &Value::Int64(5)]
+        );
+    }
 }
