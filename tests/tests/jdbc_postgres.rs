@@ -451,3 +451,52 @@ fn refused_records_go_to_the_dead_letter_queue() {
     let text = String::from_utf8(dead[0].clone().unwrap_or_default()).unwrap_or_default();
     assert!(text.contains("far too long"), "{text}");
 }
+
+/// SIGKILL while the source reads a large table and the sink writes it:
+/// after a restart the source continues from its committed offset and the
+/// sink table ends up equal to the source table.
+#[test]
+fn source_and_sink_survive_a_killed_worker() {
+    let src_db = Db::postgres();
+    let sink_db = Db::postgres_sink();
+    let src = unique("ksrc").replace('-', "_");
+    let sink = unique("ksink").replace('-', "_");
+    let prefix = format!("{}-", unique("ks"));
+    src_db.exec(&format!(
+        "CREATE TABLE \"{src}\" (id BIGSERIAL PRIMARY KEY, v TEXT NOT NULL, amount NUMERIC(10,2) NOT NULL)"
+    ));
+    src_db.exec(&format!(
+        "INSERT INTO \"{src}\" (v, amount) SELECT 'v' || g, g / 8.0 FROM generate_series(1, 40000) g"
+    ));
+    let mut source = source_props(PG_URL, "incrementing", &src, &prefix);
+    source.retain(|(k, _)| *k != "batch.max.rows");
+    source.push(("batch.max.rows", "200".into()));
+    let mut sink_cfg = sink_props(&pg_sink_url(), &format!("{prefix}{src}"), &sink);
+    sink_cfg.push(("batch.size", "200".into()));
+    sink_cfg.push(("consumer.override.max.poll.records", "200".into()));
+    let mut p = Pipeline::start(&[
+        (&unique("ks-source"), source),
+        (&unique("ks-sink"), sink_cfg),
+    ]);
+    let part = wait_for("the sink to be part way", TIMEOUT, || {
+        sink_db.count(&sink).filter(|c| *c > 0)
+    });
+    p.worker.kill();
+    assert!(part < 40_000, "the copy was already complete ({part} rows)");
+    src_db.exec(&format!(
+        "INSERT INTO \"{src}\" (v, amount) SELECT 'w' || g, g / 4.0 FROM generate_series(1, 1000) g"
+    ));
+    p.restart();
+    let canonical = |db: &Db, t: &str| {
+        db.try_query_text(&format!(
+            "SELECT count(*)::text, sum(id)::text, sum(amount)::text, count(DISTINCT v)::text FROM \"{t}\""
+        ))
+        .ok()
+    };
+    wait_same(
+        "the sink to equal the source after the restart",
+        Duration::from_secs(180),
+        || canonical(&src_db, &src).expect("source"),
+        || canonical(&sink_db, &sink),
+    );
+}
