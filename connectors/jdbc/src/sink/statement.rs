@@ -103,6 +103,58 @@ impl Target<'_> {
     /// The insert with the database's "insert or update" clause.
     pub fn upsert(&self, rows: usize) -> String {
         let mut s = self.insert(rows);
+        self.push_conflict(&mut s);
+        s
+    }
+
+    /// Postgres only: all rows as one array parameter per column,
+    /// `INSERT INTO t (…) SELECT … FROM UNNEST($1::int8[], …)`. One short
+    /// statement whatever the row count, so it is parsed and planned once and
+    /// carries no 65,535-parameter limit. `array_types` are the parameters'
+    /// array types, in column order.
+    pub fn insert_unnest(&self, array_types: &[&str], upsert: bool) -> String {
+        let mut s = String::with_capacity(128 + array_types.len() * 24);
+        s.push_str("INSERT INTO ");
+        s.push_str(self.table);
+        s.push(' ');
+        self.column_list(&mut s);
+        s.push_str(" SELECT ");
+        for (i, c) in self.columns().enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            s.push_str("u.c");
+            s.push_str(&(i + 1).to_string());
+            if let Some(cast) = &c.cast {
+                s.push_str("::");
+                s.push_str(cast);
+            }
+        }
+        s.push_str(" FROM UNNEST(");
+        for (i, t) in array_types.iter().enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            self.dialect.push_placeholder(&mut s, i + 1);
+            s.push_str("::");
+            s.push_str(t);
+        }
+        s.push_str(") AS u(");
+        for i in 0..array_types.len() {
+            if i > 0 {
+                s.push(',');
+            }
+            s.push('c');
+            s.push_str(&(i + 1).to_string());
+        }
+        s.push(')');
+        if upsert {
+            self.push_conflict(&mut s);
+        }
+        s
+    }
+
+    fn push_conflict(&self, s: &mut String) {
         match self.dialect {
             Dialect::Postgres | Dialect::Sqlite => {
                 s.push_str(" ON CONFLICT (");
@@ -110,7 +162,7 @@ impl Target<'_> {
                     if i > 0 {
                         s.push(',');
                     }
-                    self.ident(&mut s, &k.name);
+                    self.ident(s, &k.name);
                 }
                 s.push(')');
                 if self.values.is_empty() {
@@ -121,9 +173,9 @@ impl Target<'_> {
                         if i > 0 {
                             s.push(',');
                         }
-                        self.ident(&mut s, &v.name);
+                        self.ident(s, &v.name);
                         s.push_str("=EXCLUDED.");
-                        self.ident(&mut s, &v.name);
+                        self.ident(s, &v.name);
                     }
                 }
             }
@@ -139,14 +191,13 @@ impl Target<'_> {
                     if i > 0 {
                         s.push(',');
                     }
-                    self.ident(&mut s, &v.name);
+                    self.ident(s, &v.name);
                     s.push_str("=VALUES(");
-                    self.ident(&mut s, &v.name);
+                    self.ident(s, &v.name);
                     s.push(')');
                 }
             }
         }
-        s
     }
 
     /// `UPDATE t SET v…=? WHERE k…=?` for one record (values bound first).
@@ -312,6 +363,24 @@ mod tests {
         assert_eq!(
             t.upsert(2),
             "INSERT INTO \"t\" (\"id\",\"name\",\"doc\") VALUES ($1,$2,$3::jsonb),($4,$5,$6::jsonb) ON CONFLICT (\"id\") DO UPDATE SET \"name\"=EXCLUDED.\"name\",\"doc\"=EXCLUDED.\"doc\""
+        );
+    }
+
+    #[test]
+    fn postgres_unnest_insert() {
+        let keys = cols(&["id"]);
+        let mut values = cols(&["doc"]);
+        values[0].cast = Some("jsonb".into());
+        let t = Target {
+            dialect: Dialect::Postgres,
+            quote: true,
+            table: "\"t\"",
+            keys: &keys,
+            values: &values,
+        };
+        assert_eq!(
+            t.insert_unnest(&["int8[]", "text[]"], true),
+            "INSERT INTO \"t\" (\"id\",\"doc\") SELECT u.c1,u.c2::jsonb FROM UNNEST($1::int8[],$2::text[]) AS u(c1,c2) ON CONFLICT (\"id\") DO UPDATE SET \"doc\"=EXCLUDED.\"doc\""
         );
     }
 

@@ -203,9 +203,16 @@ impl Writer {
                     let st = self.statements(run, records);
                     for (sql, range) in &st.stmts {
                         let mut q = sqlx::query(sql);
-                        for record in &st.rows[range.clone()] {
+                        let rows = &st.rows[range.clone()];
+                        if st.columnar {
                             for f in &st.fields {
-                                q = bind_pg(q, record, f)?;
+                                q = bind_pg_column(q, rows, f)?;
+                            }
+                        } else {
+                            for record in rows {
+                                for f in &st.fields {
+                                    q = bind_pg(q, record, f)?;
+                                }
                             }
                         }
                         q.execute(&mut *tx).await.map_err(|e| {
@@ -434,6 +441,29 @@ impl Writer {
             (Op::Delete, _) => plan.fields.keys.iter().collect(),
         };
         let mut stmts = Vec::new();
+        let array_types: Option<Vec<&str>> =
+            if d == Dialect::Postgres && run.op == Op::Write && mode != InsertMode::Update {
+                fields.iter().map(|f| pg_array_type(f)).collect()
+            } else {
+                None
+            };
+        if let Some(types) = array_types {
+            let sql: Arc<str> = target
+                .insert_unnest(&types, mode == InsertMode::Upsert)
+                .into();
+            let mut start = 0;
+            while start < rows.len() {
+                let n = self.cfg.batch_size.min(rows.len() - start);
+                stmts.push((sql.clone(), start..start + n));
+                start += n;
+            }
+            return Statements {
+                rows,
+                fields,
+                stmts,
+                columnar: true,
+            };
+        }
         match (run.op, mode) {
             (Op::Write, InsertMode::Update) => {
                 // One UPDATE per record; the text is shared.
@@ -462,6 +492,7 @@ impl Writer {
             rows,
             fields,
             stmts,
+            columnar: false,
         }
     }
 }
@@ -471,6 +502,8 @@ struct Statements<'a> {
     rows: Vec<&'a SinkRecord>,
     fields: Vec<&'a SinkField>,
     stmts: Vec<(Arc<str>, std::ops::Range<usize>)>,
+    /// Postgres inserts binding one array per column (`UNNEST`).
+    columnar: bool,
 }
 
 /// Keeps the last record of each key, in order: Postgres refuses a
@@ -703,6 +736,77 @@ fn bind_pg_array<'q>(
         _ => Err(JdbcError::Data(format!(
             "arrays of {} are not supported (field {})",
             elem.schema_type(),
+            f.name
+        ))),
+    }
+}
+
+/// The Postgres array type a field's values travel in for `UNNEST`, or
+/// `None` when the field cannot (Kafka coordinates, nested types).
+fn pg_array_type(f: &SinkField) -> Option<&'static str> {
+    if matches!(
+        f.source,
+        Source::KafkaTopic | Source::KafkaPartition | Source::KafkaOffset
+    ) {
+        return None;
+    }
+    Some(match (f.schema.schema_type(), f.schema.name()) {
+        (_, Some(logical::DECIMAL)) => "numeric[]",
+        (_, Some(logical::DATE)) => "date[]",
+        (_, Some(logical::TIME)) => "time[]",
+        (_, Some(logical::TIMESTAMP)) => "timestamp[]",
+        (SchemaType::Boolean, _) => "bool[]",
+        (SchemaType::Int8 | SchemaType::Int16, _) => "int2[]",
+        (SchemaType::Int32, _) => "int4[]",
+        (SchemaType::Int64, _) => "int8[]",
+        (SchemaType::Float32, _) => "float4[]",
+        (SchemaType::Float64, _) => "float8[]",
+        (SchemaType::String, _) => "text[]",
+        (SchemaType::Bytes, _) => "bytea[]",
+        _ => return None,
+    })
+}
+
+/// Binds one column of all `rows` as an array (see `pg_array_type`).
+fn bind_pg_column<'q>(
+    q: PgQuery<'q>,
+    rows: &[&'q SinkRecord],
+    f: &SinkField,
+) -> Result<PgQuery<'q>> {
+    macro_rules! column {
+        ($t:ty, $($pat:pat => $e:expr),+) => {{
+            let mut out: Vec<Option<$t>> = Vec::with_capacity(rows.len());
+            for r in rows {
+                out.push(match value_ref(r, f.source) {
+                    Value::Null => None,
+                    $($pat => Some($e),)+
+                    other => return Err(unsupported(f, other)),
+                });
+            }
+            Ok(q.bind(out))
+        }};
+    }
+    match (f.schema.schema_type(), f.schema.name()) {
+        (_, Some(logical::DECIMAL)) => {
+            column!(bigdecimal::BigDecimal, Value::Decimal(d) => from_decimal(d))
+        }
+        (_, Some(logical::DATE)) => column!(NaiveDate, Value::Date(d) => to_naive_date(*d)),
+        (_, Some(logical::TIME)) => column!(NaiveTime, Value::Time(t) => to_naive_time(*t)),
+        (_, Some(logical::TIMESTAMP)) => {
+            column!(NaiveDateTime, Value::Timestamp(t) => to_naive_timestamp(*t))
+        }
+        (SchemaType::Boolean, _) => column!(bool, Value::Boolean(b) => *b),
+        (SchemaType::Int8 | SchemaType::Int16, _) => {
+            column!(i16, Value::Int8(x) => *x as i16, Value::Int16(x) => *x)
+        }
+        (SchemaType::Int32, _) => column!(i32, Value::Int32(x) => *x),
+        (SchemaType::Int64, _) => column!(i64, Value::Int64(x) => *x),
+        (SchemaType::Float32, _) => column!(f32, Value::Float32(x) => *x),
+        (SchemaType::Float64, _) => column!(f64, Value::Float64(x) => *x),
+        (SchemaType::String, _) => column!(&'q str, Value::String(x) => x.as_str()),
+        (SchemaType::Bytes, _) => column!(&'q [u8], Value::Bytes(x) => x.as_slice()),
+        _ => Err(JdbcError::Data(format!(
+            "field {} cannot be written as a column array",
             f.name
         ))),
     }
