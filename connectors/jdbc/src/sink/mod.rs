@@ -4,14 +4,16 @@ pub mod fields;
 pub mod statement;
 mod writer;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use ferry_api::config::{ConfigDef, ValidatedValue};
 use ferry_api::{
     ConnectError, Connector, ConnectorContext, ErrantRecordReporter, Props, SinkRecord, SinkTask,
-    SinkTaskContext,
+    SinkTaskContext, TopicPartition,
 };
+use tokio::task::JoinHandle;
 use tracing::debug;
 
 use crate::config::{self, sink_config_def, SinkConfig};
@@ -57,10 +59,32 @@ impl Connector for JdbcSinkConnector {
     }
 }
 
+/// A write running in the background, with the writer it borrowed.
+type Inflight = JoinHandle<(Writer, Result<(), ConnectError>)>;
+
+/// Writes overlap with the worker converting the next batch: `put` hands
+/// the batch to a background write and returns once the previous write is
+/// done; `flush` (before every offset commit), `close` and `stop` wait for
+/// the write in flight, so no offset is committed before its rows are.
 #[derive(Default)]
 pub struct JdbcSinkTask {
     writer: Option<Writer>,
+    inflight: Option<Inflight>,
     reporter: Option<Arc<dyn ErrantRecordReporter>>,
+}
+
+impl JdbcSinkTask {
+    /// Waits for the write in flight and takes the writer back.
+    async fn settle(&mut self) -> Result<(), ConnectError> {
+        if let Some(handle) = self.inflight.take() {
+            let (writer, result) = handle
+                .await
+                .map_err(|e| ConnectError::other(format!("JDBC sink write task failed: {e}")))?;
+            self.writer = Some(writer);
+            result?;
+        }
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -80,21 +104,39 @@ impl SinkTask for JdbcSinkTask {
     }
 
     async fn put(&mut self, records: Vec<SinkRecord>) -> Result<(), ConnectError> {
+        self.settle().await?;
         if records.is_empty() {
             return Ok(());
         }
-        let writer = self
+        let mut writer = self
             .writer
-            .as_mut()
+            .take()
             .ok_or_else(|| ConnectError::other("JDBC sink task used before start"))?;
+        let reporter = self.reporter.clone();
         debug!(connector = %writer.connector, records = records.len(), "writing");
-        writer.write(&records, self.reporter.as_ref()).await
+        self.inflight = Some(tokio::spawn(async move {
+            let result = writer.write(&records, reporter.as_ref()).await;
+            (writer, result)
+        }));
+        Ok(())
+    }
+
+    async fn flush(
+        &mut self,
+        _offsets: &BTreeMap<TopicPartition, i64>,
+    ) -> Result<(), ConnectError> {
+        self.settle().await
+    }
+
+    async fn close(&mut self, _partitions: &[TopicPartition]) -> Result<(), ConnectError> {
+        self.settle().await
     }
 
     async fn stop(&mut self) -> Result<(), ConnectError> {
+        let result = self.settle().await;
         if let Some(w) = self.writer.take() {
             w.close().await;
         }
-        Ok(())
+        result
     }
 }
