@@ -165,3 +165,61 @@ fn postgres_source_to_mariadb_sink() {
         vec!["int", "text", "decimal", "bigint", "tinyint", "date", "datetime"]
     );
 }
+
+/// `insert.mode=update` and tombstone deletes on MariaDB, keyed by the
+/// record key's struct.
+#[test]
+fn updates_and_deletes_by_record_key() {
+    let db = Db::mariadb();
+    let topic = unique("maria-upd");
+    let table = topic.replace('-', "_");
+    db.exec(&format!(
+        "CREATE TABLE `{table}` (id BIGINT PRIMARY KEY, name VARCHAR(20) NOT NULL)"
+    ));
+    db.exec(&format!(
+        "INSERT INTO `{table}` VALUES (1, 'a'), (2, 'b'), (3, 'c'), (4, 'd')"
+    ));
+    create_topic(&topic, 1);
+    let key = |id: i64| {
+        format!(
+            r#"{{"schema":{{"type":"struct","fields":[{{"type":"int64","optional":false,"field":"id"}}],"optional":false}},"payload":{{"id":{id}}}}}"#
+        )
+    };
+    let value = |id: i64, name: &str| {
+        Some(format!(
+            r#"{{"schema":{{"type":"struct","fields":[{{"type":"int64","optional":false,"field":"id"}},{{"type":"string","optional":false,"field":"name"}}],"optional":false}},"payload":{{"id":{id},"name":"{name}"}}}}"#
+        ))
+    };
+    produce_keyed(
+        &topic,
+        &[
+            (key(1), value(1, "one")),
+            (key(2), value(2, "two")),
+            (key(3), None),
+            (key(2), value(2, "deux")),
+            (key(4), None),
+        ],
+    );
+    let mut sink = sink_props(MARIADB_URL, &topic, &table);
+    sink.retain(|(k, _)| !matches!(*k, "pk.mode" | "insert.mode" | "auto.create"));
+    sink.push(("insert.mode", "update".into()));
+    sink.push(("pk.mode", "record_key".into()));
+    sink.push(("delete.enabled", "true".into()));
+    let _p = Pipeline::start(&[(&unique("maria-upd-sink"), sink)]);
+    wait_same(
+        "updated and deleted rows",
+        TIMEOUT,
+        || {
+            vec![
+                vec!["1".into(), "one".into()],
+                vec!["2".into(), "deux".into()],
+            ]
+        },
+        || {
+            db.try_query_text(&format!(
+                "SELECT CAST(id AS CHAR), CAST(name AS CHAR(20)) FROM `{table}` ORDER BY id"
+            ))
+            .ok()
+        },
+    );
+}
