@@ -158,8 +158,12 @@ impl Writer {
             let table = self.cfg.table_for(&r.topic);
             let op = if r.value.is_null() {
                 if !self.cfg.delete_enabled {
-                    // Confluent ignores tombstones unless deletes are enabled.
-                    continue;
+                    // As Confluent's RecordValidator: a tombstone is an
+                    // error (for the errant record reporter) without deletes.
+                    return Err(JdbcError::Data(format!(
+                        "Sink connector is configured with 'delete.enabled=false' and therefore requires records with a non-null Struct value and non-null Struct schema, but found record at (topic='{}',partition={},offset={}) with a null value and null value schema.",
+                        r.topic, r.kafka_partition, r.kafka_offset
+                    )));
                 }
                 Op::Delete
             } else {
