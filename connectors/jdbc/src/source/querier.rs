@@ -298,12 +298,56 @@ impl TableQuerier {
                 Param::EndTimestamp => BindParam::Ts(end.unwrap_or(begin)),
             })
             .collect();
-        debug!(table = %self.name(), sql = %stmt.sql, "querying");
+        let count = self.run(pool, cfg, &stmt.sql, &bind).await?;
+        self.more = self.mode.uses_incrementing() && count >= cfg.batch_max_rows;
+        if self.mode == Mode::Timestamp && count >= cfg.batch_max_rows {
+            self.complete_last_timestamp(pool, cfg).await?;
+        }
+        Ok(())
+    }
+
+    /// Timestamp mode reads `batch.max.rows` rows at a time, but rows
+    /// sharing the batch's last timestamp may go past the limit: the ones
+    /// read are dropped and the whole group is read by timestamp equality,
+    /// so the next query can start strictly after that timestamp.
+    async fn complete_last_timestamp(&mut self, pool: &Pool, cfg: &SourceConfig) -> Result<()> {
+        let Some(last) = self.offset.timestamp else {
+            return Ok(());
+        };
+        while self
+            .pending
+            .back()
+            .is_some_and(|r| Offset::from_map(&r.source_offset).timestamp == Some(last))
+        {
+            self.pending.pop_back();
+        }
+        let stmt = query::build_equal_timestamp(
+            pool.dialect(),
+            cfg.connection.quote,
+            &self.base,
+            &self.timestamps,
+        );
+        self.run(pool, cfg, &stmt.sql, &[BindParam::Ts(last)])
+            .await?;
+        self.offset.timestamp = Some(last);
+        self.more = true;
+        Ok(())
+    }
+
+    /// Runs one statement and appends its rows to `pending` as records.
+    async fn run(
+        &mut self,
+        pool: &Pool,
+        cfg: &SourceConfig,
+        sql: &str,
+        bind: &[BindParam],
+    ) -> Result<usize> {
+        debug!(table = %self.name(), sql = %sql, "querying");
         let context = || format!("querying {}", self.name());
         let count = match pool {
             Pool::Pg(p) => {
-                let mut q = sqlx::query(&stmt.sql).persistent(false);
-                for b in &bind {
+                let mut q = sqlx::query(sql).persistent(false);
+                for b in bind {
                     q = match b {
                         BindParam::Int(i) => q.bind(*i),
                         BindParam::Ts(t) => q.bind(*t),
@@ -328,8 +372,8 @@ impl TableQuerier {
                 )?
             }
             Pool::My(p) => {
-                let mut q = sqlx::query(&stmt.sql).persistent(false);
-                for b in &bind {
+                let mut q = sqlx::query(sql).persistent(false);
+                for b in bind {
                     q = match b {
                         BindParam::Int(i) => q.bind(*i),
                         BindParam::Ts(t) => q.bind(*t),
@@ -349,8 +393,8 @@ impl TableQuerier {
                 )?
             }
             Pool::Lite(p) => {
-                let mut q = sqlx::query(&stmt.sql).persistent(false);
-                for b in &bind {
+                let mut q = sqlx::query(sql).persistent(false);
+                for b in bind {
                     q = match b {
                         BindParam::Int(i) => q.bind(*i),
                         // Stored as text in the format SQLite's own
@@ -372,8 +416,7 @@ impl TableQuerier {
                 )?
             }
         };
-        self.more = self.mode.uses_incrementing() && count >= cfg.batch_max_rows;
-        Ok(())
+        Ok(count)
     }
 
     /// Reads the catalog again when the result has a column it does not

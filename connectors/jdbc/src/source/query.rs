@@ -58,7 +58,7 @@ pub fn build(spec: &QuerySpec<'_>) -> Statement {
     let mut n = 0;
     let mut ph = |sql: &mut String, p: Param, params: &mut Vec<Param>| {
         n += 1;
-        d.push_placeholder(sql, n);
+        push_param(d, sql, n, p);
         params.push(p);
     };
     match (spec.mode, inc.as_deref(), ts.as_deref()) {
@@ -109,20 +109,72 @@ pub fn build(spec: &QuerySpec<'_>) -> Statement {
         }
         _ => {}
     }
-    if let (Some(limit), true) = (spec.limit, spec.mode.uses_incrementing() && inc.is_some()) {
+    // A total order (with the incrementing column) or timestamp order: the
+    // timestamp querier completes a cut-off group of equal timestamps.
+    let ordered = (spec.mode.uses_incrementing() && inc.is_some())
+        || (spec.mode == Mode::Timestamp && ts.is_some());
+    if let (Some(limit), true) = (spec.limit, ordered) {
         sql.push_str(" LIMIT ");
         sql.push_str(&limit.to_string());
     }
     Statement { sql, params }
 }
 
-/// `ts` or `COALESCE(ts1, ts2, …)`.
+/// Every row whose (coalesced) timestamp equals the parameter.
+pub fn build_equal_timestamp(
+    d: Dialect,
+    quote: bool,
+    base: &Base,
+    timestamps: &[String],
+) -> Statement {
+    let mut sql = String::with_capacity(96);
+    match base {
+        Base::Table(id) => {
+            sql.push_str("SELECT * FROM ");
+            sql.push_str(&d.table(id, quote));
+        }
+        Base::Query(q) => sql.push_str(q),
+    }
+    if let Some(ts) = timestamp_expr(d, quote, timestamps) {
+        sql.push_str(" WHERE ");
+        sql.push_str(&ts);
+        sql.push_str(" = ");
+        push_param(d, &mut sql, 1, Param::BeginTimestamp);
+    }
+    Statement {
+        sql,
+        params: vec![Param::BeginTimestamp],
+    }
+}
+
+/// A placeholder; SQLite timestamps are compared as `julianday(…)`, since
+/// the same instant may be stored as text in several formats
+/// (`2024-01-01 10:00:00` and `2024-01-01 10:00:00.000`).
+fn push_param(d: Dialect, sql: &mut String, n: usize, p: Param) {
+    let wrap = d == Dialect::Sqlite && p != Param::Incrementing;
+    if wrap {
+        sql.push_str("julianday(");
+    }
+    d.push_placeholder(sql, n);
+    if wrap {
+        sql.push(')');
+    }
+}
+
+/// `ts` or `COALESCE(ts1, ts2, …)` (each `julianday(ts)` on SQLite).
 fn timestamp_expr(d: Dialect, quote: bool, cols: &[String]) -> Option<String> {
+    let col = |c: &String| {
+        if d == Dialect::Sqlite {
+            format!("julianday({})", d.ident(c, quote))
+        } else {
+            d.ident(c, quote)
+        }
+    };
     match cols {
         [] => None,
-        [one] => Some(d.ident(one, quote)),
+        [one] => Some(col(one)),
         many => {
-            let inner: Vec<String> = many.iter().map(|c| d.ident(c, quote)).collect();
+            let inner: Vec<String> = many.iter().map(col).collect();
             Some(format!("COALESCE({})", inner.join(",")))
         }
     }
@@ -198,8 +250,10 @@ mod tests {
         });
         assert_eq!(
             s.sql,
-            "SELECT a, b FROM x WHERE b > ? AND b < ? ORDER BY b ASC"
+            "SELECT a, b FROM x WHERE julianday(b) > julianday(?) AND julianday(b) < julianday(?) ORDER BY julianday(b) ASC LIMIT 10"
         );
+        let e = build_equal_timestamp(Dialect::Postgres, true, &table(), &ts);
+        assert_eq!(e.sql, r#"SELECT * FROM "public"."orders" WHERE "b" = $1"#);
         let b = table();
         let s = build(&QuerySpec {
             dialect: Dialect::Postgres,
