@@ -14,6 +14,7 @@ use std::sync::mpsc as std_mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use futures::FutureExt;
 use rdkafka::consumer::{BaseConsumer, Consumer as _};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message as _;
@@ -166,37 +167,55 @@ impl KafkaLog {
             .map_err(|(e, _)| KafkaClientError::Kafka(e))
     }
 
-    /// Like [`send`](Self::send), from a thread that is not in the async
-    /// runtime (blocking store APIs).
-    pub fn send_blocking(
+    /// Writes records (keyed by murmur2) and returns once the broker
+    /// acknowledged every one, waiting at most `timeout`; for a thread that
+    /// is not in the async runtime (blocking store APIs). All are queued
+    /// before waiting, so many records cost one round trip, not one each.
+    pub fn send_all_blocking(
         &self,
-        key: &[u8],
-        value: Option<&[u8]>,
+        records: &[(Vec<u8>, Option<Vec<u8>>)],
         timeout: Duration,
     ) -> Result<(), KafkaClientError> {
         let deadline = Instant::now() + timeout;
-        loop {
-            let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&self.topic).key(key);
-            if let Some(v) = value {
-                record = record.payload(v);
-            }
-            match self.producer.send_result(record) {
-                Ok(delivery) => {
-                    return match futures::executor::block_on(delivery) {
-                        Ok(Ok(_)) => Ok(()),
-                        Ok(Err((e, _))) => Err(KafkaClientError::Kafka(e)),
-                        Err(_) => Err(KafkaClientError::Other("producer closed".into())),
-                    };
+        let mut pending = Vec::with_capacity(records.len());
+        for (key, value) in records {
+            loop {
+                let mut record: FutureRecord<'_, [u8], [u8]> =
+                    FutureRecord::to(&self.topic).key(key.as_slice());
+                if let Some(v) = value {
+                    record = record.payload(v.as_slice());
                 }
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _))
-                    if Instant::now() < deadline =>
-                {
-                    // The local queue drains as deliveries complete.
-                    self.producer.poll(Duration::from_millis(10));
+                match self.producer.send_result(record) {
+                    Ok(delivery) => {
+                        pending.push(delivery);
+                        break;
+                    }
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _))
+                        if Instant::now() < deadline =>
+                    {
+                        // The local queue drains as deliveries complete.
+                        self.producer.poll(Duration::from_millis(10));
+                    }
+                    Err((e, _)) => return Err(KafkaClientError::Kafka(e)),
                 }
-                Err((e, _)) => return Err(KafkaClientError::Kafka(e)),
             }
         }
+        self.producer
+            .flush(deadline.saturating_duration_since(Instant::now()))
+            .map_err(|_| KafkaClientError::Timeout(timeout, "acknowledgements of log writes"))?;
+        for delivery in pending {
+            match delivery.now_or_never() {
+                Some(Ok(Ok(_))) => {}
+                Some(Ok(Err((e, _)))) => return Err(KafkaClientError::Kafka(e)),
+                _ => {
+                    return Err(KafkaClientError::Timeout(
+                        timeout,
+                        "acknowledgements of log writes",
+                    ))
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Queues a record without waiting for its acknowledgement (see

@@ -311,7 +311,13 @@ impl SourceTaskRunner {
                 return Err(TaskError::Produce(f));
             }
             if Instant::now() >= next_flush {
-                self.commit_offsets().await?;
+                // As in Kafka Connect, a failed commit (the offset store or
+                // dead letter queue unreachable) is retried at the next
+                // flush; the records stay uncommitted meanwhile.
+                if let Err(e) = self.commit_offsets().await {
+                    warn!(connector = %self.connector, task = self.task_id, error = %e,
+                          "offset commit failed; retrying at the next flush");
+                }
                 next_flush = Instant::now() + self.flush_interval;
             }
             if target == TargetState::Paused {

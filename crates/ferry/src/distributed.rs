@@ -113,6 +113,7 @@ pub(crate) async fn run(
         &offsets_topic,
         &format!("{client_id}-offsets"),
         READ_TIMEOUT,
+        config.offset_flush_timeout(),
     )?);
     let status_log = KafkaStatusLog::start(
         &client_props,

@@ -261,6 +261,8 @@ pub struct KafkaOffsetStore {
     log: KafkaLog,
     cache: Arc<Mutex<OffsetCache>>,
     timeout: Duration,
+    /// `offset.flush.timeout.ms`: how long a commit waits for the broker.
+    write_timeout: Duration,
 }
 
 impl KafkaOffsetStore {
@@ -269,6 +271,7 @@ impl KafkaOffsetStore {
         topic: &str,
         client_id: &str,
         timeout: Duration,
+        write_timeout: Duration,
     ) -> Result<Self, StoreError> {
         let cache = Arc::new(Mutex::new(OffsetCache::default()));
         let shared = cache.clone();
@@ -282,6 +285,7 @@ impl KafkaOffsetStore {
             log,
             cache,
             timeout,
+            write_timeout,
         })
     }
 
@@ -305,15 +309,12 @@ impl OffsetStore for KafkaOffsetStore {
         offsets: Vec<(OffsetMap, Option<OffsetMap>)>,
     ) -> Result<(), OffsetStoreError> {
         let records = lock(&self.cache).update(connector, offsets);
-        for (key, value) in &records {
-            self.log
-                .send_blocking(key, value.as_deref(), self.timeout)
-                .map_err(|source| OffsetStoreError::Topic {
-                    topic: self.log.topic().to_owned(),
-                    source,
-                })?;
-        }
-        Ok(())
+        self.log
+            .send_all_blocking(&records, self.write_timeout)
+            .map_err(|source| OffsetStoreError::Topic {
+                topic: self.log.topic().to_owned(),
+                source,
+            })
     }
 
     fn connector_offsets(&self, connector: &str) -> Vec<(OffsetMap, OffsetMap)> {
