@@ -44,6 +44,8 @@ enum Control {
 
 /// How long one metadata or watermark request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long [`KafkaLog::start`] waits for the topic's partitions.
+const TOPIC_WAIT: Duration = Duration::from_secs(60);
 
 /// A followed topic. Dropping it stops the reader thread.
 pub struct KafkaLog {
@@ -248,7 +250,24 @@ impl Drop for KafkaLog {
     }
 }
 
+/// The topic's partitions, waiting a while for a topic created a moment ago
+/// (metadata reaches every broker shortly after creation) or a broker that
+/// is still starting.
 fn partitions_of(consumer: &BaseConsumer, topic: &str) -> Result<Vec<i32>, KafkaClientError> {
+    let deadline = Instant::now() + TOPIC_WAIT;
+    loop {
+        match try_partitions_of(consumer, topic) {
+            Ok(ps) => return Ok(ps),
+            Err(e) if Instant::now() < deadline => {
+                debug!(topic, error = %e, "waiting for the topic's metadata");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn try_partitions_of(consumer: &BaseConsumer, topic: &str) -> Result<Vec<i32>, KafkaClientError> {
     let md = consumer.fetch_metadata(Some(topic), REQUEST_TIMEOUT)?;
     let t = md
         .topics()

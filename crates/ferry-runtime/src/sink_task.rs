@@ -704,7 +704,10 @@ impl SinkTaskRunner {
             }
         }
         if let Some(dlq) = &self.dlq {
-            dlq.flush(self.flush_timeout).await?;
+            if let Err(e) = dlq.flush(self.flush_timeout).await {
+                warn!(connector = %self.connector, task = self.task_id, error = %e, "offset commit postponed: dead letter queue not flushed");
+                return Ok(());
+            }
         }
         let safe = match self.task.pre_commit(positions.clone()).await {
             Ok(s) => s,
@@ -722,9 +725,13 @@ impl SinkTaskRunner {
                 offset,
             })
             .collect();
-        self.consumer
-            .commit(&offsets)
-            .map_err(|e| TaskError::Offsets(e.to_string()))?;
+        // As in Kafka Connect, a failed commit (coordinator moved, broker
+        // restarting) is not the task's failure: the next commit carries
+        // the same or later offsets.
+        if let Err(e) = self.consumer.commit(&offsets) {
+            warn!(connector = %self.connector, task = self.task_id, error = %e, "offset commit failed; retrying at the next commit");
+            return Ok(());
+        }
         debug!(connector = %self.connector, task = self.task_id, partitions = offsets.len(), "committed sink offsets");
         Ok(())
     }

@@ -23,7 +23,7 @@ use ferry_runtime::worker_config::{
     WorkerConfig, CONFIG_TOPIC, GROUP_ID, OFFSETS_TOPIC, STATUS_TOPIC,
 };
 use ferry_runtime::Herder;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::{all_plugins, cli_config, wait_for_signal, worker_id};
 
@@ -74,27 +74,36 @@ pub(crate) async fn run(
         .with_context(|| format!("cannot reach Kafka at {}", config.bootstrap_servers()))?;
     info!(kafka_cluster_id = %cluster_id, group = %group_id, "connected to Kafka");
     let factor = |key: &str| config.int_or(key, 3) as i32;
-    create_internal_topics(
-        &admin,
-        &InternalTopics {
-            config: NewTopicSpec::compacted(
-                &config_topic,
-                1,
-                factor("config.storage.replication.factor"),
-            ),
-            offsets: NewTopicSpec::compacted(
-                &offsets_topic,
-                config.int_or("offset.storage.partitions", 25) as i32,
-                factor("offset.storage.replication.factor"),
-            ),
-            status: NewTopicSpec::compacted(
-                &status_topic,
-                config.int_or("status.storage.partitions", 5) as i32,
-                factor("status.storage.replication.factor"),
-            ),
-        },
-    )
-    .await?;
+    let topics = InternalTopics {
+        config: NewTopicSpec::compacted(
+            &config_topic,
+            1,
+            factor("config.storage.replication.factor"),
+        ),
+        offsets: NewTopicSpec::compacted(
+            &offsets_topic,
+            config.int_or("offset.storage.partitions", 25) as i32,
+            factor("offset.storage.replication.factor"),
+        ),
+        status: NewTopicSpec::compacted(
+            &status_topic,
+            config.int_or("status.storage.partitions", 5) as i32,
+            factor("status.storage.replication.factor"),
+        ),
+    };
+    // A broker that is still starting (or a controller change) refuses for
+    // a moment; give it the time Kafka Connect's admin client would.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        match create_internal_topics(&admin, &topics).await {
+            Ok(()) => break,
+            Err(e) if std::time::Instant::now() < deadline => {
+                warn!(error = %e, "cannot create the internal topics yet; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 
     let client_props = config.admin_props();
     let client_id = config
