@@ -201,7 +201,11 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=300_000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--smoke", action="store_true",
+                    help="10,000 records, 1 run: proves the row still works; writes results/jdbc-smoke.json")
     args = ap.parse_args()
+    if args.smoke:
+        args.records, args.runs = 10_000, 1
     n = args.records
     sh([DEPLOY / "up.sh", "kafka", "postgres"], "deploy/local/up.sh", 1200)
     ferry = Path(os.environ.get("FERRY_BIN") or TARGET / "release" / "ferry")
@@ -254,7 +258,7 @@ def main() -> int:
                        "insert.mode=upsert, pk.mode=record_value, process start -> all rows counted",
            "kafka_connect_jdbc_sink": f"Apache Kafka Connect 4.3.1 standalone with {DEBEZIUM_JDBC}, same settings"}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "jdbc.json").write_text(json.dumps(doc, indent=2) + "\n")
+    (RESULTS / ("jdbc-smoke.json" if args.smoke else "jdbc.json")).write_text(json.dumps(doc, indent=2) + "\n")
     print(f"{'':36} {'rows/s':>10} {'CPU s':>8} {'peak RSS MiB':>13}")
     print(f"{'Ferry JDBC sink (upsert)':36} {summary['ferry_rows_per_s']:>10,.0f} {summary['ferry_cpu_s']:>8.2f} "
           f"{summary['ferry_peak_rss_mib']:>13.1f}")
