@@ -7,7 +7,7 @@
 mod jdbc_support;
 
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ferry_tests::*;
 use jdbc_support::*;
@@ -47,26 +47,33 @@ fn database_restart_mid_stream_loses_nothing() {
     ]);
 
     // Rows keep arriving upstream for the whole test, through the restart:
-    // 40 batches of 250, each retried until the database takes it.
+    // 40 batches of 250, each written once the sink holds every row before
+    // it (so the stream spans the restart) and retried until the database
+    // takes it.
     let writer_table = src.clone();
+    let writer_sink = sink.clone();
     let writer = std::thread::spawn(move || {
         let db = Db::postgres();
-        let deadline = Instant::now() + Duration::from_secs(150);
+        let sink_db = Db::postgres_sink();
         for batch in 0..40 {
             let from = 5_001 + batch * 250;
+            wait_for(
+                &format!(
+                    "the sink to hold the {} rows before batch {batch}",
+                    from - 1
+                ),
+                Duration::from_secs(150),
+                || sink_db.count(&writer_sink).filter(|c| *c >= from - 1),
+            );
             let sql = format!(
                 "INSERT INTO \"{writer_table}\" (payload, amount) SELECT 'row ' || g, g * 1.125 FROM generate_series({from}, {}) g",
                 from + 249
             );
-            while let Err(e) = db.try_exec(&sql) {
-                assert!(
-                    Instant::now() < deadline,
-                    "inserting during the restart: {e}"
-                );
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            // Pacing of the load, so the stream spans the restart.
-            std::thread::sleep(Duration::from_millis(100));
+            wait_for(
+                &format!("the database to take batch {batch}"),
+                Duration::from_secs(150),
+                || db.try_exec(&sql).ok(),
+            );
         }
     });
     let part_way = wait_for("the sink to be part way", TIMEOUT, || {

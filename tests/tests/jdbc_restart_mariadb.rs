@@ -7,7 +7,7 @@
 mod jdbc_support;
 
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ferry_tests::*;
 use jdbc_support::*;
@@ -54,21 +54,27 @@ fn mariadb_restart_mid_stream_loses_nothing() {
     ]);
 
     // Rows keep arriving upstream through the restart: 40 batches of 250,
-    // each retried until the database takes it.
+    // each written once the sink holds every row before it (so the stream
+    // spans the restart) and retried until the database takes it.
     let table = src.clone();
+    let writer_sink = sink.clone();
     let writer = std::thread::spawn(move || {
         let db = Db::mariadb();
-        let deadline = Instant::now() + Duration::from_secs(150);
         for batch in 0..40 {
-            while let Err(e) = insert(&db, &table, 5_001 + batch * 250, 250) {
-                assert!(
-                    Instant::now() < deadline,
-                    "inserting during the restart: {e}"
-                );
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            // Pacing of the load, so the stream spans the restart.
-            std::thread::sleep(Duration::from_millis(100));
+            let from = 5_001 + batch * 250;
+            wait_for(
+                &format!(
+                    "the sink to hold the {} rows before batch {batch}",
+                    from - 1
+                ),
+                Duration::from_secs(150),
+                || db.count(&writer_sink).filter(|c| *c >= from - 1),
+            );
+            wait_for(
+                &format!("the database to take batch {batch}"),
+                Duration::from_secs(150),
+                || insert(&db, &table, from, 250).ok(),
+            );
         }
     });
     let part_way = wait_for("the sink to be part way", TIMEOUT, || {
