@@ -265,3 +265,62 @@ pub async fn reset_offsets(
         message: "The offsets for this connector have been reset successfully".into(),
     })
 }
+
+/// Applies a `PATCH /connectors/{c}/config` body: `None` removes a key.
+pub fn apply_patch(config: &mut Props, patch: std::collections::BTreeMap<String, Option<String>>) {
+    for (k, v) in patch {
+        match v {
+            Some(v) => {
+                config.insert(k, v);
+            }
+            None => {
+                config.remove(&k);
+            }
+        }
+    }
+}
+
+/// Asks a running connector for its task configs, as the herders store
+/// them: at most `tasks.max` (unless `tasks.max.enforce=false`), each with
+/// `task.class`, and a sink's tasks with the connector's `topics` /
+/// `topics.regex`. The error is the trace to report as the connector's
+/// FAILED state.
+pub fn generate_task_configs(
+    name: &str,
+    instance: &dyn ferry_api::Connector,
+    plugin: &PluginDescriptor,
+    config: &Props,
+) -> Result<Vec<Props>, String> {
+    let max = config
+        .get(crate::connector_config::TASKS_MAX)
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1);
+    let configs = instance
+        .task_configs(max)
+        .map_err(|e| crate::status::trace_of(&e))?;
+    let enforce = config.get("tasks.max.enforce").map(|v| v.trim()) != Some("false");
+    if enforce && configs.len() > max {
+        return Err(format!(
+            "org.apache.kafka.connect.errors.ConnectException: Connector {name} generated {} tasks, which is greater than the maximum of {max} allowed by the tasks.max property",
+            configs.len()
+        ));
+    }
+    let task_class = plugin.class.replace("Connector", "Task");
+    let sink = plugin.kind == ConnectorKind::Sink;
+    Ok(configs
+        .into_iter()
+        .map(|mut c| {
+            c.entry("task.class".into())
+                .or_insert_with(|| task_class.clone());
+            if sink {
+                for key in [TOPICS, TOPICS_REGEX] {
+                    if let Some(v) = config.get(key) {
+                        c.entry(key.into()).or_insert_with(|| v.clone());
+                    }
+                }
+            }
+            c
+        })
+        .collect())
+}

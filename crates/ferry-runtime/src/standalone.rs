@@ -12,7 +12,7 @@ use ferry_kafka::Admin;
 use tokio::sync::{mpsc, Mutex};
 use tracing::{error, info, warn};
 
-use crate::connector_config::{invalid_config_message, NAME, TASKS_MAX};
+use crate::connector_config::{invalid_config_message, NAME};
 use crate::connector_ops::{self, not_found};
 use crate::entities::{
     ActiveTopics, ActiveTopicsInfo, ConnectorInfo, ConnectorOffsets, ConnectorState,
@@ -165,40 +165,20 @@ impl StandaloneHerder {
         let Some(instance) = &entry.instance else {
             return;
         };
-        let max = entry
-            .config
-            .get(TASKS_MAX)
-            .and_then(|v| v.trim().parse::<usize>().ok())
-            .unwrap_or(1)
-            .max(1);
-        let configs = match instance.task_configs(max) {
+        let configs = match connector_ops::generate_task_configs(
+            name,
+            instance.as_ref(),
+            &entry.plugin,
+            &entry.config,
+        ) {
             Ok(c) => c,
-            Err(e) => {
+            Err(trace) => {
                 self.worker
                     .status
-                    .set_connector(name, State::Failed, Some(trace_of(&e)));
+                    .set_connector(name, State::Failed, Some(trace));
                 return;
             }
         };
-        let enforce = entry.config.get("tasks.max.enforce").map(|v| v.trim()) != Some("false");
-        if enforce && configs.len() > max {
-            let msg = format!(
-                "org.apache.kafka.connect.errors.ConnectException: Connector {name} generated {} tasks, which is greater than the maximum of {max} allowed by the tasks.max property",
-                configs.len()
-            );
-            self.worker
-                .status
-                .set_connector(name, State::Failed, Some(msg));
-            return;
-        }
-        let configs: Vec<Props> = configs
-            .into_iter()
-            .map(|mut c| {
-                c.entry("task.class".into())
-                    .or_insert_with(|| entry.plugin.class.replace("Connector", "Task"));
-                c
-            })
-            .collect();
         if configs == entry.task_configs
             && !entry.tasks.is_empty()
             && entry.tasks.values().all(|t| !t.is_finished())
@@ -418,16 +398,7 @@ impl Herder for StandaloneHerder {
         patch: BTreeMap<String, Option<String>>,
     ) -> HerderResult<ConnectorInfo> {
         let mut config = self.connector_config(name).await?;
-        for (k, v) in patch {
-            match v {
-                Some(v) => {
-                    config.insert(k, v);
-                }
-                None => {
-                    config.remove(&k);
-                }
-            }
-        }
+        connector_ops::apply_patch(&mut config, patch);
         Ok(self
             .put_connector_config(name, config, true, None)
             .await?

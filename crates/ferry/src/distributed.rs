@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use ferry_kafka::group::{GroupConfig, GroupMember};
 use ferry_kafka::{Admin, NewTopicSpec};
 use ferry_runtime::distributed::herder::{
@@ -25,7 +25,7 @@ use ferry_runtime::worker_config::{
 use ferry_runtime::Herder;
 use tracing::{info, warn};
 
-use crate::{all_plugins, cli_config, wait_for_signal, worker_id};
+use crate::{all_plugins, bind_rest_listener, cli_config, wait_for_signal, worker_id};
 
 /// How long reading an internal topic to its end may take.
 const READ_TIMEOUT: Duration = Duration::from_secs(60);
@@ -52,14 +52,7 @@ pub(crate) async fn run(
     let offsets_topic = required(OFFSETS_TOPIC)?;
     let status_topic = required(STATUS_TOPIC)?;
 
-    let addrs = ferry_rest::parse_listeners(&config.listeners()).context("invalid `listeners`")?;
-    let Some(addr) = addrs.first().copied() else {
-        bail!("`listeners` names no address");
-    };
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
-    let bound = listener.local_addr()?;
+    let (listener, bound) = bind_rest_listener(&config).await?;
     let id = worker_id(&config, bound);
     let scheme = config
         .get("rest.advertised.listener")

@@ -91,6 +91,21 @@ fn main() -> Result<()> {
     result
 }
 
+/// Binds the REST API's first `listeners` address.
+pub(crate) async fn bind_rest_listener(
+    config: &WorkerConfig,
+) -> Result<(tokio::net::TcpListener, SocketAddr)> {
+    let addrs = ferry_rest::parse_listeners(&config.listeners()).context("invalid `listeners`")?;
+    let Some(addr) = addrs.first().copied() else {
+        bail!("`listeners` names no address");
+    };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let bound = listener.local_addr()?;
+    Ok((listener, bound))
+}
+
 /// Every connector this build carries.
 pub(crate) fn all_plugins() -> Plugins {
     Plugins::new(
@@ -140,14 +155,7 @@ async fn run_standalone(
         .map(|p| cli_config::connector_config(p))
         .collect::<Result<Vec<_>>>()?;
 
-    let addrs = ferry_rest::parse_listeners(&config.listeners()).context("invalid `listeners`")?;
-    let Some(addr) = addrs.first().copied() else {
-        bail!("`listeners` names no address");
-    };
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
-    let bound = listener.local_addr()?;
+    let (listener, bound) = bind_rest_listener(&config).await?;
 
     let offset_file = config
         .offset_file()

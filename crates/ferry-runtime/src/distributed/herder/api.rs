@@ -89,16 +89,7 @@ impl Herder for DistributedHerder {
         patch: BTreeMap<String, Option<String>>,
     ) -> HerderResult<ConnectorInfo> {
         let mut config = self.stored_config(name)?;
-        for (k, v) in patch {
-            match v {
-                Some(v) => {
-                    config.insert(k, v);
-                }
-                None => {
-                    config.remove(&k);
-                }
-            }
-        }
+        connector_ops::apply_patch(&mut config, patch);
         Ok(self
             .put_connector_config(name, config, true, None)
             .await?

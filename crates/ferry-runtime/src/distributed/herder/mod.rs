@@ -14,7 +14,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use ferry_api::{ConnectError, Connector, ConnectorContext, ConnectorKind, PluginDescriptor};
+use ferry_api::{ConnectError, Connector, ConnectorContext, PluginDescriptor};
 use ferry_kafka::group::{
     ConfigSnapshot, ConnectAssignor, ConnectProtocol, ConnectorTaskId, GroupMember,
 };
@@ -26,7 +26,7 @@ use tracing::{error, info, warn};
 
 use super::records::{to_props, RestartRequest, SessionKey, TargetState as StoredTarget};
 use super::stores::{ConfigEvent, ConfigStore, KafkaOffsetStore, KafkaStatusLog};
-use crate::connector_config::{invalid_config_message, NAME, TASKS_MAX, TOPICS, TOPICS_REGEX};
+use crate::connector_config::{invalid_config_message, NAME};
 use crate::connector_ops::{self, not_found};
 use crate::entities::{
     ActiveTopics, ActiveTopicsInfo, ConnectorInfo, ConnectorOffsets, ConnectorState,
@@ -715,46 +715,20 @@ impl DistributedHerder {
             let Some(instance) = &local.instance else {
                 return;
             };
-            let max = local
-                .config
-                .get(TASKS_MAX)
-                .and_then(|v| v.trim().parse::<usize>().ok())
-                .unwrap_or(1)
-                .max(1);
-            let configs = match instance.task_configs(max) {
+            match connector_ops::generate_task_configs(
+                name,
+                instance.as_ref(),
+                &local.plugin,
+                &local.config,
+            ) {
                 Ok(c) => c,
-                Err(e) => {
+                Err(trace) => {
                     self.worker
                         .status
-                        .set_connector(name, State::Failed, Some(trace_of(&e)));
+                        .set_connector(name, State::Failed, Some(trace));
                     return;
                 }
-            };
-            let enforce = local.config.get("tasks.max.enforce").map(|v| v.trim()) != Some("false");
-            if enforce && configs.len() > max {
-                self.worker.status.set_connector(name, State::Failed, Some(format!(
-                    "org.apache.kafka.connect.errors.ConnectException: Connector {name} generated {} tasks, which is greater than the maximum of {max} allowed by the tasks.max property",
-                    configs.len()
-                )));
-                return;
             }
-            let task_class = local.plugin.class.replace("Connector", "Task");
-            let sink = local.plugin.kind == ConnectorKind::Sink;
-            configs
-                .into_iter()
-                .map(|mut c| {
-                    c.entry("task.class".into())
-                        .or_insert_with(|| task_class.clone());
-                    if sink {
-                        for key in [TOPICS, TOPICS_REGEX] {
-                            if let Some(v) = local.config.get(key) {
-                                c.entry(key.into()).or_insert_with(|| v.clone());
-                            }
-                        }
-                    }
-                    c
-                })
-                .collect::<Vec<Props>>()
         };
         let unchanged = self.config.with_state(|s| {
             !s.is_inconsistent(name)
@@ -799,11 +773,11 @@ impl DistributedHerder {
             .leader_url
             .ok_or_else(|| "no leader known".to_owned())?;
         let body = serde_json::to_vec(configs).map_err(|e| e.to_string())?;
-        let url = format!(
-            "{}/connectors/{}/tasks",
-            leader.trim_end_matches('/'),
-            path_segment(name)
-        );
+        let mut url = url::Url::parse(&leader).map_err(|e| format!("leader URL {leader}: {e}"))?;
+        url.path_segments_mut()
+            .map_err(|()| format!("leader URL {leader} cannot have a path"))?
+            .pop_if_empty()
+            .extend(["connectors", name, "tasks"]);
         let mut req = self
             .http
             .post(url)
@@ -1145,19 +1119,6 @@ async fn stop_instance(name: &str, local: &mut LocalConnector) {
     }
 }
 
-/// Percent-encodes a connector name for a URL path segment.
-fn path_segment(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1176,11 +1137,5 @@ mod tests {
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
         assert_eq!(sign("not base64!", b"x"), None);
-    }
-
-    #[test]
-    fn connector_names_are_escaped_in_urls() {
-        assert_eq!(path_segment("a b/c"), "a%20b%2Fc");
-        assert_eq!(path_segment("file-src.1_x~"), "file-src.1_x~");
     }
 }
