@@ -8,13 +8,14 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
 use crate::config::{ConfigDef, ConfigInfos, ValidatedValue};
 use crate::error::ConnectError;
 use crate::record::{SinkRecord, SourceRecord};
+use crate::sync::lock;
 use crate::{OffsetMap, Props};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -203,11 +204,6 @@ impl SinkTaskContext {
     pub fn take_commit_request(&self) -> bool {
         self.commit_requested.swap(false, Ordering::AcqRel)
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // A panic in another holder leaves plain data that is still usable.
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[async_trait]

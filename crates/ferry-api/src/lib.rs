@@ -11,6 +11,7 @@ pub mod data;
 pub mod error;
 pub mod java_float;
 pub mod record;
+pub mod sync;
 
 pub use config::{ConfigDef, ConfigKey, ConfigType, Importance, ParsedConfig, Validator, Width};
 pub use connector::{
@@ -20,6 +21,7 @@ pub use connector::{
 pub use data::{Decimal, Field, Schema, SchemaBuilder, SchemaType, Struct, Value};
 pub use error::{ConnectError, DataError};
 pub use record::{Header, Headers, SinkRecord, SourceRecord, TimestampType};
+pub use sync::lock;
 
 /// Source partitions and offsets: maps of primitives, stored as JSON.
 pub type OffsetMap = serde_json::Map<String, serde_json::Value>;

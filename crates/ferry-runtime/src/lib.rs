@@ -1,6 +1,7 @@
 //! The Ferry worker: herders, connector and task lifecycles, the source and
 //! sink task loops, and the offset and status stores.
 
+pub mod connector;
 pub mod connector_config;
 pub mod connector_ops;
 pub mod distributed;

@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
-use ferry_api::{OffsetMap, OffsetStorageReader};
+use ferry_api::{lock, OffsetMap, OffsetStorageReader};
 use serde_json::Value as Json;
 use thiserror::Error;
 
@@ -246,10 +246,6 @@ impl OffsetStore for FileOffsetStore {
     fn connector_offsets(&self, connector: &str) -> Vec<(OffsetMap, OffsetMap)> {
         lock(&self.data).connector_offsets(connector)
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// A source task's view of its connector's committed offsets.

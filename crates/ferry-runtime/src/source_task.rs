@@ -3,7 +3,7 @@
 //! before it (at-least-once).
 
 use std::collections::{HashSet, VecDeque};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ferry_api::{OffsetMap, SourceRecord, SourceTask, SourceTaskContext};
@@ -75,7 +75,7 @@ struct Pending {
 
 impl SubmittedRecords {
     fn lock(&self) -> std::sync::MutexGuard<'_, Submitted> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+        ferry_api::lock(&self.inner)
     }
 
     /// Registers a record about to be sent; returns its sequence number.

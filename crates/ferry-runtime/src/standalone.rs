@@ -4,14 +4,16 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use ferry_api::config::{ConfigInfos, ConfigKeyInfo};
-use ferry_api::{ConnectError, Connector, ConnectorContext, PluginDescriptor};
+use ferry_api::{lock, PluginDescriptor};
 use ferry_kafka::Admin;
-use tokio::sync::{mpsc, Mutex};
-use tracing::{error, info, warn};
+use tokio::sync::{mpsc, watch, Mutex};
+use tracing::info;
 
+use crate::connector::{ConnectorEvent, ConnectorSpec, EventSink, Phase, WorkerConnector};
 use crate::connector_config::{invalid_config_message, NAME};
 use crate::connector_ops::{self, not_found};
 use crate::entities::{
@@ -21,41 +23,44 @@ use crate::entities::{
 };
 use crate::herder::{Created, Herder, HerderError, HerderResult, PluginType};
 use crate::plugins::{Plugins, CONNECT_VERSION};
-use crate::status::trace_of;
 use crate::worker::{TaskHandle, Worker};
 use crate::Props;
 
-/// Requests connectors make from their own tasks (reconfiguration, errors).
-enum ConnectorEvent {
-    Reconfigure(String),
-    Failed(String, String),
-}
+/// How long a create or update waits for the connector to start and
+/// configure its tasks before answering without them (as Kafka Connect's
+/// standalone worker answers with the tasks once the connector started).
+const START_WAIT: Duration = Duration::from_secs(3);
 
-struct Context {
-    name: String,
-    events: mpsc::UnboundedSender<ConnectorEvent>,
-}
-
-impl ConnectorContext for Context {
-    fn request_task_reconfiguration(&self) {
-        let _ = self
-            .events
-            .send(ConnectorEvent::Reconfigure(self.name.clone()));
-    }
-    fn raise_error(&self, error: ConnectError) {
-        let _ = self
-            .events
-            .send(ConnectorEvent::Failed(self.name.clone(), trace_of(&error)));
-    }
-}
-
-struct ConnectorEntry {
+/// What the REST API reads of a connector; replaced under a short lock.
+struct ConnectorView {
     config: Props,
     plugin: PluginDescriptor,
     target: TargetState,
-    instance: Option<Box<dyn Connector>>,
     task_configs: Vec<Props>,
+}
+
+/// What runs for a connector; changed by one request at a time.
+#[derive(Default)]
+struct Running {
+    connector: Option<WorkerConnector>,
     tasks: BTreeMap<u32, TaskHandle>,
+    /// Removed from the herder: a request that waited for this lock must
+    /// not bring it back to life.
+    deleted: bool,
+}
+
+struct ConnectorSlot {
+    name: String,
+    view: std::sync::Mutex<ConnectorView>,
+    running: Mutex<Running>,
+    /// Counts task-config applications, so a create can wait for the first.
+    applied: watch::Sender<u64>,
+}
+
+impl ConnectorSlot {
+    fn view(&self) -> std::sync::MutexGuard<'_, ConnectorView> {
+        lock(&self.view)
+    }
 }
 
 pub struct StandaloneHerder {
@@ -63,8 +68,9 @@ pub struct StandaloneHerder {
     plugins: Plugins,
     admin: Admin,
     server_info: ServerInfo,
-    connectors: Mutex<BTreeMap<String, ConnectorEntry>>,
-    events: mpsc::UnboundedSender<ConnectorEvent>,
+    /// Held only to look a connector up, never across an await.
+    connectors: std::sync::Mutex<BTreeMap<String, Arc<ConnectorSlot>>>,
+    events: EventSink,
 }
 
 impl StandaloneHerder {
@@ -92,146 +98,145 @@ impl StandaloneHerder {
                 commit: commit.to_owned(),
                 kafka_cluster_id: cluster_id,
             },
-            connectors: Mutex::new(BTreeMap::new()),
-            events: tx,
+            connectors: std::sync::Mutex::new(BTreeMap::new()),
+            events: Arc::new(move |e| {
+                let _ = tx.send(e);
+            }),
         });
         let weak = Arc::downgrade(&herder);
         tokio::spawn(async move {
             while let Some(event) = rx.recv().await {
                 let Some(h) = weak.upgrade() else { break };
-                h.handle_event(event).await;
+                // Each connector's tasks change on their own, so one slow
+                // to stop does not hold up the others.
+                tokio::spawn(async move { h.handle_event(event).await });
             }
         });
         Ok(herder)
     }
 
+    fn slot(&self, name: &str) -> Option<Arc<ConnectorSlot>> {
+        lock(&self.connectors).get(name).cloned()
+    }
+
     async fn handle_event(&self, event: ConnectorEvent) {
-        let mut connectors = self.connectors.lock().await;
-        match event {
-            ConnectorEvent::Reconfigure(name) => {
-                if let Some(entry) = connectors.get_mut(&name) {
-                    if entry.target != TargetState::Stopped {
-                        self.reconfigure_tasks(&name, entry).await;
-                    }
-                }
-            }
-            ConnectorEvent::Failed(name, trace) => {
-                error!(connector = %name, "connector failed: {trace}");
-                self.worker
-                    .status
-                    .set_connector(&name, State::Failed, Some(trace));
-            }
-        }
-    }
-
-    /// Starts the connector instance per its target state, then its tasks.
-    async fn start_connector(&self, name: &str, entry: &mut ConnectorEntry) {
-        let status = &self.worker.status;
-        if entry.target == TargetState::Stopped {
-            status.set_connector(name, State::Stopped, None);
-            entry.task_configs.clear();
-            return;
-        }
-        let mut instance = (entry.plugin.new_connector)();
-        let ctx = Arc::new(Context {
-            name: name.to_owned(),
-            events: self.events.clone(),
-        });
-        if let Err(e) = instance.start(entry.config.clone(), ctx).await {
-            error!(connector = name, error = %e, "connector failed to start");
-            status.set_connector(
-                name,
-                State::Failed,
-                Some(format!(
-                    "org.apache.kafka.connect.errors.ConnectException: {}",
-                    trace_of(&e)
-                )),
-            );
-            return;
-        }
-        let state = if entry.target == TargetState::Paused {
-            State::Paused
-        } else {
-            State::Running
-        };
-        status.set_connector(name, state, None);
-        info!(connector = name, "connector started");
-        entry.instance = Some(instance);
-        self.reconfigure_tasks(name, entry).await;
-    }
-
-    /// Asks the connector for task configs; restarts the tasks if they changed.
-    async fn reconfigure_tasks(&self, name: &str, entry: &mut ConnectorEntry) {
-        let Some(instance) = &entry.instance else {
+        let ConnectorEvent::TaskConfigs {
+            connector,
+            generation,
+            configs,
+        } = event;
+        let Some(slot) = self.slot(&connector) else {
             return;
         };
-        let configs = match connector_ops::generate_task_configs(
-            name,
-            instance.as_ref(),
-            &entry.plugin,
-            &entry.config,
-        ) {
-            Ok(c) => c,
-            Err(trace) => {
-                self.worker
-                    .status
-                    .set_connector(name, State::Failed, Some(trace));
-                return;
-            }
+        let mut running = slot.running.lock().await;
+        let current = running.connector.as_ref().map(WorkerConnector::generation);
+        if running.deleted || current != Some(generation) {
+            return;
+        }
+        let (target, unchanged) = {
+            let view = slot.view();
+            (view.target, view.task_configs == configs)
         };
-        if configs == entry.task_configs
-            && !entry.tasks.is_empty()
-            && entry.tasks.values().all(|t| !t.is_finished())
+        if target == TargetState::Stopped {
+            return;
+        }
+        if !(unchanged
+            && !running.tasks.is_empty()
+            && running.tasks.values().all(|t| !t.is_finished()))
         {
-            return;
+            self.stop_all_tasks(&slot, &mut running).await;
+            slot.view().task_configs = configs;
+            self.start_tasks(&slot, &mut running, None);
         }
-        self.stop_all_tasks(name, entry).await;
-        entry.task_configs = configs;
-        self.start_tasks(name, entry, None);
+        slot.applied.send_modify(|n| *n += 1);
     }
 
-    fn start_tasks(&self, name: &str, entry: &mut ConnectorEntry, only: Option<&[u32]>) {
-        for (i, cfg) in entry.task_configs.iter().enumerate() {
+    /// Spawns the connector's lifecycle per its target state; its tasks
+    /// follow once it has generated their configs.
+    fn start_connector(&self, slot: &ConnectorSlot, running: &mut Running) {
+        let spec = {
+            let view = slot.view();
+            ConnectorSpec {
+                name: slot.name.clone(),
+                plugin: view.plugin.clone(),
+                config: view.config.clone(),
+                target: view.target,
+            }
+        };
+        running.connector = Some(WorkerConnector::spawn(
+            spec,
+            self.worker.status.clone(),
+            self.events.clone(),
+        ));
+    }
+
+    fn start_tasks(&self, slot: &ConnectorSlot, running: &mut Running, only: Option<&[u32]>) {
+        let view = slot.view();
+        for (i, cfg) in view.task_configs.iter().enumerate() {
             let id = i as u32;
             if only.is_some_and(|o| !o.contains(&id)) {
                 continue;
             }
             if let Some(handle) = self.worker.start_task(
-                &entry.plugin,
-                name,
+                &view.plugin,
+                &slot.name,
                 id,
-                &entry.config,
+                &view.config,
                 cfg.clone(),
-                entry.target,
+                view.target,
             ) {
-                entry.tasks.insert(id, handle);
+                running.tasks.insert(id, handle);
             }
         }
     }
 
-    async fn stop_all_tasks(&self, name: &str, entry: &mut ConnectorEntry) {
-        let tasks: Vec<(u32, TaskHandle)> = std::mem::take(&mut entry.tasks).into_iter().collect();
-        self.worker.stop_tasks(name, tasks).await;
-        for (id, _) in entry.task_configs.iter().enumerate() {
-            self.worker.status.remove_task(name, id as u32);
+    async fn stop_all_tasks(&self, slot: &ConnectorSlot, running: &mut Running) {
+        let tasks: Vec<(u32, TaskHandle)> =
+            std::mem::take(&mut running.tasks).into_iter().collect();
+        self.worker.stop_tasks(&slot.name, tasks).await;
+        let count = slot.view().task_configs.len();
+        for id in 0..count {
+            self.worker.status.remove_task(&slot.name, id as u32);
         }
     }
 
-    async fn stop_connector_instance(&self, name: &str, entry: &mut ConnectorEntry) {
-        if let Some(mut instance) = entry.instance.take() {
-            if let Err(e) = instance.stop().await {
-                warn!(connector = name, error = %e, "connector stop failed");
-            }
+    async fn stop_connector_instance(&self, running: &mut Running) {
+        if let Some(connector) = running.connector.take() {
+            connector.stop(self.worker.config.shutdown_timeout()).await;
         }
+    }
+
+    /// Stops tasks and connector, outside any lock but this connector's.
+    async fn stop_everything(&self, slot: &ConnectorSlot, running: &mut Running) {
+        self.stop_all_tasks(slot, running).await;
+        self.stop_connector_instance(running).await;
+    }
+
+    /// Waits a little for a new connector to start and configure its tasks,
+    /// so that the answer can list them.
+    async fn wait_for_tasks(
+        slot: &ConnectorSlot,
+        phase: watch::Receiver<Phase>,
+        applied_before: u64,
+    ) {
+        let mut phase = phase;
+        let mut applied = slot.applied.subscribe();
+        let started_and_applied = async {
+            let started = phase.wait_for(|p| *p != Phase::Starting).await;
+            if started.is_ok_and(|p| *p == Phase::Started) {
+                let _ = applied.wait_for(|n| *n > applied_before).await;
+            }
+        };
+        let _ = tokio::time::timeout(START_WAIT, started_and_applied).await;
     }
 
     /// Stops everything: tasks drain and commit within the graceful timeout.
     pub async fn shutdown(&self) {
-        let mut connectors = self.connectors.lock().await;
-        let names: Vec<String> = connectors.keys().cloned().collect();
-        let stops = connectors.iter_mut().map(|(name, entry)| async move {
-            self.stop_all_tasks(name, entry).await;
-            self.stop_connector_instance(name, entry).await;
+        let slots: Vec<Arc<ConnectorSlot>> = lock(&self.connectors).values().cloned().collect();
+        let names: Vec<String> = slots.iter().map(|s| s.name.clone()).collect();
+        let stops = slots.iter().map(|slot| async move {
+            let mut running = slot.running.lock().await;
+            self.stop_everything(slot, &mut running).await;
         });
         futures::future::join_all(stops).await;
         info!(connectors = ?names, "herder stopped");
@@ -241,45 +246,46 @@ impl StandaloneHerder {
         connector_ops::validate(&self.plugins, config)
     }
 
-    fn info_of(&self, name: &str, entry: &ConnectorEntry) -> ConnectorInfo {
+    fn info_of(name: &str, view: &ConnectorView) -> ConnectorInfo {
         ConnectorInfo {
             name: name.to_owned(),
-            config: entry.config.clone(),
-            tasks: (0..entry.task_configs.len() as u32)
+            config: view.config.clone(),
+            tasks: (0..view.task_configs.len() as u32)
                 .map(|task| TaskId {
                     connector: name.to_owned(),
                     task,
                 })
                 .collect(),
-            connector_type: entry.plugin.kind.name().to_owned(),
+            connector_type: view.plugin.kind.name().to_owned(),
         }
     }
 
-    fn status_of(&self, name: &str, entry: &ConnectorEntry) -> ConnectorStateInfo {
+    fn status_of(&self, name: &str, view: &ConnectorView) -> ConnectorStateInfo {
         let status = &self.worker.status;
+        let version = Some(view.plugin.version.to_owned());
         let connector = status.connector(name).map_or(
             ConnectorState {
                 state: State::Unassigned,
                 worker_id: status.worker_id().to_owned(),
-                version: Some(entry.plugin.version.to_owned()),
+                version: version.clone(),
                 trace: None,
             },
             |s| ConnectorState {
                 state: s.state,
                 worker_id: s.worker_id,
-                version: Some(entry.plugin.version.to_owned()),
+                version: version.clone(),
                 trace: s.trace,
             },
         );
         let tasks = status
             .tasks(name)
             .into_iter()
-            .filter(|(id, _)| (*id as usize) < entry.task_configs.len())
+            .filter(|(id, _)| (*id as usize) < view.task_configs.len())
             .map(|(id, s)| TaskState {
                 id,
                 state: s.state,
                 worker_id: s.worker_id,
-                version: Some(entry.plugin.version.to_owned()),
+                version: version.clone(),
                 trace: s.trace,
             })
             .collect();
@@ -287,15 +293,17 @@ impl StandaloneHerder {
             name: name.to_owned(),
             connector,
             tasks,
-            connector_type: entry.plugin.kind.name().to_owned(),
+            connector_type: view.plugin.kind.name().to_owned(),
         }
     }
 
     /// Offsets may change only while the connector is stopped with no tasks.
-    fn require_stopped(name: &str, entry: &ConnectorEntry) -> HerderResult<()> {
-        if entry.target != TargetState::Stopped || !entry.tasks.is_empty() {
+    async fn require_stopped(slot: &ConnectorSlot) -> HerderResult<()> {
+        let stopped = slot.view().target == TargetState::Stopped;
+        if !stopped || !slot.running.lock().await.tasks.is_empty() {
             return Err(HerderError::BadRequest(format!(
-                "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint"
+                "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{}/stop' endpoint",
+                slot.name
             )));
         }
         Ok(())
@@ -310,6 +318,39 @@ impl StandaloneHerder {
             .await?
             .value)
     }
+
+    /// Pauses, resumes or stops a connector and its tasks.
+    async fn set_target(&self, name: &str, target: TargetState) -> HerderResult<()> {
+        let unknown = || HerderError::NotFound(format!("Unknown connector {name}"));
+        let slot = self.known(name, unknown)?;
+        let mut running = slot.running.lock().await;
+        if running.deleted {
+            return Err(unknown());
+        }
+        slot.view().target = target;
+        if target == TargetState::Stopped {
+            self.stop_all_tasks(&slot, &mut running).await;
+            slot.view().task_configs.clear();
+            self.worker.status.set_connector(name, State::Stopped, None);
+        } else {
+            for t in running.tasks.values() {
+                t.set_target(target);
+            }
+        }
+        match &running.connector {
+            Some(connector) => connector.set_target(target),
+            None => self.start_connector(&slot, &mut running),
+        }
+        Ok(())
+    }
+
+    fn known(
+        &self,
+        name: &str,
+        missing: impl FnOnce() -> HerderError,
+    ) -> HerderResult<Arc<ConnectorSlot>> {
+        self.slot(name).ok_or_else(missing)
+    }
 }
 
 #[async_trait]
@@ -323,22 +364,19 @@ impl Herder for StandaloneHerder {
     }
 
     async fn connectors(&self) -> Vec<String> {
-        self.connectors.lock().await.keys().cloned().collect()
+        lock(&self.connectors).keys().cloned().collect()
     }
 
     async fn connector_info(&self, name: &str) -> HerderResult<ConnectorInfo> {
-        let connectors = self.connectors.lock().await;
-        let entry = connectors.get(name).ok_or_else(|| not_found(name))?;
-        Ok(self.info_of(name, entry))
+        let slot = self.known(name, || not_found(name))?;
+        let view = slot.view();
+        Ok(Self::info_of(name, &view))
     }
 
     async fn connector_config(&self, name: &str) -> HerderResult<Props> {
-        let connectors = self.connectors.lock().await;
-        Ok(connectors
-            .get(name)
-            .ok_or_else(|| not_found(name))?
-            .config
-            .clone())
+        let slot = self.known(name, || not_found(name))?;
+        let config = slot.view().config.clone();
+        Ok(config)
     }
 
     async fn put_connector_config(
@@ -353,43 +391,61 @@ impl Herder for StandaloneHerder {
         if infos.error_count > 0 {
             return Err(HerderError::BadRequest(invalid_config_message(&infos)));
         }
-        let mut connectors = self.connectors.lock().await;
-        let created = match connectors.get_mut(name) {
-            Some(_) if !allow_replace => {
-                return Err(HerderError::Conflict(format!(
-                    "Connector {name} already exists"
-                )));
+        loop {
+            let (slot, created) = {
+                let mut connectors = lock(&self.connectors);
+                match connectors.get(name) {
+                    Some(_) if !allow_replace => {
+                        return Err(HerderError::Conflict(format!(
+                            "Connector {name} already exists"
+                        )));
+                    }
+                    Some(slot) => (slot.clone(), false),
+                    None => {
+                        let slot = Arc::new(ConnectorSlot {
+                            name: name.to_owned(),
+                            view: std::sync::Mutex::new(ConnectorView {
+                                config: config.clone(),
+                                plugin: plugin.clone(),
+                                target: initial_state.unwrap_or(TargetState::Started),
+                                task_configs: Vec::new(),
+                            }),
+                            running: Mutex::new(Running::default()),
+                            applied: watch::channel(0).0,
+                        });
+                        connectors.insert(name.to_owned(), slot.clone());
+                        (slot, true)
+                    }
+                }
+            };
+            let mut running = slot.running.lock().await;
+            if running.deleted {
+                // Deleted while this request waited: create it anew.
+                continue;
             }
-            Some(entry) => {
-                info!(connector = name, "reconfiguring connector");
-                self.stop_all_tasks(name, entry).await;
-                self.stop_connector_instance(name, entry).await;
-                entry.config = config;
-                entry.plugin = plugin;
-                entry.task_configs.clear();
-                self.start_connector(name, entry).await;
-                false
-            }
-            None => {
+            if created {
                 info!(connector = name, class = plugin.class, "creating connector");
-                let mut entry = ConnectorEntry {
-                    config,
-                    plugin,
-                    target: initial_state.unwrap_or(TargetState::Started),
-                    instance: None,
-                    task_configs: Vec::new(),
-                    tasks: BTreeMap::new(),
-                };
-                self.start_connector(name, &mut entry).await;
-                connectors.insert(name.to_owned(), entry);
-                true
+            } else {
+                info!(connector = name, "reconfiguring connector");
+                self.stop_everything(&slot, &mut running).await;
+                let mut view = slot.view();
+                view.config = config;
+                view.plugin = plugin;
+                view.task_configs.clear();
             }
-        };
-        let entry = connectors.get(name).ok_or_else(|| not_found(name))?;
-        Ok(Created {
-            created,
-            value: self.info_of(name, entry),
-        })
+            let applied_before = *slot.applied.borrow();
+            self.start_connector(&slot, &mut running);
+            let phase = running.connector.as_ref().map(WorkerConnector::phase);
+            drop(running);
+            if let Some(phase) = phase {
+                Self::wait_for_tasks(&slot, phase, applied_before).await;
+            }
+            let view = slot.view();
+            return Ok(Created {
+                created,
+                value: Self::info_of(name, &view),
+            });
+        }
     }
 
     async fn patch_connector_config(
@@ -406,21 +462,25 @@ impl Herder for StandaloneHerder {
     }
 
     async fn delete_connector(&self, name: &str) -> HerderResult<()> {
-        let mut connectors = self.connectors.lock().await;
-        let mut entry = connectors.remove(name).ok_or_else(|| not_found(name))?;
-        self.stop_all_tasks(name, &mut entry).await;
-        self.stop_connector_instance(name, &mut entry).await;
+        let slot = self.known(name, || not_found(name))?;
+        let mut running = slot.running.lock().await;
+        if running.deleted {
+            return Err(not_found(name));
+        }
+        running.deleted = true;
+        lock(&self.connectors).remove(name);
+        self.stop_everything(&slot, &mut running).await;
         self.worker.status.remove_connector(name);
         info!(connector = name, "connector deleted");
         Ok(())
     }
 
     async fn connector_status(&self, name: &str) -> HerderResult<ConnectorStateInfo> {
-        let connectors = self.connectors.lock().await;
-        let entry = connectors.get(name).ok_or_else(|| {
+        let slot = self.known(name, || {
             HerderError::NotFound(format!("No status found for connector {name}"))
         })?;
-        Ok(self.status_of(name, entry))
+        let view = slot.view();
+        Ok(self.status_of(name, &view))
     }
 
     async fn task_status(&self, id: &TaskId) -> HerderResult<TaskState> {
@@ -430,24 +490,24 @@ impl Herder for StandaloneHerder {
             .status
             .task(&id.connector, id.task)
             .ok_or_else(missing)?;
-        let connectors = self.connectors.lock().await;
-        let entry = connectors.get(&id.connector).ok_or_else(missing)?;
-        if id.task as usize >= entry.task_configs.len() {
+        let slot = self.known(&id.connector, missing)?;
+        let view = slot.view();
+        if id.task as usize >= view.task_configs.len() {
             return Err(missing());
         }
         Ok(TaskState {
             id: id.task,
             state: s.state,
             worker_id: s.worker_id,
-            version: Some(entry.plugin.version.to_owned()),
+            version: Some(view.plugin.version.to_owned()),
             trace: s.trace,
         })
     }
 
     async fn task_configs(&self, name: &str) -> HerderResult<Vec<TaskInfo>> {
-        let connectors = self.connectors.lock().await;
-        let entry = connectors.get(name).ok_or_else(|| not_found(name))?;
-        Ok(entry
+        let slot = self.known(name, || not_found(name))?;
+        let view = slot.view();
+        Ok(view
             .task_configs
             .iter()
             .enumerate()
@@ -467,11 +527,16 @@ impl Herder for StandaloneHerder {
         include_tasks: bool,
         only_failed: bool,
     ) -> HerderResult<Option<RestartPlan>> {
-        let mut connectors = self.connectors.lock().await;
-        let entry = connectors
-            .get_mut(name)
-            .ok_or_else(|| HerderError::NotFound(format!("Unknown connector: {name}")))?;
-        let status = self.status_of(name, entry);
+        let unknown = || HerderError::NotFound(format!("Unknown connector: {name}"));
+        let slot = self.known(name, unknown)?;
+        let mut running = slot.running.lock().await;
+        if running.deleted {
+            return Err(unknown());
+        }
+        let (status, target) = {
+            let view = slot.view();
+            (self.status_of(name, &view), view.target)
+        };
         let restart_connector = !only_failed || status.connector.state == State::Failed;
         let tasks_to_restart: Vec<u32> = if include_tasks {
             status
@@ -493,43 +558,23 @@ impl Herder for StandaloneHerder {
                 t.trace = None;
             }
         }
-        if entry.target != TargetState::Stopped {
+        if target != TargetState::Stopped {
             if !tasks_to_restart.is_empty() {
                 let tasks: Vec<(u32, TaskHandle)> = tasks_to_restart
                     .iter()
-                    .filter_map(|id| entry.tasks.remove(id).map(|h| (*id, h)))
+                    .filter_map(|id| running.tasks.remove(id).map(|h| (*id, h)))
                     .collect();
                 self.worker.stop_tasks(name, tasks).await;
             }
             if restart_connector {
-                self.stop_connector_instance(name, entry).await;
-                let mut instance = (entry.plugin.new_connector)();
-                let ctx = Arc::new(Context {
-                    name: name.to_owned(),
-                    events: self.events.clone(),
-                });
-                match instance.start(entry.config.clone(), ctx).await {
-                    Ok(()) => {
-                        let state = if entry.target == TargetState::Paused {
-                            State::Paused
-                        } else {
-                            State::Running
-                        };
-                        self.worker.status.set_connector(name, state, None);
-                        entry.instance = Some(instance);
-                    }
-                    Err(e) => self.worker.status.set_connector(
-                        name,
-                        State::Failed,
-                        Some(format!(
-                            "org.apache.kafka.connect.errors.ConnectException: {}",
-                            trace_of(&e)
-                        )),
-                    ),
-                }
+                self.stop_connector_instance(&mut running).await;
+                self.worker
+                    .status
+                    .set_connector(name, State::Restarting, None);
+                self.start_connector(&slot, &mut running);
             }
             if !tasks_to_restart.is_empty() {
-                self.start_tasks(name, entry, Some(&tasks_to_restart));
+                self.start_tasks(&slot, &mut running, Some(&tasks_to_restart));
             }
         }
         if !include_tasks && !only_failed {
@@ -539,87 +584,45 @@ impl Herder for StandaloneHerder {
     }
 
     async fn restart_task(&self, id: &TaskId) -> HerderResult<()> {
-        let mut connectors = self.connectors.lock().await;
-        let entry = connectors
-            .get_mut(&id.connector)
-            .ok_or_else(|| HerderError::NotFound(format!("Unknown connector: {}", id.connector)))?;
-        if id.task as usize >= entry.task_configs.len() {
+        let unknown = || HerderError::NotFound(format!("Unknown connector: {}", id.connector));
+        let slot = self.known(&id.connector, unknown)?;
+        let mut running = slot.running.lock().await;
+        if running.deleted {
+            return Err(unknown());
+        }
+        if id.task as usize >= slot.view().task_configs.len() {
             return Err(HerderError::NotFound(format!("Unknown task: {id}")));
         }
-        if let Some(h) = entry.tasks.remove(&id.task) {
+        if let Some(h) = running.tasks.remove(&id.task) {
             self.worker
                 .stop_tasks(&id.connector, vec![(id.task, h)])
                 .await;
         }
-        self.start_tasks(&id.connector, entry, Some(&[id.task]));
+        self.start_tasks(&slot, &mut running, Some(&[id.task]));
         Ok(())
     }
 
     async fn pause_connector(&self, name: &str) -> HerderResult<()> {
-        let mut connectors = self.connectors.lock().await;
-        let entry = connectors
-            .get_mut(name)
-            .ok_or_else(|| HerderError::NotFound(format!("Unknown connector {name}")))?;
-        if entry.target == TargetState::Stopped {
-            // Pausing a stopped connector leaves it stopped, without tasks.
-            entry.target = TargetState::Paused;
-            self.start_connector(name, entry).await;
-            return Ok(());
-        }
-        entry.target = TargetState::Paused;
-        for t in entry.tasks.values() {
-            t.set_target(TargetState::Paused);
-        }
-        if entry.instance.is_some() {
-            self.worker.status.set_connector(name, State::Paused, None);
-        }
-        Ok(())
+        self.set_target(name, TargetState::Paused).await
     }
 
     async fn resume_connector(&self, name: &str) -> HerderResult<()> {
-        let mut connectors = self.connectors.lock().await;
-        let entry = connectors
-            .get_mut(name)
-            .ok_or_else(|| HerderError::NotFound(format!("Unknown connector {name}")))?;
-        let was = entry.target;
-        entry.target = TargetState::Started;
-        if was == TargetState::Stopped {
-            self.start_connector(name, entry).await;
-            return Ok(());
-        }
-        for t in entry.tasks.values() {
-            t.set_target(TargetState::Started);
-        }
-        if entry.instance.is_some() {
-            self.worker.status.set_connector(name, State::Running, None);
-        }
-        Ok(())
+        self.set_target(name, TargetState::Started).await
     }
 
     async fn stop_connector(&self, name: &str) -> HerderResult<()> {
-        let mut connectors = self.connectors.lock().await;
-        let entry = connectors
-            .get_mut(name)
-            .ok_or_else(|| HerderError::NotFound(format!("Unknown connector {name}")))?;
-        entry.target = TargetState::Stopped;
-        self.stop_all_tasks(name, entry).await;
-        self.stop_connector_instance(name, entry).await;
-        entry.task_configs.clear();
-        self.worker.status.set_connector(name, State::Stopped, None);
+        self.set_target(name, TargetState::Stopped).await?;
         info!(connector = name, "connector stopped");
         Ok(())
     }
 
     async fn connector_offsets(&self, name: &str) -> HerderResult<ConnectorOffsets> {
-        let connectors = self.connectors.lock().await;
-        let entry = connectors.get(name).ok_or_else(|| not_found(name))?;
-        connector_ops::read_offsets(
-            &self.admin,
-            &self.worker.offsets,
-            name,
-            entry.plugin.kind,
-            &entry.config,
-        )
+        let slot = self.known(name, || not_found(name))?;
+        let (kind, config) = {
+            let view = slot.view();
+            (view.plugin.kind, view.config.clone())
+        };
+        connector_ops::read_offsets(&self.admin, &self.worker.offsets, name, kind, &config)
     }
 
     async fn alter_connector_offsets(
@@ -628,39 +631,38 @@ impl Herder for StandaloneHerder {
         offsets: ConnectorOffsets,
     ) -> HerderResult<Message> {
         connector_ops::require_offsets(&offsets)?;
-        let connectors = self.connectors.lock().await;
-        let entry = connectors.get(name).ok_or_else(|| not_found(name))?;
-        Self::require_stopped(name, entry)?;
+        let slot = self.known(name, || not_found(name))?;
+        Self::require_stopped(&slot).await?;
+        let (kind, config) = {
+            let view = slot.view();
+            (view.plugin.kind, view.config.clone())
+        };
         connector_ops::alter_offsets(
             &self.admin,
             &self.worker.offsets,
             name,
-            entry.plugin.kind,
-            &entry.config,
+            kind,
+            &config,
             offsets,
         )
         .await
     }
 
     async fn reset_connector_offsets(&self, name: &str) -> HerderResult<Message> {
-        let connectors = self.connectors.lock().await;
-        let entry = connectors.get(name).ok_or_else(|| not_found(name))?;
-        Self::require_stopped(name, entry)?;
-        connector_ops::reset_offsets(
-            &self.admin,
-            &self.worker.offsets,
-            name,
-            entry.plugin.kind,
-            &entry.config,
-        )
-        .await
+        let slot = self.known(name, || not_found(name))?;
+        Self::require_stopped(&slot).await?;
+        let (kind, config) = {
+            let view = slot.view();
+            (view.plugin.kind, view.config.clone())
+        };
+        connector_ops::reset_offsets(&self.admin, &self.worker.offsets, name, kind, &config).await
     }
 
     async fn active_topics(&self, name: &str) -> HerderResult<ActiveTopicsInfo> {
         if !self.worker.config.topic_tracking() {
             return Err(HerderError::Forbidden("Topic tracking is disabled.".into()));
         }
-        if !self.connectors.lock().await.contains_key(name) {
+        if self.slot(name).is_none() {
             return Err(not_found(name));
         }
         let mut out = ActiveTopicsInfo::new();
@@ -682,7 +684,7 @@ impl Herder for StandaloneHerder {
                 "Topic tracking reset is disabled.".into(),
             ));
         }
-        if !self.connectors.lock().await.contains_key(name) {
+        if self.slot(name).is_none() {
             return Err(not_found(name));
         }
         self.worker.status.reset_topics(name);

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::distributed::records::{
     StatusKey, StatusRecord, StatusRecordValue, StatusState, StatusValue, TopicStatusValue,
@@ -62,7 +62,7 @@ impl StatusStore {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+        ferry_api::lock(&self.inner)
     }
 
     /// Publishes every later change through `backend` (distributed mode).
@@ -382,7 +382,7 @@ mod tests {
         fn write(&self, key: String, value: Option<Vec<u8>>) {
             self.0
                 .lock()
-                .unwrap_or_else(PoisonError::into_inner)
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .push((key, value));
         }
     }
@@ -395,7 +395,11 @@ mod tests {
         store.set_generation(9);
         store.set_task("c", 2, State::Running, None);
         store.delete_connector("c", 1);
-        let written = out.0.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let written = out
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
         assert_eq!(written[0].0, "status-task-c-2");
         let v = crate::distributed::records::decode_status_value(
             written[0].1.as_deref().expect("a value"),

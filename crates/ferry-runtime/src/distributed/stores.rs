@@ -2,10 +2,10 @@
 //! `KafkaConfigBackingStore`, `KafkaOffsetBackingStore` and
 //! `KafkaStatusBackingStore`, on [`KafkaLog`].
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ferry_api::OffsetMap;
+use ferry_api::{lock, OffsetMap};
 use ferry_kafka::{Admin, ClientProps, KafkaClientError, KafkaLog, NewTopicSpec};
 use thiserror::Error;
 use tokio::sync::mpsc;
@@ -32,10 +32,6 @@ pub enum StoreError {
 fn kafka(what: impl Into<String>) -> impl FnOnce(KafkaClientError) -> StoreError {
     let what = what.into();
     move |source| StoreError::Kafka { what, source }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Names and shapes of the internal topics, from the worker properties.

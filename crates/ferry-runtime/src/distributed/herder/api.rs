@@ -165,11 +165,8 @@ impl Herder for DistributedHerder {
         if !include_tasks && !only_failed {
             // A plain restart goes to the worker running the connector.
             let mut work = self.work.lock().await;
-            if let Some(local) = work.connectors.get_mut(name) {
-                stop_instance(name, local).await;
-                self.start_instance(name, local).await;
-                drop(work);
-                self.reconfigure_tasks(name).await;
+            if work.connectors.contains_key(name) {
+                self.restart_lifecycle(&mut work, name).await;
                 return Ok(None);
             }
             drop(work);

@@ -14,7 +14,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use ferry_api::{ConnectError, Connector, ConnectorContext, PluginDescriptor};
+use ferry_api::PluginDescriptor;
 use ferry_kafka::group::{
     ConfigSnapshot, ConnectAssignor, ConnectProtocol, ConnectorTaskId, GroupMember,
 };
@@ -26,6 +26,7 @@ use tracing::{error, info, warn};
 
 use super::records::{to_props, RestartRequest, SessionKey, TargetState as StoredTarget};
 use super::stores::{ConfigEvent, ConfigStore, KafkaOffsetStore, KafkaStatusLog};
+use crate::connector::{ConnectorEvent, ConnectorSpec, EventSink, WorkerConnector};
 use crate::connector_config::{invalid_config_message, NAME};
 use crate::connector_ops::{self, not_found};
 use crate::entities::{
@@ -36,7 +37,6 @@ use crate::entities::{
 use crate::herder::{Created, Herder, HerderError, HerderResult, PluginType, RequestSignature};
 use crate::offsets::OffsetStore;
 use crate::plugins::Plugins;
-use crate::status::trace_of;
 use crate::worker::{TaskHandle, Worker};
 use crate::Props;
 
@@ -83,7 +83,8 @@ struct LocalConnector {
     plugin: PluginDescriptor,
     config: Props,
     target: StoredTarget,
-    instance: Option<Box<dyn Connector>>,
+    /// Absent when its class is unknown here (recorded as FAILED).
+    lifecycle: Option<WorkerConnector>,
 }
 
 struct LocalTask {
@@ -101,25 +102,8 @@ struct LocalWork {
 
 /// Requests to the herder loop.
 enum Request {
-    /// A connector asked for new task configs.
-    Reconfigure(String),
-}
-
-struct Context {
-    name: String,
-    requests: mpsc::UnboundedSender<Request>,
-    worker: Arc<Worker>,
-}
-
-impl ConnectorContext for Context {
-    fn request_task_reconfiguration(&self) {
-        let _ = self.requests.send(Request::Reconfigure(self.name.clone()));
-    }
-    fn raise_error(&self, error: ConnectError) {
-        self.worker
-            .status
-            .set_connector(&self.name, State::Failed, Some(trace_of(&error)));
-    }
+    /// A connector running here generated task configs.
+    Connector(ConnectorEvent),
 }
 
 pub struct DistributedHerder {
@@ -134,6 +118,7 @@ pub struct DistributedHerder {
     membership: RwLock<Membership>,
     work: Mutex<LocalWork>,
     requests: mpsc::UnboundedSender<Request>,
+    events: EventSink,
     shutdown: Notify,
     stopped: Notify,
     http: reqwest::Client,
@@ -208,6 +193,7 @@ impl DistributedHerder {
     /// answers that the worker is starting.
     pub fn start(parts: DistributedParts) -> Arc<Self> {
         let (tx, rx) = mpsc::unbounded_channel();
+        let events_tx = tx.clone();
         let herder = Arc::new(DistributedHerder {
             worker: parts.worker,
             plugins: parts.plugins,
@@ -220,6 +206,9 @@ impl DistributedHerder {
             membership: RwLock::new(Membership::default()),
             work: Mutex::new(LocalWork::default()),
             requests: tx,
+            events: Arc::new(move |e| {
+                let _ = events_tx.send(Request::Connector(e));
+            }),
             shutdown: Notify::new(),
             stopped: Notify::new(),
             http: reqwest::Client::builder()
@@ -362,8 +351,8 @@ impl DistributedHerder {
                         need_rejoin = true;
                     }
                 }
-                Action::Request(Request::Reconfigure(name)) => {
-                    self.reconfigure_tasks(&name).await;
+                Action::Request(Request::Connector(event)) => {
+                    self.store_task_configs(event).await;
                 }
                 Action::Timer => {
                     if rejoin_at.is_some_and(|at| at <= Instant::now()) {
@@ -502,7 +491,7 @@ impl DistributedHerder {
             .collect();
         for name in stop_connectors {
             if let Some(mut c) = work.connectors.remove(&name) {
-                stop_instance(&name, &mut c).await;
+                self.stop_lifecycle(&mut c).await;
                 if self.config.with_state(|s| s.contains(&name)) {
                     self.worker
                         .status
@@ -520,7 +509,7 @@ impl DistributedHerder {
             .cloned()
             .collect();
         for name in &new_connectors {
-            self.start_connector(&mut work, name).await;
+            self.start_connector(&mut work, name);
         }
         let new_tasks: Vec<(String, u32)> = want_tasks
             .iter()
@@ -536,10 +525,6 @@ impl DistributedHerder {
         }
         for (name, id) in new_tasks {
             self.start_task(&mut work, &name, id);
-        }
-        drop(work);
-        for name in new_connectors {
-            self.reconfigure_tasks(&name).await;
         }
     }
 
@@ -580,7 +565,7 @@ impl DistributedHerder {
         let names: Vec<String> = work.connectors.keys().cloned().collect();
         for name in names {
             if let Some(mut c) = work.connectors.remove(&name) {
-                stop_instance(&name, &mut c).await;
+                self.stop_lifecycle(&mut c).await;
                 self.worker
                     .status
                     .set_connector(&name, State::Unassigned, None);
@@ -588,9 +573,27 @@ impl DistributedHerder {
         }
     }
 
-    /// Starts a connector instance this worker was assigned, per its target
-    /// state.
-    async fn start_connector(&self, work: &mut LocalWork, name: &str) {
+    /// Stops the connector running here and starts it again.
+    async fn restart_lifecycle(&self, work: &mut LocalWork, name: &str) {
+        let Some(local) = work.connectors.get_mut(name) else {
+            return;
+        };
+        self.worker
+            .status
+            .set_connector(name, State::Restarting, None);
+        self.stop_lifecycle(local).await;
+        self.spawn_lifecycle(name, local);
+    }
+
+    async fn stop_lifecycle(&self, local: &mut LocalConnector) {
+        if let Some(lifecycle) = local.lifecycle.take() {
+            lifecycle.stop(self.worker.config.shutdown_timeout()).await;
+        }
+    }
+
+    /// Starts a connector this worker was assigned, per its target state;
+    /// returns at once (its task configs arrive as an event).
+    fn start_connector(&self, work: &mut LocalWork, name: &str) {
         let status = &self.worker.status;
         let Some((config, target)) = self.config.with_state(|s| {
             s.connector_config(name).map(|c| {
@@ -618,47 +621,24 @@ impl DistributedHerder {
             plugin,
             config,
             target,
-            instance: None,
+            lifecycle: None,
         };
-        self.start_instance(name, &mut local).await;
+        self.spawn_lifecycle(name, &mut local);
         work.connectors.insert(name.to_owned(), local);
     }
 
-    async fn start_instance(&self, name: &str, local: &mut LocalConnector) {
-        let status = &self.worker.status;
-        if local.target == StoredTarget::Stopped {
-            status.set_connector(name, State::Stopped, None);
-            return;
-        }
-        let mut instance = (local.plugin.new_connector)();
-        let ctx = Arc::new(Context {
+    fn spawn_lifecycle(&self, name: &str, local: &mut LocalConnector) {
+        let spec = ConnectorSpec {
             name: name.to_owned(),
-            requests: self.requests.clone(),
-            worker: self.worker.clone(),
-        });
-        match instance.start(local.config.clone(), ctx).await {
-            Ok(()) => {
-                let state = if local.target == StoredTarget::Paused {
-                    State::Paused
-                } else {
-                    State::Running
-                };
-                status.set_connector(name, state, None);
-                info!(connector = name, "connector started");
-                local.instance = Some(instance);
-            }
-            Err(e) => {
-                error!(connector = name, error = %e, "connector failed to start");
-                status.set_connector(
-                    name,
-                    State::Failed,
-                    Some(format!(
-                        "org.apache.kafka.connect.errors.ConnectException: {}",
-                        trace_of(&e)
-                    )),
-                );
-            }
-        }
+            plugin: local.plugin.clone(),
+            config: local.config.clone(),
+            target: to_entity_target(local.target),
+        };
+        local.lifecycle = Some(WorkerConnector::spawn(
+            spec,
+            self.worker.status.clone(),
+            self.events.clone(),
+        ));
     }
 
     fn start_task(&self, work: &mut LocalWork, name: &str, id: u32) {
@@ -704,35 +684,27 @@ impl DistributedHerder {
         }
     }
 
-    /// Asks a connector running here for task configs and has the leader
-    /// store them when they changed.
-    async fn reconfigure_tasks(&self, name: &str) {
-        let configs = {
+    /// Has the leader store the task configs a connector running here
+    /// generated, when they changed.
+    async fn store_task_configs(&self, event: ConnectorEvent) {
+        let ConnectorEvent::TaskConfigs {
+            connector: name,
+            generation,
+            configs,
+        } = event;
+        let current = {
             let work = self.work.lock().await;
-            let Some(local) = work.connectors.get(name) else {
-                return;
-            };
-            let Some(instance) = &local.instance else {
-                return;
-            };
-            match connector_ops::generate_task_configs(
-                name,
-                instance.as_ref(),
-                &local.plugin,
-                &local.config,
-            ) {
-                Ok(c) => c,
-                Err(trace) => {
-                    self.worker
-                        .status
-                        .set_connector(name, State::Failed, Some(trace));
-                    return;
-                }
-            }
+            work.connectors
+                .get(&name)
+                .and_then(|c| c.lifecycle.as_ref())
+                .is_some_and(|l| l.generation() == generation)
         };
+        if !current {
+            return;
+        }
         let unchanged = self.config.with_state(|s| {
-            !s.is_inconsistent(name)
-                && s.task_configs(name).is_some_and(|stored| {
+            !s.is_inconsistent(&name)
+                && s.task_configs(&name).is_some_and(|stored| {
                     stored.len() == configs.len()
                         && stored.iter().zip(&configs).all(|(a, b)| to_props(a) == *b)
                 })
@@ -742,25 +714,28 @@ impl DistributedHerder {
         }
         let result = if self.membership().is_leader {
             self.config
-                .put_task_configs(name, &configs)
+                .put_task_configs(&name, &configs)
                 .await
                 .map_err(|e| e.to_string())
         } else {
-            self.forward_task_configs(name, &configs).await
+            self.forward_task_configs(&name, &configs).await
         };
         match result {
             Ok(()) => info!(
-                connector = name,
+                connector = %name,
                 tasks = configs.len(),
                 "task configs stored"
             ),
             Err(e) => {
-                warn!(connector = name, error = %e, "cannot store task configs; retrying");
+                warn!(connector = %name, error = %e, "cannot store task configs; retrying");
                 let requests = self.requests.clone();
-                let name = name.to_owned();
                 tokio::spawn(async move {
                     tokio::time::sleep(Duration::from_millis(250)).await;
-                    let _ = requests.send(Request::Reconfigure(name));
+                    let _ = requests.send(Request::Connector(ConnectorEvent::TaskConfigs {
+                        connector: name,
+                        generation,
+                        configs,
+                    }));
                 });
             }
         }
@@ -853,16 +828,24 @@ impl DistributedHerder {
                     return false;
                 }
                 info!(connector = %name, "connector config changed; restarting it");
-                stop_instance(&name, local).await;
-                local.config = config;
-                if let Some(class) = local.config.get("connector.class") {
-                    if let Some(p) = self.plugins.connector(class) {
-                        local.plugin = p.clone();
+                let mut local = std::mem::replace(
+                    local,
+                    LocalConnector {
+                        plugin: local.plugin.clone(),
+                        config,
+                        target: local.target,
+                        lifecycle: None,
+                    },
+                );
+                self.stop_lifecycle(&mut local).await;
+                if let Some(local) = work.connectors.get_mut(&name) {
+                    if let Some(class) = local.config.get("connector.class") {
+                        if let Some(p) = self.plugins.connector(class) {
+                            local.plugin = p.clone();
+                        }
                     }
+                    self.spawn_lifecycle(&name, local);
                 }
-                self.start_instance(&name, local).await;
-                drop(work);
-                self.reconfigure_tasks(&name).await;
                 false
             }
             ConfigEvent::ConnectorRemoved(name) => {
@@ -917,30 +900,9 @@ impl DistributedHerder {
         let Some(local) = work.connectors.get_mut(name) else {
             return;
         };
-        let was = local.target;
         local.target = target;
-        match target {
-            StoredTarget::Stopped => {
-                stop_instance(name, local).await;
-                self.worker.status.set_connector(name, State::Stopped, None);
-            }
-            StoredTarget::Paused | StoredTarget::Started
-                if local.instance.is_none() && was == StoredTarget::Stopped =>
-            {
-                self.start_instance(name, local).await;
-                drop(work);
-                self.reconfigure_tasks(name).await;
-            }
-            StoredTarget::Paused => {
-                if local.instance.is_some() {
-                    self.worker.status.set_connector(name, State::Paused, None);
-                }
-            }
-            StoredTarget::Started => {
-                if local.instance.is_some() {
-                    self.worker.status.set_connector(name, State::Running, None);
-                }
-            }
+        if let Some(lifecycle) = &local.lifecycle {
+            lifecycle.set_target(to_entity_target(target));
         }
     }
 
@@ -959,11 +921,7 @@ impl DistributedHerder {
             .connector(name)
             .is_some_and(|s| s.state == State::Failed);
         if work.connectors.contains_key(name) && (!req.only_failed || connector_failed) {
-            if let Some(local) = work.connectors.get_mut(name) {
-                status.set_connector(name, State::Restarting, None);
-                stop_instance(name, local).await;
-                self.start_instance(name, local).await;
-            }
+            self.restart_lifecycle(&mut work, name).await;
         }
         if req.include_tasks {
             let ids: Vec<(String, u32)> = work
@@ -1107,14 +1065,6 @@ impl RebalanceOutcome {
         RebalanceOutcome {
             rejoin: true,
             delay: None,
-        }
-    }
-}
-
-async fn stop_instance(name: &str, local: &mut LocalConnector) {
-    if let Some(mut instance) = local.instance.take() {
-        if let Err(e) = instance.stop().await {
-            warn!(connector = name, error = %e, "connector stop failed");
         }
     }
 }
