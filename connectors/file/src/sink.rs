@@ -138,9 +138,10 @@ impl SinkTask for FileStreamSinkTask {
                     .append(true)
                     .open(name)
                     .map_err(|e| {
-                        ConnectError::other(format!(
-                            "Couldn't find or create file '{name}' for FileStreamSinkTask: {e}"
-                        ))
+                        ConnectError::caused_by(
+                            format!("Couldn't find or create file '{name}' for FileStreamSinkTask"),
+                            e,
+                        )
                     })?,
             ),
             None => Box::new(std::io::stdout()),

@@ -126,15 +126,16 @@ impl FileStreamSourceTask {
                 return Ok(());
             }
             Err(e) => {
-                return Err(ConnectError::other(format!(
-                    "Couldn't open file {name}: {e}"
-                )))
+                return Err(ConnectError::caused_by(
+                    format!("Couldn't open file {name}"),
+                    e,
+                ))
             }
         };
         if self.position > 0 {
             file.seek(SeekFrom::Start(self.position))
                 .await
-                .map_err(|e| ConnectError::other(format!("Couldn't seek in file {name}: {e}")))?;
+                .map_err(|e| ConnectError::caused_by(format!("Couldn't seek in file {name}"), e))?;
             info!(file = %name, position = self.position, "resuming from committed offset");
         }
         self.reader = Some(Box::new(file));
@@ -254,9 +255,10 @@ impl SourceTask for FileStreamSourceTask {
                 Some(reader) => {
                     // Reads into spare capacity: no zero-filling per chunk.
                     self.buffer.reserve(READ_CHUNK);
-                    reader.read_buf(&mut self.buffer).await.map_err(|e| {
-                        ConnectError::other(format!("Error while reading from file: {e}"))
-                    })?
+                    reader
+                        .read_buf(&mut self.buffer)
+                        .await
+                        .map_err(|e| ConnectError::caused_by("Error while reading from file", e))?
                 }
                 None => 0,
             };

@@ -90,9 +90,9 @@ fn is_mysql_transient(message: &str) -> bool {
 impl From<JdbcError> for ConnectError {
     fn from(e: JdbcError) -> Self {
         match e {
-            JdbcError::Connectivity(_) => ConnectError::Retriable(e.to_string()),
+            JdbcError::Connectivity(_) => ConnectError::retriable_caused_by(e.to_string(), e),
             JdbcError::Url { .. } | JdbcError::Config(_) => ConnectError::Config(e.to_string()),
-            other => ConnectError::Other(other.to_string()),
+            other => ConnectError::caused_by(other.to_string(), other),
         }
     }
 }

@@ -19,7 +19,7 @@ pub use connector::{
     PluginDescriptor, SinkTask, SinkTaskContext, SourceTask, SourceTaskContext, TopicPartition,
 };
 pub use data::{Decimal, Field, Schema, SchemaBuilder, SchemaType, Struct, Value};
-pub use error::{ConnectError, DataError};
+pub use error::{BoxError, ConnectError, DataError};
 pub use record::{Header, Headers, SinkRecord, SourceRecord, TimestampType};
 pub use sync::lock;
 

@@ -230,10 +230,41 @@ pub fn framework_config_def(kind: ConnectorKind) -> ConfigDef {
     }
 }
 
+/// The topics a sink consumes, as `topics` or `topics.regex` give them
+/// (one of them is set once the config was accepted).
+pub struct SinkTopics<'a> {
+    pub list: Vec<String>,
+    /// Trimmed; empty when not set.
+    pub regex: &'a str,
+}
+
+impl<'a> SinkTopics<'a> {
+    pub fn of(props: &'a Props) -> Self {
+        SinkTopics {
+            list: ferry_api::config::parse_list(
+                props.get(TOPICS).map(String::as_str).unwrap_or(""),
+            ),
+            regex: props.get(TOPICS_REGEX).map(|s| s.trim()).unwrap_or(""),
+        }
+    }
+
+    /// Copies the connector's `topics` / `topics.regex` into a sink task's
+    /// config, as Kafka Connect's worker does.
+    pub fn copy_into_task(connector: &Props, task: &mut Props) {
+        for key in [TOPICS, TOPICS_REGEX] {
+            if let Some(v) = connector.get(key) {
+                task.entry(key.to_owned()).or_insert_with(|| v.clone());
+            }
+        }
+    }
+}
+
 /// Sink-specific cross-key checks, with Kafka Connect's messages.
 fn validate_sink(props: &Props, values: &mut [ValidatedValue]) {
-    let topics = ferry_api::config::parse_list(props.get(TOPICS).map(String::as_str).unwrap_or(""));
-    let regex = props.get(TOPICS_REGEX).map(|s| s.trim()).unwrap_or("");
+    let SinkTopics {
+        list: topics,
+        regex,
+    } = SinkTopics::of(props);
     let mut add = |key: &str, msg: &str| {
         if let Some(v) = values.iter_mut().find(|v| v.name == key) {
             v.errors.push(msg.to_owned());

@@ -10,7 +10,7 @@ use ferry_kafka::{Admin, PartitionOffset};
 use serde_json::Value as Json;
 
 use crate::connector_config::{
-    framework_config_def, validate_connector_config, CONNECTOR_CLASS, TOPICS, TOPICS_REGEX,
+    framework_config_def, validate_connector_config, SinkTopics, CONNECTOR_CLASS,
 };
 use crate::entities::{ConnectorOffset, ConnectorOffsets, Message};
 use crate::herder::{HerderError, HerderResult};
@@ -108,9 +108,10 @@ pub fn plugin_config(plugins: &Plugins, plugin: &str) -> HerderResult<Vec<Config
 
 /// Partitions of the topics a sink connector consumes.
 fn sink_partitions(admin: &Admin, config: &Props) -> HerderResult<Vec<(String, i32)>> {
-    let mut topics =
-        ferry_api::config::parse_list(config.get(TOPICS).map(String::as_str).unwrap_or(""));
-    let regex = config.get(TOPICS_REGEX).map(|s| s.trim()).unwrap_or("");
+    let SinkTopics {
+        list: mut topics,
+        regex,
+    } = SinkTopics::of(config);
     if topics.is_empty() && !regex.is_empty() {
         let re = regex::Regex::new(&format!("^(?:{regex})$"))
             .map_err(|e| HerderError::BadRequest(e.to_string()))?;
@@ -314,11 +315,7 @@ pub fn generate_task_configs(
             c.entry("task.class".into())
                 .or_insert_with(|| task_class.clone());
             if sink {
-                for key in [TOPICS, TOPICS_REGEX] {
-                    if let Some(v) = config.get(key) {
-                        c.entry(key.into()).or_insert_with(|| v.clone());
-                    }
-                }
+                SinkTopics::copy_into_task(config, &mut c);
             }
             c
         })

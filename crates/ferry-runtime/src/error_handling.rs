@@ -5,11 +5,11 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use ferry_api::{ConnectError, ErrantRecordReporter, SinkRecord};
+use ferry_api::{lock, ConnectError, ErrantRecordReporter, SinkRecord};
 use ferry_convert::Converter;
 use ferry_kafka::{Admin, DeliveryListener, NewTopicSpec, OutgoingRecord, Producer};
 use rdkafka::error::KafkaError;
@@ -34,8 +34,47 @@ pub const DLQ_CONTEXT_HEADERS: &str = "errors.deadletterqueue.context.headers.en
 pub const RETRY_TIMEOUT: &str = "errors.retry.timeout";
 pub const RETRY_DELAY_MAX: &str = "errors.retry.delay.max.ms";
 
+const DLQ_WRITE_FAILED: &str = "Failed to write a record to the dead letter queue";
+
 pub const DATA_EXCEPTION: &str = "org.apache.kafka.connect.errors.DataException";
 pub const RETRIABLE_EXCEPTION: &str = "org.apache.kafka.connect.errors.RetriableException";
+
+/// Where in a record's way through a task an operation failed: Kafka
+/// Connect's `Stage`, whose names appear in logs, traces and the dead
+/// letter queue's `__connect.errors.stage` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    TaskPoll,
+    KeyConverter,
+    ValueConverter,
+    HeaderConverter,
+    Transformation,
+    KafkaProduce,
+    KafkaConsume,
+    TaskPut,
+}
+
+impl Stage {
+    /// Kafka Connect's name of the stage.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::TaskPoll => "TASK_POLL",
+            Stage::KeyConverter => "KEY_CONVERTER",
+            Stage::ValueConverter => "VALUE_CONVERTER",
+            Stage::HeaderConverter => "HEADER_CONVERTER",
+            Stage::Transformation => "TRANSFORMATION",
+            Stage::KafkaProduce => "KAFKA_PRODUCE",
+            Stage::KafkaConsume => "KAFKA_CONSUME",
+            Stage::TaskPut => "TASK_PUT",
+        }
+    }
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 fn flag(props: &Props, key: &str) -> bool {
     props
@@ -88,8 +127,7 @@ pub struct ErrantRecord {
     pub key: Option<Vec<u8>>,
     pub value: Option<Vec<u8>>,
     pub headers: Vec<(String, Option<Vec<u8>>)>,
-    /// `KEY_CONVERTER`, `VALUE_CONVERTER`, …
-    pub stage: &'static str,
+    pub stage: Stage,
     /// The class of the converter or transformation that failed.
     pub class_name: String,
     /// The Java exception class Kafka Connect would name.
@@ -128,7 +166,7 @@ impl ErrorPolicy {
 #[derive(Default)]
 struct Acks {
     failed: AtomicBool,
-    first: Mutex<Option<String>>,
+    first: Mutex<Option<KafkaError>>,
     /// Sequence numbers of awaited records; 0 is never awaited.
     next_seq: AtomicUsize,
     waiters: Mutex<HashMap<usize, oneshot::Sender<Result<(), String>>>>,
@@ -136,22 +174,15 @@ struct Acks {
 
 impl DeliveryListener for Acks {
     fn delivered(&self, seq: usize, result: Result<(i32, i64), KafkaError>) {
-        let result = result
-            .map(|_| ())
-            .map_err(|e| format!("Failed to write a record to the dead letter queue: {e}"));
         if let Err(e) = &result {
             self.failed.store(true, Ordering::Release);
-            self.first
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .get_or_insert_with(|| e.clone());
+            lock(&self.first).get_or_insert_with(|| e.clone());
         }
+        let result = result
+            .map(|_| ())
+            .map_err(|e| format!("{DLQ_WRITE_FAILED}: {e}"));
         if seq != 0 {
-            let waiter = self
-                .waiters
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(&seq);
+            let waiter = lock(&self.waiters).remove(&seq);
             if let Some(w) = waiter {
                 // The waiter may have given up; nothing to tell then.
                 let _ = w.send(result);
@@ -183,8 +214,8 @@ impl DeadLetterQueue {
         let Some(topic) = policy.dlq_topic.clone() else {
             return Ok(None);
         };
-        let admin =
-            Admin::new(&worker.admin_props()).map_err(|e| TaskError::Setup(e.to_string()))?;
+        let admin = Admin::new(&worker.admin_props())
+            .map_err(|e| TaskError::setup("dead letter queue admin client", e))?;
         admin
             .create_topics(&[NewTopicSpec {
                 name: topic.clone(),
@@ -194,9 +225,10 @@ impl DeadLetterQueue {
             }])
             .await
             .map_err(|e| {
-                TaskError::Setup(format!(
-                    "cannot create the dead letter queue topic {topic}: {e}"
-                ))
+                TaskError::setup(
+                    format!("cannot create the dead letter queue topic {topic}"),
+                    e,
+                )
             })?;
         let mut props = worker.client_props(
             "producer",
@@ -208,8 +240,8 @@ impl DeadLetterQueue {
             format!("connector-dlq-producer-{connector}-{task}"),
         );
         let failures = Arc::new(Acks::default());
-        let producer =
-            Producer::new(&props, failures.clone()).map_err(|e| TaskError::Setup(e.to_string()))?;
+        let producer = Producer::new(&props, failures.clone())
+            .map_err(|e| TaskError::setup("dead letter queue producer", e))?;
         Ok(Some(DeadLetterQueue {
             producer,
             failures,
@@ -234,17 +266,9 @@ impl DeadLetterQueue {
         let (tx, rx) = oneshot::channel();
         // Registered first: the acknowledgement may arrive before `send`
         // returns.
-        self.failures
-            .waiters
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(seq, tx);
+        lock(&self.failures.waiters).insert(seq, tx);
         if let Err(e) = self.send_seq(r, seq).await {
-            self.failures
-                .waiters
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(&seq);
+            lock(&self.failures.waiters).remove(&seq);
             return Err(e);
         }
         Ok(rx)
@@ -259,7 +283,7 @@ impl DeadLetterQueue {
                 ("__connect.errors.offset", r.offset.to_string()),
                 ("__connect.errors.connector.name", self.connector.clone()),
                 ("__connect.errors.task.id", self.task.to_string()),
-                ("__connect.errors.stage", r.stage.to_owned()),
+                ("__connect.errors.stage", r.stage.name().to_owned()),
                 ("__connect.errors.class.name", r.class_name.clone()),
                 (
                     "__connect.errors.exception.class.name",
@@ -292,7 +316,9 @@ impl DeadLetterQueue {
         self.producer
             .send(&out, seq)
             .await
-            .map_err(|e| TaskError::Produce(format!("dead letter queue: {e}")))
+            .map_err(TaskError::kafka(
+                "Failed to write a record to the dead letter queue",
+            ))
     }
 
     /// Waits until every queued record is in Kafka; called before consumer
@@ -300,17 +326,15 @@ impl DeadLetterQueue {
     pub async fn flush(&self, timeout: Duration) -> Result<(), TaskError> {
         if let Err(e) = self.producer.flush(timeout).await {
             warn!(connector = %self.connector, task = self.task, error = %e, "dead letter queue flush");
-            return Err(TaskError::Produce(e.to_string()));
+            return Err(TaskError::kafka("Failed to flush the dead letter queue")(e));
         }
         if self.failures.failed.load(Ordering::Acquire) {
-            let msg = self
-                .failures
-                .first
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone()
-                .unwrap_or_default();
-            return Err(TaskError::Produce(msg));
+            if let Some(source) = lock(&self.failures.first).clone() {
+                return Err(TaskError::Delivery {
+                    context: DLQ_WRITE_FAILED,
+                    source,
+                });
+            }
         }
         Ok(())
     }
@@ -486,10 +510,10 @@ impl RetryPolicy {
 /// The Java exception class Kafka Connect would name for a task's error.
 pub fn connect_exception_class(e: &ConnectError) -> &'static str {
     match e {
-        ConnectError::Retriable(_) => RETRIABLE_EXCEPTION,
+        ConnectError::Retriable { .. } => RETRIABLE_EXCEPTION,
         ConnectError::Data(_) => DATA_EXCEPTION,
         ConnectError::Config(_) => "org.apache.kafka.common.config.ConfigException",
-        ConnectError::Io(_) | ConnectError::Other(_) => {
+        ConnectError::Io(_) | ConnectError::Other { .. } => {
             "org.apache.kafka.connect.errors.ConnectException"
         }
     }
@@ -577,9 +601,13 @@ impl SinkErrantRecordReporter {
                 return Ok(());
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return Err(TaskError::Produce(format!(
-                    "errant record reports still under way after {timeout:?}"
-                )));
+                return Err(TaskError::Kafka {
+                    context: "Failed to write errant records to the dead letter queue".into(),
+                    source: ferry_kafka::KafkaClientError::Timeout(
+                        timeout,
+                        "errant record reports",
+                    ),
+                });
             }
         }
     }
@@ -587,9 +615,7 @@ impl SinkErrantRecordReporter {
     /// The task's failure when a report was refused by
     /// `errors.tolerance=none` (Kafka Connect's `maybeThrowAsyncError`).
     pub fn tolerance_failure(&self) -> Option<TaskError> {
-        self.refused
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        lock(&self.refused)
             .clone()
             .map(|(class, message)| TaskError::Reported(class, message))
     }
@@ -633,7 +659,7 @@ impl SinkErrantRecordReporter {
             key,
             value,
             headers,
-            stage: "TASK_PUT",
+            stage: Stage::TaskPut,
             class_name: "org.apache.kafka.connect.sink.SinkTask".to_owned(),
             exception_class: connect_exception_class(error),
             message: error.to_string(),
@@ -654,15 +680,12 @@ impl ErrantRecordReporter for SinkErrantRecordReporter {
             Some(dlq) => Some(
                 dlq.send_acked(&errant)
                     .await
-                    .map_err(|e| ConnectError::other(e.to_string()))?,
+                    .map_err(|e| ConnectError::caused_by(e.to_string(), e))?,
             ),
             None => None,
         };
         if !self.policy.tolerate_all {
-            self.refused
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .get_or_insert((errant.exception_class, errant.message));
+            lock(&self.refused).get_or_insert((errant.exception_class, errant.message));
             return Err(ConnectError::other(TOLERANCE_EXCEEDED));
         }
         if let Some(ack) = ack {

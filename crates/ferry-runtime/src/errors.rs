@@ -1,7 +1,16 @@
-//! Why a task stopped working, with the stage Kafka Connect would name.
+//! Why a task stopped working, with the stage Kafka Connect would name and
+//! the error underneath.
 
-use ferry_api::ConnectError;
+use ferry_api::{BoxError, ConnectError};
+use ferry_kafka::KafkaClientError;
+use rdkafka::error::KafkaError;
 use thiserror::Error;
+
+use crate::error_handling::Stage;
+use crate::status::trace_of;
+
+const CONNECT_EXCEPTION: &str = "org.apache.kafka.connect.errors.ConnectException";
+const DATA_EXCEPTION: &str = "org.apache.kafka.connect.errors.DataException";
 
 #[derive(Debug, Error)]
 pub enum TaskError {
@@ -9,9 +18,9 @@ pub enum TaskError {
     #[error("{0}")]
     Task(ConnectError),
     /// A converter could not handle a record and `errors.tolerance` is
-    /// `none`; the stage names which converter.
+    /// `none`.
     #[error("Tolerance exceeded in error handler (stage {0}): {1}")]
-    Convert(&'static str, String),
+    Convert(Stage, String),
     /// A transformation failed and `errors.tolerance` is `none`: the Java
     /// exception class and the message.
     #[error("Tolerance exceeded in error handler (stage TRANSFORMATION): {0}: {1}")]
@@ -21,53 +30,63 @@ pub enum TaskError {
     /// error.
     #[error("Tolerance exceeded in error handler: {0}: {1}")]
     Reported(&'static str, String),
-    #[error("{0}")]
-    Produce(String),
-    #[error("{0}")]
-    Consume(String),
-    #[error("Failed to commit offsets: {0}")]
-    Offsets(String),
-    #[error("{0}")]
-    Setup(String),
+    /// A Kafka client failed at what `context` says.
+    #[error("{context}")]
+    Kafka {
+        context: String,
+        #[source]
+        source: KafkaClientError,
+    },
+    /// The producer's delivery callback reported a record Kafka did not take.
+    #[error("{context}")]
+    Delivery {
+        context: &'static str,
+        #[source]
+        source: KafkaError,
+    },
+    #[error("Failed to commit offsets")]
+    Offsets(#[source] BoxError),
+    /// The task could not be built or started (a converter, a client, the
+    /// dead letter queue).
+    #[error("{context}")]
+    Setup {
+        context: String,
+        #[source]
+        source: Option<BoxError>,
+    },
 }
 
 impl TaskError {
-    /// The `trace` shown in the task's status.
+    /// A setup failure of `what`, caused by `source`.
+    pub fn setup(what: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        TaskError::Setup {
+            context: what.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// A Kafka client failure while doing `what`.
+    pub fn kafka(what: impl Into<String>) -> impl FnOnce(KafkaClientError) -> TaskError {
+        let context = what.into();
+        move |source| TaskError::Kafka { context, source }
+    }
+
+    /// The `trace` shown in the task's status: Kafka Connect's exception
+    /// class, the message, and a `Caused by:` line for each cause.
     pub fn trace(&self) -> String {
-        let kind = match self {
-            TaskError::Task(_) => "org.apache.kafka.connect.errors.ConnectException",
-            TaskError::Convert(..) => "org.apache.kafka.connect.errors.DataException",
-            TaskError::Transform(..)
-            | TaskError::Reported(..)
-            | TaskError::Produce(_)
-            | TaskError::Consume(_)
-            | TaskError::Offsets(_)
-            | TaskError::Setup(_) => "org.apache.kafka.connect.errors.ConnectException",
-        };
-        if let TaskError::Reported(class, msg) = self {
-            return format!(
-                "org.apache.kafka.connect.errors.ConnectException: Tolerance exceeded in error handler\nCaused by: {class}: {msg}"
-            );
+        match self {
+            TaskError::Reported(class, msg) => format!(
+                "{CONNECT_EXCEPTION}: Tolerance exceeded in error handler\nCaused by: {class}: {msg}"
+            ),
+            TaskError::Transform(class, msg) => format!(
+                "{CONNECT_EXCEPTION}: Tolerance exceeded in error handler\nCaused by: {class}: {msg} (stage TRANSFORMATION)"
+            ),
+            TaskError::Convert(stage, msg) => format!(
+                "{CONNECT_EXCEPTION}: Tolerance exceeded in error handler\nCaused by: {DATA_EXCEPTION}: {msg} (stage {stage})"
+            ),
+            // The task's own error carries its causes.
+            TaskError::Task(inner) => format!("{CONNECT_EXCEPTION}: {}", trace_of(inner)),
+            other => format!("{CONNECT_EXCEPTION}: {}", trace_of(other)),
         }
-        if let TaskError::Transform(class, msg) = self {
-            return format!(
-                "org.apache.kafka.connect.errors.ConnectException: Tolerance exceeded in error handler\nCaused by: {class}: {msg} (stage TRANSFORMATION)"
-            );
-        }
-        if let TaskError::Convert(stage, msg) = self {
-            return format!(
-                "org.apache.kafka.connect.errors.ConnectException: Tolerance exceeded in error handler\nCaused by: {kind}: {msg} (stage {stage})"
-            );
-        }
-        let mut out = format!("{kind}: {self}");
-        if let TaskError::Task(inner) = self {
-            let mut source = std::error::Error::source(inner);
-            while let Some(s) = source {
-                out.push_str("\nCaused by: ");
-                out.push_str(&s.to_string());
-                source = s.source();
-            }
-        }
-        out
     }
 }

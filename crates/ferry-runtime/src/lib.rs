@@ -18,6 +18,7 @@ pub mod sink_task;
 pub mod source_task;
 pub mod standalone;
 pub mod status;
+pub mod task;
 pub mod topic_creation;
 pub mod worker;
 pub mod worker_config;

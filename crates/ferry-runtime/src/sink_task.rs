@@ -6,25 +6,21 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use ferry_api::{
     ConnectError, Headers, SinkRecord, SinkTask, SinkTaskContext, TimestampType, TopicPartition,
 };
-use ferry_convert::Converter;
 use ferry_kafka::{Consumer, PartitionOffset, RebalanceEvent};
 use ferry_transforms::{ExceptionKind, TransformationChain};
 use tokio::sync::watch;
 use tokio::time::Instant;
-use tracing::{debug, error, info, warn};
+use tracing::{debug, info, warn};
 
-use crate::entities::{State, TargetState};
-use crate::error_handling::{
-    DeadLetterQueue, ErrantRecord, ErrorPolicy, Retried, RetryPolicy, SinkErrantRecordReporter,
-};
+use crate::entities::TargetState;
+use crate::error_handling::{ErrantRecord, Retried, RetryPolicy, SinkErrantRecordReporter, Stage};
 use crate::errors::TaskError;
-use crate::headers::HeaderConverter;
-use crate::status::StatusStore;
-use crate::worker_config::WorkerConfig;
-use crate::Props;
+use crate::status::{trace_of, StatusStore};
+use crate::task::{Converters, TaskCore, TaskLoop};
 
 /// How long a `put` that raised a retriable error waits before the same
 /// batch is offered again.
@@ -34,35 +30,17 @@ const RETRY_BACKOFF: Duration = Duration::from_millis(500);
 /// pause request can wait for an idle task to notice it.
 const FETCH_WAIT: Duration = Duration::from_millis(200);
 
+/// A sink task's loop: what every task has, plus the consumer and the
+/// task's context and errant record reporter.
 pub struct SinkTaskRunner {
-    pub connector: String,
-    pub task_id: u32,
+    pub core: TaskCore<SinkRecord>,
     pub task: Box<dyn SinkTask>,
-    pub props: Props,
     pub consumer: Consumer,
     pub context: Arc<SinkTaskContext>,
-    /// Shared with the errant record reporter, which writes reported
-    /// records back to bytes with them.
-    pub key_converter: Arc<dyn Converter>,
-    pub value_converter: Arc<dyn Converter>,
-    pub header_converter: Arc<HeaderConverter>,
-    pub status: Arc<StatusStore>,
-    pub target: watch::Receiver<TargetState>,
-    pub flush_interval: Duration,
     pub max_poll_records: usize,
-    pub topic_tracking: bool,
-    pub errors: ErrorPolicy,
-    pub transforms: TransformationChain<SinkRecord>,
-    /// Opened when the task starts, if the connector names a DLQ topic.
-    pub dlq: Option<Arc<DeadLetterQueue>>,
     /// The errant record reporter offered to the task through its context,
     /// when the connector configures one.
     pub reporter: Option<Arc<SinkErrantRecordReporter>>,
-    pub worker_config: WorkerConfig,
-    pub connector_config: Props,
-    /// Converter classes, named in error reports.
-    pub converter_classes: (String, String),
-    pub flush_timeout: Duration,
 }
 
 /// What one fetch consumed, per partition: the first offset and the next
@@ -181,8 +159,7 @@ impl OwnedMessage {
 /// A stage that failed on a record.
 #[derive(Debug)]
 struct StageFailure {
-    /// `KEY_CONVERTER`, `VALUE_CONVERTER`, `HEADER_CONVERTER`, `TRANSFORMATION`.
-    stage: &'static str,
+    stage: Stage,
     /// The class that failed.
     class: String,
     /// The Java exception class Kafka Connect would name.
@@ -192,7 +169,7 @@ struct StageFailure {
 }
 
 impl StageFailure {
-    fn converter(stage: &'static str, class: &str, e: ferry_convert::ConvertError) -> Self {
+    fn converter(stage: Stage, class: &str, e: ferry_convert::ConvertError) -> Self {
         StageFailure {
             stage,
             class: class.to_owned(),
@@ -204,7 +181,7 @@ impl StageFailure {
 
     fn transform(e: ferry_transforms::TransformError) -> Self {
         StageFailure {
-            stage: "TRANSFORMATION",
+            stage: Stage::Transformation,
             class: e.stage().map(|s| s.class.to_owned()).unwrap_or_default(),
             exception_class: e.exception_class(),
             retriable: e.kind() == ExceptionKind::Retriable,
@@ -214,7 +191,7 @@ impl StageFailure {
 
     /// The task's failure when the record is not tolerated.
     fn into_task_error(self) -> TaskError {
-        if self.stage == "TRANSFORMATION" {
+        if self.stage == Stage::Transformation {
             TaskError::Transform(self.exception_class, self.message)
         } else {
             TaskError::Convert(self.stage, self.message)
@@ -226,41 +203,38 @@ impl StageFailure {
 type FirstFailure = (Instant, StageFailure);
 
 /// The converters a consumed record goes through.
-struct Converters<'s> {
-    key: &'s dyn Converter,
-    value: &'s dyn Converter,
-    header: &'s HeaderConverter,
-    classes: &'s (String, String),
-}
+struct StageConverters<'s>(&'s Converters);
 
 /// The converters and transformations a consumed record goes through.
 struct Stages<'s> {
-    conv: Converters<'s>,
+    conv: StageConverters<'s>,
     transforms: &'s mut TransformationChain<SinkRecord>,
 }
 
 type Converted = (Option<ferry_api::Schema>, ferry_api::Value);
 
-impl Converters<'_> {
+impl StageConverters<'_> {
     fn key(&self, m: &Consumed<'_>) -> Result<Converted, StageFailure> {
-        self.key
+        self.0
+            .key
             .to_connect(m.topic, m.key)
-            .map_err(|e| StageFailure::converter("KEY_CONVERTER", &self.classes.0, e))
+            .map_err(|e| StageFailure::converter(Stage::KeyConverter, &self.0.key_class, e))
     }
 
     fn value(&self, m: &Consumed<'_>) -> Result<Converted, StageFailure> {
-        self.value
+        self.0
+            .value
             .to_connect(m.topic, m.value)
-            .map_err(|e| StageFailure::converter("VALUE_CONVERTER", &self.classes.1, e))
+            .map_err(|e| StageFailure::converter(Stage::ValueConverter, &self.0.value_class, e))
     }
 
     fn headers(&self, m: &Consumed<'_>) -> Result<Headers, StageFailure> {
         let mut headers = Headers::new();
+        let header = &self.0.header;
         for (k, v) in &m.headers {
-            let (schema, value) = self
-                .header
+            let (schema, value) = header
                 .to_connect(m.topic, *v)
-                .map_err(|e| StageFailure::converter("HEADER_CONVERTER", self.header.class(), e))?;
+                .map_err(|e| StageFailure::converter(Stage::HeaderConverter, header.class(), e))?;
             headers.add(*k, schema, value);
         }
         Ok(headers)
@@ -294,7 +268,7 @@ impl Stages<'_> {
         let value = self.conv.value(m)?;
         let headers = self.conv.headers(m)?;
         self.transforms
-            .apply(Converters::record(m, key, value, headers))
+            .apply(StageConverters::record(m, key, value, headers))
             .map_err(StageFailure::transform)
     }
 
@@ -330,16 +304,16 @@ impl Stages<'_> {
             }};
         }
         let conv = &self.conv;
-        let key = stage!("KEY_CONVERTER", || conv.key(m));
-        let value = stage!("VALUE_CONVERTER", || conv.value(m));
-        let headers = stage!("HEADER_CONVERTER", || conv.headers(m));
-        let record = Converters::record(m, key, value, headers);
+        let key = stage!(Stage::KeyConverter, || conv.key(m));
+        let value = stage!(Stage::ValueConverter, || conv.value(m));
+        let headers = stage!(Stage::HeaderConverter, || conv.headers(m));
+        let record = StageConverters::record(m, key, value, headers);
         let transforms = &mut *self.transforms;
         // The chain takes the record; each attempt gets a copy. Kafka
         // Connect retries each transformation on its own; Ferry's chain is
         // retried from its start, the same for transformations that keep no
         // state between records.
-        Retried::Done(stage!("TRANSFORMATION", || transforms
+        Retried::Done(stage!(Stage::Transformation, || transforms
             .apply(record.clone())
             .map_err(StageFailure::transform)))
     }
@@ -370,59 +344,48 @@ impl FetchOutcome {
     }
 }
 
-impl SinkTaskRunner {
-    pub async fn run(mut self) {
-        let (c, t) = (self.connector.clone(), self.task_id);
-        match self.execute().await {
-            Ok(()) => info!(connector = %c, task = t, "sink task stopped"),
-            Err(e) => {
-                error!(connector = %c, task = t, error = %e, "sink task failed");
-                self.status.set_task(&c, t, State::Failed, Some(e.trace()));
-                if let Err(e) = self.task.stop().await {
-                    warn!(connector = %c, task = t, error = %e, "stopping failed sink task");
-                }
-            }
-        }
+#[async_trait]
+impl TaskLoop for SinkTaskRunner {
+    const KIND: &'static str = "sink";
+
+    fn ids(&self) -> (&str, u32) {
+        (&self.core.connector, self.core.task_id)
+    }
+
+    fn status(&self) -> &StatusStore {
+        &self.core.status
     }
 
     async fn execute(&mut self) -> Result<(), TaskError> {
+        self.run_loop().await
+    }
+
+    async fn stop_task(&mut self) -> Result<(), ConnectError> {
+        self.task.stop().await
+    }
+}
+
+impl SinkTaskRunner {
+    async fn run_loop(&mut self) -> Result<(), TaskError> {
         // Opened before the task starts, so that its errant record reporter
         // can be used from `start` on.
-        self.dlq = DeadLetterQueue::open(
-            &self.worker_config,
-            &self.connector_config,
-            &self.connector,
-            self.task_id,
-            &self.errors,
-        )
-        .await?
-        .map(Arc::new);
-        if let (Some(reporter), Some(dlq)) = (&self.reporter, &self.dlq) {
+        self.core.open_dlq().await?;
+        if let (Some(reporter), Some(dlq)) = (&self.reporter, &self.core.dlq) {
             reporter.attach_dlq(dlq.clone());
         }
         self.task
-            .start(self.props.clone(), self.context.clone())
+            .start(self.core.props.clone(), self.context.clone())
             .await
             .map_err(TaskError::Task)?;
-        info!(connector = %self.connector, task = self.task_id, "sink task started");
+        info!(connector = %self.core.connector, task = self.core.task_id, "sink task started");
         let mut positions = Positions::new();
         let mut assigned: HashSet<TopicPartition> = HashSet::new();
         let mut paused_by_task: HashSet<TopicPartition> = HashSet::new();
-        let mut next_commit = Instant::now() + self.flush_interval;
-        let mut reported = None;
+        let mut next_commit = Instant::now() + self.core.flush_interval;
         let mut batch: Vec<SinkRecord> = Vec::with_capacity(self.max_poll_records);
-        loop {
-            let target = *self.target.borrow_and_update();
-            if reported != Some(target) {
-                let state = match target {
-                    TargetState::Started => State::Running,
-                    TargetState::Paused => State::Paused,
-                    TargetState::Stopped => break,
-                };
+        while let Some((target, changed)) = self.core.observe_target() {
+            if changed {
                 self.set_paused(&assigned, &paused_by_task, target == TargetState::Paused)?;
-                self.status
-                    .set_task(&self.connector, self.task_id, state, None);
-                reported = Some(target);
             }
             self.apply_rebalances(&mut assigned, &mut positions, &paused_by_task, target)
                 .await?;
@@ -436,7 +399,7 @@ impl SinkTaskRunner {
                 self.consumer
                     .poll_batch(0, Duration::from_millis(200), |_| {})
                     .await
-                    .map_err(|e| TaskError::Consume(e.to_string()))?;
+                    .map_err(TaskError::kafka("Failed to control the consumer"))?;
             }
             if target == TargetState::Started && !ranges.is_empty() {
                 let put = if batch.is_empty() {
@@ -458,7 +421,7 @@ impl SinkTaskRunner {
                     }
                     Err(e) if e.is_retriable() => {
                         // The batch is lost to us once moved; rewind and refetch.
-                        warn!(connector = %self.connector, task = self.task_id, error = %e, "retriable put failure; redelivering");
+                        warn!(connector = %self.core.connector, task = self.core.task_id, error = %e, "retriable put failure; redelivering");
                         self.rewind(&ranges)?;
                         tokio::time::sleep(RETRY_BACKOFF).await;
                     }
@@ -467,11 +430,11 @@ impl SinkTaskRunner {
             }
             if Instant::now() >= next_commit || self.context.take_commit_request() {
                 self.commit(&positions).await?;
-                next_commit = Instant::now() + self.flush_interval;
+                next_commit = Instant::now() + self.core.flush_interval;
             }
         }
         self.commit(&positions).await?;
-        self.transforms.close();
+        self.core.transforms.close();
         let all: Vec<TopicPartition> = assigned.into_iter().collect();
         self.task.close(&all).await.map_err(TaskError::Task)?;
         self.task.stop().await.map_err(TaskError::Task)
@@ -484,20 +447,16 @@ impl SinkTaskRunner {
     /// skipped. Returns no ranges when the task was stopped mid-retry: the
     /// fetch is then rewound and nothing of it is delivered.
     async fn fetch(&mut self, batch: &mut Vec<SinkRecord>) -> Result<FetchedRanges, TaskError> {
+        let core = &mut self.core;
         let mut outcome = FetchOutcome {
-            tolerate_all: self.errors.tolerate_all,
+            tolerate_all: core.errors.tolerate_all,
             ..FetchOutcome::default()
         };
         let mut ranges = FetchedRanges::new();
-        let retry = self.errors.retry;
+        let retry = core.errors.retry;
         let mut stages = Stages {
-            conv: Converters {
-                key: self.key_converter.as_ref(),
-                value: self.value_converter.as_ref(),
-                header: self.header_converter.as_ref(),
-                classes: &self.converter_classes,
-            },
-            transforms: &mut self.transforms,
+            conv: StageConverters(&core.converters),
+            transforms: &mut core.transforms,
         };
         // Records after one that must be retried wait for it, in order.
         let mut deferred: Vec<(OwnedMessage, Option<FirstFailure>)> = Vec::new();
@@ -525,15 +484,15 @@ impl SinkTaskRunner {
                 }
             })
             .await
-            .map_err(|e| TaskError::Consume(e.to_string()))?;
-        if self.topic_tracking {
+            .map_err(TaskError::kafka("Failed to poll records from Kafka"))?;
+        if core.topic_tracking {
             for t in topics_seen {
-                if self.status.record_topic(&self.connector, &t) {
-                    debug!(connector = %self.connector, topic = %t, "connector uses a new topic");
+                if core.status.record_topic(&core.connector, &t) {
+                    debug!(connector = %core.connector, topic = %t, "connector uses a new topic");
                 }
             }
         }
-        let mut stop = self.target.clone();
+        let mut stop = core.target.clone();
         for (owned, first) in deferred {
             if outcome.failure.is_some() {
                 break;
@@ -543,7 +502,7 @@ impl SinkTaskRunner {
                 Retried::Done(r) => outcome.take(&view, Ok(r), batch),
                 Retried::Failed(f) => outcome.take(&view, Err(f), batch),
                 Retried::Stopped(f) => {
-                    info!(connector = %self.connector, task = self.task_id, stage = f.stage,
+                    info!(connector = %core.connector, task = core.task_id, stage = f.stage.name(),
                           "stopping while a record was being retried; it is read again after a restart");
                     batch.clear();
                     self.rewind(&ranges)?;
@@ -555,8 +514,8 @@ impl SinkTaskRunner {
             return Err(f);
         }
         for r in &outcome.errant {
-            self.errors.log_errant(&self.connector, self.task_id, r);
-            if let Some(dlq) = &self.dlq {
+            core.errors.log_errant(&core.connector, core.task_id, r);
+            if let Some(dlq) = &core.dlq {
                 dlq.send(r).await?;
             }
         }
@@ -568,7 +527,7 @@ impl SinkTaskRunner {
         for (tp, first, _) in ranges {
             self.consumer
                 .seek(&tp.topic, tp.partition, *first)
-                .map_err(|e| TaskError::Consume(e.to_string()))?;
+                .map_err(TaskError::kafka("Failed to control the consumer"))?;
         }
         Ok(())
     }
@@ -592,7 +551,7 @@ impl SinkTaskRunner {
         } else {
             self.consumer.resume(&parts)
         };
-        r.map_err(|e| TaskError::Consume(e.to_string()))
+        r.map_err(TaskError::kafka("Failed to control the consumer"))
     }
 
     async fn apply_rebalances(
@@ -609,7 +568,7 @@ impl SinkTaskRunner {
                         .iter()
                         .map(|(t, p)| TopicPartition::new(t, *p))
                         .collect();
-                    info!(connector = %self.connector, task = self.task_id, partitions = ?tps, "partitions assigned");
+                    info!(connector = %self.core.connector, task = self.core.task_id, partitions = ?tps, "partitions assigned");
                     assigned.extend(tps.iter().cloned());
                     self.context.set_assignment(assigned.clone());
                     self.task.open(&tps).await.map_err(TaskError::Task)?;
@@ -622,14 +581,14 @@ impl SinkTaskRunner {
                         .iter()
                         .map(|(t, p)| TopicPartition::new(t, *p))
                         .collect();
-                    info!(connector = %self.connector, task = self.task_id, partitions = ?tps, "partitions revoked");
+                    info!(connector = %self.core.connector, task = self.core.task_id, partitions = ?tps, "partitions revoked");
                     let mine: Positions = positions
                         .iter()
                         .filter(|(tp, _)| tps.contains(tp))
                         .map(|(tp, o)| (tp.clone(), *o))
                         .collect();
                     if let Err(e) = self.commit(&mine).await {
-                        warn!(connector = %self.connector, task = self.task_id, error = %e, "commit on revocation failed");
+                        warn!(connector = %self.core.connector, task = self.core.task_id, error = %e, "commit on revocation failed");
                     }
                     self.task.close(&tps).await.map_err(TaskError::Task)?;
                     for tp in &tps {
@@ -654,7 +613,7 @@ impl SinkTaskRunner {
             if assigned.contains(&tp) {
                 self.consumer
                     .seek(&tp.topic, tp.partition, offset)
-                    .map_err(|e| TaskError::Consume(e.to_string()))?;
+                    .map_err(TaskError::kafka("Failed to control the consumer"))?;
                 positions.insert(tp, offset);
             }
         }
@@ -670,7 +629,7 @@ impl SinkTaskRunner {
         if !to_pause.is_empty() {
             self.consumer
                 .pause(&to_pause)
-                .map_err(|e| TaskError::Consume(e.to_string()))?;
+                .map_err(TaskError::kafka("Failed to control the consumer"))?;
         }
         let to_resume: Vec<(String, i32)> = resume
             .into_iter()
@@ -681,7 +640,7 @@ impl SinkTaskRunner {
         if !to_resume.is_empty() && target == TargetState::Started {
             self.consumer
                 .resume(&to_resume)
-                .map_err(|e| TaskError::Consume(e.to_string()))?;
+                .map_err(TaskError::kafka("Failed to control the consumer"))?;
         }
         Ok(())
     }
@@ -695,24 +654,24 @@ impl SinkTaskRunner {
         // the task's errant record reporter, must be in Kafka before the
         // offsets that skip them are committed.
         if let Some(reporter) = &self.reporter {
-            if let Err(e) = reporter.wait_idle(self.flush_timeout).await {
+            if let Err(e) = reporter.wait_idle(self.core.flush_timeout).await {
                 // Kafka Connect waits as long as it takes; here the commit
                 // is left for the next round instead, so nothing past an
                 // unacknowledged report is committed and the task goes on.
-                warn!(connector = %self.connector, task = self.task_id, error = %e, "offset commit postponed");
+                warn!(connector = %self.core.connector, task = self.core.task_id, error = %e, "offset commit postponed");
                 return Ok(());
             }
         }
-        if let Some(dlq) = &self.dlq {
-            if let Err(e) = dlq.flush(self.flush_timeout).await {
-                warn!(connector = %self.connector, task = self.task_id, error = %e, "offset commit postponed: dead letter queue not flushed");
+        if let Some(dlq) = &self.core.dlq {
+            if let Err(e) = dlq.flush(self.core.flush_timeout).await {
+                warn!(connector = %self.core.connector, task = self.core.task_id, error = %e, "offset commit postponed: dead letter queue not flushed");
                 return Ok(());
             }
         }
         let safe = match self.task.pre_commit(positions.clone()).await {
             Ok(s) => s,
-            Err(ConnectError::Retriable(e)) => {
-                warn!(connector = %self.connector, task = self.task_id, error = %e, "pre-commit failed; retrying at the next commit");
+            Err(e @ ConnectError::Retriable { .. }) => {
+                warn!(connector = %self.core.connector, task = self.core.task_id, error = %trace_of(&e), "pre-commit failed; retrying at the next commit");
                 return Ok(());
             }
             Err(e) => return Err(TaskError::Task(e)),
@@ -729,10 +688,10 @@ impl SinkTaskRunner {
         // restarting) is not the task's failure: the next commit carries
         // the same or later offsets.
         if let Err(e) = self.consumer.commit(&offsets) {
-            warn!(connector = %self.connector, task = self.task_id, error = %e, "offset commit failed; retrying at the next commit");
+            warn!(connector = %self.core.connector, task = self.core.task_id, error = %e, "offset commit failed; retrying at the next commit");
             return Ok(());
         }
-        debug!(connector = %self.connector, task = self.task_id, partitions = offsets.len(), "committed sink offsets");
+        debug!(connector = %self.core.connector, task = self.core.task_id, partitions = offsets.len(), "committed sink offsets");
         Ok(())
     }
 }
@@ -742,7 +701,10 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use ferry_api::{Schema, Value};
-    use ferry_convert::{ConvertError, StringConverter};
+    use ferry_convert::{ConvertError, Converter, StringConverter};
+
+    use crate::headers::HeaderConverter;
+    use crate::Props;
 
     use super::*;
 
@@ -778,6 +740,18 @@ mod tests {
         }
     }
 
+    fn converters(value: Arc<Flaky>) -> Converters {
+        let key = StringConverter::new(ferry_convert::ConverterRole::Key, &Props::new())
+            .expect("a string converter");
+        Converters {
+            key: Arc::new(key),
+            value,
+            header: Arc::new(HeaderConverter::simple()),
+            key_class: "K".to_owned(),
+            value_class: "V".to_owned(),
+        }
+    }
+
     fn message() -> OwnedMessage {
         OwnedMessage {
             topic: "t".into(),
@@ -792,21 +766,14 @@ mod tests {
 
     #[tokio::test]
     async fn a_retriable_stage_failure_is_retried_from_the_first_attempt_on() {
-        let key = StringConverter::new(ferry_convert::ConverterRole::Key, &Props::new()).unwrap();
-        let value = Flaky {
+        let value = Arc::new(Flaky {
             calls: AtomicUsize::new(0),
             failures: 2,
-        };
-        let header = HeaderConverter::simple();
-        let classes = ("K".to_owned(), "V".to_owned());
+        });
+        let converters = converters(value.clone());
         let mut chain = TransformationChain::empty();
         let mut stages = Stages {
-            conv: Converters {
-                key: &key,
-                value: &value,
-                header: &header,
-                classes: &classes,
-            },
+            conv: StageConverters(&converters),
             transforms: &mut chain,
         };
         let owned = message();
@@ -817,7 +784,7 @@ mod tests {
             Ok(r) => panic!("the first attempt should fail, got {r:?}"),
         };
         assert!(first.retriable);
-        assert_eq!(first.stage, "VALUE_CONVERTER");
+        assert_eq!(first.stage, Stage::ValueConverter);
         assert_eq!(first.class, "V");
 
         let (_tx, mut stop) = watch::channel(TargetState::Started);
@@ -847,21 +814,14 @@ mod tests {
 
     #[tokio::test]
     async fn when_retries_run_out_the_failure_goes_to_the_tolerance_check() {
-        let key = StringConverter::new(ferry_convert::ConverterRole::Key, &Props::new()).unwrap();
-        let value = Flaky {
+        let value = Arc::new(Flaky {
             calls: AtomicUsize::new(0),
             failures: usize::MAX,
-        };
-        let header = HeaderConverter::simple();
-        let classes = ("K".to_owned(), "V".to_owned());
+        });
+        let converters = converters(value.clone());
         let mut chain = TransformationChain::empty();
         let mut stages = Stages {
-            conv: Converters {
-                key: &key,
-                value: &value,
-                header: &header,
-                classes: &classes,
-            },
+            conv: StageConverters(&converters),
             transforms: &mut chain,
         };
         let owned = message();
@@ -888,7 +848,7 @@ mod tests {
         outcome.take(&m, Err(failure), &mut batch);
         match outcome.failure {
             Some(TaskError::Convert(stage, msg)) => {
-                assert_eq!(stage, "VALUE_CONVERTER");
+                assert_eq!(stage, Stage::ValueConverter);
                 assert_eq!(msg, "registry unavailable");
             }
             other => panic!("expected a converter failure, got {other:?}"),

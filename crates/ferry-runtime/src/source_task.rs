@@ -6,24 +6,23 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ferry_api::{OffsetMap, SourceRecord, SourceTask, SourceTaskContext};
+use async_trait::async_trait;
+use ferry_api::{ConnectError, OffsetMap, SourceRecord, SourceTask, SourceTaskContext};
 use ferry_convert::{ConvertError, Converter};
 use ferry_kafka::{Admin, DeliveryListener, OutgoingRecord, Producer};
-use ferry_transforms::{ExceptionKind, TransformError, TransformationChain};
+use ferry_transforms::{ExceptionKind, TransformError};
 use rdkafka::error::KafkaError;
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
-use crate::entities::{State, TargetState};
-use crate::error_handling::{DeadLetterQueue, ErrantRecord, ErrorPolicy, Retried, DATA_EXCEPTION};
+use crate::entities::TargetState;
+use crate::error_handling::{ErrantRecord, Retried, Stage, DATA_EXCEPTION};
 use crate::errors::TaskError;
-use crate::headers::HeaderConverter;
 use crate::offsets::OffsetStore;
-use crate::status::StatusStore;
+use crate::status::{trace_of, StatusStore};
+use crate::task::{Converters, TaskCore, TaskLoop};
 use crate::topic_creation::TopicCreation;
-use crate::worker_config::WorkerConfig;
-use crate::Props;
 
 /// Records handed to the producer, in submission order, until they and all
 /// before them are acknowledged (Kafka Connect's `SubmittedRecords`).
@@ -42,7 +41,7 @@ struct Submitted {
     /// yet taken by `committable`. Advanced on every acknowledgement so that
     /// acknowledged records do not pile up between offset flushes.
     ready: Vec<(Arc<OffsetMap>, OffsetMap)>,
-    failure: Option<String>,
+    failure: Option<KafkaError>,
 }
 
 impl Submitted {
@@ -118,7 +117,7 @@ impl SubmittedRecords {
         std::mem::take(&mut s.ready)
     }
 
-    pub fn failure(&self) -> Option<String> {
+    pub fn failure(&self) -> Option<KafkaError> {
         self.lock().failure.clone()
     }
 
@@ -144,47 +143,29 @@ impl DeliveryListener for SubmittedRecords {
             }
             Err(e) => {
                 if s.failure.is_none() {
-                    s.failure = Some(format!(
-                        "Unrecoverable exception from producer send callback: {e}"
-                    ));
+                    s.failure = Some(e);
                 }
             }
         }
     }
 }
 
-/// Everything a source task loop needs.
+/// A source task's loop: what every task has, plus the producer, the
+/// records in flight and the offset store.
 pub struct SourceTaskRunner {
-    pub connector: String,
-    pub task_id: u32,
+    pub core: TaskCore<SourceRecord>,
     pub task: Box<dyn SourceTask>,
-    pub props: Props,
     pub producer: Producer,
     pub submitted: Arc<SubmittedRecords>,
-    pub key_converter: Box<dyn Converter>,
-    pub value_converter: Box<dyn Converter>,
-    pub header_converter: HeaderConverter,
     pub offsets: Arc<dyn OffsetStore>,
     pub context: SourceTaskContext,
-    pub status: Arc<StatusStore>,
-    pub target: watch::Receiver<TargetState>,
-    pub flush_interval: Duration,
-    pub flush_timeout: Duration,
-    pub topic_tracking: bool,
-    pub errors: ErrorPolicy,
-    pub transforms: TransformationChain<SourceRecord>,
+    /// Longest wait for the producer and the dead letter queue to drain.
+    pub drain_timeout: Duration,
     /// Topic creation rules and the admin client to apply them, when the
     /// worker and the connector ask for topic creation.
     pub topic_creation: Option<(TopicCreation, Admin)>,
     /// Topics already created or found to exist.
     pub known_topics: HashSet<String>,
-    /// Beyond Kafka Connect: failed source records go to
-    /// `errors.deadletterqueue.topic.name` too when it is set. Opened at start.
-    pub dlq: Option<DeadLetterQueue>,
-    pub worker_config: WorkerConfig,
-    pub connector_config: Props,
-    /// Converter classes, named in error reports.
-    pub converter_classes: (String, String),
 }
 
 /// The dead letter queue entry for a failed source record: its key and value
@@ -193,10 +174,8 @@ pub struct SourceTaskRunner {
 /// offset ride along as headers.
 fn source_errant(
     r: &SourceRecord,
-    key_converter: &dyn Converter,
-    value_converter: &dyn Converter,
-    header_converter: &HeaderConverter,
-    (stage, class_name, exception_class): (&'static str, String, &'static str),
+    converters: &Converters,
+    (stage, class_name, exception_class): (Stage, String, &'static str),
     message: String,
 ) -> ErrantRecord {
     let bytes = |c: &dyn Converter, schema: Option<&ferry_api::Schema>, v: &ferry_api::Value| {
@@ -214,7 +193,8 @@ fn source_errant(
         .map(|h| {
             (
                 h.key.clone(),
-                header_converter
+                converters
+                    .header
                     .from_connect(&r.topic, h.schema.as_ref(), &h.value)
                     .ok()
                     .flatten(),
@@ -234,8 +214,8 @@ fn source_errant(
         partition: r.kafka_partition.unwrap_or(-1),
         offset: -1,
         timestamp: r.timestamp,
-        key: bytes(key_converter, r.key_schema.as_ref(), &r.key),
-        value: bytes(value_converter, r.value_schema.as_ref(), &r.value),
+        key: bytes(converters.key.as_ref(), r.key_schema.as_ref(), &r.key),
+        value: bytes(converters.value.as_ref(), r.value_schema.as_ref(), &r.value),
         headers,
         stage,
         class_name,
@@ -252,38 +232,35 @@ struct Buffers {
     headers: Vec<(String, Option<Vec<u8>>)>,
 }
 
-impl SourceTaskRunner {
-    /// Runs the task until stopped or failed, recording its state.
-    pub async fn run(mut self) {
-        let (c, t) = (self.connector.clone(), self.task_id);
-        match self.execute().await {
-            Ok(()) => {
-                info!(connector = %c, task = t, "source task stopped");
-            }
-            Err(e) => {
-                error!(connector = %c, task = t, error = %e, "source task failed");
-                self.status.set_task(&c, t, State::Failed, Some(e.trace()));
-                if let Err(e) = self.task.stop().await {
-                    warn!(connector = %c, task = t, error = %e, "stopping failed source task");
-                }
-            }
-        }
+#[async_trait]
+impl TaskLoop for SourceTaskRunner {
+    const KIND: &'static str = "source";
+
+    fn ids(&self) -> (&str, u32) {
+        (&self.core.connector, self.core.task_id)
+    }
+
+    fn status(&self) -> &StatusStore {
+        &self.core.status
     }
 
     async fn execute(&mut self) -> Result<(), TaskError> {
+        self.run_loop().await
+    }
+
+    async fn stop_task(&mut self) -> Result<(), ConnectError> {
+        self.task.stop().await
+    }
+}
+
+impl SourceTaskRunner {
+    async fn run_loop(&mut self) -> Result<(), TaskError> {
         self.task
-            .start(self.props.clone(), self.context.clone())
+            .start(self.core.props.clone(), self.context.clone())
             .await
             .map_err(TaskError::Task)?;
-        self.dlq = DeadLetterQueue::open(
-            &self.worker_config,
-            &self.connector_config,
-            &self.connector,
-            self.task_id,
-            &self.errors,
-        )
-        .await?;
-        info!(connector = %self.connector, task = self.task_id, "source task started");
+        self.core.open_dlq().await?;
+        info!(connector = %self.core.connector, task = self.core.task_id, "source task started");
         let mut bufs = Buffers {
             last_topic: String::new(),
             topic_resets: 0,
@@ -291,38 +268,29 @@ impl SourceTaskRunner {
             value: Vec::with_capacity(1024),
             headers: Vec::new(),
         };
-        let mut next_flush = Instant::now() + self.flush_interval;
-        let mut reported = None;
+        let mut next_flush = Instant::now() + self.core.flush_interval;
         // Ends the backoff of a retried operation when the task is stopped.
-        let mut stop = self.target.clone();
-        loop {
-            let target = *self.target.borrow_and_update();
-            if reported != Some(target) {
-                let state = match target {
-                    TargetState::Started => State::Running,
-                    TargetState::Paused => State::Paused,
-                    TargetState::Stopped => break,
-                };
-                self.status
-                    .set_task(&self.connector, self.task_id, state, None);
-                reported = Some(target);
-            }
-            if let Some(f) = self.submitted.failure() {
-                return Err(TaskError::Produce(f));
+        let mut stop = self.core.target.clone();
+        while let Some((target, _)) = self.core.observe_target() {
+            if let Some(source) = self.submitted.failure() {
+                return Err(TaskError::Delivery {
+                    context: "Unrecoverable exception from producer send callback",
+                    source,
+                });
             }
             if Instant::now() >= next_flush {
                 // As in Kafka Connect, a failed commit (the offset store or
                 // dead letter queue unreachable) is retried at the next
                 // flush; the records stay uncommitted meanwhile.
                 if let Err(e) = self.commit_offsets().await {
-                    warn!(connector = %self.connector, task = self.task_id, error = %e,
+                    warn!(connector = %self.core.connector, task = self.core.task_id, error = %trace_of(&e),
                           "offset commit failed; retrying at the next flush");
                 }
-                next_flush = Instant::now() + self.flush_interval;
+                next_flush = Instant::now() + self.core.flush_interval;
             }
             if target == TargetState::Paused {
                 // Wake for a state change or the next offset flush.
-                let _ = tokio::time::timeout_at(next_flush, self.target.changed()).await;
+                let _ = tokio::time::timeout_at(next_flush, self.core.target.changed()).await;
                 continue;
             }
             let mut records = match self.task.poll().await {
@@ -330,7 +298,7 @@ impl SourceTaskRunner {
                 // As Kafka Connect: a retriable poll failure is logged and the
                 // task polls again (after a pause, so a broken source does not spin).
                 Err(e) if e.is_retriable() => {
-                    warn!(connector = %self.connector, task = self.task_id, error = %e, "retriable poll failure; polling again");
+                    warn!(connector = %self.core.connector, task = self.core.task_id, error = %trace_of(&e), "retriable poll failure; polling again");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
@@ -338,7 +306,7 @@ impl SourceTaskRunner {
             };
             // The offset moves into the tracker; a dead letter queue entry
             // needs it too, so only then is it copied.
-            let keep_offsets = self.dlq.is_some();
+            let keep_offsets = self.core.dlq.is_some();
             let first = self.submitted.submit_batch(records.iter_mut().map(|r| {
                 let offset = if keep_offsets {
                     r.source_offset.clone()
@@ -347,15 +315,15 @@ impl SourceTaskRunner {
                 };
                 (r.source_partition.clone(), offset)
             }));
-            let retry = self.errors.retry;
+            let retry = self.core.errors.retry;
             for (i, record) in records.into_iter().enumerate() {
                 let seq = first + i;
                 // Kept when failed records go to a dead letter queue, and for
                 // retries: the chain takes the record it transforms.
-                let original = (self.dlq.is_some() || retry.enabled()).then(|| record.clone());
+                let original = (self.core.dlq.is_some() || retry.enabled()).then(|| record.clone());
                 let applied = match &original {
                     Some(copy) if retry.enabled() => {
-                        let transforms = &mut self.transforms;
+                        let transforms = &mut self.core.transforms;
                         let mut first_try = Some(record);
                         retry
                             .run(
@@ -368,7 +336,7 @@ impl SourceTaskRunner {
                             )
                             .await
                     }
-                    _ => match self.transforms.apply(record) {
+                    _ => match self.core.transforms.apply(record) {
                         Ok(r) => Retried::Done(r),
                         Err(e) => Retried::Failed(e),
                     },
@@ -380,12 +348,12 @@ impl SourceTaskRunner {
                         self.submitted.delivered(seq, Ok((-1, -1)));
                         continue;
                     }
-                    Retried::Failed(e) if self.errors.tolerate_all => {
+                    Retried::Failed(e) if self.core.errors.tolerate_all => {
                         let class = e.stage().map(|s| s.class.to_owned()).unwrap_or_default();
                         self.skip(
                             seq,
                             original,
-                            ("TRANSFORMATION", class, e.exception_class()),
+                            (Stage::Transformation, class, e.exception_class()),
                             e.to_string(),
                         )
                         .await?;
@@ -402,12 +370,8 @@ impl SourceTaskRunner {
                 match self.send(record, seq, &mut bufs, &mut stop).await {
                     Ok(true) => {}
                     Ok(false) => break,
-                    Err(TaskError::Convert(stage, msg)) if self.errors.tolerate_all => {
-                        let class = match stage {
-                            "KEY_CONVERTER" => self.converter_classes.0.clone(),
-                            "HEADER_CONVERTER" => self.header_converter.class().to_owned(),
-                            _ => self.converter_classes.1.clone(),
-                        };
+                    Err(TaskError::Convert(stage, msg)) if self.core.errors.tolerate_all => {
+                        let class = self.core.converters.class_at(stage).to_owned();
                         self.skip(seq, original, (stage, class, DATA_EXCEPTION), msg)
                             .await?;
                     }
@@ -438,9 +402,10 @@ impl SourceTaskRunner {
             headers,
             ..
         } = record;
-        let retry = self.errors.retry;
+        let retry = self.core.errors.retry;
         let retriable = ConvertError::is_retriable;
-        let (key_conv, key_buf) = (&self.key_converter, &mut bufs.key);
+        let conv = &self.core.converters;
+        let (key_conv, key_buf) = (&conv.key, &mut bufs.key);
         let has_key = match retry
             .run(stop, retriable, || {
                 key_conv.from_connect(&topic, key_schema.as_ref(), &key, key_buf)
@@ -448,10 +413,12 @@ impl SourceTaskRunner {
             .await
         {
             Retried::Done(present) => present,
-            Retried::Failed(e) => return Err(TaskError::Convert("KEY_CONVERTER", e.to_string())),
+            Retried::Failed(e) => {
+                return Err(TaskError::Convert(Stage::KeyConverter, e.to_string()))
+            }
             Retried::Stopped(_) => return Ok(false),
         };
-        let (value_conv, value_buf) = (&self.value_converter, &mut bufs.value);
+        let (value_conv, value_buf) = (&conv.value, &mut bufs.value);
         let has_value = match retry
             .run(stop, retriable, || {
                 value_conv.from_connect(&topic, value_schema.as_ref(), &value, value_buf)
@@ -459,11 +426,13 @@ impl SourceTaskRunner {
             .await
         {
             Retried::Done(present) => present,
-            Retried::Failed(e) => return Err(TaskError::Convert("VALUE_CONVERTER", e.to_string())),
+            Retried::Failed(e) => {
+                return Err(TaskError::Convert(Stage::ValueConverter, e.to_string()))
+            }
             Retried::Stopped(_) => return Ok(false),
         };
         // All headers are one operation, as in Kafka Connect.
-        let (header_conv, header_buf) = (&self.header_converter, &mut bufs.headers);
+        let (header_conv, header_buf) = (&conv.header, &mut bufs.headers);
         let converted = retry
             .run(stop, retriable, || {
                 header_buf.clear();
@@ -477,7 +446,7 @@ impl SourceTaskRunner {
         match converted {
             Retried::Done(()) => {}
             Retried::Failed(e) => {
-                return Err(TaskError::Convert("HEADER_CONVERTER", e.to_string()))
+                return Err(TaskError::Convert(Stage::HeaderConverter, e.to_string()))
             }
             Retried::Stopped(_) => return Ok(false),
         }
@@ -492,11 +461,13 @@ impl SourceTaskRunner {
         };
         // Records mostly go to the topic of the record before: topic creation
         // and tracking look at a topic only when it changes.
-        let resets = self.status.topic_resets();
+        let resets = self.core.status.topic_resets();
         if bufs.last_topic != topic || bufs.topic_resets != resets {
             self.ensure_topic(&topic).await?;
-            if self.topic_tracking && self.status.record_topic(&self.connector, &topic) {
-                debug!(connector = %self.connector, topic = %topic, "connector uses a new topic");
+            if self.core.topic_tracking
+                && self.core.status.record_topic(&self.core.connector, &topic)
+            {
+                debug!(connector = %self.core.connector, topic = %topic, "connector uses a new topic");
             }
             bufs.topic_resets = resets;
             bufs.last_topic.clone_from(&topic);
@@ -512,7 +483,9 @@ impl SourceTaskRunner {
         self.producer
             .send(&out, seq)
             .await
-            .map_err(|e| TaskError::Produce(e.to_string()))?;
+            .map_err(TaskError::kafka(format!(
+                "Failed to send a record to topic {topic}"
+            )))?;
         Ok(true)
     }
 
@@ -523,19 +496,18 @@ impl SourceTaskRunner {
         &mut self,
         seq: usize,
         original: Option<SourceRecord>,
-        (stage, class_name, exception_class): (&'static str, String, &'static str),
+        (stage, class_name, exception_class): (Stage, String, &'static str),
         message: String,
     ) -> Result<(), TaskError> {
-        if self.errors.log {
-            error!(connector = %self.connector, task = self.task_id, stage, error = %message,
-                   "Error encountered in task {}-{}; record skipped (errors.tolerance=all)", self.connector, self.task_id);
+        let core = &self.core;
+        if core.errors.log {
+            error!(connector = %core.connector, task = core.task_id, stage = stage.name(), error = %message,
+                   "Error encountered in task {}-{}; record skipped (errors.tolerance=all)", core.connector, core.task_id);
         }
-        if let (Some(dlq), Some(r)) = (&self.dlq, original) {
+        if let (Some(dlq), Some(r)) = (&core.dlq, original) {
             let errant = source_errant(
                 &r,
-                self.key_converter.as_ref(),
-                self.value_converter.as_ref(),
-                &self.header_converter,
+                &core.converters,
                 (stage, class_name, exception_class),
                 message,
             );
@@ -558,9 +530,9 @@ impl SourceTaskRunner {
             let created = admin
                 .create_topics(std::slice::from_ref(&spec))
                 .await
-                .map_err(|e| TaskError::Produce(format!("creating topic {topic}: {e}")))?;
+                .map_err(TaskError::kafka(format!("Failed to create topic {topic}")))?;
             if !created.is_empty() {
-                info!(connector = %self.connector, topic, partitions = spec.partitions,
+                info!(connector = %self.core.connector, topic, partitions = spec.partitions,
                       replication_factor = spec.replication_factor, "created topic");
             }
         }
@@ -571,8 +543,8 @@ impl SourceTaskRunner {
     /// Writes the offsets of acknowledged records, then tells the task.
     async fn commit_offsets(&mut self) -> Result<(), TaskError> {
         // Dead-lettered records must be in Kafka before their offsets count.
-        if let Some(dlq) = &self.dlq {
-            dlq.flush(self.flush_timeout).await?;
+        if let Some(dlq) = &self.core.dlq {
+            dlq.flush(self.drain_timeout).await?;
         }
         let offsets: Vec<(OffsetMap, Option<OffsetMap>)> = self
             .submitted
@@ -583,24 +555,24 @@ impl SourceTaskRunner {
         if !offsets.is_empty() {
             let n = offsets.len();
             let store = self.offsets.clone();
-            let connector = self.connector.clone();
+            let connector = self.core.connector.clone();
             tokio::task::spawn_blocking(move || store.put(&connector, offsets))
                 .await
-                .map_err(|e| TaskError::Offsets(e.to_string()))?
-                .map_err(|e| TaskError::Offsets(e.to_string()))?;
-            debug!(connector = %self.connector, task = self.task_id, partitions = n, "committed source offsets");
+                .map_err(|e| TaskError::Offsets(e.into()))?
+                .map_err(|e| TaskError::Offsets(e.into()))?;
+            debug!(connector = %self.core.connector, task = self.core.task_id, partitions = n, "committed source offsets");
         }
         self.task.commit().await.map_err(TaskError::Task)
     }
 
     /// Drains the producer, commits what was acknowledged, stops the task.
     async fn shutdown(&mut self) -> Result<(), TaskError> {
-        if let Err(e) = self.producer.flush(self.flush_timeout).await {
-            warn!(connector = %self.connector, task = self.task_id, error = %e,
+        if let Err(e) = self.producer.flush(self.drain_timeout).await {
+            warn!(connector = %self.core.connector, task = self.core.task_id, error = %e,
                   outstanding = self.submitted.outstanding(), "producer not drained at shutdown");
         }
         self.commit_offsets().await?;
-        self.transforms.close();
+        self.core.transforms.close();
         self.task.stop().await.map_err(TaskError::Task)
     }
 }

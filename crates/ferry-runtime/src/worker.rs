@@ -5,24 +5,22 @@
 use std::sync::Arc;
 
 use ferry_api::{ConnectorKind, PluginDescriptor, SinkTaskContext, SourceTaskContext};
-use ferry_convert::{new_converter, Converter, ConverterRole};
 use ferry_kafka::consumer::sink_consumer_defaults;
 use ferry_kafka::producer::source_producer_defaults;
 use ferry_kafka::{Admin, Consumer, Producer};
-use ferry_transforms::TransformationChain;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{info, warn, Instrument};
 
-use crate::connector_config::{TOPICS, TOPICS_REGEX};
+use crate::connector_config::SinkTopics;
 use crate::entities::{State, TargetState};
-use crate::error_handling::{ErrorPolicy, SinkErrantRecordReporter};
+use crate::error_handling::SinkErrantRecordReporter;
 use crate::errors::TaskError;
-use crate::headers::HeaderConverter;
 use crate::offsets::{ConnectorOffsetReader, OffsetStore};
 use crate::sink_task::SinkTaskRunner;
 use crate::source_task::{SourceTaskRunner, SubmittedRecords};
-use crate::status::StatusStore;
+use crate::status::{trace_of, StatusStore};
+use crate::task::{self, TaskCore};
 use crate::topic_creation::{self, TopicCreation};
 use crate::worker_config::WorkerConfig;
 use crate::Props;
@@ -57,20 +55,6 @@ pub fn sink_group(connector: &str, config: &Props) -> String {
 }
 
 impl Worker {
-    fn converter(
-        &self,
-        role: ConverterRole,
-        connector_config: &Props,
-    ) -> Result<Box<dyn Converter>, TaskError> {
-        let prefix = match role {
-            ConverterRole::Key => "key.converter",
-            ConverterRole::Value => "value.converter",
-            ConverterRole::Header => "header.converter",
-        };
-        let (class, props) = self.config.converter_for(prefix, connector_config);
-        new_converter(&class, role, &props).map_err(|e| TaskError::Setup(format!("{prefix}: {e}")))
-    }
-
     /// Builds and spawns a task; on a setup failure the task is recorded as
     /// FAILED and no loop runs.
     pub fn start_task(
@@ -96,7 +80,7 @@ impl Worker {
                     task_config,
                     rx,
                 )
-                .map(|r| tokio::spawn(r.run().instrument(span))),
+                .map(|r| tokio::spawn(task::run(r).instrument(span))),
             ConnectorKind::Sink => self
                 .sink_runner(
                     plugin,
@@ -106,12 +90,12 @@ impl Worker {
                     task_config,
                     rx,
                 )
-                .map(|r| tokio::spawn(r.run().instrument(span))),
+                .map(|r| tokio::spawn(task::run(r).instrument(span))),
         };
         match built {
             Ok(join) => Some(TaskHandle { target: tx, join }),
             Err(e) => {
-                warn!(connector, task = task_id, error = %e, "task could not be created");
+                warn!(connector, task = task_id, error = %trace_of(&e), "task could not be created");
                 self.status
                     .set_task(connector, task_id, State::Failed, Some(e.trace()));
                 None
@@ -128,9 +112,19 @@ impl Worker {
         task_config: Props,
         target: watch::Receiver<TargetState>,
     ) -> Result<SourceTaskRunner, TaskError> {
-        let new_task = plugin
-            .new_source_task
-            .ok_or_else(|| TaskError::Setup(format!("{} has no source task", plugin.class)))?;
+        let new_task = plugin.new_source_task.ok_or_else(|| TaskError::Setup {
+            context: format!("{} has no source task", plugin.class),
+            source: None,
+        })?;
+        let core = TaskCore::new(
+            &self.config,
+            self.status.clone(),
+            connector,
+            task_id,
+            connector_config,
+            task_config,
+            target,
+        )?;
         let mut producer_props =
             self.config
                 .client_props("producer", connector_config, source_producer_defaults());
@@ -139,48 +133,24 @@ impl Worker {
             .or_insert_with(|| format!("connector-producer-{connector}-{task_id}"));
         let submitted = Arc::new(SubmittedRecords::default());
         let producer = Producer::new(&producer_props, submitted.clone())
-            .map_err(|e| TaskError::Setup(e.to_string()))?;
+            .map_err(|e| TaskError::setup("producer", e))?;
         let reader = Arc::new(ConnectorOffsetReader {
             connector: connector.to_owned(),
             store: self.offsets.clone(),
         });
         Ok(SourceTaskRunner {
-            connector: connector.to_owned(),
-            task_id,
+            core,
             task: new_task(),
-            props: task_config,
             producer,
             submitted,
-            key_converter: self.converter(ConverterRole::Key, connector_config)?,
-            value_converter: self.converter(ConverterRole::Value, connector_config)?,
-            header_converter: HeaderConverter::for_connector(&self.config, connector_config)
-                .map_err(|e| TaskError::Setup(format!("header.converter: {e}")))?,
             offsets: self.offsets.clone(),
             context: SourceTaskContext::new(connector, task_id, reader),
-            status: self.status.clone(),
-            target,
-            flush_interval: self.config.offset_flush_interval(),
-            flush_timeout: self
+            drain_timeout: self
                 .config
                 .offset_flush_timeout()
                 .max(self.config.shutdown_timeout()),
-            topic_tracking: self.config.topic_tracking(),
-            errors: ErrorPolicy::from_config(connector_config),
-            transforms: TransformationChain::from_connector_config(connector_config)
-                .map_err(|e| TaskError::Setup(format!("{}: {}", e.key, e.message)))?,
             topic_creation: self.topic_creation(connector_config)?,
             known_topics: Default::default(),
-            dlq: None,
-            worker_config: self.config.clone(),
-            connector_config: connector_config.clone(),
-            converter_classes: (
-                self.config
-                    .converter_for("key.converter", connector_config)
-                    .0,
-                self.config
-                    .converter_for("value.converter", connector_config)
-                    .0,
-            ),
         })
     }
 
@@ -193,10 +163,14 @@ impl Worker {
         if !self.config.topic_creation() || !topic_creation::requested(connector_config) {
             return Ok(None);
         }
-        let rules = TopicCreation::from_config(connector_config)
-            .map_err(|(key, message)| TaskError::Setup(format!("{key}: {message}")))?;
-        let admin =
-            Admin::new(&self.config.admin_props()).map_err(|e| TaskError::Setup(e.to_string()))?;
+        let rules = TopicCreation::from_config(connector_config).map_err(|(key, message)| {
+            TaskError::Setup {
+                context: key,
+                source: Some(message.into()),
+            }
+        })?;
+        let admin = Admin::new(&self.config.admin_props())
+            .map_err(|e| TaskError::setup("topic creation admin client", e))?;
         Ok(Some((rules, admin)))
     }
 
@@ -209,9 +183,21 @@ impl Worker {
         mut task_config: Props,
         target: watch::Receiver<TargetState>,
     ) -> Result<SinkTaskRunner, TaskError> {
-        let new_task = plugin
-            .new_sink_task
-            .ok_or_else(|| TaskError::Setup(format!("{} has no sink task", plugin.class)))?;
+        let new_task = plugin.new_sink_task.ok_or_else(|| TaskError::Setup {
+            context: format!("{} has no sink task", plugin.class),
+            source: None,
+        })?;
+        // Tasks see the topics they consume, whatever stored their config.
+        SinkTopics::copy_into_task(connector_config, &mut task_config);
+        let core = TaskCore::new(
+            &self.config,
+            self.status.clone(),
+            connector,
+            task_id,
+            connector_config,
+            task_config,
+            target,
+        )?;
         let mut consumer_props =
             self.config
                 .client_props("consumer", connector_config, sink_consumer_defaults());
@@ -225,87 +211,36 @@ impl Worker {
             .filter(|n| *n > 0)
             .unwrap_or(500);
         let consumer =
-            Consumer::new(&consumer_props).map_err(|e| TaskError::Setup(e.to_string()))?;
-        // Tasks see the topics they consume, as in Kafka Connect.
-        for key in [TOPICS, TOPICS_REGEX] {
-            if let Some(v) = connector_config.get(key) {
-                task_config
-                    .entry(key.to_owned())
-                    .or_insert_with(|| v.clone());
-            }
-        }
-        let topics = ferry_api::config::parse_list(
-            connector_config
-                .get(TOPICS)
-                .map(String::as_str)
-                .unwrap_or(""),
-        );
-        let regex = connector_config
-            .get(TOPICS_REGEX)
-            .map(|s| s.trim())
-            .unwrap_or("");
-        if !topics.is_empty() {
-            consumer.subscribe(&topics)
+            Consumer::new(&consumer_props).map_err(|e| TaskError::setup("consumer", e))?;
+        let topics = SinkTopics::of(connector_config);
+        if !topics.list.is_empty() {
+            consumer.subscribe(&topics.list)
         } else {
-            consumer.subscribe_regex(regex)
+            consumer.subscribe_regex(topics.regex)
         }
-        .map_err(|e| TaskError::Setup(e.to_string()))?;
-        let key_converter: Arc<dyn Converter> =
-            self.converter(ConverterRole::Key, connector_config)?.into();
-        let value_converter: Arc<dyn Converter> = self
-            .converter(ConverterRole::Value, connector_config)?
-            .into();
-        let header_converter = Arc::new(
-            HeaderConverter::for_connector(&self.config, connector_config)
-                .map_err(|e| TaskError::Setup(format!("header.converter: {e}")))?,
-        );
-        let errors = ErrorPolicy::from_config(connector_config);
+        .map_err(|e| TaskError::setup("subscribing to the connector's topics", e))?;
         // Offered to the task only when the connector asks for error
         // reporting (a dead letter queue or errors.log.enable), as Kafka
         // Connect does; it shares the task's converters.
         let reporter = SinkErrantRecordReporter::new(
             connector,
             task_id,
-            &errors,
-            key_converter.clone(),
-            value_converter.clone(),
-            header_converter.clone(),
+            &core.errors,
+            core.converters.key.clone(),
+            core.converters.value.clone(),
+            core.converters.header.clone(),
         );
         let context = match &reporter {
             Some(r) => SinkTaskContext::with_errant_record_reporter(r.clone()),
             None => SinkTaskContext::new(),
         };
         Ok(SinkTaskRunner {
-            connector: connector.to_owned(),
-            task_id,
+            core,
             task: new_task(),
-            props: task_config,
             consumer,
             context,
-            key_converter,
-            value_converter,
-            header_converter,
-            status: self.status.clone(),
-            target,
-            flush_interval: self.config.offset_flush_interval(),
             max_poll_records,
-            topic_tracking: self.config.topic_tracking(),
-            errors,
-            transforms: TransformationChain::from_connector_config(connector_config)
-                .map_err(|e| TaskError::Setup(format!("{}: {}", e.key, e.message)))?,
-            dlq: None,
             reporter,
-            worker_config: self.config.clone(),
-            connector_config: connector_config.clone(),
-            converter_classes: (
-                self.config
-                    .converter_for("key.converter", connector_config)
-                    .0,
-                self.config
-                    .converter_for("value.converter", connector_config)
-                    .0,
-            ),
-            flush_timeout: self.config.offset_flush_timeout(),
         })
     }
 

@@ -229,7 +229,7 @@ async fn reported_records_reach_the_dead_letter_queue_as_bytes_with_context_head
         .report(&record(Value::String("k1".into()), 42), &bad_row)
         .await
         .expect("tolerated report");
-    let unavailable = ConnectError::Retriable("database unavailable".into());
+    let unavailable = ConnectError::retriable("database unavailable");
     reporter
         .report(&record(Value::Null, 43), &unavailable)
         .await

@@ -79,7 +79,7 @@ impl JdbcSinkTask {
         if let Some(handle) = self.inflight.take() {
             let (writer, result) = handle
                 .await
-                .map_err(|e| ConnectError::other(format!("JDBC sink write task failed: {e}")))?;
+                .map_err(|e| ConnectError::caused_by("JDBC sink write task failed", e))?;
             self.writer = Some(writer);
             result?;
         }

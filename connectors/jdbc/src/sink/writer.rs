@@ -97,10 +97,13 @@ impl Writer {
                     tokio::time::sleep(self.cfg.retry_backoff).await;
                 }
                 Err(e) if e.is_connectivity() => {
-                    return Err(ConnectError::other(format!(
-                        "Exceeded max retries ({}) writing to the database: {e}",
-                        self.cfg.max_retries
-                    )))
+                    return Err(ConnectError::caused_by(
+                        format!(
+                            "Exceeded max retries ({}) writing to the database",
+                            self.cfg.max_retries
+                        ),
+                        e,
+                    ))
                 }
                 Err(e @ JdbcError::Statement { .. }) | Err(e @ JdbcError::Data(_))
                     if reporter.is_some() =>
@@ -108,7 +111,7 @@ impl Writer {
                     warn!(connector = %self.connector, task = self.task, error = %e, "batch refused; writing records one by one to report the failing ones");
                     return self.write_one_by_one(records, reporter).await;
                 }
-                Err(e) => return Err(ConnectError::other(e.to_string())),
+                Err(e) => return Err(e.into()),
             }
         }
     }
@@ -138,12 +141,11 @@ impl Writer {
                             ) =>
                     {
                         if let Some(r) = reporter {
-                            r.report(&records[i], &ConnectError::other(e.to_string()))
-                                .await?;
+                            r.report(&records[i], &e.into()).await?;
                         }
                         break;
                     }
-                    Err(e) => return Err(ConnectError::other(e.to_string())),
+                    Err(e) => return Err(e.into()),
                 }
             }
         }

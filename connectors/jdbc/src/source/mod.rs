@@ -256,7 +256,10 @@ impl SourceTask for JdbcSourceTask {
                 tokio::time::sleep(MAX_POLL_WAIT).await;
                 Err(e.into())
             }
-            Err(e) => Err(ConnectError::other(format!("{} (table {})", e, q.name()))),
+            Err(e) => Err(ConnectError::caused_by(
+                format!("{} (table {})", e, q.name()),
+                e,
+            )),
         }
     }
 

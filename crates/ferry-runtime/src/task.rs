@@ -1,0 +1,191 @@
+//! What every task has, source or sink (Kafka Connect's `WorkerTask`):
+//! converters, the transformation chain, the `errors.*` policy and dead
+//! letter queue, status and target state, built once from the connector
+//! config. [`SourceTaskRunner`](crate::source_task::SourceTaskRunner) and
+//! [`SinkTaskRunner`](crate::sink_task::SinkTaskRunner) keep only their
+//! loops and their Kafka clients.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use ferry_api::ConnectError;
+use ferry_convert::{new_converter, Converter, ConverterRole};
+use ferry_transforms::{ConnectRecord, TransformationChain};
+use tokio::sync::watch;
+use tracing::{error, info, warn};
+
+use crate::entities::{State, TargetState};
+use crate::error_handling::{DeadLetterQueue, ErrorPolicy, Stage};
+use crate::errors::TaskError;
+use crate::headers::HeaderConverter;
+use crate::status::{trace_of, StatusStore};
+use crate::worker_config::WorkerConfig;
+use crate::Props;
+
+/// The key and value converters with the class names error reports give.
+pub struct Converters {
+    pub key: Arc<dyn Converter>,
+    pub value: Arc<dyn Converter>,
+    pub header: Arc<HeaderConverter>,
+    pub key_class: String,
+    pub value_class: String,
+}
+
+impl Converters {
+    /// The converters a connector's config (or the worker's) names.
+    pub fn for_connector(worker: &WorkerConfig, connector: &Props) -> Result<Self, TaskError> {
+        let build = |role: ConverterRole, prefix: &str| {
+            let (class, props) = worker.converter_for(prefix, connector);
+            new_converter(&class, role, &props)
+                .map(|c| (Arc::<dyn Converter>::from(c), class))
+                .map_err(|e| TaskError::setup(prefix, e))
+        };
+        let (key, key_class) = build(ConverterRole::Key, "key.converter")?;
+        let (value, value_class) = build(ConverterRole::Value, "value.converter")?;
+        let header = HeaderConverter::for_connector(worker, connector)
+            .map_err(|e| TaskError::setup("header.converter", e))?;
+        Ok(Converters {
+            key,
+            value,
+            header: Arc::new(header),
+            key_class,
+            value_class,
+        })
+    }
+
+    /// The class that ran at a converter stage, named in error reports.
+    pub fn class_at(&self, stage: Stage) -> &str {
+        match stage {
+            Stage::KeyConverter => &self.key_class,
+            Stage::HeaderConverter => self.header.class(),
+            _ => &self.value_class,
+        }
+    }
+}
+
+/// The parts every task loop shares.
+pub struct TaskCore<R: ConnectRecord> {
+    pub connector: String,
+    pub task_id: u32,
+    /// The task's own config, as its connector generated it.
+    pub props: Props,
+    pub converters: Converters,
+    pub transforms: TransformationChain<R>,
+    pub errors: ErrorPolicy,
+    /// Opened by [`TaskCore::open_dlq`] when the connector names a topic.
+    pub dlq: Option<Arc<DeadLetterQueue>>,
+    pub status: Arc<StatusStore>,
+    pub target: watch::Receiver<TargetState>,
+    /// The target state last written to the status store.
+    reported: Option<TargetState>,
+    pub flush_interval: Duration,
+    pub flush_timeout: Duration,
+    pub topic_tracking: bool,
+    pub worker_config: WorkerConfig,
+    pub connector_config: Props,
+}
+
+impl<R: ConnectRecord> TaskCore<R> {
+    /// Builds the shared parts from the connector's config; converters are
+    /// looked up once, here.
+    pub fn new(
+        worker: &WorkerConfig,
+        status: Arc<StatusStore>,
+        connector: &str,
+        task_id: u32,
+        connector_config: &Props,
+        props: Props,
+        target: watch::Receiver<TargetState>,
+    ) -> Result<Self, TaskError> {
+        let transforms =
+            TransformationChain::from_connector_config(connector_config).map_err(|e| {
+                TaskError::Setup {
+                    context: e.key.clone(),
+                    source: Some(e.message.into()),
+                }
+            })?;
+        Ok(TaskCore {
+            connector: connector.to_owned(),
+            task_id,
+            props,
+            converters: Converters::for_connector(worker, connector_config)?,
+            transforms,
+            errors: ErrorPolicy::from_config(connector_config),
+            dlq: None,
+            status,
+            target,
+            reported: None,
+            flush_interval: worker.offset_flush_interval(),
+            flush_timeout: worker.offset_flush_timeout(),
+            topic_tracking: worker.topic_tracking(),
+            worker_config: worker.clone(),
+            connector_config: connector_config.clone(),
+        })
+    }
+
+    /// Opens the dead letter queue when the connector names one.
+    pub async fn open_dlq(&mut self) -> Result<(), TaskError> {
+        self.dlq = DeadLetterQueue::open(
+            &self.worker_config,
+            &self.connector_config,
+            &self.connector,
+            self.task_id,
+            &self.errors,
+        )
+        .await?
+        .map(Arc::new);
+        Ok(())
+    }
+
+    /// The target state now, reported to the status store when it changed:
+    /// `None` once the task is to stop, else the target and whether it
+    /// changed since the last call.
+    pub fn observe_target(&mut self) -> Option<(TargetState, bool)> {
+        let target = *self.target.borrow_and_update();
+        let changed = self.reported != Some(target);
+        if changed {
+            let state = match target {
+                TargetState::Started => State::Running,
+                TargetState::Paused => State::Paused,
+                TargetState::Stopped => return None,
+            };
+            self.status
+                .set_task(&self.connector, self.task_id, state, None);
+            self.reported = Some(target);
+        }
+        (target != TargetState::Stopped).then_some((target, changed))
+    }
+}
+
+/// A task loop the worker runs: one per task, until stopped or failed.
+#[async_trait]
+pub trait TaskLoop: Send {
+    /// `"source"` or `"sink"`, for logs.
+    const KIND: &'static str;
+    fn ids(&self) -> (&str, u32);
+    fn status(&self) -> &StatusStore;
+    /// Starts the task and runs its loop until it is stopped.
+    async fn execute(&mut self) -> Result<(), TaskError>;
+    /// Stops the connector's task after a failure.
+    async fn stop_task(&mut self) -> Result<(), ConnectError>;
+}
+
+/// Runs a task loop, recording its end: a failure is the task's FAILED
+/// status with the whole cause chain as its trace.
+pub async fn run<T: TaskLoop>(mut task: T) {
+    let result = task.execute().await;
+    let (connector, id) = task.ids();
+    let (connector, id) = (connector.to_owned(), id);
+    match result {
+        Ok(()) => info!(connector = %connector, task = id, "{} task stopped", T::KIND),
+        Err(e) => {
+            error!(connector = %connector, task = id, error = %trace_of(&e), "{} task failed", T::KIND);
+            task.status()
+                .set_task(&connector, id, State::Failed, Some(e.trace()));
+            if let Err(e) = task.stop_task().await {
+                warn!(connector = %connector, task = id, error = %e, "stopping failed {} task", T::KIND);
+            }
+        }
+    }
+}
