@@ -12,9 +12,9 @@
 use ferry_api::data::logical;
 use ferry_api::{Decimal, Schema, SchemaBuilder, SchemaType, Value};
 
-use super::date::{SimpleDateFormat, MILLIS_PER_DAY};
-use super::number;
-use super::text;
+use crate::date::{self, SimpleDateFormat, MILLIS_PER_DAY};
+use crate::number;
+use crate::text;
 
 /// A schema and a value, either of which may be absent (null).
 #[derive(Debug, Clone, PartialEq)]
@@ -706,9 +706,9 @@ fn append(out: &mut String, value: &Value, embedded: bool) {
             }
             out.push('}');
         }
-        Value::Date(d) => out.push_str(&super::date::iso_format(i64::from(*d) * MILLIS_PER_DAY)),
-        Value::Time(t) => out.push_str(&super::date::iso_format(i64::from(*t))),
-        Value::Timestamp(t) => out.push_str(&super::date::iso_format(*t)),
+        Value::Date(d) => out.push_str(&date::iso_format(i64::from(*d) * MILLIS_PER_DAY)),
+        Value::Time(t) => out.push_str(&date::iso_format(i64::from(*t))),
+        Value::Timestamp(t) => out.push_str(&date::iso_format(*t)),
         other => text::write_value(out, other),
     }
 }

@@ -13,7 +13,8 @@
 //! arithmetic, which is all `FDBigInteger` computes.
 //!
 //! JDK 19 and later print the shortest form instead; the two agree on the
-//! vast majority of values (see `golden/README.md`).
+//! vast majority of values (see `crates/ferry-convert/golden/README.md`,
+//! whose `floats.txt` checks this module against Java 17).
 
 /// Writes `Double.toString(v)` into `out`.
 pub fn write_f64(out: &mut Vec<u8>, v: f64) {
@@ -29,19 +30,37 @@ pub fn write_f32(out: &mut Vec<u8>, v: f32) {
     out.extend_from_slice(&buf[..n]);
 }
 
+/// Appends `Double.toString(v)` to `out`.
+pub fn push_f64(out: &mut String, v: f64) {
+    let mut buf = [0u8; 64];
+    let n = format_f64(v, &mut buf);
+    out.push_str(ascii(&buf[..n]));
+}
+
+/// Appends `Float.toString(v)` to `out`.
+pub fn push_f32(out: &mut String, v: f32) {
+    let mut buf = [0u8; 64];
+    let n = format_f32(v, &mut buf);
+    out.push_str(ascii(&buf[..n]));
+}
+
 /// `Double.toString(v)` as a `String` (for messages and `toString` output).
 pub fn f64_to_string(v: f64) -> String {
-    let mut out = Vec::with_capacity(24);
-    write_f64(&mut out, v);
-    // The buffer only ever holds ASCII.
-    String::from_utf8_lossy(&out).into_owned()
+    let mut out = String::with_capacity(24);
+    push_f64(&mut out, v);
+    out
 }
 
 /// `Float.toString(v)` as a `String`.
 pub fn f32_to_string(v: f32) -> String {
-    let mut out = Vec::with_capacity(16);
-    write_f32(&mut out, v);
-    String::from_utf8_lossy(&out).into_owned()
+    let mut out = String::with_capacity(16);
+    push_f32(&mut out, v);
+    out
+}
+
+/// The formatted digits, which are only ever ASCII.
+fn ascii(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap_or_default()
 }
 
 const EXP_SHIFT: i32 = 52;

@@ -1,12 +1,15 @@
-//! How Kafka Connect (Java) names and prints things in its messages: value
-//! classes (`found: java.util.HashMap`), `Object.toString()` of values,
-//! schemas and headers.
+//! How Kafka Connect (Java) names and prints things: value classes in its
+//! error messages (`found: java.util.HashMap`, `class java.lang.Integer`),
+//! and the `Object.toString()` of values (which `StringConverter` writes and
+//! transforms put into messages and fields), schemas, headers and source
+//! offsets.
 
 use std::fmt::Write as _;
 
 use ferry_api::{Header, Headers, Schema, Value};
 
-use super::float;
+use crate::date::{date_to_string, MILLIS_PER_DAY};
+use crate::float;
 
 /// `value.getClass().getName()`: the Java class each value variant stands
 /// for. Maps are `HashMap`s and arrays `ArrayList`s, as the JsonConverter
@@ -32,6 +35,7 @@ pub fn class_name(value: &Value) -> &'static str {
 }
 
 /// `value.getClass()` printed by string concatenation: `class java.lang.Integer`.
+/// Only Java's non-null values have a class; `null` prints as `class null`.
 pub fn class_display(value: &Value) -> String {
     format!("class {}", class_name(value))
 }
@@ -48,6 +52,8 @@ pub fn to_string(value: &Value) -> String {
     out
 }
 
+/// Appends `String.valueOf(value)` to `out`, with the same differences as
+/// [`to_string`].
 pub fn write_value(out: &mut String, value: &Value) {
     match value {
         Value::Null => out.push_str("null"),
@@ -64,18 +70,16 @@ pub fn write_value(out: &mut String, value: &Value) {
         Value::Int64(v) => {
             let _ = write!(out, "{v}");
         }
-        Value::Float32(v) => out.push_str(&float::f32_to_string(*v)),
-        Value::Float64(v) => out.push_str(&float::f64_to_string(*v)),
+        Value::Float32(v) => float::push_f32(out, *v),
+        Value::Float64(v) => float::push_f64(out, *v),
         Value::String(s) => out.push_str(s),
         Value::Bytes(b) => out.push_str(&String::from_utf8_lossy(b)),
         Value::Decimal(d) => {
             let _ = write!(out, "{d}");
         }
-        Value::Date(days) => out.push_str(&super::date::date_to_string(
-            i64::from(*days) * super::date::MILLIS_PER_DAY,
-        )),
-        Value::Time(ms) => out.push_str(&super::date::date_to_string(i64::from(*ms))),
-        Value::Timestamp(ms) => out.push_str(&super::date::date_to_string(*ms)),
+        Value::Date(days) => out.push_str(&date_to_string(i64::from(*days) * MILLIS_PER_DAY)),
+        Value::Time(ms) => out.push_str(&date_to_string(i64::from(*ms))),
+        Value::Timestamp(ms) => out.push_str(&date_to_string(*ms)),
         Value::Array(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
@@ -175,7 +179,7 @@ fn write_json(out: &mut String, v: &serde_json::Value) {
             (Some(i), _) => {
                 let _ = write!(out, "{i}");
             }
-            (None, Some(f)) => out.push_str(&float::f64_to_string(f)),
+            (None, Some(f)) => float::push_f64(out, f),
             _ => {
                 let _ = write!(out, "{n}");
             }
@@ -192,5 +196,64 @@ fn write_json(out: &mut String, v: &serde_json::Value) {
             out.push(']');
         }
         serde_json::Value::Object(m) => out.push_str(&json_map_to_string(m)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferry_api::{Decimal, SchemaBuilder, Struct};
+
+    fn s(v: &Value) -> String {
+        to_string(v)
+    }
+
+    #[test]
+    fn dates_print_like_java_util_date() {
+        assert_eq!(s(&Value::Timestamp(0)), "Thu Jan 01 00:00:00 UTC 1970");
+        assert_eq!(s(&Value::Date(19_723)), "Mon Jan 01 00:00:00 UTC 2024");
+        assert_eq!(s(&Value::Time(45_296_789)), "Thu Jan 01 12:34:56 UTC 1970");
+        assert_eq!(s(&Value::Timestamp(-1)), "Wed Dec 31 23:59:59 UTC 1969");
+        // The Gregorian cut-over: the day before 1582-10-15 is the Julian 10-04.
+        assert_eq!(s(&Value::Date(-141_427)), "Fri Oct 15 00:00:00 UTC 1582");
+        assert_eq!(s(&Value::Date(-141_428)), "Thu Oct 04 00:00:00 UTC 1582");
+    }
+
+    #[test]
+    fn numbers_print_like_java() {
+        assert_eq!(s(&Value::Int64(i64::MIN)), "-9223372036854775808");
+        assert_eq!(s(&Value::Float64(1e10)), "1.0E10");
+        assert_eq!(s(&Value::Float32(0.1)), "0.1");
+        assert_eq!(s(&Value::Decimal(Decimal::new(1, -3))), "1E+3");
+    }
+
+    #[test]
+    fn containers_print_like_java_collections() {
+        let v = Value::Array(vec![Value::Int32(1), Value::Null, "x".into()]);
+        assert_eq!(s(&v), "[1, null, x]");
+        let m = Value::Map(vec![
+            ("a".into(), Value::Float64(1.0)),
+            ("b".into(), Value::Decimal(Decimal::new(5, 1))),
+        ]);
+        assert_eq!(s(&m), "{a=1.0, b=0.5}");
+        let schema = SchemaBuilder::struct_()
+            .field("a", Schema::int32())
+            .field("b", Schema::optional_string())
+            .field("c", Schema::boolean())
+            .build();
+        let st = Struct::new(schema)
+            .unwrap()
+            .put("a", 1)
+            .unwrap()
+            .put("c", true)
+            .unwrap();
+        assert_eq!(s(&Value::Struct(st)), "Struct{a=1,c=true}");
+    }
+
+    #[test]
+    fn classes_are_named_like_java() {
+        assert_eq!(class_name(&Value::Map(vec![])), "java.util.HashMap");
+        assert_eq!(class_display(&Value::Int32(1)), "class java.lang.Integer");
+        assert_eq!(class_display(&Value::Bytes(vec![])), "class [B");
     }
 }
