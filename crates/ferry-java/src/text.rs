@@ -80,47 +80,46 @@ pub fn write_value(out: &mut String, value: &Value) {
         Value::Date(days) => out.push_str(&date_to_string(i64::from(*days) * MILLIS_PER_DAY)),
         Value::Time(ms) => out.push_str(&date_to_string(i64::from(*ms))),
         Value::Timestamp(ms) => out.push_str(&date_to_string(*ms)),
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_value(out, item);
-            }
-            out.push(']');
-        }
-        Value::Map(entries) => {
-            out.push('{');
-            for (i, (k, v)) in entries.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_value(out, k);
-                out.push('=');
-                write_value(out, v);
-            }
-            out.push('}');
-        }
+        Value::Array(items) => write_seq(out, ["[", ", ", "]"], items, write_value),
+        Value::Map(entries) => write_seq(out, ["{", ", ", "}"], entries, |out, (k, v)| {
+            write_value(out, k);
+            out.push('=');
+            write_value(out, v);
+        }),
         Value::Struct(s) => {
             // `Struct.toString()`: set fields only, comma without space.
-            out.push_str("Struct{");
-            let mut first = true;
-            for (field, v) in s.schema().fields().iter().zip(s.values()) {
-                if v.is_null() {
-                    continue;
-                }
-                if !first {
-                    out.push(',');
-                }
-                first = false;
+            let set = s
+                .schema()
+                .fields()
+                .iter()
+                .zip(s.values())
+                .filter(|(_, v)| !v.is_null());
+            write_seq(out, ["Struct{", ",", "}"], set, |out, (field, v)| {
                 out.push_str(&field.name);
                 out.push('=');
                 write_value(out, v);
-            }
-            out.push('}');
+            });
         }
     }
+}
+
+/// Appends `open`, the items as `write` prints them with `sep` between, and
+/// `close` (`[open, sep, close]`): the shape of every Java collection's
+/// `toString()`, and of `Values.convertToString`'s containers.
+pub(crate) fn write_seq<I: IntoIterator>(
+    out: &mut String,
+    [open, sep, close]: [&str; 3],
+    items: I,
+    mut write: impl FnMut(&mut String, I::Item),
+) {
+    out.push_str(open);
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push_str(sep);
+        }
+        write(out, item);
+    }
+    out.push_str(close);
 }
 
 /// `ConnectSchema.toString()`: `Schema{STRING}` or `Schema{name:TYPE}`.
@@ -158,17 +157,17 @@ pub fn headers_to_string(headers: &Headers) -> String {
 
 /// `Map.toString()` of a source partition or offset.
 pub fn json_map_to_string(map: &serde_json::Map<String, serde_json::Value>) -> String {
-    let mut out = String::from("{");
-    for (i, (k, v)) in map.iter().enumerate() {
-        if i > 0 {
-            out.push_str(", ");
-        }
+    let mut out = String::new();
+    write_json_map(&mut out, map);
+    out
+}
+
+fn write_json_map(out: &mut String, map: &serde_json::Map<String, serde_json::Value>) {
+    write_seq(out, ["{", ", ", "}"], map, |out, (k, v)| {
         out.push_str(k);
         out.push('=');
-        write_json(&mut out, v);
-    }
-    out.push('}');
-    out
+        write_json(out, v);
+    });
 }
 
 fn write_json(out: &mut String, v: &serde_json::Value) {
@@ -185,17 +184,8 @@ fn write_json(out: &mut String, v: &serde_json::Value) {
             }
         },
         serde_json::Value::String(s) => out.push_str(s),
-        serde_json::Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_json(out, item);
-            }
-            out.push(']');
-        }
-        serde_json::Value::Object(m) => out.push_str(&json_map_to_string(m)),
+        serde_json::Value::Array(items) => write_seq(out, ["[", ", ", "]"], items, write_json),
+        serde_json::Value::Object(m) => write_json_map(out, m),
     }
 }
 
@@ -248,6 +238,18 @@ mod tests {
             .put("c", true)
             .unwrap();
         assert_eq!(s(&Value::Struct(st)), "Struct{a=1,c=true}");
+    }
+
+    #[test]
+    fn source_offsets_print_like_java_maps() {
+        let offset = serde_json::json!({"file": "a.txt", "pos": 1.5, "lines": [1, 2], "x": {}});
+        let serde_json::Value::Object(m) = offset else {
+            unreachable!()
+        };
+        assert_eq!(
+            json_map_to_string(&m),
+            "{file=a.txt, pos=1.5, lines=[1, 2], x={}}"
+        );
     }
 
     #[test]
