@@ -122,6 +122,12 @@ pub(crate) fn write_seq<I: IntoIterator>(
     out.push_str(close);
 }
 
+/// `String.trim()`: strips the characters up to U+0020 (controls included),
+/// not Unicode white space as `str::trim` does.
+pub fn trim(s: &str) -> &str {
+    s.trim_matches(|c: char| c <= ' ')
+}
+
 /// `ConnectSchema.toString()`: `Schema{STRING}` or `Schema{name:TYPE}`.
 pub fn schema_to_string(schema: &Schema) -> String {
     match schema.name() {

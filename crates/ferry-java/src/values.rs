@@ -54,12 +54,7 @@ pub fn parse_string(s: &str) -> SchemaAndValue {
 
 /// `Utils.isBlank`.
 fn is_blank(s: &str) -> bool {
-    java_trim(s).is_empty()
-}
-
-/// `String.trim()`: strips characters up to U+0020.
-fn java_trim(s: &str) -> &str {
-    s.trim_matches(|c: char| c <= ' ')
+    text::trim(s).is_empty()
 }
 
 struct Parser {
@@ -167,7 +162,7 @@ impl Parser {
         }
         self.next_token
             .as_deref()
-            .is_some_and(|t| java_trim(t) == expected)
+            .is_some_and(|t| text::trim(t) == expected)
     }
 }
 
@@ -234,7 +229,7 @@ impl ValueParser {
                 Value::String(token),
             )));
         }
-        self.parse_next_token(embedded, java_trim(&token))
+        self.parse_next_token(embedded, text::trim(&token))
     }
 
     fn parse_next_token(&mut self, embedded: bool, token: &str) -> Parsed {
