@@ -9,7 +9,6 @@ pub mod config;
 pub mod connector;
 pub mod data;
 pub mod error;
-pub mod java_float;
 pub mod record;
 pub mod sync;
 

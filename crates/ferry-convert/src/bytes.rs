@@ -2,8 +2,8 @@
 //! bytes pass through unchanged.
 
 use ferry_api::{ConfigDef, Props, Schema, SchemaType, Value};
+use ferry_java::text::class_display;
 
-use crate::java_text::class_of;
 use crate::{parse_config, ConvertError, Converter, ConverterRole};
 
 #[derive(Debug, Clone)]
@@ -52,7 +52,7 @@ impl Converter for ByteArrayConverter {
             }
             other => Err(ConvertError::Data(format!(
                 "ByteArrayConverter is not compatible with objects of type {}",
-                class_of(other)
+                class_display(other)
             ))),
         }
     }

@@ -11,9 +11,6 @@
 //! (`golden/`) compare every format against the real Kafka Connect jars.
 
 mod bytes;
-/// Java 17's `Double.toString` / `Float.toString`, shared with the transforms.
-pub use ferry_api::java_float;
-pub mod java_text;
 mod json;
 mod plugins;
 mod string;

@@ -7,8 +7,8 @@
 //! converter is created.
 
 use ferry_api::{ConfigDef, ConfigType, Importance, Props, Schema, Value, Width};
+use ferry_java::text;
 
-use crate::java_text::write_to_string;
 use crate::{parse_config, ConvertError, Converter, ConverterRole};
 
 pub const ENCODING_CONFIG: &str = "converter.encoding";
@@ -79,7 +79,11 @@ impl Converter for StringConverter {
         if value.is_null() {
             return Ok(false);
         }
-        write_to_string(out, value);
+        // `value.toString()`, written into `out`'s own allocation: the
+        // buffer is empty, so it is valid UTF-8 as it stands.
+        let mut s = String::from_utf8(std::mem::take(out)).unwrap_or_default();
+        text::write_value(&mut s, value);
+        *out = s.into_bytes();
         Ok(true)
     }
 

@@ -12,9 +12,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use ferry_api::{Decimal, Props, Schema, SchemaBuilder, SchemaType, Struct, Value};
-use ferry_convert::{
-    java_float, new_converter, ConvertError, Converter, ConverterRole, JsonConverter,
-};
+use ferry_convert::{new_converter, ConvertError, Converter, ConverterRole, JsonConverter};
+use ferry_java::float as java_float;
 use serde_json::{json, Value as J};
 
 fn golden_dir() -> PathBuf {

@@ -13,7 +13,7 @@
 
 use ferry_api::{Schema, Value};
 use ferry_convert::{new_converter, ConvertError, Converter, ConverterRole};
-use ferry_transforms::java::values::{convert_to_string, parse_string};
+use ferry_java::values::{convert_to_string, parse_string};
 
 use crate::worker_config::{WorkerConfig, HEADER_CONVERTER, SIMPLE_HEADER_CONVERTER};
 use crate::Props;

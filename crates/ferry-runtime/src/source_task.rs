@@ -184,7 +184,7 @@ fn source_errant(
             Ok(true) => Some(out),
             Ok(false) => None,
             Err(_) if v.is_null() => None,
-            Err(_) => Some(ferry_transforms::java::values::convert_to_string(v).into_bytes()),
+            Err(_) => Some(ferry_java::values::convert_to_string(v).into_bytes()),
         }
     };
     let mut headers: Vec<(String, Option<Vec<u8>>)> = r

@@ -16,9 +16,9 @@
 
 use ferry_api::config::{ConfigType, ConfigValue, Importance, ValidatedValue};
 use ferry_api::{ConfigDef, Props};
+use ferry_java::regex::JavaRegex;
 
 use crate::error::{config_error, ConfigError};
-use crate::java::regex::JavaRegex;
 
 /// A parsed configuration value, as Java holds it.
 #[derive(Debug, Clone, PartialEq)]
@@ -176,7 +176,9 @@ impl Validator {
             },
             Validator::Regex => {
                 let result = match value {
-                    JValue::String(s) => JavaRegex::compile(s).map(|_| ()),
+                    JValue::String(s) => {
+                        JavaRegex::compile(s).map(|_| ()).map_err(|e| e.to_string())
+                    }
                     JValue::Null => Err(
                         "Cannot invoke \"String.isEmpty()\" because \"this.pattern\" is null"
                             .to_owned(),
@@ -256,7 +258,7 @@ pub(crate) fn parse_type(
                 ));
             }
         }
-        ConfigType::Int => match crate::java::number::parse_int(trimmed) {
+        ConfigType::Int => match ferry_java::number::parse_int(trimmed) {
             Some(v) => JValue::Int(v),
             None => return Err(invalid(name, &raw_value, "Not a number of type INT")),
         },

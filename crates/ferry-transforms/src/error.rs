@@ -9,6 +9,7 @@
 use std::fmt;
 
 pub use ferry_api::config::ConfigError;
+use ferry_java::regex::RegexError;
 
 /// The Java exception a Kafka Connect transform throws for a failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -129,6 +130,20 @@ impl fmt::Display for TransformError {
 }
 
 impl std::error::Error for TransformError {}
+
+/// RegexRouter's `replaceFirst` failures, under the exception Java throws.
+impl From<RegexError> for TransformError {
+    fn from(e: RegexError) -> Self {
+        let kind = match e {
+            // PatternSyntaxException is an IllegalArgumentException.
+            RegexError::Syntax(_) | RegexError::IllegalArgument(_) => {
+                ExceptionKind::IllegalArgument
+            }
+            RegexError::NoGroup(_) => ExceptionKind::IndexOutOfBounds,
+        };
+        TransformError::new(kind, e.to_string())
+    }
+}
 
 /// A chain could not be built from a connector configuration.
 ///

@@ -44,7 +44,6 @@
 pub mod chain;
 mod config;
 pub mod error;
-pub mod java;
 pub mod predicates;
 pub mod record;
 pub mod registry;

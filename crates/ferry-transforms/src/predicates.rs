@@ -2,10 +2,10 @@
 
 use ferry_api::config::{ConfigType, Importance};
 use ferry_api::{ConfigDef, Props};
+use ferry_java::regex::JavaRegex;
 
 use crate::config::{key, Def, Default, Validator};
 use crate::error::{config_error, ConfigError};
-use crate::java::regex::JavaRegex;
 use crate::record::ConnectRecord;
 use crate::Predicate;
 

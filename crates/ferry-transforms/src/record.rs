@@ -8,8 +8,7 @@
 //! timestamp type) therefore survives a chain unchanged.
 
 use ferry_api::{Headers, Schema, SinkRecord, SourceRecord, TimestampType, Value};
-
-use crate::java::text;
+use ferry_java::text;
 
 /// A record a transform can read and rewrite.
 pub trait ConnectRecord: Send + 'static {

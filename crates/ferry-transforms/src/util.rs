@@ -3,9 +3,9 @@
 
 use ferry_api::data::logical;
 use ferry_api::{Schema, SchemaBuilder, SchemaType, Struct, Value};
+use ferry_java::text;
 
 use crate::error::{ExceptionKind, TransformError};
-use crate::java::text;
 
 /// `Requirements.requireMap`: the schemaless value must be a map.
 pub(crate) fn require_map(
@@ -221,14 +221,14 @@ pub(crate) fn check_class(
 /// A temporal value in the variant a logical schema name calls for.
 pub(crate) fn retype_temporal(name: Option<&str>, value: Value) -> Value {
     let millis = match value {
-        Value::Date(d) => i64::from(d) * crate::java::date::MILLIS_PER_DAY,
+        Value::Date(d) => i64::from(d) * ferry_java::date::MILLIS_PER_DAY,
         Value::Time(t) => i64::from(t),
         Value::Timestamp(t) => t,
         other => return other,
     };
     match name {
         Some(logical::DATE) => {
-            Value::Date(millis.div_euclid(crate::java::date::MILLIS_PER_DAY) as i32)
+            Value::Date(millis.div_euclid(ferry_java::date::MILLIS_PER_DAY) as i32)
         }
         Some(logical::TIME) => Value::Time(millis as i32),
         _ => Value::Timestamp(millis),

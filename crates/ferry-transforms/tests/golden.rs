@@ -16,7 +16,7 @@ use ferry_api::{
     Decimal, Headers, Props, Schema, SchemaBuilder, SchemaType, SinkRecord, SourceRecord, Struct,
     TimestampType, Value,
 };
-use ferry_transforms::java::float;
+use ferry_java::float;
 use ferry_transforms::{
     new_predicate, new_transformation, ConnectRecord, Predicate, Transformation,
     TransformationChain,

@@ -8,11 +8,11 @@
 
 use ferry_api::data::logical;
 use ferry_api::{Decimal, Schema, SchemaType, Struct, Value};
+use ferry_java::date::MILLIS_PER_DAY;
 
 use super::parse::{Node, Number};
 use super::serialize::decimal_scale;
 use super::Settings;
-use crate::java_text::MILLIS_PER_DAY;
 use crate::ConvertError;
 
 fn err(msg: impl Into<String>) -> ConvertError {

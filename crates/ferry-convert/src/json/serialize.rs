@@ -8,9 +8,10 @@
 
 use ferry_api::data::logical;
 use ferry_api::{Schema, SchemaType, Struct, Value};
+use ferry_java::date::MILLIS_PER_DAY;
+use ferry_java::text::class_display;
 
 use super::{same_schema, DecimalFormat, Settings};
-use crate::java_text::{class_of, MILLIS_PER_DAY};
 use crate::json::write;
 use crate::ConvertError;
 
@@ -23,7 +24,7 @@ fn wrong_type(schema: &Schema, value: &Value) -> ConvertError {
     err(format!(
         "Invalid type for {}: {}",
         schema.schema_type(),
-        class_of(value)
+        class_display(value)
     ))
 }
 
@@ -76,7 +77,7 @@ pub(crate) fn write_value(
         (SchemaType::Bytes, other) => {
             return Err(err(format!(
                 "Invalid type for bytes type: {}",
-                class_of(other)
+                class_display(other)
             )))
         }
         (SchemaType::Array, Value::Array(items)) => {
@@ -142,7 +143,7 @@ fn write_schemaless(
         Value::Decimal(_) | Value::Date(_) | Value::Time(_) | Value::Timestamp(_) => {
             return Err(err(format!(
                 "Java class {} does not have corresponding schema type.",
-                class_of(value)
+                class_display(value)
             )))
         }
     }
@@ -163,7 +164,7 @@ fn write_logical(
             let Value::Decimal(d) = value else {
                 return Err(err(format!(
                     "Invalid type for Decimal, expected BigDecimal but was {}",
-                    class_of(value)
+                    class_display(value)
                 )));
             };
             match settings.decimal_format {
@@ -215,7 +216,7 @@ fn date_millis(value: &Value, logical_name: &str) -> Result<i64, ConvertError> {
         Value::Timestamp(ms) => Ok(*ms),
         other => Err(err(format!(
             "Invalid type for {logical_name}, expected Date but was {}",
-            class_of(other)
+            class_display(other)
         ))),
     }
 }
@@ -299,7 +300,7 @@ fn object_key<'a>(
             }
         }
         (other, Some(ks)) => Err(wrong_type(ks, other)),
-        (other, None) => Err(err(format!("Invalid map key: {}", class_of(other)))),
+        (other, None) => Err(err(format!("Invalid map key: {}", class_display(other)))),
     }
 }
 

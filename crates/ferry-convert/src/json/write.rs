@@ -10,7 +10,7 @@
 use base64::Engine;
 use ferry_api::Decimal;
 
-use crate::java_float;
+use ferry_java::float as java_float;
 
 /// Per byte: 0 = copy as is, `u` = `\u00XX`, `s` = the lead byte of a
 /// character outside the BMP, anything else = backslash + it.

@@ -5,10 +5,10 @@ use base64::Engine as _;
 use ferry_api::config::{ConfigType, Importance};
 use ferry_api::data::logical;
 use ferry_api::{ConfigDef, Props, Schema, SchemaBuilder, SchemaType, Value};
+use ferry_java::{date, float, number, text};
 
 use crate::config::{self, key, Def, Default, JValue, Validator};
 use crate::error::{config_error, ConfigError, TransformError};
-use crate::java::{date, float, number, text};
 use crate::record::{ConnectRecord, Side};
 use crate::util::{self, SchemaCache};
 use crate::Transformation;

@@ -171,7 +171,7 @@ impl FieldPath {
                 other => {
                     return Err(TransformError::data(format!(
                         "Only Struct objects supported for [nested field access], found: {}",
-                        crate::java::text::class_name(other)
+                        ferry_java::text::class_name(other)
                     )))
                 }
             }
@@ -193,7 +193,7 @@ impl FieldPath {
                 Some(other) => {
                     return Err(TransformError::data(format!(
                         "Only Map objects supported in absence of schema for [nested field access], found: {}",
-                        crate::java::text::class_name(&other)
+                        ferry_java::text::class_name(&other)
                     )))
                 }
             }

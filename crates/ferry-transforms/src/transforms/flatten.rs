@@ -3,10 +3,10 @@
 
 use ferry_api::config::{ConfigType, Importance};
 use ferry_api::{ConfigDef, Props, Schema, SchemaType, Struct, Value};
+use ferry_java::text;
 
 use crate::config::{key, Def, Default};
 use crate::error::{ConfigError, TransformError};
-use crate::java::text;
 use crate::record::{ConnectRecord, Side};
 use crate::util::{self, SchemaCache, StructBuilder};
 use crate::Transformation;

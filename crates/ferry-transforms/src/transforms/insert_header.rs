@@ -3,10 +3,10 @@
 
 use ferry_api::config::{ConfigType, Importance};
 use ferry_api::{ConfigDef, Props};
+use ferry_java::values::{self, SchemaAndValue};
 
 use crate::config::{key, Def, Default, Validator};
 use crate::error::{ConfigError, TransformError};
-use crate::java::values::{self, SchemaAndValue};
 use crate::record::ConnectRecord;
 use crate::util;
 use crate::Transformation;

@@ -3,10 +3,10 @@
 
 use ferry_api::config::{ConfigType, Importance};
 use ferry_api::{ConfigDef, Decimal, Props, Value};
+use ferry_java::{number, text, values};
 
 use crate::config::{self, key, Def, Default, Validator};
 use crate::error::{ConfigError, TransformError};
-use crate::java::{number, text, values};
 use crate::record::{ConnectRecord, Side};
 use crate::util;
 use crate::Transformation;

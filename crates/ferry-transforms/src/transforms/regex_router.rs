@@ -2,10 +2,10 @@
 
 use ferry_api::config::{ConfigType, Importance};
 use ferry_api::{ConfigDef, Props};
+use ferry_java::regex::JavaRegex;
 
 use crate::config::{key, Def, Default, Validator};
 use crate::error::{config_error, ConfigError, TransformError};
-use crate::java::regex::JavaRegex;
 use crate::record::ConnectRecord;
 use crate::util;
 use crate::Transformation;
@@ -51,7 +51,7 @@ impl<R: ConnectRecord> Transformation<R> for RegexRouter {
         let parsed = def().parse(props)?;
         // The validator has compiled it already; compile once more to keep it.
         let regex = JavaRegex::compile(parsed.string("regex").unwrap_or_default())
-            .map_err(|e| config_error("regex", e))?;
+            .map_err(|e| config_error("regex", e.to_string()))?;
         let replacement = parsed.string("replacement").unwrap_or_default().to_owned();
         self.cfg = Some((regex, replacement));
         Ok(())

@@ -5,11 +5,11 @@
 use ferry_api::config::{ConfigType, Importance};
 use ferry_api::data::logical;
 use ferry_api::{ConfigDef, Props, Schema, SchemaBuilder, SchemaType, Struct, Value};
+use ferry_java::date::{SimpleDateFormat, MILLIS_PER_DAY};
+use ferry_java::text;
 
 use crate::config::{self, key, Def, Default, Validator};
 use crate::error::{config_error, ConfigError, ExceptionKind, TransformError};
-use crate::java::date::{SimpleDateFormat, MILLIS_PER_DAY};
-use crate::java::text;
 use crate::record::{ConnectRecord, Side};
 use crate::util::{self, SchemaCache, StructBuilder};
 use crate::Transformation;

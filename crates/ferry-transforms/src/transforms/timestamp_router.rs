@@ -3,10 +3,10 @@
 
 use ferry_api::config::{ConfigType, Importance};
 use ferry_api::{ConfigDef, Props};
+use ferry_java::date::SimpleDateFormat;
 
 use crate::config::{key, Def, Default};
 use crate::error::{ConfigError, ExceptionKind, TransformError};
-use crate::java::date::SimpleDateFormat;
 use crate::record::ConnectRecord;
 use crate::util;
 use crate::Transformation;

@@ -441,16 +441,9 @@ impl SimpleDateFormat {
                     num(out, v);
                 }
             }
-            Tag::Month => {
-                if count >= 4 {
-                    out.push_str(MONTHS[f.month0 as usize]);
-                } else if count == 3 {
-                    out.push_str(SHORT_MONTHS[f.month0 as usize]);
-                } else {
-                    num(out, f.month0 + 1);
-                }
-            }
-            Tag::MonthStandalone => {
+            // With DateFormatSymbols (any Gregorian locale) Java's
+            // `formatMonth` prints `L` with the same names as `M`.
+            Tag::Month | Tag::MonthStandalone => {
                 if count >= 4 {
                     out.push_str(MONTHS[f.month0 as usize]);
                 } else if count == 3 {
@@ -578,8 +571,9 @@ impl SimpleDateFormat {
             tag,
             Tag::HourOfDay1 | Tag::Hour1 | Tag::Year | Tag::WeekYear
         ) || (matches!(tag, Tag::Month | Tag::MonthStandalone) && count <= 2);
-        let mut value = 0i32;
-        if numeric_first {
+        // A number at `pos`: between abutting numeric fields (`obey_count`)
+        // no further than `count` characters from the field's start.
+        let parse_number = |pos: usize| {
             let limit = if obey_count {
                 if start + count > text.len() {
                     return None;
@@ -588,7 +582,11 @@ impl SimpleDateFormat {
             } else {
                 text.len()
             };
-            let (v, end) = parse_int(text, pos, limit)?;
+            parse_int(text, pos, limit)
+        };
+        let mut value = 0i32;
+        if numeric_first {
+            let (v, end) = parse_number(pos)?;
             value = v;
             pos = end;
         }
@@ -657,15 +655,7 @@ impl SimpleDateFormat {
                 numeric_zone(text, pos + 1, sign, count, count == 3, fields)
             }
             _ => {
-                let limit = if obey_count {
-                    if start + count > text.len() {
-                        return None;
-                    }
-                    start + count
-                } else {
-                    text.len()
-                };
-                let (v, end) = parse_int(text, pos, limit)?;
+                let (v, end) = parse_number(pos)?;
                 let field = match tag {
                     Tag::DayOfMonth => DAY_OF_MONTH,
                     Tag::HourOfDay0 => HOUR_OF_DAY,

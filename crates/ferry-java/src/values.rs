@@ -12,9 +12,9 @@
 use ferry_api::data::logical;
 use ferry_api::{Decimal, Schema, SchemaBuilder, SchemaType, Value};
 
-use super::date::{SimpleDateFormat, MILLIS_PER_DAY};
-use super::number;
-use super::text;
+use crate::date::{self, SimpleDateFormat, MILLIS_PER_DAY};
+use crate::number;
+use crate::text;
 
 /// A schema and a value, either of which may be absent (null).
 #[derive(Debug, Clone, PartialEq)]
@@ -54,12 +54,7 @@ pub fn parse_string(s: &str) -> SchemaAndValue {
 
 /// `Utils.isBlank`.
 fn is_blank(s: &str) -> bool {
-    java_trim(s).is_empty()
-}
-
-/// `String.trim()`: strips characters up to U+0020.
-fn java_trim(s: &str) -> &str {
-    s.trim_matches(|c: char| c <= ' ')
+    text::trim(s).is_empty()
 }
 
 struct Parser {
@@ -167,7 +162,7 @@ impl Parser {
         }
         self.next_token
             .as_deref()
-            .is_some_and(|t| java_trim(t) == expected)
+            .is_some_and(|t| text::trim(t) == expected)
     }
 }
 
@@ -234,7 +229,7 @@ impl ValueParser {
                 Value::String(token),
             )));
         }
-        self.parse_next_token(embedded, java_trim(&token))
+        self.parse_next_token(embedded, text::trim(&token))
     }
 
     fn parse_next_token(&mut self, embedded: bool, token: &str) -> Parsed {
@@ -673,42 +668,23 @@ fn append(out: &mut String, value: &Value, embedded: bool) {
             }
         }
         Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                append(out, item, true);
-            }
-            out.push(']');
+            text::write_seq(out, ["[", ",", "]"], items, |out, item| {
+                append(out, item, true)
+            });
         }
-        Value::Map(entries) => {
-            out.push('{');
-            for (i, (k, v)) in entries.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                append(out, k, true);
-                out.push(':');
-                append(out, v, true);
-            }
-            out.push('}');
-        }
-        Value::Struct(s) => {
-            out.push('{');
-            for (i, f) in s.schema().fields().iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                append(out, &Value::String(f.name.clone()), true);
-                out.push(':');
-                append(out, s.get_at(f.index), true);
-            }
-            out.push('}');
-        }
-        Value::Date(d) => out.push_str(&super::date::iso_format(i64::from(*d) * MILLIS_PER_DAY)),
-        Value::Time(t) => out.push_str(&super::date::iso_format(i64::from(*t))),
-        Value::Timestamp(t) => out.push_str(&super::date::iso_format(*t)),
+        Value::Map(entries) => text::write_seq(out, ["{", ",", "}"], entries, |out, (k, v)| {
+            append(out, k, true);
+            out.push(':');
+            append(out, v, true);
+        }),
+        Value::Struct(s) => text::write_seq(out, ["{", ",", "}"], s.schema().fields(), |out, f| {
+            append(out, &Value::String(f.name.clone()), true);
+            out.push(':');
+            append(out, s.get_at(f.index), true);
+        }),
+        Value::Date(d) => out.push_str(&date::iso_format(i64::from(*d) * MILLIS_PER_DAY)),
+        Value::Time(t) => out.push_str(&date::iso_format(i64::from(*t))),
+        Value::Timestamp(t) => out.push_str(&date::iso_format(*t)),
         other => text::write_value(out, other),
     }
 }
@@ -795,5 +771,20 @@ mod tests {
         );
         // An array that fails to parse is a string.
         assert_eq!(parsed("[1,,2]").1, Value::String("[1,,2]".into()));
+    }
+
+    #[test]
+    fn converts_containers_to_string() {
+        let list = Value::Array(vec!["a\"b".into(), Value::Int32(1), Value::Null]);
+        assert_eq!(convert_to_string(&list), r#"["a\"b",1,null]"#);
+        let map = Value::Map(vec![("k".into(), list), ("e".into(), Value::Array(vec![]))]);
+        assert_eq!(convert_to_string(&map), r#"{"k":["a\"b",1,null],"e":[]}"#);
+        let schema = SchemaBuilder::struct_()
+            .field("a", Schema::int32())
+            .field("b", Schema::optional_string())
+            .build();
+        let s = ferry_api::Struct::new(schema).unwrap().put("a", 7).unwrap();
+        assert_eq!(convert_to_string(&Value::Struct(s)), r#"{"a":7,"b":null}"#);
+        assert_eq!(convert_to_string(&"top".into()), "top");
     }
 }

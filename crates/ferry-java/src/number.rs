@@ -4,6 +4,8 @@
 
 use ferry_api::Decimal;
 
+use crate::text;
+
 /// `Long.parseLong`: optional sign, ASCII digits, no blanks; `None` where
 /// Java throws `NumberFormatException`.
 pub fn parse_long(s: &str) -> Option<i64> {
@@ -48,7 +50,7 @@ pub fn parse_byte(s: &str) -> Option<i8> {
 /// Java's spellings of NaN and infinity only. Hexadecimal floating-point
 /// literals (`0x1p3`) are not supported.
 fn java_float_text(s: &str) -> Option<String> {
-    let t = s.trim_matches(|c: char| c <= ' ');
+    let t = text::trim(s);
     let (sign, body) = match t.as_bytes().first()? {
         b'-' => ("-", &t[1..]),
         b'+' => ("", &t[1..]),

@@ -16,7 +16,35 @@ use std::collections::HashMap;
 
 use regex::Regex;
 
-use crate::error::{ExceptionKind, TransformError};
+/// What `Pattern.compile` and `Matcher.replaceFirst` throw. The message is
+/// Java's (except for syntax errors, see above); [`RegexError::java_class`]
+/// names the exception, which callers report as Kafka Connect would.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegexError {
+    /// `java.util.regex.PatternSyntaxException`: the pattern does not
+    /// compile, or uses a construct the `regex` crate lacks.
+    #[error("{0}")]
+    Syntax(String),
+    /// `java.lang.IllegalArgumentException`: a malformed replacement (a
+    /// trailing `\` or `$`, a bad group name).
+    #[error("{0}")]
+    IllegalArgument(String),
+    /// `java.lang.IndexOutOfBoundsException`: the replacement refers to a
+    /// group the pattern does not have.
+    #[error("No group {0}")]
+    NoGroup(usize),
+}
+
+impl RegexError {
+    /// The Java exception class thrown for this error.
+    pub fn java_class(&self) -> &'static str {
+        match self {
+            RegexError::Syntax(_) => "java.util.regex.PatternSyntaxException",
+            RegexError::IllegalArgument(_) => "java.lang.IllegalArgumentException",
+            RegexError::NoGroup(_) => "java.lang.IndexOutOfBoundsException",
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct JavaRegex {
@@ -28,11 +56,12 @@ pub struct JavaRegex {
 }
 
 impl JavaRegex {
-    /// `Pattern.compile`; the error is the description of the syntax error.
-    pub fn compile(pattern: &str) -> Result<Self, String> {
+    /// `Pattern.compile`; the error describes the syntax error.
+    pub fn compile(pattern: &str) -> Result<Self, RegexError> {
+        let syntax = |e: regex::Error| RegexError::Syntax(e.to_string());
         let translated = translate(pattern)?;
-        let search = Regex::new(&translated).map_err(|e| e.to_string())?;
-        let anchored = Regex::new(&format!(r"\A(?:{translated})\z")).map_err(|e| e.to_string())?;
+        let search = Regex::new(&translated).map_err(syntax)?;
+        let anchored = Regex::new(&format!(r"\A(?:{translated})\z")).map_err(syntax)?;
         let names = search
             .capture_names()
             .enumerate()
@@ -59,7 +88,7 @@ impl JavaRegex {
 
     /// `matcher.replaceFirst(replacement)` with Java's replacement syntax
     /// (`$1`, `${name}`, `\$`).
-    pub fn replace_first(&self, s: &str, replacement: &str) -> Result<String, TransformError> {
+    pub fn replace_first(&self, s: &str, replacement: &str) -> Result<String, RegexError> {
         let Some(caps) = self.search.captures(s) else {
             return Ok(s.to_owned());
         };
@@ -68,7 +97,7 @@ impl JavaRegex {
         };
         let mut out = String::with_capacity(s.len() + replacement.len());
         out.push_str(&s[..whole.start()]);
-        let illegal = |m: &str| TransformError::new(ExceptionKind::IllegalArgument, m);
+        let illegal = |m: &str| RegexError::IllegalArgument(m.to_owned());
         let r: Vec<char> = replacement.chars().collect();
         let mut i = 0;
         while i < r.len() {
@@ -130,10 +159,7 @@ impl JavaRegex {
                     g
                 };
                 if group > self.group_count {
-                    return Err(TransformError::new(
-                        ExceptionKind::IndexOutOfBounds,
-                        format!("No group {group}"),
-                    ));
+                    return Err(RegexError::NoGroup(group));
                 }
                 if let Some(m) = caps.get(group) {
                     out.push_str(m.as_str());
@@ -149,7 +175,7 @@ impl JavaRegex {
 }
 
 /// Rewrites Java-only syntax the `regex` crate reads differently.
-fn translate(pattern: &str) -> Result<String, String> {
+fn translate(pattern: &str) -> Result<String, RegexError> {
     let mut out = String::with_capacity(pattern.len());
     let mut chars = pattern.chars().peekable();
     while let Some(c) = chars.next() {
@@ -177,7 +203,11 @@ fn translate(pattern: &str) -> Result<String, String> {
                 out.push('\\');
                 out.push(n);
             }
-            None => return Err("Unexpected internal error near index 1\n\\".to_owned()),
+            None => {
+                return Err(RegexError::Syntax(
+                    "Unexpected internal error near index 1\n\\".to_owned(),
+                ))
+            }
         }
     }
     Ok(out)
@@ -196,13 +226,12 @@ mod tests {
         assert_eq!(r.replace_first("orders-1", "\\$1").unwrap(), "$1");
         assert_eq!(r.replace_first("orders-1", "$12").unwrap(), "orders2");
         assert_eq!(
-            r.replace_first("orders-1", "$").unwrap_err().message(),
-            "Illegal group reference: group index is missing"
+            r.replace_first("orders-1", "$").unwrap_err(),
+            RegexError::IllegalArgument("Illegal group reference: group index is missing".into())
         );
-        assert_eq!(
-            r.replace_first("orders-1", "$3").unwrap_err().message(),
-            "No group 3"
-        );
+        let no_group = r.replace_first("orders-1", "$3").unwrap_err();
+        assert_eq!(no_group.to_string(), "No group 3");
+        assert_eq!(no_group.java_class(), "java.lang.IndexOutOfBoundsException");
     }
 
     #[test]

@@ -13,7 +13,10 @@
 //! arithmetic, which is all `FDBigInteger` computes.
 //!
 //! JDK 19 and later print the shortest form instead; the two agree on the
-//! vast majority of values (see `golden/README.md`).
+//! vast majority of values (see `crates/ferry-convert/golden/README.md`,
+//! whose `floats.txt` checks this module against Java 17).
+
+use std::ops::{Div, Rem};
 
 /// Writes `Double.toString(v)` into `out`.
 pub fn write_f64(out: &mut Vec<u8>, v: f64) {
@@ -29,19 +32,37 @@ pub fn write_f32(out: &mut Vec<u8>, v: f32) {
     out.extend_from_slice(&buf[..n]);
 }
 
+/// Appends `Double.toString(v)` to `out`.
+pub fn push_f64(out: &mut String, v: f64) {
+    let mut buf = [0u8; 64];
+    let n = format_f64(v, &mut buf);
+    out.push_str(ascii(&buf[..n]));
+}
+
+/// Appends `Float.toString(v)` to `out`.
+pub fn push_f32(out: &mut String, v: f32) {
+    let mut buf = [0u8; 64];
+    let n = format_f32(v, &mut buf);
+    out.push_str(ascii(&buf[..n]));
+}
+
 /// `Double.toString(v)` as a `String` (for messages and `toString` output).
 pub fn f64_to_string(v: f64) -> String {
-    let mut out = Vec::with_capacity(24);
-    write_f64(&mut out, v);
-    // The buffer only ever holds ASCII.
-    String::from_utf8_lossy(&out).into_owned()
+    let mut out = String::with_capacity(24);
+    push_f64(&mut out, v);
+    out
 }
 
 /// `Float.toString(v)` as a `String`.
 pub fn f32_to_string(v: f32) -> String {
-    let mut out = Vec::with_capacity(16);
-    write_f32(&mut out, v);
-    String::from_utf8_lossy(&out).into_owned()
+    let mut out = String::with_capacity(16);
+    push_f32(&mut out, v);
+    out
+}
+
+/// The formatted digits, which are only ever ASCII.
+fn ascii(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap_or_default()
 }
 
 const EXP_SHIFT: i32 = 52;
@@ -92,38 +113,44 @@ const INSIGNIFICANT_DIGITS_NUMBER: [i32; 64] = [
 
 fn format_f64(v: f64, buf: &mut [u8; 64]) -> usize {
     let bits = v.to_bits() as i64;
-    let negative = bits & SIGN_BIT_MASK != 0;
-    let mut fract_bits = bits & SIGNIF_BIT_MASK;
-    let mut bin_exp = ((bits & EXP_BIT_MASK) >> EXP_SHIFT) as i32;
-    if bin_exp == 0x7FF {
-        return special(buf, negative, fract_bits != 0);
-    }
-    let n_significant_bits;
-    if bin_exp == 0 {
-        if fract_bits == 0 {
-            return zero(buf, negative);
-        }
-        let leading_zeros = fract_bits.leading_zeros() as i32;
-        let shift = leading_zeros - (63 - EXP_SHIFT);
-        fract_bits <<= shift;
-        bin_exp = 1 - shift;
-        n_significant_bits = 64 - leading_zeros;
-    } else {
-        fract_bits |= FRACT_HOB;
-        n_significant_bits = EXP_SHIFT + 1;
-    }
-    bin_exp -= 1023;
-    let mut d = Digits::new(negative);
-    d.dtoa(bin_exp, fract_bits, n_significant_bits);
-    d.get_chars(buf)
+    format_binary(
+        bits & SIGN_BIT_MASK != 0,
+        ((bits & EXP_BIT_MASK) >> EXP_SHIFT) as i32,
+        bits & SIGNIF_BIT_MASK,
+        EXP_SHIFT,
+        1023,
+        buf,
+    )
 }
 
 fn format_f32(v: f32, buf: &mut [u8; 64]) -> usize {
     let bits = v.to_bits() as i32;
-    let negative = bits < 0;
-    let mut fract_bits = bits & 0x007F_FFFF;
-    let mut bin_exp = (bits & 0x7F80_0000) >> SINGLE_EXP_SHIFT;
-    if bin_exp == 0xFF {
+    format_binary(
+        bits < 0,
+        (bits & 0x7F80_0000) >> SINGLE_EXP_SHIFT,
+        i64::from(bits & 0x007F_FFFF),
+        SINGLE_EXP_SHIFT,
+        127,
+        buf,
+    )
+}
+
+/// `FloatingDecimal.getBinaryToASCIIConverter`, which Java writes out once
+/// for `double` and once for `float`: `bin_exp` and `fract_bits` are the
+/// raw exponent and significand fields of a format with `fract_width`
+/// significand bits (52 or 23) and exponent `bias` (1023 or 127). The
+/// significand goes to `dtoa` aligned as a double's, which is how Java's
+/// float path hands it over too.
+fn format_binary(
+    negative: bool,
+    mut bin_exp: i32,
+    mut fract_bits: i64,
+    fract_width: i32,
+    bias: i32,
+    buf: &mut [u8; 64],
+) -> usize {
+    // All exponent bits set: infinite or NaN.
+    if bin_exp == 2 * bias + 1 {
         return special(buf, negative, fract_bits != 0);
     }
     let n_significant_bits;
@@ -132,19 +159,19 @@ fn format_f32(v: f32, buf: &mut [u8; 64]) -> usize {
             return zero(buf, negative);
         }
         let leading_zeros = fract_bits.leading_zeros() as i32;
-        let shift = leading_zeros - (31 - SINGLE_EXP_SHIFT);
+        let shift = leading_zeros - (63 - fract_width);
         fract_bits <<= shift;
         bin_exp = 1 - shift;
-        n_significant_bits = 32 - leading_zeros;
+        n_significant_bits = 64 - leading_zeros;
     } else {
-        fract_bits |= 1 << SINGLE_EXP_SHIFT;
-        n_significant_bits = SINGLE_EXP_SHIFT + 1;
+        fract_bits |= 1 << fract_width;
+        n_significant_bits = fract_width + 1;
     }
-    bin_exp -= 127;
+    bin_exp -= bias;
     let mut d = Digits::new(negative);
     d.dtoa(
         bin_exp,
-        i64::from(fract_bits) << (EXP_SHIFT - SINGLE_EXP_SHIFT),
+        fract_bits << (EXP_SHIFT - fract_width),
         n_significant_bits,
     );
     d.get_chars(buf)
@@ -165,6 +192,39 @@ fn zero(buf: &mut [u8; 64], negative: bool) -> usize {
     buf[..s.len()].copy_from_slice(s);
     s.len()
 }
+
+/// Java's `int` and `long`: the two widths `dtoa`'s fast paths compute in,
+/// with Java's wrap-around.
+trait JavaWord:
+    Copy + PartialOrd + From<i8> + Into<i64> + Div<Output = Self> + Rem<Output = Self>
+{
+    fn wrapping_add(self, other: Self) -> Self;
+    fn wrapping_sub(self, other: Self) -> Self;
+    fn wrapping_mul(self, other: Self) -> Self;
+    fn wrapping_shl(self, bits: u32) -> Self;
+}
+
+macro_rules! java_word {
+    ($t:ty) => {
+        impl JavaWord for $t {
+            fn wrapping_add(self, other: Self) -> Self {
+                <$t>::wrapping_add(self, other)
+            }
+            fn wrapping_sub(self, other: Self) -> Self {
+                <$t>::wrapping_sub(self, other)
+            }
+            fn wrapping_mul(self, other: Self) -> Self {
+                <$t>::wrapping_mul(self, other)
+            }
+            fn wrapping_shl(self, bits: u32) -> Self {
+                <$t>::wrapping_shl(self, bits)
+            }
+        }
+    };
+}
+
+java_word!(i32);
+java_word!(i64);
 
 /// `FloatingDecimal.BinaryToASCIIBuffer`: the decimal digits (ASCII) and
 /// the decimal exponent of a finite non-zero value.
@@ -224,6 +284,65 @@ impl Digits {
     fn push(&mut self, ndigit: &mut usize, q: i64) {
         self.digits[*ndigit] = b'0' + q as u8;
         *ndigit += 1;
+    }
+
+    /// Keeps the first digit `q` unless it is a zero that needs no rounding
+    /// up (the exponent drops instead), and returns the stopping test
+    /// (`low`, `high`) for it: never met outside 1e-3..1e7, where Java wants
+    /// a digit after the point in E-form.
+    fn first_digit(
+        &mut self,
+        ndigit: &mut usize,
+        dec_exp: &mut i32,
+        q: i64,
+        low: bool,
+        high: bool,
+    ) -> (bool, bool) {
+        if q == 0 && !high {
+            *dec_exp -= 1;
+        } else {
+            self.push(ndigit, q);
+        }
+        if (-3..8).contains(dec_exp) {
+            (low, high)
+        } else {
+            (false, false)
+        }
+    }
+
+    /// The digit loop of `dtoa`'s fast paths for `b`, `s` and `m` (Steele
+    /// and White's B, S and M), in Java's `int` arithmetic when every
+    /// quantity fits 32 bits and in `long` arithmetic otherwise, overflow
+    /// included. Returns `(low, high, low_digit_difference)`.
+    fn fast_digits<W: JavaWord>(
+        &mut self,
+        ndigit: &mut usize,
+        dec_exp: &mut i32,
+        mut b: W,
+        s: W,
+        mut m: W,
+    ) -> (bool, bool, i64) {
+        let ten = W::from(10);
+        let tens = s.wrapping_mul(ten);
+        let q = b / s;
+        b = ten.wrapping_mul(b % s);
+        m = m.wrapping_mul(ten);
+        let (mut lo, mut hi) =
+            self.first_digit(ndigit, dec_exp, q.into(), b < m, b.wrapping_add(m) > tens);
+        while !lo && !hi {
+            let q = b / s;
+            b = ten.wrapping_mul(b % s);
+            m = m.wrapping_mul(ten);
+            if m > W::from(0) {
+                lo = b < m;
+                hi = b.wrapping_add(m) > tens;
+            } else {
+                lo = true;
+                hi = true;
+            }
+            self.push(ndigit, q.into());
+        }
+        (lo, hi, b.wrapping_shl(1).wrapping_sub(tens).into())
     }
 
     /// `dtoa` with `isCompatibleFormat = true` (what `toString` uses).
@@ -289,83 +408,27 @@ impl Digits {
         let mut ndigit = 0usize;
         let (low, high, low_digit_difference);
         if b_bits < 64 && ten_s_bits < 64 {
-            if b_bits < 32 && ten_s_bits < 32 {
-                // Java's int arithmetic, overflow included.
-                let mut b = (fract_bits as i32)
-                    .wrapping_mul(SMALL_5_POW[b5 as usize])
-                    .wrapping_shl(b2 as u32);
-                let s = SMALL_5_POW[s5 as usize].wrapping_shl(s2 as u32);
-                let mut m = SMALL_5_POW[m5 as usize].wrapping_shl(m2 as u32);
-                let tens = s.wrapping_mul(10);
-                let mut q = b / s;
-                b = 10i32.wrapping_mul(b % s);
-                m = m.wrapping_mul(10);
-                let mut lo = b < m;
-                let mut hi = b.wrapping_add(m) > tens;
-                if q == 0 && !hi {
-                    dec_exp -= 1;
-                } else {
-                    self.push(&mut ndigit, i64::from(q));
-                }
-                if !(-3..8).contains(&dec_exp) {
-                    hi = false;
-                    lo = false;
-                }
-                while !lo && !hi {
-                    q = b / s;
-                    b = 10i32.wrapping_mul(b % s);
-                    m = m.wrapping_mul(10);
-                    if m > 0 {
-                        lo = b < m;
-                        hi = b.wrapping_add(m) > tens;
-                    } else {
-                        lo = true;
-                        hi = true;
-                    }
-                    self.push(&mut ndigit, i64::from(q));
-                }
-                low_digit_difference = i64::from(b.wrapping_shl(1).wrapping_sub(tens));
-                low = lo;
-                high = hi;
+            (low, high, low_digit_difference) = if b_bits < 32 && ten_s_bits < 32 {
+                self.fast_digits(
+                    &mut ndigit,
+                    &mut dec_exp,
+                    (fract_bits as i32)
+                        .wrapping_mul(SMALL_5_POW[b5 as usize])
+                        .wrapping_shl(b2 as u32),
+                    SMALL_5_POW[s5 as usize].wrapping_shl(s2 as u32),
+                    SMALL_5_POW[m5 as usize].wrapping_shl(m2 as u32),
+                )
             } else {
-                // Java's long arithmetic, overflow included.
-                let mut b = fract_bits
-                    .wrapping_mul(LONG_5_POW[b5 as usize])
-                    .wrapping_shl(b2 as u32);
-                let s = LONG_5_POW[s5 as usize].wrapping_shl(s2 as u32);
-                let mut m = LONG_5_POW[m5 as usize].wrapping_shl(m2 as u32);
-                let tens = s.wrapping_mul(10);
-                let mut q = b / s;
-                b = 10i64.wrapping_mul(b % s);
-                m = m.wrapping_mul(10);
-                let mut lo = b < m;
-                let mut hi = b.wrapping_add(m) > tens;
-                if q == 0 && !hi {
-                    dec_exp -= 1;
-                } else {
-                    self.push(&mut ndigit, q);
-                }
-                if !(-3..8).contains(&dec_exp) {
-                    hi = false;
-                    lo = false;
-                }
-                while !lo && !hi {
-                    q = b / s;
-                    b = 10i64.wrapping_mul(b % s);
-                    m = m.wrapping_mul(10);
-                    if m > 0 {
-                        lo = b < m;
-                        hi = b.wrapping_add(m) > tens;
-                    } else {
-                        lo = true;
-                        hi = true;
-                    }
-                    self.push(&mut ndigit, q);
-                }
-                low_digit_difference = b.wrapping_shl(1).wrapping_sub(tens);
-                low = lo;
-                high = hi;
-            }
+                self.fast_digits(
+                    &mut ndigit,
+                    &mut dec_exp,
+                    fract_bits
+                        .wrapping_mul(LONG_5_POW[b5 as usize])
+                        .wrapping_shl(b2 as u32),
+                    LONG_5_POW[s5 as usize].wrapping_shl(s2 as u32),
+                    LONG_5_POW[m5 as usize].wrapping_shl(m2 as u32),
+                )
+            };
         } else {
             // FDBigInteger path. Java normalizes S (and scales B, M and 10S
             // alike) only to speed up its quotient estimate; with exact
@@ -374,20 +437,16 @@ impl Digits {
             let mut b_val = Big::pow52(fract_bits as u64, b5, b2);
             let mut m_val = Big::pow52(1, m5 + 1, m2 + 1);
             let ten_s_val = Big::pow52(1, s5 + 1, s2 + 1);
-            let mut q = b_val.quo_rem_iteration(&s_val);
-            let mut lo = b_val.cmp(&m_val).is_lt();
-            let mut hi = ten_s_val.add_and_cmp(&b_val, &m_val).is_le();
-            if q == 0 && !hi {
-                dec_exp -= 1;
-            } else {
-                self.push(&mut ndigit, q);
-            }
-            if !(-3..8).contains(&dec_exp) {
-                hi = false;
-                lo = false;
-            }
+            let q = b_val.quo_rem_iteration(&s_val);
+            let (mut lo, mut hi) = self.first_digit(
+                &mut ndigit,
+                &mut dec_exp,
+                q,
+                b_val.cmp(&m_val).is_lt(),
+                ten_s_val.add_and_cmp(&b_val, &m_val).is_le(),
+            );
             while !lo && !hi {
-                q = b_val.quo_rem_iteration(&s_val);
+                let q = b_val.quo_rem_iteration(&s_val);
                 m_val.mul_small(10);
                 lo = b_val.cmp(&m_val).is_lt();
                 hi = ten_s_val.add_and_cmp(&b_val, &m_val).is_le();
