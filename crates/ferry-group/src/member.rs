@@ -34,10 +34,10 @@ use kafka_protocol::protocol::StrBytes;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-use super::assignor::{AssignmentInput, ConnectAssignor};
-use super::connection::BrokerConnection;
-use super::error::{GroupError, ResponseError};
-use super::protocol::{
+use crate::assignor::{AssignmentInput, ConnectAssignor};
+use crate::connection::BrokerConnection;
+use crate::error::{GroupError, ResponseError};
+use crate::protocol::{
     decode_assignment, decode_metadata, encode_assignment, encode_metadata, Assignment,
     ConnectProtocol, ConnectorTaskId, WorkerMetadata, PROTOCOL_TYPE,
 };
@@ -1107,7 +1107,7 @@ mod tests {
         config.join_timeout = Duration::from_millis(300);
         config.retry_backoff = Duration::from_millis(50);
         let mut member = GroupMember::new(config);
-        let leader = ConnectAssignor::new(0, || super::super::assignor::ConfigSnapshot::new(-1));
+        let leader = ConnectAssignor::new(0, || crate::assignor::ConfigSnapshot::new(-1));
         let err = member
             .join(WorkerMetadata::new("http://x/", -1), &leader)
             .await

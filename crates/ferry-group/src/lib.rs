@@ -1,7 +1,7 @@
 //! Membership in the Kafka Connect worker group (protocol type `connect`).
 //!
 //! The one part of Ferry not on rdkafka: no client library offers a member of
-//! a group with Connect's own subprotocols, so this module speaks the classic
+//! a group with Connect's own subprotocols, so this crate speaks the classic
 //! group protocol (FindCoordinator, JoinGroup, SyncGroup, Heartbeat,
 //! LeaveGroup) with the kafka-protocol crate's message types.
 //!

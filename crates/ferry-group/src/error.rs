@@ -5,7 +5,7 @@ use std::time::Duration;
 pub use kafka_protocol::error::ResponseError;
 use thiserror::Error;
 
-use super::protocol::ProtocolError;
+use crate::protocol::ProtocolError;
 
 /// Why a group operation failed.
 #[derive(Debug, Error)]

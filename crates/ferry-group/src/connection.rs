@@ -18,7 +18,7 @@ use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, StrBytes};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::error::{GroupError, ResponseError};
+use crate::error::{GroupError, ResponseError};
 
 /// Responses larger than this are refused instead of allocated: group
 /// responses are small, so a huge size means a broken or foreign peer.
