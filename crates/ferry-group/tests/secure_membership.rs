@@ -331,3 +331,89 @@ async fn untrusted_broker_certificate_is_a_tls_error() {
         "{error}"
     );
 }
+
+/// A TLS server on the IPv6 loopback presenting the local broker's
+/// certificate (issued for localhost and 127.0.0.1, not ::1). It completes
+/// handshakes, counts them, and closes the connection.
+async fn tls_server_on_ipv6_loopback() -> (
+    String,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    tokio::task::JoinHandle<()>,
+) {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    let keystore = tls_file("broker-keystore.pem");
+    let certs = CertificateDer::pem_file_iter(&keystore)
+        .expect("broker key store")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("broker certificates");
+    let key = PrivateKeyDer::from_pem_file(&keystore).expect("broker key");
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .expect("server config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("[::1]:0")
+        .await
+        .expect("the IPv6 loopback");
+    let addr = format!("[::1]:{}", listener.local_addr().expect("address").port());
+    let handshakes = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&handshakes);
+    let server = tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            if acceptor.accept(tcp).await.is_ok() {
+                counter.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    });
+    (addr, handshakes, server)
+}
+
+/// The broker's host name is checked by default, and not with an empty
+/// `ssl.endpoint.identification.algorithm` (the chain still is).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_host_name_is_checked_unless_disabled() {
+    use std::sync::atomic::Ordering;
+
+    let (addr, handshakes, server) = tls_server_on_ipv6_loopback().await;
+    let ca = tls_file("ca.pem");
+    let group = unique_group("hostname");
+    let props = |check: &'static str| {
+        vec![
+            ("security.protocol", "SSL"),
+            ("ssl.truststore.type", "PEM"),
+            ("ssl.truststore.location", ca.as_str()),
+            ("ssl.endpoint.identification.algorithm", check),
+            // Short joins: the server never answers a Kafka request.
+            ("rebalance.timeout.ms", "1500"),
+            ("socket.connection.setup.timeout.ms", "1000"),
+        ]
+    };
+
+    let mut checked = GroupMember::new(config(&addr, &group, "checked", &props("https")));
+    let error = join(&mut checked, "checked")
+        .await
+        .expect_err("::1 is not in the certificate");
+    assert!(matches!(error, GroupError::Tls { .. }), "{error:?}");
+    assert!(error.to_string().contains("not valid for name"), "{error}");
+    assert!(!error.is_retriable(), "{error}");
+    assert_eq!(handshakes.load(Ordering::SeqCst), 0);
+
+    let mut unchecked = GroupMember::new(config(&addr, &group, "unchecked", &props("")));
+    let error = join(&mut unchecked, "unchecked")
+        .await
+        .expect_err("the server speaks no Kafka");
+    assert!(
+        !matches!(error, GroupError::Tls { .. }),
+        "the handshake passes without the name check: {error:?}"
+    );
+    assert!(handshakes.load(Ordering::SeqCst) >= 1);
+    server.abort();
+}
