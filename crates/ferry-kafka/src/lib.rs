@@ -8,7 +8,6 @@ pub mod admin;
 pub mod config;
 pub mod consumer;
 pub mod error;
-pub mod group;
 pub mod log;
 pub mod producer;
 

@@ -26,6 +26,7 @@ pub const TOPIC_TRACKING: &str = "topic.tracking.enable";
 pub const TOPIC_TRACKING_RESET: &str = "topic.tracking.allow.reset";
 pub const TOPIC_CREATION: &str = "topic.creation.enable";
 pub const OVERRIDE_POLICY: &str = "connector.client.config.override.policy";
+pub const PLUGIN_PATH: &str = "plugin.path";
 
 pub const JSON_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
 pub const SIMPLE_HEADER_CONVERTER: &str = "org.apache.kafka.connect.storage.SimpleHeaderConverter";
@@ -108,10 +109,10 @@ pub fn worker_config_def(standalone: bool) -> ConfigDef {
     if !standalone {
         define_distributed(&mut d);
     }
-    d.define("plugin.path", ConfigType::List)
+    d.define(PLUGIN_PATH, ConfigType::List)
         .default_null()
         .importance(Importance::Low)
-        .doc("Directories with native connector plugins.");
+        .doc("Directories with connector plugins. Ferry does not load plugins yet and runs its built-in connectors only; a non-empty value is logged as ignored.");
     d
 }
 
@@ -197,9 +198,39 @@ pub struct WorkerConfig {
 }
 
 impl WorkerConfig {
+    /// Parses and validates worker properties. A non-empty `plugin.path`
+    /// is logged as ignored.
     pub fn new(props: Props, standalone: bool) -> Result<Self, ConfigError> {
         let parsed = worker_config_def(standalone).parse(&props)?;
-        Ok(WorkerConfig { parsed })
+        let config = WorkerConfig { parsed };
+        if let Some(warning) = config.plugin_path_warning() {
+            tracing::warn!("{warning}");
+        }
+        Ok(config)
+    }
+
+    /// The directories listed in `plugin.path`.
+    pub fn plugin_path(&self) -> Vec<String> {
+        self.parsed
+            .list(PLUGIN_PATH)
+            .iter()
+            .map(|d| d.trim())
+            .filter(|d| !d.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// What a worker with a non-empty `plugin.path` warns about: Ferry loads
+    /// no plugins from it.
+    pub fn plugin_path_warning(&self) -> Option<String> {
+        let dirs = self.plugin_path();
+        (!dirs.is_empty()).then(|| {
+            format!(
+                "plugin.path is ignored: native connector plugins are not loaded yet, \
+                 Ferry runs its built-in connectors only (not scanned: {})",
+                dirs.join(", ")
+            )
+        })
     }
 
     pub fn props(&self) -> &Props {
@@ -319,5 +350,36 @@ impl WorkerConfig {
         }
         props.extend(originals_with_prefix(self.props(), "admin."));
         props
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> WorkerConfig {
+        let mut props: Props = [("offset.storage.file.filename", "/tmp/offsets")]
+            .iter()
+            .chain(pairs)
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        props.insert(BOOTSTRAP_SERVERS.into(), "localhost:9092".into());
+        WorkerConfig::new(props, true).expect("valid worker properties")
+    }
+
+    #[test]
+    fn plugin_path_is_reported_as_ignored() {
+        assert!(config(&[]).plugin_path_warning().is_none());
+        assert!(config(&[(PLUGIN_PATH, "")]).plugin_path_warning().is_none());
+
+        let c = config(&[(PLUGIN_PATH, "/opt/connectors, /usr/share/java")]);
+        assert_eq!(c.plugin_path(), vec!["/opt/connectors", "/usr/share/java"]);
+        let warning = c.plugin_path_warning().expect("a warning");
+        assert!(
+            warning.contains("/opt/connectors, /usr/share/java"),
+            "{warning}"
+        );
+        assert!(warning.contains("not loaded"), "{warning}");
+        assert!(warning.contains("built-in connectors only"), "{warning}");
     }
 }

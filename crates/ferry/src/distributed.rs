@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use ferry_kafka::group::{GroupConfig, GroupMember};
+use ferry_group::{GroupConfig, GroupMember};
 use ferry_kafka::{Admin, NewTopicSpec};
 use ferry_runtime::distributed::herder::{
     DistributedHerder, DistributedParts, DistributedSettings,

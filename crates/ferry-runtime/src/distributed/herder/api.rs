@@ -8,7 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use base64::Engine as _;
 use ferry_api::config::{ConfigInfos, ConfigKeyInfo};
-use ferry_kafka::group::{ConnectProtocol, ConnectorTaskId};
+use ferry_group::{ConnectProtocol, ConnectorTaskId};
 use hmac::Mac;
 use tracing::info;
 

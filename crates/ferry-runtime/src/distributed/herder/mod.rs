@@ -15,9 +15,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use ferry_api::PluginDescriptor;
-use ferry_kafka::group::{
-    ConfigSnapshot, ConnectAssignor, ConnectProtocol, ConnectorTaskId, GroupMember,
-};
+use ferry_group::{ConfigSnapshot, ConnectAssignor, ConnectProtocol, ConnectorTaskId, GroupMember};
 use ferry_kafka::Admin;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -470,7 +468,7 @@ impl DistributedHerder {
     }
 
     /// Stops what is no longer ours, then starts what is newly ours.
-    async fn apply_assignment(self: &Arc<Self>, current: &ferry_kafka::group::Assignment) {
+    async fn apply_assignment(self: &Arc<Self>, current: &ferry_group::Assignment) {
         let want_connectors: BTreeSet<String> = current.connectors.iter().cloned().collect();
         let want_tasks: BTreeSet<(String, u32)> =
             current.tasks.iter().filter_map(task_u32).collect();

@@ -5,7 +5,9 @@ use std::time::Duration;
 pub use kafka_protocol::error::ResponseError;
 use thiserror::Error;
 
-use super::protocol::ProtocolError;
+use crate::protocol::ProtocolError;
+use crate::sasl::ScramError;
+use crate::security::SecurityError;
 
 /// Why a group operation failed.
 #[derive(Debug, Error)]
@@ -20,6 +22,29 @@ pub enum GroupError {
         addr: String,
         #[source]
         source: std::io::Error,
+    },
+
+    /// The security settings (`security.protocol`, `ssl.*`, `sasl.*`) are
+    /// unusable.
+    #[error("invalid security settings for the group member: {0}")]
+    Security(#[from] SecurityError),
+
+    /// The TLS handshake with a broker failed (certificate not trusted, host
+    /// name mismatch, broker not speaking TLS, ...).
+    #[error("TLS handshake with broker {addr} failed: {source}")]
+    Tls {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// SASL authentication with a broker failed.
+    #[error("SASL {mechanism} authentication with broker {addr} failed: {source}")]
+    Authentication {
+        addr: String,
+        mechanism: &'static str,
+        #[source]
+        source: AuthenticationError,
     },
 
     /// A broker did not answer in time.
@@ -84,6 +109,26 @@ pub enum GroupError {
     },
 }
 
+/// Why SASL authentication failed.
+#[derive(Debug, Error)]
+pub enum AuthenticationError {
+    /// The broker does not enable the configured `sasl.mechanism`.
+    #[error("the broker does not enable this mechanism (it enables: {enabled})")]
+    MechanismNotEnabled { enabled: String },
+
+    /// The broker refused the credentials (or the exchange).
+    #[error("{error}: {message}")]
+    Rejected {
+        error: ResponseError,
+        message: String,
+    },
+
+    /// The SCRAM exchange failed on this side (e.g. the broker could not
+    /// prove it knows the password).
+    #[error(transparent)]
+    Scram(#[from] ScramError),
+}
+
 impl GroupError {
     /// True for errors that a later attempt may not hit again (network,
     /// coordinator moves, rebalances, timeouts); false for configuration,
@@ -94,6 +139,9 @@ impl GroupError {
             | GroupError::Timeout { .. }
             | GroupError::NoBrokerAvailable { .. }
             | GroupError::JoinTimeout { .. } => true,
+            // A reset or a closed connection may pass; a certificate the
+            // client does not trust (rustls reports InvalidData) will not.
+            GroupError::Tls { source, .. } => source.kind() != std::io::ErrorKind::InvalidData,
             GroupError::Broker { error, .. } => {
                 error.is_retriable()
                     || matches!(

@@ -1,5 +1,6 @@
 //! A member of the worker group: the classic JoinGroup/SyncGroup/Heartbeat/
-//! LeaveGroup state machine with protocol type `connect`, over plain TCP.
+//! LeaveGroup state machine with protocol type `connect`, over plain TCP or
+//! TLS, with SASL authentication as the worker's `security.protocol` says.
 //!
 //! The owner (the distributed herder) drives it:
 //!
@@ -34,13 +35,14 @@ use kafka_protocol::protocol::StrBytes;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-use super::assignor::{AssignmentInput, ConnectAssignor};
-use super::connection::BrokerConnection;
-use super::error::{GroupError, ResponseError};
-use super::protocol::{
+use crate::assignor::{AssignmentInput, ConnectAssignor};
+use crate::connection::BrokerConnection;
+use crate::error::{GroupError, ResponseError};
+use crate::protocol::{
     decode_assignment, decode_metadata, encode_assignment, encode_metadata, Assignment,
     ConnectProtocol, ConnectorTaskId, WorkerMetadata, PROTOCOL_TYPE,
 };
+use crate::security::SecurityConfig;
 
 /// Extra time on top of the rebalance timeout for a JoinGroup answer: the
 /// coordinator may hold the request for the whole rebalance timeout.
@@ -70,6 +72,9 @@ pub struct GroupConfig {
     pub retry_backoff: Duration,
     /// How long [`GroupMember::join`] keeps retrying before giving up.
     pub join_timeout: Duration,
+    /// TLS and SASL settings of every broker connection (bootstrap and
+    /// coordinator alike).
+    pub security: SecurityConfig,
 }
 
 impl GroupConfig {
@@ -89,24 +94,22 @@ impl GroupConfig {
             connect_timeout: Duration::from_millis(10_000),
             retry_backoff: Duration::from_millis(100),
             join_timeout: rebalance_timeout * 2,
+            security: SecurityConfig::default(),
         }
     }
 
     /// Reads `bootstrap.servers`, `group.id`, `client.id`, `connect.protocol`,
     /// `session.timeout.ms`, `heartbeat.interval.ms`, `rebalance.timeout.ms`,
     /// `request.timeout.ms`, `socket.connection.setup.timeout.ms` and
-    /// `retry.backoff.ms`, with Kafka Connect's defaults.
+    /// `retry.backoff.ms`, with Kafka Connect's defaults, and the security
+    /// settings ([`SecurityConfig::from_worker_props`]: `security.protocol`,
+    /// `ssl.*`, `sasl.*`), whose certificate files are read once here.
     pub fn from_worker_props(props: &HashMap<String, String>) -> Result<Self, GroupError> {
         let get = |k: &str| props.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
         let group_id =
             get("group.id").ok_or_else(|| GroupError::Config("group.id is required".into()))?;
-        if let Some(security) = get("security.protocol") {
-            if !security.eq_ignore_ascii_case("PLAINTEXT") {
-                return Err(GroupError::Config(format!(
-                    "security.protocol={security} is not supported by the group member yet (PLAINTEXT only)"
-                )));
-            }
-        }
+        let security = SecurityConfig::from_worker_props(props)?;
+        security.validate()?;
         let mut config = GroupConfig::new(
             get("bootstrap.servers").unwrap_or("localhost:9092"),
             group_id,
@@ -116,6 +119,7 @@ impl GroupConfig {
                 "bootstrap.servers lists no server".into(),
             ));
         }
+        config.security = security;
         if let Some(id) = get("client.id") {
             config.client_id = id.to_string();
         }
@@ -696,7 +700,13 @@ impl GroupMember {
             .config
             .connect_timeout
             .min(deadline.saturating_duration_since(Instant::now()));
-        let conn = BrokerConnection::connect(&addr, &self.config.client_id, timeout).await?;
+        let conn = BrokerConnection::connect(
+            &addr,
+            &self.config.client_id,
+            &self.config.security,
+            timeout,
+        )
+        .await?;
         tracing::debug!(group = %self.config.group_id, coordinator = %addr, "connected to group coordinator");
         self.coordinator = Some(conn);
         Ok(())
@@ -824,11 +834,15 @@ async fn find_coordinator(config: &GroupConfig, deadline: Instant) -> Result<Str
         let mut conn = match BrokerConnection::connect(
             server,
             &config.client_id,
+            &config.security,
             config.connect_timeout.min(remaining),
         )
         .await
         {
             Ok(c) => c,
+            // Refused credentials or certificates, or unusable settings: the
+            // other bootstrap servers would say the same.
+            Err(e) if !e.is_retriable() => return Err(e),
             Err(e) => {
                 tracing::debug!(server = %server, error = %e, "bootstrap server unreachable");
                 last = Some(e);
@@ -936,16 +950,28 @@ async fn heartbeat_loop(
                     }
                 },
             };
-            match BrokerConnection::connect(&addr, &config.client_id, config.connect_timeout).await
+            match BrokerConnection::connect(
+                &addr,
+                &config.client_id,
+                &config.security,
+                config.connect_timeout,
+            )
+            .await
             {
                 Ok(c) => {
                     coordinator = Some(addr);
                     conn = Some(c);
                 }
-                Err(e) => {
+                Err(e) if e.is_retriable() => {
                     tracing::debug!(error = %e, coordinator = %addr, "heartbeat: cannot reach coordinator");
                     coordinator = None;
                     continue;
+                }
+                Err(e) => {
+                    // Refused credentials or certificate: the owner's next
+                    // join reports it.
+                    shared.request_rebalance(RebalanceReason::HeartbeatFailed(e.to_string()));
+                    return;
                 }
             }
         }
@@ -1080,6 +1106,56 @@ mod tests {
     }
 
     #[test]
+    fn worker_props_security() {
+        let c = GroupConfig::from_worker_props(&props(&[("group.id", "g")])).expect("valid");
+        assert_eq!(c.security, SecurityConfig::default());
+
+        let c = GroupConfig::from_worker_props(&props(&[
+            ("group.id", "g"),
+            ("security.protocol", "SASL_PLAINTEXT"),
+            ("sasl.mechanism", "SCRAM-SHA-256"),
+            ("sasl.username", "u"),
+            ("sasl.password", "p"),
+        ]))
+        .expect("valid");
+        assert_eq!(
+            c.security.protocol,
+            crate::security::SecurityProtocol::SaslPlaintext
+        );
+        assert_eq!(
+            c.security.sasl.as_ref().map(|s| s.mechanism),
+            Some(crate::security::SaslMechanism::ScramSha256)
+        );
+
+        let e = GroupConfig::from_worker_props(&props(&[
+            ("group.id", "g"),
+            ("security.protocol", "TLS"),
+        ]))
+        .expect_err("unknown protocol");
+        assert!(matches!(e, GroupError::Security(_)), "{e:?}");
+        assert!(!e.is_retriable());
+        assert!(e.to_string().contains("security.protocol=TLS"), "{e}");
+
+        let e = GroupConfig::from_worker_props(&props(&[
+            ("group.id", "g"),
+            ("security.protocol", "SASL_PLAINTEXT"),
+            ("sasl.mechanism", "OAUTHBEARER"),
+        ]))
+        .expect_err("unsupported mechanism");
+        assert!(e.to_string().contains("sasl.mechanism=OAUTHBEARER"), "{e}");
+
+        // Certificate files are read when the settings are read.
+        let e = GroupConfig::from_worker_props(&props(&[
+            ("group.id", "g"),
+            ("security.protocol", "SSL"),
+            ("ssl.truststore.type", "PEM"),
+            ("ssl.truststore.location", "/nonexistent/ca.pem"),
+        ]))
+        .expect_err("missing trust store");
+        assert!(e.to_string().contains("ssl.truststore.location"), "{e}");
+    }
+
+    #[test]
     fn retriable_classification() {
         let broker = |error| GroupError::Broker {
             api: "JoinGroup",
@@ -1107,7 +1183,7 @@ mod tests {
         config.join_timeout = Duration::from_millis(300);
         config.retry_backoff = Duration::from_millis(50);
         let mut member = GroupMember::new(config);
-        let leader = ConnectAssignor::new(0, || super::super::assignor::ConfigSnapshot::new(-1));
+        let leader = ConnectAssignor::new(0, || crate::assignor::ConfigSnapshot::new(-1));
         let err = member
             .join(WorkerMetadata::new("http://x/", -1), &leader)
             .await

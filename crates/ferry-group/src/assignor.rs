@@ -15,7 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
-use super::protocol::{
+use crate::protocol::{
     Assignment, ConnectProtocol, ConnectorTaskId, WorkerMetadata, CONFIG_MISMATCH, NO_ERROR,
 };
 
@@ -983,8 +983,8 @@ pub fn eager_assignment(input: &AssignmentInput<'_>, snapshot: &ConfigSnapshot) 
 /// `default`, the incremental one (with its memory) otherwise, and the
 /// config snapshot taken from the herder each round.
 ///
-/// Implements [`AssignmentProvider`](super::member::AssignmentProvider) so it
-/// can be passed straight to [`GroupMember::join`](super::member::GroupMember::join).
+/// Implements [`AssignmentProvider`](crate::member::AssignmentProvider) so it
+/// can be passed straight to [`GroupMember::join`](crate::member::GroupMember::join).
 pub struct ConnectAssignor {
     incremental: Mutex<IncrementalCooperativeAssignor>,
     snapshot: Box<dyn Fn() -> ConfigSnapshot + Send + Sync>,

@@ -1,11 +1,14 @@
-//! One plain TCP connection to a broker speaking the Kafka request/response
-//! protocol with kafka-protocol's message types.
+//! One connection to a broker speaking the Kafka request/response protocol
+//! with kafka-protocol's message types, over plain TCP or TLS, authenticated
+//! with SASL when `security.protocol` asks for it.
 //!
 //! Frames are a 4-byte big-endian size followed by a request header and body
 //! (responses: response header and body). Requests are sent one at a time and
 //! matched to their response by correlation id; the group protocol never
 //! needs pipelining. ApiVersions is exchanged first so every request uses the
-//! highest version both sides know.
+//! highest version both sides know; then, for `SASL_PLAINTEXT` and
+//! `SASL_SSL`, SaslHandshake names the mechanism and SaslAuthenticate
+//! requests carry its tokens (KIP-152), as Kafka's Java clients do.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -13,12 +16,16 @@ use std::time::Duration;
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, ApiVersionsResponse, RequestHeader, ResponseHeader,
+    SaslAuthenticateRequest, SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, StrBytes};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::error::{GroupError, ResponseError};
+use crate::error::{AuthenticationError, GroupError, ResponseError};
+use crate::sasl::{plain_token, ScramClient, ScramHash};
+use crate::security::{SaslConfig, SaslMechanism, SecurityConfig};
+use crate::transport::Transport;
 
 /// Responses larger than this are refused instead of allocated: group
 /// responses are small, so a huge size means a broken or foreign peer.
@@ -29,7 +36,7 @@ const CLIENT_SOFTWARE_NAME: &str = "ferry";
 
 pub(crate) struct BrokerConnection {
     addr: String,
-    stream: TcpStream,
+    stream: Transport,
     client_id: StrBytes,
     next_correlation_id: i32,
     /// Broker-supported (min, max) version per API key.
@@ -49,13 +56,22 @@ impl std::fmt::Debug for BrokerConnection {
 }
 
 impl BrokerConnection {
-    /// Connects and negotiates API versions.
+    /// Connects (with TLS for `SSL` and `SASL_SSL`), negotiates API
+    /// versions and authenticates (for `SASL_*`).
     pub(crate) async fn connect(
         addr: &str,
         client_id: &str,
+        security: &SecurityConfig,
         timeout: Duration,
     ) -> Result<Self, GroupError> {
-        let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+        // Read the certificates before connecting: a bad file is a
+        // configuration error, not a broker failure.
+        let tls = security
+            .tls
+            .as_ref()
+            .map(|t| t.client_config())
+            .transpose()?;
+        let tcp = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
             Ok(Ok(s)) => s,
             Ok(Err(source)) => {
                 return Err(GroupError::Io {
@@ -72,10 +88,32 @@ impl BrokerConnection {
             }
         };
         // Small request/response exchanges: do not wait for Nagle.
-        stream.set_nodelay(true).map_err(|source| GroupError::Io {
+        tcp.set_nodelay(true).map_err(|source| GroupError::Io {
             addr: addr.to_string(),
             source,
         })?;
+        let stream = match tls {
+            None => Transport::Plain(tcp),
+            Some(config) => {
+                let host = host_of(addr);
+                match tokio::time::timeout(timeout, Transport::tls(tcp, host, config)).await {
+                    Ok(Ok(s)) => s,
+                    Ok(Err(source)) => {
+                        return Err(GroupError::Tls {
+                            addr: addr.to_string(),
+                            source,
+                        })
+                    }
+                    Err(_) => {
+                        return Err(GroupError::Timeout {
+                            addr: addr.to_string(),
+                            what: "TLS handshake",
+                            timeout,
+                        })
+                    }
+                }
+            }
+        };
         let mut conn = BrokerConnection {
             addr: addr.to_string(),
             stream,
@@ -85,7 +123,121 @@ impl BrokerConnection {
             in_flight: false,
         };
         conn.negotiate_versions(timeout).await?;
+        if let Some(sasl) = &security.sasl {
+            conn.authenticate(sasl, timeout).await?;
+        }
         Ok(conn)
+    }
+
+    /// SaslHandshake v1 (so the tokens travel in SaslAuthenticate requests),
+    /// then the mechanism's exchange.
+    async fn authenticate(
+        &mut self,
+        sasl: &SaslConfig,
+        timeout: Duration,
+    ) -> Result<(), GroupError> {
+        let mechanism = sasl.mechanism.name();
+        let auth_err = |addr: &str, source: AuthenticationError| GroupError::Authentication {
+            addr: addr.to_string(),
+            mechanism,
+            source,
+        };
+        let version = self.version_for(ApiKey::SaslHandshake, "SaslHandshake")?;
+        if version < 1 {
+            return Err(GroupError::UnsupportedVersion {
+                addr: self.addr.clone(),
+                api: "SaslHandshake",
+                broker_min: 0,
+                broker_max: version,
+                ours_min: 1,
+                ours_max: ApiKey::SaslHandshake.valid_versions().max,
+            });
+        }
+        let mut handshake = SaslHandshakeRequest::default();
+        handshake.mechanism = StrBytes::from_static_str(mechanism);
+        let response: SaslHandshakeResponse = self
+            .send(ApiKey::SaslHandshake, version, &handshake, timeout)
+            .await?;
+        if let Some(error) = ResponseError::try_from_code(response.error_code) {
+            let enabled = response
+                .mechanisms
+                .iter()
+                .map(|m| m.to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let source = if error == ResponseError::UnsupportedSaslMechanism {
+                AuthenticationError::MechanismNotEnabled { enabled }
+            } else {
+                AuthenticationError::Rejected {
+                    error,
+                    message: format!("SaslHandshake failed (broker enables: {enabled})"),
+                }
+            };
+            return Err(auth_err(&self.addr, source));
+        }
+
+        let username = sasl.username.as_str();
+        let password = sasl.password.expose();
+        match sasl.mechanism {
+            SaslMechanism::Plain => {
+                self.sasl_exchange(mechanism, plain_token(username, password), timeout)
+                    .await?;
+            }
+            SaslMechanism::ScramSha256 | SaslMechanism::ScramSha512 => {
+                let hash = if sasl.mechanism == SaslMechanism::ScramSha256 {
+                    ScramHash::Sha256
+                } else {
+                    ScramHash::Sha512
+                };
+                let mut scram = ScramClient::new(hash, username, password)
+                    .map_err(|e| auth_err(&self.addr, e.into()))?;
+                let server_first = self
+                    .sasl_exchange(mechanism, scram.client_first().into_bytes(), timeout)
+                    .await?;
+                let client_final = scram
+                    .client_final(&String::from_utf8_lossy(&server_first))
+                    .map_err(|e| auth_err(&self.addr, e.into()))?;
+                let server_final = self
+                    .sasl_exchange(mechanism, client_final.into_bytes(), timeout)
+                    .await?;
+                scram
+                    .verify_server_final(&String::from_utf8_lossy(&server_final))
+                    .map_err(|e| auth_err(&self.addr, e.into()))?;
+            }
+        }
+        tracing::debug!(broker = %self.addr, mechanism, user = %username, "SASL authenticated");
+        Ok(())
+    }
+
+    /// Sends one SASL token, returns the broker's.
+    async fn sasl_exchange(
+        &mut self,
+        mechanism: &'static str,
+        token: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<Bytes, GroupError> {
+        let version = self.version_for(ApiKey::SaslAuthenticate, "SaslAuthenticate")?;
+        let mut request = SaslAuthenticateRequest::default();
+        request.auth_bytes = Bytes::from(token);
+        let response: SaslAuthenticateResponse = self
+            .send(ApiKey::SaslAuthenticate, version, &request, timeout)
+            .await?;
+        if let Some(error) = ResponseError::try_from_code(response.error_code) {
+            // The broker closes the connection after a failed authentication.
+            self.in_flight = true;
+            return Err(GroupError::Authentication {
+                addr: self.addr.clone(),
+                mechanism,
+                source: AuthenticationError::Rejected {
+                    error,
+                    message: response
+                        .error_message
+                        .map(|m| m.to_string())
+                        .unwrap_or_default(),
+                },
+            });
+        }
+        Ok(response.auth_bytes)
     }
 
     pub(crate) fn addr(&self) -> &str {
@@ -209,6 +361,8 @@ impl BrokerConnection {
         let addr = self.addr.clone();
         let exchange = async {
             self.stream.write_all(&frame).await?;
+            // TLS holds written data until flushed.
+            self.stream.flush().await?;
             let size = self.stream.read_i32().await?;
             let size = usize::try_from(size)
                 .ok()
@@ -262,6 +416,28 @@ fn api_name(api: ApiKey) -> &'static str {
         ApiKey::SyncGroup => "SyncGroup",
         ApiKey::Heartbeat => "Heartbeat",
         ApiKey::LeaveGroup => "LeaveGroup",
+        ApiKey::SaslHandshake => "SaslHandshake",
+        ApiKey::SaslAuthenticate => "SaslAuthenticate",
         _ => "request",
+    }
+}
+
+/// The host part of `host:port` or `[v6]:port`, for TLS server names.
+fn host_of(addr: &str) -> &str {
+    let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_of;
+
+    #[test]
+    fn host_of_addresses() {
+        assert_eq!(host_of("broker-1.example.com:9093"), "broker-1.example.com");
+        assert_eq!(host_of("127.0.0.1:9095"), "127.0.0.1");
+        assert_eq!(host_of("[::1]:9095"), "::1");
     }
 }

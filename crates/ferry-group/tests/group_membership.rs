@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use ferry_kafka::group::{
+use ferry_group::{
     ConfigSnapshot, ConnectAssignor, ConnectProtocol, ConnectorTaskId, GroupConfig, GroupMember,
     JoinResult, RebalanceReason,
 };
