@@ -30,6 +30,18 @@ fn unreachable_jdbc_source(prefix: &str) -> serde_json::Value {
     })
 }
 
+/// Creates a connector that stays starting; returns its name and the answer.
+fn create_slow(w: &Worker) -> (String, serde_json::Value) {
+    let slow = unique("slow");
+    let (code, body) = call(
+        "POST",
+        &w.url("/connectors"),
+        Some(&json!({"name": slow, "config": unreachable_jdbc_source(&unique("p"))})),
+    );
+    assert_eq!(code, 201, "{body}");
+    (slow, body)
+}
+
 fn timed(method: &str, url: &str, body: Option<&serde_json::Value>) -> (u16, serde_json::Value) {
     let started = Instant::now();
     let answer = call(method, url, body);
@@ -109,15 +121,9 @@ fn a_connector_slow_to_start_holds_up_nothing_in_standalone_mode() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut w = Worker::new(dir.path(), &[]);
     w.start(&[]);
-    let slow = unique("slow");
     // The create itself waits a moment for the connector to start, then
     // answers without its tasks.
-    let (code, body) = call(
-        "POST",
-        &w.url("/connectors"),
-        Some(&json!({"name": slow, "config": unreachable_jdbc_source(&unique("p"))})),
-    );
-    assert_eq!(code, 201, "{body}");
+    let (slow, body) = create_slow(&w);
     assert_eq!(body["tasks"], json!([]), "{body}");
     other_requests_are_not_held_up(&w, &slow, dir.path());
 }
@@ -132,13 +138,7 @@ fn a_connector_slow_to_start_holds_up_nothing_in_distributed_mode() {
         let (code, _) = http_get(&w.url("/health"))?;
         (code == 200).then_some(())
     });
-    let slow = unique("slow");
-    let (code, body) = call(
-        "POST",
-        &w.url("/connectors"),
-        Some(&json!({"name": slow, "config": unreachable_jdbc_source(&unique("p"))})),
-    );
-    assert_eq!(code, 201, "{body}");
+    let (slow, _) = create_slow(&w);
     // Assigned to this worker and starting.
     wait_for("the slow connector to be listed", TIMEOUT, || {
         state(&w, &slow).filter(|s| s == "UNASSIGNED").map(|_| ())

@@ -89,10 +89,13 @@ fn is_mysql_transient(message: &str) -> bool {
 
 impl From<JdbcError> for ConnectError {
     fn from(e: JdbcError) -> Self {
+        // The driver's error stays the cause, so traces end with its words.
+        let message = e.to_string();
         match e {
-            JdbcError::Connectivity(_) => ConnectError::retriable_caused_by(e.to_string(), e),
-            JdbcError::Url { .. } | JdbcError::Config(_) => ConnectError::Config(e.to_string()),
-            other => ConnectError::caused_by(other.to_string(), other),
+            JdbcError::Connectivity(source) => ConnectError::retriable_caused_by(message, source),
+            JdbcError::Statement { source, .. } => ConnectError::caused_by(message, source),
+            JdbcError::Url { .. } | JdbcError::Config(_) => ConnectError::Config(message),
+            _ => ConnectError::other(message),
         }
     }
 }

@@ -12,11 +12,16 @@ use serde_json::Value as Json;
 use crate::connector_config::{
     framework_config_def, validate_connector_config, SinkTopics, CONNECTOR_CLASS,
 };
-use crate::entities::{ConnectorOffset, ConnectorOffsets, Message};
+use crate::entities::{
+    ActiveTopics, ActiveTopicsInfo, ConnectorOffset, ConnectorOffsets, ConnectorState,
+    ConnectorStateInfo, Message, State, TaskState,
+};
 use crate::herder::{HerderError, HerderResult};
 use crate::offsets::OffsetStore;
 use crate::plugins::Plugins;
+use crate::status::StatusStore;
 use crate::worker::sink_group;
+use crate::worker_config::WorkerConfig;
 use crate::Props;
 
 pub fn not_found(name: &str) -> HerderError {
@@ -320,4 +325,86 @@ pub fn generate_task_configs(
             c
         })
         .collect())
+}
+
+/// The `/status` view of a connector with `task_count` tasks, from the
+/// status store; a connector with no status yet is `UNASSIGNED` on
+/// `unassigned_worker`.
+pub fn state_info(
+    status: &StatusStore,
+    name: &str,
+    connector_type: &str,
+    version: Option<String>,
+    task_count: u32,
+    unassigned_worker: &str,
+) -> ConnectorStateInfo {
+    let connector = match status.connector(name) {
+        Some(s) => ConnectorState {
+            state: s.state,
+            worker_id: s.worker_id,
+            version: version.clone(),
+            trace: s.trace,
+        },
+        None => ConnectorState {
+            state: State::Unassigned,
+            worker_id: unassigned_worker.to_owned(),
+            version: version.clone(),
+            trace: None,
+        },
+    };
+    let tasks = status
+        .tasks(name)
+        .into_iter()
+        .filter(|(id, _)| *id < task_count)
+        .map(|(id, s)| TaskState {
+            id,
+            state: s.state,
+            worker_id: s.worker_id,
+            version: version.clone(),
+            trace: s.trace,
+        })
+        .collect();
+    ConnectorStateInfo {
+        name: name.to_owned(),
+        connector,
+        tasks,
+        connector_type: connector_type.to_owned(),
+    }
+}
+
+/// `/connectors/{name}/topics` of a connector known to exist.
+pub fn active_topics(
+    worker: &WorkerConfig,
+    status: &StatusStore,
+    name: &str,
+) -> HerderResult<ActiveTopicsInfo> {
+    if !worker.topic_tracking() {
+        return Err(HerderError::Forbidden("Topic tracking is disabled.".into()));
+    }
+    let mut out = ActiveTopicsInfo::new();
+    out.insert(
+        name.to_owned(),
+        ActiveTopics {
+            topics: status.topics(name),
+        },
+    );
+    Ok(out)
+}
+
+/// `PUT /connectors/{name}/topics/reset` of a connector known to exist.
+pub fn reset_active_topics(
+    worker: &WorkerConfig,
+    status: &StatusStore,
+    name: &str,
+) -> HerderResult<()> {
+    if !worker.topic_tracking() {
+        return Err(HerderError::Forbidden("Topic tracking is disabled.".into()));
+    }
+    if !worker.topic_tracking_reset() {
+        return Err(HerderError::Forbidden(
+            "Topic tracking reset is disabled.".into(),
+        ));
+    }
+    status.reset_topics(name);
+    Ok(())
 }

@@ -19,7 +19,7 @@ use tracing::{debug, info, warn};
 use crate::entities::TargetState;
 use crate::error_handling::{ErrantRecord, Retried, RetryPolicy, SinkErrantRecordReporter, Stage};
 use crate::errors::TaskError;
-use crate::status::{trace_of, StatusStore};
+use crate::status::trace_of;
 use crate::task::{Converters, TaskCore, TaskLoop};
 
 /// How long a `put` that raised a retriable error waits before the same
@@ -347,14 +347,6 @@ impl FetchOutcome {
 #[async_trait]
 impl TaskLoop for SinkTaskRunner {
     const KIND: &'static str = "sink";
-
-    fn ids(&self) -> (&str, u32) {
-        (&self.core.connector, self.core.task_id)
-    }
-
-    fn status(&self) -> &StatusStore {
-        &self.core.status
-    }
 
     async fn execute(&mut self) -> Result<(), TaskError> {
         self.run_loop().await

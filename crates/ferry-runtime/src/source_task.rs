@@ -20,7 +20,7 @@ use crate::entities::TargetState;
 use crate::error_handling::{ErrantRecord, Retried, Stage, DATA_EXCEPTION};
 use crate::errors::TaskError;
 use crate::offsets::OffsetStore;
-use crate::status::{trace_of, StatusStore};
+use crate::status::trace_of;
 use crate::task::{Converters, TaskCore, TaskLoop};
 use crate::topic_creation::TopicCreation;
 
@@ -235,14 +235,6 @@ struct Buffers {
 #[async_trait]
 impl TaskLoop for SourceTaskRunner {
     const KIND: &'static str = "source";
-
-    fn ids(&self) -> (&str, u32) {
-        (&self.core.connector, self.core.task_id)
-    }
-
-    fn status(&self) -> &StatusStore {
-        &self.core.status
-    }
 
     async fn execute(&mut self) -> Result<(), TaskError> {
         self.run_loop().await

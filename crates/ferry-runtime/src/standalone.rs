@@ -17,9 +17,8 @@ use crate::connector::{ConnectorEvent, ConnectorSpec, EventSink, Phase, WorkerCo
 use crate::connector_config::{invalid_config_message, NAME};
 use crate::connector_ops::{self, not_found};
 use crate::entities::{
-    ActiveTopics, ActiveTopicsInfo, ConnectorInfo, ConnectorOffsets, ConnectorState,
-    ConnectorStateInfo, Message, PluginInfo, RestartPlan, ServerInfo, State, TargetState, TaskId,
-    TaskInfo, TaskState,
+    ActiveTopicsInfo, ConnectorInfo, ConnectorOffsets, ConnectorStateInfo, Message, PluginInfo,
+    RestartPlan, ServerInfo, State, TargetState, TaskId, TaskInfo, TaskState,
 };
 use crate::herder::{Created, Herder, HerderError, HerderResult, PluginType};
 use crate::plugins::{Plugins, CONNECT_VERSION};
@@ -262,39 +261,14 @@ impl StandaloneHerder {
 
     fn status_of(&self, name: &str, view: &ConnectorView) -> ConnectorStateInfo {
         let status = &self.worker.status;
-        let version = Some(view.plugin.version.to_owned());
-        let connector = status.connector(name).map_or(
-            ConnectorState {
-                state: State::Unassigned,
-                worker_id: status.worker_id().to_owned(),
-                version: version.clone(),
-                trace: None,
-            },
-            |s| ConnectorState {
-                state: s.state,
-                worker_id: s.worker_id,
-                version: version.clone(),
-                trace: s.trace,
-            },
-        );
-        let tasks = status
-            .tasks(name)
-            .into_iter()
-            .filter(|(id, _)| (*id as usize) < view.task_configs.len())
-            .map(|(id, s)| TaskState {
-                id,
-                state: s.state,
-                worker_id: s.worker_id,
-                version: version.clone(),
-                trace: s.trace,
-            })
-            .collect();
-        ConnectorStateInfo {
-            name: name.to_owned(),
-            connector,
-            tasks,
-            connector_type: view.plugin.kind.name().to_owned(),
-        }
+        connector_ops::state_info(
+            status,
+            name,
+            view.plugin.kind.name(),
+            Some(view.plugin.version.to_owned()),
+            view.task_configs.len() as u32,
+            status.worker_id(),
+        )
     }
 
     /// Offsets may change only while the connector is stopped with no tasks.
@@ -659,36 +633,13 @@ impl Herder for StandaloneHerder {
     }
 
     async fn active_topics(&self, name: &str) -> HerderResult<ActiveTopicsInfo> {
-        if !self.worker.config.topic_tracking() {
-            return Err(HerderError::Forbidden("Topic tracking is disabled.".into()));
-        }
-        if self.slot(name).is_none() {
-            return Err(not_found(name));
-        }
-        let mut out = ActiveTopicsInfo::new();
-        out.insert(
-            name.to_owned(),
-            ActiveTopics {
-                topics: self.worker.status.topics(name),
-            },
-        );
-        Ok(out)
+        self.known(name, || not_found(name))?;
+        connector_ops::active_topics(&self.worker.config, &self.worker.status, name)
     }
 
     async fn reset_active_topics(&self, name: &str) -> HerderResult<()> {
-        if !self.worker.config.topic_tracking() {
-            return Err(HerderError::Forbidden("Topic tracking is disabled.".into()));
-        }
-        if !self.worker.config.topic_tracking_reset() {
-            return Err(HerderError::Forbidden(
-                "Topic tracking reset is disabled.".into(),
-            ));
-        }
-        if self.slot(name).is_none() {
-            return Err(not_found(name));
-        }
-        self.worker.status.reset_topics(name);
-        Ok(())
+        self.known(name, || not_found(name))?;
+        connector_ops::reset_active_topics(&self.worker.config, &self.worker.status, name)
     }
 
     async fn validate_connector_config(&self, config: Props) -> HerderResult<ConfigInfos> {

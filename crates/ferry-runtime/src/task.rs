@@ -64,6 +64,14 @@ impl Converters {
     }
 }
 
+/// Which task to build, and the switch its herder steers it with.
+pub struct TaskSpec<'a> {
+    pub connector: &'a str,
+    pub task_id: u32,
+    pub connector_config: &'a Props,
+    pub target: watch::Receiver<TargetState>,
+}
+
 /// The parts every task loop shares.
 pub struct TaskCore<R: ConnectRecord> {
     pub connector: String,
@@ -92,12 +100,15 @@ impl<R: ConnectRecord> TaskCore<R> {
     pub fn new(
         worker: &WorkerConfig,
         status: Arc<StatusStore>,
-        connector: &str,
-        task_id: u32,
-        connector_config: &Props,
+        spec: TaskSpec<'_>,
         props: Props,
-        target: watch::Receiver<TargetState>,
     ) -> Result<Self, TaskError> {
+        let TaskSpec {
+            connector,
+            task_id,
+            connector_config,
+            target,
+        } = spec;
         let transforms =
             TransformationChain::from_connector_config(connector_config).map_err(|e| {
                 TaskError::Setup {
@@ -163,8 +174,6 @@ impl<R: ConnectRecord> TaskCore<R> {
 pub trait TaskLoop: Send {
     /// `"source"` or `"sink"`, for logs.
     const KIND: &'static str;
-    fn ids(&self) -> (&str, u32);
-    fn status(&self) -> &StatusStore;
     /// Starts the task and runs its loop until it is stopped.
     async fn execute(&mut self) -> Result<(), TaskError>;
     /// Stops the connector's task after a failure.
@@ -173,16 +182,12 @@ pub trait TaskLoop: Send {
 
 /// Runs a task loop, recording its end: a failure is the task's FAILED
 /// status with the whole cause chain as its trace.
-pub async fn run<T: TaskLoop>(mut task: T) {
-    let result = task.execute().await;
-    let (connector, id) = task.ids();
-    let (connector, id) = (connector.to_owned(), id);
-    match result {
+pub async fn run<T: TaskLoop>(connector: String, id: u32, status: Arc<StatusStore>, mut task: T) {
+    match task.execute().await {
         Ok(()) => info!(connector = %connector, task = id, "{} task stopped", T::KIND),
         Err(e) => {
             error!(connector = %connector, task = id, error = %trace_of(&e), "{} task failed", T::KIND);
-            task.status()
-                .set_task(&connector, id, State::Failed, Some(e.trace()));
+            status.set_task(&connector, id, State::Failed, Some(e.trace()));
             if let Err(e) = task.stop_task().await {
                 warn!(connector = %connector, task = id, error = %e, "stopping failed {} task", T::KIND);
             }

@@ -20,7 +20,7 @@ use crate::offsets::{ConnectorOffsetReader, OffsetStore};
 use crate::sink_task::SinkTaskRunner;
 use crate::source_task::{SourceTaskRunner, SubmittedRecords};
 use crate::status::{trace_of, StatusStore};
-use crate::task::{self, TaskCore};
+use crate::task::{self, TaskCore, TaskSpec};
 use crate::topic_creation::{self, TopicCreation};
 use crate::worker_config::WorkerConfig;
 use crate::Props;
@@ -44,6 +44,13 @@ pub struct Worker {
     pub config: WorkerConfig,
     pub offsets: Arc<dyn OffsetStore>,
     pub status: Arc<StatusStore>,
+}
+
+fn no_task(plugin: &PluginDescriptor) -> TaskError {
+    TaskError::Setup {
+        context: format!("{} has no {} task", plugin.class, plugin.kind.name()),
+        source: None,
+    }
 }
 
 /// The consumer group of a sink connector.
@@ -70,27 +77,20 @@ impl Worker {
             .set_task(connector, task_id, State::Unassigned, None);
         let (tx, rx) = watch::channel(target);
         let span = tracing::info_span!("task", connector = %connector, task = task_id);
+        let spec = TaskSpec {
+            connector,
+            task_id,
+            connector_config,
+            target: rx,
+        };
+        let (name, status) = (connector.to_owned(), self.status.clone());
         let built = match plugin.kind {
             ConnectorKind::Source => self
-                .source_runner(
-                    plugin,
-                    connector,
-                    task_id,
-                    connector_config,
-                    task_config,
-                    rx,
-                )
-                .map(|r| tokio::spawn(task::run(r).instrument(span))),
+                .source_runner(plugin, spec, task_config)
+                .map(|r| tokio::spawn(task::run(name, task_id, status, r).instrument(span))),
             ConnectorKind::Sink => self
-                .sink_runner(
-                    plugin,
-                    connector,
-                    task_id,
-                    connector_config,
-                    task_config,
-                    rx,
-                )
-                .map(|r| tokio::spawn(task::run(r).instrument(span))),
+                .sink_runner(plugin, spec, task_config)
+                .map(|r| tokio::spawn(task::run(name, task_id, status, r).instrument(span))),
         };
         match built {
             Ok(join) => Some(TaskHandle { target: tx, join }),
@@ -106,25 +106,13 @@ impl Worker {
     fn source_runner(
         &self,
         plugin: &PluginDescriptor,
-        connector: &str,
-        task_id: u32,
-        connector_config: &Props,
+        spec: TaskSpec<'_>,
         task_config: Props,
-        target: watch::Receiver<TargetState>,
     ) -> Result<SourceTaskRunner, TaskError> {
-        let new_task = plugin.new_source_task.ok_or_else(|| TaskError::Setup {
-            context: format!("{} has no source task", plugin.class),
-            source: None,
-        })?;
-        let core = TaskCore::new(
-            &self.config,
-            self.status.clone(),
-            connector,
-            task_id,
-            connector_config,
-            task_config,
-            target,
-        )?;
+        let (connector, task_id, connector_config) =
+            (spec.connector, spec.task_id, spec.connector_config);
+        let new_task = plugin.new_source_task.ok_or_else(|| no_task(plugin))?;
+        let core = TaskCore::new(&self.config, self.status.clone(), spec, task_config)?;
         let mut producer_props =
             self.config
                 .client_props("producer", connector_config, source_producer_defaults());
@@ -177,27 +165,15 @@ impl Worker {
     fn sink_runner(
         &self,
         plugin: &PluginDescriptor,
-        connector: &str,
-        task_id: u32,
-        connector_config: &Props,
+        spec: TaskSpec<'_>,
         mut task_config: Props,
-        target: watch::Receiver<TargetState>,
     ) -> Result<SinkTaskRunner, TaskError> {
-        let new_task = plugin.new_sink_task.ok_or_else(|| TaskError::Setup {
-            context: format!("{} has no sink task", plugin.class),
-            source: None,
-        })?;
+        let (connector, task_id, connector_config) =
+            (spec.connector, spec.task_id, spec.connector_config);
+        let new_task = plugin.new_sink_task.ok_or_else(|| no_task(plugin))?;
         // Tasks see the topics they consume, whatever stored their config.
         SinkTopics::copy_into_task(connector_config, &mut task_config);
-        let core = TaskCore::new(
-            &self.config,
-            self.status.clone(),
-            connector,
-            task_id,
-            connector_config,
-            task_config,
-            target,
-        )?;
+        let core = TaskCore::new(&self.config, self.status.clone(), spec, task_config)?;
         let mut consumer_props =
             self.config
                 .client_props("consumer", connector_config, sink_consumer_defaults());

@@ -310,32 +310,13 @@ impl Herder for DistributedHerder {
     }
 
     async fn active_topics(&self, name: &str) -> HerderResult<ActiveTopicsInfo> {
-        if !self.worker.config.topic_tracking() {
-            return Err(HerderError::Forbidden("Topic tracking is disabled.".into()));
-        }
         self.stored_config(name)?;
-        let mut out = ActiveTopicsInfo::new();
-        out.insert(
-            name.to_owned(),
-            ActiveTopics {
-                topics: self.worker.status.topics(name),
-            },
-        );
-        Ok(out)
+        connector_ops::active_topics(&self.worker.config, &self.worker.status, name)
     }
 
     async fn reset_active_topics(&self, name: &str) -> HerderResult<()> {
-        if !self.worker.config.topic_tracking() {
-            return Err(HerderError::Forbidden("Topic tracking is disabled.".into()));
-        }
-        if !self.worker.config.topic_tracking_reset() {
-            return Err(HerderError::Forbidden(
-                "Topic tracking reset is disabled.".into(),
-            ));
-        }
         self.stored_config(name)?;
-        self.worker.status.reset_topics(name);
-        Ok(())
+        connector_ops::reset_active_topics(&self.worker.config, &self.worker.status, name)
     }
 
     async fn validate_connector_config(&self, config: Props) -> HerderResult<ConfigInfos> {

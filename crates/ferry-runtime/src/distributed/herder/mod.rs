@@ -28,9 +28,8 @@ use crate::connector::{ConnectorEvent, ConnectorSpec, EventSink, WorkerConnector
 use crate::connector_config::{invalid_config_message, NAME};
 use crate::connector_ops::{self, not_found};
 use crate::entities::{
-    ActiveTopics, ActiveTopicsInfo, ConnectorInfo, ConnectorOffsets, ConnectorState,
-    ConnectorStateInfo, Message, PluginInfo, RestartPlan, ServerInfo, State, TargetState, TaskId,
-    TaskInfo, TaskState,
+    ActiveTopicsInfo, ConnectorInfo, ConnectorOffsets, ConnectorStateInfo, Message, PluginInfo,
+    RestartPlan, ServerInfo, State, TargetState, TaskId, TaskInfo, TaskState,
 };
 use crate::herder::{Created, Herder, HerderError, HerderResult, PluginType, RequestSignature};
 use crate::offsets::OffsetStore;
@@ -1010,41 +1009,15 @@ impl DistributedHerder {
     }
 
     fn status_of(&self, name: &str, config: &Props) -> ConnectorStateInfo {
-        let status = &self.worker.status;
-        let version = self.plugin_of(config).map(|p| p.version.to_owned());
         let task_count = self.config.with_state(|s| s.task_count(name).unwrap_or(0));
-        let connector = status.connector(name).map_or(
-            ConnectorState {
-                state: State::Unassigned,
-                worker_id: String::new(),
-                version: version.clone(),
-                trace: None,
-            },
-            |s| ConnectorState {
-                state: s.state,
-                worker_id: s.worker_id,
-                version: version.clone(),
-                trace: s.trace,
-            },
-        );
-        let tasks = status
-            .tasks(name)
-            .into_iter()
-            .filter(|(id, _)| *id < task_count)
-            .map(|(id, s)| TaskState {
-                id,
-                state: s.state,
-                worker_id: s.worker_id,
-                version: version.clone(),
-                trace: s.trace,
-            })
-            .collect();
-        ConnectorStateInfo {
-            name: name.to_owned(),
-            connector,
-            tasks,
-            connector_type: self.connector_type(config),
-        }
+        connector_ops::state_info(
+            &self.worker.status,
+            name,
+            &self.connector_type(config),
+            self.plugin_of(config).map(|p| p.version.to_owned()),
+            task_count,
+            "",
+        )
     }
 
     fn owner_url(&self, owner: Option<&String>) -> Option<String> {
