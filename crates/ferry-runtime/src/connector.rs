@@ -34,6 +34,9 @@ pub enum ConnectorEvent {
         /// Which [`WorkerConnector`] sent it: events of one already replaced
         /// are ignored.
         generation: u64,
+        /// Counts the connector's task-config generations, so that a herder
+        /// can tell a late event from the latest.
+        sequence: u64,
         configs: Vec<Props>,
     },
 }
@@ -94,6 +97,7 @@ impl WorkerConnector {
             target: spec.target,
             started: false,
             failed: false,
+            sequence: 0,
             status,
             events,
             phase: phase_tx,
@@ -168,6 +172,8 @@ struct Runner {
     started: bool,
     /// Failed to start or raised an error: stays so until restarted.
     failed: bool,
+    /// Task-config generations sent so far.
+    sequence: u64,
     status: Arc<StatusStore>,
     events: EventSink,
     phase: watch::Sender<Phase>,
@@ -305,11 +311,15 @@ impl Runner {
             &self.plugin,
             &self.config,
         ) {
-            Ok(configs) => (self.events)(ConnectorEvent::TaskConfigs {
-                connector: self.name.clone(),
-                generation: self.generation,
-                configs,
-            }),
+            Ok(configs) => {
+                self.sequence += 1;
+                (self.events)(ConnectorEvent::TaskConfigs {
+                    connector: self.name.clone(),
+                    generation: self.generation,
+                    sequence: self.sequence,
+                    configs,
+                })
+            }
             Err(trace) => self.fail(trace),
         }
     }

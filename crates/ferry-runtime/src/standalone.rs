@@ -43,6 +43,8 @@ struct ConnectorView {
 struct Running {
     connector: Option<WorkerConnector>,
     tasks: BTreeMap<u32, TaskHandle>,
+    /// The sequence of the task configs applied last, to skip late events.
+    applied_sequence: u64,
     /// Removed from the herder: a request that waited for this lock must
     /// not bring it back to life.
     deleted: bool,
@@ -122,6 +124,7 @@ impl StandaloneHerder {
         let ConnectorEvent::TaskConfigs {
             connector,
             generation,
+            sequence,
             configs,
         } = event;
         let Some(slot) = self.slot(&connector) else {
@@ -129,9 +132,10 @@ impl StandaloneHerder {
         };
         let mut running = slot.running.lock().await;
         let current = running.connector.as_ref().map(WorkerConnector::generation);
-        if running.deleted || current != Some(generation) {
+        if running.deleted || current != Some(generation) || sequence <= running.applied_sequence {
             return;
         }
+        running.applied_sequence = sequence;
         let (target, unchanged) = {
             let view = slot.view();
             (view.target, view.task_configs == configs)
@@ -153,6 +157,7 @@ impl StandaloneHerder {
     /// Spawns the connector's lifecycle per its target state; its tasks
     /// follow once it has generated their configs.
     fn start_connector(&self, slot: &ConnectorSlot, running: &mut Running) {
+        running.applied_sequence = 0;
         let spec = {
             let view = slot.view();
             ConnectorSpec {

@@ -380,10 +380,7 @@ mod tests {
     struct Collect(Mutex<Vec<(String, Option<Vec<u8>>)>>);
     impl StatusBackend for Collect {
         fn write(&self, key: String, value: Option<Vec<u8>>) {
-            self.0
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .push((key, value));
+            ferry_api::lock(&self.0).push((key, value));
         }
     }
 
@@ -395,11 +392,7 @@ mod tests {
         store.set_generation(9);
         store.set_task("c", 2, State::Running, None);
         store.delete_connector("c", 1);
-        let written = out
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
+        let written = ferry_api::lock(&out.0).clone();
         assert_eq!(written[0].0, "status-task-c-2");
         let v = crate::distributed::records::decode_status_value(
             written[0].1.as_deref().expect("a value"),

@@ -5,13 +5,14 @@
 mod querier;
 pub mod query;
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use ferry_api::config::{ConfigDef, ValidatedValue};
 use ferry_api::{
-    ConnectError, Connector, ConnectorContext, Props, SourceRecord, SourceTask, SourceTaskContext,
+    lock, ConnectError, Connector, ConnectorContext, Props, SourceRecord, SourceTask,
+    SourceTaskContext,
 };
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -95,7 +96,7 @@ impl Connector for JdbcSourceConnector {
             })
             .await?;
             info!(connector = %name, tables = tables.len(), "tables selected");
-            *self.tables.lock().unwrap_or_else(PoisonError::into_inner) = tables;
+            *lock(&self.tables) = tables;
             let shared = self.tables.clone();
             let monitor_cfg = cfg.clone();
             let monitor_pool = pool.clone();
@@ -107,7 +108,7 @@ impl Connector for JdbcSourceConnector {
                     match selected_tables(&monitor_pool, &monitor_cfg).await {
                         Ok(now) => {
                             let changed = {
-                                let mut cur = shared.lock().unwrap_or_else(PoisonError::into_inner);
+                                let mut cur = lock(&shared);
                                 if *cur != now {
                                     *cur = now;
                                     true
@@ -138,11 +139,7 @@ impl Connector for JdbcSourceConnector {
         if cfg.query.is_some() {
             return Ok(vec![self.props.clone()]);
         }
-        let tables = self
-            .tables
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
+        let tables = lock(&self.tables).clone();
         if tables.is_empty() {
             warn!("No tasks will be run because no tables were found");
             return Ok(Vec::new());

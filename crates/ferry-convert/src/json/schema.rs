@@ -150,8 +150,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Lru<K, V> {
     }
 
     fn lock(&self) -> MutexGuard<'_, LruInner<K, V>> {
-        // The map stays consistent even if a holder panicked.
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        ferry_api::lock(&self.inner)
     }
 
     pub(crate) fn get<Q>(&self, key: &Q) -> Option<V>

@@ -82,6 +82,9 @@ struct LocalConnector {
     target: StoredTarget,
     /// Absent when its class is unknown here (recorded as FAILED).
     lifecycle: Option<WorkerConnector>,
+    /// The sequence of the latest task configs its lifecycle generated, so
+    /// that a retried older event does not overwrite newer configs.
+    latest_sequence: u64,
 }
 
 struct LocalTask {
@@ -619,12 +622,14 @@ impl DistributedHerder {
             config,
             target,
             lifecycle: None,
+            latest_sequence: 0,
         };
         self.spawn_lifecycle(name, &mut local);
         work.connectors.insert(name.to_owned(), local);
     }
 
     fn spawn_lifecycle(&self, name: &str, local: &mut LocalConnector) {
+        local.latest_sequence = 0;
         let spec = ConnectorSpec {
             name: name.to_owned(),
             plugin: local.plugin.clone(),
@@ -687,14 +692,24 @@ impl DistributedHerder {
         let ConnectorEvent::TaskConfigs {
             connector: name,
             generation,
+            sequence,
             configs,
         } = event;
         let current = {
-            let work = self.work.lock().await;
-            work.connectors
-                .get(&name)
-                .and_then(|c| c.lifecycle.as_ref())
-                .is_some_and(|l| l.generation() == generation)
+            let mut work = self.work.lock().await;
+            match work.connectors.get_mut(&name) {
+                Some(local)
+                    if local
+                        .lifecycle
+                        .as_ref()
+                        .is_some_and(|l| l.generation() == generation)
+                        && sequence >= local.latest_sequence =>
+                {
+                    local.latest_sequence = sequence;
+                    true
+                }
+                _ => false,
+            }
         };
         if !current {
             return;
@@ -731,6 +746,7 @@ impl DistributedHerder {
                     let _ = requests.send(Request::Connector(ConnectorEvent::TaskConfigs {
                         connector: name,
                         generation,
+                        sequence,
                         configs,
                     }));
                 });
@@ -832,6 +848,7 @@ impl DistributedHerder {
                         config,
                         target: local.target,
                         lifecycle: None,
+                        latest_sequence: 0,
                     },
                 );
                 self.stop_lifecycle(&mut local).await;
