@@ -811,7 +811,7 @@ mod tests {
     }
 
     fn error(result: Result<WorkerConfig, ConfigError>) -> String {
-        result.err().expect("refused").message
+        result.expect_err("refused").message
     }
 
     #[test]
