@@ -350,10 +350,12 @@ fn replication_factor(_key: &str, value: &ConfigValue) -> Result<(), String> {
     }
 }
 
+const INVALID_PROTOCOL: &str = "Invalid Connect protocol compatibility";
+
 fn connect_protocol(_key: &str, value: &ConfigValue) -> Result<(), String> {
     match value {
         ConfigValue::String(s) if s.parse::<ConnectProtocol>().is_ok() => Ok(()),
-        _ => Err("Invalid Connect protocol compatibility".into()),
+        _ => Err(INVALID_PROTOCOL.into()),
     }
 }
 
@@ -571,7 +573,7 @@ impl WorkerConfig {
             ConfigError::invalid(
                 CONNECT_PROTOCOL,
                 v.string(CONNECT_PROTOCOL),
-                "Invalid Connect protocol compatibility",
+                INVALID_PROTOCOL,
             )
         })?;
         Ok(DistributedConfig {
@@ -962,6 +964,20 @@ mod tests {
             .group_config()
             .expect_err("unknown security protocol");
         assert!(e.to_string().contains("security.protocol=TLS"), "{e}");
+    }
+
+    #[test]
+    fn shipped_example_configs_parse() {
+        let standalone = crate::properties::parse_properties(include_str!(
+            "../../../configs/connect-standalone.properties"
+        ));
+        WorkerConfig::new(standalone, true).expect("configs/connect-standalone.properties");
+        let distributed = crate::properties::parse_properties(include_str!(
+            "../../../configs/connect-distributed.properties"
+        ));
+        let c =
+            WorkerConfig::new(distributed, false).expect("configs/connect-distributed.properties");
+        c.group_config().expect("group settings");
     }
 
     #[test]
