@@ -29,7 +29,9 @@ pub use assignor::{
     GroupAssignment, IncrementalCooperativeAssignor,
 };
 pub use error::{AuthenticationError, GroupError};
-pub use member::{AssignmentProvider, GroupConfig, GroupMember, JoinResult, RebalanceReason};
+pub use member::{
+    AssignmentProvider, GroupConfig, GroupMember, GroupSettings, JoinResult, RebalanceReason,
+};
 pub use protocol::{Assignment, ConnectProtocol, ConnectorTaskId, WorkerMetadata};
 pub use security::{
     SaslConfig, SaslMechanism, SecurityConfig, SecurityError, SecurityProtocol, TlsConfig,

@@ -17,7 +17,7 @@
 //! 3. [`GroupMember::leave`] sends LeaveGroup on shutdown so the others
 //!    rebalance at once instead of after the session timeout.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -51,8 +51,8 @@ const JOIN_GROUP_TIMEOUT_LAPSE: Duration = Duration::from_secs(5);
 /// FindCoordinator key type of a group.
 const COORDINATOR_KEY_TYPE_GROUP: i8 = 0;
 
-/// Settings of a group member. [`GroupConfig::from_worker_props`] reads them
-/// from Kafka Connect worker properties.
+/// Settings of a group member, built by [`GroupConfig::new`] from the
+/// worker's parsed configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupConfig {
     /// `host:port` of the bootstrap brokers, tried in order.
@@ -77,83 +77,80 @@ pub struct GroupConfig {
     pub security: SecurityConfig,
 }
 
-impl GroupConfig {
-    /// Kafka Connect's defaults for a group on `bootstrap_servers`
-    /// (comma-separated `host:port` list).
-    pub fn new(bootstrap_servers: &str, group_id: impl Into<String>) -> Self {
-        let rebalance_timeout = Duration::from_millis(60_000);
-        GroupConfig {
-            bootstrap_servers: parse_bootstrap(bootstrap_servers),
-            group_id: group_id.into(),
-            client_id: next_client_id(),
-            protocol: ConnectProtocol::Sessioned,
-            session_timeout: Duration::from_millis(10_000),
-            heartbeat_interval: Duration::from_millis(3_000),
-            rebalance_timeout,
-            request_timeout: Duration::from_millis(40_000),
-            connect_timeout: Duration::from_millis(10_000),
-            retry_backoff: Duration::from_millis(100),
-            join_timeout: rebalance_timeout * 2,
-            security: SecurityConfig::default(),
-        }
-    }
+/// The worker settings a group member takes, already parsed: the worker's
+/// configuration (`ferry-runtime`'s `WorkerConfig`) declares the keys and
+/// their defaults; nothing here restates them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupSettings {
+    /// `bootstrap.servers`; `PLAINTEXT://host:port` is taken as `host:port`.
+    pub bootstrap_servers: Vec<String>,
+    /// `group.id`.
+    pub group_id: String,
+    /// `client.id`; `None` names the member `connect-<n>` as Kafka Connect
+    /// does.
+    pub client_id: Option<String>,
+    /// `connect.protocol`.
+    pub protocol: ConnectProtocol,
+    /// `session.timeout.ms`.
+    pub session_timeout: Duration,
+    /// `heartbeat.interval.ms`.
+    pub heartbeat_interval: Duration,
+    /// `rebalance.timeout.ms`; joining gives up after twice this.
+    pub rebalance_timeout: Duration,
+    /// `request.timeout.ms`.
+    pub request_timeout: Duration,
+    /// `socket.connection.setup.timeout.ms`.
+    pub connect_timeout: Duration,
+    /// `retry.backoff.ms`.
+    pub retry_backoff: Duration,
+}
 
-    /// Reads `bootstrap.servers`, `group.id`, `client.id`, `connect.protocol`,
-    /// `session.timeout.ms`, `heartbeat.interval.ms`, `rebalance.timeout.ms`,
-    /// `request.timeout.ms`, `socket.connection.setup.timeout.ms` and
-    /// `retry.backoff.ms`, with Kafka Connect's defaults, and the security
-    /// settings ([`SecurityConfig::from_worker_props`]: `security.protocol`,
-    /// `ssl.*`, `sasl.*`), whose certificate files are read once here.
-    pub fn from_worker_props(props: &HashMap<String, String>) -> Result<Self, GroupError> {
-        let get = |k: &str| props.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
-        let group_id =
-            get("group.id").ok_or_else(|| GroupError::Config("group.id is required".into()))?;
-        let security = SecurityConfig::from_worker_props(props)?;
-        security.validate()?;
-        let mut config = GroupConfig::new(
-            get("bootstrap.servers").unwrap_or("localhost:9092"),
-            group_id,
-        );
-        if config.bootstrap_servers.is_empty() {
+impl GroupConfig {
+    /// Checks what the member relies on (at least one bootstrap server, a
+    /// group id, a heartbeat shorter than the session, readable security
+    /// files: [`SecurityConfig::validate`]) and builds the member's settings.
+    pub fn new(settings: GroupSettings, security: SecurityConfig) -> Result<Self, GroupError> {
+        let bootstrap_servers = parse_bootstrap(&settings.bootstrap_servers);
+        if bootstrap_servers.is_empty() {
             return Err(GroupError::Config(
                 "bootstrap.servers lists no server".into(),
             ));
         }
-        config.security = security;
-        if let Some(id) = get("client.id") {
-            config.client_id = id.to_string();
+        let group_id = settings.group_id.trim();
+        if group_id.is_empty() {
+            return Err(GroupError::Config("group.id is required".into()));
         }
-        if let Some(p) = get("connect.protocol") {
-            config.protocol = p.parse()?;
-        }
-        let ms = |key: &str, default: Duration| -> Result<Duration, GroupError> {
-            match get(key) {
-                None => Ok(default),
-                Some(v) => v.parse::<u64>().map(Duration::from_millis).map_err(|_| {
-                    GroupError::Config(format!("{key}={v} is not a number of milliseconds"))
-                }),
-            }
-        };
-        config.session_timeout = ms("session.timeout.ms", config.session_timeout)?;
-        config.heartbeat_interval = ms("heartbeat.interval.ms", config.heartbeat_interval)?;
-        config.rebalance_timeout = ms("rebalance.timeout.ms", config.rebalance_timeout)?;
-        config.request_timeout = ms("request.timeout.ms", config.request_timeout)?;
-        config.connect_timeout = ms("socket.connection.setup.timeout.ms", config.connect_timeout)?;
-        config.retry_backoff = ms("retry.backoff.ms", config.retry_backoff)?;
-        config.join_timeout = config.rebalance_timeout * 2;
-        if config.heartbeat_interval >= config.session_timeout {
+        if settings.heartbeat_interval >= settings.session_timeout {
             return Err(GroupError::Config(
                 "heartbeat.interval.ms must be lower than session.timeout.ms".into(),
             ));
         }
-        Ok(config)
+        security.validate()?;
+        Ok(GroupConfig {
+            bootstrap_servers,
+            group_id: group_id.to_owned(),
+            client_id: settings
+                .client_id
+                .map(|id| id.trim().to_owned())
+                .filter(|id| !id.is_empty())
+                .unwrap_or_else(next_client_id),
+            protocol: settings.protocol,
+            session_timeout: settings.session_timeout,
+            heartbeat_interval: settings.heartbeat_interval,
+            rebalance_timeout: settings.rebalance_timeout,
+            request_timeout: settings.request_timeout,
+            connect_timeout: settings.connect_timeout,
+            retry_backoff: settings.retry_backoff,
+            join_timeout: settings.rebalance_timeout * 2,
+            security,
+        })
     }
 }
 
-fn parse_bootstrap(servers: &str) -> Vec<String> {
+fn parse_bootstrap(servers: &[String]) -> Vec<String> {
     servers
-        .split(',')
-        .map(str::trim)
+        .iter()
+        .map(|s| s.trim())
         .filter(|s| !s.is_empty())
         // Accept `PLAINTEXT://host:port` as some tools write it.
         .map(|s| s.rsplit("://").next().unwrap_or(s).to_string())
@@ -1037,6 +1034,8 @@ async fn heartbeat_loop(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
 
     fn props(pairs: &[(&str, &str)]) -> HashMap<String, String> {
@@ -1046,77 +1045,78 @@ mod tests {
             .collect()
     }
 
+    fn settings(bootstrap: &[&str], group: &str) -> GroupSettings {
+        GroupSettings {
+            bootstrap_servers: bootstrap.iter().map(|s| s.to_string()).collect(),
+            group_id: group.into(),
+            client_id: None,
+            protocol: ConnectProtocol::Sessioned,
+            session_timeout: Duration::from_secs(10),
+            heartbeat_interval: Duration::from_secs(3),
+            rebalance_timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(40),
+            connect_timeout: Duration::from_secs(10),
+            retry_backoff: Duration::from_millis(100),
+        }
+    }
+
+    fn unreachable_config() -> GroupConfig {
+        // Port 1 on loopback refuses connections.
+        GroupConfig::new(settings(&["127.0.0.1:1"], "g"), SecurityConfig::default())
+            .expect("valid settings")
+    }
+
     #[test]
-    fn worker_props_defaults_and_overrides() {
-        let c = GroupConfig::from_worker_props(&props(&[
-            ("group.id", "g"),
-            ("bootstrap.servers", "a:1, b:2"),
-        ]))
-        .expect("valid props");
+    fn settings_become_the_member_config() {
+        let c = GroupConfig::new(settings(&["a:1", " b:2"], " g "), SecurityConfig::default())
+            .expect("valid settings");
         assert_eq!(
             c.bootstrap_servers,
             vec!["a:1".to_string(), "b:2".to_string()]
         );
-        assert_eq!(c.protocol, ConnectProtocol::Sessioned);
-        assert_eq!(c.session_timeout, Duration::from_secs(10));
-        assert_eq!(c.heartbeat_interval, Duration::from_secs(3));
-        assert_eq!(c.rebalance_timeout, Duration::from_secs(60));
+        assert_eq!(c.group_id, "g");
+        assert_eq!(c.join_timeout, Duration::from_secs(120));
         assert!(c.client_id.starts_with("connect-"));
 
-        let c = GroupConfig::from_worker_props(&props(&[
-            ("group.id", "g"),
-            ("bootstrap.servers", "PLAINTEXT://h:9092"),
-            ("connect.protocol", "compatible"),
-            ("heartbeat.interval.ms", "500"),
-            ("client.id", "w1"),
-        ]))
-        .expect("valid props");
+        let mut s = settings(&["PLAINTEXT://h:9092"], "g");
+        s.client_id = Some("w1".into());
+        let c = GroupConfig::new(s, SecurityConfig::default()).expect("valid settings");
         assert_eq!(c.bootstrap_servers, vec!["h:9092".to_string()]);
-        assert_eq!(c.protocol, ConnectProtocol::Compatible);
-        assert_eq!(c.heartbeat_interval, Duration::from_millis(500));
         assert_eq!(c.client_id, "w1");
     }
 
     #[test]
-    fn worker_props_errors() {
-        assert!(matches!(
-            GroupConfig::from_worker_props(&props(&[])),
-            Err(GroupError::Config(_))
-        ));
-        assert!(GroupConfig::from_worker_props(&props(&[
-            ("group.id", "g"),
-            ("connect.protocol", "x")
-        ]))
-        .is_err());
-        assert!(GroupConfig::from_worker_props(&props(&[
-            ("group.id", "g"),
-            ("session.timeout.ms", "soon")
-        ]))
-        .is_err());
-        assert!(GroupConfig::from_worker_props(&props(&[
-            ("group.id", "g"),
-            ("security.protocol", "SASL_SSL")
-        ]))
-        .is_err());
-        assert!(GroupConfig::from_worker_props(&props(&[
-            ("group.id", "g"),
-            ("heartbeat.interval.ms", "20000")
-        ]))
-        .is_err());
+    fn settings_errors() {
+        let e = GroupConfig::new(settings(&[], "g"), SecurityConfig::default())
+            .expect_err("no servers");
+        assert!(e.to_string().contains("bootstrap.servers"), "{e}");
+        let e = GroupConfig::new(settings(&["h:1"], " "), SecurityConfig::default())
+            .expect_err("no group");
+        assert!(e.to_string().contains("group.id"), "{e}");
+        let mut s = settings(&["h:1"], "g");
+        s.heartbeat_interval = Duration::from_secs(20);
+        let e = GroupConfig::new(s, SecurityConfig::default()).expect_err("slow heartbeat");
+        assert!(e.to_string().contains("heartbeat.interval.ms"), "{e}");
+        let security =
+            SecurityConfig::from_worker_props(&props(&[("security.protocol", "SASL_SSL")]));
+        assert!(security.is_err());
     }
 
     #[test]
-    fn worker_props_security() {
-        let c = GroupConfig::from_worker_props(&props(&[("group.id", "g")])).expect("valid");
+    fn security_settings() {
+        let security = |pairs: &[(&str, &str)]| -> Result<GroupConfig, GroupError> {
+            let security = SecurityConfig::from_worker_props(&props(pairs))?;
+            GroupConfig::new(settings(&["h:1"], "g"), security)
+        };
+        let c = security(&[]).expect("valid");
         assert_eq!(c.security, SecurityConfig::default());
 
-        let c = GroupConfig::from_worker_props(&props(&[
-            ("group.id", "g"),
+        let c = security(&[
             ("security.protocol", "SASL_PLAINTEXT"),
             ("sasl.mechanism", "SCRAM-SHA-256"),
             ("sasl.username", "u"),
             ("sasl.password", "p"),
-        ]))
+        ])
         .expect("valid");
         assert_eq!(
             c.security.protocol,
@@ -1127,30 +1127,24 @@ mod tests {
             Some(crate::security::SaslMechanism::ScramSha256)
         );
 
-        let e = GroupConfig::from_worker_props(&props(&[
-            ("group.id", "g"),
-            ("security.protocol", "TLS"),
-        ]))
-        .expect_err("unknown protocol");
+        let e = security(&[("security.protocol", "TLS")]).expect_err("unknown protocol");
         assert!(matches!(e, GroupError::Security(_)), "{e:?}");
         assert!(!e.is_retriable());
         assert!(e.to_string().contains("security.protocol=TLS"), "{e}");
 
-        let e = GroupConfig::from_worker_props(&props(&[
-            ("group.id", "g"),
+        let e = security(&[
             ("security.protocol", "SASL_PLAINTEXT"),
             ("sasl.mechanism", "OAUTHBEARER"),
-        ]))
+        ])
         .expect_err("unsupported mechanism");
         assert!(e.to_string().contains("sasl.mechanism=OAUTHBEARER"), "{e}");
 
-        // Certificate files are read when the settings are read.
-        let e = GroupConfig::from_worker_props(&props(&[
-            ("group.id", "g"),
+        // Certificate files are read when the member's settings are built.
+        let e = security(&[
             ("security.protocol", "SSL"),
             ("ssl.truststore.type", "PEM"),
             ("ssl.truststore.location", "/nonexistent/ca.pem"),
-        ]))
+        ])
         .expect_err("missing trust store");
         assert!(e.to_string().contains("ssl.truststore.location"), "{e}");
     }
@@ -1178,8 +1172,7 @@ mod tests {
 
     #[tokio::test]
     async fn unreachable_bootstrap_fails_with_a_typed_error() {
-        // Port 1 on loopback refuses connections.
-        let mut config = GroupConfig::new("127.0.0.1:1", "g");
+        let mut config = unreachable_config();
         config.join_timeout = Duration::from_millis(300);
         config.retry_backoff = Duration::from_millis(50);
         let mut member = GroupMember::new(config);
@@ -1194,7 +1187,7 @@ mod tests {
 
     #[tokio::test]
     async fn rebalance_notification_wakes_waiters() {
-        let member = GroupMember::new(GroupConfig::new("127.0.0.1:1", "g"));
+        let member = GroupMember::new(unreachable_config());
         assert!(!member.rebalance_needed());
         let shared = Arc::clone(&member.shared);
         let waiter = async {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ferry_group::{
     ConfigSnapshot, ConnectAssignor, ConnectProtocol, ConnectorTaskId, GroupConfig, GroupMember,
-    JoinResult, RebalanceReason,
+    GroupSettings, JoinResult, RebalanceReason, SecurityConfig,
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -36,15 +36,22 @@ fn unique_group(name: &str) -> String {
 }
 
 fn config(group: &str, protocol: ConnectProtocol) -> GroupConfig {
-    let mut c = GroupConfig::new(&bootstrap(), group);
-    c.protocol = protocol;
-    // Fast heartbeats so rebalances are noticed quickly; the session timeout
-    // stays within the broker's default bounds (6 s .. 30 min).
-    c.heartbeat_interval = Duration::from_millis(250);
-    c.session_timeout = Duration::from_secs(10);
-    c.rebalance_timeout = Duration::from_secs(20);
+    let settings = GroupSettings {
+        bootstrap_servers: vec![bootstrap()],
+        group_id: group.into(),
+        client_id: None,
+        protocol,
+        // Fast heartbeats so rebalances are noticed quickly; the session
+        // timeout stays within the broker's default bounds (6 s .. 30 min).
+        heartbeat_interval: Duration::from_millis(250),
+        session_timeout: Duration::from_secs(10),
+        rebalance_timeout: Duration::from_secs(20),
+        request_timeout: Duration::from_secs(40),
+        connect_timeout: Duration::from_secs(10),
+        retry_backoff: Duration::from_millis(100),
+    };
+    let mut c = GroupConfig::new(settings, SecurityConfig::default()).expect("valid settings");
     c.join_timeout = Duration::from_secs(45);
-    c.retry_backoff = Duration::from_millis(100);
     c
 }
 

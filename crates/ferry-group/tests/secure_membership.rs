@@ -16,8 +16,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ferry_group::{
-    AuthenticationError, ConfigSnapshot, ConnectAssignor, GroupConfig, GroupError, GroupMember,
-    JoinResult,
+    AuthenticationError, ConfigSnapshot, ConnectAssignor, ConnectProtocol, GroupConfig, GroupError,
+    GroupMember, GroupSettings, JoinResult, SecurityConfig,
 };
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -81,22 +81,27 @@ fn scram_jaas(password: &str) -> String {
     jaas("scram.ScramLoginModule", password)
 }
 
-/// Worker properties for a member of `group` on `bootstrap`, plus `extra`.
+/// A member of `group` on `bootstrap` with short timeouts, its security
+/// settings read from the worker properties `extra`.
 fn config(bootstrap: &str, group: &str, client: &str, extra: &[(&str, &str)]) -> GroupConfig {
-    let mut props: HashMap<String, String> = [
-        ("bootstrap.servers", bootstrap),
-        ("group.id", group),
-        ("client.id", client),
-        ("heartbeat.interval.ms", "250"),
-        ("session.timeout.ms", "10000"),
-        ("rebalance.timeout.ms", "20000"),
-        ("retry.backoff.ms", "100"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    props.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    GroupConfig::from_worker_props(&props).expect("valid worker properties")
+    let props: HashMap<String, String> = extra
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let security = SecurityConfig::from_worker_props(&props).expect("valid security settings");
+    let settings = GroupSettings {
+        bootstrap_servers: vec![bootstrap.to_owned()],
+        group_id: group.to_owned(),
+        client_id: Some(client.to_owned()),
+        protocol: ConnectProtocol::Sessioned,
+        heartbeat_interval: Duration::from_millis(250),
+        session_timeout: Duration::from_secs(10),
+        rebalance_timeout: Duration::from_secs(20),
+        request_timeout: Duration::from_secs(40),
+        connect_timeout: Duration::from_secs(10),
+        retry_backoff: Duration::from_millis(100),
+    };
+    GroupConfig::new(settings, security).expect("valid group settings")
 }
 
 fn assignor() -> ConnectAssignor {

@@ -1,12 +1,20 @@
-//! Worker properties: Kafka Connect's keys, their defaults and validation,
-//! and the client properties derived from them.
+//! Worker properties: Kafka Connect's keys with their types, defaults,
+//! validators and documentation, parsed once into a typed [`WorkerConfig`],
+//! and the client properties derived from it.
+//!
+//! Every default is written once, next to its key in [`worker_config_def`];
+//! the typed fields are read from the parsed values, so no caller restates a
+//! default. Keys not declared here (client settings, converter settings)
+//! pass through untouched in [`WorkerConfig::props`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use ferry_api::config::{
-    originals_with_prefix, ConfigDef, ConfigError, ConfigType, Importance, ParsedConfig, Validator,
+    originals_with_prefix, ConfigDef, ConfigError, ConfigType, ConfigValue, Importance,
+    ParsedConfig, Validator,
 };
+use ferry_group::{ConnectProtocol, GroupConfig, GroupError, GroupSettings, SecurityConfig};
 
 use crate::Props;
 
@@ -28,98 +36,130 @@ pub const TOPIC_CREATION: &str = "topic.creation.enable";
 pub const OVERRIDE_POLICY: &str = "connector.client.config.override.policy";
 pub const PLUGIN_PATH: &str = "plugin.path";
 
+pub const GROUP_ID: &str = "group.id";
+pub const CONFIG_TOPIC: &str = "config.storage.topic";
+pub const CONFIG_REPLICATION_FACTOR: &str = "config.storage.replication.factor";
+pub const OFFSETS_TOPIC: &str = "offset.storage.topic";
+pub const OFFSETS_PARTITIONS: &str = "offset.storage.partitions";
+pub const OFFSETS_REPLICATION_FACTOR: &str = "offset.storage.replication.factor";
+pub const STATUS_TOPIC: &str = "status.storage.topic";
+pub const STATUS_PARTITIONS: &str = "status.storage.partitions";
+pub const STATUS_REPLICATION_FACTOR: &str = "status.storage.replication.factor";
+pub const SESSION_TIMEOUT: &str = "session.timeout.ms";
+pub const HEARTBEAT_INTERVAL: &str = "heartbeat.interval.ms";
+pub const REBALANCE_TIMEOUT: &str = "rebalance.timeout.ms";
+pub const SCHEDULED_REBALANCE_MAX_DELAY: &str = "scheduled.rebalance.max.delay.ms";
+pub const WORKER_SYNC_TIMEOUT: &str = "worker.sync.timeout.ms";
+pub const WORKER_UNSYNC_BACKOFF: &str = "worker.unsync.backoff.ms";
+pub const CONNECT_PROTOCOL: &str = "connect.protocol";
+pub const KEY_GENERATION_ALGORITHM: &str = "inter.worker.key.generation.algorithm";
+pub const KEY_TTL: &str = "inter.worker.key.ttl.ms";
+pub const SIGNATURE_ALGORITHM: &str = "inter.worker.signature.algorithm";
+pub const VERIFICATION_ALGORITHMS: &str = "inter.worker.verification.algorithms";
+pub const EXACTLY_ONCE_SOURCE_SUPPORT: &str = "exactly.once.source.support";
+pub const CLIENT_ID: &str = "client.id";
+pub const REQUEST_TIMEOUT: &str = "request.timeout.ms";
+pub const CONNECTION_SETUP_TIMEOUT: &str = "socket.connection.setup.timeout.ms";
+pub const RETRY_BACKOFF: &str = "retry.backoff.ms";
+
 pub const JSON_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
 pub const SIMPLE_HEADER_CONVERTER: &str = "org.apache.kafka.connect.storage.SimpleHeaderConverter";
 
-/// The worker keys Ferry knows, with Kafka Connect's defaults. Keys not
-/// listed (client settings, converter settings) pass through untouched.
+/// The MAC algorithm Ferry signs and verifies internal requests with (and
+/// generates session keys for).
+pub const HMAC_SHA256: &str = "HmacSHA256";
+
+/// The worker keys Ferry knows, with Kafka Connect's types, defaults and
+/// documentation (`WorkerConfig`, `RestServerConfig`, `StandaloneConfig`,
+/// `DistributedConfig` of Kafka Connect 4.3). Ferry differs in three
+/// defaults: `bootstrap.servers` is `localhost:9092` and `key.converter` /
+/// `value.converter` are the `JsonConverter`, where Kafka Connect requires
+/// them.
 pub fn worker_config_def(standalone: bool) -> ConfigDef {
     let mut d = ConfigDef::new();
     d.define(BOOTSTRAP_SERVERS, ConfigType::List)
         .default_str("localhost:9092")
+        .validator(Validator::Custom(non_empty_list))
         .importance(Importance::High)
-        .doc("Kafka brokers to connect to, host:port, comma separated.");
+        .doc("A list of host/port pairs used to establish the initial connection to the Kafka cluster. Clients use this list to bootstrap and discover the full set of Kafka brokers. While the order of servers in the list does not matter, we recommend including more than one server to ensure resilience if any servers are down. This list does not need to contain the entire set of brokers, as Kafka clients automatically manage and update connections to the cluster efficiently. This list must be in the form <code>host1:port1,host2:port2,...</code>.");
     d.define(KEY_CONVERTER, ConfigType::Class)
         .default_str(JSON_CONVERTER)
         .importance(Importance::High)
-        .doc("Converter for record keys.");
+        .doc("Converter class used to convert between Kafka Connect format and the serialized form that is written to Kafka. This controls the format of the keys in messages written to or read from Kafka, and since this is independent of connectors it allows any connector to work with any serialization format. Examples of common formats include JSON and Avro.");
     d.define(VALUE_CONVERTER, ConfigType::Class)
         .default_str(JSON_CONVERTER)
         .importance(Importance::High)
-        .doc("Converter for record values.");
+        .doc("Converter class used to convert between Kafka Connect format and the serialized form that is written to Kafka. This controls the format of the values in messages written to or read from Kafka, and since this is independent of connectors it allows any connector to work with any serialization format. Examples of common formats include JSON and Avro.");
     d.define(HEADER_CONVERTER, ConfigType::Class)
         .default_str(SIMPLE_HEADER_CONVERTER)
         .validator(Validator::Custom(crate::headers::validate_class))
         .importance(Importance::Low)
-        .doc("Converter for record headers.");
+        .doc("HeaderConverter class used to convert between Kafka Connect format and the serialized form that is written to Kafka. This controls the format of the header values in messages written to or read from Kafka, and since this is independent of connectors it allows any connector to work with any serialization format. Examples of common formats include JSON and Avro. By default, the SimpleHeaderConverter is used to serialize header values to strings and deserialize them by inferring the schemas.");
     if standalone {
         d.define(OFFSET_FILE, ConfigType::String)
             .validator(Validator::NonEmptyString)
             .importance(Importance::High)
-            .doc("File in which source connector offsets are stored.");
+            .doc("File to store source connector offsets");
     }
-    d.define(OFFSET_FLUSH_INTERVAL, ConfigType::Long)
-        .default_str("60000")
-        .validator(Validator::at_least(0.0))
-        .importance(Importance::Low)
-        .doc("Interval at which to commit offsets of tasks.");
-    d.define(OFFSET_FLUSH_TIMEOUT, ConfigType::Long)
-        .default_str("5000")
-        .validator(Validator::at_least(0.0))
-        .importance(Importance::Low)
-        .doc("Longest wait for records to be flushed and offsets committed before giving up on a commit.");
     d.define(SHUTDOWN_TIMEOUT, ConfigType::Long)
         .default_str("5000")
         .validator(Validator::at_least(0.0))
         .importance(Importance::Low)
-        .doc("How long to wait for tasks to stop gracefully.");
-    d.define(LISTENERS, ConfigType::List)
-        .default_str("http://:8083")
+        .doc("Amount of time to wait for tasks to shutdown gracefully. This is the total amount of time, not per task. All task have shutdown triggered, then they are waited on sequentially.");
+    d.define(OFFSET_FLUSH_INTERVAL, ConfigType::Long)
+        .default_str("60000")
+        .validator(Validator::at_least(0.0))
         .importance(Importance::Low)
-        .doc("Listeners of the REST API, e.g. http://127.0.0.1:8083.");
-    d.define(ADVERTISED_HOST, ConfigType::String)
+        .doc("Interval at which to try committing offsets for tasks.");
+    d.define(OFFSET_FLUSH_TIMEOUT, ConfigType::Long)
+        .default_str("5000")
+        .validator(Validator::at_least(0.0))
+        .importance(Importance::Low)
+        .doc("Maximum number of milliseconds to wait for records to flush and partition offset data to be committed to offset storage before cancelling the process and restoring the offset data to be committed in a future attempt. This property has no effect for source connectors running with exactly-once support.");
+    d.define(PLUGIN_PATH, ConfigType::List)
         .default_null()
         .importance(Importance::Low)
-        .doc("Host name given to other workers and shown as worker_id.");
-    d.define(ADVERTISED_PORT, ConfigType::Int)
-        .default_null()
-        .importance(Importance::Low)
-        .doc("Port given to other workers and shown as worker_id.");
-    d.define(ADVERTISED_LISTENER, ConfigType::String)
-        .default_null()
-        .importance(Importance::Low)
-        .doc("Scheme given to other workers.");
-    d.define(TOPIC_TRACKING, ConfigType::Boolean)
-        .default_str("true")
-        .importance(Importance::Low)
-        .doc("Track the topics each connector uses.");
-    d.define(TOPIC_TRACKING_RESET, ConfigType::Boolean)
-        .default_str("true")
-        .importance(Importance::Low)
-        .doc("Allow resetting a connector's tracked topics.");
-    d.define(TOPIC_CREATION, ConfigType::Boolean)
-        .default_str("true")
-        .importance(Importance::Low)
-        .doc("Let source connectors create the topics they write to, per their topic.creation.* settings.");
+        .doc("List of paths separated by commas (,) that contain plugins (connectors, converters, transformations). The list should consist of top level directories that include any combination of: \na) directories immediately containing jars with plugins and their dependencies\nb) uber-jars with plugins and their dependencies\nc) directories immediately containing the package directory structure of classes of plugins and their dependencies\nNote: symlinks will be followed to discover dependencies or plugins.\nExamples: plugin.path=/usr/local/share/java,/usr/local/share/kafka/plugins,/opt/connectors\nDo not use config provider variables in this property, since the raw path is used by the worker's scanner before config providers are initialized and used to replace variables.");
     d.define(OVERRIDE_POLICY, ConfigType::String)
         .default_str("All")
         .validator(Validator::OneOf(vec!["All", "None", "Principal"]))
         .importance(Importance::Medium)
-        .doc("Which producer.override.*, consumer.override.* and admin.override.* settings connectors may use.");
+        .doc("Class name or alias of implementation of <code>ConnectorClientConfigOverridePolicy</code>. Defines what client configurations can be overridden by the connector. The default policy is <code>All</code>, meaning connector configurations can override all client properties. The other possible policies in the framework include <code>Allowlist</code> to specify allowed configurations via <code>connector.client.config.override.allowlist</code>, <code>None</code> to disallow connectors from overriding client properties, and <code>Principal</code> (now deprecated) to allow connectors to override only client principals.");
+    d.define(TOPIC_CREATION, ConfigType::Boolean)
+        .default_str("true")
+        .importance(Importance::Low)
+        .doc("Whether to allow automatic creation of topics used by source connectors, when source connectors are configured with <code>topic.creation.</code> properties. Each task will use an admin client to create its topics and will not depend on the Kafka brokers to create topics automatically.");
+    d.define(TOPIC_TRACKING, ConfigType::Boolean)
+        .default_str("true")
+        .importance(Importance::Low)
+        .doc("Enable tracking the set of active topics per connector during runtime.");
+    d.define(TOPIC_TRACKING_RESET, ConfigType::Boolean)
+        .default_str("true")
+        .importance(Importance::Low)
+        .doc("If set to true, it allows user requests to reset the set of active topics per connector.");
+    d.define(LISTENERS, ConfigType::List)
+        .default_str("http://:8083")
+        .validator(Validator::Custom(validate_listeners))
+        .importance(Importance::Low)
+        .doc("List of comma-separated URIs the REST API will listen on. The supported protocols are HTTP and HTTPS.\n Specify hostname as 0.0.0.0 to bind to all interfaces.\n Leave hostname empty to bind to default interface.\n Examples of legal listener lists: HTTP://myhost:8083,HTTPS://myhost:8084");
+    d.define(ADVERTISED_HOST, ConfigType::String)
+        .default_null()
+        .importance(Importance::Low)
+        .doc("If this is set, this is the hostname that will be given out to other workers to connect to.");
+    d.define(ADVERTISED_PORT, ConfigType::Int)
+        .default_null()
+        .validator(Validator::Custom(port_or_null))
+        .importance(Importance::Low)
+        .doc("If this is set, this is the port that will be given out to other workers to connect to.");
+    d.define(ADVERTISED_LISTENER, ConfigType::String)
+        .default_null()
+        .importance(Importance::Low)
+        .doc("Sets the advertised listener (HTTP or HTTPS) which will be given to other workers to use.");
     if !standalone {
         define_distributed(&mut d);
     }
-    d.define(PLUGIN_PATH, ConfigType::List)
-        .default_null()
-        .importance(Importance::Low)
-        .doc("Directories with connector plugins. Ferry does not load plugins yet and runs its built-in connectors only; a non-empty value is logged as ignored.");
     d
 }
-
-pub const GROUP_ID: &str = "group.id";
-pub const CONFIG_TOPIC: &str = "config.storage.topic";
-pub const OFFSETS_TOPIC: &str = "offset.storage.topic";
-pub const STATUS_TOPIC: &str = "status.storage.topic";
 
 /// The keys of a distributed worker (`DistributedConfig`).
 fn define_distributed(d: &mut ConfigDef) {
@@ -127,103 +167,503 @@ fn define_distributed(d: &mut ConfigDef) {
         .validator(Validator::NonEmptyString)
         .importance(Importance::High)
         .doc("A unique string that identifies the Connect cluster group this worker belongs to.");
-    for (topic, what, partitions) in [
-        (CONFIG_TOPIC, "connector configurations", None),
-        (OFFSETS_TOPIC, "source connector offsets", Some("25")),
-        (STATUS_TOPIC, "connector and task statuses", Some("5")),
-    ] {
-        d.define(topic, ConfigType::String)
-            .validator(Validator::NonEmptyString)
-            .importance(Importance::High)
-            .doc(&format!(
-                "The name of the Kafka topic where {what} are stored."
-            ));
-        let base = topic.trim_end_matches(".topic");
-        d.define(&format!("{base}.replication.factor"), ConfigType::Short)
-            .default_str("3")
-            .importance(Importance::Low)
-            .doc("Replication factor used when creating the topic; -1 for the broker default.");
-        if let Some(p) = partitions {
-            d.define(&format!("{base}.partitions"), ConfigType::Int)
-                .default_str(p)
-                .importance(Importance::Low)
-                .doc("The number of partitions used when creating the topic; -1 for the broker default.");
-        }
-    }
-    for (key, default, doc) in [
-        ("session.timeout.ms", "10000", "The timeout used to detect worker failures."),
-        ("heartbeat.interval.ms", "3000", "The expected time between heartbeats to the group coordinator."),
-        ("rebalance.timeout.ms", "60000", "The maximum allowed time for each worker to join the group once a rebalance has begun."),
-        ("scheduled.rebalance.max.delay.ms", "300000", "How long the leader waits for a departed worker to return before reassigning its connectors and tasks."),
-        ("worker.sync.timeout.ms", "3000", "How long a worker waits to catch up with the leader's config before rejoining."),
-        ("worker.unsync.backoff.ms", "300000", "How long a worker that cannot catch up waits before rejoining."),
-        ("inter.worker.key.ttl.ms", "3600000", "The time to live of the key that signs internal requests."),
-    ] {
-        d.define(key, ConfigType::Int)
-            .default_str(default)
-            .validator(Validator::at_least(0.0))
-            .importance(Importance::Low)
-            .doc(doc);
-    }
-    d.define("connect.protocol", ConfigType::String)
-        .default_str("sessioned")
-        .validator(Validator::OneOf(vec!["eager", "compatible", "sessioned"]))
-        .importance(Importance::Low)
-        .doc("Compatibility mode for the worker group protocol.");
-    d.define("inter.worker.key.generation.algorithm", ConfigType::String)
-        .default_str("HmacSHA256")
-        .validator(Validator::OneOf(vec!["HmacSHA256"]))
-        .importance(Importance::Low)
-        .doc("The algorithm that generates the keys signing internal requests.");
-    d.define("inter.worker.signature.algorithm", ConfigType::String)
-        .default_str("HmacSHA256")
-        .validator(Validator::OneOf(vec!["HmacSHA256"]))
-        .importance(Importance::Low)
-        .doc("The algorithm that signs internal requests.");
-    d.define("inter.worker.verification.algorithms", ConfigType::List)
-        .default_str("HmacSHA256")
-        .importance(Importance::Low)
-        .doc("The algorithms accepted on internal requests.");
-    d.define("exactly.once.source.support", ConfigType::String)
+    d.define(SESSION_TIMEOUT, ConfigType::Int)
+        .default_str("10000")
+        .validator(Validator::at_least(0.0))
+        .importance(Importance::High)
+        .doc("The timeout used to detect worker failures. The worker sends periodic heartbeats to indicate its liveness to the broker. If no heartbeats are received by the broker before the expiration of this session timeout, then the broker will remove the worker from the group and initiate a rebalance. Note that the value must be in the allowable range as configured in the broker configuration by <code>group.min.session.timeout.ms</code> and <code>group.max.session.timeout.ms</code>.");
+    d.define(REBALANCE_TIMEOUT, ConfigType::Int)
+        .default_str("60000")
+        .validator(Validator::at_least(0.0))
+        .importance(Importance::High)
+        .doc("The maximum allowed time for each worker to join the group once a rebalance has begun. This is basically a limit on the amount of time needed for all tasks to flush any pending data and commit offsets. If the timeout is exceeded, then the worker will be removed from the group, which will cause offset commit failures.");
+    d.define(HEARTBEAT_INTERVAL, ConfigType::Int)
+        .default_str("3000")
+        .validator(Validator::at_least(0.0))
+        .importance(Importance::High)
+        .doc("The expected time between heartbeats to the group coordinator when using Kafka's group management facilities. Heartbeats are used to ensure that the worker's session stays active and to facilitate rebalancing when new members join or leave the group. The value must be set lower than <code>session.timeout.ms</code>, but typically should be set no higher than 1/3 of that value. It can be adjusted even lower to control the expected time for normal rebalances.");
+    d.define(EXACTLY_ONCE_SOURCE_SUPPORT, ConfigType::String)
         .default_str("disabled")
         .validator(Validator::OneOf(vec!["disabled"]))
         .importance(Importance::High)
-        .doc("Exactly-once source support; Ferry supports `disabled`.");
+        .doc("Whether to enable exactly-once support for source connectors in the cluster by using transactions to write source records and their source offsets, and by proactively fencing out old task generations before bringing up new ones.\nTo enable exactly-once source support on a new cluster, set this property to 'enabled'. To enable support on an existing cluster, first set to 'preparing' on every worker in the cluster, then set to 'enabled'. A rolling upgrade may be used for both changes. For more information on this feature, see the <a href=\"https://kafka.apache.org/documentation.html#connect_exactlyoncesource\">exactly-once source support documentation</a>.");
+    d.define(CLIENT_ID, ConfigType::String)
+        .default_str("")
+        .importance(Importance::Low)
+        .doc("An id string to pass to the server when making requests. The purpose of this is to be able to track the source of requests beyond just ip/port by allowing a logical application name to be included in server-side request logging.");
+    d.define(CONNECTION_SETUP_TIMEOUT, ConfigType::Long)
+        .default_str("10000")
+        .validator(Validator::at_least(0.0))
+        .importance(Importance::Medium)
+        .doc("The amount of time the client will wait for the socket connection to be established. If the connection is not built before the timeout elapses, clients will close the socket channel. This value is the initial backoff value and will increase exponentially for each consecutive connection failure, up to the <code>socket.connection.setup.timeout.max.ms</code> value.");
+    d.define(RETRY_BACKOFF, ConfigType::Long)
+        .default_str("100")
+        .validator(Validator::at_least(0.0))
+        .importance(Importance::Low)
+        .doc("The amount of time to wait before attempting to retry a failed request to a given topic partition. This avoids repeatedly sending requests in a tight loop under some failure scenarios. This value is the initial backoff value and will increase exponentially for each failed request, up to the <code>retry.backoff.max.ms</code> value.");
+    d.define(REQUEST_TIMEOUT, ConfigType::Int)
+        .default_str("40000")
+        .validator(Validator::at_least(0.0))
+        .importance(Importance::Medium)
+        .doc("The configuration controls the maximum amount of time the client will wait for the response of a request. If the response is not received before the timeout elapses the client will resend the request if necessary or fail the request if retries are exhausted.");
+    d.define(WORKER_SYNC_TIMEOUT, ConfigType::Int)
+        .default_str("3000")
+        .validator(Validator::at_least(0.0))
+        .importance(Importance::Medium)
+        .doc("When the worker is out of sync with other workers and needs to resynchronize configurations, wait up to this amount of time before giving up, leaving the group, and waiting a backoff period before rejoining.");
+    d.define(WORKER_UNSYNC_BACKOFF, ConfigType::Int)
+        .default_str("300000")
+        .validator(Validator::at_least(0.0))
+        .importance(Importance::Medium)
+        .doc("When the worker is out of sync with other workers and  fails to catch up within the <code>worker.sync.timeout.ms</code>, leave the Connect cluster for this long before rejoining.");
+    d.define(OFFSETS_TOPIC, ConfigType::String)
+        .validator(Validator::NonEmptyString)
+        .importance(Importance::High)
+        .doc("The name of the Kafka topic where source connector offsets are stored");
+    d.define(OFFSETS_PARTITIONS, ConfigType::Int)
+        .default_str("25")
+        .validator(Validator::Custom(partitions))
+        .importance(Importance::Low)
+        .doc("The number of partitions used when creating the offset storage topic");
+    d.define(OFFSETS_REPLICATION_FACTOR, ConfigType::Short)
+        .default_str("3")
+        .validator(Validator::Custom(replication_factor))
+        .importance(Importance::Low)
+        .doc("Replication factor used when creating the offset storage topic");
+    d.define(CONFIG_TOPIC, ConfigType::String)
+        .validator(Validator::NonEmptyString)
+        .importance(Importance::High)
+        .doc("The name of the Kafka topic where connector configurations are stored");
+    d.define(CONFIG_REPLICATION_FACTOR, ConfigType::Short)
+        .default_str("3")
+        .validator(Validator::Custom(replication_factor))
+        .importance(Importance::Low)
+        .doc("Replication factor used when creating the configuration storage topic");
+    d.define(STATUS_TOPIC, ConfigType::String)
+        .validator(Validator::NonEmptyString)
+        .importance(Importance::High)
+        .doc("The name of the Kafka topic where connector and task status are stored");
+    d.define(STATUS_PARTITIONS, ConfigType::Int)
+        .default_str("5")
+        .validator(Validator::Custom(partitions))
+        .importance(Importance::Low)
+        .doc("The number of partitions used when creating the status storage topic");
+    d.define(STATUS_REPLICATION_FACTOR, ConfigType::Short)
+        .default_str("3")
+        .validator(Validator::Custom(replication_factor))
+        .importance(Importance::Low)
+        .doc("Replication factor used when creating the status storage topic");
+    d.define(CONNECT_PROTOCOL, ConfigType::String)
+        .default_str("sessioned")
+        .validator(Validator::Custom(connect_protocol))
+        .importance(Importance::Low)
+        .doc("Compatibility mode for Kafka Connect Protocol");
+    d.define(SCHEDULED_REBALANCE_MAX_DELAY, ConfigType::Int)
+        .default_str("300000")
+        .validator(Validator::between(0.0, i32::MAX as f64))
+        .importance(Importance::Low)
+        .doc("The maximum delay that is scheduled in order to wait for the return of one or more departed workers before rebalancing and reassigning their connectors and tasks to the group. During this period the connectors and tasks of the departed workers remain unassigned");
+    d.define(KEY_TTL, ConfigType::Int)
+        .default_str("3600000")
+        .validator(Validator::between(0.0, i32::MAX as f64))
+        .importance(Importance::Low)
+        .doc("The TTL of generated session keys used for internal request validation (in milliseconds)");
+    d.define(KEY_GENERATION_ALGORITHM, ConfigType::String)
+        .default_str(HMAC_SHA256)
+        .validator(Validator::Custom(supported_algorithm))
+        .importance(Importance::Low)
+        .doc("The algorithm to use for generating internal request keys. The algorithm 'HmacSHA256' will be used as a default on JVMs that support it; on other JVMs, no default is used and a value for this property must be manually specified in the worker config.");
+    d.define(SIGNATURE_ALGORITHM, ConfigType::String)
+        .default_str(HMAC_SHA256)
+        .validator(Validator::Custom(supported_algorithm))
+        .importance(Importance::Low)
+        .doc("The algorithm used to sign internal requests. The algorithm 'HmacSHA256' will be used as a default on JVMs that support it; on other JVMs, no default is used and a value for this property must be manually specified in the worker config.");
+    d.define(VERIFICATION_ALGORITHMS, ConfigType::List)
+        .default_str(HMAC_SHA256)
+        .validator(Validator::Custom(verification_algorithms))
+        .importance(Importance::Low)
+        .doc("A list of permitted algorithms for verifying internal requests, which must include the algorithm used for the inter.worker.signature.algorithm property. The algorithm(s) '[HmacSHA256]' will be used as a default on JVMs that provide them; on other JVMs, no default is used and a value for this property must be manually specified in the worker config.");
 }
 
-/// Parsed worker properties.
+/// `ListenersValidator`, plus the protocol check Kafka Connect makes when
+/// its REST server starts: only `http` and `https` URLs are served.
+fn validate_listeners(_key: &str, value: &ConfigValue) -> Result<(), String> {
+    let ConfigValue::List(items) = value else {
+        return Err("Invalid value type for listeners (expected list of URLs , ex: http://localhost:8080,https://localhost:8443).".into());
+    };
+    if items.is_empty() {
+        return Err("Invalid value for listeners, at least one URL is expected, ex: http://localhost:8080,https://localhost:8443.".into());
+    }
+    for item in items {
+        if item.trim().is_empty() {
+            return Err("Empty URL found when parsing listeners list.".into());
+        }
+        let Some((protocol, _)) = item.rsplit_once("://") else {
+            return Err(format!(
+                "Listener doesn't have the right format (protocol://hostname:port): {item}"
+            ));
+        };
+        if !protocol.eq_ignore_ascii_case("http") && !protocol.eq_ignore_ascii_case("https") {
+            return Err(format!(
+                "Listener protocol must be either \"http\" or \"https\": {item}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn non_empty_list(_key: &str, value: &ConfigValue) -> Result<(), String> {
+    match value {
+        ConfigValue::List(items) if items.iter().all(|i| i.is_empty()) => {
+            Err("Configuration must not be empty".into())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn port_or_null(_key: &str, value: &ConfigValue) -> Result<(), String> {
+    match value {
+        ConfigValue::Int(p) if u16::try_from(*p).is_err() => {
+            Err("Value must be a port number between 0 and 65535".into())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `TopicCreationConfig.PARTITIONS_VALIDATOR`.
+fn partitions(_key: &str, value: &ConfigValue) -> Result<(), String> {
+    match value {
+        ConfigValue::Int(n) if *n != -1 && *n < 1 => {
+            Err("Number of partitions must be positive, or -1 to use the broker's default".into())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `TopicCreationConfig.REPLICATION_FACTOR_VALIDATOR`.
+fn replication_factor(_key: &str, value: &ConfigValue) -> Result<(), String> {
+    match value {
+        ConfigValue::Short(n) if *n != -1 && *n < 1 => Err(
+            "Replication factor must be positive and not larger than the number of brokers in the Kafka cluster, or -1 to use the broker's default".into(),
+        ),
+        _ => Ok(()),
+    }
+}
+
+const INVALID_PROTOCOL: &str = "Invalid Connect protocol compatibility";
+
+fn connect_protocol(_key: &str, value: &ConfigValue) -> Result<(), String> {
+    match value {
+        ConfigValue::String(s) if s.parse::<ConnectProtocol>().is_ok() => Ok(()),
+        _ => Err(INVALID_PROTOCOL.into()),
+    }
+}
+
+fn unsupported_algorithm() -> String {
+    format!(
+        "the algorithm is not supported by this worker; the supported algorithms are: [{HMAC_SHA256}]"
+    )
+}
+
+fn supported_algorithm(_key: &str, value: &ConfigValue) -> Result<(), String> {
+    match value {
+        ConfigValue::String(s) if s == HMAC_SHA256 => Ok(()),
+        _ => Err(unsupported_algorithm()),
+    }
+}
+
+fn verification_algorithms(_key: &str, value: &ConfigValue) -> Result<(), String> {
+    match value {
+        ConfigValue::List(l) if l.is_empty() => {
+            Err("At least one signature verification algorithm must be provided".into())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Settings every worker has (`WorkerConfig`, `RestServerConfig`).
+#[derive(Debug, Clone)]
+pub struct CommonConfig {
+    pub bootstrap_servers: Vec<String>,
+    pub key_converter: String,
+    pub value_converter: String,
+    pub header_converter: String,
+    pub task_shutdown_graceful_timeout: Duration,
+    pub offset_flush_interval: Duration,
+    pub offset_flush_timeout: Duration,
+    /// `plugin.path`, blank entries dropped.
+    pub plugin_path: Vec<String>,
+    pub client_config_override_policy: String,
+    pub topic_creation_enable: bool,
+    pub topic_tracking_enable: bool,
+    pub topic_tracking_allow_reset: bool,
+    pub listeners: Vec<String>,
+    pub rest_advertised_host_name: Option<String>,
+    pub rest_advertised_port: Option<u16>,
+    pub rest_advertised_listener: Option<String>,
+}
+
+/// Settings of a standalone worker (`StandaloneConfig`).
+#[derive(Debug, Clone)]
+pub struct StandaloneConfig {
+    pub offset_storage_file: String,
+}
+
+/// An internal topic of a distributed worker and how to create it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InternalTopicConfig {
+    pub name: String,
+    /// `-1` for the broker's default.
+    pub partitions: i32,
+    /// `-1` for the broker's default.
+    pub replication_factor: i16,
+}
+
+/// Settings of a distributed worker (`DistributedConfig`), group
+/// membership included.
+#[derive(Debug, Clone)]
+pub struct DistributedConfig {
+    pub group_id: String,
+    /// `client.id`; `None` when unset or empty.
+    pub client_id: Option<String>,
+    /// The config topic always has one partition.
+    pub config_topic: InternalTopicConfig,
+    pub offsets_topic: InternalTopicConfig,
+    pub status_topic: InternalTopicConfig,
+    pub session_timeout: Duration,
+    pub heartbeat_interval: Duration,
+    pub rebalance_timeout: Duration,
+    pub request_timeout: Duration,
+    pub connection_setup_timeout: Duration,
+    pub retry_backoff: Duration,
+    pub scheduled_rebalance_max_delay: Duration,
+    pub worker_sync_timeout: Duration,
+    pub worker_unsync_backoff: Duration,
+    pub connect_protocol: ConnectProtocol,
+    pub inter_worker_key_generation_algorithm: String,
+    pub inter_worker_key_ttl: Duration,
+    pub inter_worker_signature_algorithm: String,
+    pub inter_worker_verification_algorithms: Vec<String>,
+    pub exactly_once_source_support: String,
+}
+
+/// The mode-specific part of a worker's configuration.
+#[derive(Debug, Clone)]
+pub enum ModeConfig {
+    Standalone(StandaloneConfig),
+    Distributed(Box<DistributedConfig>),
+}
+
+/// Worker properties, parsed once against [`worker_config_def`].
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
-    parsed: ParsedConfig,
+    originals: Props,
+    pub common: CommonConfig,
+    pub mode: ModeConfig,
+}
+
+/// Typed reads of keys [`worker_config_def`] declares with a default (or
+/// as required), so a parsed value is always there.
+struct Values<'a>(&'a ParsedConfig);
+
+impl Values<'_> {
+    fn missing(key: &str) -> ! {
+        panic!("{key} is declared in worker_config_def with a default")
+    }
+    fn string(&self, key: &str) -> String {
+        self.0
+            .string(key)
+            .map(str::to_owned)
+            .unwrap_or_else(|| Self::missing(key))
+    }
+    fn optional_string(&self, key: &str) -> Option<String> {
+        self.0
+            .string(key)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    }
+    fn int(&self, key: &str) -> i32 {
+        self.0.int(key).unwrap_or_else(|| Self::missing(key))
+    }
+    fn short(&self, key: &str) -> i16 {
+        match self.0.get(key) {
+            ConfigValue::Short(v) => *v,
+            _ => Self::missing(key),
+        }
+    }
+    fn boolean(&self, key: &str) -> bool {
+        self.0.boolean(key).unwrap_or_else(|| Self::missing(key))
+    }
+    fn list(&self, key: &str) -> Vec<String> {
+        self.0
+            .list(key)
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
+    /// A non-negative (validated) number of milliseconds.
+    fn millis(&self, key: &str) -> Duration {
+        let ms = self.0.long(key).unwrap_or_else(|| Self::missing(key));
+        Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+    }
 }
 
 impl WorkerConfig {
-    /// Parses and validates worker properties. A non-empty `plugin.path`
-    /// is logged as ignored.
+    /// Parses and validates worker properties once: a malformed value of a
+    /// declared key, or a missing required key, is an error naming the key
+    /// (Kafka Connect's `ConfigException` text). Undeclared keys pass
+    /// through. A non-empty `plugin.path` is logged as ignored.
     pub fn new(props: Props, standalone: bool) -> Result<Self, ConfigError> {
         let parsed = worker_config_def(standalone).parse(&props)?;
-        let config = WorkerConfig { parsed };
+        let v = Values(&parsed);
+        let common = CommonConfig {
+            bootstrap_servers: v.list(BOOTSTRAP_SERVERS),
+            key_converter: v.string(KEY_CONVERTER),
+            value_converter: v.string(VALUE_CONVERTER),
+            header_converter: v.string(HEADER_CONVERTER),
+            task_shutdown_graceful_timeout: v.millis(SHUTDOWN_TIMEOUT),
+            offset_flush_interval: v.millis(OFFSET_FLUSH_INTERVAL),
+            offset_flush_timeout: v.millis(OFFSET_FLUSH_TIMEOUT),
+            plugin_path: v.list(PLUGIN_PATH),
+            client_config_override_policy: v.string(OVERRIDE_POLICY),
+            topic_creation_enable: v.boolean(TOPIC_CREATION),
+            topic_tracking_enable: v.boolean(TOPIC_TRACKING),
+            topic_tracking_allow_reset: v.boolean(TOPIC_TRACKING_RESET),
+            listeners: v.list(LISTENERS),
+            rest_advertised_host_name: v.optional_string(ADVERTISED_HOST),
+            rest_advertised_port: parsed
+                .int(ADVERTISED_PORT)
+                .and_then(|p| u16::try_from(p).ok()),
+            rest_advertised_listener: v.optional_string(ADVERTISED_LISTENER),
+        };
+        let mode = if standalone {
+            ModeConfig::Standalone(StandaloneConfig {
+                offset_storage_file: v.string(OFFSET_FILE),
+            })
+        } else {
+            ModeConfig::Distributed(Box::new(Self::distributed(&v)?))
+        };
+        let config = WorkerConfig {
+            originals: props,
+            common,
+            mode,
+        };
         if let Some(warning) = config.plugin_path_warning() {
             tracing::warn!("{warning}");
         }
         Ok(config)
     }
 
+    fn distributed(v: &Values<'_>) -> Result<DistributedConfig, ConfigError> {
+        let topic = |name: &str, partitions: Option<&str>, factor: &str| InternalTopicConfig {
+            name: v.string(name),
+            partitions: partitions.map_or(1, |key| v.int(key)),
+            replication_factor: v.short(factor),
+        };
+        let signature = v.string(SIGNATURE_ALGORITHM);
+        let verification = v.list(VERIFICATION_ALGORITHMS);
+        if !verification.contains(&signature) {
+            return Err(ConfigError::invalid(
+                SIGNATURE_ALGORITHM,
+                &signature,
+                &format!("Signature algorithm must be present in {VERIFICATION_ALGORITHMS} list"),
+            ));
+        }
+        let connect_protocol = v.string(CONNECT_PROTOCOL).parse().map_err(|_| {
+            ConfigError::invalid(
+                CONNECT_PROTOCOL,
+                v.string(CONNECT_PROTOCOL),
+                INVALID_PROTOCOL,
+            )
+        })?;
+        Ok(DistributedConfig {
+            group_id: v.string(GROUP_ID),
+            client_id: v.optional_string(CLIENT_ID),
+            config_topic: topic(CONFIG_TOPIC, None, CONFIG_REPLICATION_FACTOR),
+            offsets_topic: topic(
+                OFFSETS_TOPIC,
+                Some(OFFSETS_PARTITIONS),
+                OFFSETS_REPLICATION_FACTOR,
+            ),
+            status_topic: topic(
+                STATUS_TOPIC,
+                Some(STATUS_PARTITIONS),
+                STATUS_REPLICATION_FACTOR,
+            ),
+            session_timeout: v.millis(SESSION_TIMEOUT),
+            heartbeat_interval: v.millis(HEARTBEAT_INTERVAL),
+            rebalance_timeout: v.millis(REBALANCE_TIMEOUT),
+            request_timeout: v.millis(REQUEST_TIMEOUT),
+            connection_setup_timeout: v.millis(CONNECTION_SETUP_TIMEOUT),
+            retry_backoff: v.millis(RETRY_BACKOFF),
+            scheduled_rebalance_max_delay: v.millis(SCHEDULED_REBALANCE_MAX_DELAY),
+            worker_sync_timeout: v.millis(WORKER_SYNC_TIMEOUT),
+            worker_unsync_backoff: v.millis(WORKER_UNSYNC_BACKOFF),
+            connect_protocol,
+            inter_worker_key_generation_algorithm: v.string(KEY_GENERATION_ALGORITHM),
+            inter_worker_key_ttl: v.millis(KEY_TTL),
+            inter_worker_signature_algorithm: signature,
+            inter_worker_verification_algorithms: verification,
+            exactly_once_source_support: v.string(EXACTLY_ONCE_SOURCE_SUPPORT),
+        })
+    }
+
+    /// The standalone settings; `None` for a distributed worker.
+    pub fn standalone(&self) -> Option<&StandaloneConfig> {
+        match &self.mode {
+            ModeConfig::Standalone(s) => Some(s),
+            ModeConfig::Distributed(_) => None,
+        }
+    }
+
+    /// The distributed settings; `None` for a standalone worker.
+    pub fn distributed_config(&self) -> Option<&DistributedConfig> {
+        match &self.mode {
+            ModeConfig::Distributed(d) => Some(d),
+            ModeConfig::Standalone(_) => None,
+        }
+    }
+
+    /// The group member's settings, from the typed distributed settings and
+    /// the security settings (`security.protocol`, `ssl.*`, `sasl.*`, read
+    /// from the properties by [`SecurityConfig::from_worker_props`], which
+    /// also reads the certificate files once).
+    pub fn group_config(&self) -> Result<GroupConfig, GroupError> {
+        let d = self.distributed_config().ok_or_else(|| {
+            GroupError::Config("a standalone worker does not join a group".into())
+        })?;
+        let raw: HashMap<String, String> = self
+            .originals
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let security = SecurityConfig::from_worker_props(&raw)?;
+        GroupConfig::new(
+            GroupSettings {
+                bootstrap_servers: self.common.bootstrap_servers.clone(),
+                group_id: d.group_id.clone(),
+                client_id: d.client_id.clone(),
+                protocol: d.connect_protocol,
+                session_timeout: d.session_timeout,
+                heartbeat_interval: d.heartbeat_interval,
+                rebalance_timeout: d.rebalance_timeout,
+                request_timeout: d.request_timeout,
+                connect_timeout: d.connection_setup_timeout,
+                retry_backoff: d.retry_backoff,
+            },
+            security,
+        )
+    }
+
     /// The directories listed in `plugin.path`.
     pub fn plugin_path(&self) -> Vec<String> {
-        self.parsed
-            .list(PLUGIN_PATH)
-            .iter()
-            .map(|d| d.trim())
-            .filter(|d| !d.is_empty())
-            .map(str::to_string)
-            .collect()
+        self.common.plugin_path.clone()
     }
 
     /// What a worker with a non-empty `plugin.path` warns about: Ferry loads
     /// no plugins from it.
     pub fn plugin_path_warning(&self) -> Option<String> {
-        let dirs = self.plugin_path();
+        let dirs = &self.common.plugin_path;
         (!dirs.is_empty()).then(|| {
             format!(
                 "plugin.path is ignored: native connector plugins are not loaded yet, \
@@ -233,71 +673,65 @@ impl WorkerConfig {
         })
     }
 
+    /// The properties as given, undeclared keys included.
     pub fn props(&self) -> &Props {
-        self.parsed.originals()
-    }
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.parsed.string(key)
+        &self.originals
     }
     pub fn bootstrap_servers(&self) -> String {
-        self.parsed.list(BOOTSTRAP_SERVERS).join(",")
+        self.common.bootstrap_servers.join(",")
     }
     pub fn offset_file(&self) -> Option<&str> {
-        self.parsed.string(OFFSET_FILE)
+        self.standalone().map(|s| s.offset_storage_file.as_str())
     }
     pub fn offset_flush_interval(&self) -> Duration {
-        Duration::from_millis(
-            self.parsed
-                .long(OFFSET_FLUSH_INTERVAL)
-                .unwrap_or(60_000)
-                .max(0) as u64,
-        )
+        self.common.offset_flush_interval
     }
     pub fn offset_flush_timeout(&self) -> Duration {
-        Duration::from_millis(
-            self.parsed
-                .long(OFFSET_FLUSH_TIMEOUT)
-                .unwrap_or(5_000)
-                .max(0) as u64,
-        )
+        self.common.offset_flush_timeout
     }
     pub fn shutdown_timeout(&self) -> Duration {
-        Duration::from_millis(self.parsed.long(SHUTDOWN_TIMEOUT).unwrap_or(5_000).max(0) as u64)
+        self.common.task_shutdown_graceful_timeout
     }
     pub fn listeners(&self) -> String {
-        self.parsed.list(LISTENERS).join(",")
+        self.common.listeners.join(",")
     }
     pub fn topic_tracking(&self) -> bool {
-        self.parsed.boolean(TOPIC_TRACKING).unwrap_or(true)
+        self.common.topic_tracking_enable
     }
     pub fn topic_tracking_reset(&self) -> bool {
-        self.parsed.boolean(TOPIC_TRACKING_RESET).unwrap_or(true)
+        self.common.topic_tracking_allow_reset
     }
     pub fn advertised_host(&self) -> Option<&str> {
-        self.parsed.string(ADVERTISED_HOST)
+        self.common.rest_advertised_host_name.as_deref()
     }
     pub fn advertised_port(&self) -> Option<u16> {
-        self.parsed
-            .int(ADVERTISED_PORT)
-            .and_then(|p| u16::try_from(p).ok())
+        self.common.rest_advertised_port
     }
-    /// An integer setting with a default (distributed keys).
-    pub fn int_or(&self, key: &str, default: i64) -> i64 {
-        self.parsed
-            .int(key)
-            .map(i64::from)
-            .or_else(|| self.parsed.long(key))
-            .unwrap_or(default)
-    }
-    pub fn list(&self, key: &str) -> Vec<String> {
-        self.parsed.list(key).to_vec()
+    /// The scheme given to other workers (`rest.advertised.listener`),
+    /// `http` when unset.
+    pub fn advertised_scheme(&self) -> &str {
+        self.common
+            .rest_advertised_listener
+            .as_deref()
+            .unwrap_or("http")
     }
     pub fn topic_creation(&self) -> bool {
-        self.parsed.boolean(TOPIC_CREATION).unwrap_or(true)
+        self.common.topic_creation_enable
     }
     /// Whether connectors may override client settings.
     pub fn allows_client_overrides(&self) -> bool {
-        self.parsed.string(OVERRIDE_POLICY) != Some("None")
+        self.common.client_config_override_policy != "None"
+    }
+
+    /// The worker's converter class for `role_prefix` (`key.converter`,
+    /// `value.converter`, `header.converter`).
+    fn converter_class(&self, role_prefix: &str) -> &str {
+        match role_prefix {
+            KEY_CONVERTER => &self.common.key_converter,
+            VALUE_CONVERTER => &self.common.value_converter,
+            HEADER_CONVERTER => &self.common.header_converter,
+            _ => JSON_CONVERTER,
+        }
     }
 
     /// The converter class and its settings for `role_prefix` (`key.converter`
@@ -310,10 +744,7 @@ impl WorkerConfig {
                 originals_with_prefix(connector, &prefix),
             ),
             None => (
-                self.parsed
-                    .string(role_prefix)
-                    .unwrap_or(JSON_CONVERTER)
-                    .to_owned(),
+                self.converter_class(role_prefix).to_owned(),
                 originals_with_prefix(self.props(), &prefix),
             ),
         }
@@ -365,6 +796,188 @@ mod tests {
             .collect();
         props.insert(BOOTSTRAP_SERVERS.into(), "localhost:9092".into());
         WorkerConfig::new(props, true).expect("valid worker properties")
+    }
+
+    fn distributed(pairs: &[(&str, &str)]) -> Result<WorkerConfig, ConfigError> {
+        let props: Props = [
+            (GROUP_ID, "g"),
+            (CONFIG_TOPIC, "c"),
+            (OFFSETS_TOPIC, "o"),
+            (STATUS_TOPIC, "s"),
+        ]
+        .iter()
+        .chain(pairs)
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        WorkerConfig::new(props, false)
+    }
+
+    fn error(result: Result<WorkerConfig, ConfigError>) -> String {
+        result.expect_err("refused").message
+    }
+
+    #[test]
+    fn defaults_come_from_the_definition() {
+        let c = config(&[]);
+        assert_eq!(c.offset_flush_interval(), Duration::from_secs(60));
+        assert_eq!(c.offset_flush_timeout(), Duration::from_secs(5));
+        assert_eq!(c.shutdown_timeout(), Duration::from_secs(5));
+        assert_eq!(c.listeners(), "http://:8083");
+        assert_eq!(c.offset_file(), Some("/tmp/offsets"));
+        assert!(c.distributed_config().is_none());
+        assert!(c.topic_tracking() && c.topic_tracking_reset() && c.topic_creation());
+        assert_eq!(c.advertised_scheme(), "http");
+
+        let c = distributed(&[]).expect("valid");
+        let d = c.distributed_config().expect("distributed");
+        assert_eq!(d.group_id, "g");
+        assert_eq!(d.client_id, None);
+        assert_eq!(
+            d.config_topic,
+            InternalTopicConfig {
+                name: "c".into(),
+                partitions: 1,
+                replication_factor: 3
+            }
+        );
+        assert_eq!(d.offsets_topic.partitions, 25);
+        assert_eq!(d.status_topic.partitions, 5);
+        assert_eq!(d.session_timeout, Duration::from_secs(10));
+        assert_eq!(d.heartbeat_interval, Duration::from_secs(3));
+        assert_eq!(d.rebalance_timeout, Duration::from_secs(60));
+        assert_eq!(d.scheduled_rebalance_max_delay, Duration::from_secs(300));
+        assert_eq!(d.worker_sync_timeout, Duration::from_secs(3));
+        assert_eq!(d.worker_unsync_backoff, Duration::from_secs(300));
+        assert_eq!(d.inter_worker_key_ttl, Duration::from_secs(3600));
+        assert_eq!(d.connect_protocol, ConnectProtocol::Sessioned);
+        assert_eq!(d.inter_worker_signature_algorithm, HMAC_SHA256);
+        assert_eq!(d.inter_worker_verification_algorithms, vec![HMAC_SHA256]);
+        assert!(c.offset_file().is_none());
+
+        let group = c.group_config().expect("group settings");
+        assert_eq!(group.bootstrap_servers, vec!["localhost:9092".to_string()]);
+        assert_eq!(group.group_id, "g");
+        assert_eq!(group.session_timeout, Duration::from_secs(10));
+        assert_eq!(group.request_timeout, Duration::from_secs(40));
+        assert_eq!(group.connect_timeout, Duration::from_secs(10));
+        assert_eq!(group.retry_backoff, Duration::from_millis(100));
+    }
+
+    #[test]
+    fn values_given_are_typed() {
+        let c = distributed(&[
+            (OFFSETS_PARTITIONS, "-1"),
+            (STATUS_REPLICATION_FACTOR, "1"),
+            (CONNECT_PROTOCOL, "Compatible"),
+            (HEARTBEAT_INTERVAL, "500"),
+            (CLIENT_ID, "w1"),
+            (ADVERTISED_PORT, "9000"),
+            (ADVERTISED_LISTENER, "https"),
+        ])
+        .expect("valid");
+        let d = c.distributed_config().expect("distributed");
+        assert_eq!(d.offsets_topic.partitions, -1);
+        assert_eq!(d.status_topic.replication_factor, 1);
+        assert_eq!(d.connect_protocol, ConnectProtocol::Compatible);
+        assert_eq!(d.client_id.as_deref(), Some("w1"));
+        assert_eq!(c.advertised_port(), Some(9000));
+        assert_eq!(c.advertised_scheme(), "https");
+        let group = c.group_config().expect("group settings");
+        assert_eq!(group.heartbeat_interval, Duration::from_millis(500));
+        assert_eq!(group.client_id, "w1");
+        assert_eq!(group.protocol, ConnectProtocol::Compatible);
+    }
+
+    #[test]
+    fn malformed_values_are_refused_naming_the_key() {
+        let standalone = |k: &str, v: &str| {
+            let mut props: Props = [(OFFSET_FILE.to_string(), "/tmp/o".to_string())].into();
+            props.insert(k.into(), v.into());
+            WorkerConfig::new(props, true)
+        };
+        assert_eq!(
+            error(standalone(OFFSET_FLUSH_INTERVAL, "abc")),
+            "Invalid value abc for configuration offset.flush.interval.ms: Not a number of type LONG"
+        );
+        assert_eq!(
+            error(standalone(TOPIC_TRACKING, "yes")),
+            "Invalid value yes for configuration topic.tracking.enable: Expected value to be either true or false"
+        );
+        assert_eq!(
+            error(standalone(LISTENERS, "ftp://x")),
+            "Invalid value ftp://x for configuration listeners: Listener protocol must be either \"http\" or \"https\": ftp://x"
+        );
+        assert!(error(standalone(LISTENERS, "localhost:8083")).contains("right format"));
+        assert!(error(standalone(LISTENERS, "")).contains("at least one URL"));
+        assert!(standalone(LISTENERS, "HTTP://127.0.0.1:0").is_ok());
+        assert!(error(standalone(ADVERTISED_PORT, "70000")).contains("rest.advertised.port"));
+        assert_eq!(
+            error(WorkerConfig::new(Props::new(), true)),
+            "Missing required configuration \"offset.storage.file.filename\" which has no default value."
+        );
+        // Undeclared keys pass through.
+        let c = standalone("producer.linger.ms", "not checked here").expect("valid");
+        assert_eq!(c.props()["producer.linger.ms"], "not checked here");
+
+        assert_eq!(
+            error(WorkerConfig::new(
+                [(CONFIG_TOPIC.to_string(), "c".to_string())].into(),
+                false
+            )),
+            "Missing required configuration \"group.id\" which has no default value."
+        );
+        assert_eq!(
+            error(distributed(&[(OFFSETS_PARTITIONS, "0")])),
+            "Invalid value 0 for configuration offset.storage.partitions: Number of partitions must be positive, or -1 to use the broker's default"
+        );
+        assert!(error(distributed(&[(CONFIG_REPLICATION_FACTOR, "0")]))
+            .starts_with("Invalid value 0 for configuration config.storage.replication.factor: Replication factor must be positive"));
+        assert_eq!(
+            error(distributed(&[(CONNECT_PROTOCOL, "v2")])),
+            "Invalid value v2 for configuration connect.protocol: Invalid Connect protocol compatibility"
+        );
+        assert_eq!(
+            error(distributed(&[(SESSION_TIMEOUT, "soon")])),
+            "Invalid value soon for configuration session.timeout.ms: Not a number of type INT"
+        );
+        assert!(error(distributed(&[(SIGNATURE_ALGORITHM, "HmacSHA512")]))
+            .contains("inter.worker.signature.algorithm: the algorithm is not supported"));
+        assert_eq!(
+            error(distributed(&[(VERIFICATION_ALGORITHMS, "HmacSHA512")])),
+            "Invalid value HmacSHA256 for configuration inter.worker.signature.algorithm: Signature algorithm must be present in inter.worker.verification.algorithms list"
+        );
+        assert!(error(distributed(&[(VERIFICATION_ALGORITHMS, "")]))
+            .contains("At least one signature verification algorithm must be provided"));
+        assert!(
+            error(distributed(&[(EXACTLY_ONCE_SOURCE_SUPPORT, "enabled")]))
+                .contains("exactly.once.source.support")
+        );
+
+        // Settings of the group member that only it can check.
+        let e = distributed(&[(HEARTBEAT_INTERVAL, "20000")])
+            .expect("parses")
+            .group_config()
+            .expect_err("heartbeat above the session timeout");
+        assert!(e.to_string().contains("heartbeat.interval.ms"), "{e}");
+        let e = distributed(&[("security.protocol", "TLS")])
+            .expect("parses")
+            .group_config()
+            .expect_err("unknown security protocol");
+        assert!(e.to_string().contains("security.protocol=TLS"), "{e}");
+    }
+
+    #[test]
+    fn shipped_example_configs_parse() {
+        let standalone = crate::properties::parse_properties(include_str!(
+            "../../../configs/connect-standalone.properties"
+        ));
+        WorkerConfig::new(standalone, true).expect("configs/connect-standalone.properties");
+        let distributed = crate::properties::parse_properties(include_str!(
+            "../../../configs/connect-distributed.properties"
+        ));
+        let c =
+            WorkerConfig::new(distributed, false).expect("configs/connect-distributed.properties");
+        c.group_config().expect("group settings");
     }
 
     #[test]

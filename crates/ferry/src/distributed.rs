@@ -1,13 +1,12 @@
 //! `ferry distributed worker.properties`: a worker of a cluster coordinated
 //! through Kafka, like `connect-distributed`.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use ferry_group::{GroupConfig, GroupMember};
+use ferry_group::GroupMember;
 use ferry_kafka::{Admin, NewTopicSpec};
 use ferry_runtime::distributed::herder::{
     DistributedHerder, DistributedParts, DistributedSettings,
@@ -19,70 +18,54 @@ use ferry_runtime::entities::ServerInfo;
 use ferry_runtime::plugins::CONNECT_VERSION;
 use ferry_runtime::status::StatusStore;
 use ferry_runtime::worker::Worker;
-use ferry_runtime::worker_config::{
-    WorkerConfig, CONFIG_TOPIC, GROUP_ID, OFFSETS_TOPIC, STATUS_TOPIC,
-};
+use ferry_runtime::worker_config::{InternalTopicConfig, WorkerConfig};
 use ferry_runtime::Herder;
 use tracing::{info, warn};
 
 use crate::{all_plugins, bind_rest_listener, cli_config, wait_for_signal, worker_id};
-
-/// How long reading an internal topic to its end may take.
-const READ_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub(crate) async fn run(
     worker_properties: PathBuf,
     loggers: Arc<dyn ferry_rest::LoggerControl>,
 ) -> Result<()> {
     let props = cli_config::worker_properties(&worker_properties)?;
-    let config = WorkerConfig::new(props.clone(), false).map_err(|e| {
+    let config = WorkerConfig::new(props, false).map_err(|e| {
         anyhow::anyhow!(
             "invalid worker configuration in {}: {e}",
             worker_properties.display()
         )
     })?;
-    let required = |key: &str| -> Result<String> {
-        config
-            .get(key)
-            .map(str::to_owned)
-            .with_context(|| format!("{key} is required in distributed mode"))
-    };
-    let group_id = required(GROUP_ID)?;
-    let config_topic = required(CONFIG_TOPIC)?;
-    let offsets_topic = required(OFFSETS_TOPIC)?;
-    let status_topic = required(STATUS_TOPIC)?;
+    let distributed = config
+        .distributed_config()
+        .context("a distributed worker configuration")?
+        .clone();
+    // The group member's settings (and its certificate files) are checked
+    // before anything touches Kafka.
+    let group = config.group_config().with_context(|| {
+        format!(
+            "invalid worker configuration in {}",
+            worker_properties.display()
+        )
+    })?;
 
     let (listener, bound) = bind_rest_listener(&config).await?;
     let id = worker_id(&config, bound);
-    let scheme = config
-        .get("rest.advertised.listener")
-        .unwrap_or("http")
-        .to_owned();
-    let url = format!("{scheme}://{id}/");
+    let url = format!("{}://{id}/", config.advertised_scheme());
+    let settings = DistributedSettings::new(url, &distributed);
 
     let admin = Admin::new(&config.admin_props())?;
     let cluster_id = admin
         .cluster_id()
         .await
         .with_context(|| format!("cannot reach Kafka at {}", config.bootstrap_servers()))?;
-    info!(kafka_cluster_id = %cluster_id, group = %group_id, "connected to Kafka");
-    let factor = |key: &str| config.int_or(key, 3) as i32;
+    info!(kafka_cluster_id = %cluster_id, group = %distributed.group_id, "connected to Kafka");
+    let spec = |t: &InternalTopicConfig| {
+        NewTopicSpec::compacted(&t.name, t.partitions, i32::from(t.replication_factor))
+    };
     let topics = InternalTopics {
-        config: NewTopicSpec::compacted(
-            &config_topic,
-            1,
-            factor("config.storage.replication.factor"),
-        ),
-        offsets: NewTopicSpec::compacted(
-            &offsets_topic,
-            config.int_or("offset.storage.partitions", 25) as i32,
-            factor("offset.storage.replication.factor"),
-        ),
-        status: NewTopicSpec::compacted(
-            &status_topic,
-            config.int_or("status.storage.partitions", 5) as i32,
-            factor("status.storage.replication.factor"),
-        ),
+        config: spec(&distributed.config_topic),
+        offsets: spec(&distributed.offsets_topic),
+        status: spec(&distributed.status_topic),
     };
     // A broker that is still starting (or a controller change) refuses for
     // a moment; give it the time Kafka Connect's admin client would.
@@ -99,49 +82,32 @@ pub(crate) async fn run(
     }
 
     let client_props = config.admin_props();
-    let client_id = config
-        .get("client.id")
-        .map(str::to_owned)
-        .unwrap_or_else(|| format!("{group_id}-{id}"));
+    let client_id = distributed
+        .client_id
+        .clone()
+        .unwrap_or_else(|| format!("{}-{id}", distributed.group_id));
     let status = Arc::new(StatusStore::new(id.clone()));
     let (config_store, config_events) = ConfigStore::start(
         &client_props,
-        &config_topic,
+        &distributed.config_topic.name,
         &format!("{client_id}-configs"),
-        READ_TIMEOUT,
+        settings.read_timeout,
     )?;
     let offsets = Arc::new(KafkaOffsetStore::start(
         &client_props,
-        &offsets_topic,
+        &distributed.offsets_topic.name,
         &format!("{client_id}-offsets"),
-        READ_TIMEOUT,
+        settings.read_timeout,
         config.offset_flush_timeout(),
     )?);
     let status_log = KafkaStatusLog::start(
         &client_props,
-        &status_topic,
+        &distributed.status_topic.name,
         &format!("{client_id}-statuses"),
         status.clone(),
-        READ_TIMEOUT,
+        settings.read_timeout,
     )?;
 
-    let group_props: HashMap<String, String> = props.into_iter().collect();
-    let group = GroupConfig::from_worker_props(&group_props)?;
-    let settings = DistributedSettings {
-        url,
-        scheduled_rebalance_max_delay_ms: config.int_or("scheduled.rebalance.max.delay.ms", 300_000)
-            as i32,
-        worker_sync_timeout: Duration::from_millis(
-            config.int_or("worker.sync.timeout.ms", 3_000) as u64
-        ),
-        key_ttl: Duration::from_millis(config.int_or("inter.worker.key.ttl.ms", 3_600_000) as u64),
-        signature_algorithm: config
-            .get("inter.worker.signature.algorithm")
-            .unwrap_or("HmacSHA256")
-            .to_owned(),
-        verification_algorithms: config.list("inter.worker.verification.algorithms"),
-        read_timeout: READ_TIMEOUT,
-    };
     let worker = Arc::new(Worker {
         config,
         offsets: offsets.clone(),

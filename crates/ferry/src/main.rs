@@ -159,7 +159,7 @@ async fn run_standalone(
 
     let offset_file = config
         .offset_file()
-        .context("offset.storage.file.filename is required in standalone mode")?
+        .context("a standalone worker configuration")?
         .to_owned();
     let offsets = Arc::new(FileOffsetStore::open(&offset_file)?);
     let status = Arc::new(StatusStore::new(worker_id(&config, bound)));

@@ -35,18 +35,18 @@ use crate::herder::{Created, Herder, HerderError, HerderResult, PluginType, Requ
 use crate::offsets::OffsetStore;
 use crate::plugins::Plugins;
 use crate::worker::{TaskHandle, Worker};
+use crate::worker_config::{DistributedConfig, HMAC_SHA256};
 use crate::Props;
 
 mod api;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// The signature algorithm Ferry signs and verifies with.
-const HMAC_SHA256: &str = "HmacSHA256";
 /// Kafka Connect's answer to writes during a rebalance.
 const STALE_CONFIG: &str = "Cannot complete request momentarily due to stale configuration (typically caused by a concurrent config change)";
 
-/// Settings of the distributed herder, from the worker properties.
+/// Settings of the distributed herder, from the worker's parsed
+/// configuration.
 #[derive(Debug, Clone)]
 pub struct DistributedSettings {
     /// This worker's advertised REST URL, with a trailing slash.
@@ -58,6 +58,29 @@ pub struct DistributedSettings {
     pub verification_algorithms: Vec<String>,
     /// How long a read of an internal topic to its end may take.
     pub read_timeout: Duration,
+}
+
+impl DistributedSettings {
+    /// How long reading an internal topic to its end may take. Not a worker
+    /// property: Kafka Connect has no setting for it either.
+    pub const READ_TIMEOUT: Duration = Duration::from_secs(60);
+
+    /// The herder's settings for the worker advertised at `url`.
+    pub fn new(url: String, config: &DistributedConfig) -> Self {
+        DistributedSettings {
+            url,
+            // Validated to lie within 0..=i32::MAX.
+            scheduled_rebalance_max_delay_ms: i32::try_from(
+                config.scheduled_rebalance_max_delay.as_millis(),
+            )
+            .unwrap_or(i32::MAX),
+            worker_sync_timeout: config.worker_sync_timeout,
+            key_ttl: config.inter_worker_key_ttl,
+            signature_algorithm: config.inter_worker_signature_algorithm.clone(),
+            verification_algorithms: config.inter_worker_verification_algorithms.clone(),
+            read_timeout: Self::READ_TIMEOUT,
+        }
+    }
 }
 
 /// What REST calls need to know about the group.
