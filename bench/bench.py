@@ -844,7 +844,10 @@ class Bench:
                 c = progress.count()
                 t = now()
                 samples.append([round(t - t0, 3), c])
-                cpus.append(proc_cpu(pid))
+                try:
+                    cpus.append(proc_cpu(pid))
+                except OSError:  # gone: check_alive() says so below
+                    cpus.append(cpus[-1] if cpus else 0.0)
                 if c >= self.n:
                     t_done = t
                     break
