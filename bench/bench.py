@@ -50,8 +50,14 @@ STATUS_POLL_S = 0.010       # connector status until RUNNING
 PROGRESS_POLL_S = 0.020     # end offset / output lines until done
 SYSTEMS = ("ferry", "connect")
 LABEL = {"ferry": "Ferry", "connect": "Kafka Connect"}
-WORKLOADS = ("source", "sink")
-WORKLOAD_LABEL = {"source": "file source -> topic", "sink": "topic -> file sink"}
+WORKLOADS = ("source", "sink", "sink-lz4", "sink-zstd")
+WORKLOAD_LABEL = {"source": "file source -> topic", "sink": "topic -> file sink",
+                  "sink-lz4": "lz4 topic -> file sink", "sink-zstd": "zstd topic -> file sink"}
+# The sink workloads' input topics: producer compression (ConsoleProducer's
+# --compression-codec), batch.size and linger.ms. The uncompressed one is
+# filled as it always was; the compressed ones in batches of up to 1 MiB, as
+# production topics typically are.
+SINK_INPUT = {"sink": (None, 1000000, 5), "sink-lz4": ("lz4", 1 << 20, 50), "sink-zstd": ("zstd", 1 << 20, 50)}
 
 # Worker settings shared by both systems (listeners and the offsets file
 # are filled in per worker).
@@ -433,6 +439,52 @@ def longest_pause(samples: list[list[float]], n: int) -> float:
     return round(best, 3)
 
 
+def steady_window(samples: list[list[float]], n: int) -> tuple[int, int] | None:
+    """Indexes (i, j) of the progress samples that bound the steady state:
+    i the first sample that saw a record, j the first that saw all N. When
+    one sample saw them all (a run too short for the polling), i is the last
+    sample before it, which saw none."""
+    j = next((k for k, sm in enumerate(samples) if sm[1] >= n), None)
+    i = next((k for k, sm in enumerate(samples) if sm[1] > 0), None)
+    if j is None or i is None:
+        return None
+    if i == j:
+        i -= 1
+    return (i, j) if i >= 0 and samples[j][0] > samples[i][0] else None
+
+
+def steady_figures(samples: list[list[float]], cpus: list[float], n: int) -> dict:
+    """records/s and CPU seconds per million records from the first record
+    seen to the last, from progress samples [t, count] and the process's CPU
+    seconds read at each sample."""
+    w = steady_window(samples, n)
+    if w is None:
+        return {"records_per_s_steady": None, "cpu_s_per_million_steady": None, "steady_records": None,
+                "steady_s": None}
+    i, j = w
+    recs = n - samples[i][1]
+    secs = samples[j][0] - samples[i][0]
+    return {"records_per_s_steady": round(recs / secs, 1),
+            "cpu_s_per_million_steady": round((cpus[j] - cpus[i]) / recs * 1e6, 3),
+            "steady_records": recs, "steady_s": round(secs, 3)}
+
+
+def interpolate(points: list[tuple[float, float]], x: float) -> float:
+    """y at x on the polyline through points (sorted by x), clamped."""
+    if x <= points[0][0]:
+        return points[0][1]
+    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        if x <= x1:
+            return y0 + (y1 - y0) * (x - x0) / (x1 - x0) if x1 > x0 else y1
+    return points[-1][1]
+
+
+def tool_time(s: str) -> float:
+    """ConsumerPerformance's start.time/end.time (local time, ms) as epoch seconds."""
+    base, ms = s.strip().rsplit(":", 1)
+    return time.mktime(time.strptime(base, "%Y-%m-%d %H:%M:%S")) + int(ms) / 1000
+
+
 # ---------------------------------------------------------------- benchmark
 
 class Bench:
@@ -448,6 +500,7 @@ class Bench:
         self.input_sha = ""
         self.topics: list[str] = []
         self.broker = None
+        self.tool_runs = 0
 
     # -- setup --------------------------------------------------------------
 
@@ -534,13 +587,89 @@ class Bench:
 
     # -- broker limit ---------------------------------------------------------
 
+    def sampled_tool(self, cls: str, args: list, what: str, timeout: float,
+                     progress: TopicProgress | None = None) -> tuple[str, list[list[float]]]:
+        """Runs a Kafka tool like tool(), reading its CPU time from /proc (and,
+        given a progress counter, the records delivered) every PROGRESS_POLL_S
+        until it exits. Returns its stdout and the samples
+        [epoch seconds, seconds since boot, CPU seconds, records]."""
+        self.tool_runs += 1
+        base = self.work / f"tool-{self.tool_runs}-{cls.rsplit('.', 1)[-1]}"
+        cmd = [java(), *TOOL_JVM, f"-Dlog4j2.configurationFile={LOG4J}", "-Dferry.log.level=WARN",
+               "-Dferry.log.target=SYSTEM_ERR", "-cp", self.classpath, cls, *args]
+        out_path, err_path = base.with_suffix(".out"), base.with_suffix(".err")
+        with open(out_path, "wb") as fo, open(err_path, "wb") as fe:
+            p = REAPER.spawn(cmd, stdout=fo, stderr=fe)
+        samples: list[list[float]] = []
+        limit = now() + timeout
+        try:
+            next_tick = now()
+            while True:
+                try:
+                    f = _stat_fields(p.pid)
+                except OSError:
+                    break
+                # A zombie (not reaped yet: nothing here waits for it before
+                # the loop ends) still reports the CPU time of all its threads.
+                cpu = (int(f[11]) + int(f[12])) / CLK_TCK
+                c = progress.count() if progress else 0
+                samples.append([time.time(), now(), cpu, c])
+                if f[0] in ("Z", "X"):
+                    break
+                if now() > limit:
+                    REAPER.kill(p)
+                    raise BenchError(f"{what} did not finish within {timeout:.0f} s")
+                next_tick += PROGRESS_POLL_S
+                time.sleep(max(0.0, next_tick - now()))
+            p.wait(30)
+        finally:
+            REAPER.kill(p)
+            REAPER.forget(p)
+        if p.returncode != 0:
+            raise BenchError(f"{what} failed (exit {p.returncode})\n{tail(err_path, 40)}")
+        return out_path.read_text(errors="replace"), samples
+
+    def consumer_performance(self, topic: str, run: int, what: str) -> dict:
+        """ConsumerPerformance over a topic of N records: records/s over its
+        fetch time (without the group join), and its CPU per million records
+        over that same time, from the CPU samples by wall clock."""
+        log(f"run {run + 1}: broker limit: ConsumerPerformance ({what})")
+        out, samples = self.sampled_tool(
+            "org.apache.kafka.tools.ConsumerPerformance",
+            ["--bootstrap-server", BOOTSTRAP, "--topic", topic, "--num-records", self.n, "--timeout", 30000],
+            f"ConsumerPerformance ({what})", timeout=self.deadline(5000))
+        lines = [ln for ln in out.splitlines() if ln.count(",") >= 9]
+        if len(lines) < 2 or not lines[0].startswith("start.time"):
+            raise BenchError(f"cannot parse ConsumerPerformance output:\n{out}")
+        row = dict(zip([h.strip() for h in lines[0].split(",")], [v.strip() for v in lines[-1].split(",")]))
+        consumed = int(row["data.consumed.in.nMsg"])
+        if consumed < self.n:
+            raise BenchError(f"ConsumerPerformance consumed {consumed} records, expected {self.n}")
+        fetch_ms = float(row["fetch.time.ms"])
+        end = tool_time(row["end.time"])
+        cpu_by_time = [(sm[0], sm[2]) for sm in samples]
+        fetch_cpu = interpolate(cpu_by_time, end) - interpolate(cpu_by_time, end - fetch_ms / 1000)
+        cpu = samples[-1][2] if samples else None
+        return {"records_per_s": float(row["fetch.nMsg.sec"]),
+                "records_per_s_incl_group_join": float(row["nMsg.sec"]),
+                "rebalance_ms": float(row["rebalance.time.ms"]), "fetch_ms": fetch_ms,
+                "mb_per_s": float(row["fetch.MB.sec"]),
+                "cpu_s": cpu,
+                "cpu_s_per_million": round(cpu / consumed * 1e6, 3) if cpu is not None else None,
+                "cpu_s_per_million_steady": round(fetch_cpu / consumed * 1e6, 3) if fetch_ms > 0 else None}
+
     def broker_limit(self, run: int) -> dict:
         topic = self.new_topic(f"bench-{self.id}-r{run}-perf")
         log(f"run {run + 1}: broker limit: ProducerPerformance, {self.n:,} records")
-        out = tool("org.apache.kafka.tools.ProducerPerformance",
-                   ["--topic", topic, "--num-records", self.n, "--record-size", RECORD_BYTES,
-                    "--throughput", -1, "--command-property", *PRODUCER_PROPS],
-                   self.classpath, "ProducerPerformance", timeout=self.deadline(5000))
+        prog = TopicProgress(kafkawire.Client(BROKER_HOST, BROKER_PORT), topic)
+        try:
+            out, samples = self.sampled_tool(
+                "org.apache.kafka.tools.ProducerPerformance",
+                ["--topic", topic, "--num-records", self.n, "--record-size", RECORD_BYTES,
+                 "--throughput", -1, "--command-property", *PRODUCER_PROPS],
+                "ProducerPerformance", timeout=self.deadline(5000), progress=prog)
+        finally:
+            prog.client.close()
         m = None
         for m in re.finditer(r"(\d+) records sent, ([\d.]+) records/sec \(([\d.]+) MB/sec\), "
                              r"([\d.]+) ms avg latency", out):
@@ -550,42 +679,38 @@ class Bench:
         sent = int(m.group(1))
         if sent != self.n:
             raise BenchError(f"ProducerPerformance sent {sent} records, expected {self.n}")
+        cpu = samples[-1][2] if samples else None
+        # Records acknowledged (the end offset, acks=all) from the first seen
+        # to the last: the same clock as the workers' steady state.
+        progress = [[sm[1], sm[3]] for sm in samples]
         producer = {"records_per_s": float(m.group(2)), "mb_per_s": float(m.group(3)),
-                    "avg_latency_ms": float(m.group(4)), "output": m.group(0)}
+                    "avg_latency_ms": float(m.group(4)), "output": m.group(0),
+                    "cpu_s": cpu, "cpu_s_per_million": round(cpu / self.n * 1e6, 3) if cpu is not None else None,
+                    **steady_figures(progress, [sm[2] for sm in samples], self.n)}
 
-        log(f"run {run + 1}: broker limit: ConsumerPerformance")
-        out = tool("org.apache.kafka.tools.ConsumerPerformance",
-                   ["--bootstrap-server", BOOTSTRAP, "--topic", topic, "--num-records", self.n,
-                    "--timeout", 30000],
-                   self.classpath, "ConsumerPerformance", timeout=self.deadline(5000))
-        lines = [ln for ln in out.splitlines() if ln.count(",") >= 9]
-        if len(lines) < 2 or not lines[0].startswith("start.time"):
-            raise BenchError(f"cannot parse ConsumerPerformance output:\n{out}")
-        row = dict(zip([h.strip() for h in lines[0].split(",")], [v.strip() for v in lines[-1].split(",")]))
-        consumed = int(row["data.consumed.in.nMsg"])
-        if consumed < self.n:
-            raise BenchError(f"ConsumerPerformance consumed {consumed} records, expected {self.n}")
-        consumer = {"records_per_s": float(row["fetch.nMsg.sec"]),
-                    "records_per_s_incl_group_join": float(row["nMsg.sec"]),
-                    "rebalance_ms": float(row["rebalance.time.ms"]), "fetch_ms": float(row["fetch.time.ms"]),
-                    "mb_per_s": float(row["fetch.MB.sec"])}
-        log(f"run {run + 1}: producer {producer['records_per_s']:,.0f} rec/s, "
-            f"consumer {consumer['records_per_s']:,.0f} rec/s")
+        consumer = self.consumer_performance(topic, run, "uncompressed")
+        log(f"run {run + 1}: producer {producer['records_per_s']:,.0f} rec/s "
+            f"({producer['cpu_s_per_million_steady']} CPU s per million), "
+            f"consumer {consumer['records_per_s']:,.0f} rec/s "
+            f"({consumer['cpu_s_per_million_steady']} CPU s per million)")
         return {"producer": producer, "consumer": consumer}
 
-    def fill_sink_topic(self, run: int) -> str:
-        """The sink workloads' input: the input file's lines, in order."""
-        topic = self.new_topic(f"bench-{self.id}-r{run}-sink-input")
+    def fill_sink_topic(self, run: int, workload: str = "sink") -> str:
+        """A sink workload's input: the input file's lines, in order,
+        compressed as SINK_INPUT says."""
+        codec, batch, linger = SINK_INPUT[workload]
+        topic = self.new_topic(f"bench-{self.id}-r{run}-{workload}-input")
         t = time.monotonic()
+        extra = ["--compression-codec", codec] if codec else []
         with open(self.input, "rb") as stdin:
             tool("org.apache.kafka.tools.ConsoleProducer",
-                 ["--bootstrap-server", BOOTSTRAP, "--topic", topic, "--batch-size", 1000000, "--timeout", 5,
-                  "--request-required-acks", "all", "--max-memory-bytes", 128 << 20],
+                 ["--bootstrap-server", BOOTSTRAP, "--topic", topic, "--batch-size", batch, "--timeout", linger,
+                  "--request-required-acks", "all", "--max-memory-bytes", 128 << 20, *extra],
                  self.classpath, "ConsoleProducer", timeout=self.deadline(2000), stdin=stdin)
         err, end = self.client.end_offset(topic)
         if err or end != self.n:
             raise BenchError(f"sink input topic {topic} holds {end} records (error {err}), expected {self.n}")
-        log(f"run {run + 1}: sink input topic {topic} filled with {end:,} records "
+        log(f"run {run + 1}: sink input topic {topic} ({codec or 'uncompressed'}) filled with {end:,} records "
             f"in {time.monotonic() - t:.1f} s")
         return topic
 
@@ -709,6 +834,7 @@ class Bench:
 
             # 3. Progress until every record is delivered.
             samples: list[list[float]] = []
+            cpus: list[float] = []
             poll_cpu0 = self_cpu()
             limit_s = self.deadline(floor)
             limit = now() + limit_s
@@ -718,6 +844,10 @@ class Bench:
                 c = progress.count()
                 t = now()
                 samples.append([round(t - t0, 3), c])
+                try:
+                    cpus.append(proc_cpu(pid))
+                except OSError:  # gone: check_alive() says so below
+                    cpus.append(cpus[-1] if cpus else 0.0)
                 if c >= self.n:
                     t_done = t
                     break
@@ -791,6 +921,8 @@ class Bench:
             "records_per_s": round(self.n / elapsed, 1),
             "records_per_s_from_running": round(self.n / max(1e-9, t_done - t_running), 1),
             "cpu_s": round(cpu, 2),
+            "cpu_s_per_million": round(cpu / self.n * 1e6, 3),
+            **steady_figures(samples, cpus, self.n),
             "rss_peak_mib": round(hwm / 1024, 1),
             "rss_end_mib": round(rss / 1024, 1),
             "threads": threads,
@@ -811,7 +943,9 @@ class Bench:
         if system == "connect":
             res["process_start_resolution_ms"] = 1000 / CLK_TCK
         log(f"run {run + 1}: {LABEL[system]} {workload}: {res['records_per_s']:,.0f} rec/s "
-            f"({res['records_per_s_from_running']:,.0f} from RUNNING), done {elapsed:.2f} s, "
+            f"({res['records_per_s_from_running']:,.0f} from RUNNING, {fmt_int(res['records_per_s_steady'])} "
+            f"first to last record at {fmt(res['cpu_s_per_million_steady'], 3)} CPU s per million), "
+            f"done {elapsed:.2f} s, "
             f"CPU {cpu:.2f} s, peak RSS {res['rss_peak_mib']} MiB, REST after {res['startup_ms']} ms; "
             f"{detail}")
         if not verified:
@@ -827,13 +961,21 @@ class Bench:
         result: dict = {"run": run}
         try:
             result["broker"] = self.broker_limit(run)
-            sink_topic = self.fill_sink_topic(run)
+            sink_topics = {}
+            for wl in self.args.workloads:
+                if wl.startswith("sink"):
+                    sink_topics[wl] = self.fill_sink_topic(run, wl)
+                    if SINK_INPUT[wl][0]:
+                        # The limit of a compressed row: the consumer tool on
+                        # that very topic.
+                        result["broker"][f"consumer-{wl}"] = self.consumer_performance(
+                            sink_topics[wl], run, SINK_INPUT[wl][0])
             # Alternate who goes first so neither always gets the cooler machine.
             order = SYSTEMS if run % 2 == 0 else tuple(reversed(SYSTEMS))
             result["order"] = list(order)
-            for wl in WORKLOADS:
+            for wl in self.args.workloads:
                 for system in order:
-                    result.setdefault(system, {})[wl] = self.workload(system, wl, run, sink_topic)
+                    result.setdefault(system, {})[wl] = self.workload(system, wl, run, sink_topics.get(wl, ""))
         finally:
             self.drop_topics()
         return result
@@ -846,29 +988,51 @@ def median(xs: list) -> float | None:
     return statistics.median(xs) if xs else None
 
 
-METRICS = ("records_per_s", "records_per_s_from_running", "cpu_s", "rss_peak_mib", "startup_ms",
-           "running_ms", "first_record_s", "done_s", "longest_pause_s", "stop_s", "broker_cpu_s")
+METRICS = ("records_per_s", "records_per_s_from_running", "records_per_s_steady", "cpu_s", "cpu_s_per_million",
+           "cpu_s_per_million_steady", "rss_peak_mib", "startup_ms", "running_ms", "first_record_s", "done_s",
+           "longest_pause_s", "stop_s", "broker_cpu_s")
+RATIOS = ("records_per_s", "records_per_s_from_running", "records_per_s_steady", "cpu_s", "cpu_s_per_million",
+          "cpu_s_per_million_steady", "rss_peak_mib", "startup_ms")
+LIMIT_METRICS = ("records_per_s", "records_per_s_steady", "cpu_s_per_million", "cpu_s_per_million_steady")
 
 
-def medians(runs: list[dict]) -> dict:
+def limit_key(wl: str) -> str:
+    """Which broker tool run is the limit of a workload (a key of a run's "broker")."""
+    return "producer" if wl == "source" else "consumer" if wl == "sink" else f"consumer-{wl}"
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 3) if a and b else None
+
+
+def medians(runs: list[dict], workloads: tuple[str, ...] = WORKLOADS) -> dict:
     m: dict = {"broker": {
         "producer_records_per_s": median([r["broker"]["producer"]["records_per_s"] for r in runs]),
         "consumer_records_per_s": median([r["broker"]["consumer"]["records_per_s"] for r in runs]),
         "consumer_records_per_s_incl_group_join":
             median([r["broker"]["consumer"]["records_per_s_incl_group_join"] for r in runs]),
     }}
+    for wl in workloads:
+        tool_runs = [r["broker"][limit_key(wl)] for r in runs]
+        lim = {k: median([t.get(k) for t in tool_runs]) for k in LIMIT_METRICS}
+        # The consumer tool's records/s already leave out its group join:
+        # they are its steady state.
+        if lim["records_per_s_steady"] is None:
+            lim["records_per_s_steady"] = lim["records_per_s"]
+        m["broker"].setdefault("limits", {})[wl] = {"tool": limit_key(wl), **lim}
     for system in SYSTEMS:
-        for wl in WORKLOADS:
-            m.setdefault(system, {})[wl] = {k: median([r[system][wl][k] for r in runs]) for k in METRICS}
-    for wl in WORKLOADS:
-        limit = m["broker"]["producer_records_per_s" if wl == "source" else "consumer_records_per_s"]
+        for wl in workloads:
+            m.setdefault(system, {})[wl] = {k: median([r[system][wl].get(k) for r in runs]) for k in METRICS}
+    for wl in workloads:
+        lim = m["broker"]["limits"][wl]
         f, c = m["ferry"][wl], m["connect"][wl]
-        m.setdefault("ratio_ferry_to_connect", {})[wl] = {
-            k: (round(f[k] / c[k], 3) if f[k] and c[k] else None)
-            for k in ("records_per_s", "records_per_s_from_running", "cpu_s", "rss_peak_mib", "startup_ms")}
+        m.setdefault("ratio_ferry_to_connect", {})[wl] = {k: ratio(f[k], c[k]) for k in RATIOS}
         m.setdefault("share_of_broker_limit", {})[wl] = {
-            s: {"from_start": round(m[s][wl]["records_per_s"] / limit, 3),
-                "from_running": round(m[s][wl]["records_per_s_from_running"] / limit, 3)}
+            s: {"from_start": ratio(m[s][wl]["records_per_s"], lim["records_per_s"]),
+                "from_running": ratio(m[s][wl]["records_per_s_from_running"], lim["records_per_s"]),
+                "steady": ratio(m[s][wl]["records_per_s_steady"], lim["records_per_s_steady"]),
+                "cpu_per_record_steady": ratio(m[s][wl]["cpu_s_per_million_steady"],
+                                               lim["cpu_s_per_million_steady"])}
             for s in SYSTEMS}
     return m
 
@@ -929,6 +1093,10 @@ def fmt_ratio(x: float | None) -> str:
     return f"{x:.2g}x"
 
 
+def fmt_pct(x: float | None) -> str:
+    return "-" if x is None else f"{x * 100:.1f}%"
+
+
 def table(doc: dict) -> str:
     m, mi, a = doc["medians"], doc["machine"], doc["args"]
     out = []
@@ -942,7 +1110,10 @@ def table(doc: dict) -> str:
     rows = [
         ("records/s, process start -> done", "records_per_s", fmt_int, True),
         ("records/s, connector RUNNING -> done", "records_per_s_from_running", fmt_int, True),
+        ("records/s, first -> last record", "records_per_s_steady", fmt_int, True),
         ("CPU seconds (worker process)", "cpu_s", fmt, True),
+        ("CPU s per 1M records, whole process", "cpu_s_per_million", fmt, True),
+        ("CPU s per 1M records, first -> last", "cpu_s_per_million_steady", lambda x: fmt(x, 3), True),
         ("peak RSS, MiB (VmHWM)", "rss_peak_mib", lambda x: fmt(x, 1), True),
         ("start -> REST GET / answers, ms", "startup_ms", lambda x: fmt(x, 1), True),
         ("start -> connector RUNNING, ms", "running_ms", lambda x: fmt(x, 1), False),
@@ -950,19 +1121,29 @@ def table(doc: dict) -> str:
         ("start -> last record delivered, s", "done_s", fmt, False),
         ("longest pause in delivery, s", "longest_pause_s", fmt, False),
     ]
+    # The broker tool's figure beside the workers' where there is one.
+    limit_rows = {"records_per_s_steady": "records_per_s_steady",
+                  "cpu_s_per_million": "cpu_s_per_million", "cpu_s_per_million_steady": "cpu_s_per_million_steady"}
     w0, w = 38, 15
-    for wl in WORKLOADS:
-        limit_name = "producer" if wl == "source" else "consumer"
+    for wl in a.get("workloads", WORKLOADS):
+        lim = m["broker"]["limits"][wl]
+        tool_name = "perf producer" if lim["tool"] == "producer" else "perf consumer"
         out.append("")
-        out.append(f"{WORKLOAD_LABEL[wl]:<{w0}}{'Ferry':>{w}}{'Kafka Connect':>{w}}{'Ferry/KC':>{w}}")
+        out.append(f"{WORKLOAD_LABEL[wl]:<{w0}}{'Ferry':>{w}}{'Kafka Connect':>{w}}{'Ferry/KC':>{w}}{tool_name:>{w}}")
         for label, key, f, with_ratio in rows:
             fv, cv = m["ferry"][wl][key], m["connect"][wl][key]
-            ratio = m["ratio_ferry_to_connect"][wl].get(key) if with_ratio else None
-            out.append(f"  {label:<{w0 - 2}}{f(fv):>{w}}{f(cv):>{w}}{(fmt_ratio(ratio) if with_ratio else ''):>{w}}")
+            r = m["ratio_ferry_to_connect"][wl].get(key) if with_ratio else None
+            lv = f(lim[limit_rows[key]]) if key in limit_rows else ""
+            out.append(f"  {label:<{w0 - 2}}{f(fv):>{w}}{f(cv):>{w}}{(fmt_ratio(r) if with_ratio else ''):>{w}}"
+                       f"{lv:>{w}}")
         sh = m["share_of_broker_limit"][wl]
-        for basis, lab in (("from_start", "from start"), ("from_running", "from RUNNING")):
-            out.append(f"  {'share of ' + limit_name + ' limit, ' + lab:<{w0 - 2}}"
-                       f"{sh['ferry'][basis] * 100:>{w - 1}.1f}%{sh['connect'][basis] * 100:>{w - 1}.1f}%")
+        for basis, lab in (("from_start", "from start"), ("from_running", "from RUNNING"),
+                           ("steady", "first -> last")):
+            out.append(f"  {'share of limit, ' + lab:<{w0 - 2}}{fmt_pct(sh['ferry'][basis]):>{w}}"
+                       f"{fmt_pct(sh['connect'][basis]):>{w}}")
+        out.append(f"  {'CPU per record vs the tool, steady':<{w0 - 2}}"
+                   f"{fmt_ratio(sh['ferry']['cpu_per_record_steady']):>{w}}"
+                   f"{fmt_ratio(sh['connect']['cpu_per_record_steady']):>{w}}")
     po = doc.get("polling_overhead") or {}
     if po:
         out.append("")
@@ -980,7 +1161,7 @@ def sanity(doc: dict) -> list[str]:
             if not r["broker"][k]["records_per_s"] > 0:
                 problems.append(f"run {r['run']}: broker {k} limit not positive")
         for s in SYSTEMS:
-            for wl in WORKLOADS:
+            for wl in doc["args"]["workloads"]:
                 x = r[s][wl]
                 if not x["verified"]:
                     problems.append(f"run {r['run']} {s} {wl}: {x['verification']}")
@@ -993,6 +1174,17 @@ def sanity(doc: dict) -> list[str]:
                     problems.append(f"run {r['run']} {s} {wl}: cpu_s={x['cpu_s']!r} is not a CPU time")
                 if x["startup_ms"] > x["running_ms"] + 1 or x["running_ms"] > x["done_s"] * 1000 + 1:
                     problems.append(f"run {r['run']} {s} {wl}: start-up, RUNNING, done out of order")
+                # The steady state needs a progress sample that saw some records
+                # but not all, or one that saw none right before the one that saw all.
+                for k in ("records_per_s_steady", "cpu_s_per_million_steady"):
+                    if x.get(k) is None:
+                        if not doc["args"]["smoke"]:
+                            problems.append(f"run {r['run']} {s} {wl}: no steady-state window ({k})")
+                    elif not x[k] >= 0 or (k == "records_per_s_steady" and not x[k] > 0):
+                        problems.append(f"run {r['run']} {s} {wl}: {k}={x[k]!r} is not positive")
+        for k, t in r["broker"].items():
+            if t.get("cpu_s") is None or not t["cpu_s"] > 0:
+                problems.append(f"run {r['run']}: broker tool {k}: no CPU time read")
     return problems
 
 
@@ -1000,10 +1192,12 @@ def sanity(doc: dict) -> list[str]:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="bench/run.sh", description=__doc__.split("\n\n")[0])
-    p.add_argument("--records", type=int, default=1_000_000, help="records per workload (default 1,000,000)")
+    p.add_argument("--records", type=int, default=10_000_000, help="records per workload (default 10,000,000)")
     p.add_argument("--runs", type=int, default=3, help="repetitions; medians are reported (default 3)")
     p.add_argument("--smoke", action="store_true",
                    help="10,000 records, 1 run, sanity assertions; writes results/smoke.{json,svg}")
+    p.add_argument("--workloads", default=",".join(WORKLOADS),
+                   help=f"comma-separated subset of {','.join(WORKLOADS)} (default all)")
     p.add_argument("--output", help="results name under bench/results (default latest, or smoke with --smoke)")
     p.add_argument("--keep", action="store_true", help="keep topics and output files for inspection")
     p.add_argument("--keep-broker", action="store_true",
@@ -1013,6 +1207,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         a.records, a.runs = 10_000, 1
     if a.records < 1 or a.runs < 1:
         p.error("--records and --runs must be positive")
+    asked = {w.strip() for w in a.workloads.split(",") if w.strip()}
+    if not asked or asked - set(WORKLOADS):
+        p.error(f"--workloads: choose from {','.join(WORKLOADS)}")
+    a.workloads = tuple(w for w in WORKLOADS if w in asked)
     a.output = a.output or ("smoke" if a.smoke else "latest")
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", a.output):
         p.error("--output must be a plain file name")
@@ -1046,7 +1244,8 @@ def main(argv: list[str]) -> int:
             "started": started,
             "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "duration_s": round(time.monotonic() - t_start, 1),
-            "args": {"records": args.records, "runs": args.runs, "smoke": args.smoke},
+            "args": {"records": args.records, "runs": args.runs, "smoke": args.smoke,
+                     "workloads": list(args.workloads)},
             "machine": {**machine, "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
             "versions": {"kafka": KAFKA_VERSION, "ferry_git": git_rev(), "ferry_binary": str(bench.ferry),
                          "ferry_binary_built": dt.datetime.fromtimestamp(bench.ferry.stat().st_mtime,
@@ -1060,6 +1259,8 @@ def main(argv: list[str]) -> int:
                                     "new 1-partition topic",
                 "sink_connector": "org.apache.kafka.connect.file.FileStreamSinkConnector, tasks.max=1, "
                                   "1-partition topic pre-filled with the input lines (ConsoleProducer)",
+                "sink_input": {wl: {"compression.type": c or "none", "batch.size": b, "linger.ms": lg}
+                               for wl, (c, b, lg) in SINK_INPUT.items()},
                 "producer_performance": f"--num-records N --record-size {RECORD_BYTES} --throughput -1 "
                                         f"--command-property {' '.join(PRODUCER_PROPS)}",
                 "consumer_performance": "--num-records N (limit = fetch.nMsg.sec)",
@@ -1073,7 +1274,7 @@ def main(argv: list[str]) -> int:
             "polling_overhead": overhead,
             "runs": runs,
         }
-        doc["medians"] = medians(runs)
+        doc["medians"] = medians(runs, args.workloads)
         problems = sanity(doc)
         doc["sane"] = not problems
         results = BENCH / "results"

@@ -1,8 +1,8 @@
 """The benchmark chart as a hand-written SVG (no plotting library).
 
 Left: records/s per workload, Ferry vs Kafka Connect vs the broker limit
-(solid: from process start; dashed outline: from connector RUNNING).
-Right: peak RSS per workload.
+(solid: from process start; dashed outline: from the first record to the
+last, the steady state). Right: peak RSS per workload.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from xml.sax.saxutils import escape
 
 COLORS = {"ferry": "#d95f02", "connect": "#1f78b4", "broker": "#9a9a9a"}
 LABELS = {"ferry": "Ferry", "connect": "Kafka Connect 4.3.1", "broker": "broker limit (Kafka perf tools)"}
-WORKLOADS = (("source", "file source → topic", "producer"), ("sink", "topic → file sink", "consumer"))
+WORKLOADS = (("source", "file source → topic", "producer"), ("sink", "topic → file sink", "consumer"),
+             ("sink-lz4", "lz4 topic → file sink", "consumer"), ("sink-zstd", "zstd topic → file sink", "consumer"))
 
 
 def _nice_step(raw: float) -> float:
@@ -113,7 +114,8 @@ def _panel(svg: _Svg, x0: float, y0: float, w: float, h: float, title: str, grou
 
 def render(doc: dict) -> str:
     m, a, mi = doc["medians"], doc["args"], doc["machine"]
-    svg = _Svg(1000, 470)
+    shown = [w for w in WORKLOADS if w[0] in a.get("workloads", ("source", "sink"))]
+    svg = _Svg(1000 + 160 * max(0, len(shown) - 2), 470)
     svg.text(30, 30, f"Ferry vs Apache Kafka Connect 4.3.1 — {a['records']:,} records × 100 B, "
                      f"median of {a['runs']} run(s)", size=16, weight="bold")
     svg.text(30, 50, f"{mi['nproc']} CPUs ({mi['cpu_model']}), {mi['memory_gib']} GiB RAM, Linux {mi['kernel']}; "
@@ -121,16 +123,17 @@ def render(doc: dict) -> str:
              size=11, fill="#555")
 
     tput = []
-    for wl, label, limit in WORKLOADS:
-        bars = [(s, m[s][wl]["records_per_s"], m[s][wl]["records_per_s_from_running"]) for s in ("ferry", "connect")]
-        bars.append(("broker", m["broker"][f"{limit}_records_per_s"], None))
+    for wl, label, limit in shown:
+        bars = [(s, m[s][wl]["records_per_s"], m[s][wl].get("records_per_s_steady")) for s in ("ferry", "connect")]
+        lim = m["broker"].get("limits", {}).get(wl, {})
+        bars.append(("broker", lim.get("records_per_s") or m["broker"][f"{limit}_records_per_s"], None))
         tput.append((f"{label} (vs {limit} limit)", bars))
-    _panel(svg, 90, 100, 540, 290, "Throughput, records/s (higher is better)", tput, _short, _short)
+    tw = 540 + 110 * max(0, len(shown) - 2)
+    _panel(svg, 90, 100, tw, 290, "Throughput, records/s (higher is better)", tput, _short, _short)
 
-    rss = [(label, [(s, m[s][wl]["rss_peak_mib"], None) for s in ("ferry", "connect")])
-           for wl, label, _ in WORKLOADS]
-    _panel(svg, 730, 100, 240, 290, "Peak RSS, MiB (lower is better)", rss, lambda v: f"{v:g}",
-           lambda v: f"{v:.0f}")
+    rss = [(label, [(s, m[s][wl]["rss_peak_mib"], None) for s in ("ferry", "connect")]) for wl, label, _ in shown]
+    _panel(svg, 190 + tw, 100, 240 + 50 * max(0, len(shown) - 2), 290, "Peak RSS, MiB (lower is better)", rss,
+           lambda v: f"{v:g}", lambda v: f"{v:.0f}")
 
     # Legend.
     lx, ly = 90, 440
@@ -139,7 +142,7 @@ def render(doc: dict) -> str:
         svg.text(lx + 18, ly, LABELS[series], size=12)
         lx += 30 + 7.2 * len(LABELS[series])
     svg.rect(lx, ly - 10, 12, 12, "none", ' stroke="#666" stroke-width="1.5" stroke-dasharray="4 3"')
-    svg.text(lx + 18, ly, "solid: from process start; dashed: from connector RUNNING", size=12)
+    svg.text(lx + 18, ly, "solid: from process start; dashed: first to last record", size=12)
     svg.text(30, 462, f"generated {doc.get('finished', '')} by bench/run.sh; raw numbers in the JSON next to this file",
              size=10, fill="#888")
     return svg.render()

@@ -5,10 +5,12 @@
 # sink row (bench/jdbc.sh: Ferry and Kafka Connect with Debezium's JDBC sink
 # into PostgreSQL, next to COPY).
 #
-#   bench/run.sh [--records N] [--runs R] [--smoke] [--keep] [--keep-broker]
+#   bench/run.sh [--records N] [--runs R] [--smoke] [--workloads W,...]
+#                [--keep] [--keep-broker] [--no-jdbc]
 #
-# Defaults: 1,000,000 records, 3 runs, medians reported. --smoke: 10,000
-# records, 1 run, sanity assertions (what CI runs). Starts the broker if
+# Defaults: 10,000,000 records, 3 runs, medians reported. --smoke: 10,000
+# records, 1 run, sanity assertions (what CI runs). --workloads picks some of
+# source,sink,sink-lz4,sink-zstd; --no-jdbc leaves out the JDBC row. Starts the broker if
 # needed (and stops it again afterwards), builds Ferry in release mode (skipped
 # when FERRY_BIN names a binary), prints a table and writes
 # bench/results/latest.{json,svg} (smoke.{json,svg} with --smoke) and
@@ -20,9 +22,14 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 command -v python3 >/dev/null || { echo "bench: python3 not found" >&2; exit 1; }
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/ferry/target}
-python3 -u bench/bench.py "$@" </dev/null
-jdbc_args=()
+args=() jdbc_args=() jdbc=1
 for a in "$@"; do
-  [[ $a == --smoke ]] && jdbc_args+=(--smoke)
+  case $a in
+    --no-jdbc) jdbc=0 ;;
+    --smoke) args+=("$a"); jdbc_args+=(--smoke) ;;
+    *) args+=("$a") ;;
+  esac
 done
+python3 -u bench/bench.py "${args[@]}" </dev/null
+[[ $jdbc == 1 ]] || exit 0
 exec python3 -u bench/jdbc.py "${jdbc_args[@]}" </dev/null

@@ -234,6 +234,11 @@ impl Consumer {
 
 /// Errors librdkafka reports on the message stream and then recovers from
 /// by itself; only anything else stops a sink task.
+///
+/// A batch that cannot be decompressed (a codec this build lacks, or corrupt
+/// data) is never retried by librdkafka: it reports the error again on every
+/// fetch, and the partition would make no progress without a word to the
+/// user. The Java consumer throws from `poll()` there and the task fails.
 fn is_transient(e: &KafkaError) -> bool {
     match e {
         KafkaError::PartitionEOF(_) => true,
@@ -244,6 +249,9 @@ fn is_transient(e: &KafkaError) -> bool {
                 | RDKafkaErrorCode::GroupAuthorizationFailed
                 | RDKafkaErrorCode::SaslAuthenticationFailed
                 | RDKafkaErrorCode::Authentication
+                | RDKafkaErrorCode::NotImplemented
+                | RDKafkaErrorCode::BadCompression
+                | RDKafkaErrorCode::UnsupportedCompressionType
         ),
         _ => false,
     }
@@ -272,4 +280,44 @@ fn visit<F: FnMut(ConsumedMessage<'_>)>(m: &BorrowedMessage<'_>, f: &mut F) {
         timestamp,
         message: m,
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn undecodable_batches_stop_the_task() {
+        for code in [
+            RDKafkaErrorCode::NotImplemented,
+            RDKafkaErrorCode::BadCompression,
+            RDKafkaErrorCode::UnsupportedCompressionType,
+        ] {
+            assert!(
+                !is_transient(&KafkaError::MessageConsumption(code)),
+                "{code:?}"
+            );
+        }
+        assert!(is_transient(&KafkaError::MessageConsumption(
+            RDKafkaErrorCode::UnknownTopicOrPartition
+        )));
+    }
+
+    #[test]
+    fn every_codec_the_java_producer_writes_is_built_in() {
+        // Without one of these a sink on such a topic could not decode a
+        // single record.
+        let features = rdkafka::ClientConfig::new()
+            .create_native_config()
+            .unwrap()
+            .get("builtin.features")
+            .unwrap();
+        let features: Vec<&str> = features.split(',').collect();
+        for codec in ["gzip", "snappy", "lz4", "zstd"] {
+            assert!(
+                features.contains(&codec),
+                "{codec} missing from {features:?}"
+            );
+        }
+    }
 }
