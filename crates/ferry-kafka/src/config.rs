@@ -56,6 +56,10 @@ pub fn client_config(props: &ClientProps) -> ClientConfig {
             "max.request.size" => {
                 cfg.set("message.max.bytes", v);
             }
+            // The same setting under Java's and librdkafka's names: the
+            // librdkafka one is only ever written by a user, so it wins
+            // over a default under the Java name.
+            "max.partition.fetch.bytes" if props.contains_key("fetch.message.max.bytes") => {}
             "buffer.memory" => {
                 if let Ok(bytes) = v.trim().parse::<u64>() {
                     cfg.set(
