@@ -75,3 +75,27 @@ pub fn client_config(props: &ClientProps) -> ClientConfig {
     }
     cfg
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(pairs: &[(&str, &str)]) -> ClientProps {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn a_fetch_size_under_librdkafkas_name_wins_over_one_under_javas() {
+        let both = client_config(&props(&[
+            ("max.partition.fetch.bytes", "262144"),
+            ("fetch.message.max.bytes", "2097152"),
+        ]));
+        assert_eq!(both.get("fetch.message.max.bytes"), Some("2097152"));
+        assert_eq!(both.get("max.partition.fetch.bytes"), None);
+        let java = client_config(&props(&[("max.partition.fetch.bytes", "524288")]));
+        assert_eq!(java.get("max.partition.fetch.bytes"), Some("524288"));
+    }
+}
