@@ -95,6 +95,23 @@ pub fn validate(
     Ok((plugin, infos))
 }
 
+/// Validates a config about to be stored under `name` (which it is given,
+/// as Kafka Connect does); refuses it with every error found.
+pub fn validate_for_put(
+    plugins: &Plugins,
+    name: &str,
+    config: &mut Props,
+) -> HerderResult<PluginDescriptor> {
+    config.insert(crate::connector_config::NAME.into(), name.to_owned());
+    let (plugin, infos) = validate(plugins, config)?;
+    if infos.error_count > 0 {
+        return Err(HerderError::BadRequest(
+            crate::connector_config::invalid_config_message(&infos),
+        ));
+    }
+    Ok(plugin)
+}
+
 /// The config keys of a plugin: a connector's own then the framework's;
 /// transformations, predicates and converters have their own keys only.
 pub fn plugin_config(plugins: &Plugins, plugin: &str) -> HerderResult<Vec<ConfigKeyInfo>> {

@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, watch, Mutex};
 use tracing::info;
 
 use crate::connector::{ConnectorEvent, ConnectorSpec, EventSink, Phase, WorkerConnector};
-use crate::connector_config::{invalid_config_message, NAME};
+use crate::connector_config::NAME;
 use crate::connector_ops::{self, not_found};
 use crate::entities::{
     ActiveTopicsInfo, ConnectorInfo, ConnectorOffsets, ConnectorStateInfo, Message, PluginInfo,
@@ -365,11 +365,7 @@ impl Herder for StandaloneHerder {
         allow_replace: bool,
         initial_state: Option<TargetState>,
     ) -> HerderResult<Created<ConnectorInfo>> {
-        config.insert(NAME.into(), name.to_owned());
-        let (plugin, infos) = self.validate(&config)?;
-        if infos.error_count > 0 {
-            return Err(HerderError::BadRequest(invalid_config_message(&infos)));
-        }
+        let plugin = connector_ops::validate_for_put(&self.plugins, name, &mut config)?;
         loop {
             let (slot, created) = {
                 let mut connectors = lock(&self.connectors);

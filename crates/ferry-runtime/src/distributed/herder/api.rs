@@ -51,11 +51,7 @@ impl Herder for DistributedHerder {
         allow_replace: bool,
         initial_state: Option<TargetState>,
     ) -> HerderResult<Created<ConnectorInfo>> {
-        config.insert(NAME.into(), name.to_owned());
-        let (_, infos) = connector_ops::validate(&self.plugins, &config)?;
-        if infos.error_count > 0 {
-            return Err(HerderError::BadRequest(invalid_config_message(&infos)));
-        }
+        connector_ops::validate_for_put(&self.plugins, name, &mut config)?;
         self.require_leader()?;
         let exists = self.config.with_state(|s| s.contains(name));
         if exists && !allow_replace {
@@ -239,21 +235,11 @@ impl Herder for DistributedHerder {
     }
 
     async fn pause_connector(&self, name: &str) -> HerderResult<()> {
-        self.stored_config(name)
-            .map_err(|_| HerderError::NotFound(format!("Unknown connector {name}")))?;
-        self.config
-            .put_target_state(name, StoredTarget::Paused)
-            .await
-            .map_err(internal)
+        self.put_target_state(name, StoredTarget::Paused).await
     }
 
     async fn resume_connector(&self, name: &str) -> HerderResult<()> {
-        self.stored_config(name)
-            .map_err(|_| HerderError::NotFound(format!("Unknown connector {name}")))?;
-        self.config
-            .put_target_state(name, StoredTarget::Started)
-            .await
-            .map_err(internal)
+        self.put_target_state(name, StoredTarget::Started).await
     }
 
     async fn stop_connector(&self, name: &str) -> HerderResult<()> {

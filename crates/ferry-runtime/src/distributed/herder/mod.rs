@@ -25,7 +25,6 @@ use tracing::{error, info, warn};
 use super::records::{to_props, RestartRequest, SessionKey, TargetState as StoredTarget};
 use super::stores::{ConfigEvent, ConfigStore, KafkaOffsetStore, KafkaStatusLog};
 use crate::connector::{ConnectorEvent, ConnectorSpec, EventSink, WorkerConnector};
-use crate::connector_config::{invalid_config_message, NAME};
 use crate::connector_ops::{self, not_found};
 use crate::entities::{
     ActiveTopicsInfo, ConnectorInfo, ConnectorOffsets, ConnectorStateInfo, Message, PluginInfo,
@@ -1012,6 +1011,16 @@ impl DistributedHerder {
             return Err(HerderError::Conflict(STALE_CONFIG.into()));
         }
         Ok(())
+    }
+
+    /// Pauses or resumes a connector through the config topic.
+    async fn put_target_state(&self, name: &str, target: StoredTarget) -> HerderResult<()> {
+        self.stored_config(name)
+            .map_err(|_| HerderError::NotFound(format!("Unknown connector {name}")))?;
+        self.config
+            .put_target_state(name, target)
+            .await
+            .map_err(internal)
     }
 
     fn stored_config(&self, name: &str) -> HerderResult<Props> {
