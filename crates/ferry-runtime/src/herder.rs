@@ -112,7 +112,14 @@ pub trait Herder: Send + Sync {
         &self,
         name: &str,
         patch: BTreeMap<String, Option<String>>,
-    ) -> HerderResult<ConnectorInfo>;
+    ) -> HerderResult<ConnectorInfo> {
+        let mut config = self.connector_config(name).await?;
+        crate::connector_ops::apply_patch(&mut config, patch);
+        Ok(self
+            .put_connector_config(name, config, true, None)
+            .await?
+            .value)
+    }
     async fn delete_connector(&self, name: &str) -> HerderResult<()>;
 
     async fn connector_status(&self, name: &str) -> HerderResult<ConnectorStateInfo>;

@@ -423,19 +423,6 @@ impl Herder for StandaloneHerder {
         }
     }
 
-    async fn patch_connector_config(
-        &self,
-        name: &str,
-        patch: BTreeMap<String, Option<String>>,
-    ) -> HerderResult<ConnectorInfo> {
-        let mut config = self.connector_config(name).await?;
-        connector_ops::apply_patch(&mut config, patch);
-        Ok(self
-            .put_connector_config(name, config, true, None)
-            .await?
-            .value)
-    }
-
     async fn delete_connector(&self, name: &str) -> HerderResult<()> {
         let slot = self.known(name, || not_found(name))?;
         let mut running = slot.running.lock().await;

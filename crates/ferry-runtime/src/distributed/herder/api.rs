@@ -2,7 +2,6 @@
 //! leader-only writes sent to the leader, and verification of signed
 //! internal requests.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -77,19 +76,6 @@ impl Herder for DistributedHerder {
             created: !exists,
             value: self.info_of(name, config),
         })
-    }
-
-    async fn patch_connector_config(
-        &self,
-        name: &str,
-        patch: BTreeMap<String, Option<String>>,
-    ) -> HerderResult<ConnectorInfo> {
-        let mut config = self.stored_config(name)?;
-        connector_ops::apply_patch(&mut config, patch);
-        Ok(self
-            .put_connector_config(name, config, true, None)
-            .await?
-            .value)
     }
 
     async fn delete_connector(&self, name: &str) -> HerderResult<()> {
