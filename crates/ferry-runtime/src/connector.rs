@@ -125,11 +125,6 @@ impl WorkerConnector {
         let _ = self.commands.send(Command::Target(target));
     }
 
-    /// Asks the connector for its task configs again.
-    pub fn request_task_configs(&self) {
-        let _ = self.commands.send(Command::Reconfigure);
-    }
-
     /// Follows how far the connector got.
     pub fn phase(&self) -> watch::Receiver<Phase> {
         self.phase.clone()

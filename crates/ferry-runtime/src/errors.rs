@@ -65,10 +65,13 @@ impl TaskError {
         }
     }
 
-    /// A Kafka client failure while doing `what`.
-    pub fn kafka(what: impl Into<String>) -> impl FnOnce(KafkaClientError) -> TaskError {
-        let context = what.into();
-        move |source| TaskError::Kafka { context, source }
+    /// A Kafka client failure while doing `what`; `what` becomes a `String`
+    /// only when the failure happens, so passing it on a hot path is free.
+    pub fn kafka<S: Into<String>>(what: S) -> impl FnOnce(KafkaClientError) -> TaskError {
+        move |source| TaskError::Kafka {
+            context: what.into(),
+            source,
+        }
     }
 
     /// The `trace` shown in the task's status: Kafka Connect's exception

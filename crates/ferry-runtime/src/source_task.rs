@@ -475,9 +475,10 @@ impl SourceTaskRunner {
         self.producer
             .send(&out, seq)
             .await
-            .map_err(TaskError::kafka(format!(
-                "Failed to send a record to topic {topic}"
-            )))?;
+            // The message is built only on failure: this runs per record.
+            .map_err(|e| {
+                TaskError::kafka(format!("Failed to send a record to topic {topic}"))(e)
+            })?;
         Ok(true)
     }
 
