@@ -16,7 +16,7 @@ pub use config::ClientProps;
 pub use consumer::{ConsumedMessage, Consumer, RebalanceEvent};
 pub use error::KafkaClientError;
 pub use log::{KafkaLog, LogRecord};
-pub use producer::{DeliveryListener, OutgoingRecord, Producer};
+pub use producer::{DeliveryListener, OutgoingRecord, Producer, ProducerPool};
 
 /// A topic and partition, with an offset where it matters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -14,7 +14,6 @@ use std::sync::mpsc as std_mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use futures::FutureExt;
 use rdkafka::consumer::{BaseConsumer, Consumer as _};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message as _;
@@ -170,15 +169,15 @@ impl KafkaLog {
     }
 
     /// Writes records (keyed by murmur2) and returns once the broker
-    /// acknowledged every one, waiting at most `timeout`; for a thread that
-    /// is not in the async runtime (blocking store APIs). All are queued
+    /// acknowledged every one, waiting at most `timeout`. All are queued
     /// before waiting, so many records cost one round trip, not one each.
-    pub fn send_all_blocking(
+    pub async fn send_all(
         &self,
         records: &[(Vec<u8>, Option<Vec<u8>>)],
         timeout: Duration,
     ) -> Result<(), KafkaClientError> {
-        let deadline = Instant::now() + timeout;
+        let deadline = tokio::time::Instant::now() + timeout;
+        let timed_out = || KafkaClientError::Timeout(timeout, "acknowledgements of log writes");
         let mut pending = Vec::with_capacity(records.len());
         for (key, value) in records {
             loop {
@@ -193,28 +192,21 @@ impl KafkaLog {
                         break;
                     }
                     Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _))
-                        if Instant::now() < deadline =>
+                        if tokio::time::Instant::now() < deadline =>
                     {
                         // The local queue drains as deliveries complete.
-                        self.producer.poll(Duration::from_millis(10));
+                        tokio::time::sleep(Duration::from_millis(5)).await;
                     }
                     Err((e, _)) => return Err(KafkaClientError::Kafka(e)),
                 }
             }
         }
-        self.producer
-            .flush(deadline.saturating_duration_since(Instant::now()))
-            .map_err(|_| KafkaClientError::Timeout(timeout, "acknowledgements of log writes"))?;
         for delivery in pending {
-            match delivery.now_or_never() {
-                Some(Ok(Ok(_))) => {}
-                Some(Ok(Err((e, _)))) => return Err(KafkaClientError::Kafka(e)),
-                _ => {
-                    return Err(KafkaClientError::Timeout(
-                        timeout,
-                        "acknowledgements of log writes",
-                    ))
-                }
+            match tokio::time::timeout_at(deadline, delivery).await {
+                Ok(Ok(Ok(_))) => {}
+                Ok(Ok(Err((e, _)))) => return Err(KafkaClientError::Kafka(e)),
+                Ok(Err(_)) => return Err(KafkaClientError::Other("log producer closed".into())),
+                Err(_) => return Err(timed_out()),
             }
         }
         Ok(())

@@ -207,11 +207,9 @@ async fn put_source_offsets(
     name: &str,
     updates: Vec<(OffsetMap, Option<OffsetMap>)>,
 ) -> HerderResult<()> {
-    let store = store.clone();
-    let n = name.to_owned();
-    tokio::task::spawn_blocking(move || store.put(&n, updates))
+    store
+        .put(name, updates)
         .await
-        .map_err(|e| HerderError::Internal(e.to_string()))?
         .map_err(|e| HerderError::Internal(e.to_string()))
 }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use ferry_api::{lock, ConnectError, ErrantRecordReporter, SinkRecord};
 use ferry_convert::Converter;
-use ferry_kafka::{Admin, DeliveryListener, NewTopicSpec, OutgoingRecord, Producer};
+use ferry_kafka::{Admin, DeliveryListener, NewTopicSpec, OutgoingRecord, Producer, ProducerPool};
 use rdkafka::error::KafkaError;
 use tokio::sync::{oneshot, watch, Notify};
 use tokio::time::Instant;
@@ -206,6 +206,7 @@ impl DeadLetterQueue {
     /// and the producer.
     pub async fn open(
         worker: &WorkerConfig,
+        producers: &Arc<ProducerPool>,
         connector_config: &Props,
         connector: &str,
         task: u32,
@@ -230,17 +231,14 @@ impl DeadLetterQueue {
                     e,
                 )
             })?;
-        let mut props = worker.client_props(
+        let props = worker.client_props(
             "producer",
             connector_config,
             ferry_kafka::producer::source_producer_defaults(),
         );
-        props.insert(
-            "client.id".into(),
-            format!("connector-dlq-producer-{connector}-{task}"),
-        );
         let failures = Arc::new(Acks::default());
-        let producer = Producer::new(&props, failures.clone())
+        let producer = producers
+            .producer(&props, failures.clone())
             .map_err(|e| TaskError::setup("dead letter queue producer", e))?;
         Ok(Some(DeadLetterQueue {
             producer,

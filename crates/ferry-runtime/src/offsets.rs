@@ -7,6 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use async_trait::async_trait;
 use ferry_api::{lock, OffsetMap, OffsetStorageReader};
 use serde_json::Value as Json;
 use thiserror::Error;
@@ -66,10 +67,13 @@ pub fn parse_offset_key(key: &[u8]) -> Option<(String, OffsetMap)> {
 }
 
 /// Where committed source offsets live.
+#[async_trait]
 pub trait OffsetStore: Send + Sync {
     fn get(&self, connector: &str, partition: &OffsetMap) -> Option<OffsetMap>;
-    /// Writes offsets (`None` = delete) and makes them durable before returning.
-    fn put(
+    /// Writes offsets (`None` = delete) and makes them durable before
+    /// returning. Many tasks commit at once when a connector with many
+    /// tasks stops, so this waits without holding a thread.
+    async fn put(
         &self,
         connector: &str,
         offsets: Vec<(OffsetMap, Option<OffsetMap>)>,
@@ -173,9 +177,21 @@ impl OffsetCache {
 
 /// Kafka Connect's `FileOffsetBackingStore`: all offsets in memory, the
 /// whole map rewritten atomically (temp file, fsync, rename) on each commit.
+/// Commits that arrive while a write is under way are written together by
+/// the next one (group commit), so a thousand tasks stopping at once cost a
+/// few file writes, not a thousand.
 pub struct FileOffsetStore {
     path: PathBuf,
-    data: Mutex<OffsetCache>,
+    data: Mutex<Versioned>,
+    /// Held while writing; holds the version of the data last written.
+    written: tokio::sync::Mutex<u64>,
+}
+
+#[derive(Default)]
+struct Versioned {
+    cache: OffsetCache,
+    /// Bumped by every update.
+    version: u64,
 }
 
 impl FileOffsetStore {
@@ -199,7 +215,11 @@ impl FileOffsetStore {
         }
         Ok(FileOffsetStore {
             path,
-            data: Mutex::new(data),
+            data: Mutex::new(Versioned {
+                cache: data,
+                version: 0,
+            }),
+            written: tokio::sync::Mutex::new(0),
         })
     }
 }
@@ -224,27 +244,47 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
 }
 
+#[async_trait]
 impl OffsetStore for FileOffsetStore {
     fn get(&self, connector: &str, partition: &OffsetMap) -> Option<OffsetMap> {
-        lock(&self.data).get(connector, partition)
+        lock(&self.data).cache.get(connector, partition)
     }
 
-    fn put(
+    async fn put(
         &self,
         connector: &str,
         offsets: Vec<(OffsetMap, Option<OffsetMap>)>,
     ) -> Result<(), OffsetStoreError> {
-        let mut data = lock(&self.data);
-        data.update(connector, offsets);
-        let bytes = offset_file::encode(&data.raw());
-        write_atomically(&self.path, &bytes).map_err(|source| OffsetStoreError::Write {
-            path: self.path.clone(),
-            source,
-        })
+        let mine = {
+            let mut data = lock(&self.data);
+            data.cache.update(connector, offsets);
+            data.version += 1;
+            data.version
+        };
+        let mut written = self.written.lock().await;
+        if *written >= mine {
+            // A write that began after this update already covered it.
+            return Ok(());
+        }
+        let (version, bytes) = {
+            let data = lock(&self.data);
+            (data.version, offset_file::encode(&data.cache.raw()))
+        };
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || write_atomically(&path, &bytes))
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))
+            .and_then(|r| r)
+            .map_err(|source| OffsetStoreError::Write {
+                path: self.path.clone(),
+                source,
+            })?;
+        *written = version;
+        Ok(())
     }
 
     fn connector_offsets(&self, connector: &str) -> Vec<(OffsetMap, OffsetMap)> {
-        lock(&self.data).connector_offsets(connector)
+        lock(&self.data).cache.connector_offsets(connector)
     }
 }
 
@@ -287,22 +327,24 @@ mod tests {
         assert_eq!(parse_offset_key(b"[\"c\",null]"), None);
     }
 
-    #[test]
-    fn file_store_survives_reopen() {
+    #[tokio::test]
+    async fn file_store_survives_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("offsets");
         let p = map(json!({"filename": "a"}));
         {
             let s = FileOffsetStore::open(&path).unwrap();
             s.put("c", vec![(p.clone(), Some(map(json!({"position": 10}))))])
+                .await
                 .unwrap();
             s.put("c", vec![(p.clone(), Some(map(json!({"position": 20}))))])
+                .await
                 .unwrap();
         }
         let s = FileOffsetStore::open(&path).unwrap();
         assert_eq!(s.get("c", &p), Some(map(json!({"position": 20}))));
         assert_eq!(s.connector_offsets("c").len(), 1);
-        s.put("c", vec![(p.clone(), None)]).unwrap();
+        s.put("c", vec![(p.clone(), None)]).await.unwrap();
         assert_eq!(s.get("c", &p), None);
         assert!(s.connector_offsets("c").is_empty());
     }

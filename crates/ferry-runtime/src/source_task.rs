@@ -547,11 +547,9 @@ impl SourceTaskRunner {
             .collect();
         if !offsets.is_empty() {
             let n = offsets.len();
-            let store = self.offsets.clone();
-            let connector = self.core.connector.clone();
-            tokio::task::spawn_blocking(move || store.put(&connector, offsets))
+            self.offsets
+                .put(&self.core.connector, offsets)
                 .await
-                .map_err(|e| TaskError::Offsets(e.into()))?
                 .map_err(|e| TaskError::Offsets(e.into()))?;
             debug!(connector = %self.core.connector, task = self.core.task_id, partitions = n, "committed source offsets");
         }

@@ -11,6 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use ferry_api::ConnectError;
 use ferry_convert::{new_converter, Converter, ConverterRole};
+use ferry_kafka::ProducerPool;
 use ferry_transforms::{ConnectRecord, TransformationChain};
 use tokio::sync::watch;
 use tracing::{error, info, warn};
@@ -20,6 +21,7 @@ use crate::error_handling::{DeadLetterQueue, ErrorPolicy, Stage};
 use crate::errors::TaskError;
 use crate::headers::HeaderConverter;
 use crate::status::{trace_of, StatusStore};
+use crate::worker::Worker;
 use crate::worker_config::WorkerConfig;
 use crate::Props;
 
@@ -91,6 +93,7 @@ pub struct TaskCore<R: ConnectRecord> {
     pub flush_timeout: Duration,
     pub topic_tracking: bool,
     pub worker_config: WorkerConfig,
+    producers: Arc<ProducerPool>,
     pub connector_config: Props,
 }
 
@@ -98,8 +101,7 @@ impl<R: ConnectRecord> TaskCore<R> {
     /// Builds the shared parts from the connector's config; converters are
     /// looked up once, here.
     pub fn new(
-        worker: &WorkerConfig,
-        status: Arc<StatusStore>,
+        worker: &Worker,
         spec: TaskSpec<'_>,
         props: Props,
     ) -> Result<Self, TaskError> {
@@ -116,6 +118,11 @@ impl<R: ConnectRecord> TaskCore<R> {
                     source: Some(e.message.into()),
                 }
             })?;
+        let (status, producers, worker) = (
+            worker.status.clone(),
+            worker.producers.clone(),
+            &worker.config,
+        );
         Ok(TaskCore {
             connector: connector.to_owned(),
             task_id,
@@ -131,6 +138,7 @@ impl<R: ConnectRecord> TaskCore<R> {
             flush_timeout: worker.offset_flush_timeout(),
             topic_tracking: worker.topic_tracking(),
             worker_config: worker.clone(),
+            producers,
             connector_config: connector_config.clone(),
         })
     }
@@ -139,6 +147,7 @@ impl<R: ConnectRecord> TaskCore<R> {
     pub async fn open_dlq(&mut self) -> Result<(), TaskError> {
         self.dlq = DeadLetterQueue::open(
             &self.worker_config,
+            &self.producers,
             &self.connector_config,
             &self.connector,
             self.task_id,

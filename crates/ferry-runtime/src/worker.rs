@@ -7,7 +7,7 @@ use std::sync::Arc;
 use ferry_api::{ConnectorKind, PluginDescriptor, SinkTaskContext, SourceTaskContext};
 use ferry_kafka::consumer::sink_consumer_defaults;
 use ferry_kafka::producer::source_producer_defaults;
-use ferry_kafka::{Admin, Consumer, Producer};
+use ferry_kafka::{Admin, Consumer, ProducerPool};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{info, warn, Instrument};
@@ -44,6 +44,9 @@ pub struct Worker {
     pub config: WorkerConfig,
     pub offsets: Arc<dyn OffsetStore>,
     pub status: Arc<StatusStore>,
+    /// Source tasks' and dead letter queues' producers, shared by tasks
+    /// whose producer settings are equal.
+    pub producers: Arc<ProducerPool>,
 }
 
 fn no_task(plugin: &PluginDescriptor) -> TaskError {
@@ -112,15 +115,14 @@ impl Worker {
         let (connector, task_id, connector_config) =
             (spec.connector, spec.task_id, spec.connector_config);
         let new_task = plugin.new_source_task.ok_or_else(|| no_task(plugin))?;
-        let core = TaskCore::new(&self.config, self.status.clone(), spec, task_config)?;
-        let mut producer_props =
+        let core = TaskCore::new(self, spec, task_config)?;
+        let producer_props =
             self.config
                 .client_props("producer", connector_config, source_producer_defaults());
-        producer_props
-            .entry("client.id".into())
-            .or_insert_with(|| format!("connector-producer-{connector}-{task_id}"));
         let submitted = Arc::new(SubmittedRecords::default());
-        let producer = Producer::new(&producer_props, submitted.clone())
+        let producer = self
+            .producers
+            .producer(&producer_props, submitted.clone())
             .map_err(|e| TaskError::setup("producer", e))?;
         let reader = Arc::new(ConnectorOffsetReader {
             connector: connector.to_owned(),
@@ -173,7 +175,7 @@ impl Worker {
         let new_task = plugin.new_sink_task.ok_or_else(|| no_task(plugin))?;
         // Tasks see the topics they consume, whatever stored their config.
         SinkTopics::copy_into_task(connector_config, &mut task_config);
-        let core = TaskCore::new(&self.config, self.status.clone(), spec, task_config)?;
+        let core = TaskCore::new(self, spec, task_config)?;
         let mut consumer_props =
             self.config
                 .client_props("consumer", connector_config, sink_consumer_defaults());

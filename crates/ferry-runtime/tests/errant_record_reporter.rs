@@ -108,7 +108,7 @@ async fn reporter_for(cc: &Props) -> Arc<SinkErrantRecordReporter> {
         Arc::new(HeaderConverter::for_connector(&worker, cc).expect("header converter")),
     )
     .expect("a reporter is offered when a DLQ topic is set");
-    let dlq = DeadLetterQueue::open(&worker, cc, "errant-test", 3, &policy)
+    let dlq = DeadLetterQueue::open(&worker, &ferry_kafka::ProducerPool::new(), cc, "errant-test", 3, &policy)
         .await
         .expect("open DLQ")
         .expect("a DLQ topic is configured");
@@ -525,6 +525,7 @@ fn sink_worker() -> Worker {
         config,
         offsets: Arc::new(FileOffsetStore::open(offsets.path()).expect("offset store")),
         status: Arc::new(StatusStore::new("test-worker")),
+        producers: ferry_kafka::ProducerPool::new(),
     }
 }
 

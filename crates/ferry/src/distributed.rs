@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use ferry_group::GroupMember;
-use ferry_kafka::{Admin, NewTopicSpec};
+use ferry_kafka::{Admin, NewTopicSpec, ProducerPool};
 use ferry_runtime::distributed::herder::{
     DistributedHerder, DistributedParts, DistributedSettings,
 };
@@ -112,6 +112,7 @@ pub(crate) async fn run(
         config,
         offsets: offsets.clone(),
         status,
+        producers: ProducerPool::new(),
     });
     let herder = DistributedHerder::start(DistributedParts {
         worker,

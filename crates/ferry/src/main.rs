@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
+use ferry_kafka::ProducerPool;
 use ferry_runtime::offsets::FileOffsetStore;
 use ferry_runtime::plugins::Plugins;
 use ferry_runtime::standalone::StandaloneHerder;
@@ -167,6 +168,7 @@ async fn run_standalone(
         config,
         offsets,
         status,
+        producers: ProducerPool::new(),
     });
     let herder = StandaloneHerder::start(worker, all_plugins(), env!("FERRY_COMMIT"))
         .await

@@ -294,19 +294,21 @@ impl KafkaOffsetStore {
     }
 }
 
+#[async_trait::async_trait]
 impl OffsetStore for KafkaOffsetStore {
     fn get(&self, connector: &str, partition: &OffsetMap) -> Option<OffsetMap> {
         lock(&self.cache).get(connector, partition)
     }
 
-    fn put(
+    async fn put(
         &self,
         connector: &str,
         offsets: Vec<(OffsetMap, Option<OffsetMap>)>,
     ) -> Result<(), OffsetStoreError> {
         let records = lock(&self.cache).update(connector, offsets);
         self.log
-            .send_all_blocking(&records, self.write_timeout)
+            .send_all(&records, self.write_timeout)
+            .await
             .map_err(|source| OffsetStoreError::Topic {
                 topic: self.log.topic().to_owned(),
                 source,
