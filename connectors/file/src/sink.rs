@@ -56,7 +56,11 @@ impl Connector for FileStreamSinkConnector {
 
 #[derive(Default)]
 pub struct FileStreamSinkTask {
-    out: Option<std::io::BufWriter<Box<dyn Write + Send>>>,
+    out: Option<Box<dyn Write + Send>>,
+    /// A batch's lines, written with one call. Grows to the largest batch
+    /// rather than being allocated up front, so that an idle task (one of
+    /// many on a topic with few partitions) costs nothing.
+    lines: Vec<u8>,
     filename: Option<String>,
 }
 
@@ -146,7 +150,7 @@ impl SinkTask for FileStreamSinkTask {
             ),
             None => Box::new(std::io::stdout()),
         };
-        self.out = Some(std::io::BufWriter::with_capacity(1 << 20, writer));
+        self.out = Some(writer);
         Ok(())
     }
 
@@ -155,12 +159,14 @@ impl SinkTask for FileStreamSinkTask {
             .out
             .as_mut()
             .ok_or_else(|| ConnectError::other("FileStreamSinkTask was not started"))?;
+        self.lines.clear();
         for r in &records {
-            write_value(out, &r.value)?;
-            out.write_all(b"\n")?;
+            write_value(&mut self.lines, &r.value)?;
+            self.lines.push(b'\n');
         }
         // Like Kafka Connect's PrintStream, lines reach the file as they are
-        // put (one write per batch); `flush` only adds the final drain.
+        // put (one write per batch).
+        out.write_all(&self.lines)?;
         out.flush()?;
         Ok(())
     }

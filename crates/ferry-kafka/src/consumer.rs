@@ -14,6 +14,7 @@ use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use rdkafka::{ClientContext, Message, Timestamp};
 use tracing::warn;
 
+use crate::close::CloseOffRuntime;
 use crate::config::{client_config, ClientProps};
 use crate::error::KafkaClientError;
 use crate::PartitionOffset;
@@ -76,7 +77,7 @@ impl ConsumedMessage<'_> {
 }
 
 pub struct Consumer {
-    inner: StreamConsumer<Context>,
+    inner: CloseOffRuntime<StreamConsumer<Context>>,
 }
 
 /// Kafka Connect's sink consumer defaults: manual commits, from the earliest
@@ -120,7 +121,9 @@ impl Consumer {
         let inner: StreamConsumer<Context> = client_config(props)
             .create_with_context(Context::default())
             .map_err(|e| KafkaClientError::Config(e.to_string()))?;
-        Ok(Consumer { inner })
+        Ok(Consumer {
+            inner: CloseOffRuntime::new(inner),
+        })
     }
 
     pub fn subscribe(&self, topics: &[String]) -> Result<(), KafkaClientError> {

@@ -5,6 +5,7 @@
 //! translates them to librdkafka's names.
 
 pub mod admin;
+pub mod close;
 pub mod config;
 pub mod consumer;
 pub mod error;

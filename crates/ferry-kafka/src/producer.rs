@@ -22,6 +22,7 @@ use rdkafka::producer::{
 use rdkafka::{ClientContext, Message};
 use tokio::sync::Notify;
 
+use crate::close::CloseOffRuntime;
 use crate::config::{client_config, ClientProps};
 use crate::error::KafkaClientError;
 
@@ -130,7 +131,7 @@ impl ProducerContext for Context {
 
 /// One librdkafka producer and the handles it serves.
 struct SharedProducer {
-    inner: ThreadedProducer<Context>,
+    inner: CloseOffRuntime<ThreadedProducer<Context>>,
     slots: Arc<Slots>,
     space: Arc<Notify>,
     key: ClientProps,
@@ -177,7 +178,7 @@ impl ProducerPool {
             .register(listener)
             .ok_or_else(|| KafkaClientError::Other("no producer slot free".into()))?;
         if let Some(replaced) = producers.insert(props.clone(), shared.clone()) {
-            close_later(replaced);
+            drop(replaced);
         }
         Ok(Producer::new(shared, index, slot))
     }
@@ -198,7 +199,7 @@ impl ProducerPool {
             .create_with_context(ctx)
             .map_err(|e| KafkaClientError::Config(e.to_string()))?;
         Ok(SharedProducer {
-            inner,
+            inner: CloseOffRuntime::new(inner),
             slots,
             space,
             key: props.clone(),
@@ -217,7 +218,7 @@ impl ProducerPool {
             .is_some_and(|p| Arc::ptr_eq(p, shared))
         {
             if let Some(p) = producers.remove(&shared.key) {
-                close_later(p);
+                drop(p);
             }
         }
     }
@@ -225,18 +226,6 @@ impl ProducerPool {
     /// librdkafka producers open now (for tests and diagnostics).
     pub fn open_producers(&self) -> usize {
         self.lock().len()
-    }
-}
-
-/// Destroying a librdkafka client blocks for tens of milliseconds (it joins
-/// its threads); that happens off the async runtime, once the last handle
-/// is gone.
-fn close_later(shared: Arc<SharedProducer>) {
-    match tokio::runtime::Handle::try_current() {
-        Ok(rt) => {
-            rt.spawn_blocking(move || drop(shared));
-        }
-        Err(_) => drop(shared),
     }
 }
 
@@ -388,7 +377,7 @@ impl Drop for Producer {
         if let Some(shared) = self.shared.take() {
             match shared.pool.upgrade() {
                 Some(pool) => pool.release(&shared),
-                None => close_later(shared),
+                None => drop(shared),
             }
         }
     }
