@@ -402,6 +402,23 @@ pub fn produce_with_tombstones(topic: &str, values: &[Option<&str>]) {
     p.flush(Duration::from_secs(60)).expect("flush");
 }
 
+/// Produces keyed records in order, a `None` value as a tombstone, and
+/// waits until all are acknowledged.
+pub fn produce_keyed(topic: &str, records: &[(&str, Option<&str>)]) {
+    let p: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .create()
+        .expect("producer");
+    for (key, value) in records {
+        let mut rec: BaseRecord<'_, str, str> = BaseRecord::to(topic).key(*key);
+        if let Some(v) = value {
+            rec = rec.payload(*v);
+        }
+        p.send(rec).map_err(|(e, _)| e).expect("send");
+    }
+    p.flush(Duration::from_secs(60)).expect("flush");
+}
+
 /// Reads every record of `topic` from the beginning until `expected` arrived
 /// or `timeout` passed.
 pub fn consume_records(topic: &str, expected: usize, timeout: Duration) -> Vec<Consumed> {

@@ -277,6 +277,17 @@ impl WorkerMetadata {
 }
 
 /// Why bytes could not be encoded or decoded.
+/// The longest connector name the Connect protocol can carry: assignments
+/// name connectors and tasks as Kafka protocol strings, with an `i16`
+/// length.
+pub const MAX_NAME_BYTES: usize = i16::MAX as usize;
+
+/// Whether a connector can be named in an assignment; one that cannot must
+/// be left out of every assignment, or no assignment could be sent at all.
+pub fn can_assign(connector: &str) -> bool {
+    connector.len() <= MAX_NAME_BYTES
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ProtocolError {
     #[error("truncated {what}: needed {needed} bytes, {remaining} left")]

@@ -20,6 +20,18 @@ fn is_iso_control(c: char) -> bool {
 /// does for the `name` key; the error is the line Kafka Connect lists in its
 /// "configuration is invalid" answer.
 pub fn validate_connector_name(name: &str) -> Result<(), String> {
+    let max = ferry_runtime::connector_config::MAX_NAME_BYTES;
+    if name.len() > max {
+        let mut end = 64;
+        while !name.is_char_boundary(end) {
+            end -= 1;
+        }
+        return Err(format!(
+            "Invalid value {}... for configuration name: Connector names may be at most {max} bytes long; this one is {} bytes",
+            &name[..end],
+            name.len()
+        ));
+    }
     if name.is_empty() {
         return Err(format!(
             "Invalid value {name} for configuration name: String may not be empty"
@@ -163,6 +175,19 @@ mod tests {
         );
         // U+00A0 is not an ISO control character.
         assert_eq!(validate_connector_name("a\u{a0}b"), Ok(()));
+    }
+
+    #[test]
+    fn names_beyond_the_limit_are_refused_without_being_echoed_whole() {
+        let max = ferry_runtime::connector_config::MAX_NAME_BYTES;
+        assert_eq!(validate_connector_name(&"n".repeat(max)), Ok(()));
+        let long = "é".repeat(max);
+        let err = validate_connector_name(&long).expect_err("too long");
+        assert!(
+            err.contains(&format!("at most {max} bytes long; this one is {} bytes", 2 * max)),
+            "{err}"
+        );
+        assert!(err.len() < 300, "the name is cut short in the message");
     }
 
     #[test]

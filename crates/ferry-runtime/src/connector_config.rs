@@ -10,6 +10,12 @@ use ferry_api::{ConnectorKind, PluginDescriptor};
 use crate::Props;
 
 pub const NAME: &str = "name";
+/// The longest connector name a create accepts. A name must fit the worker
+/// group protocol (32,767 bytes), consumer group and client ids, and a URL
+/// even when fully percent-encoded within the 8 KiB request line that
+/// proxies commonly allow; names taken over from an existing config topic
+/// are not held to it.
+pub const MAX_NAME_BYTES: usize = 2048;
 pub const CONNECTOR_CLASS: &str = "connector.class";
 pub const TASKS_MAX: &str = "tasks.max";
 pub const TOPICS: &str = "topics";

@@ -292,6 +292,10 @@ impl DistributedHerder {
                 cfg.with_state(|s| {
                     let mut snap = ConfigSnapshot::new(s.offset());
                     for c in s.connectors() {
+                        if !ferry_group::protocol::can_assign(c) {
+                            // Failed by the leader (`fail_unassignable`).
+                            continue;
+                        }
                         let tasks = if s.is_inconsistent(c) {
                             0
                         } else {
@@ -478,6 +482,7 @@ impl DistributedHerder {
         self.apply_assignment(&joined.current).await;
         if joined.is_leader {
             self.rotate_session_key_if_needed().await;
+            self.fail_unassignable();
         }
         self.update_membership(|m| {
             m.rebalancing = false;
@@ -489,6 +494,44 @@ impl DistributedHerder {
             rejoin: revoked,
             delay: (a.delay_ms > 0).then(|| Duration::from_millis(a.delay_ms as u64)),
         })
+    }
+
+    /// Marks FAILED, on the leader, the connectors that no assignment can
+    /// name, so that they show why they never run while the rest of the
+    /// cluster goes on; they can still be deleted.
+    fn fail_unassignable(&self) {
+        let names: Vec<String> = self.config.with_state(|s| {
+            s.connectors()
+                .filter(|c| !ferry_group::protocol::can_assign(c))
+                .map(str::to_owned)
+                .collect()
+        });
+        let mut failed = false;
+        for name in names {
+            let trace = format!(
+                "org.apache.kafka.connect.errors.ConnectException: The connector name is {} bytes long; \
+                 the worker group protocol names connectors in at most {} bytes, so no worker can run it. \
+                 Delete it and create it under a shorter name.",
+                name.len(),
+                ferry_group::protocol::MAX_NAME_BYTES
+            );
+            let status = &self.worker.status;
+            if status
+                .connector(&name)
+                .is_some_and(|s| s.state == State::Failed && s.trace.as_deref() == Some(&*trace))
+            {
+                continue;
+            }
+            error!(
+                connector_name_bytes = name.len(),
+                "a connector's name is too long to assign; marking it FAILED"
+            );
+            status.set_connector(&name, State::Failed, Some(trace));
+            failed = true;
+        }
+        if failed {
+            self.status_log.flush();
+        }
     }
 
     /// Stops what is no longer ours, then starts what is newly ours.
