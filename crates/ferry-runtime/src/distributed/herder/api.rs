@@ -51,7 +51,7 @@ impl Herder for DistributedHerder {
         initial_state: Option<TargetState>,
     ) -> HerderResult<Created<ConnectorInfo>> {
         connector_ops::validate_for_put(&self.plugins, name, &mut config)?;
-        self.require_leader()?;
+        self.require_leader().await?;
         let exists = self.config.with_state(|s| s.contains(name));
         if exists && !allow_replace {
             return Err(HerderError::Conflict(format!(
@@ -79,7 +79,7 @@ impl Herder for DistributedHerder {
     }
 
     async fn delete_connector(&self, name: &str) -> HerderResult<()> {
-        self.require_leader()?;
+        self.require_leader().await?;
         self.stored_config(name)?;
         self.config.remove_connector(name).await.map_err(internal)?;
         info!(connector = name, "connector deleted");
@@ -143,7 +143,7 @@ impl Herder for DistributedHerder {
         let config = self
             .stored_config(name)
             .map_err(|_| HerderError::NotFound(format!("Unknown connector: {name}")))?;
-        self.require_stable()?;
+        let m = self.stable_membership().await?;
         if !include_tasks && !only_failed {
             // A plain restart goes to the worker running the connector.
             let mut work = self.work.lock().await;
@@ -152,17 +152,16 @@ impl Herder for DistributedHerder {
                 return Ok(None);
             }
             drop(work);
-            let m = self.membership();
             if m.is_leader {
                 return match self.owner_url(m.connector_owners.get(name)) {
                     Some(url) => Err(HerderError::RequestTarget { url }),
                     None => Err(HerderError::Conflict(STALE_CONFIG.into())),
                 };
             }
-            self.require_leader()?;
+            self.require_leader().await?;
             return Ok(None);
         }
-        self.require_leader()?;
+        self.require_leader().await?;
         let status = self.status_of(name, &config);
         let mut plan = status.clone();
         if !only_failed || status.connector.state == State::Failed {
@@ -196,7 +195,7 @@ impl Herder for DistributedHerder {
         if id.task >= count {
             return Err(HerderError::NotFound(format!("Unknown task: {id}")));
         }
-        self.require_stable()?;
+        let m = self.stable_membership().await?;
         let key = (id.connector.clone(), id.task);
         let mut work = self.work.lock().await;
         if let Some(t) = work.tasks.remove(&key) {
@@ -207,7 +206,6 @@ impl Herder for DistributedHerder {
             return Ok(());
         }
         drop(work);
-        let m = self.membership();
         if m.is_leader {
             let owner = m
                 .task_owners
@@ -217,7 +215,7 @@ impl Herder for DistributedHerder {
                 None => Err(HerderError::Conflict(STALE_CONFIG.into())),
             };
         }
-        self.require_leader()
+        self.require_leader().await.map(drop)
     }
 
     async fn pause_connector(&self, name: &str) -> HerderResult<()> {
@@ -231,7 +229,7 @@ impl Herder for DistributedHerder {
     async fn stop_connector(&self, name: &str) -> HerderResult<()> {
         self.stored_config(name)
             .map_err(|_| HerderError::NotFound(format!("Unknown connector {name}")))?;
-        self.require_leader()?;
+        self.require_leader().await?;
         // No tasks first, then the state, so no task outlives the stop.
         self.config
             .put_task_configs(name, &[])
@@ -260,7 +258,7 @@ impl Herder for DistributedHerder {
     ) -> HerderResult<Message> {
         connector_ops::require_offsets(&offsets)?;
         let config = self.stored_config(name)?;
-        self.require_leader()?;
+        self.require_leader().await?;
         self.require_stopped(name)?;
         let plugin = self
             .plugin_of(&config)
@@ -271,7 +269,7 @@ impl Herder for DistributedHerder {
 
     async fn reset_connector_offsets(&self, name: &str) -> HerderResult<Message> {
         let config = self.stored_config(name)?;
-        self.require_leader()?;
+        self.require_leader().await?;
         self.require_stopped(name)?;
         let plugin = self
             .plugin_of(&config)
@@ -312,7 +310,7 @@ impl Herder for DistributedHerder {
         self.verify_signature(body, signature.as_ref())?;
         let configs: Vec<Props> = serde_json::from_slice(body)
             .map_err(|e| HerderError::BadRequest(format!("Invalid task configs: {e}")))?;
-        self.require_leader()?;
+        self.require_leader().await?;
         let target = self
             .config
             .with_state(|s| s.contains(name).then(|| s.target_state(name)))

@@ -19,7 +19,7 @@ use ferry_group::{ConfigSnapshot, ConnectAssignor, ConnectProtocol, ConnectorTas
 use ferry_kafka::Admin;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use tokio::sync::{mpsc, Mutex, Notify};
+use tokio::sync::{mpsc, watch, Mutex, Notify};
 use tracing::{error, info, warn};
 
 use super::records::{to_props, RestartRequest, SessionKey, TargetState as StoredTarget};
@@ -57,6 +57,10 @@ pub struct DistributedSettings {
     pub verification_algorithms: Vec<String>,
     /// How long a read of an internal topic to its end may take.
     pub read_timeout: Duration,
+    /// How long a write waits for a rebalance under way to complete
+    /// (`rebalance.timeout.ms`: no rebalance may take longer) before it
+    /// is answered 409.
+    pub rebalance_timeout: Duration,
 }
 
 impl DistributedSettings {
@@ -78,6 +82,7 @@ impl DistributedSettings {
             signature_algorithm: config.inter_worker_signature_algorithm.clone(),
             verification_algorithms: config.inter_worker_verification_algorithms.clone(),
             read_timeout: Self::READ_TIMEOUT,
+            rebalance_timeout: config.rebalance_timeout,
         }
     }
 }
@@ -138,6 +143,9 @@ pub struct DistributedHerder {
     offsets: Arc<KafkaOffsetStore>,
     status_log: KafkaStatusLog,
     membership: RwLock<Membership>,
+    /// Bumped whenever `membership` changes, for writes waiting for a
+    /// rebalance to complete.
+    membership_changes: watch::Sender<u64>,
     work: Mutex<LocalWork>,
     requests: mpsc::UnboundedSender<Request>,
     events: EventSink,
@@ -226,6 +234,7 @@ impl DistributedHerder {
             offsets: parts.offsets,
             status_log: parts.status_log,
             membership: RwLock::new(Membership::default()),
+            membership_changes: watch::Sender::new(0),
             work: Mutex::new(LocalWork::default()),
             requests: tx,
             events: Arc::new(move |e| {
@@ -268,6 +277,27 @@ impl DistributedHerder {
             .membership
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner));
+        self.membership_changes.send_modify(|v| *v += 1);
+    }
+
+    /// The membership once the worker is in the group and no rebalance is
+    /// under way, as Kafka Connect runs a request queued on its herder only
+    /// once its view is current; a write arriving mid-rebalance waits
+    /// instead of failing. 409 only if no rebalance completes within
+    /// `rebalance.timeout.ms`.
+    async fn stable_membership(&self) -> HerderResult<Membership> {
+        let deadline = tokio::time::Instant::now() + self.settings.rebalance_timeout;
+        let mut changes = self.membership_changes.subscribe();
+        loop {
+            let m = self.membership();
+            if m.ready && !m.rebalancing {
+                return Ok(m);
+            }
+            match tokio::time::timeout_at(deadline, changes.changed()).await {
+                Ok(Ok(())) => {}
+                _ => return Err(HerderError::Conflict(STALE_CONFIG.into())),
+            }
+        }
     }
 
     // ---------------------------------------------------------------------
@@ -1032,28 +1062,17 @@ impl DistributedHerder {
     // ---------------------------------------------------------------------
     // Helpers for the REST side
 
-    /// Fails with 409 while a rebalance is under way, and sends writes that
-    /// only the leader may make there.
-    fn require_leader(&self) -> HerderResult<()> {
-        let m = self.membership();
-        if !m.ready || m.rebalancing {
-            return Err(HerderError::Conflict(STALE_CONFIG.into()));
-        }
+    /// Waits out a rebalance under way (see `stable_membership`), then
+    /// sends writes that only the leader may make there.
+    async fn require_leader(&self) -> HerderResult<Membership> {
+        let m = self.stable_membership().await?;
         if m.is_leader {
-            return Ok(());
+            return Ok(m);
         }
         match m.leader_url {
             Some(url) => Err(HerderError::RequestTarget { url }),
             None => Err(HerderError::Conflict(STALE_CONFIG.into())),
         }
-    }
-
-    fn require_stable(&self) -> HerderResult<()> {
-        let m = self.membership();
-        if !m.ready || m.rebalancing {
-            return Err(HerderError::Conflict(STALE_CONFIG.into()));
-        }
-        Ok(())
     }
 
     /// Pauses or resumes a connector through the config topic.
