@@ -146,6 +146,9 @@ pub struct DistributedHerder {
     /// Bumped whenever `membership` changes, for writes waiting for a
     /// rebalance to complete.
     membership_changes: watch::Sender<u64>,
+    /// Held while task configs are sent to the leader, so that they arrive
+    /// in the order they were generated.
+    forwarding: Mutex<()>,
     work: Mutex<LocalWork>,
     requests: mpsc::UnboundedSender<Request>,
     events: EventSink,
@@ -235,6 +238,7 @@ impl DistributedHerder {
             status_log: parts.status_log,
             membership: RwLock::new(Membership::default()),
             membership_changes: watch::Sender::new(0),
+            forwarding: Mutex::new(()),
             work: Mutex::new(LocalWork::default()),
             requests: tx,
             events: Arc::new(move |e| {
@@ -783,7 +787,7 @@ impl DistributedHerder {
 
     /// Has the leader store the task configs a connector running here
     /// generated, when they changed.
-    async fn store_task_configs(&self, event: ConnectorEvent) {
+    async fn store_task_configs(self: &Arc<Self>, event: ConnectorEvent) {
         let ConnectorEvent::TaskConfigs {
             connector: name,
             generation,
@@ -819,14 +823,45 @@ impl DistributedHerder {
         if unchanged {
             return;
         }
-        let result = if self.membership().is_leader {
-            self.config
+        if self.membership().is_leader {
+            let result = self
+                .config
                 .put_task_configs(&name, &configs)
                 .await
-                .map_err(|e| e.to_string())
-        } else {
-            self.forward_task_configs(&name, &configs).await
-        };
+                .map_err(|e| e.to_string());
+            self.task_configs_stored(name, generation, sequence, configs, result);
+            return;
+        }
+        // Off the herder loop: the leader answers only once a rebalance under
+        // way completes, and this worker's loop must be free to rejoin.
+        let herder = self.clone();
+        tokio::spawn(async move {
+            let result = {
+                let _in_order = herder.forwarding.lock().await;
+                let newest = herder.work.lock().await.connectors.get(&name).is_some_and(|l| {
+                    l.lifecycle
+                        .as_ref()
+                        .is_some_and(|l| l.generation() == generation)
+                        && l.latest_sequence == sequence
+                });
+                if !newest {
+                    return;
+                }
+                herder.forward_task_configs(&name, &configs).await
+            };
+            herder.task_configs_stored(name, generation, sequence, configs, result);
+        });
+    }
+
+    /// Logs stored task configs, or sends them again shortly.
+    fn task_configs_stored(
+        &self,
+        name: String,
+        generation: u64,
+        sequence: u64,
+        configs: Vec<Props>,
+        result: Result<(), String>,
+    ) {
         match result {
             Ok(()) => info!(
                 connector = %name,
