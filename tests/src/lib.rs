@@ -404,17 +404,26 @@ pub fn produce_with_tombstones(topic: &str, values: &[Option<&str>]) {
 
 /// Produces keyed records in order, a `None` value as a tombstone, and
 /// waits until all are acknowledged.
-pub fn produce_keyed(topic: &str, records: &[(&str, Option<&str>)]) {
+pub fn produce_keyed<K: AsRef<str>, V: AsRef<str>>(topic: &str, records: &[(K, Option<V>)]) {
     let p: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
         .set("bootstrap.servers", bootstrap())
+        .set("linger.ms", "5")
         .create()
         .expect("producer");
     for (key, value) in records {
-        let mut rec: BaseRecord<'_, str, str> = BaseRecord::to(topic).key(*key);
+        let mut rec: BaseRecord<'_, str, str> = BaseRecord::to(topic).key(key.as_ref());
         if let Some(v) = value {
-            rec = rec.payload(*v);
+            rec = rec.payload(v.as_ref());
         }
-        p.send(rec).map_err(|(e, _)| e).expect("send");
+        loop {
+            match p.send(rec) {
+                Ok(()) => break,
+                Err((_, r)) => {
+                    rec = r;
+                    p.poll(Duration::from_millis(10));
+                }
+            }
+        }
     }
     p.flush(Duration::from_secs(60)).expect("flush");
 }

@@ -59,8 +59,8 @@ fn config_records_no_worker_can_run_fail_only_their_connector() {
     produce_keyed(
         &format!("{}-configs", cluster.name),
         &[
-            (&format!("connector-{too_long}"), Some(&config)),
-            (&format!("connector-{garbage}"), Some("{not a config")),
+            (format!("connector-{too_long}"), Some(config.as_str())),
+            (format!("connector-{garbage}"), Some("{not a config")),
         ],
     );
 

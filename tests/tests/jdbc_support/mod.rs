@@ -9,8 +9,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ferry_tests::*;
-use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
-use rdkafka::ClientConfig;
 use sqlx::{Column, Executor, Row};
 
 pub const PG_URL: &str = "postgresql://postgres@127.0.0.1:55432/postgres";
@@ -269,32 +267,6 @@ pub fn source_props(
         p.push(("timestamp.column.name", "updated_at".into()));
     }
     p
-}
-
-/// Produces keyed JSON records (`None` value = tombstone) and waits for
-/// the acknowledgements.
-pub fn produce_keyed(topic: &str, records: &[(String, Option<String>)]) {
-    let p: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
-        .set("linger.ms", "5")
-        .create()
-        .expect("producer");
-    for (k, v) in records {
-        let mut rec: BaseRecord<'_, str, str> = BaseRecord::to(topic).key(k.as_str());
-        if let Some(v) = v {
-            rec = rec.payload(v.as_str());
-        }
-        loop {
-            match p.send(rec) {
-                Ok(()) => break,
-                Err((_, r)) => {
-                    rec = r;
-                    p.poll(Duration::from_millis(10));
-                }
-            }
-        }
-    }
-    p.flush(Duration::from_secs(60)).expect("flush");
 }
 
 pub const TIMEOUT: Duration = Duration::from_secs(90);
