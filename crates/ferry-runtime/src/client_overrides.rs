@@ -159,16 +159,15 @@ impl fmt::Display for OverridePolicy {
 /// Why a connector may never set a librdkafka property, whatever the
 /// policy; see docs/design.md ("Connector client overrides") for the audit
 /// of librdkafka's CONFIGURATION.md behind this list.
-const LOADS_CODE: &str = "it makes the worker load code";
-const RUNS_COMMAND: &str = "it is part of a shell command the client runs";
-const READS_FILE: &str =
-    "it names a file on the worker's machine that the client reads (a connector could use any key or certificate the worker can read)";
+const LOADS_CODE: &str =
+    "librdkafka or OpenSSL would load the shared library it names or selects into the worker process";
+const RUNS_COMMAND: &str = "it is, or is substituted into, a shell command the client runs";
+const READS_FILE: &str = "it names a file on the worker's machine for the client to read, so a connector could use any key or certificate the worker can read";
 const WRITES_FILE: &str = "it makes the client write files on the worker's machine";
-const WORKER_IDENTITY: &str =
-    "it makes the client fetch tokens over HTTP with the worker's credentials or the machine's identity";
-const PROCESS_STATE: &str = "it changes the state of the whole worker process";
-const C_API_ONLY: &str =
-    "it is a pointer librdkafka takes from its C API only; set from a string it is meaningless or crashes the worker";
+const WORKER_IDENTITY: &str = "it makes the client fetch tokens over HTTP, sending the worker's client credentials or using the machine's identity";
+const PROCESS_STATE: &str =
+    "it changes the whole worker process (a signal handler, mock brokers listening inside it)";
+const C_API_ONLY: &str = "it is a pointer librdkafka takes from its C API only; set from a string it is meaningless or crashes the worker";
 
 /// librdkafka properties a connector config never sets, with the reason.
 /// Matched on the name as librdkafka reads it: trimmed, with a `topic.`
@@ -449,7 +448,7 @@ mod tests {
             "{}",
             r.message
         );
-        assert!(r.message.contains("load code"), "{}", r.message);
+        assert!(r.message.contains("shared library"), "{}", r.message);
         assert!(
             r.message.contains("producer.plugin.library.paths"),
             "{}",

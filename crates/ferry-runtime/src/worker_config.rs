@@ -568,7 +568,7 @@ pub const UNIMPLEMENTED: &[Unimplemented] = &[
         distributed_only: true,
         handling: Handling::Refused {
             inert: key_size_of_ferry,
-            why: "Ferry generates 256-bit session keys only",
+            why: "session keys of other sizes are not implemented by Ferry, which generates 256-bit keys",
         },
     },
     Unimplemented {
