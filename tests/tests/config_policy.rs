@@ -298,6 +298,13 @@ fn check_overrides(api: &Api, dir: &Path, policy: &Policy, library: &Path, marke
             &format!("The worker does not allow '{name}' to be overridden in the connector configuration, whatever its {POLICY}"),
         );
     }
+    // PATCH, which merges into the stored config, is refused the same way.
+    let (code, body) = api.request(
+        "PATCH",
+        &format!("/connectors/{running}/config"),
+        Some(&json!({"producer.override.plugin.library.paths": lib})),
+    );
+    assert_eq!(code, 400, "patching in plugin.library.paths: {body}");
     // The running connector rebuilds its clients from its (unchanged)
     // config.
     let (code, body) = api.request(
