@@ -26,6 +26,7 @@ seq -f "demo line %08g: the quick brown fox jumps over the lazy dog" 1 "$LINES" 
 PORT=${FERRY_DEMO_PORT:-8083}
 sed -e "s#^offset.storage.file.filename=.*#offset.storage.file.filename=$DEMO/offsets#" \
     -e "s#^listeners=.*#listeners=http://127.0.0.1:$PORT#" \
+    -e "s#^file.connectors.allowed.paths=.*#file.connectors.allowed.paths=$DEMO#" \
     configs/connect-standalone.properties >"$DEMO/worker.properties"
 sed -e "s#^file=.*#file=$DEMO/input.txt#" -e "s#^topic=.*#topic=$TOPIC#" \
     configs/connect-file-source.properties >"$DEMO/source.properties"

@@ -491,6 +491,51 @@ pub fn consume_values(topic: &str, expected: usize, timeout: Duration) -> Vec<Op
     out
 }
 
+/// Runs `ferry <mode> worker.properties [connector files…]` with `lines` as
+/// its worker properties, for a worker expected to exit (refusing its
+/// configuration) within `deadline`; returns its exit status and stderr.
+/// Fails the test, killing the worker, if it is still running by then.
+pub fn run_to_exit(
+    dir: &Path,
+    mode: &str,
+    lines: &[(&str, &str)],
+    connector_files: &[PathBuf],
+    deadline: Duration,
+) -> (std::process::ExitStatus, String) {
+    let props = dir.join(format!("{mode}.properties"));
+    let text: String = lines.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    std::fs::write(&props, text).expect("write worker properties");
+    let stderr_path = dir.join(format!("{mode}.stderr"));
+    let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
+    let mut child = Command::new(ferry_bin())
+        .arg(mode)
+        .arg(&props)
+        .args(connector_files)
+        .env("RUST_LOG", "info")
+        .env("RUST_BACKTRACE", "0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .expect("spawn ferry");
+    let status = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        wait_for("ferry to refuse its configuration", deadline, || {
+            child.try_wait().expect("poll ferry")
+        })
+    }))
+    .unwrap_or_else(|panic| {
+        let _ = child.kill();
+        let _ = child.wait();
+        eprintln!(
+            "stderr:\n{}",
+            std::fs::read_to_string(&stderr_path).unwrap_or_default()
+        );
+        std::panic::resume_unwind(panic)
+    });
+    let stderr = std::fs::read_to_string(&stderr_path).expect("read stderr");
+    (status, stderr)
+}
+
 /// Writes a connector config file and returns its path.
 pub fn write_connector(dir: &Path, name: &str, props: &[(&str, &str)]) -> PathBuf {
     let path = dir.join(format!("{name}.properties"));

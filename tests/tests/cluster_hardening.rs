@@ -37,7 +37,9 @@ fn config_records_no_worker_can_run_fail_only_their_connector() {
     let (code, body) = call(
         "POST",
         &cluster.workers[1].url("/connectors"),
-        Some(&json!({"name": "n".repeat(40_000), "config": file_source(&cluster, "x.txt", &topic)})),
+        Some(
+            &json!({"name": "n".repeat(40_000), "config": file_source(&cluster, "x.txt", &topic)}),
+        ),
     );
     assert_eq!(code, 400, "{body}");
     let message = body["message"].as_str().unwrap_or_default();

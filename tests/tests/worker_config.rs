@@ -4,7 +4,7 @@
 //! through.
 
 use std::path::Path;
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::time::Duration;
 
 use ferry_tests::*;
@@ -16,39 +16,7 @@ const REFUSAL_DEADLINE: Duration = Duration::from_secs(5);
 /// returns its exit status and stderr, failing the test if it is still
 /// running after [`REFUSAL_DEADLINE`].
 fn refused(dir: &Path, mode: &str, lines: &[(&str, &str)]) -> (ExitStatus, String) {
-    let props = dir.join(format!("{mode}.properties"));
-    let text: String = lines.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-    std::fs::write(&props, text).expect("write worker properties");
-    let stderr_path = dir.join(format!("{mode}.stderr"));
-    let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
-    let mut child = Command::new(ferry_bin())
-        .arg(mode)
-        .arg(&props)
-        .env("RUST_LOG", "info")
-        .env("RUST_BACKTRACE", "0")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(stderr)
-        .spawn()
-        .expect("spawn ferry");
-    let status = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        wait_for(
-            "ferry to refuse its configuration",
-            REFUSAL_DEADLINE,
-            || child.try_wait().expect("poll ferry"),
-        )
-    }))
-    .unwrap_or_else(|panic| {
-        let _ = child.kill();
-        let _ = child.wait();
-        eprintln!(
-            "stderr:\n{}",
-            std::fs::read_to_string(&stderr_path).unwrap_or_default()
-        );
-        std::panic::resume_unwind(panic)
-    });
-    let stderr = std::fs::read_to_string(&stderr_path).expect("read stderr");
-    (status, stderr)
+    run_to_exit(dir, mode, lines, &[], REFUSAL_DEADLINE)
 }
 
 fn standalone_props(dir: &Path) -> Vec<(&'static str, String)> {

@@ -35,6 +35,7 @@ pub fn plugins() -> Vec<PluginDescriptor> {
         new_connector: || Box::new(DatagenConnector::default()),
         new_source_task: Some(|| Box::new(DatagenSourceTask::default())),
         new_sink_task: None,
+        local_file_keys: &[],
     }]
 }
 

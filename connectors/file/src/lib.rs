@@ -24,6 +24,8 @@ pub fn plugins() -> Vec<PluginDescriptor> {
             new_connector: || Box::new(FileStreamSourceConnector::default()),
             new_source_task: Some(|| Box::new(FileStreamSourceTask::default())),
             new_sink_task: None,
+            // Confined to `file.connectors.allowed.paths` when set.
+            local_file_keys: &[source::FILE],
         },
         PluginDescriptor {
             class: "org.apache.kafka.connect.file.FileStreamSinkConnector",
@@ -33,6 +35,7 @@ pub fn plugins() -> Vec<PluginDescriptor> {
             new_connector: || Box::new(FileStreamSinkConnector::default()),
             new_source_task: None,
             new_sink_task: Some(|| Box::new(FileStreamSinkTask::default())),
+            local_file_keys: &[sink::FILE],
         },
     ]
 }

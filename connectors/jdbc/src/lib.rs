@@ -33,6 +33,7 @@ pub fn plugins() -> Vec<PluginDescriptor> {
             new_connector: || Box::new(JdbcSourceConnector::default()),
             new_source_task: Some(|| Box::new(JdbcSourceTask::default())),
             new_sink_task: None,
+            local_file_keys: &[],
         },
         PluginDescriptor {
             class: SINK_CLASS,
@@ -42,6 +43,7 @@ pub fn plugins() -> Vec<PluginDescriptor> {
             new_connector: || Box::new(JdbcSinkConnector::default()),
             new_source_task: None,
             new_sink_task: Some(|| Box::new(JdbcSinkTask::default())),
+            local_file_keys: &[],
         },
     ]
 }

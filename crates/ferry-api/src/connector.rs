@@ -254,6 +254,10 @@ pub struct PluginDescriptor {
     pub new_connector: fn() -> Box<dyn Connector>,
     pub new_source_task: Option<fn() -> Box<dyn SourceTask>>,
     pub new_sink_task: Option<fn() -> Box<dyn SinkTask>>,
+    /// Config keys naming a file on the worker's machine that the connector
+    /// reads or writes (unset: its standard input or output). A worker with
+    /// `file.connectors.allowed.paths` refuses them outside its directories.
+    pub local_file_keys: &'static [&'static str],
 }
 
 impl PluginDescriptor {

@@ -57,11 +57,15 @@ struct Slots(RwLock<Vec<Arc<Slot>>>);
 
 impl Slots {
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<Arc<Slot>>> {
-        self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Vec<Arc<Slot>>> {
-        self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// A slot for a new handle: a free one, or a new one; `None` when full.

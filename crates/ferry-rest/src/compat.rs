@@ -184,7 +184,10 @@ mod tests {
         let long = "é".repeat(max);
         let err = validate_connector_name(&long).expect_err("too long");
         assert!(
-            err.contains(&format!("at most {max} bytes long; this one is {} bytes", 2 * max)),
+            err.contains(&format!(
+                "at most {max} bytes long; this one is {} bytes",
+                2 * max
+            )),
             "{err}"
         );
         assert!(err.len() < 300, "the name is cut short in the message");

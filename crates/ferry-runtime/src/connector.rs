@@ -20,6 +20,7 @@ use tokio::task::JoinHandle;
 use tracing::{error, info, warn, Instrument};
 
 use crate::connector_ops;
+use crate::connector_rules::ConnectorRules;
 use crate::entities::{State, TargetState};
 use crate::status::{trace_of, StatusStore};
 use crate::Props;
@@ -82,8 +83,15 @@ pub struct ConnectorSpec {
 
 impl WorkerConnector {
     /// Spawns the connector's task; returns at once. The connector starts
-    /// unless its target state is `STOPPED`.
-    pub fn spawn(spec: ConnectorSpec, status: Arc<StatusStore>, events: EventSink) -> Self {
+    /// unless its target state is `STOPPED`, and fails instead if its
+    /// config breaks the worker's `rules` (a config stored before they
+    /// applied).
+    pub fn spawn(
+        spec: ConnectorSpec,
+        rules: Arc<ConnectorRules>,
+        status: Arc<StatusStore>,
+        events: EventSink,
+    ) -> Self {
         let generation = GENERATIONS.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::unbounded_channel();
         let (phase_tx, phase_rx) = watch::channel(Phase::Starting);
@@ -95,6 +103,7 @@ impl WorkerConnector {
             plugin: spec.plugin,
             config: spec.config,
             target: spec.target,
+            rules,
             started: false,
             failed: false,
             sequence: 0,
@@ -162,6 +171,7 @@ struct Runner {
     plugin: PluginDescriptor,
     config: Props,
     target: TargetState,
+    rules: Arc<ConnectorRules>,
     instance: Box<dyn Connector>,
     /// `start()` succeeded and `stop()` was not called since.
     started: bool,
@@ -248,6 +258,13 @@ impl Runner {
     /// Runs `start()` while still taking commands: a stop abandons it,
     /// other commands update what to do once it returns.
     async fn start(&mut self) -> ControlFlow<()> {
+        if let Err(e) = self.rules.files.check_connector(&self.plugin, &self.config) {
+            self.fail(format!(
+                "org.apache.kafka.connect.errors.ConnectException: {}",
+                trace_of(&e)
+            ));
+            return ControlFlow::Continue(());
+        }
         let ctx: Arc<dyn ConnectorContext> = self.context.clone();
         let mut start = self.instance.start(self.config.clone(), ctx);
         let mut raised = None;

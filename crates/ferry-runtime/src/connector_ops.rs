@@ -12,6 +12,7 @@ use serde_json::Value as Json;
 use crate::connector_config::{
     framework_config_def, validate_connector_config, SinkTopics, CONNECTOR_CLASS,
 };
+use crate::connector_rules::ConnectorRules;
 use crate::entities::{
     ActiveTopics, ActiveTopicsInfo, ConnectorOffset, ConnectorOffsets, ConnectorState,
     ConnectorStateInfo, Message, State, TaskState,
@@ -73,10 +74,13 @@ fn props_display(p: &Props) -> String {
     format!("{{{}}}", inner.join(", "))
 }
 
-/// Finds the connector's plugin and validates its config; the result is
-/// named by the class as the user wrote it, as Kafka Connect does.
+/// Finds the connector's plugin and validates its config, then checks it
+/// against the worker's rules (client overrides, `tasks.max.limit`, allowed
+/// file paths); the result is named by the class as the user wrote it, as
+/// Kafka Connect does.
 pub fn validate(
     plugins: &Plugins,
+    rules: &ConnectorRules,
     config: &Props,
 ) -> HerderResult<(PluginDescriptor, ConfigInfos)> {
     let class = config.get(CONNECTOR_CLASS).map(|s| s.trim()).unwrap_or("");
@@ -91,6 +95,7 @@ pub fn validate(
         .ok_or_else(|| HerderError::BadRequest(plugins.unknown_connector_message(class)))?
         .clone();
     let mut infos = validate_connector_config(&plugin, config);
+    rules.check(&plugin, config, &mut infos);
     infos.name = class.to_owned();
     Ok((plugin, infos))
 }
@@ -99,11 +104,12 @@ pub fn validate(
 /// as Kafka Connect does); refuses it with every error found.
 pub fn validate_for_put(
     plugins: &Plugins,
+    rules: &ConnectorRules,
     name: &str,
     config: &mut Props,
 ) -> HerderResult<PluginDescriptor> {
     config.insert(crate::connector_config::NAME.into(), name.to_owned());
-    let (plugin, infos) = validate(plugins, config)?;
+    let (plugin, infos) = validate(plugins, rules, config)?;
     if infos.error_count > 0 {
         return Err(HerderError::BadRequest(
             crate::connector_config::invalid_config_message(&infos),

@@ -231,11 +231,13 @@ impl DeadLetterQueue {
                     e,
                 )
             })?;
-        let props = worker.client_props(
-            "producer",
-            connector_config,
-            ferry_kafka::producer::source_producer_defaults(),
-        );
+        let props = worker
+            .client_props(
+                crate::client_overrides::ClientKind::Producer,
+                connector_config,
+                ferry_kafka::producer::source_producer_defaults(),
+            )
+            .map_err(|e| TaskError::setup("dead letter queue producer settings", e))?;
         let failures = Arc::new(Acks::default());
         let producer = producers
             .producer(&props, failures.clone())

@@ -1,9 +1,11 @@
 //! The Ferry worker: herders, connector and task lifecycles, the source and
 //! sink task loops, and the offset and status stores.
 
+pub mod client_overrides;
 pub mod connector;
 pub mod connector_config;
 pub mod connector_ops;
+pub mod connector_rules;
 pub mod distributed;
 pub mod entities;
 pub mod error_handling;

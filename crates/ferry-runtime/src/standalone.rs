@@ -16,6 +16,7 @@ use tracing::info;
 use crate::connector::{ConnectorEvent, ConnectorSpec, EventSink, Phase, WorkerConnector};
 use crate::connector_config::NAME;
 use crate::connector_ops::{self, not_found};
+use crate::connector_rules::ConnectorRules;
 use crate::entities::{
     ActiveTopicsInfo, ConnectorInfo, ConnectorOffsets, ConnectorStateInfo, Message, PluginInfo,
     RestartPlan, ServerInfo, State, TargetState, TaskId, TaskInfo, TaskState,
@@ -67,6 +68,8 @@ impl ConnectorSlot {
 pub struct StandaloneHerder {
     worker: Arc<Worker>,
     plugins: Plugins,
+    /// The worker's rules for connector configs, built once.
+    rules: Arc<ConnectorRules>,
     admin: Admin,
     server_info: ServerInfo,
     /// Held only to look a connector up, never across an await.
@@ -91,6 +94,7 @@ impl StandaloneHerder {
         info!(kafka_cluster_id = %cluster_id, "connected to Kafka");
         let (tx, mut rx) = mpsc::unbounded_channel();
         let herder = Arc::new(StandaloneHerder {
+            rules: Arc::new(ConnectorRules::new(&worker.config)),
             worker,
             plugins,
             admin,
@@ -169,6 +173,7 @@ impl StandaloneHerder {
         };
         running.connector = Some(WorkerConnector::spawn(
             spec,
+            self.rules.clone(),
             self.worker.status.clone(),
             self.events.clone(),
         ));
@@ -247,7 +252,7 @@ impl StandaloneHerder {
     }
 
     fn validate(&self, config: &Props) -> HerderResult<(PluginDescriptor, ConfigInfos)> {
-        connector_ops::validate(&self.plugins, config)
+        connector_ops::validate(&self.plugins, &self.rules, config)
     }
 
     fn info_of(name: &str, view: &ConnectorView) -> ConnectorInfo {
@@ -365,7 +370,8 @@ impl Herder for StandaloneHerder {
         allow_replace: bool,
         initial_state: Option<TargetState>,
     ) -> HerderResult<Created<ConnectorInfo>> {
-        let plugin = connector_ops::validate_for_put(&self.plugins, name, &mut config)?;
+        let plugin =
+            connector_ops::validate_for_put(&self.plugins, &self.rules, name, &mut config)?;
         loop {
             let (slot, created) = {
                 let mut connectors = lock(&self.connectors);

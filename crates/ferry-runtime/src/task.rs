@@ -100,11 +100,7 @@ pub struct TaskCore<R: ConnectRecord> {
 impl<R: ConnectRecord> TaskCore<R> {
     /// Builds the shared parts from the connector's config; converters are
     /// looked up once, here.
-    pub fn new(
-        worker: &Worker,
-        spec: TaskSpec<'_>,
-        props: Props,
-    ) -> Result<Self, TaskError> {
+    pub fn new(worker: &Worker, spec: TaskSpec<'_>, props: Props) -> Result<Self, TaskError> {
         let TaskSpec {
             connector,
             task_id,

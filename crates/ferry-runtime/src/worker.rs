@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{info, warn, Instrument};
 
+use crate::client_overrides::ClientKind;
 use crate::connector_config::SinkTopics;
 use crate::entities::{State, TargetState};
 use crate::error_handling::SinkErrantRecordReporter;
@@ -78,6 +79,19 @@ impl Worker {
     ) -> Option<TaskHandle> {
         self.status
             .set_task(connector, task_id, State::Unassigned, None);
+        // A config stored before `file.connectors.allowed.paths` was set
+        // (or by another worker) must not reach the file.
+        let files = &self.config.common.file_connectors_allowed_paths;
+        if let Err(e) = files
+            .check_connector(plugin, connector_config)
+            .and_then(|()| files.check_task(plugin, &task_config))
+        {
+            let e = TaskError::setup("the task's file is not allowed", e);
+            warn!(connector, task = task_id, error = %trace_of(&e), "task refused");
+            self.status
+                .set_task(connector, task_id, State::Failed, Some(e.trace()));
+            return None;
+        }
         let (tx, rx) = watch::channel(target);
         let span = tracing::info_span!("task", connector = %connector, task = task_id);
         let spec = TaskSpec {
@@ -116,9 +130,14 @@ impl Worker {
             (spec.connector, spec.task_id, spec.connector_config);
         let new_task = plugin.new_source_task.ok_or_else(|| no_task(plugin))?;
         let core = TaskCore::new(self, spec, task_config)?;
-        let producer_props =
-            self.config
-                .client_props("producer", connector_config, source_producer_defaults());
+        let producer_props = self
+            .config
+            .client_props(
+                ClientKind::Producer,
+                connector_config,
+                source_producer_defaults(),
+            )
+            .map_err(|e| TaskError::setup("producer settings", e))?;
         let submitted = Arc::new(SubmittedRecords::default());
         let producer = self
             .producers
@@ -176,9 +195,14 @@ impl Worker {
         // Tasks see the topics they consume, whatever stored their config.
         SinkTopics::copy_into_task(connector_config, &mut task_config);
         let core = TaskCore::new(self, spec, task_config)?;
-        let mut consumer_props =
-            self.config
-                .client_props("consumer", connector_config, sink_consumer_defaults());
+        let mut consumer_props = self
+            .config
+            .client_props(
+                ClientKind::Consumer,
+                connector_config,
+                sink_consumer_defaults(),
+            )
+            .map_err(|e| TaskError::setup("consumer settings", e))?;
         consumer_props.insert("group.id".into(), sink_group(connector, connector_config));
         consumer_props
             .entry("client.id".into())

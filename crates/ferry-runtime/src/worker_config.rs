@@ -16,6 +16,8 @@ use ferry_api::config::{
 };
 use ferry_group::{ConnectProtocol, GroupConfig, GroupError, GroupSettings, SecurityConfig};
 
+use crate::client_overrides::{worker_only_reason, ClientKind, OverridePolicy, OverridesRefused};
+use crate::connector_rules::AllowedPaths;
 use crate::Props;
 
 pub const BOOTSTRAP_SERVERS: &str = "bootstrap.servers";
@@ -34,6 +36,9 @@ pub const TOPIC_TRACKING: &str = "topic.tracking.enable";
 pub const TOPIC_TRACKING_RESET: &str = "topic.tracking.allow.reset";
 pub const TOPIC_CREATION: &str = "topic.creation.enable";
 pub const OVERRIDE_POLICY: &str = "connector.client.config.override.policy";
+pub const OVERRIDE_ALLOWLIST: &str = "connector.client.config.override.allowlist";
+pub const TASKS_MAX_LIMIT: &str = "tasks.max.limit";
+pub const FILE_ALLOWED_PATHS: &str = "file.connectors.allowed.paths";
 pub const PLUGIN_PATH: &str = "plugin.path";
 
 pub const GROUP_ID: &str = "group.id";
@@ -74,7 +79,10 @@ pub const HMAC_SHA256: &str = "HmacSHA256";
 /// `DistributedConfig` of Kafka Connect 4.3). Ferry differs in three
 /// defaults: `bootstrap.servers` is `localhost:9092` and `key.converter` /
 /// `value.converter` are the `JsonConverter`, where Kafka Connect requires
-/// them.
+/// them. Ferry's own keys (`tasks.max.limit`,
+/// `file.connectors.allowed.paths`) bound what connector configs may ask of
+/// the worker; Kafka Connect keys Ferry does not implement are in
+/// [`UNIMPLEMENTED`].
 pub fn worker_config_def(standalone: bool) -> ConfigDef {
     let mut d = ConfigDef::new();
     d.define(BOOTSTRAP_SERVERS, ConfigType::List)
@@ -122,9 +130,28 @@ pub fn worker_config_def(standalone: bool) -> ConfigDef {
         .doc("List of paths separated by commas (,) that contain plugins (connectors, converters, transformations). The list should consist of top level directories that include any combination of: \na) directories immediately containing jars with plugins and their dependencies\nb) uber-jars with plugins and their dependencies\nc) directories immediately containing the package directory structure of classes of plugins and their dependencies\nNote: symlinks will be followed to discover dependencies or plugins.\nExamples: plugin.path=/usr/local/share/java,/usr/local/share/kafka/plugins,/opt/connectors\nDo not use config provider variables in this property, since the raw path is used by the worker's scanner before config providers are initialized and used to replace variables.");
     d.define(OVERRIDE_POLICY, ConfigType::String)
         .default_str("All")
-        .validator(Validator::OneOf(vec!["All", "None", "Principal"]))
+        .validator(Validator::Custom(override_policy))
         .importance(Importance::Medium)
         .doc("Class name or alias of implementation of <code>ConnectorClientConfigOverridePolicy</code>. Defines what client configurations can be overridden by the connector. The default policy is <code>All</code>, meaning connector configurations can override all client properties. The other possible policies in the framework include <code>Allowlist</code> to specify allowed configurations via <code>connector.client.config.override.allowlist</code>, <code>None</code> to disallow connectors from overriding client properties, and <code>Principal</code> (now deprecated) to allow connectors to override only client principals.");
+    d.define(OVERRIDE_ALLOWLIST, ConfigType::List)
+        .default_str("")
+        .validator(Validator::Custom(override_allowlist))
+        .importance(Importance::Medium)
+        .doc("List of client configurations that can be overridden by connectors. If empty, connectors can't override any client configurations.");
+    // Ferry's own: Kafka Connect has no bound, and a connector asked for
+    // tasks.max=2147483647 builds that many task configs (and clients).
+    // 1000 is above any useful parallelism (a sink's tasks share its
+    // topics' partitions; few topics have more than 1000) and far below
+    // what makes one request exhaust a worker.
+    d.define(TASKS_MAX_LIMIT, ConfigType::Int)
+        .default_str("1000")
+        .validator(Validator::at_least(1.0))
+        .importance(Importance::Medium)
+        .doc("The largest <code>tasks.max</code> a connector may have on this worker. A connector config asking for more is refused when it is created, updated or validated.");
+    d.define(FILE_ALLOWED_PATHS, ConfigType::List)
+        .default_str("")
+        .importance(Importance::Medium)
+        .doc("Directories whose files connectors may read and write (the <code>file</code> of FileStreamSource and FileStreamSink). Paths are resolved (symbolic links and <code>..</code>) before checking, relative ones against the worker's working directory; each directory must exist when the worker starts. Standard input and output are refused while this is set. Empty (the default) allows any path the worker can open, as Kafka Connect does.");
     d.define(TOPIC_CREATION, ConfigType::Boolean)
         .default_str("true")
         .importance(Importance::Low)
@@ -184,7 +211,7 @@ fn define_distributed(d: &mut ConfigDef) {
         .doc("The expected time between heartbeats to the group coordinator when using Kafka's group management facilities. Heartbeats are used to ensure that the worker's session stays active and to facilitate rebalancing when new members join or leave the group. The value must be set lower than <code>session.timeout.ms</code>, but typically should be set no higher than 1/3 of that value. It can be adjusted even lower to control the expected time for normal rebalances.");
     d.define(EXACTLY_ONCE_SOURCE_SUPPORT, ConfigType::String)
         .default_str("disabled")
-        .validator(Validator::OneOf(vec!["disabled"]))
+        .validator(Validator::Custom(exactly_once_source_support))
         .importance(Importance::High)
         .doc("Whether to enable exactly-once support for source connectors in the cluster by using transactions to write source records and their source offsets, and by proactively fencing out old task generations before bringing up new ones.\nTo enable exactly-once source support on a new cluster, set this property to 'enabled'. To enable support on an existing cluster, first set to 'preparing' on every worker in the cluster, then set to 'enabled'. A rolling upgrade may be used for both changes. For more information on this feature, see the <a href=\"https://kafka.apache.org/documentation.html#connect_exactlyoncesource\">exactly-once source support documentation</a>.");
     d.define(CLIENT_ID, ConfigType::String)
@@ -312,6 +339,37 @@ fn validate_listeners(_key: &str, value: &ConfigValue) -> Result<(), String> {
     Ok(())
 }
 
+/// Any name Kafka Connect resolves to one of its policies.
+fn override_policy(_key: &str, value: &ConfigValue) -> Result<(), String> {
+    match value {
+        ConfigValue::String(s) if OverridePolicy::is_known(s) => Ok(()),
+        _ => Err("Failed to find any class that implements ConnectorClientConfigOverridePolicy and which name matches it; the policies are All, None, Principal and Allowlist, by alias or class name".into()),
+    }
+}
+
+/// The allowlist cannot open the keys only the worker may set.
+fn override_allowlist(_key: &str, value: &ConfigValue) -> Result<(), String> {
+    let ConfigValue::List(keys) = value else {
+        return Ok(());
+    };
+    match keys
+        .iter()
+        .find_map(|k| worker_only_reason(k).map(|why| (k, why)))
+    {
+        Some((k, why)) => Err(format!(
+            "connectors may never override '{k}', whatever the policy: {why}"
+        )),
+        None => Ok(()),
+    }
+}
+
+fn exactly_once_source_support(_key: &str, value: &ConfigValue) -> Result<(), String> {
+    match value {
+        ConfigValue::String(s) if s == "disabled" => Ok(()),
+        _ => Err("exactly-once source support is not implemented by Ferry yet; the only accepted value is disabled".into()),
+    }
+}
+
 fn non_empty_list(_key: &str, value: &ConfigValue) -> Result<(), String> {
     match value {
         ConfigValue::List(items) if items.iter().all(|i| i.is_empty()) => {
@@ -381,6 +439,244 @@ fn verification_algorithms(_key: &str, value: &ConfigValue) -> Result<(), String
     }
 }
 
+/// What a worker does with a Kafka Connect worker key Ferry does not
+/// implement (docs/design.md, "Kafka Connect worker keys Ferry does not
+/// implement", gives the reasons key by key).
+pub enum Handling {
+    /// Stops the worker at start, naming the key, unless the value asks for
+    /// nothing (`inert`): ignoring it would leave the worker less protected,
+    /// or doing less, than its properties say.
+    Refused {
+        inert: fn(&str) -> bool,
+        why: &'static str,
+    },
+    /// Accepted with a logged note: it only tunes something Ferry does not
+    /// have, and ignoring it changes nothing a user relies on.
+    Ignored { why: &'static str },
+}
+
+/// A Kafka Connect 4.3 worker key (`WorkerConfig`, `RestServerConfig`,
+/// `DistributedConfig`) Ferry does not implement.
+pub struct Unimplemented {
+    /// The key, or every key under it when it ends with `.`.
+    pub key: &'static str,
+    /// Kafka Connect reads it in distributed mode only.
+    pub distributed_only: bool,
+    pub handling: Handling,
+}
+
+impl Unimplemented {
+    fn matches(&self, key: &str) -> bool {
+        if self.key.ends_with('.') {
+            key.starts_with(self.key)
+        } else {
+            key == self.key
+        }
+    }
+}
+
+fn blank(v: &str) -> bool {
+    v.trim().is_empty()
+}
+fn blank_list(v: &str) -> bool {
+    v.split(',').all(blank)
+}
+fn never(_: &str) -> bool {
+    false
+}
+/// Kafka Connect's default reporter: there is no JMX outside a JVM, and
+/// leaving it in a configuration asks for nothing a user would miss.
+fn jmx_only(v: &str) -> bool {
+    v.split(',')
+        .map(str::trim)
+        .all(|r| r.is_empty() || r == "org.apache.kafka.common.metrics.JmxReporter")
+}
+fn key_size_of_ferry(v: &str) -> bool {
+    v.trim() == "256"
+}
+
+const NO_PROVIDERS: &str = "config providers are not implemented by Ferry yet: ${provider:path:key} placeholders would reach connectors as literal text, and the secrets they stand for would have to be written into the configs";
+const NO_ADMIN_LISTENERS: &str = "a separate listener for the admin endpoints (or none) is not implemented by Ferry yet: /admin/loggers is served on the main listener";
+const NO_METRICS: &str = "Ferry keeps no Kafka metrics yet";
+const NO_HTTPS: &str = "it applies to https listeners, which Ferry refuses for now";
+const NO_CORS: &str =
+    "Ferry sends no CORS headers yet, so browsers on other origins cannot call the REST API";
+const ONE_CONVERTER_VERSION: &str = "each converter is built into Ferry in one version";
+
+/// Kafka Connect worker keys Ferry does not implement. Client settings
+/// (`producer.*`, `consumer.*`, `admin.*` and the top-level client keys)
+/// are not listed: they pass through to the clients as before.
+pub const UNIMPLEMENTED: &[Unimplemented] = &[
+    Unimplemented {
+        key: "rest.extension.classes",
+        distributed_only: false,
+        handling: Handling::Refused {
+            inert: blank_list,
+            why: "REST extensions are not implemented by Ferry yet: the REST API would run without the authentication, filters or resources they add",
+        },
+    },
+    Unimplemented {
+        key: "config.providers",
+        distributed_only: false,
+        handling: Handling::Refused {
+            inert: blank_list,
+            why: NO_PROVIDERS,
+        },
+    },
+    Unimplemented {
+        key: "config.providers.",
+        distributed_only: false,
+        handling: Handling::Refused {
+            inert: never,
+            why: NO_PROVIDERS,
+        },
+    },
+    Unimplemented {
+        key: "admin.listeners",
+        distributed_only: false,
+        handling: Handling::Refused {
+            inert: never,
+            why: NO_ADMIN_LISTENERS,
+        },
+    },
+    Unimplemented {
+        key: "admin.listeners.https.",
+        distributed_only: false,
+        handling: Handling::Refused {
+            inert: never,
+            why: NO_ADMIN_LISTENERS,
+        },
+    },
+    Unimplemented {
+        key: "response.http.headers.config",
+        distributed_only: false,
+        handling: Handling::Refused {
+            inert: blank,
+            why: "REST response headers are not implemented by Ferry yet: the REST API would answer without the headers listed",
+        },
+    },
+    Unimplemented {
+        key: "metric.reporters",
+        distributed_only: false,
+        handling: Handling::Refused {
+            inert: jmx_only,
+            why: "metrics reporters are not implemented by Ferry yet: nothing would be reported",
+        },
+    },
+    Unimplemented {
+        key: "inter.worker.key.size",
+        distributed_only: true,
+        handling: Handling::Refused {
+            inert: key_size_of_ferry,
+            why: "session keys of other sizes are not implemented by Ferry, which generates 256-bit keys",
+        },
+    },
+    Unimplemented {
+        key: "plugin.discovery",
+        distributed_only: false,
+        handling: Handling::Ignored {
+            why: "Ferry's connectors are built in, so there are no plugins to discover",
+        },
+    },
+    Unimplemented {
+        key: "metrics.sample.window.ms",
+        distributed_only: false,
+        handling: Handling::Ignored { why: NO_METRICS },
+    },
+    Unimplemented {
+        key: "metrics.num.samples",
+        distributed_only: false,
+        handling: Handling::Ignored { why: NO_METRICS },
+    },
+    Unimplemented {
+        key: "metrics.recording.level",
+        distributed_only: false,
+        handling: Handling::Ignored { why: NO_METRICS },
+    },
+    Unimplemented {
+        key: "metrics.context.",
+        distributed_only: false,
+        handling: Handling::Ignored { why: NO_METRICS },
+    },
+    Unimplemented {
+        key: "access.control.allow.origin",
+        distributed_only: false,
+        handling: Handling::Ignored { why: NO_CORS },
+    },
+    Unimplemented {
+        key: "access.control.allow.methods",
+        distributed_only: false,
+        handling: Handling::Ignored { why: NO_CORS },
+    },
+    Unimplemented {
+        key: "ssl.client.auth",
+        distributed_only: false,
+        handling: Handling::Ignored { why: NO_HTTPS },
+    },
+    Unimplemented {
+        key: "listeners.https.",
+        distributed_only: false,
+        handling: Handling::Ignored { why: NO_HTTPS },
+    },
+    Unimplemented {
+        key: "key.converter.plugin.version",
+        distributed_only: false,
+        handling: Handling::Ignored {
+            why: ONE_CONVERTER_VERSION,
+        },
+    },
+    Unimplemented {
+        key: "value.converter.plugin.version",
+        distributed_only: false,
+        handling: Handling::Ignored {
+            why: ONE_CONVERTER_VERSION,
+        },
+    },
+    Unimplemented {
+        key: "header.converter.plugin.version",
+        distributed_only: false,
+        handling: Handling::Ignored {
+            why: ONE_CONVERTER_VERSION,
+        },
+    },
+];
+
+/// Refuses the unimplemented keys whose values ask for something, naming
+/// each; returns the notes to log for the ignored ones.
+fn check_unimplemented(props: &Props, standalone: bool) -> Result<Vec<String>, ConfigError> {
+    let mut refused: Vec<ConfigError> = Vec::new();
+    let mut notes = Vec::new();
+    for (key, value) in props {
+        let Some(entry) = UNIMPLEMENTED
+            .iter()
+            .find(|u| u.matches(key) && !(standalone && u.distributed_only))
+        else {
+            continue;
+        };
+        match entry.handling {
+            Handling::Refused { inert, why } if !inert(value) => {
+                refused.push(ConfigError::invalid(key, value, why));
+            }
+            Handling::Ignored { why } if !blank(value) => {
+                notes.push(format!("{key} is ignored: {why}"));
+            }
+            _ => {}
+        }
+    }
+    match refused.len() {
+        0 => Ok(notes),
+        1 => Err(refused.remove(0)),
+        _ => Err(ConfigError {
+            key: refused[0].key.clone(),
+            message: refused
+                .iter()
+                .map(|e| e.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+        }),
+    }
+}
+
 /// Settings every worker has (`WorkerConfig`, `RestServerConfig`).
 #[derive(Debug, Clone)]
 pub struct CommonConfig {
@@ -393,7 +689,13 @@ pub struct CommonConfig {
     pub offset_flush_timeout: Duration,
     /// `plugin.path`, blank entries dropped.
     pub plugin_path: Vec<String>,
-    pub client_config_override_policy: String,
+    /// `connector.client.config.override.policy`, with
+    /// `connector.client.config.override.allowlist` for `Allowlist`.
+    pub client_config_override_policy: OverridePolicy,
+    /// `tasks.max.limit`.
+    pub tasks_max_limit: u32,
+    /// `file.connectors.allowed.paths`, canonical.
+    pub file_connectors_allowed_paths: AllowedPaths,
     pub topic_creation_enable: bool,
     pub topic_tracking_enable: bool,
     pub topic_tracking_allow_reset: bool,
@@ -510,12 +812,28 @@ impl Values<'_> {
 
 impl WorkerConfig {
     /// Parses and validates worker properties once: a malformed value of a
-    /// declared key, or a missing required key, is an error naming the key
-    /// (Kafka Connect's `ConfigException` text). Undeclared keys pass
-    /// through. A non-empty `plugin.path` is logged as ignored.
+    /// declared key, a missing required key, or a Kafka Connect key Ferry
+    /// does not implement ([`UNIMPLEMENTED`]) is an error naming the key
+    /// (Kafka Connect's `ConfigException` text). Other undeclared keys pass
+    /// through. A non-empty `plugin.path` and the keys Ferry ignores are
+    /// logged.
     pub fn new(props: Props, standalone: bool) -> Result<Self, ConfigError> {
         let parsed = worker_config_def(standalone).parse(&props)?;
+        let notes = check_unimplemented(&props, standalone)?;
         let v = Values(&parsed);
+        let policy_name = v.string(OVERRIDE_POLICY);
+        let client_config_override_policy =
+            OverridePolicy::from_name(&policy_name, v.list(OVERRIDE_ALLOWLIST)).ok_or_else(
+                || ConfigError::invalid(OVERRIDE_POLICY, &policy_name, "unknown policy"),
+            )?;
+        let dirs = v.list(FILE_ALLOWED_PATHS);
+        let file_connectors_allowed_paths = AllowedPaths::new(&dirs).map_err(|e| {
+            ConfigError::invalid(
+                FILE_ALLOWED_PATHS,
+                dirs.join(","),
+                &format!("each directory must exist: {e}"),
+            )
+        })?;
         let common = CommonConfig {
             bootstrap_servers: v.list(BOOTSTRAP_SERVERS),
             key_converter: v.string(KEY_CONVERTER),
@@ -525,7 +843,9 @@ impl WorkerConfig {
             offset_flush_interval: v.millis(OFFSET_FLUSH_INTERVAL),
             offset_flush_timeout: v.millis(OFFSET_FLUSH_TIMEOUT),
             plugin_path: v.list(PLUGIN_PATH),
-            client_config_override_policy: v.string(OVERRIDE_POLICY),
+            client_config_override_policy,
+            tasks_max_limit: u32::try_from(v.int(TASKS_MAX_LIMIT)).unwrap_or(1),
+            file_connectors_allowed_paths,
             topic_creation_enable: v.boolean(TOPIC_CREATION),
             topic_tracking_enable: v.boolean(TOPIC_TRACKING),
             topic_tracking_allow_reset: v.boolean(TOPIC_TRACKING_RESET),
@@ -550,6 +870,12 @@ impl WorkerConfig {
         };
         if let Some(warning) = config.plugin_path_warning() {
             tracing::warn!("{warning}");
+        }
+        for note in notes {
+            tracing::warn!("{note}");
+        }
+        if config.common.client_config_override_policy == OverridePolicy::Principal {
+            tracing::warn!("{OVERRIDE_POLICY}=Principal is deprecated in Kafka Connect 4.2 and removed in 5.0; Allowlist with {OVERRIDE_ALLOWLIST} replaces it");
         }
         Ok(config)
     }
@@ -718,11 +1044,6 @@ impl WorkerConfig {
     pub fn topic_creation(&self) -> bool {
         self.common.topic_creation_enable
     }
-    /// Whether connectors may override client settings.
-    pub fn allows_client_overrides(&self) -> bool {
-        self.common.client_config_override_policy != "None"
-    }
-
     /// The worker's converter class for `role_prefix` (`key.converter`,
     /// `value.converter`, `header.converter`).
     fn converter_class(&self, role_prefix: &str) -> &str {
@@ -752,22 +1073,32 @@ impl WorkerConfig {
 
     /// Client properties for a connector's clients: bootstrap servers, the
     /// worker's `<kind>.*` settings, then the connector's `<kind>.override.*`.
+    /// Overrides the policy does not allow, or that only the worker may set,
+    /// are an error, as Kafka Connect's worker refuses them when it builds
+    /// the clients (validation refused them already, unless the config was
+    /// stored before the rule applied).
     pub fn client_props(
         &self,
-        kind: &str,
+        kind: ClientKind,
         connector: &Props,
         defaults: BTreeMap<String, String>,
-    ) -> Props {
+    ) -> Result<Props, OverridesRefused> {
+        let refusals = crate::client_overrides::refused_overrides(
+            &self.common.client_config_override_policy,
+            kind,
+            connector,
+        );
+        if !refusals.is_empty() {
+            return Err(OverridesRefused { refusals });
+        }
         let mut props = defaults;
         props.insert(BOOTSTRAP_SERVERS.into(), self.bootstrap_servers());
-        props.extend(originals_with_prefix(self.props(), &format!("{kind}.")));
-        if self.allows_client_overrides() {
-            props.extend(originals_with_prefix(
-                connector,
-                &format!("{kind}.override."),
-            ));
-        }
-        props
+        props.extend(originals_with_prefix(
+            self.props(),
+            &format!("{}.", kind.name()),
+        ));
+        props.extend(originals_with_prefix(connector, kind.override_prefix()));
+        Ok(props)
     }
 
     /// Properties for the worker's own admin client.
@@ -978,6 +1309,175 @@ mod tests {
         let c =
             WorkerConfig::new(distributed, false).expect("configs/connect-distributed.properties");
         c.group_config().expect("group settings");
+    }
+
+    #[test]
+    fn connector_rules_are_typed() {
+        let c = config(&[]);
+        assert_eq!(c.common.client_config_override_policy, OverridePolicy::All);
+        assert_eq!(c.common.tasks_max_limit, 1000);
+        assert!(!c.common.file_connectors_allowed_paths.is_restricted());
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let c = config(&[
+            (
+                OVERRIDE_POLICY,
+                "org.apache.kafka.connect.connector.policy.AllowlistConnectorClientConfigOverridePolicy",
+            ),
+            (OVERRIDE_ALLOWLIST, "linger.ms, batch.size"),
+            (TASKS_MAX_LIMIT, "8"),
+            (FILE_ALLOWED_PATHS, dir.path().to_str().expect("utf-8")),
+        ]);
+        assert_eq!(
+            c.common.client_config_override_policy,
+            OverridePolicy::Allowlist(vec!["linger.ms".into(), "batch.size".into()])
+        );
+        assert_eq!(c.common.tasks_max_limit, 8);
+        assert_eq!(
+            c.common.file_connectors_allowed_paths.dirs(),
+            [dir.path().canonicalize().expect("canonical")]
+        );
+        let rules = crate::connector_rules::ConnectorRules::new(&c);
+        assert_eq!(rules.max_tasks, 8);
+
+        let standalone = |k: &str, v: &str| {
+            let mut props: Props = [(OFFSET_FILE.to_string(), "/tmp/o".to_string())].into();
+            props.insert(k.into(), v.into());
+            WorkerConfig::new(props, true)
+        };
+        assert!(error(standalone(OVERRIDE_POLICY, "Some")).starts_with(
+            "Invalid value Some for configuration connector.client.config.override.policy:"
+        ));
+        let e = error(standalone(
+            OVERRIDE_ALLOWLIST,
+            "linger.ms,plugin.library.paths",
+        ));
+        assert!(
+            e.contains("connector.client.config.override.allowlist")
+                && e.contains("'plugin.library.paths'"),
+            "{e}"
+        );
+        assert!(error(standalone(TASKS_MAX_LIMIT, "0")).contains("tasks.max.limit"));
+        let missing = dir.path().join("missing");
+        let e = error(standalone(
+            FILE_ALLOWED_PATHS,
+            missing.to_str().expect("utf-8"),
+        ));
+        assert!(
+            e.contains("file.connectors.allowed.paths") && e.contains("missing"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unimplemented_kafka_connect_keys_are_refused_or_noted() {
+        let standalone = |pairs: &[(&str, &str)]| {
+            let mut props: Props = [(OFFSET_FILE.to_string(), "/tmp/o".to_string())].into();
+            for (k, v) in pairs {
+                props.insert((*k).into(), (*v).into());
+            }
+            WorkerConfig::new(props, true)
+        };
+        for (key, value) in [
+            ("rest.extension.classes", "com.example.BasicAuth"),
+            ("config.providers", "file"),
+            (
+                "config.providers.file.class",
+                "org.apache.kafka.common.config.provider.FileConfigProvider",
+            ),
+            ("admin.listeners", ""),
+            ("admin.listeners", "http://127.0.0.1:9999"),
+            ("response.http.headers.config", "add X-Frame-Options: DENY"),
+            ("metric.reporters", "com.example.Reporter"),
+        ] {
+            let e = error(standalone(&[(key, value)]));
+            assert!(
+                e.starts_with(&format!("Invalid value {value} for configuration {key}:")),
+                "{key}: {e}"
+            );
+            assert!(e.contains("not implemented"), "{key}: {e}");
+        }
+        // Values that ask for nothing.
+        for (key, value) in [
+            ("rest.extension.classes", ""),
+            ("config.providers", " "),
+            (
+                "metric.reporters",
+                "org.apache.kafka.common.metrics.JmxReporter",
+            ),
+            ("plugin.discovery", "hybrid_warn"),
+            ("metrics.recording.level", "DEBUG"),
+            ("access.control.allow.origin", "*"),
+            ("listeners.https.ssl.keystore.location", "/k.jks"),
+            // A distributed worker's key, in standalone mode, as Kafka
+            // Connect ignores it there.
+            ("inter.worker.key.size", "512"),
+        ] {
+            standalone(&[(key, value)]).unwrap_or_else(|e| panic!("{key}={value}: {e}"));
+        }
+        let notes = check_unimplemented(
+            &[
+                ("plugin.discovery".to_string(), "service_load".to_string()),
+                ("access.control.allow.origin".to_string(), String::new()),
+            ]
+            .into(),
+            true,
+        )
+        .expect("accepted");
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(
+            notes[0].starts_with("plugin.discovery is ignored"),
+            "{notes:?}"
+        );
+        // Every refusal is reported at once.
+        let e = error(standalone(&[
+            ("rest.extension.classes", "x.Y"),
+            ("config.providers", "vault"),
+        ]));
+        assert!(
+            e.contains("rest.extension.classes") && e.contains("config.providers"),
+            "{e}"
+        );
+        assert!(error(distributed(&[("inter.worker.key.size", "128")]))
+            .contains("inter.worker.key.size"));
+        distributed(&[("inter.worker.key.size", "256")]).expect("Ferry's key size");
+    }
+
+    #[test]
+    fn client_props_refuse_what_the_connector_may_not_override() {
+        let props = |pairs: &[(&str, &str)]| -> Props {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let connector = props(&[("producer.override.linger.ms", "7")]);
+        let all = config(&[("producer.batch.size", "10")]);
+        let p = all
+            .client_props(ClientKind::Producer, &connector, BTreeMap::new())
+            .expect("All allows it");
+        assert_eq!(p["linger.ms"], "7");
+        assert_eq!(p["batch.size"], "10");
+        let none = config(&[(OVERRIDE_POLICY, "None")]);
+        let e = none
+            .client_props(ClientKind::Producer, &connector, BTreeMap::new())
+            .expect_err("None refuses it");
+        assert!(e.to_string().contains("'None' policy"), "{e}");
+        // The consumer's settings are not the producer's overrides.
+        assert!(none
+            .client_props(ClientKind::Consumer, &connector, BTreeMap::new())
+            .is_ok());
+        let lib = props(&[("producer.override.plugin.library.paths", "/x.so")]);
+        let e = all
+            .client_props(ClientKind::Producer, &lib, BTreeMap::new())
+            .expect_err("never from a connector");
+        assert!(e.to_string().contains("plugin.library.paths"), "{e}");
+        // The worker's own properties may still set it.
+        let worker = config(&[("producer.plugin.library.paths", "/x.so")]);
+        let p = worker
+            .client_props(ClientKind::Producer, &Props::new(), BTreeMap::new())
+            .expect("worker's own setting");
+        assert_eq!(p["plugin.library.paths"], "/x.so");
     }
 
     #[test]

@@ -108,10 +108,17 @@ async fn reporter_for(cc: &Props) -> Arc<SinkErrantRecordReporter> {
         Arc::new(HeaderConverter::for_connector(&worker, cc).expect("header converter")),
     )
     .expect("a reporter is offered when a DLQ topic is set");
-    let dlq = DeadLetterQueue::open(&worker, &ferry_kafka::ProducerPool::new(), cc, "errant-test", 3, &policy)
-        .await
-        .expect("open DLQ")
-        .expect("a DLQ topic is configured");
+    let dlq = DeadLetterQueue::open(
+        &worker,
+        &ferry_kafka::ProducerPool::new(),
+        cc,
+        "errant-test",
+        3,
+        &policy,
+    )
+    .await
+    .expect("open DLQ")
+    .expect("a DLQ topic is configured");
     reporter.attach_dlq(Arc::new(dlq));
     reporter
 }
@@ -446,6 +453,7 @@ fn reporting_plugin() -> PluginDescriptor {
                 swallow: false,
             })
         }),
+        local_file_keys: &[],
     }
 }
 

@@ -50,7 +50,7 @@ impl Herder for DistributedHerder {
         allow_replace: bool,
         initial_state: Option<TargetState>,
     ) -> HerderResult<Created<ConnectorInfo>> {
-        connector_ops::validate_for_put(&self.plugins, name, &mut config)?;
+        connector_ops::validate_for_put(&self.plugins, &self.rules, name, &mut config)?;
         self.require_leader().await?;
         let exists = self.config.with_state(|s| s.contains(name));
         if exists && !allow_replace {
@@ -290,7 +290,7 @@ impl Herder for DistributedHerder {
     }
 
     async fn validate_connector_config(&self, config: Props) -> HerderResult<ConfigInfos> {
-        Ok(connector_ops::validate(&self.plugins, &config)?.1)
+        Ok(connector_ops::validate(&self.plugins, &self.rules, &config)?.1)
     }
 
     fn plugins(&self, types: &[PluginType]) -> Vec<PluginInfo> {

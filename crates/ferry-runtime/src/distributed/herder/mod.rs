@@ -26,6 +26,7 @@ use super::records::{to_props, RestartRequest, SessionKey, TargetState as Stored
 use super::stores::{ConfigEvent, ConfigStore, KafkaOffsetStore, KafkaStatusLog};
 use crate::connector::{ConnectorEvent, ConnectorSpec, EventSink, WorkerConnector};
 use crate::connector_ops::{self, not_found};
+use crate::connector_rules::ConnectorRules;
 use crate::entities::{
     ActiveTopicsInfo, ConnectorInfo, ConnectorOffsets, ConnectorStateInfo, Message, PluginInfo,
     RestartPlan, ServerInfo, State, TargetState, TaskId, TaskInfo, TaskState,
@@ -136,6 +137,8 @@ enum Request {
 pub struct DistributedHerder {
     worker: Arc<Worker>,
     plugins: Plugins,
+    /// The worker's rules for connector configs, built once.
+    rules: Arc<ConnectorRules>,
     admin: Admin,
     server_info: ServerInfo,
     settings: DistributedSettings,
@@ -228,6 +231,7 @@ impl DistributedHerder {
         let (tx, rx) = mpsc::unbounded_channel();
         let events_tx = tx.clone();
         let herder = Arc::new(DistributedHerder {
+            rules: Arc::new(ConnectorRules::new(&parts.worker.config)),
             worker: parts.worker,
             plugins: parts.plugins,
             admin: parts.admin,
@@ -737,6 +741,7 @@ impl DistributedHerder {
         };
         local.lifecycle = Some(WorkerConnector::spawn(
             spec,
+            self.rules.clone(),
             self.worker.status.clone(),
             self.events.clone(),
         ));
@@ -838,12 +843,18 @@ impl DistributedHerder {
         tokio::spawn(async move {
             let result = {
                 let _in_order = herder.forwarding.lock().await;
-                let newest = herder.work.lock().await.connectors.get(&name).is_some_and(|l| {
-                    l.lifecycle
-                        .as_ref()
-                        .is_some_and(|l| l.generation() == generation)
-                        && l.latest_sequence == sequence
-                });
+                let newest = herder
+                    .work
+                    .lock()
+                    .await
+                    .connectors
+                    .get(&name)
+                    .is_some_and(|l| {
+                        l.lifecycle
+                            .as_ref()
+                            .is_some_and(|l| l.generation() == generation)
+                            && l.latest_sequence == sequence
+                    });
                 if !newest {
                     return;
                 }
