@@ -218,6 +218,17 @@ impl Worker {
         });
     }
 
+    /// A field of the process's `/proc/<pid>/status` in kB (`VmHWM`,
+    /// `VmRSS`), or its `Threads`; `None` when it is not running.
+    pub fn proc_status(&self, field: &str) -> Option<u64> {
+        let pid = self.child.as_ref()?.id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+    }
+
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }

@@ -94,3 +94,122 @@ fn config_records_no_worker_can_run_fail_only_their_connector() {
     });
     cluster.wait_running("before", 1, TIMEOUT);
 }
+
+fn datagen(topic: &str, tasks: &str) -> Value {
+    json!({
+        "connector.class": "io.confluent.kafka.connect.datagen.DatagenConnector",
+        "kafka.topic": topic,
+        "quickstart": "users",
+        "max.interval": "1000",
+        "tasks.max": tasks,
+    })
+}
+
+#[test]
+fn a_stored_tasks_max_beyond_the_limit_fails_only_its_connector() {
+    let cluster = Cluster::start(1, &[]);
+    let topic = unique("hardening-tasks");
+    cluster.create(0, "steady", file_source(&cluster, "steady.txt", &topic));
+    cluster.wait_running("steady", 1, TIMEOUT);
+
+    // Refused through the REST API...
+    let (code, body) = call(
+        "PUT",
+        &cluster.workers[0].url("/connectors/huge/config"),
+        Some(&datagen(&topic, "99999999")),
+    );
+    assert_eq!(code, 400, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("tasks.max.limit"),
+        "{body}"
+    );
+
+    // ...and, stored by another writer, it fails alone without costing the
+    // worker its memory.
+    let mut config = datagen(&topic, "99999999");
+    config["name"] = json!("huge");
+    let record = json!({ "properties": config }).to_string();
+    produce_keyed(
+        &format!("{}-configs", cluster.name),
+        &[("connector-huge", Some(record.as_str()))],
+    );
+    let status = wait_for("the stored connector to be FAILED", TIMEOUT, || {
+        cluster
+            .status(0, "huge")
+            .filter(|s| s["connector"]["state"] == "FAILED")
+    });
+    let trace = status["connector"]["trace"].as_str().unwrap_or_default();
+    assert!(trace.contains("tasks.max.limit"), "{trace}");
+    assert_eq!(
+        status["tasks"].as_array().map(Vec::len),
+        Some(0),
+        "{status}"
+    );
+    cluster.wait_running("steady", 1, TIMEOUT);
+    let peak_kb = cluster.workers[0]
+        .proc_status("VmHWM")
+        .expect("worker memory");
+    assert!(peak_kb < 200 * 1024, "peak RSS {peak_kb} kB");
+
+    let (code, body) = cluster.request(0, "DELETE", "/connectors/huge", None);
+    assert_eq!(code, 204, "{body}");
+}
+
+#[test]
+fn a_thousand_tasks_cost_little_and_stop_fast() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut worker = ferry_tests::Worker::new(dir.path(), &[]);
+    worker.start(&[]);
+    let topic = unique("hardening-many");
+    let (code, body) = call(
+        "PUT",
+        &worker.url("/connectors/many/config"),
+        Some(&datagen(&topic, "1000")),
+    );
+    assert!(code == 201 || code == 200, "{body}");
+    wait_for("1,000 tasks RUNNING", TIMEOUT, || {
+        let (_, s) = call("GET", &worker.url("/connectors/many/status"), None);
+        let tasks = s["tasks"].as_array()?;
+        (tasks.len() == 1000 && tasks.iter().all(|t| t["state"] == "RUNNING")).then_some(())
+    });
+    let rss_kb = worker.proc_status("VmRSS").expect("worker memory");
+    let threads = worker.proc_status("Threads").expect("worker threads");
+    eprintln!("1,000 datagen tasks: RSS {rss_kb} kB, {threads} threads");
+    assert!(rss_kb < 200 * 1024, "RSS {rss_kb} kB with 1,000 tasks");
+    // Tasks share the worker's producer: no threads per task.
+    assert!(threads < 100, "{threads} threads with 1,000 tasks");
+
+    let sink_dir = dir.path().join("out.txt");
+    let (code, body) = call(
+        "PUT",
+        &worker.url("/connectors/many-sinks/config"),
+        Some(&json!({
+            "connector.class": "FileStreamSink",
+            "topics": topic,
+            "file": sink_dir.to_string_lossy(),
+            "tasks.max": "100",
+        })),
+    );
+    assert!(code == 201 || code == 200, "{body}");
+    wait_for("100 sink tasks RUNNING", TIMEOUT, || {
+        let (_, s) = call("GET", &worker.url("/connectors/many-sinks/status"), None);
+        let tasks = s["tasks"].as_array()?;
+        (tasks.len() == 100 && tasks.iter().all(|t| t["state"] == "RUNNING")).then_some(())
+    });
+
+    for (name, tasks) in [("many", 1000), ("many-sinks", 100)] {
+        let started = std::time::Instant::now();
+        let (code, body) = call("DELETE", &worker.url(&format!("/connectors/{name}")), None);
+        let took = started.elapsed();
+        assert_eq!(code, 204, "{body}");
+        eprintln!("deleting {tasks} tasks took {took:?}");
+        // Well under a second per hundred tasks.
+        assert!(
+            took < Duration::from_millis(300) * (tasks / 100),
+            "deleting {tasks} tasks took {took:?}"
+        );
+    }
+}

@@ -258,10 +258,15 @@ impl Runner {
     /// Runs `start()` while still taking commands: a stop abandons it,
     /// other commands update what to do once it returns.
     async fn start(&mut self) -> ControlFlow<()> {
-        if let Err(e) = self.rules.files.check_connector(&self.plugin, &self.config) {
+        // A config stored before the worker's rules (or written to the
+        // config topic by another writer) fails this connector alone.
+        let broken = match self.rules.files.check_connector(&self.plugin, &self.config) {
+            Err(e) => Some(trace_of(&e)),
+            Ok(()) => self.rules.tasks_max_error(&self.config),
+        };
+        if let Some(reason) = broken {
             self.fail(format!(
-                "org.apache.kafka.connect.errors.ConnectException: {}",
-                trace_of(&e)
+                "org.apache.kafka.connect.errors.ConnectException: {reason}"
             ));
             return ControlFlow::Continue(());
         }
@@ -322,6 +327,7 @@ impl Runner {
             self.instance.as_ref(),
             &self.plugin,
             &self.config,
+            self.rules.max_tasks,
         ) {
             Ok(configs) => {
                 self.sequence += 1;

@@ -308,7 +308,8 @@ pub fn apply_patch(config: &mut Props, patch: std::collections::BTreeMap<String,
 }
 
 /// Asks a running connector for its task configs, as the herders store
-/// them: at most `tasks.max` (unless `tasks.max.enforce=false`), each with
+/// them: at most `tasks.max` (unless `tasks.max.enforce=false`) and never
+/// more than the worker's `tasks.max.limit` (`limit`), each with
 /// `task.class`, and a sink's tasks with the connector's `topics` /
 /// `topics.regex`. The error is the trace to report as the connector's
 /// FAILED state.
@@ -317,15 +318,23 @@ pub fn generate_task_configs(
     instance: &dyn ferry_api::Connector,
     plugin: &PluginDescriptor,
     config: &Props,
+    limit: u32,
 ) -> Result<Vec<Props>, String> {
     let max = config
         .get(crate::connector_config::TASKS_MAX)
         .and_then(|v| v.trim().parse::<usize>().ok())
         .unwrap_or(1)
-        .max(1);
+        .clamp(1, (limit as usize).max(1));
     let configs = instance
         .task_configs(max)
         .map_err(|e| crate::status::trace_of(&e))?;
+    if configs.len() > limit as usize {
+        return Err(format!(
+            "org.apache.kafka.connect.errors.ConnectException: Connector {name} generated {} tasks, more than this worker runs for one connector ({}={limit})",
+            configs.len(),
+            crate::worker_config::TASKS_MAX_LIMIT
+        ));
+    }
     let enforce = config.get("tasks.max.enforce").map(|v| v.trim()) != Some("false");
     if enforce && configs.len() > max {
         return Err(format!(

@@ -65,7 +65,7 @@ impl ConnectorRules {
 
     /// The error for a `tasks.max` above `tasks.max.limit`; a value that
     /// is not a number is the framework validation's to report.
-    fn tasks_max_error(&self, config: &Props) -> Option<String> {
+    pub fn tasks_max_error(&self, config: &Props) -> Option<String> {
         let raw = config.get(TASKS_MAX)?;
         let n: i64 = raw.trim().parse().ok()?;
         (n > i64::from(self.max_tasks)).then(|| {
