@@ -37,7 +37,11 @@ pub struct LogRecord<'a> {
 }
 
 enum Control {
-    ReadToEnd(oneshot::Sender<Result<(), KafkaClientError>>),
+    /// Reply once every partition reached these end offsets.
+    ReadToEnd(
+        HashMap<i32, i64>,
+        oneshot::Sender<Result<(), KafkaClientError>>,
+    ),
     Stop,
 }
 
@@ -49,6 +53,7 @@ const TOPIC_WAIT: Duration = Duration::from_secs(60);
 /// A followed topic. Dropping it stops the reader thread.
 pub struct KafkaLog {
     topic: String,
+    partitions: Vec<i32>,
     producer: FutureProducer,
     control: std_mpsc::Sender<Control>,
     reader: Option<JoinHandle<()>>,
@@ -111,7 +116,6 @@ impl KafkaLog {
                 let mut reader = Reader {
                     consumer,
                     topic: topic_name,
-                    partitions,
                     next: HashMap::new(),
                     pending: Vec::new(),
                 };
@@ -120,6 +124,7 @@ impl KafkaLog {
             .map_err(|e| KafkaClientError::Other(format!("cannot start log reader: {e}")))?;
         Ok(KafkaLog {
             topic: topic.to_owned(),
+            partitions,
             producer,
             control: tx,
             reader: Some(reader),
@@ -132,17 +137,32 @@ impl KafkaLog {
 
     /// Returns once every record written before the call has been applied.
     pub async fn read_to_end(&self, timeout: Duration) -> Result<(), KafkaClientError> {
+        let timed_out = || KafkaClientError::Timeout(timeout, "reading to the end of the log");
+        let deadline = tokio::time::Instant::now() + timeout;
+        // Asked through the producer's connection: the reader's consumer
+        // holds its connection in a long-poll fetch, behind which the broker
+        // would queue each watermark request (50 ms apiece, over a second
+        // for the offsets topic's 25 partitions).
+        let (producer, topic, partitions) = (
+            self.producer.clone(),
+            self.topic.clone(),
+            self.partitions.clone(),
+        );
+        let ends = tokio::time::timeout_at(
+            deadline,
+            tokio::task::spawn_blocking(move || end_offsets(&producer, &topic, &partitions)),
+        )
+        .await
+        .map_err(|_| timed_out())?
+        .map_err(|e| KafkaClientError::Other(format!("end offsets: {e}")))??;
         let (tx, rx) = oneshot::channel();
         self.control
-            .send(Control::ReadToEnd(tx))
+            .send(Control::ReadToEnd(ends, tx))
             .map_err(|_| KafkaClientError::Other("log reader stopped".into()))?;
-        match tokio::time::timeout(timeout, rx).await {
+        match tokio::time::timeout_at(deadline, rx).await {
             Ok(Ok(result)) => result,
             Ok(Err(_)) => Err(KafkaClientError::Other("log reader stopped".into())),
-            Err(_) => Err(KafkaClientError::Timeout(
-                timeout,
-                "reading to the end of the log",
-            )),
+            Err(_) => Err(timed_out()),
         }
     }
 
@@ -282,6 +302,25 @@ fn try_partitions_of(consumer: &BaseConsumer, topic: &str) -> Result<Vec<i32>, K
     Ok(ps)
 }
 
+/// Each non-empty partition's end offset, now.
+fn end_offsets(
+    producer: &FutureProducer,
+    topic: &str,
+    partitions: &[i32],
+) -> Result<HashMap<i32, i64>, KafkaClientError> {
+    let mut ends = HashMap::new();
+    for p in partitions {
+        let (low, high) = producer
+            .client()
+            .fetch_watermarks(topic, *p, REQUEST_TIMEOUT)?;
+        // An empty (or fully compacted-away) partition has nothing to read.
+        if high > low {
+            ends.insert(*p, high);
+        }
+    }
+    Ok(ends)
+}
+
 struct PendingRead {
     ends: HashMap<i32, i64>,
     reply: oneshot::Sender<Result<(), KafkaClientError>>,
@@ -290,7 +329,6 @@ struct PendingRead {
 struct Reader {
     consumer: BaseConsumer,
     topic: String,
-    partitions: Vec<i32>,
     /// Offset after the last record applied, per partition.
     next: HashMap<i32, i64>,
     pending: Vec<PendingRead>,
@@ -301,12 +339,9 @@ impl Reader {
         loop {
             loop {
                 match rx.try_recv() {
-                    Ok(Control::ReadToEnd(reply)) => match self.end_offsets() {
-                        Ok(ends) => self.pending.push(PendingRead { ends, reply }),
-                        Err(e) => {
-                            let _ = reply.send(Err(e));
-                        }
-                    },
+                    Ok(Control::ReadToEnd(ends, reply)) => {
+                        self.pending.push(PendingRead { ends, reply })
+                    }
                     Ok(Control::Stop) | Err(std_mpsc::TryRecvError::Disconnected) => return,
                     Err(std_mpsc::TryRecvError::Empty) => break,
                 }
@@ -335,20 +370,6 @@ impl Reader {
                 None => {}
             }
         }
-    }
-
-    fn end_offsets(&self) -> Result<HashMap<i32, i64>, KafkaClientError> {
-        let mut ends = HashMap::new();
-        for p in &self.partitions {
-            let (low, high) = self
-                .consumer
-                .fetch_watermarks(&self.topic, *p, REQUEST_TIMEOUT)?;
-            // An empty (or fully compacted-away) partition has nothing to read.
-            if high > low {
-                ends.insert(*p, high);
-            }
-        }
-        Ok(ends)
     }
 
     fn caught_up(&self, partition: i32, end: i64) -> bool {

@@ -20,7 +20,7 @@ use ferry_kafka::Admin;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use tokio::sync::{mpsc, watch, Mutex, Notify};
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use super::records::{to_props, RestartRequest, SessionKey, TargetState as StoredTarget};
 use super::stores::{ConfigEvent, ConfigStore, KafkaOffsetStore, KafkaStatusLog};
@@ -95,6 +95,9 @@ struct Membership {
     ready: bool,
     rebalancing: bool,
     generation: i32,
+    /// The config offset the leader assigned work at in the last
+    /// completed rebalance.
+    assigned_offset: i64,
     is_leader: bool,
     leader_url: Option<String>,
     protocol: Option<ConnectProtocol>,
@@ -126,6 +129,14 @@ struct LocalTask {
 struct LocalWork {
     connectors: BTreeMap<String, LocalConnector>,
     tasks: BTreeMap<(String, u32), LocalTask>,
+}
+
+/// Whether a config change needs a rebalance.
+enum Rejoin {
+    No,
+    Yes,
+    /// Unless the last rebalance assigned work with this change read.
+    UnlessAssigned,
 }
 
 /// Requests to the herder loop.
@@ -409,14 +420,34 @@ impl DistributedHerder {
                 _ = self.shutdown.notified() => Action::Shutdown,
             };
             match action {
-                Action::Group => {}
+                Action::Group => debug!("the group asks for a rebalance"),
                 Action::Event(e) => {
-                    if self.handle_config_event(e, &mut member).await {
+                    let what = format!("{e:?}");
+                    let rejoin = match self.handle_config_event(e, &mut member).await {
+                        Rejoin::No => false,
+                        Rejoin::Yes => true,
+                        // Each worker reads the change and asks for a
+                        // rebalance; one that reads it only after a rebalance
+                        // whose assignment already covered it would cost the
+                        // group another, which the others learn of only at
+                        // their next heartbeat.
+                        Rejoin::UnlessAssigned => {
+                            self.config.with_state(|s| s.offset())
+                                > self.membership().assigned_offset
+                        }
+                    };
+                    debug!(event = %what, rejoin, "config change handled");
+                    if rejoin {
                         need_rejoin = true;
                     }
                 }
                 Action::Request(Request::Connector(event)) => {
+                    let storing = Instant::now();
                     self.store_task_configs(event).await;
+                    debug!(
+                        elapsed_ms = storing.elapsed().as_millis() as u64,
+                        "task configs handled"
+                    );
                 }
                 Action::Timer => {
                     if rejoin_at.is_some_and(|at| at <= Instant::now()) {
@@ -517,7 +548,12 @@ impl DistributedHerder {
             return Ok(RebalanceOutcome::rejoin());
         }
 
+        let applying = Instant::now();
         self.apply_assignment(&joined.current).await;
+        debug!(
+            elapsed_ms = applying.elapsed().as_millis() as u64,
+            "assignment applied"
+        );
         if joined.is_leader {
             self.rotate_session_key_if_needed().await;
             self.fail_unassignable();
@@ -525,6 +561,7 @@ impl DistributedHerder {
         self.update_membership(|m| {
             m.rebalancing = false;
             m.ready = true;
+            m.assigned_offset = a.config_offset;
         });
         let revoked = !a.revoked_connectors.is_empty() || !a.revoked_tasks.is_empty();
         Ok(RebalanceOutcome {
@@ -964,22 +1001,22 @@ impl DistributedHerder {
     }
 
     /// Reacts to a config topic change; returns whether to rejoin the group.
-    async fn handle_config_event(&self, event: ConfigEvent, member: &mut GroupMember) -> bool {
+    async fn handle_config_event(&self, event: ConfigEvent, member: &mut GroupMember) -> Rejoin {
         match event {
             ConfigEvent::ConnectorConfig(name) => {
                 let mut work = self.work.lock().await;
                 let Some(local) = work.connectors.get_mut(&name) else {
                     // New to the group: the leader assigns it.
-                    return true;
+                    return Rejoin::UnlessAssigned;
                 };
                 let Some(config) = self
                     .config
                     .with_state(|s| s.connector_config(&name).map(to_props))
                 else {
-                    return true;
+                    return Rejoin::UnlessAssigned;
                 };
                 if config == local.config {
-                    return false;
+                    return Rejoin::No;
                 }
                 info!(connector = %name, "connector config changed; restarting it");
                 let mut local = std::mem::replace(
@@ -1001,14 +1038,14 @@ impl DistributedHerder {
                     }
                     self.spawn_lifecycle(&name, local);
                 }
-                false
+                Rejoin::No
             }
             ConfigEvent::ConnectorRemoved(name) => {
                 if self.membership().is_leader {
                     let tasks = self.worker.status.tasks(&name).len() as u32;
                     self.worker.status.delete_connector(&name, tasks);
                 }
-                true
+                Rejoin::UnlessAssigned
             }
             ConfigEvent::TasksCommitted(name) => {
                 // Tasks whose config changed (or that no longer exist) stop;
@@ -1030,15 +1067,17 @@ impl DistributedHerder {
                     .iter()
                     .map(|(c, id)| ConnectorTaskId::new(c.clone(), *id as i32))
                     .collect();
+                if released.is_empty() {
+                    return Rejoin::UnlessAssigned;
+                }
                 member.release(&[], &released);
-                true
+                Rejoin::Yes
             }
             ConfigEvent::TargetState(name) => {
                 self.apply_target_state(&name).await;
-                false
+                Rejoin::No
             }
-            ConfigEvent::Restart(_) => false,
-            ConfigEvent::SessionKey => false,
+            ConfigEvent::Restart(_) | ConfigEvent::SessionKey => Rejoin::No,
         }
     }
 
