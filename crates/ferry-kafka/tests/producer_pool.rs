@@ -24,8 +24,11 @@ fn unique_topic() -> String {
     )
 }
 
+/// A delivery report: the record's sequence number and where it landed.
+type Report = (usize, Result<(i32, i64), KafkaError>);
+
 #[derive(Default)]
-struct Reports(Mutex<Vec<(usize, Result<(i32, i64), KafkaError>)>>);
+struct Reports(Mutex<Vec<Report>>);
 
 impl DeliveryListener for Reports {
     fn delivered(&self, seq: usize, result: Result<(i32, i64), KafkaError>) {
