@@ -1022,7 +1022,7 @@ async fn serves_over_tcp() {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(ferry_rest::serve(listener, app, async {
+    let server = tokio::spawn(ferry_rest::serve(listener, app, ferry_rest::ConnectionLimits::DEFAULT, async {
         let _ = stopped.await;
     }));
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
