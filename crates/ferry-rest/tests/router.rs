@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use ferry_api::config::{ConfigInfo, ConfigInfos, ConfigKeyInfo, ConfigValueInfo};
-use ferry_rest::{LogLevel, LoggerControl, RestServer};
+use ferry_rest::{LogLevel, LoggerControl, LoggerError, RestServer};
 use ferry_runtime::entities::{
     ActiveTopicsInfo, ConnectorInfo, ConnectorOffsets, ConnectorState, ConnectorStateInfo,
     LoggerLevel, Message, PluginInfo, RestartPlan, ServerInfo, State, TargetState, TaskId,
@@ -363,7 +363,7 @@ impl LoggerControl for FakeLoggers {
         self.levels().get(name).cloned()
     }
 
-    fn set_level(&self, name: &str, level: LogLevel) -> Result<Vec<String>, String> {
+    fn set_level(&self, name: &str, level: LogLevel) -> Result<Vec<String>, LoggerError> {
         self.levels.lock().expect("lock").insert(
             name.to_owned(),
             LoggerLevel {
