@@ -537,7 +537,21 @@ fn refused_configs(base: &str) -> Vec<String> {
     send(
         "POST",
         "/connectors",
-        json!({"name": unique("no-class"), "config": no_class}),
+        json!({"name": unique("no-class"), "config": no_class.clone()}),
+        400,
+    );
+    let mut without_class = no_class;
+    if let Some(m) = without_class.as_object_mut() {
+        m.remove("connector.class");
+        m.insert(
+            "producer.override.ssl.key.password".to_owned(),
+            json!(SECRET),
+        );
+    }
+    send(
+        "PUT",
+        "/connector-plugins/JdbcSinkConnector/config/validate",
+        without_class,
         400,
     );
     // A plugin of another type than the path names.

@@ -20,6 +20,7 @@ use crate::entities::{
 use crate::herder::{HerderError, HerderResult};
 use crate::offsets::OffsetStore;
 use crate::plugins::Plugins;
+use crate::redact;
 use crate::status::StatusStore;
 use crate::worker::sink_group;
 use crate::worker_config::WorkerConfig;
@@ -85,9 +86,11 @@ pub fn validate(
 ) -> HerderResult<(PluginDescriptor, ConfigInfos)> {
     let class = config.get(CONNECTOR_CLASS).map(|s| s.trim()).unwrap_or("");
     if class.is_empty() {
+        // Kafka Connect echoes the config here, passwords included; Ferry
+        // hides them.
         return Err(HerderError::BadRequest(format!(
             "Connector config {} contains no connector type",
-            props_display(config)
+            props_display(&redact::masked(plugins, config))
         )));
     }
     let plugin = plugins
@@ -97,6 +100,8 @@ pub fn validate(
     let mut infos = validate_connector_config(&plugin, config);
     rules.check(&plugin, config, &mut infos);
     infos.name = class.to_owned();
+    // A connector's own checks may quote a value; passwords never show.
+    redact::Secrets::of(plugins, config).scrub_infos(&mut infos);
     Ok((plugin, infos))
 }
 
