@@ -187,8 +187,8 @@ pub trait TaskLoop: Send {
 }
 
 /// Runs a task loop, recording its end: a failure is the task's FAILED
-/// status with the whole cause chain as its trace.
-/// The connector's passwords are hidden wherever the error quotes them.
+/// status with the whole cause chain as its trace (the connector's
+/// passwords hidden wherever the error quotes them).
 pub async fn run<T: TaskLoop>(
     connector: String,
     id: u32,
