@@ -97,7 +97,9 @@ fn assert_answers_quickly_beside(worker: &Worker, stalled: usize) {
         .collect();
     times.sort();
     let (median, max) = (times[times.len() / 2], times[times.len() - 1]);
-    eprintln!("GET /connectors beside {stalled} stalled connections: median {median:?}, max {max:?}");
+    eprintln!(
+        "GET /connectors beside {stalled} stalled connections: median {median:?}, max {max:?}"
+    );
     assert!(
         max < Duration::from_millis(100),
         "GET /connectors took up to {max:?} (median {median:?}) beside {stalled} stalled connections"
@@ -238,8 +240,17 @@ fn read_latencies_during(
                 })
             })
             .collect();
-        writes();
-        done.store(true, std::sync::atomic::Ordering::Release);
+        // The readers stop when the writes end, even by a panic.
+        struct Done<'a>(&'a std::sync::atomic::AtomicBool);
+        impl Drop for Done<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, std::sync::atomic::Ordering::Release);
+            }
+        }
+        {
+            let _done = Done(&done);
+            writes();
+        }
         readers
             .into_iter()
             .flat_map(|r| r.join().expect("reader thread"))
@@ -249,10 +260,7 @@ fn read_latencies_during(
 
 fn assert_reads_fast(reads: &[(String, u16, Duration)]) {
     assert!(reads.len() >= 10, "only {} reads were made", reads.len());
-    let slowest = reads
-        .iter()
-        .max_by_key(|(_, _, t)| *t)
-        .expect("some reads");
+    let slowest = reads.iter().max_by_key(|(_, _, t)| *t).expect("some reads");
     let mut times: Vec<Duration> = reads.iter().map(|(_, _, t)| *t).collect();
     times.sort();
     eprintln!(
@@ -278,14 +286,25 @@ fn assert_reads_fast(reads: &[(String, u16, Duration)]) {
 }
 
 /// Fires one DELETE per connector at once, each to the worker `port_of`
-/// names; returns the status codes.
+/// names, retrying while a cluster rebalances (409) as a Kafka Connect
+/// client does; returns the status codes.
 fn delete_all(names: &[String], port_of: impl Fn(&str) -> u16 + Sync) -> Vec<u16> {
     std::thread::scope(|scope| {
         let port_of = &port_of;
         let handles: Vec<_> = names
             .iter()
             .map(|n| {
-                scope.spawn(move || timed_request(port_of(n), "DELETE", &format!("/connectors/{n}")).0)
+                scope.spawn(move || {
+                    let path = format!("/connectors/{n}");
+                    wait_for(
+                        &format!("DELETE {path} outside a rebalance"),
+                        Duration::from_secs(180),
+                        || {
+                            let code = timed_request(port_of(n), "DELETE", &path).0;
+                            (code != 409).then_some(code)
+                        },
+                    )
+                })
             })
             .collect();
         handles
@@ -304,7 +323,9 @@ fn reads_do_not_wait_for_deletes_standalone() {
     create_topic(&topic, 1);
     let mut worker = Worker::new(dir.path(), &[]);
     worker.start(&[]);
-    let names: Vec<String> = (0..CONNECTORS).map(|i| unique(&format!("gen{i}"))).collect();
+    let names: Vec<String> = (0..CONNECTORS)
+        .map(|i| unique(&format!("gen{i}")))
+        .collect();
     for n in &names {
         let (code, body) = call(
             "POST",
@@ -344,7 +365,9 @@ fn reads_do_not_wait_for_deletes_distributed() {
     let topic = unique("storm");
     create_topic(&topic, 1);
     let cluster = Cluster::start(2, &[]);
-    let names: Vec<String> = (0..CONNECTORS).map(|i| unique(&format!("gen{i}"))).collect();
+    let names: Vec<String> = (0..CONNECTORS)
+        .map(|i| unique(&format!("gen{i}")))
+        .collect();
     for n in &names {
         cluster.create(0, n, datagen_config(&topic));
     }
@@ -360,13 +383,8 @@ fn reads_do_not_wait_for_deletes_distributed() {
         let mut reads1 = Vec::new();
         let reads0 = read_latencies_during(w0.port, &names, || {
             reads1 = read_latencies_during(w1.port, &names, || {
-                let codes = delete_all(&names, |n| {
-                    if n.len() % 2 == 0 {
-                        w0.port
-                    } else {
-                        w1.port
-                    }
-                });
+                let codes =
+                    delete_all(&names, |n| if n.len() % 2 == 0 { w0.port } else { w1.port });
                 assert!(codes.iter().all(|c| *c == 204), "DELETE answers: {codes:?}");
             });
         });
@@ -455,7 +473,9 @@ fn assert_nested_offsets_refused(base: &str, name: &str) {
     let (code, answer) = call(
         "PATCH",
         &url,
-        Some(&json!({"offsets": [{"partition": {"filename": "x"}, "offset": {"position": 1, "ok": true, "s": "x", "n": null}}]})),
+        Some(
+            &json!({"offsets": [{"partition": {"filename": "x"}, "offset": {"position": 1, "ok": true, "s": "x", "n": null}}]}),
+        ),
     );
     assert_eq!(code, 200, "{answer}");
 }
@@ -521,7 +541,12 @@ fn refused_configs(base: &str) -> Vec<String> {
         json!({"name": name, "config": bad.clone()}),
         400,
     );
-    send("PUT", &format!("/connectors/{name}/config"), bad.clone(), 400);
+    send(
+        "PUT",
+        &format!("/connectors/{name}/config"),
+        bad.clone(),
+        400,
+    );
     send(
         "PUT",
         "/connector-plugins/JdbcSinkConnector/config/validate",
@@ -583,7 +608,10 @@ fn refused_configs(base: &str) -> Vec<String> {
 
 fn assert_secret_hidden(bodies: &[String], logs: &[String]) {
     for body in bodies {
-        assert!(!body.contains(SECRET), "a response carries the password: {body}");
+        assert!(
+            !body.contains(SECRET),
+            "a response carries the password: {body}"
+        );
     }
     for log in logs {
         if let Some(line) = log.lines().find(|l| l.contains(SECRET)) {
@@ -677,7 +705,10 @@ fn logger_changes_report_the_loggers_changed() {
     let (_, changed) = put_level(&worker, "root", "WARN");
     let changed: Vec<String> = serde_json::from_value(changed).expect("a list of names");
     for name in ["root", "ferry_rest", "org.apache.kafka.connect.runtime"] {
-        assert!(changed.contains(&name.to_owned()), "{name} not in {changed:?}");
+        assert!(
+            changed.contains(&name.to_owned()),
+            "{name} not in {changed:?}"
+        );
     }
 }
 
@@ -727,5 +758,9 @@ fn the_logger_table_is_bounded() {
     let (code, _) = put_level(&worker, "root", "INFO");
     assert_eq!(code, 200);
     let (_, all) = call("GET", &worker.url("/admin/loggers"), None);
-    assert!(all.as_object().is_some_and(|m| m.len() <= 1001), "{}", all.as_object().map(|m| m.len()).unwrap_or(0));
+    assert!(
+        all.as_object().is_some_and(|m| m.len() <= 1001),
+        "{}",
+        all.as_object().map(|m| m.len()).unwrap_or(0)
+    );
 }

@@ -33,8 +33,8 @@ use ferry_runtime::Herder;
 pub use compat::{connector_type_matches, query_bool, validate_connector_name};
 pub use error::ApiError;
 pub use listeners::{parse_listeners, ListenerError};
-pub use server::{serve, ConnectionLimits};
 pub use logging::{LogLevel, LoggerControl, LoggerError, TracingLoggers, ROOT_LOGGER};
+pub use server::{serve, ConnectionLimits};
 
 /// Kafka Connect's `ConnectorsResource.REQUEST_TIMEOUT_MS`.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(90);

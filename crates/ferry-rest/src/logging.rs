@@ -455,7 +455,11 @@ impl<S: 'static> TracingLoggers<S> {
     /// `directives` must be what the filter behind `handle` was built from,
     /// so that the first change keeps everything else as it was; `known`
     /// collects the targets that have logged.
-    pub fn new(handle: reload::Handle<EnvFilter, S>, directives: &str, known: KnownTargets) -> Self {
+    pub fn new(
+        handle: reload::Handle<EnvFilter, S>,
+        directives: &str,
+        known: KnownTargets,
+    ) -> Self {
         TracingLoggers {
             handle,
             table: Mutex::new(LoggerTable::from_directives(directives)),
@@ -607,7 +611,10 @@ mod tests {
     #[test]
     fn set_and_read_levels() {
         let mut t = LoggerTable::from_directives("info,ferry_runtime::worker=warn");
-        assert_eq!(t.level("ROOT", &none()).map(|l| l.level), Some("INFO".to_owned()));
+        assert_eq!(
+            t.level("ROOT", &none()).map(|l| l.level),
+            Some("INFO".to_owned())
+        );
         assert_eq!(
             t.level("ferry_runtime.worker", &none()).map(|l| l.level),
             Some("WARN".to_owned())
@@ -615,7 +622,9 @@ mod tests {
         assert_eq!(t.level("ferry_runtime", &none()), None);
 
         // The namespace and the logger below it both change.
-        let changed = t.set_level("ferry_runtime", LogLevel::Debug, 42, &none()).expect("set");
+        let changed = t
+            .set_level("ferry_runtime", LogLevel::Debug, 42, &none())
+            .expect("set");
         assert_eq!(
             changed,
             vec![
@@ -636,14 +645,21 @@ mod tests {
         );
 
         // Same level again: nothing reported, nothing touched.
-        assert!(t.set_level("ferry_runtime", LogLevel::Debug, 43, &none()).expect("set").is_empty());
+        assert!(t
+            .set_level("ferry_runtime", LogLevel::Debug, 43, &none())
+            .expect("set")
+            .is_empty());
         assert_eq!(
-            t.level("ferry_runtime", &none()).and_then(|l| l.last_modified),
+            t.level("ferry_runtime", &none())
+                .and_then(|l| l.last_modified),
             Some(42)
         );
 
         // A new logger at its inherited level exists afterwards, unchanged.
-        assert!(t.set_level("my.new.logger", LogLevel::Info, 44, &none()).expect("set").is_empty());
+        assert!(t
+            .set_level("my.new.logger", LogLevel::Info, 44, &none())
+            .expect("set")
+            .is_empty());
         assert_eq!(
             t.level("my.new.logger", &none()),
             Some(LoggerLevel {
@@ -653,7 +669,9 @@ mod tests {
         );
 
         // Java-style and Rust-style names reach the same logger.
-        let changed = t.set_level("ferry_runtime.worker", LogLevel::Fatal, 45, &none()).expect("set");
+        let changed = t
+            .set_level("ferry_runtime.worker", LogLevel::Fatal, 45, &none())
+            .expect("set");
         assert_eq!(changed, vec!["ferry_runtime::worker".to_owned()]);
         assert_eq!(
             t.level("ferry_runtime::worker", &none()).map(|l| l.level),
@@ -661,7 +679,9 @@ mod tests {
         );
 
         // Root takes everything along.
-        let changed = t.set_level("root", LogLevel::Warn, 46, &none()).expect("set");
+        let changed = t
+            .set_level("root", LogLevel::Warn, 46, &none())
+            .expect("set");
         assert_eq!(
             changed,
             vec![
@@ -684,7 +704,8 @@ mod tests {
     fn unrepresentable_names_are_listed_but_not_filtered() {
         let mut t = LoggerTable::from_directives("info");
         assert_eq!(
-            t.set_level("org.Foo$Bar", LogLevel::Debug, 1, &none()).expect("set"),
+            t.set_level("org.Foo$Bar", LogLevel::Debug, 1, &none())
+                .expect("set"),
             vec!["org.Foo$Bar".to_owned()]
         );
         assert_eq!(
@@ -727,7 +748,9 @@ mod tests {
             .set_level("ferry_rest::server", LogLevel::Info, 8, &known)
             .expect("set");
         assert_eq!(changed, vec!["ferry_rest::server"]);
-        let changed = t.set_level("root", LogLevel::Debug, 9, &known).expect("set");
+        let changed = t
+            .set_level("root", LogLevel::Debug, 9, &known)
+            .expect("set");
         assert_eq!(changed, vec!["ferry_rest::server", "other::x", "root"]);
     }
 

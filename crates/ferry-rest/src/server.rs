@@ -133,16 +133,16 @@ impl Connections {
         let idlest = open
             .iter()
             .filter(|(_, c)| c.idle())
-            .min_by_key(|(_, c)| {
-                match c.head_started_ms.load(Ordering::Acquire) {
-                    0 => c.last_active_ms.load(Ordering::Acquire),
-                    started => started - 1,
-                }
+            .min_by_key(|(_, c)| match c.head_started_ms.load(Ordering::Acquire) {
+                0 => c.last_active_ms.load(Ordering::Acquire),
+                started => started - 1,
             })
             .map(|(id, _)| *id);
         match idlest.and_then(|id| open.remove(&id)) {
             Some(conn) => {
-                tracing::debug!("REST connection limit reached: closing the longest idle connection");
+                tracing::debug!(
+                    "REST connection limit reached: closing the longest idle connection"
+                );
                 conn.close();
                 true
             }
@@ -532,7 +532,9 @@ mod tests {
         };
         let (addr, stop, server) = start(limits).await;
         let mut half = TcpStream::connect(addr).await.expect("connect");
-        half.write_all(b"GET / HTTP/1.1\r\nHost").await.expect("write");
+        half.write_all(b"GET / HTTP/1.1\r\nHost")
+            .await
+            .expect("write");
         let mut idle = TcpStream::connect(addr).await.expect("connect");
         let started = Instant::now();
         assert!(closed_within(&mut half, Duration::from_secs(3)).await);

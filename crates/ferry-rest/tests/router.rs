@@ -1022,9 +1022,14 @@ async fn serves_over_tcp() {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(ferry_rest::serve(listener, app, ferry_rest::ConnectionLimits::DEFAULT, async {
-        let _ = stopped.await;
-    }));
+    let server = tokio::spawn(ferry_rest::serve(
+        listener,
+        app,
+        ferry_rest::ConnectionLimits::DEFAULT,
+        async {
+            let _ = stopped.await;
+        },
+    ));
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     stream

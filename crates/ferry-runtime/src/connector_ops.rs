@@ -497,7 +497,10 @@ mod tests {
         assert!(require_offsets(&ok).is_ok());
         assert!(require_offsets(&offsets(json!({"file": "a"}), Json::Null)).is_ok());
         assert_eq!(
-            refusal(&offsets(json!({"file": "a"}), json!({"position": {"deep": 1}}))),
+            refusal(&offsets(
+                json!({"file": "a"}),
+                json!({"position": {"deep": 1}})
+            )),
             "Offsets may only contain primitive types as values, but field position contains MAP"
         );
         assert_eq!(

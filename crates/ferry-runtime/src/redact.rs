@@ -26,8 +26,11 @@ const CLIENT_PASSWORD_KEYS: &[&str] = &[
     "sasl.oauthbearer.client.credentials.client.secret",
 ];
 
-const CLIENT_OVERRIDE_PREFIXES: &[&str] =
-    &["producer.override.", "consumer.override.", "admin.override."];
+const CLIENT_OVERRIDE_PREFIXES: &[&str] = &[
+    "producer.override.",
+    "consumer.override.",
+    "admin.override.",
+];
 
 const CONVERTER_PREFIXES: &[&str] = &["key.converter", "value.converter", "header.converter"];
 
@@ -92,12 +95,7 @@ fn keys_for(connectors: &[PluginDescriptor], config: &Props) -> BTreeSet<String>
             password_keys_of(&def, &prefix, &mut keys);
         }
     }
-    keys.extend(
-        config
-            .keys()
-            .filter(|k| is_client_password_key(k))
-            .cloned(),
-    );
+    keys.extend(config.keys().filter(|k| is_client_password_key(k)).cloned());
     keys.retain(|k| config.contains_key(k));
     keys
 }

@@ -200,7 +200,12 @@ pub async fn run<T: TaskLoop>(
         Ok(()) => info!(connector = %connector, task = id, "{} task stopped", T::KIND),
         Err(e) => {
             error!(connector = %connector, task = id, error = %secrets.scrub(&trace_of(&e)), "{} task failed", T::KIND);
-            status.set_task(&connector, id, State::Failed, Some(secrets.scrub(&e.trace())));
+            status.set_task(
+                &connector,
+                id,
+                State::Failed,
+                Some(secrets.scrub(&e.trace())),
+            );
             if let Err(e) = task.stop_task().await {
                 warn!(connector = %connector, task = id, error = %e, "stopping failed {} task", T::KIND);
             }

@@ -18,9 +18,9 @@ use crate::entities::{State, TargetState};
 use crate::error_handling::SinkErrantRecordReporter;
 use crate::errors::TaskError;
 use crate::offsets::{ConnectorOffsetReader, OffsetStore};
+use crate::redact::Secrets;
 use crate::sink_task::SinkTaskRunner;
 use crate::source_task::{SourceTaskRunner, SubmittedRecords};
-use crate::redact::Secrets;
 use crate::status::{trace_of, StatusStore};
 use crate::task::{self, TaskCore, TaskSpec};
 use crate::topic_creation::{self, TopicCreation};
@@ -105,12 +105,12 @@ impl Worker {
         let secrets = Secrets::for_plugin(plugin, connector_config);
         let hidden = secrets.clone();
         let built = match plugin.kind {
-            ConnectorKind::Source => self
-                .source_runner(plugin, spec, task_config)
-                .map(|r| tokio::spawn(task::run(name, task_id, status, hidden, r).instrument(span))),
-            ConnectorKind::Sink => self
-                .sink_runner(plugin, spec, task_config)
-                .map(|r| tokio::spawn(task::run(name, task_id, status, hidden, r).instrument(span))),
+            ConnectorKind::Source => self.source_runner(plugin, spec, task_config).map(|r| {
+                tokio::spawn(task::run(name, task_id, status, hidden, r).instrument(span))
+            }),
+            ConnectorKind::Sink => self.sink_runner(plugin, spec, task_config).map(|r| {
+                tokio::spawn(task::run(name, task_id, status, hidden, r).instrument(span))
+            }),
         };
         match built {
             Ok(join) => Some(TaskHandle { target: tx, join }),

@@ -1285,7 +1285,10 @@ mod tests {
         );
         assert!(error(standalone(REST_IDLE_TIMEOUT, "soon")).contains("rest.idle.timeout.ms"));
         let c = standalone(REST_HEADER_READ_TIMEOUT, "2500").expect("valid");
-        assert_eq!(c.common.rest_header_read_timeout, Duration::from_millis(2500));
+        assert_eq!(
+            c.common.rest_header_read_timeout,
+            Duration::from_millis(2500)
+        );
         assert_eq!(
             error(WorkerConfig::new(Props::new(), true)),
             "Missing required configuration \"offset.storage.file.filename\" which has no default value."

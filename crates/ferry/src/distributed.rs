@@ -22,9 +22,7 @@ use ferry_runtime::worker_config::{InternalTopicConfig, WorkerConfig};
 use ferry_runtime::Herder;
 use tracing::{info, warn};
 
-use crate::{
-    all_plugins, bind_rest_listener, cli_config, rest_limits, wait_for_signal, worker_id,
-};
+use crate::{all_plugins, bind_rest_listener, cli_config, rest_limits, wait_for_signal, worker_id};
 
 pub(crate) async fn run(
     worker_properties: PathBuf,
