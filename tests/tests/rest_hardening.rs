@@ -12,6 +12,17 @@ use ferry_tests::cluster::Cluster;
 use ferry_tests::*;
 use serde_json::{json, Value};
 
+/// The tests of this file run one at a time: several measure latencies,
+/// which other tests' load on the same machine would distort.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    // A test that failed while holding the lock leaves nothing to repair.
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Raises this process's soft open-file limit to its hard limit: the tests
 /// hold hundreds of sockets, and several tests run at once.
 fn raise_own_open_file_limit() {
@@ -109,6 +120,7 @@ fn assert_answers_quickly_beside(worker: &Worker, stalled: usize) {
 
 #[test]
 fn stalled_connections_do_not_starve_requests_standalone() {
+    let _serial = serial();
     require_kafka();
     raise_own_open_file_limit();
     let dir = tempfile::tempdir().expect("tempdir");
@@ -122,6 +134,7 @@ fn stalled_connections_do_not_starve_requests_standalone() {
 
 #[test]
 fn stalled_connections_do_not_starve_requests_distributed() {
+    let _serial = serial();
     require_kafka();
     raise_own_open_file_limit();
     let dir = tempfile::tempdir().expect("tempdir");
@@ -135,6 +148,7 @@ fn stalled_connections_do_not_starve_requests_distributed() {
 /// out of file descriptors; the worker frees one instead of spinning.
 #[test]
 fn running_out_of_file_descriptors_closes_idle_connections() {
+    let _serial = serial();
     require_kafka();
     raise_own_open_file_limit();
     let dir = tempfile::tempdir().expect("tempdir");
@@ -150,6 +164,7 @@ fn running_out_of_file_descriptors_closes_idle_connections() {
 
 #[test]
 fn header_and_idle_timeouts_close_connections() {
+    let _serial = serial();
     require_kafka();
     let dir = tempfile::tempdir().expect("tempdir");
     let mut worker = Worker::new(
@@ -234,7 +249,7 @@ fn read_latencies_during(
                         let (code, elapsed) = timed_get(port, &path);
                         out.push((path, code, elapsed));
                         i += 1;
-                        std::thread::sleep(Duration::from_millis(10));
+                        std::thread::sleep(Duration::from_millis(40));
                     }
                     out
                 })
@@ -316,6 +331,7 @@ fn delete_all(names: &[String], port_of: impl Fn(&str) -> u16 + Sync) -> Vec<u16
 
 #[test]
 fn reads_do_not_wait_for_deletes_standalone() {
+    let _serial = serial();
     require_kafka();
     raise_own_open_file_limit();
     let dir = tempfile::tempdir().expect("tempdir");
@@ -361,6 +377,7 @@ fn reads_do_not_wait_for_deletes_standalone() {
 
 #[test]
 fn reads_do_not_wait_for_deletes_distributed() {
+    let _serial = serial();
     raise_own_open_file_limit();
     let topic = unique("storm");
     create_topic(&topic, 1);
@@ -482,6 +499,7 @@ fn assert_nested_offsets_refused(base: &str, name: &str) {
 
 #[test]
 fn nested_offsets_are_refused_standalone() {
+    let _serial = serial();
     require_kafka();
     let dir = tempfile::tempdir().expect("tempdir");
     let topic = unique("offsets");
@@ -494,6 +512,7 @@ fn nested_offsets_are_refused_standalone() {
 
 #[test]
 fn nested_offsets_are_refused_distributed() {
+    let _serial = serial();
     let cluster = Cluster::start(1, &[]);
     let topic = unique("offsets");
     let base = cluster.workers[0].url("");
@@ -622,6 +641,7 @@ fn assert_secret_hidden(bodies: &[String], logs: &[String]) {
 
 #[test]
 fn passwords_stay_out_of_errors_and_logs_standalone() {
+    let _serial = serial();
     require_kafka();
     let dir = tempfile::tempdir().expect("tempdir");
     let mut worker = Worker::new(dir.path(), &[]);
@@ -656,6 +676,7 @@ fn passwords_stay_out_of_errors_and_logs_standalone() {
 
 #[test]
 fn passwords_stay_out_of_errors_and_logs_distributed() {
+    let _serial = serial();
     let cluster = Cluster::start(2, &[]);
     // Through the leader and through a follower, which forwards.
     let mut bodies = refused_configs(&cluster.workers[0].url(""));
@@ -677,6 +698,7 @@ fn put_level(worker: &Worker, logger: &str, level: &str) -> (u16, Value) {
 
 #[test]
 fn logger_changes_report_the_loggers_changed() {
+    let _serial = serial();
     require_kafka();
     let dir = tempfile::tempdir().expect("tempdir");
     let mut worker = Worker::new(dir.path(), &[]);
@@ -714,6 +736,7 @@ fn logger_changes_report_the_loggers_changed() {
 
 #[test]
 fn the_logger_table_is_bounded() {
+    let _serial = serial();
     require_kafka();
     let dir = tempfile::tempdir().expect("tempdir");
     let mut worker = Worker::new(dir.path(), &[]);
