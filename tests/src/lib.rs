@@ -107,6 +107,8 @@ pub struct Worker {
     mode: &'static str,
     child: Option<Child>,
     log: PathBuf,
+    /// RLIMIT_NOFILE (soft and hard) for the process, when set.
+    open_file_limit: Option<u64>,
 }
 
 impl Worker {
@@ -130,6 +132,7 @@ impl Worker {
             mode: "standalone",
             child: None,
             log: dir.join("ferry.log"),
+            open_file_limit: None,
         }
     }
 
@@ -163,7 +166,14 @@ impl Worker {
             mode: "distributed",
             child: None,
             log: dir.join("ferry.log"),
+            open_file_limit: None,
         }
+    }
+
+    /// Starts the process with at most `limit` open files (soft and hard).
+    pub fn open_file_limit(&mut self, limit: u64) -> &mut Worker {
+        self.open_file_limit = Some(limit);
+        self
     }
 
     /// `host:port` as this worker reports itself in statuses.
@@ -188,7 +198,25 @@ impl Worker {
             .append(true)
             .open(&self.log)
             .expect("log file");
-        let child = Command::new(ferry_bin())
+        let mut command = Command::new(ferry_bin());
+        if let Some(limit) = self.open_file_limit {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: setrlimit(2) is async-signal-safe and touches no memory
+            // of the parent.
+            unsafe {
+                command.pre_exec(move || {
+                    let rlimit = libc::rlimit {
+                        rlim_cur: limit,
+                        rlim_max: limit,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &rlimit) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let child = command
             .arg(self.mode)
             .arg(&self.worker_props)
             .args(connector_files)

@@ -22,19 +22,19 @@ mod listeners;
 pub mod logging;
 mod middleware;
 mod routes;
+mod server;
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use ferry_runtime::Herder;
-use tokio::net::TcpListener;
 
 pub use compat::{connector_type_matches, query_bool, validate_connector_name};
 pub use error::ApiError;
 pub use listeners::{parse_listeners, ListenerError};
-pub use logging::{LogLevel, LoggerControl, TracingLoggers, ROOT_LOGGER};
+pub use logging::{LogLevel, LoggerControl, LoggerError, TracingLoggers, ROOT_LOGGER};
+pub use server::{serve, ConnectionLimits};
 
 /// Kafka Connect's `ConnectorsResource.REQUEST_TIMEOUT_MS`.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(90);
@@ -102,18 +102,4 @@ impl RestServer {
 /// The main listener's app with the defaults (admin endpoints included).
 pub fn router(herder: Arc<dyn Herder>, loggers: Arc<dyn LoggerControl>) -> Router {
     RestServer::new(herder, loggers).router()
-}
-
-/// Serves `router` on `listener` until `shutdown` completes, then lets
-/// in-flight requests finish.
-pub async fn serve<F>(listener: TcpListener, router: Router, shutdown: F) -> std::io::Result<()>
-where
-    F: Future<Output = ()> + Send + 'static,
-{
-    if let Ok(addr) = listener.local_addr() {
-        tracing::info!("REST server listening on http://{addr}");
-    }
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
 }

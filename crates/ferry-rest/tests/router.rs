@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use ferry_api::config::{ConfigInfo, ConfigInfos, ConfigKeyInfo, ConfigValueInfo};
-use ferry_rest::{LogLevel, LoggerControl, RestServer};
+use ferry_rest::{LogLevel, LoggerControl, LoggerError, RestServer};
 use ferry_runtime::entities::{
     ActiveTopicsInfo, ConnectorInfo, ConnectorOffsets, ConnectorState, ConnectorStateInfo,
     LoggerLevel, Message, PluginInfo, RestartPlan, ServerInfo, State, TargetState, TaskId,
@@ -363,7 +363,7 @@ impl LoggerControl for FakeLoggers {
         self.levels().get(name).cloned()
     }
 
-    fn set_level(&self, name: &str, level: LogLevel) -> Result<Vec<String>, String> {
+    fn set_level(&self, name: &str, level: LogLevel) -> Result<Vec<String>, LoggerError> {
         self.levels.lock().expect("lock").insert(
             name.to_owned(),
             LoggerLevel {
@@ -1022,9 +1022,14 @@ async fn serves_over_tcp() {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(ferry_rest::serve(listener, app, async {
-        let _ = stopped.await;
-    }));
+    let server = tokio::spawn(ferry_rest::serve(
+        listener,
+        app,
+        ferry_rest::ConnectionLimits::DEFAULT,
+        async {
+            let _ = stopped.await;
+        },
+    ));
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     stream

@@ -22,6 +22,7 @@ use tracing::{error, info, warn, Instrument};
 use crate::connector_ops;
 use crate::connector_rules::ConnectorRules;
 use crate::entities::{State, TargetState};
+use crate::redact::Secrets;
 use crate::status::{trace_of, StatusStore};
 use crate::Props;
 
@@ -100,6 +101,7 @@ impl WorkerConnector {
             instance: (spec.plugin.new_connector)(),
             name: spec.name.clone(),
             generation,
+            secrets: Secrets::for_plugin(&spec.plugin, &spec.config),
             plugin: spec.plugin,
             config: spec.config,
             target: spec.target,
@@ -170,6 +172,8 @@ struct Runner {
     generation: u64,
     plugin: PluginDescriptor,
     config: Props,
+    /// The config's passwords, hidden in failure traces and logs.
+    secrets: Secrets,
     target: TargetState,
     rules: Arc<ConnectorRules>,
     instance: Box<dyn Connector>,
@@ -298,7 +302,7 @@ impl Runner {
                 }
             }
             Some(Err(e)) => {
-                error!(connector = %self.name, error = %e, "connector failed to start");
+                error!(connector = %self.name, error = %self.secrets.scrub(&e.to_string()), "connector failed to start");
                 self.fail(format!(
                     "org.apache.kafka.connect.errors.ConnectException: {}",
                     trace_of(&e)
@@ -314,6 +318,7 @@ impl Runner {
     }
 
     fn fail(&mut self, trace: String) {
+        let trace = self.secrets.scrub(&trace);
         error!(connector = %self.name, "connector failed: {trace}");
         self.failed = true;
         self.status

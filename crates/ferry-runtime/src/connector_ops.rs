@@ -20,6 +20,7 @@ use crate::entities::{
 use crate::herder::{HerderError, HerderResult};
 use crate::offsets::OffsetStore;
 use crate::plugins::Plugins;
+use crate::redact;
 use crate::status::StatusStore;
 use crate::worker::sink_group;
 use crate::worker_config::WorkerConfig;
@@ -85,9 +86,11 @@ pub fn validate(
 ) -> HerderResult<(PluginDescriptor, ConfigInfos)> {
     let class = config.get(CONNECTOR_CLASS).map(|s| s.trim()).unwrap_or("");
     if class.is_empty() {
+        // Kafka Connect echoes the config here, passwords included; Ferry
+        // hides them.
         return Err(HerderError::BadRequest(format!(
             "Connector config {} contains no connector type",
-            props_display(config)
+            props_display(&redact::masked(plugins, config))
         )));
     }
     let plugin = plugins
@@ -97,6 +100,8 @@ pub fn validate(
     let mut infos = validate_connector_config(&plugin, config);
     rules.check(&plugin, config, &mut infos);
     infos.name = class.to_owned();
+    // A connector's own checks may quote a value; passwords never show.
+    redact::Secrets::of(plugins, config).scrub_infos(&mut infos);
     Ok((plugin, infos))
 }
 
@@ -198,12 +203,35 @@ pub fn read_offsets(
     Ok(ConnectorOffsets { offsets })
 }
 
-/// An alter request must name at least one partition.
+/// An alter request must name at least one partition, and its partitions
+/// and offsets may hold only primitive values (Kafka Connect's
+/// `OffsetUtils.validateFormat`): a nested object or array would be stored,
+/// then fail the task that reads it back.
 pub fn require_offsets(offsets: &ConnectorOffsets) -> HerderResult<()> {
     if offsets.offsets.is_empty() {
         return Err(HerderError::BadRequest(
             "Partitions / offsets need to be provided for an alter offsets request".into(),
         ));
+    }
+    for o in &offsets.offsets {
+        validate_offset_format(&o.partition)?;
+        if let Some(offset) = &o.offset {
+            validate_offset_format(offset)?;
+        }
+    }
+    Ok(())
+}
+
+fn validate_offset_format(map: &OffsetMap) -> HerderResult<()> {
+    for (key, value) in map {
+        let kind = match value {
+            Json::Object(_) => "MAP",
+            Json::Array(_) => "ARRAY",
+            Json::Null | Json::Bool(_) | Json::Number(_) | Json::String(_) => continue,
+        };
+        return Err(HerderError::BadRequest(format!(
+            "Offsets may only contain primitive types as values, but field {key} contains {kind}"
+        )));
     }
     Ok(())
 }
@@ -437,4 +465,48 @@ pub fn reset_active_topics(
     }
     status.reset_topics(name);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn offsets(partition: Json, offset: Json) -> ConnectorOffsets {
+        ConnectorOffsets {
+            offsets: vec![ConnectorOffset {
+                partition: json_map(partition).expect("an object"),
+                offset: json_map(offset),
+            }],
+        }
+    }
+
+    fn refusal(o: &ConnectorOffsets) -> String {
+        match require_offsets(o) {
+            Err(HerderError::BadRequest(m)) => m,
+            other => panic!("not refused: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn offsets_hold_primitives_only() {
+        use serde_json::json;
+        let ok = offsets(
+            json!({"file": "a", "n": 1}),
+            json!({"position": 5, "done": false, "x": null, "f": 1.5}),
+        );
+        assert!(require_offsets(&ok).is_ok());
+        assert!(require_offsets(&offsets(json!({"file": "a"}), Json::Null)).is_ok());
+        assert_eq!(
+            refusal(&offsets(
+                json!({"file": "a"}),
+                json!({"position": {"deep": 1}})
+            )),
+            "Offsets may only contain primitive types as values, but field position contains MAP"
+        );
+        assert_eq!(
+            refusal(&offsets(json!({"file": [1]}), json!({"position": 1}))),
+            "Offsets may only contain primitive types as values, but field file contains ARRAY"
+        );
+        assert!(refusal(&ConnectorOffsets::default()).starts_with("Partitions / offsets"));
+    }
 }

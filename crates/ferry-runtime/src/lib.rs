@@ -16,6 +16,7 @@ pub mod offset_file;
 pub mod offsets;
 pub mod plugins;
 pub mod properties;
+pub mod redact;
 pub mod sink_task;
 pub mod source_task;
 pub mod standalone;

@@ -20,6 +20,7 @@ use crate::entities::{State, TargetState};
 use crate::error_handling::{DeadLetterQueue, ErrorPolicy, Stage};
 use crate::errors::TaskError;
 use crate::headers::HeaderConverter;
+use crate::redact::Secrets;
 use crate::status::{trace_of, StatusStore};
 use crate::worker::Worker;
 use crate::worker_config::WorkerConfig;
@@ -186,13 +187,25 @@ pub trait TaskLoop: Send {
 }
 
 /// Runs a task loop, recording its end: a failure is the task's FAILED
-/// status with the whole cause chain as its trace.
-pub async fn run<T: TaskLoop>(connector: String, id: u32, status: Arc<StatusStore>, mut task: T) {
+/// status with the whole cause chain as its trace (the connector's
+/// passwords hidden wherever the error quotes them).
+pub async fn run<T: TaskLoop>(
+    connector: String,
+    id: u32,
+    status: Arc<StatusStore>,
+    secrets: Secrets,
+    mut task: T,
+) {
     match task.execute().await {
         Ok(()) => info!(connector = %connector, task = id, "{} task stopped", T::KIND),
         Err(e) => {
-            error!(connector = %connector, task = id, error = %trace_of(&e), "{} task failed", T::KIND);
-            status.set_task(&connector, id, State::Failed, Some(e.trace()));
+            error!(connector = %connector, task = id, error = %secrets.scrub(&trace_of(&e)), "{} task failed", T::KIND);
+            status.set_task(
+                &connector,
+                id,
+                State::Failed,
+                Some(secrets.scrub(&e.trace())),
+            );
             if let Err(e) = task.stop_task().await {
                 warn!(connector = %connector, task = id, error = %e, "stopping failed {} task", T::KIND);
             }

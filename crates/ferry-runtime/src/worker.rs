@@ -18,6 +18,7 @@ use crate::entities::{State, TargetState};
 use crate::error_handling::SinkErrantRecordReporter;
 use crate::errors::TaskError;
 use crate::offsets::{ConnectorOffsetReader, OffsetStore};
+use crate::redact::Secrets;
 use crate::sink_task::SinkTaskRunner;
 use crate::source_task::{SourceTaskRunner, SubmittedRecords};
 use crate::status::{trace_of, StatusStore};
@@ -101,20 +102,26 @@ impl Worker {
             target: rx,
         };
         let (name, status) = (connector.to_owned(), self.status.clone());
+        let secrets = Secrets::for_plugin(plugin, connector_config);
+        let hidden = secrets.clone();
         let built = match plugin.kind {
-            ConnectorKind::Source => self
-                .source_runner(plugin, spec, task_config)
-                .map(|r| tokio::spawn(task::run(name, task_id, status, r).instrument(span))),
-            ConnectorKind::Sink => self
-                .sink_runner(plugin, spec, task_config)
-                .map(|r| tokio::spawn(task::run(name, task_id, status, r).instrument(span))),
+            ConnectorKind::Source => self.source_runner(plugin, spec, task_config).map(|r| {
+                tokio::spawn(task::run(name, task_id, status, hidden, r).instrument(span))
+            }),
+            ConnectorKind::Sink => self.sink_runner(plugin, spec, task_config).map(|r| {
+                tokio::spawn(task::run(name, task_id, status, hidden, r).instrument(span))
+            }),
         };
         match built {
             Ok(join) => Some(TaskHandle { target: tx, join }),
             Err(e) => {
-                warn!(connector, task = task_id, error = %trace_of(&e), "task could not be created");
-                self.status
-                    .set_task(connector, task_id, State::Failed, Some(e.trace()));
+                warn!(connector, task = task_id, error = %secrets.scrub(&trace_of(&e)), "task could not be created");
+                self.status.set_task(
+                    connector,
+                    task_id,
+                    State::Failed,
+                    Some(secrets.scrub(&e.trace())),
+                );
                 None
             }
         }

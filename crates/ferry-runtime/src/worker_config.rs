@@ -32,6 +32,9 @@ pub const LISTENERS: &str = "listeners";
 pub const ADVERTISED_HOST: &str = "rest.advertised.host.name";
 pub const ADVERTISED_PORT: &str = "rest.advertised.port";
 pub const ADVERTISED_LISTENER: &str = "rest.advertised.listener";
+pub const REST_CONNECTIONS_MAX: &str = "rest.connections.max";
+pub const REST_HEADER_READ_TIMEOUT: &str = "rest.header.read.timeout.ms";
+pub const REST_IDLE_TIMEOUT: &str = "rest.idle.timeout.ms";
 pub const TOPIC_TRACKING: &str = "topic.tracking.enable";
 pub const TOPIC_TRACKING_RESET: &str = "topic.tracking.allow.reset";
 pub const TOPIC_CREATION: &str = "topic.creation.enable";
@@ -182,10 +185,32 @@ pub fn worker_config_def(standalone: bool) -> ConfigDef {
         .default_null()
         .importance(Importance::Low)
         .doc("Sets the advertised listener (HTTP or HTTPS) which will be given to other workers to use.");
+    define_rest_connections(&mut d);
     if !standalone {
         define_distributed(&mut d);
     }
     d
+}
+
+/// Ferry's own keys bounding the REST listener's connections (Kafka Connect
+/// leaves this to Jetty's defaults). They keep clients that connect and send
+/// nothing, or half a request, from holding the worker's file descriptors.
+fn define_rest_connections(d: &mut ConfigDef) {
+    d.define(REST_CONNECTIONS_MAX, ConfigType::Int)
+        .default_str("256")
+        .validator(Validator::at_least(1.0))
+        .importance(Importance::Low)
+        .doc("The most connections the REST listener keeps open at once. At the limit, a new connection closes the connection that has been idle longest (no request in progress); when every connection has a request in progress, the new connection is refused. Keep it well below the worker's open-file limit.");
+    d.define(REST_HEADER_READ_TIMEOUT, ConfigType::Long)
+        .default_str("10000")
+        .validator(Validator::at_least(1.0))
+        .importance(Importance::Low)
+        .doc("The most time, in milliseconds, a REST client may take to send a request line and its headers, counted from the request's first byte. A connection that takes longer is closed.");
+    d.define(REST_IDLE_TIMEOUT, ConfigType::Long)
+        .default_str("30000")
+        .validator(Validator::at_least(1.0))
+        .importance(Importance::Low)
+        .doc("The most time, in milliseconds, a REST connection may stay open with no request in progress, after it is opened or after its last response. An idle connection that reaches it is closed.");
 }
 
 /// The keys of a distributed worker (`DistributedConfig`).
@@ -703,6 +728,12 @@ pub struct CommonConfig {
     pub rest_advertised_host_name: Option<String>,
     pub rest_advertised_port: Option<u16>,
     pub rest_advertised_listener: Option<String>,
+    /// `rest.connections.max`.
+    pub rest_connections_max: usize,
+    /// `rest.header.read.timeout.ms`.
+    pub rest_header_read_timeout: Duration,
+    /// `rest.idle.timeout.ms`.
+    pub rest_idle_timeout: Duration,
 }
 
 /// Settings of a standalone worker (`StandaloneConfig`).
@@ -855,6 +886,9 @@ impl WorkerConfig {
                 .int(ADVERTISED_PORT)
                 .and_then(|p| u16::try_from(p).ok()),
             rest_advertised_listener: v.optional_string(ADVERTISED_LISTENER),
+            rest_connections_max: usize::try_from(v.int(REST_CONNECTIONS_MAX)).unwrap_or(1),
+            rest_header_read_timeout: v.millis(REST_HEADER_READ_TIMEOUT),
+            rest_idle_timeout: v.millis(REST_IDLE_TIMEOUT),
         };
         let mode = if standalone {
             ModeConfig::Standalone(StandaloneConfig {
@@ -1158,6 +1192,9 @@ mod tests {
         assert!(c.distributed_config().is_none());
         assert!(c.topic_tracking() && c.topic_tracking_reset() && c.topic_creation());
         assert_eq!(c.advertised_scheme(), "http");
+        assert_eq!(c.common.rest_connections_max, 256);
+        assert_eq!(c.common.rest_header_read_timeout, Duration::from_secs(10));
+        assert_eq!(c.common.rest_idle_timeout, Duration::from_secs(30));
 
         let c = distributed(&[]).expect("valid");
         let d = c.distributed_config().expect("distributed");
@@ -1242,6 +1279,16 @@ mod tests {
         assert!(error(standalone(LISTENERS, "")).contains("at least one URL"));
         assert!(standalone(LISTENERS, "HTTP://127.0.0.1:0").is_ok());
         assert!(error(standalone(ADVERTISED_PORT, "70000")).contains("rest.advertised.port"));
+        assert_eq!(
+            error(standalone(REST_CONNECTIONS_MAX, "0")),
+            "Invalid value 0 for configuration rest.connections.max: Value must be at least 1"
+        );
+        assert!(error(standalone(REST_IDLE_TIMEOUT, "soon")).contains("rest.idle.timeout.ms"));
+        let c = standalone(REST_HEADER_READ_TIMEOUT, "2500").expect("valid");
+        assert_eq!(
+            c.common.rest_header_read_timeout,
+            Duration::from_millis(2500)
+        );
         assert_eq!(
             error(WorkerConfig::new(Props::new(), true)),
             "Missing required configuration \"offset.storage.file.filename\" which has no default value."

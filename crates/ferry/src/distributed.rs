@@ -22,7 +22,7 @@ use ferry_runtime::worker_config::{InternalTopicConfig, WorkerConfig};
 use ferry_runtime::Herder;
 use tracing::{info, warn};
 
-use crate::{all_plugins, bind_rest_listener, cli_config, wait_for_signal, worker_id};
+use crate::{all_plugins, bind_rest_listener, cli_config, rest_limits, wait_for_signal, worker_id};
 
 pub(crate) async fn run(
     worker_properties: PathBuf,
@@ -49,6 +49,7 @@ pub(crate) async fn run(
     })?;
 
     let (listener, bound) = bind_rest_listener(&config).await?;
+    let limits = rest_limits(&config);
     let id = worker_id(&config, bound);
     let url = format!("{}://{id}/", config.advertised_scheme());
     let settings = DistributedSettings::new(url, &distributed);
@@ -133,7 +134,7 @@ pub(crate) async fn run(
 
     let router = ferry_rest::router(herder.clone() as Arc<dyn Herder>, loggers);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(ferry_rest::serve(listener, router, async {
+    let server = tokio::spawn(ferry_rest::serve(listener, router, limits, async {
         let _ = stop_rx.await;
     }));
     info!(listener = %bound, worker_id = %id, "REST API listening");

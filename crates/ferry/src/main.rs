@@ -107,6 +107,15 @@ pub(crate) async fn bind_rest_listener(
     Ok((listener, bound))
 }
 
+/// The REST listener's connection limits from the worker properties.
+pub(crate) fn rest_limits(config: &WorkerConfig) -> ferry_rest::ConnectionLimits {
+    ferry_rest::ConnectionLimits {
+        max_connections: config.common.rest_connections_max,
+        header_read_timeout: config.common.rest_header_read_timeout,
+        idle_timeout: config.common.rest_idle_timeout,
+    }
+}
+
 /// Every connector this build carries.
 pub(crate) fn all_plugins() -> Plugins {
     Plugins::new(
@@ -157,6 +166,7 @@ async fn run_standalone(
         .collect::<Result<Vec<_>>>()?;
 
     let (listener, bound) = bind_rest_listener(&config).await?;
+    let limits = rest_limits(&config);
 
     let offset_file = config
         .offset_file()
@@ -176,7 +186,7 @@ async fn run_standalone(
 
     let router = ferry_rest::router(herder.clone() as Arc<dyn Herder>, loggers);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(ferry_rest::serve(listener, router, async {
+    let server = tokio::spawn(ferry_rest::serve(listener, router, limits, async {
         let _ = stop_rx.await;
     }));
     info!(listener = %bound, "REST API listening");

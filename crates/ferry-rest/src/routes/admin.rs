@@ -8,7 +8,7 @@ use axum::Json;
 use super::{ApiResult, AppState};
 use crate::error::ApiError;
 use crate::extract::{self, JsonBody, PathParams, QueryParams};
-use crate::logging::LogLevel;
+use crate::logging::{LogLevel, LoggerError};
 use crate::middleware::empty;
 
 pub(crate) async fn list(State(s): State<AppState>) -> Response {
@@ -47,10 +47,10 @@ pub(crate) async fn set_level(
     {
         tracing::warn!("Received invalid scope '{scope}' in request to adjust logging level; will default to worker");
     }
-    let changed = s
-        .loggers
-        .set_level(&name, level)
-        .map_err(ApiError::internal)?;
+    let changed = s.loggers.set_level(&name, level).map_err(|e| match e {
+        LoggerError::TooManyLoggers { .. } => ApiError::bad_request(e.to_string()),
+        LoggerError::Reload(_) => ApiError::internal(e.to_string()),
+    })?;
     if scope.eq_ignore_ascii_case("cluster") {
         Ok(empty(StatusCode::NO_CONTENT))
     } else {

@@ -1,9 +1,12 @@
 //! `/connector-plugins`.
 
+use std::collections::BTreeSet;
+
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use ferry_runtime::PluginType;
+use ferry_api::config::ConfigType;
+use ferry_runtime::{redact, PluginType};
 
 use super::{ApiResult, AppState};
 use crate::compat;
@@ -51,10 +54,13 @@ pub(crate) async fn validate(
         .and_then(|(_, v)| v.as_deref());
     match class {
         None => {
+            // Kafka Connect echoes the config here, passwords included;
+            // Ferry hides them.
+            let shown = hide_passwords(&s, pairs);
             return Err(ApiError::bad_request(format!(
                 "Connector config {} contains no connector type",
-                compat::java_map_to_string(&pairs)
-            )))
+                compat::java_map_to_string(&shown)
+            )));
         }
         Some(class) if !compat::connector_type_matches(class, &plugin) => {
             return Err(ApiError::bad_request(format!(
@@ -65,4 +71,31 @@ pub(crate) async fn validate(
     }
     let config = extract::props_from_pairs(pairs);
     Ok(Json(s.call(s.herder.validate_connector_config(config)).await?).into_response())
+}
+
+/// `pairs` with the values of password keys replaced by `[hidden]`: keys of
+/// type PASSWORD in any connector plugin (the config names none), and
+/// Kafka client passwords under the override prefixes.
+fn hide_passwords(
+    s: &AppState,
+    pairs: Vec<(String, Option<String>)>,
+) -> Vec<(String, Option<String>)> {
+    let connectors = s.herder.plugins(&[PluginType::Source, PluginType::Sink]);
+    let passwords: BTreeSet<String> = connectors
+        .iter()
+        .filter_map(|p| s.herder.plugin_config(&p.class_name).ok())
+        .flatten()
+        .filter(|k| k.config_type == ConfigType::Password.name())
+        .map(|k| k.name)
+        .collect();
+    pairs
+        .into_iter()
+        .map(|(k, v)| {
+            if passwords.contains(&k) || redact::is_client_password_key(&k) {
+                (k, v.map(|_| redact::HIDDEN.to_owned()))
+            } else {
+                (k, v)
+            }
+        })
+        .collect()
 }

@@ -377,9 +377,11 @@ impl KafkaStatusLog {
             .map_err(kafka("reading the status topic"))
     }
 
-    /// Waits until the statuses written so far are acknowledged.
+    /// Waits until the statuses written so far are acknowledged. The wait
+    /// blocks this thread (librdkafka's flush), so the runtime's other work,
+    /// REST requests included, moves to another worker meanwhile.
     pub fn flush(&self) {
-        if let Err(e) = self.log.flush(self.timeout) {
+        if let Err(e) = tokio::task::block_in_place(|| self.log.flush(self.timeout)) {
             warn!(error = %e, "status writes not acknowledged");
         }
     }
