@@ -15,7 +15,8 @@
 # when FERRY_BIN names a binary), prints a table and writes
 # bench/results/latest.{json,svg} (smoke.{json,svg} with --smoke) and
 # bench/results/jdbc.json (jdbc-smoke.json).
-# Details in bench/README.md.
+# Details in bench/README.md. Distributed clusters with many connectors are
+# bench/cluster.sh's (not run from here).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

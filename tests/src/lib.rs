@@ -3,6 +3,7 @@
 //! polling with deadlines.
 
 pub mod cluster;
+pub mod kafka_connect;
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -97,6 +98,30 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// Worker properties of a member of the distributed cluster `cluster` (its
+/// group id and the prefix of its internal topics) listening on `port`,
+/// with short timeouts for tests and `extra` lines appended. Ferry's test
+/// workers and the Kafka Connect workers the tests compare them with use
+/// the same ones.
+pub fn distributed_properties(port: u16, cluster: &str, extra: &[(&str, &str)]) -> String {
+    let mut text = format!(
+        "bootstrap.servers={}\nlisteners=http://127.0.0.1:{port}\ngroup.id={cluster}\n\
+         config.storage.topic={cluster}-configs\noffset.storage.topic={cluster}-offsets\n\
+         status.storage.topic={cluster}-status\nconfig.storage.replication.factor=1\n\
+         offset.storage.replication.factor=1\nstatus.storage.replication.factor=1\n\
+         offset.storage.partitions=5\nstatus.storage.partitions=3\n\
+         key.converter=org.apache.kafka.connect.storage.StringConverter\n\
+         value.converter=org.apache.kafka.connect.storage.StringConverter\n\
+         offset.flush.interval.ms=1000\nsession.timeout.ms=6000\nheartbeat.interval.ms=1000\n\
+         scheduled.rebalance.max.delay.ms=3000\n",
+        bootstrap(),
+    );
+    for (k, v) in extra {
+        text.push_str(&format!("{k}={v}\n"));
+    }
+    text
+}
+
 /// A `ferry standalone` (or `ferry distributed`) process with its own
 /// directory, port and offsets file.
 pub struct Worker {
@@ -143,22 +168,8 @@ impl Worker {
         std::fs::create_dir_all(dir).expect("worker directory");
         let port = free_port();
         let worker_props = dir.join("worker.properties");
-        let mut text = format!(
-            "bootstrap.servers={}\nlisteners=http://127.0.0.1:{port}\ngroup.id={cluster}\n\
-             config.storage.topic={cluster}-configs\noffset.storage.topic={cluster}-offsets\n\
-             status.storage.topic={cluster}-status\nconfig.storage.replication.factor=1\n\
-             offset.storage.replication.factor=1\nstatus.storage.replication.factor=1\n\
-             offset.storage.partitions=5\nstatus.storage.partitions=3\n\
-             key.converter=org.apache.kafka.connect.storage.StringConverter\n\
-             value.converter=org.apache.kafka.connect.storage.StringConverter\n\
-             offset.flush.interval.ms=1000\nsession.timeout.ms=6000\nheartbeat.interval.ms=1000\n\
-             scheduled.rebalance.max.delay.ms=3000\n",
-            bootstrap(),
-        );
-        for (k, v) in extra {
-            text.push_str(&format!("{k}={v}\n"));
-        }
-        std::fs::write(&worker_props, text).expect("write worker.properties");
+        std::fs::write(&worker_props, distributed_properties(port, cluster, extra))
+            .expect("write worker.properties");
         Worker {
             dir: dir.to_owned(),
             port,

@@ -4,53 +4,12 @@
 //! from the source offsets Kafka Connect committed. Then Kafka Connect takes
 //! the cluster back from Ferry the same way.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use ferry_tests::cluster::{append_lines, Cluster, Transfer};
+use ferry_tests::kafka_connect::KafkaConnect;
 use ferry_tests::*;
 use serde_json::json;
-
-fn connect_sh(args: &[&Path]) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let out = Command::new(root.join("deploy/local/connect.sh"))
-        .args(args)
-        .output()
-        .expect("run deploy/local/connect.sh");
-    assert!(
-        out.status.success(),
-        "connect.sh {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Stops the Kafka Connect worker even when the test fails.
-struct KafkaConnect {
-    props: PathBuf,
-    running: bool,
-}
-
-impl KafkaConnect {
-    fn stop(&mut self) {
-        if self.running {
-            connect_sh(&[Path::new("stop"), &self.props]);
-            self.running = false;
-        }
-    }
-}
-
-impl Drop for KafkaConnect {
-    fn drop(&mut self) {
-        if self.running {
-            let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-            let _ = Command::new(root.join("deploy/local/connect.sh"))
-                .arg("stop")
-                .arg(&self.props)
-                .output();
-        }
-    }
-}
 
 #[test]
 fn takes_over_a_cluster_written_by_kafka_connect() {
@@ -92,11 +51,8 @@ fn takes_over_a_cluster_written_by_kafka_connect() {
     )
     .expect("connector properties");
 
-    let mut connect = KafkaConnect {
-        props: worker_props.clone(),
-        running: true,
-    };
-    connect_sh(&[Path::new("start"), &worker_props, &connector_props]);
+    let mut connect = KafkaConnect::new(worker_props, port);
+    connect.start(&[&connector_props]);
     let size = std::fs::metadata(&input).expect("input").len();
     let offsets_url = format!("http://127.0.0.1:{port}/connectors/lines/offsets");
     wait_for(
@@ -159,8 +115,7 @@ fn takes_over_a_cluster_written_by_kafka_connect() {
         assert!(exit.success(), "ferry exit status {exit}");
     }
     append_lines(&transfer.input, FIRST + THEN..FIRST + THEN + LAST);
-    connect.running = true;
-    connect_sh(&[Path::new("start"), &worker_props]);
+    connect.start(&[]);
     let duplicates = transfer.wait_complete(FIRST + THEN + LAST, Duration::from_secs(300));
     println!(
         "Kafka Connect took it back: {} lines, {duplicates} duplicate(s)",
