@@ -95,6 +95,27 @@ fn config_records_no_worker_can_run_fail_only_their_connector() {
     cluster.wait_running("before", 1, TIMEOUT);
 }
 
+/// Whether the broker reports consumer group `group` stable with `members`.
+fn group_stable_with(group: &str, members: usize) -> bool {
+    use rdkafka::consumer::{BaseConsumer, Consumer as _};
+    let Ok(consumer) = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", ferry_tests::bootstrap())
+        .create::<BaseConsumer>()
+    else {
+        return false;
+    };
+    consumer
+        .fetch_group_list(Some(group), Duration::from_secs(5))
+        .ok()
+        .and_then(|list| {
+            list.groups()
+                .iter()
+                .find(|g| g.name() == group)
+                .map(|g| g.state() == "Stable" && g.members().len() == members)
+        })
+        .unwrap_or(false)
+}
+
 fn datagen(topic: &str, tasks: &str) -> Value {
     json!({
         "connector.class": "io.confluent.kafka.connect.datagen.DatagenConnector",
@@ -199,6 +220,14 @@ fn a_thousand_tasks_cost_little_and_stop_fast() {
         let tasks = s["tasks"].as_array()?;
         (tasks.len() == 100 && tasks.iter().all(|t| t["state"] == "RUNNING")).then_some(())
     });
+    // A sink task stopped while its consumer group is still rebalancing
+    // waits for the group (bounded by task.shutdown.graceful.timeout.ms);
+    // what is measured here is the stop of a settled connector.
+    wait_for(
+        "the sink group to be stable with 100 members",
+        TIMEOUT,
+        || group_stable_with("connect-many-sinks", 100).then_some(()),
+    );
 
     for (name, tasks) in [("many", 1000), ("many-sinks", 100)] {
         let started = std::time::Instant::now();
