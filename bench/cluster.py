@@ -624,15 +624,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return a
 
 
-def on_signal(signum, _frame):
-    log(f"interrupted by {signal.Signals(signum).name}; stopping everything this run started")
-    raise SystemExit(128 + signum)
-
-
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(s, on_signal)
+        signal.signal(s, B.on_signal)
     t_start = time.monotonic()
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     run = Run(args)

@@ -25,16 +25,28 @@ pub fn bootstrap() -> String {
 
 /// Polls `check` until it returns `Some`, or panics after `timeout` naming
 /// what was awaited.
-pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+pub fn wait_for<T>(what: &str, timeout: Duration, check: impl FnMut() -> Option<T>) -> T {
+    poll_until(timeout, Duration::from_millis(50), check)
+        .unwrap_or_else(|| panic!("timed out after {timeout:?} waiting for {what}"))
+}
+
+/// Polls `check` every `every` until it returns `Some`; `None` once
+/// `timeout` passed (for callers that measure or report rather than fail).
+pub fn poll_until<T>(
+    timeout: Duration,
+    every: Duration,
+    mut check: impl FnMut() -> Option<T>,
+) -> Option<T> {
     let deadline = Instant::now() + timeout;
     loop {
         if let Some(v) = check() {
-            return v;
+            return Some(v);
         }
-        if Instant::now() >= deadline {
-            panic!("timed out after {timeout:?} waiting for {what}");
+        let now = Instant::now();
+        if now >= deadline {
+            return None;
         }
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(every.min(deadline - now));
     }
 }
 
@@ -366,24 +378,37 @@ pub fn create_topic(name: &str, partitions: i32) {
     }
 }
 
-/// Produces values (no keys) and waits until all are acknowledged.
-pub fn produce(topic: &str, values: &[&[u8]]) {
-    let p: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
+/// A producer for test input, batching briefly.
+fn test_producer() -> ThreadedProducer<DefaultProducerContext> {
+    ClientConfig::new()
         .set("bootstrap.servers", bootstrap())
         .set("linger.ms", "5")
         .create()
-        .expect("producer");
-    for v in values {
-        let mut rec: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic).payload(*v);
-        loop {
-            match p.send(rec) {
-                Ok(()) => break,
-                Err((_, r)) => {
-                    rec = r;
-                    p.poll(Duration::from_millis(10));
-                }
+        .expect("producer")
+}
+
+/// Queues a record, waiting for room while librdkafka's queue is full.
+fn send_when_room<K, P>(p: &ThreadedProducer<DefaultProducerContext>, mut rec: BaseRecord<'_, K, P>)
+where
+    K: rdkafka::message::ToBytes + ?Sized,
+    P: rdkafka::message::ToBytes + ?Sized,
+{
+    loop {
+        match p.send(rec) {
+            Ok(()) => return,
+            Err((_, r)) => {
+                rec = r;
+                p.poll(Duration::from_millis(10));
             }
         }
+    }
+}
+
+/// Produces values (no keys) and waits until all are acknowledged.
+pub fn produce(topic: &str, values: &[&[u8]]) {
+    let p = test_producer();
+    for v in values {
+        send_when_room(&p, BaseRecord::<[u8], [u8]>::to(topic).payload(*v));
     }
     p.flush(Duration::from_secs(60)).expect("flush");
 }
@@ -437,43 +462,24 @@ pub fn describe_topic(topic: &str, config: &str) -> (usize, Option<String>) {
 
 /// Produces values in order, `None` as a tombstone (null value).
 pub fn produce_with_tombstones(topic: &str, values: &[Option<&str>]) {
-    let p: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
-        .create()
-        .expect("producer");
-    for (i, v) in values.iter().enumerate() {
-        let key = format!("k{i}");
-        let mut rec: BaseRecord<'_, str, str> = BaseRecord::to(topic).key(key.as_str());
-        if let Some(v) = v {
-            rec = rec.payload(*v);
-        }
-        p.send(rec).map_err(|(e, _)| e).expect("send");
-    }
-    p.flush(Duration::from_secs(60)).expect("flush");
+    let records: Vec<(String, Option<&str>)> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (format!("k{i}"), *v))
+        .collect();
+    produce_keyed(topic, &records);
 }
 
 /// Produces keyed records in order, a `None` value as a tombstone, and
 /// waits until all are acknowledged.
 pub fn produce_keyed<K: AsRef<str>, V: AsRef<str>>(topic: &str, records: &[(K, Option<V>)]) {
-    let p: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
-        .set("linger.ms", "5")
-        .create()
-        .expect("producer");
+    let p = test_producer();
     for (key, value) in records {
         let mut rec: BaseRecord<'_, str, str> = BaseRecord::to(topic).key(key.as_ref());
         if let Some(v) = value {
             rec = rec.payload(v.as_ref());
         }
-        loop {
-            match p.send(rec) {
-                Ok(()) => break,
-                Err((_, r)) => {
-                    rec = r;
-                    p.poll(Duration::from_millis(10));
-                }
-            }
-        }
+        send_when_room(&p, rec);
     }
     p.flush(Duration::from_secs(60)).expect("flush");
 }

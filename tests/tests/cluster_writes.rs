@@ -309,20 +309,6 @@ impl Api {
     }
 }
 
-/// Polls `check` every `every` until it returns `Some` or `timeout` passes.
-fn poll<T>(timeout: Duration, every: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = check() {
-            return Some(v);
-        }
-        if Instant::now() >= deadline {
-            return None;
-        }
-        std::thread::sleep(every);
-    }
-}
-
 fn started(state: &Value) -> bool {
     state == "RUNNING" || state == "PAUSED"
 }
@@ -465,7 +451,7 @@ fn play(system: &'static str, api: &Api, dir: &Path, topic: &str, writes: &[Writ
             _ => None,
         };
         if matches!(w.action, Action::Restart { .. } | Action::RestartTask(_)) {
-            let shown = poll(STARTED, Duration::from_millis(20), || {
+            let shown = poll_until(STARTED, Duration::from_millis(20), || {
                 let s = api.get(w.via, &format!("/connectors/{c}/status"))?;
                 let task_started = task.is_none_or(|t| {
                     s["tasks"]
@@ -582,7 +568,7 @@ fn mismatch(api: &Api, via: usize, expected: &BTreeMap<String, Expected>) -> Opt
 fn settle(api: &Api, expected: &BTreeMap<String, Expected>) -> Result<Duration, String> {
     let begun = Instant::now();
     let mut last = String::new();
-    poll(SETTLE_LIMIT, Duration::from_millis(100), || {
+    poll_until(SETTLE_LIMIT, Duration::from_millis(100), || {
         match (0..api.urls.len()).find_map(|via| mismatch(api, via, expected)) {
             Some(m) => {
                 last = m;
@@ -625,7 +611,7 @@ fn visibility(
     let task_path = format!("/connectors/{name}/tasks/0/status");
     let everywhere = |state: &str| {
         let mut seen: Vec<Option<Instant>> = vec![None; api.urls.len()];
-        poll(Duration::from_secs(60), Duration::from_millis(5), || {
+        poll_until(Duration::from_secs(60), Duration::from_millis(5), || {
             for (via, s) in seen.iter_mut().enumerate() {
                 if s.is_none()
                     && api

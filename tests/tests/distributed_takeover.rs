@@ -28,17 +28,7 @@ fn takes_over_a_cluster_written_by_kafka_connect() {
     let worker_props = dir.path().join("connect.properties");
     std::fs::write(
         &worker_props,
-        format!(
-            "bootstrap.servers={}\nlisteners=http://127.0.0.1:{port}\ngroup.id={name}\n\
-             config.storage.topic={name}-configs\noffset.storage.topic={name}-offsets\n\
-             status.storage.topic={name}-status\nconfig.storage.replication.factor=1\n\
-             offset.storage.replication.factor=1\nstatus.storage.replication.factor=1\n\
-             offset.storage.partitions=5\nstatus.storage.partitions=3\n\
-             key.converter=org.apache.kafka.connect.storage.StringConverter\n\
-             value.converter=org.apache.kafka.connect.storage.StringConverter\n\
-             offset.flush.interval.ms=500\n",
-            bootstrap()
-        ),
+        distributed_properties(port, &name, &[("offset.flush.interval.ms", "500")]),
     )
     .expect("worker properties");
     let connector_props = dir.path().join("source.properties");

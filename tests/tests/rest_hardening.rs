@@ -198,13 +198,34 @@ fn header_and_idle_timeouts_close_connections() {
         idle_closed >= Duration::from_millis(1900) && idle_closed < Duration::from_secs(5),
         "an idle connection was closed after {idle_closed:?}"
     );
-    // Keep-alive between requests: a connection reused within the idle
-    // timeout still answers.
-    let client = reqwest::blocking::Client::new();
+    // Keep-alive between requests: the idle time counts from the last
+    // answer, so a connection used every 700 ms stays open past 2 s.
+    let mut conn = TcpStream::connect(("127.0.0.1", worker.port)).expect("connect");
     for _ in 0..3 {
-        let r = client.get(worker.url("/connectors")).send().expect("GET");
-        assert_eq!(r.status().as_u16(), 200);
-        std::thread::sleep(Duration::from_millis(700));
+        conn.write_all(b"GET /connectors HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .expect("request");
+        conn.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("read timeout");
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !answer.ends_with(b"[]") {
+            let n = conn.read(&mut buf).expect("answer");
+            assert!(n > 0, "closed before answering");
+            answer.extend_from_slice(&buf[..n]);
+        }
+        assert!(answer.starts_with(b"HTTP/1.1 200"), "{answer:?}");
+        // Within the idle timeout the worker keeps the connection open: the
+        // read waits out its deadline instead of seeing the close.
+        conn.set_read_timeout(Some(Duration::from_millis(700)))
+            .expect("read timeout");
+        match conn.read(&mut buf) {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            other => panic!("an idle connection within the timeout ended: {other:?}"),
+        }
     }
 }
 
@@ -232,7 +253,9 @@ fn read_latencies_during(
     names: &[String],
     writes: impl FnOnce() + Send,
 ) -> Vec<(String, u16, Duration)> {
-    let done = std::sync::atomic::AtomicBool::new(false);
+    // Set once the writes end; readers wait on it between reads, so they
+    // read at a steady pace and stop as soon as the writes are done.
+    let done = (std::sync::Mutex::new(false), std::sync::Condvar::new());
     std::thread::scope(|scope| {
         let readers: Vec<_> = (0..2)
             .map(|r| {
@@ -240,7 +263,7 @@ fn read_latencies_during(
                 scope.spawn(move || {
                     let mut out = Vec::new();
                     let mut i = r;
-                    while !done.load(std::sync::atomic::Ordering::Acquire) {
+                    loop {
                         let path = if i % 2 == 0 {
                             "/connectors".to_owned()
                         } else {
@@ -249,17 +272,26 @@ fn read_latencies_during(
                         let (code, elapsed) = timed_get(port, &path);
                         out.push((path, code, elapsed));
                         i += 1;
-                        std::thread::sleep(Duration::from_millis(40));
+                        let (lock, cvar) = done;
+                        let finished = lock.lock().unwrap_or_else(|p| p.into_inner());
+                        let (finished, _) = cvar
+                            .wait_timeout_while(finished, Duration::from_millis(40), |f| !*f)
+                            .unwrap_or_else(|p| p.into_inner());
+                        if *finished {
+                            break;
+                        }
                     }
                     out
                 })
             })
             .collect();
         // The readers stop when the writes end, even by a panic.
-        struct Done<'a>(&'a std::sync::atomic::AtomicBool);
+        struct Done<'a>(&'a (std::sync::Mutex<bool>, std::sync::Condvar));
         impl Drop for Done<'_> {
             fn drop(&mut self) {
-                self.0.store(true, std::sync::atomic::Ordering::Release);
+                let (lock, cvar) = self.0;
+                *lock.lock().unwrap_or_else(|p| p.into_inner()) = true;
+                cvar.notify_all();
             }
         }
         {

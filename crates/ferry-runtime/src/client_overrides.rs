@@ -353,13 +353,7 @@ pub struct OverridesRefused {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn props(pairs: &[(&str, &str)]) -> Props {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::test_props as props;
 
     #[test]
     fn policies_are_found_by_alias_and_class_name() {

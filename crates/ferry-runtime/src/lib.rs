@@ -27,4 +27,13 @@ pub mod worker;
 pub mod worker_config;
 
 pub use ferry_api::Props;
+
+/// Connector or worker properties from pairs, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_props(pairs: &[(&str, &str)]) -> Props {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
 pub use herder::{Created, Herder, HerderError, HerderResult, PluginType};

@@ -170,13 +170,7 @@ pub fn validate(props: &Props, values: &mut Vec<ValidatedValue>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn props(pairs: &[(&str, &str)]) -> Props {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::test_props as props;
 
     #[test]
     fn groups_match_in_order_with_default_last() {

@@ -422,7 +422,10 @@ impl DistributedHerder {
             match action {
                 Action::Group => debug!("the group asks for a rebalance"),
                 Action::Event(e) => {
-                    let what = format!("{e:?}");
+                    // Named for the debug log only when it is on.
+                    let what = tracing::enabled!(tracing::Level::DEBUG)
+                        .then(|| format!("{e:?}"))
+                        .unwrap_or_default();
                     let rejoin = match self.handle_config_event(e, &mut member).await {
                         Rejoin::No => false,
                         Rejoin::Yes => true,
