@@ -357,6 +357,23 @@ impl TaskLoop for SinkTaskRunner {
     }
 }
 
+/// The longest a stopping task waits for its last commit. While the
+/// connector's consumer group rebalances, the broker answers a commit only
+/// once every member has rejoined, and members may be the very tasks being
+/// stopped; a commit that does not make it in time leaves the partitions'
+/// next owner to start from the last periodic commit (at least once, as
+/// after a crash), instead of holding the herder for the shutdown timeout.
+const FINAL_COMMIT_WAIT: Duration = Duration::from_secs(1);
+
+/// Periodic commits (and those of revoked partitions) are sent without
+/// waiting, as Kafka Connect's `commitAsync`; the last one before the task
+/// stops waits for the broker's answer.
+#[derive(Debug, Clone, Copy)]
+enum Commit {
+    Periodic,
+    Final,
+}
+
 impl SinkTaskRunner {
     async fn run_loop(&mut self) -> Result<(), TaskError> {
         // Opened before the task starts, so that its errant record reporter
@@ -421,11 +438,11 @@ impl SinkTaskRunner {
                 }
             }
             if Instant::now() >= next_commit || self.context.take_commit_request() {
-                self.commit(&positions).await?;
+                self.commit(&positions, Commit::Periodic).await?;
                 next_commit = Instant::now() + self.core.flush_interval;
             }
         }
-        self.commit(&positions).await?;
+        self.commit(&positions, Commit::Final).await?;
         self.core.transforms.close();
         let all: Vec<TopicPartition> = assigned.into_iter().collect();
         self.task.close(&all).await.map_err(TaskError::Task)?;
@@ -579,7 +596,7 @@ impl SinkTaskRunner {
                         .filter(|(tp, _)| tps.contains(tp))
                         .map(|(tp, o)| (tp.clone(), *o))
                         .collect();
-                    if let Err(e) = self.commit(&mine).await {
+                    if let Err(e) = self.commit(&mine, Commit::Periodic).await {
                         warn!(connector = %self.core.connector, task = self.core.task_id, error = %e, "commit on revocation failed");
                     }
                     self.task.close(&tps).await.map_err(TaskError::Task)?;
@@ -638,7 +655,7 @@ impl SinkTaskRunner {
     }
 
     /// `pre_commit` → commit what the task says is safe.
-    async fn commit(&mut self, positions: &Positions) -> Result<(), TaskError> {
+    async fn commit(&mut self, positions: &Positions, kind: Commit) -> Result<(), TaskError> {
         if positions.is_empty() {
             return Ok(());
         }
@@ -679,11 +696,26 @@ impl SinkTaskRunner {
         // As in Kafka Connect, a failed commit (coordinator moved, broker
         // restarting) is not the task's failure: the next commit carries
         // the same or later offsets.
-        if let Err(e) = self.consumer.commit(&offsets) {
-            warn!(connector = %self.core.connector, task = self.core.task_id, error = %e, "offset commit failed; retrying at the next commit");
+        let sent = match kind {
+            Commit::Periodic => self.consumer.commit_async(&offsets),
+            Commit::Final => {
+                self.consumer
+                    .commit_final(&offsets, self.core.flush_timeout.min(FINAL_COMMIT_WAIT))
+                    .await
+            }
+        };
+        if let Err(e) = sent {
+            match kind {
+                Commit::Periodic => {
+                    warn!(connector = %self.core.connector, task = self.core.task_id, error = %e, "offset commit failed; retrying at the next commit")
+                }
+                Commit::Final => {
+                    warn!(connector = %self.core.connector, task = self.core.task_id, error = %e, "final offset commit failed; the partitions' next owner reads on from the last committed offsets")
+                }
+            }
             return Ok(());
         }
-        debug!(connector = %self.core.connector, task = self.core.task_id, partitions = offsets.len(), "committed sink offsets");
+        debug!(connector = %self.core.connector, task = self.core.task_id, partitions = offsets.len(), ?kind, "sink offsets committed");
         Ok(())
     }
 }

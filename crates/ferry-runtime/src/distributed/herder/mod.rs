@@ -1006,11 +1006,17 @@ impl DistributedHerder {
     /// Reacts to a config topic change; returns whether to rejoin the group.
     async fn handle_config_event(&self, event: ConfigEvent, member: &mut GroupMember) -> Rejoin {
         match event {
-            ConfigEvent::ConnectorConfig(name) => {
+            ConfigEvent::ConnectorConfig { name, created } => {
                 let mut work = self.work.lock().await;
                 let Some(local) = work.connectors.get_mut(&name) else {
-                    // New to the group: the leader assigns it.
-                    return Rejoin::UnlessAssigned;
+                    // New to the group: the leader assigns it. An update of
+                    // one another worker runs is that worker's to apply, as
+                    // in Kafka Connect; no rebalance.
+                    return if created {
+                        Rejoin::UnlessAssigned
+                    } else {
+                        Rejoin::No
+                    };
                 };
                 let Some(config) = self
                     .config
