@@ -1,26 +1,37 @@
-//! Ferry's connector SDK.
+//! Ferry's plugin SDK.
 //!
-//! The data model (schemas, values, structs), records, the connector and task
-//! traits and `ConfigDef` mirror Kafka Connect's `connect-api`, so a connector
-//! written against Kafka Connect maps onto these types one to one. Nothing here
-//! knows about Kafka clients or HTTP.
+//! The data model (schemas, values, structs), records, the traits of every
+//! plugin kind (connectors and their tasks, converters, header converters,
+//! transformations, predicates) and `ConfigDef` mirror Kafka Connect's
+//! `connect-api`, so a plugin written against Kafka Connect maps onto these
+//! types one to one. [`Plugin`] describes a plugin to the worker's
+//! registry. Nothing here knows about Kafka clients or HTTP.
 
 pub mod config;
 pub mod connector;
+pub mod convert;
 pub mod data;
 pub mod error;
+pub mod plugin;
 pub mod record;
 pub mod sync;
+pub mod transform;
 
 pub use config::{ConfigDef, ConfigKey, ConfigType, Importance, ParsedConfig, Validator, Width};
 pub use connector::{
     Connector, ConnectorContext, ConnectorKind, ErrantRecordReporter, OffsetStorageReader,
     PluginDescriptor, SinkTask, SinkTaskContext, SourceTask, SourceTaskContext, TopicPartition,
 };
+pub use convert::{ConvertError, Converter, HeaderConverter};
 pub use data::{Decimal, Field, Schema, SchemaBuilder, SchemaType, Struct, Value};
 pub use error::{BoxError, ConnectError, DataError};
-pub use record::{Header, Headers, SinkRecord, SourceRecord, TimestampType};
+pub use plugin::{
+    ConverterFactory, HeaderConverterFactory, Plugin, PluginFactory, PluginType, PredicateFactory,
+    TransformationFactory,
+};
+pub use record::{ConnectRecord, Header, Headers, SinkRecord, SourceRecord, TimestampType};
 pub use sync::lock;
+pub use transform::{ExceptionKind, Predicate, StageRef, TransformError, Transformation};
 
 /// Source partitions and offsets: maps of primitives, stored as JSON.
 pub type OffsetMap = serde_json::Map<String, serde_json::Value>;

@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use ferry_api::{
-    ConnectError, Headers, SinkRecord, SinkTask, SinkTaskContext, TimestampType, TopicPartition,
+    ConnectError, ConvertError, ExceptionKind, Headers, SinkRecord, SinkTask, SinkTaskContext,
+    TimestampType, TopicPartition, TransformError,
 };
 use ferry_kafka::{Consumer, PartitionOffset, RebalanceEvent};
-use ferry_transforms::{ExceptionKind, TransformationChain};
+use ferry_transforms::TransformationChain;
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
@@ -169,7 +170,7 @@ struct StageFailure {
 }
 
 impl StageFailure {
-    fn converter(stage: Stage, class: &str, e: ferry_convert::ConvertError) -> Self {
+    fn converter(stage: Stage, class: &str, e: ConvertError) -> Self {
         StageFailure {
             stage,
             class: class.to_owned(),
@@ -179,7 +180,7 @@ impl StageFailure {
         }
     }
 
-    fn transform(e: ferry_transforms::TransformError) -> Self {
+    fn transform(e: TransformError) -> Self {
         StageFailure {
             stage: Stage::Transformation,
             class: e.stage().map(|s| s.class.to_owned()).unwrap_or_default(),
@@ -233,7 +234,7 @@ impl StageConverters<'_> {
         let header = &self.0.header;
         for (k, v) in &m.headers {
             let (schema, value) = header
-                .to_connect(m.topic, *v)
+                .to_connect(m.topic, k, *v)
                 .map_err(|e| StageFailure::converter(Stage::HeaderConverter, header.class(), e))?;
             headers.add(*k, schema, value);
         }
@@ -446,7 +447,11 @@ impl SinkTaskRunner {
         self.core.transforms.close();
         let all: Vec<TopicPartition> = assigned.into_iter().collect();
         self.task.close(&all).await.map_err(TaskError::Task)?;
-        self.task.stop().await.map_err(TaskError::Task)
+        let stopped = self.task.stop().await.map_err(TaskError::Task);
+        // After `stop`: the task may still report errant records, which the
+        // dead letter queue converts.
+        self.core.converters.close();
+        stopped
     }
 
     /// Fetches up to `max_poll_records` and converts and transforms them.
@@ -724,8 +729,8 @@ impl SinkTaskRunner {
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    use ferry_api::{Schema, Value};
-    use ferry_convert::{ConvertError, Converter, StringConverter};
+    use ferry_api::{Converter, Schema, Value};
+    use ferry_convert::StringConverter;
 
     use crate::headers::HeaderConverter;
     use crate::Props;
@@ -739,6 +744,10 @@ mod tests {
     }
 
     impl Converter for Flaky {
+        fn configure(&mut self, _props: &Props, _is_key: bool) -> Result<(), ConvertError> {
+            Ok(())
+        }
+
         fn from_connect(
             &self,
             _topic: &str,

@@ -7,10 +7,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use ferry_api::{ConnectError, OffsetMap, SourceRecord, SourceTask, SourceTaskContext};
-use ferry_convert::{ConvertError, Converter};
+use ferry_api::{
+    ConnectError, ConvertError, Converter, ExceptionKind, OffsetMap, SourceRecord, SourceTask,
+    SourceTaskContext, TransformError,
+};
 use ferry_kafka::{Admin, DeliveryListener, OutgoingRecord, Producer};
-use ferry_transforms::{ExceptionKind, TransformError};
 use rdkafka::error::KafkaError;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -195,7 +196,7 @@ fn source_errant(
                 h.key.clone(),
                 converters
                     .header
-                    .from_connect(&r.topic, h.schema.as_ref(), &h.value)
+                    .from_connect(&r.topic, &h.key, h.schema.as_ref(), &h.value)
                     .ok()
                     .flatten(),
             )
@@ -429,7 +430,8 @@ impl SourceTaskRunner {
             .run(stop, retriable, || {
                 header_buf.clear();
                 for h in &headers {
-                    let bytes = header_conv.from_connect(&topic, h.schema.as_ref(), &h.value)?;
+                    let bytes =
+                        header_conv.from_connect(&topic, &h.key, h.schema.as_ref(), &h.value)?;
                     header_buf.push((h.key.clone(), bytes));
                 }
                 Ok(())
@@ -564,7 +566,10 @@ impl SourceTaskRunner {
         }
         self.commit_offsets().await?;
         self.core.transforms.close();
-        self.task.stop().await.map_err(TaskError::Task)
+        let stopped = self.task.stop().await.map_err(TaskError::Task);
+        // After `stop`, which may still produce records.
+        self.core.converters.close();
+        stopped
     }
 }
 
