@@ -12,7 +12,9 @@ pub mod error;
 pub mod record;
 pub mod sync;
 
-pub use config::{ConfigDef, ConfigKey, ConfigType, Importance, ParsedConfig, Validator, Width};
+pub use config::{
+    ConfigDef, ConfigKey, ConfigType, Importance, Key, ParsedConfig, Password, Validator, Width,
+};
 pub use connector::{
     Connector, ConnectorContext, ConnectorKind, ErrantRecordReporter, OffsetStorageReader,
     PluginDescriptor, SinkTask, SinkTaskContext, SourceTask, SourceTaskContext, TopicPartition,
