@@ -13,7 +13,7 @@ use serde_json::Value as Json;
 use tokio::time::Instant;
 use tracing::info;
 
-use crate::config::{config_def, DatagenConfig, TASK_ID, TASK_KEYS};
+use crate::config::{config_def, DatagenConfig, RANDOM_SEED, TASK_ID, TASK_KEYS};
 use crate::generator::Generator;
 use crate::rng::hash_str;
 
@@ -70,10 +70,10 @@ impl Connector for DatagenConnector {
         }
         // Without a seed, the connector name picks one, so the stream stays
         // the same across restarts.
-        if !base.contains_key(crate::config::RANDOM_SEED) {
+        if !base.contains_key(RANDOM_SEED.name()) {
             if let Some(name) = self.props.get("name") {
                 base.insert(
-                    crate::config::RANDOM_SEED.to_owned(),
+                    RANDOM_SEED.name().to_owned(),
                     (hash_str(name) as i64).to_string(),
                 );
             }
@@ -81,7 +81,7 @@ impl Connector for DatagenConnector {
         Ok((0..max_tasks.max(1))
             .map(|i| {
                 let mut cfg = base.clone();
-                cfg.insert(TASK_ID.to_owned(), i.to_string());
+                cfg.insert(TASK_ID.name().to_owned(), i.to_string());
                 cfg
             })
             .collect())
@@ -156,13 +156,7 @@ impl SourceTask for DatagenSourceTask {
         context: SourceTaskContext,
     ) -> Result<(), ConnectError> {
         let cfg = DatagenConfig::parse(&props).map_err(config_error)?;
-        let task = match props.get(TASK_ID) {
-            Some(t) => t
-                .trim()
-                .parse::<u32>()
-                .map_err(|_| ConnectError::config(format!("Invalid task.id {t}")))?,
-            None => context.task_number(),
-        };
+        let task = cfg.task_id.unwrap_or_else(|| context.task_number());
         let seed = cfg
             .seed
             .unwrap_or_else(|| hash_str(context.connector_name()));
@@ -241,7 +235,14 @@ impl SourceTask for DatagenSourceTask {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{FIELDS, ITERATIONS, KAFKA_TOPIC, MAX_INTERVAL, QUICKSTART};
+    use crate::config;
+
+    const FIELDS: &str = config::FIELDS.name();
+    const ITERATIONS: &str = config::ITERATIONS.name();
+    const KAFKA_TOPIC: &str = config::KAFKA_TOPIC.name();
+    const MAX_INTERVAL: &str = config::MAX_INTERVAL.name();
+    const QUICKSTART: &str = config::QUICKSTART.name();
+    const TASK_ID: &str = config::TASK_ID.name();
 
     struct Offsets(Option<OffsetMap>);
     impl ferry_api::OffsetStorageReader for Offsets {

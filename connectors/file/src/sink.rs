@@ -3,18 +3,17 @@ use std::io::Write;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use ferry_api::config::{ConfigDef, ConfigType, Importance};
+use ferry_api::config::{ConfigDef, Importance, Key};
 use ferry_api::{
     ConnectError, Connector, ConnectorContext, Props, SinkRecord, SinkTask, SinkTaskContext,
     TopicPartition, Value,
 };
 
-pub const FILE: &str = "file";
+pub const FILE: Key<Option<String>> = Key::new("file");
 
 fn config_def() -> ConfigDef {
     let mut d = ConfigDef::new();
-    d.define(FILE, ConfigType::String)
-        .default_null()
+    d.define_key(FILE)
         .importance(Importance::High)
         .doc("Destination filename. If not specified, the standard output will be used");
     d
@@ -44,8 +43,8 @@ impl Connector for FileStreamSinkConnector {
     /// Every task writes the same file, as in Kafka Connect.
     fn task_configs(&self, max_tasks: usize) -> Result<Vec<Props>, ConnectError> {
         let mut cfg = Props::new();
-        if let Some(f) = self.props.get(FILE) {
-            cfg.insert(FILE.into(), f.clone());
+        if let Some(f) = self.props.get(FILE.name()) {
+            cfg.insert(FILE.name().into(), f.clone());
         }
         Ok(vec![cfg; max_tasks])
     }
@@ -131,10 +130,7 @@ impl SinkTask for FileStreamSinkTask {
         let cfg = config_def()
             .parse(&props)
             .map_err(|e| ConnectError::config(e.message))?;
-        self.filename = cfg
-            .string(FILE)
-            .filter(|f| !f.is_empty())
-            .map(str::to_owned);
+        self.filename = cfg.get(FILE).filter(|f| !f.is_empty());
         let writer: Box<dyn Write + Send> = match &self.filename {
             Some(name) => Box::new(
                 std::fs::OpenOptions::new()

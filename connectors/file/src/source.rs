@@ -3,7 +3,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use ferry_api::config::{ConfigDef, ConfigType, Importance, Validator};
+use ferry_api::config::{ConfigDef, Importance, Key, Validator};
 use ferry_api::{
     ConnectError, Connector, ConnectorContext, OffsetMap, Props, Schema, SourceRecord, SourceTask,
     SourceTaskContext, Value,
@@ -12,24 +12,23 @@ use serde_json::Value as Json;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt};
 use tracing::{debug, info, warn};
 
-pub const FILE: &str = "file";
-pub const TOPIC: &str = "topic";
-pub const BATCH_SIZE: &str = "batch.size";
+pub const FILE: Key<Option<String>> = Key::new("file");
+pub const TOPIC: Key<String> = Key::new("topic");
+pub const BATCH_SIZE: Key<i32> = Key::new("batch.size");
 const POSITION: &str = "position";
 const FILENAME: &str = "filename";
 
 fn config_def() -> ConfigDef {
     let mut d = ConfigDef::new();
-    d.define(FILE, ConfigType::String)
-        .default_null()
+    d.define_key(FILE)
         .importance(Importance::High)
         .doc("Source filename. If not specified, the standard input will be used");
-    d.define(TOPIC, ConfigType::String)
+    d.define_key(TOPIC)
         .validator(Validator::NonEmptyString)
         .importance(Importance::High)
         .doc("The topic to publish data to");
-    d.define(BATCH_SIZE, ConfigType::Int)
-        .default_str("2000")
+    d.define_key(BATCH_SIZE)
+        .default(2000)
         .importance(Importance::Low)
         .doc("The maximum number of records the source task can read from the file each time it is polled");
     d
@@ -62,7 +61,7 @@ impl Connector for FileStreamSourceConnector {
     /// One task: a file is read sequentially.
     fn task_configs(&self, _max_tasks: usize) -> Result<Vec<Props>, ConnectError> {
         let mut cfg = Props::new();
-        for k in [FILE, TOPIC, BATCH_SIZE] {
+        for k in [FILE.name(), TOPIC.name(), BATCH_SIZE.name()] {
             if let Some(v) = self.props.get(k) {
                 cfg.insert(k.to_owned(), v.clone());
             }
@@ -97,10 +96,11 @@ pub struct FileStreamSourceTask {
 }
 
 impl Default for FileStreamSourceTask {
+    /// A task before `start`, which sets the topic and batch size.
     fn default() -> Self {
         FileStreamSourceTask {
             topic: String::new(),
-            batch_size: 2000,
+            batch_size: 1,
             filename: None,
             partition: Arc::new(OffsetMap::new()),
             reader: None,
@@ -214,12 +214,9 @@ impl SourceTask for FileStreamSourceTask {
         let cfg = config_def()
             .parse(&props)
             .map_err(|e| ConnectError::config(e.message))?;
-        self.topic = cfg.string(TOPIC).unwrap_or_default().to_owned();
-        self.batch_size = cfg.int(BATCH_SIZE).unwrap_or(2000).max(1) as usize;
-        self.filename = cfg
-            .string(FILE)
-            .filter(|f| !f.is_empty())
-            .map(str::to_owned);
+        self.topic = cfg.get(TOPIC);
+        self.batch_size = cfg.get(BATCH_SIZE).max(1) as usize;
+        self.filename = cfg.get(FILE).filter(|f| !f.is_empty());
         if let Some(name) = &self.filename {
             let mut p = OffsetMap::new();
             p.insert(FILENAME.into(), Json::String(name.clone()));

@@ -74,11 +74,7 @@ impl Connector for JdbcSourceConnector {
     }
 
     fn validate(&self, props: &Props) -> Vec<ValidatedValue> {
-        config::validate_with(
-            &source_config_def(),
-            props,
-            config::source_cross_checks(props),
-        )
+        config::validate_with(&source_config_def(), props, config::source_cross_checks)
     }
 
     async fn start(
@@ -149,7 +145,7 @@ impl Connector for JdbcSourceConnector {
             .map(|group| {
                 let mut p = self.props.clone();
                 let names: Vec<String> = group.iter().map(TableId::unquoted).collect();
-                p.insert(TASK_TABLES.into(), names.join(","));
+                p.insert(TASK_TABLES.name().into(), names.join(","));
                 p
             })
             .collect())
