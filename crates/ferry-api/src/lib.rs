@@ -10,6 +10,7 @@ pub mod connector;
 pub mod data;
 pub mod error;
 pub mod record;
+pub mod stop;
 pub mod sync;
 
 pub use config::{
@@ -21,7 +22,10 @@ pub use connector::{
 };
 pub use data::{Decimal, Field, Schema, SchemaBuilder, SchemaType, Struct, Value};
 pub use error::{BoxError, ConnectError, DataError};
-pub use record::{Header, Headers, SinkRecord, SourceRecord, TimestampType};
+pub use record::{
+    Header, Headers, OriginalPosition, RecordMetadata, SinkRecord, SourceRecord, TimestampType,
+};
+pub use stop::{StopSignal, Stopped};
 pub use sync::lock;
 
 /// Source partitions and offsets: maps of primitives, stored as JSON.

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use ferry_api::{
-    ConnectError, Headers, SinkRecord, SinkTask, SinkTaskContext, TimestampType, TopicPartition,
+    ConnectError, Headers, OriginalPosition, SinkRecord, SinkTask, SinkTaskContext, StopSignal,
+    TimestampType, TopicPartition,
 };
 use ferry_kafka::{Consumer, PartitionOffset, RebalanceEvent};
 use ferry_transforms::{ExceptionKind, TransformationChain};
@@ -257,8 +258,26 @@ impl StageConverters<'_> {
             timestamp,
             timestamp_type,
             headers,
+            original: None,
         }
     }
+}
+
+/// Keeps where `r` was consumed when transformations changed its topic,
+/// partition or offset (Kafka Connect 3.6's `originalTopic()`,
+/// `originalKafkaPartition()`, `originalKafkaOffset()`), so that a sink
+/// tracking offsets itself names the partitions the runtime commits. The
+/// record's own fields are compared with the message's: most chains leave
+/// them alone, and then nothing is copied.
+fn with_original(m: &Consumed<'_>, mut r: SinkRecord) -> SinkRecord {
+    if r.topic != m.topic || r.kafka_partition != m.partition || r.kafka_offset != m.offset {
+        r.original = Some(OriginalPosition {
+            topic: m.topic.to_owned(),
+            partition: m.partition,
+            offset: m.offset,
+        });
+    }
+    r
 }
 
 impl Stages<'_> {
@@ -269,6 +288,7 @@ impl Stages<'_> {
         let headers = self.conv.headers(m)?;
         self.transforms
             .apply(StageConverters::record(m, key, value, headers))
+            .map(|r| r.map(|r| with_original(m, r)))
             .map_err(StageFailure::transform)
     }
 
@@ -315,6 +335,7 @@ impl Stages<'_> {
         // state between records.
         Retried::Done(stage!(Stage::Transformation, || transforms
             .apply(record.clone())
+            .map(|r| r.map(|r| with_original(m, r)))
             .map_err(StageFailure::transform)))
     }
 }
@@ -354,6 +375,14 @@ impl TaskLoop for SinkTaskRunner {
 
     async fn stop_task(&mut self) -> Result<(), ConnectError> {
         self.task.stop().await
+    }
+
+    fn stop_signal(&self) -> StopSignal {
+        self.context.stop_signal().clone()
+    }
+
+    fn target(&self) -> watch::Receiver<TargetState> {
+        self.core.target.clone()
     }
 }
 
