@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use ferry_api::config::{ConfigDef, ValidatedValue};
 use ferry_api::{
     ConnectError, Connector, ConnectorContext, OffsetMap, Props, Schema, SourceRecord, SourceTask,
-    SourceTaskContext, Value,
+    SourceTaskContext, StopSignal, Value,
 };
 use serde_json::Value as Json;
 use tokio::time::Instant;
@@ -24,8 +24,8 @@ pub const OFFSET_ITERATION: &str = "iteration";
 
 /// Most records one poll returns.
 const MAX_BATCH: usize = 1000;
-/// Longest a poll waits before returning (the worker checks for stop and
-/// pause requests between polls).
+/// Longest a poll waits before returning (the worker handles pause requests
+/// and offset commits between polls; a stop ends the wait at once).
 const MAX_POLL_WAIT: Duration = Duration::from_millis(900);
 /// Wait per poll once every iteration is done.
 const DONE_WAIT: Duration = Duration::from_millis(500);
@@ -101,6 +101,8 @@ pub struct DatagenSourceTask {
     interval: Duration,
     next_due: Instant,
     done_logged: bool,
+    /// Fires when the task is to stop: ends a wait for the next record.
+    stop: StopSignal,
 }
 
 impl Default for DatagenSourceTask {
@@ -114,6 +116,7 @@ impl Default for DatagenSourceTask {
             interval: Duration::ZERO,
             next_due: Instant::now(),
             done_logged: false,
+            stop: StopSignal::new(),
         }
     }
 }
@@ -188,6 +191,7 @@ impl SourceTask for DatagenSourceTask {
         self.generator = Some(Generator::new(cfg.schema, cfg.key_field, seed, task));
         self.next_due = Instant::now();
         self.done_logged = false;
+        self.stop = context.stop_signal().clone();
         Ok(())
     }
 
@@ -197,7 +201,9 @@ impl SourceTask for DatagenSourceTask {
                 info!(topic = %self.topic, records = self.next, "all iterations generated");
                 self.done_logged = true;
             }
-            tokio::time::sleep(DONE_WAIT).await;
+            self.stop
+                .unless_stopped(tokio::time::sleep(DONE_WAIT))
+                .await;
             return Ok(Vec::new());
         }
         if self.interval.is_zero() {
@@ -219,12 +225,21 @@ impl SourceTask for DatagenSourceTask {
             if !out.is_empty() {
                 return Ok(out);
             }
-            if self.next_due >= deadline {
-                tokio::time::sleep_until(deadline).await;
+            let wait_until = self.next_due.min(deadline);
+            let waited = self
+                .stop
+                .unless_stopped(tokio::time::sleep_until(wait_until))
+                .await;
+            if waited.is_none() || wait_until == deadline {
                 return Ok(out);
             }
-            tokio::time::sleep_until(self.next_due).await;
         }
+    }
+
+    /// Committed offsets are all this task needs: records are not kept
+    /// for `commit_record`.
+    fn wants_commit_record(&self) -> bool {
+        false
     }
 
     async fn stop(&mut self) -> Result<(), ConnectError> {

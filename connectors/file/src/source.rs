@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use ferry_api::config::{ConfigDef, Importance, Key, Validator};
 use ferry_api::{
     ConnectError, Connector, ConnectorContext, OffsetMap, Props, Schema, SourceRecord, SourceTask,
-    SourceTaskContext, Value,
+    SourceTaskContext, StopSignal, Value,
 };
 use serde_json::Value as Json;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt};
@@ -74,7 +74,8 @@ impl Connector for FileStreamSourceConnector {
 }
 
 /// How long `poll` waits for new data before returning an empty batch (the
-/// worker checks for stop and pause requests between polls).
+/// worker handles pause requests and offset commits between polls; a stop
+/// ends the wait at once).
 const IDLE_POLL: Duration = Duration::from_millis(250);
 const IDLE_STEP: Duration = Duration::from_millis(50);
 const READ_CHUNK: usize = 64 * 1024;
@@ -93,6 +94,8 @@ pub struct FileStreamSourceTask {
     consumed: usize,
     /// A '\r' ended the previous line; a '\n' right after it belongs to it.
     skip_lf: bool,
+    /// Fires when the task is to stop: ends a wait for more data.
+    stop: StopSignal,
 }
 
 impl Default for FileStreamSourceTask {
@@ -108,6 +111,7 @@ impl Default for FileStreamSourceTask {
             position: 0,
             consumed: 0,
             skip_lf: false,
+            stop: StopSignal::new(),
         }
     }
 }
@@ -233,6 +237,7 @@ impl SourceTask for FileStreamSourceTask {
             }
             self.partition = Arc::new(p);
         }
+        self.stop = context.stop_signal().clone();
         self.open().await
     }
 
@@ -252,10 +257,17 @@ impl SourceTask for FileStreamSourceTask {
                 Some(reader) => {
                     // Reads into spare capacity: no zero-filling per chunk.
                     self.buffer.reserve(READ_CHUNK);
-                    reader
-                        .read_buf(&mut self.buffer)
+                    // Standard input may block until a line is typed.
+                    match self
+                        .stop
+                        .unless_stopped(reader.read_buf(&mut self.buffer))
                         .await
-                        .map_err(|e| ConnectError::caused_by("Error while reading from file", e))?
+                    {
+                        Some(read) => read.map_err(|e| {
+                            ConnectError::caused_by("Error while reading from file", e)
+                        })?,
+                        None => break,
+                    }
                 }
                 None => 0,
             };
@@ -265,10 +277,23 @@ impl SourceTask for FileStreamSourceTask {
                 if !records.is_empty() || tokio::time::Instant::now() >= deadline {
                     break;
                 }
-                tokio::time::sleep(IDLE_STEP).await;
+                if self
+                    .stop
+                    .unless_stopped(tokio::time::sleep(IDLE_STEP))
+                    .await
+                    .is_none()
+                {
+                    break;
+                }
             }
         }
         Ok(records)
+    }
+
+    /// Committed offsets are all this task needs: records are not kept
+    /// for `commit_record`.
+    fn wants_commit_record(&self) -> bool {
+        false
     }
 
     async fn stop(&mut self) -> Result<(), ConnectError> {
