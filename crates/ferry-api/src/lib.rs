@@ -4,6 +4,10 @@
 //! traits and `ConfigDef` mirror Kafka Connect's `connect-api`, so a connector
 //! written against Kafka Connect maps onto these types one to one. Nothing here
 //! knows about Kafka clients or HTTP.
+//!
+//! With the `testkit` feature, `testkit` drives tasks in memory for unit
+//! tests: offsets, contexts that record requests, and source and sink
+//! harnesses with deadlines.
 
 pub mod config;
 pub mod connector;
@@ -12,6 +16,8 @@ pub mod error;
 pub mod record;
 pub mod stop;
 pub mod sync;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
 
 pub use config::{
     ConfigDef, ConfigKey, ConfigType, Importance, Key, ParsedConfig, Password, Validator, Width,
