@@ -249,6 +249,8 @@ impl SourceTask for DatagenSourceTask {
 
 #[cfg(test)]
 mod tests {
+    use ferry_api::testkit::{props, start_connector, MemoryOffsetReader, SourceHarness};
+
     use super::*;
     use crate::config;
 
@@ -258,21 +260,6 @@ mod tests {
     const MAX_INTERVAL: &str = config::MAX_INTERVAL.name();
     const QUICKSTART: &str = config::QUICKSTART.name();
     const TASK_ID: &str = config::TASK_ID.name();
-
-    struct Offsets(Option<OffsetMap>);
-    impl ferry_api::OffsetStorageReader for Offsets {
-        fn offset(&self, p: &OffsetMap) -> Option<OffsetMap> {
-            assert_eq!(p.get(PARTITION_TASK), Some(&Json::from(0)));
-            self.0.clone()
-        }
-    }
-
-    fn props(pairs: &[(&str, &str)]) -> Props {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     fn users(iterations: &str) -> Props {
         props(&[
@@ -285,21 +272,15 @@ mod tests {
         ])
     }
 
-    async fn started(p: Props, committed: Option<u64>) -> DatagenSourceTask {
-        let offset = committed.map(|n| {
-            let mut o = OffsetMap::new();
-            o.insert(OFFSET_ITERATION.into(), Json::from(n));
-            o
-        });
-        let ctx = SourceTaskContext::new("c", 0, Arc::new(Offsets(offset)));
-        let mut task = DatagenSourceTask::default();
-        task.start(p, ctx).await.unwrap();
-        task
+    async fn started(p: Props, offsets: MemoryOffsetReader) -> SourceHarness<DatagenSourceTask> {
+        let mut h = SourceHarness::with_offsets(DatagenSourceTask::default(), offsets);
+        h.start(p).await.unwrap();
+        h
     }
 
     #[tokio::test]
     async fn iterations_bound_the_records_and_offsets_count_them() {
-        let mut task = started(users("1500"), None).await;
+        let mut task = started(users("1500"), MemoryOffsetReader::new()).await;
         let first = task.poll().await.unwrap();
         assert_eq!(first.len(), MAX_BATCH);
         let second = task.poll().await.unwrap();
@@ -313,13 +294,22 @@ mod tests {
 
     #[tokio::test]
     async fn a_restart_continues_with_the_same_records() {
-        let mut fresh = started(users("10"), None).await;
+        let mut fresh = started(users("10"), MemoryOffsetReader::new()).await;
         let all = fresh.poll().await.unwrap();
         assert_eq!(all.len(), 10);
-        let mut resumed = started(users("10"), Some(4)).await;
+        // Four of them reached Kafka and had their offsets committed.
+        let offsets = MemoryOffsetReader::new();
+        let mut first = started(users("10"), offsets.clone()).await;
+        let polled = first.poll().await.unwrap();
+        first.acknowledge(&polled[..4]).await.unwrap();
+        first.commit_offsets().await.unwrap();
+        first.stop().await.unwrap();
+        let mut resumed = started(users("10"), offsets.clone()).await;
         let rest = resumed.poll().await.unwrap();
         assert_eq!(rest, all[4..]);
-        let mut done = started(users("10"), Some(10)).await;
+        resumed.acknowledge(&rest).await.unwrap();
+        resumed.commit_offsets().await.unwrap();
+        let mut done = started(users("10"), offsets).await;
         assert!(done.poll().await.unwrap().is_empty());
     }
 
@@ -327,12 +317,9 @@ mod tests {
     async fn max_interval_paces_records() {
         let mut p = users("3");
         p.insert(MAX_INTERVAL.into(), "100".into());
-        let mut task = started(p, None).await;
+        let mut task = started(p, MemoryOffsetReader::new()).await;
         let t0 = std::time::Instant::now();
-        let mut n = 0;
-        while n < 3 {
-            n += task.poll().await.unwrap().len();
-        }
+        task.poll_records(3, Duration::from_secs(5)).await.unwrap();
         assert!(
             t0.elapsed() >= Duration::from_millis(190),
             "{:?}",
@@ -340,16 +327,33 @@ mod tests {
         );
     }
 
-    #[test]
-    fn task_configs_number_the_tasks_and_fix_a_seed() {
-        let mut c = DatagenConnector {
-            props: props(&[
-                ("name", "gen"),
-                ("connector.class", "Datagen"),
-                (KAFKA_TOPIC, "t"),
-                (QUICKSTART, "orders"),
-            ]),
-        };
+    #[tokio::test]
+    async fn a_wait_for_the_next_record_ends_when_the_task_is_stopped() {
+        let mut p = users("10");
+        p.insert(MAX_INTERVAL.into(), "60000".into());
+        let mut task = started(p, MemoryOffsetReader::new()).await;
+        assert_eq!(
+            task.poll().await.unwrap().len(),
+            1,
+            "the first is due at once"
+        );
+        // The next is due in a minute: a poll would wait its longest wait.
+        task.stop_signal().stop();
+        let t0 = std::time::Instant::now();
+        assert!(task.poll().await.unwrap().is_empty());
+        assert!(t0.elapsed() < MAX_POLL_WAIT / 2, "{:?}", t0.elapsed());
+    }
+
+    #[tokio::test]
+    async fn task_configs_number_the_tasks_and_fix_a_seed() {
+        let mut config = props(&[
+            ("name", "gen"),
+            ("connector.class", "Datagen"),
+            (KAFKA_TOPIC, "t"),
+            (QUICKSTART, "orders"),
+        ]);
+        let mut c = DatagenConnector::default();
+        start_connector(&mut c, config.clone()).await.unwrap();
         let cfgs = c.task_configs(3).unwrap();
         assert_eq!(cfgs.len(), 3);
         for (i, cfg) in cfgs.iter().enumerate() {
@@ -357,8 +361,10 @@ mod tests {
             assert!(!cfg.contains_key("connector.class"));
             assert_eq!(cfg["random.seed"], cfgs[0]["random.seed"]);
         }
-        c.props.insert("random.seed".into(), "7".into());
-        assert_eq!(c.task_configs(1).unwrap()[0]["random.seed"], "7");
+        config.insert("random.seed".into(), "7".into());
+        let mut seeded = DatagenConnector::default();
+        start_connector(&mut seeded, config).await.unwrap();
+        assert_eq!(seeded.task_configs(1).unwrap()[0]["random.seed"], "7");
     }
 
     fn errors(p: &Props) -> Vec<(String, String)> {

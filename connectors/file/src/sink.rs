@@ -185,3 +185,43 @@ impl SinkTask for FileStreamSinkTask {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use ferry_api::testkit::{props, sink_record, SinkHarness};
+    use ferry_api::{Schema, SchemaBuilder, Struct};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn records_become_lines_before_their_offsets_are_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.txt");
+        let mut sink = SinkHarness::new(FileStreamSinkTask::default());
+        sink.start(props(&[("file", path.to_str().expect("utf-8 path"))]))
+            .await
+            .unwrap();
+        let tp = TopicPartition::new("lines", 0);
+        sink.open(std::slice::from_ref(&tp)).await.unwrap();
+        let schema = SchemaBuilder::struct_()
+            .field("id", Schema::int32())
+            .field("name", Schema::optional_string())
+            .build();
+        let row = Struct::new(schema)
+            .and_then(|s| s.put("id", 7))
+            .expect("a struct");
+        sink.put(vec![
+            sink_record("lines", 0, 0, Value::from("plain")),
+            sink_record("lines", 0, 1, Value::Int64(42)),
+            sink_record("lines", 0, 2, Value::Struct(row)),
+            sink_record("lines", 0, 3, Value::Null),
+        ])
+        .await
+        .unwrap();
+        let committed = sink.commit().await.unwrap();
+        assert_eq!(committed, BTreeMap::from([(tp, 4)]));
+        let written = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(written, "plain\n42\nStruct{id=7}\nnull\n");
+        sink.stop().await.unwrap();
+    }
+}

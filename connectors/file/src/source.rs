@@ -309,19 +309,26 @@ impl SourceTask for FileStreamSourceTask {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write;
+
+    use ferry_api::testkit::{offset_map, props, SourceHarness};
+    use serde_json::json;
+
     use super::*;
 
-    struct NoOffsets;
-    impl ferry_api::OffsetStorageReader for NoOffsets {
-        fn offset(&self, _: &OffsetMap) -> Option<OffsetMap> {
-            None
-        }
+    fn task_props(file: &std::path::Path) -> Props {
+        let file = file.to_str().expect("utf-8 path");
+        props(&[("file", file), ("topic", "t"), ("batch.size", "3")])
     }
 
-    fn props(file: &str) -> Props {
-        [("file", file), ("topic", "t"), ("batch.size", "3")]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    fn lines(records: &[SourceRecord]) -> Vec<&str> {
+        records.iter().filter_map(|r| r.value.as_str()).collect()
+    }
+
+    fn positions(records: &[SourceRecord]) -> Vec<u64> {
+        records
+            .iter()
+            .filter_map(|r| r.source_offset[POSITION].as_u64())
             .collect()
     }
 
@@ -330,36 +337,81 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("in.txt");
         std::fs::write(&path, b"a\r\nbb\rccc\ndddd\npartial").unwrap();
-        let mut task = FileStreamSourceTask::default();
-        let ctx = SourceTaskContext::new("c", 0, Arc::new(NoOffsets));
-        task.start(props(path.to_str().unwrap()), ctx)
-            .await
-            .unwrap();
-        let first = task.poll().await.unwrap();
-        let lines: Vec<_> = first
-            .iter()
-            .map(|r| r.value.as_str().unwrap().to_owned())
-            .collect();
-        assert_eq!(lines, ["a", "bb", "ccc"]);
-        let positions: Vec<_> = first
-            .iter()
-            .map(|r| r.source_offset["position"].as_u64().unwrap())
-            .collect();
-        assert_eq!(positions, [3, 6, 10]);
-        let second = task.poll().await.unwrap();
-        assert_eq!(second.len(), 1);
-        assert_eq!(second[0].source_offset["position"], 15);
+        let mut source = SourceHarness::new(FileStreamSourceTask::default());
+        source.start(task_props(&path)).await.unwrap();
+        let first = source.poll().await.unwrap();
+        assert_eq!(lines(&first), ["a", "bb", "ccc"]);
+        assert_eq!(positions(&first), [3, 6, 10]);
+        assert_eq!(first[0].topic, "t");
+        let second = source.poll().await.unwrap();
+        assert_eq!(positions(&second), [15]);
         // The unterminated line is held back until it is complete.
-        assert!(task.poll().await.unwrap().is_empty());
-        use std::io::Write;
+        assert!(source.poll().await.unwrap().is_empty());
         std::fs::OpenOptions::new()
             .append(true)
             .open(&path)
             .unwrap()
             .write_all(b" line\n")
             .unwrap();
-        let third = task.poll().await.unwrap();
-        assert_eq!(third[0].value.as_str(), Some("partial line"));
-        assert_eq!(third[0].source_offset["position"], 28);
+        let third = source.poll().await.unwrap();
+        assert_eq!(lines(&third), ["partial line"]);
+        assert_eq!(positions(&third), [28]);
+        source.stop().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_restarted_task_resumes_after_the_committed_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.txt");
+        std::fs::write(&path, b"one\ntwo\nthree\nfour\n").unwrap();
+        let mut first = SourceHarness::new(FileStreamSourceTask::default());
+        first.start(task_props(&path)).await.unwrap();
+        let records = first.poll().await.unwrap();
+        // Only the first two reached Kafka before the task stopped.
+        first.acknowledge(&records[..2]).await.unwrap();
+        first.commit_offsets().await.unwrap();
+        first.stop().await.unwrap();
+        let partition = offset_map(json!({ FILENAME: path.to_str() }));
+        assert_eq!(
+            first.committed_offset(&partition),
+            Some(offset_map(json!({ POSITION: 8 })))
+        );
+
+        let mut second =
+            SourceHarness::with_offsets(FileStreamSourceTask::default(), first.offsets().clone());
+        second.start(task_props(&path)).await.unwrap();
+        let rest = second
+            .poll_records(2, Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(lines(&rest), ["three", "four"]);
+        second.stop().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_idle_poll_returns_at_once_when_the_task_is_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("empty.txt");
+        std::fs::write(&path, b"").unwrap();
+        // Well under the idle wait of a poll.
+        let mut source = SourceHarness::new(FileStreamSourceTask::default()).timeout(IDLE_POLL / 5);
+        source.start(task_props(&path)).await.unwrap();
+        source.stop_signal().stop();
+        assert!(source.poll().await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_missing_file_is_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("later.txt");
+        let mut source = SourceHarness::new(FileStreamSourceTask::default());
+        source.start(task_props(&path)).await.unwrap();
+        assert!(source.poll().await.unwrap().is_empty());
+        std::fs::write(&path, b"here\n").unwrap();
+        let records = source
+            .poll_records(1, Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(lines(&records), ["here"]);
     }
 }

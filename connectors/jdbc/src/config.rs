@@ -623,14 +623,9 @@ pub fn validate_with(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use ferry_api::testkit::props;
 
-    fn props(pairs: &[(&str, &str)]) -> Props {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use super::*;
 
     #[test]
     fn source_defaults_and_lists() {
@@ -699,5 +694,45 @@ mod tests {
         assert_eq!(c.table_for("orders"), "kafka_orders");
         assert_eq!(c.batch_size, 3000);
         assert_eq!(c.max_retries, 10);
+    }
+
+    fn errors(values: Vec<ValidatedValue>) -> Vec<(String, String)> {
+        values
+            .into_iter()
+            .flat_map(|v| v.errors.into_iter().map(move |e| (v.name.clone(), e)))
+            .collect()
+    }
+
+    #[test]
+    fn validation_puts_cross_key_errors_on_their_keys() {
+        let p = props(&[
+            (CONNECTION_URL.name(), "sqlite::memory:"),
+            (DELETE_ENABLED.name(), "true"),
+            (INSERT_MODE.name(), "upsert"),
+        ]);
+        assert_eq!(
+            errors(validate_with(&sink_config_def(), &p, sink_cross_checks)),
+            [
+                (
+                    "delete.enabled".to_owned(),
+                    "Deletes are only supported for pk.mode record_key".to_owned()
+                ),
+                (
+                    "pk.mode".to_owned(),
+                    "Primary key mode must not be none when insert.mode is upsert".to_owned()
+                ),
+            ]
+        );
+        // Checks between keys wait until each key is valid on its own.
+        let mut p = p;
+        p.insert(BATCH_SIZE.name().into(), "many".into());
+        assert_eq!(
+            errors(validate_with(&sink_config_def(), &p, sink_cross_checks)),
+            [(
+                "batch.size".to_owned(),
+                "Invalid value many for configuration batch.size: Not a number of type INT"
+                    .to_owned()
+            )]
+        );
     }
 }
