@@ -56,7 +56,7 @@ struct Submitted {
 
 impl Submitted {
     fn advance(&mut self) {
-        while self.pending.front().is_some_and(|p| p.done.is_some()) {
+        while self.pending.front().is_some_and(|p| p.done) {
             let Some(p) = self.pending.pop_front() else {
                 break;
             };
@@ -88,13 +88,22 @@ impl Submitted {
 
 struct Pending {
     partition: Arc<OffsetMap>,
-    /// Empty while `record` holds the offset.
+    /// Empty while the kept record holds the offset.
     offset: OffsetMap,
-    /// `Some` once the runtime is done with the record: where Kafka stored
-    /// it, or `None` inside when it was never written (filtered, skipped).
-    done: Option<Option<RecordMetadata>>,
-    /// The record as polled, for `commit_record`.
+    /// Acknowledged, or never to be written (filtered, skipped).
+    done: bool,
+    /// For `commit_record` only, so boxed: tasks that do not want it pay
+    /// one pointer per record in flight.
+    kept: Option<Box<Kept>>,
+}
+
+/// What `commit_record` is called with.
+#[derive(Default)]
+struct Kept {
+    /// The record as polled.
     record: Option<SourceRecord>,
+    /// Where Kafka stored it; `None` when it was never written.
+    metadata: Option<RecordMetadata>,
 }
 
 /// A record the runtime is done with, in submission order, for
@@ -145,8 +154,8 @@ impl SubmittedRecords {
         s.pending.extend(batch.map(|(partition, offset)| Pending {
             partition,
             offset,
-            done: None,
-            record: None,
+            done: false,
+            kept: None,
         }));
         first
     }
@@ -155,7 +164,7 @@ impl SubmittedRecords {
     /// [`Self::finish`]).
     pub fn keep(&self, seq: usize, record: SourceRecord) {
         if let Some(p) = self.lock().get_mut(seq) {
-            p.record = Some(record);
+            p.kept.get_or_insert_with(Box::default).record = Some(record);
         }
     }
 
@@ -164,9 +173,9 @@ impl SubmittedRecords {
     pub fn finish(&self, seq: usize, record: Option<SourceRecord>) {
         let mut s = self.lock();
         if let Some(p) = s.get_mut(seq) {
-            p.done = Some(None);
+            p.done = true;
             if self.keeps_records {
-                p.record = record;
+                p.kept.get_or_insert_with(Box::default).record = record;
             }
         }
         if !self.keeps_records {
@@ -180,16 +189,17 @@ impl SubmittedRecords {
     pub fn take_finished(&self) -> Vec<Finished> {
         let mut s = self.lock();
         let mut out = Vec::new();
-        while s.pending.front().is_some_and(|p| p.done.is_some()) {
+        while s.pending.front().is_some_and(|p| p.done) {
             let Some(p) = s.pending.pop_front() else {
                 break;
             };
             s.base += 1;
+            let kept = p.kept.map(|k| *k).unwrap_or_default();
             out.push(Finished {
                 partition: p.partition,
                 offset: p.offset,
-                record: p.record,
-                metadata: p.done.flatten(),
+                record: kept.record,
+                metadata: kept.metadata,
             });
         }
         out
@@ -233,7 +243,10 @@ impl DeliveryListener for SubmittedRecords {
                 });
                 let first = seq == s.base;
                 if let Some(p) = s.get_mut(seq) {
-                    p.done = Some(metadata);
+                    p.done = true;
+                    if metadata.is_some() {
+                        p.kept.get_or_insert_with(Box::default).metadata = metadata;
+                    }
                 }
                 if first && !self.keeps_records {
                     s.advance();
