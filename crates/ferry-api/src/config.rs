@@ -380,6 +380,7 @@ pub fn parse_list(raw: &str) -> Vec<String> {
 pub struct Password(String);
 
 impl Password {
+    /// A password with this value.
     pub fn new(value: impl Into<String>) -> Self {
         Password(value.into())
     }
@@ -498,6 +499,7 @@ pub struct Key<T> {
 }
 
 impl<T> Key<T> {
+    /// The key named `name`, read as `T`.
     pub const fn new(name: &'static str) -> Self {
         Key {
             name,
@@ -615,12 +617,15 @@ impl<T: KeyType> TypedKeyBuilder<'_, T> {
     pub fn default(self, value: impl Into<T>) -> Self {
         self.map(|b| b.default_value(value.into().into_config()))
     }
+    /// Checks a value (the user's or the default) must pass.
     pub fn validator(self, v: Validator) -> Self {
         self.map(|b| b.validator(v))
     }
+    /// How important the key is, as `/config` lists it (default MEDIUM).
     pub fn importance(self, i: Importance) -> Self {
         self.map(|b| b.importance(i))
     }
+    /// The key's documentation, as `/config` lists it.
     pub fn doc(self, d: &str) -> Self {
         self.map(|b| b.doc(d))
     }
@@ -628,12 +633,15 @@ impl<T: KeyType> TypedKeyBuilder<'_, T> {
     pub fn group(self, g: &str) -> Self {
         self.map(|b| b.group(g))
     }
+    /// The width of the key's value in a UI (`ConfigDef.Width`).
     pub fn width(self, w: Width) -> Self {
         self.map(|b| b.width(w))
     }
+    /// The key's name in a UI (default: the key's name).
     pub fn display_name(self, n: &str) -> Self {
         self.map(|b| b.display_name(n))
     }
+    /// Keys whose validity depends on this one.
     pub fn dependents(self, d: &[&str]) -> Self {
         self.map(|b| b.dependents(d))
     }

@@ -103,7 +103,9 @@ impl SourceRecord {
 pub struct RecordMetadata {
     /// The topic written to: the record's topic after transformations.
     pub topic: String,
+    /// The partition written to.
     pub partition: i32,
+    /// The record's offset in that partition.
     pub offset: i64,
     /// The record's timestamp in the topic: the one it was sent with, or
     /// the broker's for a topic with `LogAppendTime`; `None` if unknown.
@@ -113,8 +115,11 @@ pub struct RecordMetadata {
 /// The topic, partition and offset a sink record was consumed at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OriginalPosition {
+    /// The topic consumed from.
     pub topic: String,
+    /// The partition consumed from.
     pub partition: i32,
+    /// The record's offset in that partition.
     pub offset: i64,
 }
 

@@ -110,15 +110,20 @@ pub enum HarnessError {
     /// A call into the task did not return in time.
     #[error("{call} did not return within {timeout:?}")]
     Timeout {
+        /// The trait method called, e.g. `SourceTask::poll`.
         call: &'static str,
+        /// The harness's timeout.
         timeout: Duration,
     },
     /// Fewer records than asked for arrived before the deadline; `got` are
     /// those that did.
     #[error("{} of {wanted} records within {within:?}", got.len())]
     TooFewRecords {
+        /// How many records were asked for.
         wanted: usize,
+        /// The records that arrived.
         got: Vec<SourceRecord>,
+        /// How long the harness polled.
         within: Duration,
     },
     /// A polled record the runtime would refuse.
@@ -151,6 +156,7 @@ pub struct MemoryOffsetReader {
 }
 
 impl MemoryOffsetReader {
+    /// A reader with no committed offsets.
     pub fn new() -> Self {
         MemoryOffsetReader::default()
     }
@@ -193,6 +199,7 @@ pub struct RecordingConnectorContext {
 }
 
 impl RecordingConnectorContext {
+    /// A context that has recorded nothing yet.
     pub fn new() -> Arc<Self> {
         Arc::new(RecordingConnectorContext::default())
     }
@@ -351,10 +358,12 @@ impl<T: SourceTask> SourceHarness<T> {
         self.context.stop_signal()
     }
 
+    /// The task, to look at its state.
     pub fn task(&self) -> &T {
         &self.task
     }
 
+    /// The task, to change its state between calls.
     pub fn task_mut(&mut self) -> &mut T {
         &mut self.task
     }
@@ -500,10 +509,13 @@ impl<T: SourceTask> SourceHarness<T> {
 /// last look.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct SinkRequests {
+    /// Partitions the task paused (and did not resume since).
     pub paused: HashSet<TopicPartition>,
+    /// Partitions the task resumed (and did not pause since).
     pub resumed: HashSet<TopicPartition>,
     /// Partitions to consume from the given offset next.
     pub offset_resets: HashMap<TopicPartition, i64>,
+    /// The task asked for an offset commit.
     pub commit_requested: bool,
 }
 
@@ -556,10 +568,12 @@ impl<T: SinkTask> SinkHarness<T> {
         self
     }
 
+    /// The task, to look at its state.
     pub fn task(&self) -> &T {
         &self.task
     }
 
+    /// The task, to change its state between calls.
     pub fn task_mut(&mut self) -> &mut T {
         &mut self.task
     }

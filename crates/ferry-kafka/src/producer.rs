@@ -29,8 +29,11 @@ use crate::error::KafkaClientError;
 /// Where Kafka stored a record, as its delivery report says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Delivered<'a> {
+    /// The topic written to.
     pub topic: &'a str,
+    /// The partition written to.
     pub partition: i32,
+    /// The record's offset there.
     pub offset: i64,
     /// The record's timestamp in the topic (the broker's for a topic with
     /// `LogAppendTime`); `None` when the report has none.

@@ -109,10 +109,13 @@ struct Kept {
 /// A record the runtime is done with, in submission order, for
 /// `commit_record`.
 pub struct Finished {
+    /// The record's source partition.
     pub partition: Arc<OffsetMap>,
+    /// Its source offset, unless `record` holds it.
     pub offset: OffsetMap,
     /// The record as polled (its offset inside), when it was kept.
     pub record: Option<SourceRecord>,
+    /// Where Kafka stored it; `None` when it was never written.
     pub metadata: Option<RecordMetadata>,
 }
 
