@@ -150,3 +150,44 @@ async fn the_sink_task_writes_rows_before_their_offsets_are_committed() {
     sink.stop().await.expect("stopped");
     db.close().await;
 }
+
+#[tokio::test]
+async fn a_write_retrying_an_unreachable_database_gives_up_when_stopped() {
+    // The first attempt waits for a connection up to the pool's acquire
+    // timeout (10 s); a retry would come a minute after that.
+    let mut sink = SinkHarness::new(JdbcSinkTask::default()).timeout(Duration::from_secs(40));
+    sink.start(props(&[
+        // Nothing listens on port 1.
+        ("connection.url", "jdbc:postgresql://127.0.0.1:1/nowhere"),
+        ("auto.create", "true"),
+        ("max.retries", "10"),
+        ("retry.backoff.ms", "60000"),
+    ]))
+    .await
+    .expect("started");
+    let schema = SchemaBuilder::struct_()
+        .field("id", Schema::int64())
+        .build();
+    let value = Struct::new(schema.clone())
+        .and_then(|s| s.put("id", 1i64))
+        .expect("a row");
+    let mut record = sink_record("orders", 0, 0, Value::Struct(value));
+    record.value_schema = Some(schema);
+    sink.put(vec![record])
+        .await
+        .expect("the write runs in the background");
+    let stop = sink.stop_signal().clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        stop.stop();
+    });
+    let t0 = std::time::Instant::now();
+    match sink.commit().await {
+        Err(ferry_api::testkit::HarnessError::Task(e)) => {
+            assert!(e.is_retriable(), "{e}");
+            assert!(e.to_string().contains("Stopped while retrying"), "{e}");
+        }
+        other => panic!("expected the stopped write's error, got {other:?}"),
+    }
+    assert!(t0.elapsed() < Duration::from_secs(25), "{:?}", t0.elapsed());
+}

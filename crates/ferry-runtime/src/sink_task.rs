@@ -444,7 +444,11 @@ impl SinkTaskRunner {
                         // The batch is lost to us once moved; rewind and refetch.
                         warn!(connector = %self.core.connector, task = self.core.task_id, error = %e, "retriable put failure; redelivering");
                         self.rewind(&ranges)?;
-                        tokio::time::sleep(RETRY_BACKOFF).await;
+                        // A stop (perhaps what made `put` give up) ends the wait.
+                        self.context
+                            .stop_signal()
+                            .unless_stopped(tokio::time::sleep(RETRY_BACKOFF))
+                            .await;
                     }
                     Err(e) => return Err(TaskError::Task(e)),
                 }
