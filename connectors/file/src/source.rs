@@ -77,7 +77,11 @@ impl Connector for FileStreamSourceConnector {
 /// worker handles pause requests and offset commits between polls; a stop
 /// ends the wait at once).
 const IDLE_POLL: Duration = Duration::from_millis(250);
+/// Re-reads of a file that has nothing new back off from the first to the
+/// second: a tailed file is picked up quickly once it grows, and a hundred
+/// idle tasks cost what Kafka Connect's (one read a second each) do.
 const IDLE_STEP: Duration = Duration::from_millis(50);
+const IDLE_MAX_STEP: Duration = Duration::from_secs(1);
 const READ_CHUNK: usize = 64 * 1024;
 
 pub struct FileStreamSourceTask {
@@ -94,6 +98,10 @@ pub struct FileStreamSourceTask {
     consumed: usize,
     /// A '\r' ended the previous line; a '\n' right after it belongs to it.
     skip_lf: bool,
+    /// After a read found nothing new: when to read again, and the wait
+    /// after the next empty read.
+    next_read: Option<tokio::time::Instant>,
+    idle_step: Duration,
     /// Fires when the task is to stop: ends a wait for more data.
     stop: StopSignal,
 }
@@ -111,6 +119,8 @@ impl Default for FileStreamSourceTask {
             position: 0,
             consumed: 0,
             skip_lf: false,
+            next_read: None,
+            idle_step: IDLE_STEP,
             stop: StopSignal::new(),
         }
     }
@@ -249,6 +259,21 @@ impl SourceTask for FileStreamSourceTask {
             if records.len() >= self.batch_size {
                 break;
             }
+            if let Some(at) = self.next_read {
+                // The last read found nothing: return what we have, or wait
+                // for the next read within this poll's deadline.
+                if !records.is_empty() {
+                    break;
+                }
+                // A stop ends the wait at once.
+                let waited = self
+                    .stop
+                    .unless_stopped(tokio::time::sleep_until(at.min(deadline)))
+                    .await;
+                if waited.is_none() || at > deadline {
+                    break;
+                }
+            }
             if self.reader.is_none() {
                 self.open().await?;
             }
@@ -272,19 +297,11 @@ impl SourceTask for FileStreamSourceTask {
                 None => 0,
             };
             if n == 0 {
-                // Nothing new: return what we have, or wait a little for the
-                // file to grow (Kafka Connect waits one second).
-                if !records.is_empty() || tokio::time::Instant::now() >= deadline {
-                    break;
-                }
-                if self
-                    .stop
-                    .unless_stopped(tokio::time::sleep(IDLE_STEP))
-                    .await
-                    .is_none()
-                {
-                    break;
-                }
+                self.next_read = Some(tokio::time::Instant::now() + self.idle_step);
+                self.idle_step = (self.idle_step * 2).min(IDLE_MAX_STEP);
+            } else {
+                self.next_read = None;
+                self.idle_step = IDLE_STEP;
             }
         }
         Ok(records)

@@ -1,15 +1,24 @@
 //! Kafka Connect's `org.apache.kafka.connect.converters.ByteArrayConverter`:
 //! bytes pass through unchanged.
 
-use ferry_api::{ConfigDef, Props, Schema, SchemaType, Value};
+use ferry_api::{ConfigDef, ConvertError, Converter, Props, Schema, SchemaType, Value};
 use ferry_java::text::class_display;
 
-use crate::{parse_config, ConvertError, Converter, ConverterRole};
+use crate::{parse_config, ConverterRole};
 
 #[derive(Debug, Clone)]
 pub struct ByteArrayConverter {
     /// `Schema.OPTIONAL_BYTES_SCHEMA`, shared by every record read.
     schema: Schema,
+}
+
+impl Default for ByteArrayConverter {
+    /// The converter before `configure`, which changes nothing.
+    fn default() -> Self {
+        ByteArrayConverter {
+            schema: Schema::optional_bytes(),
+        }
+    }
 }
 
 impl ByteArrayConverter {
@@ -21,13 +30,20 @@ impl ByteArrayConverter {
     /// Java's `configure` ignores its settings entirely.
     pub fn new(role: ConverterRole, props: &Props) -> Result<Self, ConvertError> {
         parse_config(&Self::config_def(), role, props)?;
-        Ok(ByteArrayConverter {
-            schema: Schema::optional_bytes(),
-        })
+        Ok(Self::default())
     }
 }
 
 impl Converter for ByteArrayConverter {
+    fn configure(&mut self, props: &Props, is_key: bool) -> Result<(), ConvertError> {
+        *self = Self::new(ConverterRole::of_key(is_key), props)?;
+        Ok(())
+    }
+
+    fn config_def(&self) -> ConfigDef {
+        Self::config_def()
+    }
+
     fn from_connect(
         &self,
         _topic: &str,

@@ -4,70 +4,44 @@
 //!
 //! - `org.apache.kafka.connect.json.JsonConverter` is [`JsonConverter`],
 //! - `org.apache.kafka.connect.storage.StringConverter` is [`StringConverter`],
-//! - `org.apache.kafka.connect.converters.ByteArrayConverter` is [`ByteArrayConverter`].
+//! - `org.apache.kafka.connect.converters.ByteArrayConverter` is [`ByteArrayConverter`],
+//! - `org.apache.kafka.connect.storage.SimpleHeaderConverter` is [`SimpleHeaderConverter`].
 //!
-//! [`new_converter`] builds one from a Kafka Connect class name, and
-//! [`converter_plugins`] lists them for the REST API. The golden tests
+//! The first three implement both `ferry_api::Converter` and
+//! `ferry_api::HeaderConverter`, as their Kafka Connect classes do; the last
+//! is a header converter only. [`plugins`] describes them to the worker's
+//! plugin registry, which builds them by class name. The golden tests
 //! (`golden/`) compare every format against the real Kafka Connect jars.
 
 mod bytes;
 mod json;
 mod plugins;
+mod simple_header;
 mod string;
 
 use ferry_api::config::ParsedConfig;
-use ferry_api::{ConfigDef, ConfigType, Importance, Props, Schema, Validator, Value};
-use thiserror::Error;
+use ferry_api::{
+    ConfigDef, ConfigType, ConvertError, Converter, Importance, Props, Schema, Validator, Value,
+};
 
 pub use bytes::ByteArrayConverter;
 pub use json::{
     DecimalFormat, JsonConverter, DECIMAL_FORMAT_CONFIG, REPLACE_NULL_WITH_DEFAULT_CONFIG,
     SCHEMAS_CACHE_SIZE_CONFIG, SCHEMAS_ENABLE_CONFIG, SCHEMA_CONTENT_CONFIG,
 };
-pub use plugins::{
-    converter_config_def_for, converter_plugins, new_converter, ConverterPlugin,
-    KAFKA_CONNECT_VERSION,
-};
+pub use plugins::{plugins, KAFKA_CONNECT_VERSION};
+pub use simple_header::SimpleHeaderConverter;
 pub use string::StringConverter;
 
-#[derive(Debug, Error, Clone, PartialEq)]
-pub enum ConvertError {
-    #[error("Unknown converter class {0}")]
-    UnknownClass(String),
-    #[error("Invalid converter configuration: {0}")]
-    Config(String),
-    /// Kafka Connect's `DataException`, e.g. bytes that are not valid JSON.
-    #[error("{0}")]
-    Data(String),
-    /// Kafka Connect's `RetriableException`: a converter that depends on
-    /// another service (a schema registry) may succeed when tried again; the
-    /// runtime retries it per `errors.retry.timeout`.
-    #[error("{0}")]
-    Retriable(String),
-}
-
-impl ConvertError {
-    pub fn is_retriable(&self) -> bool {
-        matches!(self, ConvertError::Retriable(_))
-    }
-
-    /// The Java exception class Kafka Connect reports for this failure.
-    pub fn exception_class(&self) -> &'static str {
-        match self {
-            ConvertError::Retriable(_) => "org.apache.kafka.connect.errors.RetriableException",
-            ConvertError::UnknownClass(_) | ConvertError::Config(_) => {
-                "org.apache.kafka.common.config.ConfigException"
-            }
-            ConvertError::Data(_) => "org.apache.kafka.connect.errors.DataException",
-        }
-    }
-}
-
-/// Whether a converter handles record keys or values (`converter.type`).
+/// Whether a converter handles record keys, values or headers
+/// (`converter.type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConverterRole {
+    /// Record keys (`key.converter`).
     Key,
+    /// Record values (`value.converter`).
     Value,
+    /// Header values (`header.converter`).
     Header,
 }
 
@@ -80,28 +54,15 @@ impl ConverterRole {
             ConverterRole::Header => "header",
         }
     }
-}
 
-/// Kafka Connect's `Converter`.
-pub trait Converter: Send + Sync {
-    /// Serializes into `out` (cleared first). Returns `false` for a null
-    /// payload (a tombstone), leaving `out` empty.
-    // Named after Kafka Connect's `fromConnectData`.
-    #[allow(clippy::wrong_self_convention)]
-    fn from_connect(
-        &self,
-        topic: &str,
-        schema: Option<&Schema>,
-        value: &Value,
-        out: &mut Vec<u8>,
-    ) -> Result<bool, ConvertError>;
-
-    /// Deserializes a payload (`None` = null) into schema and value.
-    fn to_connect(
-        &self,
-        topic: &str,
-        data: Option<&[u8]>,
-    ) -> Result<(Option<Schema>, Value), ConvertError>;
+    /// The role `Converter::configure(props, is_key)` asks for.
+    pub fn of_key(is_key: bool) -> Self {
+        if is_key {
+            ConverterRole::Key
+        } else {
+            ConverterRole::Value
+        }
+    }
 }
 
 pub(crate) const CONVERTER_TYPE_CONFIG: &str = "converter.type";
@@ -129,3 +90,45 @@ pub(crate) fn parse_config(
     def.parse(&props)
         .map_err(|e| ConvertError::Config(e.message))
 }
+
+/// Makes a converter a header converter too, as Kafka Connect's
+/// `JsonConverter`, `StringConverter` and `ByteArrayConverter` are: its
+/// `fromConnectHeader` / `toConnectHeader` are its `fromConnectData` /
+/// `toConnectData`, configured with `converter.type=header`. The type needs
+/// `new(role, props)` and `config_def()`.
+macro_rules! header_converter_from_converter {
+    ($($t:ty),*) => {$(
+        impl ferry_api::HeaderConverter for $t {
+            fn configure(&mut self, props: &Props) -> Result<(), ConvertError> {
+                *self = <$t>::new(ConverterRole::Header, props)?;
+                Ok(())
+            }
+
+            fn config_def(&self) -> ConfigDef {
+                <$t>::config_def()
+            }
+
+            fn from_connect_header(
+                &self,
+                topic: &str,
+                _header_key: &str,
+                schema: Option<&Schema>,
+                value: &Value,
+            ) -> Result<Option<Vec<u8>>, ConvertError> {
+                let mut out = Vec::new();
+                Ok(Converter::from_connect(self, topic, schema, value, &mut out)?.then_some(out))
+            }
+
+            fn to_connect_header(
+                &self,
+                topic: &str,
+                _header_key: &str,
+                data: Option<&[u8]>,
+            ) -> Result<(Option<Schema>, Value), ConvertError> {
+                Converter::to_connect(self, topic, data)
+            }
+        }
+    )*};
+}
+
+header_converter_from_converter!(JsonConverter, StringConverter, ByteArrayConverter);

@@ -6,10 +6,12 @@
 //! Ferry implements UTF-8 only and rejects any other encoding when the
 //! converter is created.
 
-use ferry_api::{ConfigDef, ConfigType, Importance, Props, Schema, Value, Width};
+use ferry_api::{
+    ConfigDef, ConfigType, ConvertError, Converter, Importance, Props, Schema, Value, Width,
+};
 use ferry_java::text;
 
-use crate::{parse_config, ConvertError, Converter, ConverterRole};
+use crate::{parse_config, ConverterRole};
 
 pub const ENCODING_CONFIG: &str = "converter.encoding";
 
@@ -17,6 +19,15 @@ pub const ENCODING_CONFIG: &str = "converter.encoding";
 pub struct StringConverter {
     /// `Schema.OPTIONAL_STRING_SCHEMA`, shared by every record read.
     schema: Schema,
+}
+
+impl Default for StringConverter {
+    /// The converter before `configure`: UTF-8, which is all it supports.
+    fn default() -> Self {
+        StringConverter {
+            schema: Schema::optional_string(),
+        }
+    }
 }
 
 impl StringConverter {
@@ -49,9 +60,7 @@ impl StringConverter {
                 .unwrap_or(encoding);
             check_encoding(name)?;
         }
-        Ok(StringConverter {
-            schema: Schema::optional_string(),
-        })
+        Ok(Self::default())
     }
 }
 
@@ -68,6 +77,15 @@ fn check_encoding(name: &str) -> Result<(), ConvertError> {
 }
 
 impl Converter for StringConverter {
+    fn configure(&mut self, props: &Props, is_key: bool) -> Result<(), ConvertError> {
+        *self = Self::new(ConverterRole::of_key(is_key), props)?;
+        Ok(())
+    }
+
+    fn config_def(&self) -> ConfigDef {
+        Self::config_def()
+    }
+
     fn from_connect(
         &self,
         _topic: &str,

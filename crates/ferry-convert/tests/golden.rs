@@ -11,8 +11,10 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use ferry_api::{Decimal, Props, Schema, SchemaBuilder, SchemaType, Struct, Value};
-use ferry_convert::{new_converter, ConvertError, Converter, ConverterRole, JsonConverter};
+use ferry_api::{
+    ConvertError, Converter, Decimal, Props, Schema, SchemaBuilder, SchemaType, Struct, Value,
+};
+use ferry_convert::{ByteArrayConverter, ConverterRole, JsonConverter, StringConverter};
 use ferry_java::float as java_float;
 use serde_json::{json, Value as J};
 
@@ -230,6 +232,22 @@ const CLASSES: [(&str, &str); 3] = [
         "org.apache.kafka.connect.converters.ByteArrayConverter",
     ),
 ];
+
+/// The converter of `class`, configured for `role` as Kafka Connect's
+/// `configure` (or, for headers, `Plugins.newHeaderConverter`) does.
+fn new_converter(
+    class: &str,
+    role: ConverterRole,
+    props: &Props,
+) -> Result<Box<dyn Converter>, ConvertError> {
+    Ok(match class {
+        "org.apache.kafka.connect.json.JsonConverter" => Box::new(JsonConverter::new(role, props)?),
+        "org.apache.kafka.connect.storage.StringConverter" => {
+            Box::new(StringConverter::new(role, props)?)
+        }
+        _ => Box::new(ByteArrayConverter::new(role, props)?),
+    })
+}
 
 fn role(case: &J) -> ConverterRole {
     match case["role"].as_str().unwrap_or("value") {

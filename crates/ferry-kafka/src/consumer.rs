@@ -1,10 +1,12 @@
 //! The consumer behind each sink task: a member of the group
 //! `connect-<connector>` with manual offset commits.
 
+use std::ffi::c_void;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use futures::{FutureExt, StreamExt};
+use rdkafka::bindings as rdsys;
 use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer as _, ConsumerContext, Rebalance, StreamConsumer,
 };
@@ -18,6 +20,9 @@ use crate::close::CloseOffRuntime;
 use crate::config::{client_config, ClientProps};
 use crate::error::KafkaClientError;
 use crate::PartitionOffset;
+
+/// How often [`Consumer::commit_final`] looks for its answer.
+const COMMIT_CHECK: Duration = Duration::from_millis(10);
 
 /// Partitions gained or lost in a group rebalance.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -201,18 +206,54 @@ impl Consumer {
         )
     }
 
-    /// Commits "next offset to consume" for each partition and waits for the
-    /// broker's answer.
-    pub fn commit(&self, offsets: &[PartitionOffset]) -> Result<(), KafkaClientError> {
+    /// Sends a commit of "next offset to consume" for each partition without
+    /// waiting for the answer (Kafka Connect's periodic `commitAsync`);
+    /// librdkafka logs a failure, and the next commit carries the same or
+    /// later offsets.
+    ///
+    /// Never synchronous here: a rebalance of the group waits for this
+    /// member to serve its revocation in a poll, so a task blocked in a
+    /// synchronous commit while its group rebalances would hold the whole
+    /// group back.
+    pub fn commit_async(&self, offsets: &[PartitionOffset]) -> Result<(), KafkaClientError> {
         if offsets.is_empty() {
             return Ok(());
         }
-        let mut tpl = TopicPartitionList::with_capacity(offsets.len());
-        for o in offsets {
-            tpl.add_partition_offset(&o.topic, o.partition, Offset::Offset(o.offset))?;
-        }
-        tokio::task::block_in_place(|| self.inner.commit(&tpl, CommitMode::Sync))?;
+        self.inner
+            .commit(&offset_list(offsets)?, CommitMode::Async)?;
         Ok(())
+    }
+
+    /// The last commit before the consumer is closed: sends it and polls
+    /// the consumer (serving rebalances) until the broker answers, at most
+    /// `wait`. Records fetched meanwhile are dropped: they lie past the
+    /// committed offsets and are read again by the partition's next owner.
+    pub async fn commit_final(
+        &self,
+        offsets: &[PartitionOffset],
+        wait: Duration,
+    ) -> Result<(), KafkaClientError> {
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        let tpl = offset_list(offsets)?;
+        let answer = CommitAnswer::send(&self.inner, &tpl)?;
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut stream = self.inner.stream();
+        loop {
+            if let Some(result) = answer.take() {
+                return result;
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Err(KafkaClientError::Timeout(wait, "the final offset commit"));
+            }
+            let step = (deadline - now).min(COMMIT_CHECK);
+            // Records are dropped, as above; errors are the fetches' own.
+            if let Ok(None) = tokio::time::timeout(step, stream.next()).await {
+                return Err(KafkaClientError::Other("consumer closed".into()));
+            }
+        }
     }
 
     pub fn seek(&self, topic: &str, partition: i32, offset: i64) -> Result<(), KafkaClientError> {
@@ -264,6 +305,89 @@ fn is_transient(e: &KafkaError) -> bool {
         ),
         _ => false,
     }
+}
+
+/// A commit whose answer comes back on a queue of its own, served by
+/// [`take`](Self::take): librdkafka reports manual asynchronous commits to
+/// no one unless asked this way, and a synchronous commit would stop this
+/// member from serving its group meanwhile.
+struct CommitAnswer {
+    queue: *mut rdsys::rd_kafka_queue_t,
+    slot: Box<AnswerSlot>,
+}
+
+/// `None` until answered, then librdkafka's error code (`NoError` for
+/// success).
+#[derive(Default)]
+struct AnswerSlot(Mutex<Option<RDKafkaErrorCode>>);
+
+// SAFETY: the queue handle is only used through librdkafka's thread-safe
+// queue functions, and destroyed once, on drop.
+unsafe impl Send for CommitAnswer {}
+unsafe impl Sync for CommitAnswer {}
+
+unsafe extern "C" fn commit_answered(
+    _rk: *mut rdsys::rd_kafka_t,
+    err: rdsys::rd_kafka_resp_err_t,
+    _offsets: *mut rdsys::rd_kafka_topic_partition_list_t,
+    opaque: *mut c_void,
+) {
+    // SAFETY: `opaque` is the slot of a live `CommitAnswer`: the callback
+    // runs only inside `take`, which borrows it.
+    let slot = unsafe { &*(opaque as *const AnswerSlot) };
+    *slot.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(err.into());
+}
+
+impl CommitAnswer {
+    fn send(
+        consumer: &StreamConsumer<Context>,
+        offsets: &TopicPartitionList,
+    ) -> Result<Self, KafkaClientError> {
+        let rk = consumer.client().native_ptr();
+        // SAFETY: a new queue of a live client, destroyed on drop.
+        let queue = unsafe { rdsys::rd_kafka_queue_new(rk) };
+        let answer = CommitAnswer {
+            queue,
+            slot: Box::default(),
+        };
+        let opaque = &*answer.slot as *const AnswerSlot as *mut c_void;
+        // SAFETY: librdkafka copies the offsets; the answer is served on
+        // `queue` only by `take`, while `slot` is alive.
+        let err = unsafe {
+            rdsys::rd_kafka_commit_queue(rk, offsets.ptr(), queue, Some(commit_answered), opaque)
+        };
+        if err != rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+            return Err(KafkaError::ConsumerCommit(err.into()).into());
+        }
+        Ok(answer)
+    }
+
+    /// The broker's answer, if it has come.
+    fn take(&self) -> Option<Result<(), KafkaClientError>> {
+        // SAFETY: serves the callbacks of ops on our own queue, now.
+        unsafe { rdsys::rd_kafka_queue_poll_callback(self.queue, 0) };
+        match (*self.slot.0.lock().unwrap_or_else(|p| p.into_inner()))? {
+            RDKafkaErrorCode::NoError => Some(Ok(())),
+            code => Some(Err(KafkaError::ConsumerCommit(code).into())),
+        }
+    }
+}
+
+impl Drop for CommitAnswer {
+    fn drop(&mut self) {
+        // An answer arriving later is dropped by librdkafka with the queue,
+        // without calling back.
+        // SAFETY: destroyed once; no callback runs after this.
+        unsafe { rdsys::rd_kafka_queue_destroy(self.queue) };
+    }
+}
+
+fn offset_list(offsets: &[PartitionOffset]) -> Result<TopicPartitionList, KafkaClientError> {
+    let mut tpl = TopicPartitionList::with_capacity(offsets.len());
+    for o in offsets {
+        tpl.add_partition_offset(&o.topic, o.partition, Offset::Offset(o.offset))?;
+    }
+    Ok(tpl)
 }
 
 fn tpl_of(partitions: &[(String, i32)]) -> TopicPartitionList {

@@ -5,7 +5,9 @@
 //! One thread owns the consumer (manually assigned to every partition, no
 //! group): it hands each record to the owner's callback in offset order and
 //! answers read-to-end requests once every partition's position has reached
-//! the end offsets taken when the request arrived. Writes go through an
+//! the end offsets taken when the request arrived. The thread sleeps on one
+//! channel that both requests and librdkafka's "fetched records are
+//! waiting" callback wake, so neither waits out a poll timeout. Writes go through an
 //! idempotent, `acks=all` producer with Java's murmur2 partitioner, so keyed
 //! records land where Java workers put them.
 
@@ -42,6 +44,8 @@ enum Control {
         HashMap<i32, i64>,
         oneshot::Sender<Result<(), KafkaClientError>>,
     ),
+    /// The consumer's queue went from empty to non-empty.
+    Fetched,
     Stop,
 }
 
@@ -49,6 +53,10 @@ enum Control {
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long [`KafkaLog::start`] waits for the topic's partitions.
 const TOPIC_WAIT: Duration = Duration::from_secs(60);
+/// The reader's longest sleep with nothing to do, and with a read-to-end
+/// request waiting.
+const IDLE_WAIT: Duration = Duration::from_millis(500);
+const PENDING_WAIT: Duration = Duration::from_millis(20);
 
 /// A followed topic. Dropping it stops the reader thread.
 pub struct KafkaLog {
@@ -87,9 +95,14 @@ impl KafkaLog {
         consumer_props.insert("isolation.level".into(), "read_committed".into());
         consumer_props.insert("enable.partition.eof".into(), "false".into());
         consumer_props.insert("fetch.wait.max.ms".into(), "50".into());
-        let consumer: BaseConsumer = client_config(&consumer_props)
+        let mut consumer: BaseConsumer = client_config(&consumer_props)
             .create()
             .map_err(|e| KafkaClientError::Config(e.to_string()))?;
+        let (tx, rx) = std_mpsc::channel();
+        let fetched = tx.clone();
+        consumer.set_nonempty_callback(move || {
+            let _ = fetched.send(Control::Fetched);
+        });
 
         let mut producer_props = props.clone();
         producer_props.insert("client.id".into(), format!("{client_id}-producer"));
@@ -108,7 +121,6 @@ impl KafkaLog {
         }
         consumer.assign(&tpl)?;
 
-        let (tx, rx) = std_mpsc::channel();
         let topic_name = topic.to_owned();
         let reader = std::thread::Builder::new()
             .name(format!("log-{topic}"))
@@ -337,23 +349,41 @@ struct Reader {
 impl Reader {
     fn run(&mut self, rx: &std_mpsc::Receiver<Control>, apply: &mut impl FnMut(LogRecord<'_>)) {
         loop {
+            self.apply_fetched(apply);
+            self.complete_reads();
+            // Records and requests wake the thread at once; the timeout only
+            // bounds how long a position that moved without a record
+            // (compaction, transaction markers) goes unnoticed.
+            let wait = if self.pending.is_empty() {
+                IDLE_WAIT
+            } else {
+                PENDING_WAIT
+            };
+            let mut next = rx.recv_timeout(wait);
             loop {
-                match rx.try_recv() {
+                match next {
                     Ok(Control::ReadToEnd(ends, reply)) => {
                         self.pending.push(PendingRead { ends, reply })
                     }
-                    Ok(Control::Stop) | Err(std_mpsc::TryRecvError::Disconnected) => return,
-                    Err(std_mpsc::TryRecvError::Empty) => break,
+                    Ok(Control::Fetched) | Err(std_mpsc::RecvTimeoutError::Timeout) => {}
+                    Ok(Control::Stop) | Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
                 }
+                next = match rx.try_recv() {
+                    Ok(c) => Ok(c),
+                    Err(std_mpsc::TryRecvError::Empty) => break,
+                    Err(std_mpsc::TryRecvError::Disconnected) => {
+                        Err(std_mpsc::RecvTimeoutError::Disconnected)
+                    }
+                };
             }
-            self.complete_reads();
-            let timeout = if self.pending.is_empty() {
-                Duration::from_millis(100)
-            } else {
-                Duration::from_millis(20)
-            };
-            match self.consumer.poll(timeout) {
-                Some(Ok(m)) => {
+        }
+    }
+
+    /// Applies every record the consumer has fetched, without blocking.
+    fn apply_fetched(&mut self, apply: &mut impl FnMut(LogRecord<'_>)) {
+        while let Some(result) = self.consumer.poll(Duration::ZERO) {
+            match result {
+                Ok(m) => {
                     self.next.insert(m.partition(), m.offset() + 1);
                     apply(LogRecord {
                         partition: m.partition(),
@@ -362,12 +392,11 @@ impl Reader {
                         value: m.payload(),
                     });
                 }
-                Some(Err(e)) => {
+                Err(e) => {
                     // Transient (broker restart, leader move): librdkafka
                     // reconnects and resumes on its own.
                     debug!(topic = %self.topic, error = %e, "log consumer error");
                 }
-                None => {}
             }
         }
     }

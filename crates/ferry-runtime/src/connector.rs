@@ -82,6 +82,9 @@ pub struct ConnectorSpec {
     pub plugin: PluginDescriptor,
     pub config: Props,
     pub target: TargetState,
+    /// The config's passwords, hidden wherever the connector's errors
+    /// quote them.
+    pub secrets: Secrets,
 }
 
 impl WorkerConnector {
@@ -103,7 +106,7 @@ impl WorkerConnector {
             instance: (spec.plugin.new_connector)(),
             name: spec.name.clone(),
             generation,
-            secrets: Secrets::for_plugin(&spec.plugin, &spec.config),
+            secrets: spec.secrets,
             plugin: spec.plugin,
             config: spec.config,
             target: spec.target,

@@ -3,10 +3,13 @@
 //! connector config: framework keys first, then the connector's own.
 
 use ferry_api::config::{
-    ConfigDef, ConfigInfos, ConfigType, Importance, ValidatedValue, Validator, Width,
+    ConfigDef, ConfigError, ConfigInfos, ConfigType, ConfigValue, Importance, ValidatedValue,
+    Validator, Width,
 };
 use ferry_api::{ConnectorKind, PluginDescriptor};
 
+use crate::plugins::Plugins;
+use crate::worker_config::HEADER_CONVERTER;
 use crate::Props;
 
 pub const NAME: &str = "name";
@@ -58,16 +61,16 @@ pub fn common_config_def() -> ConfigDef {
         .group(COMMON)
         .width(Width::Short)
         .display_name("Enforce tasks max");
+    // `header.converter` names a registered class: checked with the plugin
+    // registry by `validate_connector_config`.
     for (key, display) in [
         ("key.converter", "Key converter class"),
         ("value.converter", "Value converter class"),
         ("header.converter", "Header converter class"),
     ] {
-        let mut def = d.define(key, ConfigType::Class).default_null();
-        if key == "header.converter" {
-            def = def.validator(Validator::Custom(crate::headers::validate_class));
-        }
-        def.importance(Importance::Low)
+        d.define(key, ConfigType::Class)
+            .default_null()
+            .importance(Importance::Low)
             .doc("Converter class used by this connector; the worker's when unset.")
             .group(COMMON)
             .width(Width::Short)
@@ -306,18 +309,38 @@ fn validate_sink(props: &Props, values: &mut [ValidatedValue]) {
     }
 }
 
+/// `header.converter` must name a header converter `plugins` has, with
+/// Kafka Connect's message for a class it cannot load.
+fn validate_header_converter(plugins: &Plugins, values: &mut [ValidatedValue]) {
+    let Some(v) = values.iter_mut().find(|v| v.name == HEADER_CONVERTER) else {
+        return;
+    };
+    if let (true, ConfigValue::Class(class)) = (v.errors.is_empty(), &v.value) {
+        if let Err(reason) = plugins.check_header_converter(class) {
+            let error = ConfigError::invalid(HEADER_CONVERTER, class, &reason);
+            v.errors.push(error.message);
+        }
+    }
+}
+
 /// Validates a whole connector config: framework keys, then the
-/// connector's own keys and checks.
-pub fn validate_connector_config(plugin: &PluginDescriptor, props: &Props) -> ConfigInfos {
+/// connector's own keys and checks; the classes it names are looked up in
+/// `plugins`.
+pub fn validate_connector_config(
+    plugins: &Plugins,
+    plugin: &PluginDescriptor,
+    props: &Props,
+) -> ConfigInfos {
     let mut def = framework_config_def(plugin.kind);
     let mut values = def.validate(props);
+    validate_header_converter(plugins, &mut values);
     match plugin.kind {
         ConnectorKind::Sink => validate_sink(props, &mut values),
         ConnectorKind::Source => crate::topic_creation::validate(props, &mut values),
     }
     // Transform and predicate keys (their aliases' own settings included)
     // are validated by the transforms crate, whose results supersede ours.
-    let transforms = ferry_transforms::validation(props);
+    let transforms = ferry_transforms::validation(plugins, props);
     for (key, value) in transforms.keys.into_iter().zip(transforms.values) {
         match values.iter_mut().find(|x| x.name == value.name) {
             Some(slot) => *slot = value,

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use ferry_api::config::{ConfigInfos, ConfigKeyInfo};
-use ferry_api::{ConnectorKind, OffsetMap, PluginDescriptor};
+use ferry_api::{ConnectorKind, OffsetMap, PluginDescriptor, PluginFactory};
 use ferry_kafka::{Admin, PartitionOffset};
 use serde_json::Value as Json;
 
@@ -97,7 +97,7 @@ pub fn validate(
         .connector(class)
         .ok_or_else(|| HerderError::BadRequest(plugins.unknown_connector_message(class)))?
         .clone();
-    let mut infos = validate_connector_config(&plugin, config);
+    let mut infos = validate_connector_config(plugins, &plugin, config);
     rules.check(&plugin, config, &mut infos);
     infos.name = class.to_owned();
     // A connector's own checks may quote a value; passwords never show.
@@ -123,19 +123,17 @@ pub fn validate_for_put(
     Ok(plugin)
 }
 
-/// The config keys of a plugin: a connector's own then the framework's;
-/// transformations, predicates and converters have their own keys only.
+/// The config keys of a plugin of any kind: a connector's own then the
+/// framework's; converters, header converters, transformations and
+/// predicates have their own keys only.
 pub fn plugin_config(plugins: &Plugins, plugin: &str) -> HerderResult<Vec<ConfigKeyInfo>> {
-    let other = ferry_transforms::config_def_for(plugin)
-        .or_else(|| ferry_convert::converter_config_def_for(plugin));
-    if let (None, Some(def)) = (plugins.connector(plugin), other) {
-        return Ok(def.keys().iter().map(|k| k.info()).collect());
-    }
     let p = plugins
-        .connector(plugin)
+        .describe(plugin)
         .ok_or_else(|| HerderError::NotFound(format!("Unknown plugin {plugin}.")))?;
-    let mut def = (p.new_connector)().config_def();
-    def.merge(&framework_config_def(p.kind));
+    let mut def = p.plugin.config_def().clone();
+    if let PluginFactory::Connector(connector) = p.plugin.factory() {
+        def.merge(&framework_config_def(connector.kind));
+    }
     Ok(def.keys().iter().map(|k| k.info()).collect())
 }
 

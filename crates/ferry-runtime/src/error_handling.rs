@@ -9,8 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use ferry_api::{lock, ConnectError, ErrantRecordReporter, SinkRecord};
-use ferry_convert::Converter;
+use ferry_api::{lock, ConnectError, Converter, ErrantRecordReporter, SinkRecord};
 use ferry_kafka::{
     Admin, Delivered, DeliveryListener, NewTopicSpec, OutgoingRecord, Producer, ProducerPool,
 };
@@ -649,7 +648,7 @@ impl SinkErrantRecordReporter {
         for h in record.headers.iter() {
             let v = self
                 .header_converter
-                .from_connect(topic, h.schema.as_ref(), &h.value)
+                .from_connect(topic, &h.key, h.schema.as_ref(), &h.value)
                 .map_err(|e| ConnectError::Data(ferry_api::DataError::Invalid(e.to_string())))?;
             headers.push((h.key.clone(), v));
         }

@@ -66,28 +66,7 @@ pub struct Created<T> {
 }
 
 /// The type of a plugin listed by `/connector-plugins`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PluginType {
-    Sink,
-    Source,
-    Converter,
-    HeaderConverter,
-    Transformation,
-    Predicate,
-}
-
-impl PluginType {
-    pub fn name(self) -> &'static str {
-        match self {
-            PluginType::Sink => "sink",
-            PluginType::Source => "source",
-            PluginType::Converter => "converter",
-            PluginType::HeaderConverter => "header_converter",
-            PluginType::Transformation => "transformation",
-            PluginType::Predicate => "predicate",
-        }
-    }
-}
+pub use ferry_api::PluginType;
 
 #[async_trait]
 pub trait Herder: Send + Sync {

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use ferry_api::config::{ConfigDef, ConfigInfos, ConfigType};
-use ferry_api::PluginDescriptor;
+use ferry_api::{PluginDescriptor, PluginType};
 
 use crate::connector_config::{framework_config_def, CONNECTOR_CLASS};
 use crate::plugins::Plugins;
@@ -32,7 +32,11 @@ const CLIENT_OVERRIDE_PREFIXES: &[&str] = &[
     "admin.override.",
 ];
 
-const CONVERTER_PREFIXES: &[&str] = &["key.converter", "value.converter", "header.converter"];
+const CONVERTER_PREFIXES: &[(&str, PluginType)] = &[
+    ("key.converter", PluginType::Converter),
+    ("value.converter", PluginType::Converter),
+    ("header.converter", PluginType::HeaderConverter),
+];
 
 /// Secrets shorter than this are not searched for inside free text, where
 /// they would hide unrelated words; keys are masked whatever their length.
@@ -63,23 +67,27 @@ fn password_keys_of(def: &ConfigDef, prefix: &str, out: &mut BTreeSet<String>) {
 pub fn password_keys(plugins: &Plugins, config: &Props) -> BTreeSet<String> {
     let class = config.get(CONNECTOR_CLASS).map(|c| c.trim()).unwrap_or("");
     match plugins.connector(class) {
-        Some(p) => keys_for(std::slice::from_ref(p), config),
-        None => keys_for(plugins.connectors(), config),
+        Some(p) => keys_for(plugins, [p], config),
+        None => keys_for(plugins, plugins.connectors(), config),
     }
 }
 
-fn keys_for(connectors: &[PluginDescriptor], config: &Props) -> BTreeSet<String> {
+fn keys_for<'a>(
+    plugins: &Plugins,
+    connectors: impl IntoIterator<Item = &'a PluginDescriptor>,
+    config: &Props,
+) -> BTreeSet<String> {
     let mut keys = BTreeSet::new();
     for p in connectors {
         password_keys_of(&(p.new_connector)().config_def(), "", &mut keys);
         password_keys_of(&framework_config_def(p.kind), "", &mut keys);
     }
-    for role in CONVERTER_PREFIXES {
+    for (role, plugin_type) in CONVERTER_PREFIXES {
         if let Some(def) = config
             .get(*role)
-            .and_then(|c| ferry_convert::converter_config_def_for(c.trim()))
+            .and_then(|c| plugins.config_def(*plugin_type, c))
         {
-            password_keys_of(&def, &format!("{role}."), &mut keys);
+            password_keys_of(def, &format!("{role}."), &mut keys);
         }
     }
     for alias in config
@@ -88,11 +96,12 @@ fn keys_for(connectors: &[PluginDescriptor], config: &Props) -> BTreeSet<String>
         .unwrap_or_default()
     {
         let prefix = format!("transforms.{alias}.");
-        if let Some(def) = config
-            .get(&format!("{prefix}type"))
-            .and_then(|c| ferry_transforms::config_def_for(c.trim()))
-        {
-            password_keys_of(&def, &prefix, &mut keys);
+        if let Some(def) = config.get(&format!("{prefix}type")).and_then(|c| {
+            plugins
+                .config_def(PluginType::Transformation, c)
+                .or_else(|| plugins.config_def(PluginType::Predicate, c))
+        }) {
+            password_keys_of(def, &prefix, &mut keys);
         }
     }
     keys.extend(config.keys().filter(|k| is_client_password_key(k)).cloned());
@@ -126,9 +135,10 @@ impl Secrets {
         Self::from_keys(&password_keys(plugins, config), config)
     }
 
-    /// The secrets of a config of the connector `plugin`.
-    pub fn for_plugin(plugin: &PluginDescriptor, config: &Props) -> Secrets {
-        Self::from_keys(&keys_for(std::slice::from_ref(plugin), config), config)
+    /// The secrets of a config of the connector `plugin`, whose converters
+    /// and transformations are found in `plugins`.
+    pub fn for_plugin(plugins: &Plugins, plugin: &PluginDescriptor, config: &Props) -> Secrets {
+        Self::from_keys(&keys_for(plugins, [plugin], config), config)
     }
 
     fn from_keys(keys: &BTreeSet<String>, config: &Props) -> Secrets {
@@ -180,7 +190,7 @@ mod tests {
 
     #[test]
     fn client_passwords_and_scrubbing() {
-        let plugins = Plugins::new(Vec::new());
+        let plugins = Plugins::new();
         let config: Props = [
             ("producer.override.ssl.key.password", "key-secret"),
             ("producer.override.linger.ms", "5"),

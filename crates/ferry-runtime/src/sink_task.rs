@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use ferry_api::{
-    ConnectError, Headers, OriginalPosition, SinkRecord, SinkTask, SinkTaskContext, StopSignal,
-    TimestampType, TopicPartition,
+    ConnectError, ConvertError, ExceptionKind, Headers, OriginalPosition, SinkRecord, SinkTask,
+    SinkTaskContext, StopSignal, TimestampType, TopicPartition, TransformError,
 };
 use ferry_kafka::{Consumer, PartitionOffset, RebalanceEvent};
-use ferry_transforms::{ExceptionKind, TransformationChain};
+use ferry_transforms::TransformationChain;
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
@@ -170,7 +170,7 @@ struct StageFailure {
 }
 
 impl StageFailure {
-    fn converter(stage: Stage, class: &str, e: ferry_convert::ConvertError) -> Self {
+    fn converter(stage: Stage, class: &str, e: ConvertError) -> Self {
         StageFailure {
             stage,
             class: class.to_owned(),
@@ -180,7 +180,7 @@ impl StageFailure {
         }
     }
 
-    fn transform(e: ferry_transforms::TransformError) -> Self {
+    fn transform(e: TransformError) -> Self {
         StageFailure {
             stage: Stage::Transformation,
             class: e.stage().map(|s| s.class.to_owned()).unwrap_or_default(),
@@ -234,7 +234,7 @@ impl StageConverters<'_> {
         let header = &self.0.header;
         for (k, v) in &m.headers {
             let (schema, value) = header
-                .to_connect(m.topic, *v)
+                .to_connect(m.topic, k, *v)
                 .map_err(|e| StageFailure::converter(Stage::HeaderConverter, header.class(), e))?;
             headers.add(*k, schema, value);
         }
@@ -386,6 +386,23 @@ impl TaskLoop for SinkTaskRunner {
     }
 }
 
+/// The longest a stopping task waits for its last commit. While the
+/// connector's consumer group rebalances, the broker answers a commit only
+/// once every member has rejoined, and members may be the very tasks being
+/// stopped; a commit that does not make it in time leaves the partitions'
+/// next owner to start from the last periodic commit (at least once, as
+/// after a crash), instead of holding the herder for the shutdown timeout.
+const FINAL_COMMIT_WAIT: Duration = Duration::from_secs(1);
+
+/// Periodic commits (and those of revoked partitions) are sent without
+/// waiting, as Kafka Connect's `commitAsync`; the last one before the task
+/// stops waits for the broker's answer.
+#[derive(Debug, Clone, Copy)]
+enum Commit {
+    Periodic,
+    Final,
+}
+
 impl SinkTaskRunner {
     async fn run_loop(&mut self) -> Result<(), TaskError> {
         // Opened before the task starts, so that its errant record reporter
@@ -454,15 +471,19 @@ impl SinkTaskRunner {
                 }
             }
             if Instant::now() >= next_commit || self.context.take_commit_request() {
-                self.commit(&positions).await?;
+                self.commit(&positions, Commit::Periodic).await?;
                 next_commit = Instant::now() + self.core.flush_interval;
             }
         }
-        self.commit(&positions).await?;
+        self.commit(&positions, Commit::Final).await?;
         self.core.transforms.close();
         let all: Vec<TopicPartition> = assigned.into_iter().collect();
         self.task.close(&all).await.map_err(TaskError::Task)?;
-        self.task.stop().await.map_err(TaskError::Task)
+        let stopped = self.task.stop().await.map_err(TaskError::Task);
+        // After `stop`: the task may still report errant records, which the
+        // dead letter queue converts.
+        self.core.converters.close();
+        stopped
     }
 
     /// Fetches up to `max_poll_records` and converts and transforms them.
@@ -612,7 +633,7 @@ impl SinkTaskRunner {
                         .filter(|(tp, _)| tps.contains(tp))
                         .map(|(tp, o)| (tp.clone(), *o))
                         .collect();
-                    if let Err(e) = self.commit(&mine).await {
+                    if let Err(e) = self.commit(&mine, Commit::Periodic).await {
                         warn!(connector = %self.core.connector, task = self.core.task_id, error = %e, "commit on revocation failed");
                     }
                     self.task.close(&tps).await.map_err(TaskError::Task)?;
@@ -671,7 +692,7 @@ impl SinkTaskRunner {
     }
 
     /// `pre_commit` → commit what the task says is safe.
-    async fn commit(&mut self, positions: &Positions) -> Result<(), TaskError> {
+    async fn commit(&mut self, positions: &Positions, kind: Commit) -> Result<(), TaskError> {
         if positions.is_empty() {
             return Ok(());
         }
@@ -712,11 +733,26 @@ impl SinkTaskRunner {
         // As in Kafka Connect, a failed commit (coordinator moved, broker
         // restarting) is not the task's failure: the next commit carries
         // the same or later offsets.
-        if let Err(e) = self.consumer.commit(&offsets) {
-            warn!(connector = %self.core.connector, task = self.core.task_id, error = %e, "offset commit failed; retrying at the next commit");
+        let sent = match kind {
+            Commit::Periodic => self.consumer.commit_async(&offsets),
+            Commit::Final => {
+                self.consumer
+                    .commit_final(&offsets, self.core.flush_timeout.min(FINAL_COMMIT_WAIT))
+                    .await
+            }
+        };
+        if let Err(e) = sent {
+            match kind {
+                Commit::Periodic => {
+                    warn!(connector = %self.core.connector, task = self.core.task_id, error = %e, "offset commit failed; retrying at the next commit")
+                }
+                Commit::Final => {
+                    warn!(connector = %self.core.connector, task = self.core.task_id, error = %e, "final offset commit failed; the partitions' next owner reads on from the last committed offsets")
+                }
+            }
             return Ok(());
         }
-        debug!(connector = %self.core.connector, task = self.core.task_id, partitions = offsets.len(), "committed sink offsets");
+        debug!(connector = %self.core.connector, task = self.core.task_id, partitions = offsets.len(), ?kind, "sink offsets committed");
         Ok(())
     }
 }
@@ -725,8 +761,8 @@ impl SinkTaskRunner {
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    use ferry_api::{Schema, Value};
-    use ferry_convert::{ConvertError, Converter, StringConverter};
+    use ferry_api::{Converter, Schema, Value};
+    use ferry_convert::StringConverter;
 
     use crate::headers::HeaderConverter;
     use crate::Props;
@@ -740,6 +776,10 @@ mod tests {
     }
 
     impl Converter for Flaky {
+        fn configure(&mut self, _props: &Props, _is_key: bool) -> Result<(), ConvertError> {
+            Ok(())
+        }
+
         fn from_connect(
             &self,
             _topic: &str,

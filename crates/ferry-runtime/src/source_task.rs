@@ -8,12 +8,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use ferry_api::{
-    ConnectError, OffsetMap, RecordMetadata, SourceRecord, SourceTask, SourceTaskContext,
-    StopSignal,
+    ConnectError, ConvertError, Converter, ExceptionKind, OffsetMap, RecordMetadata, SourceRecord,
+    SourceTask, SourceTaskContext, StopSignal, TransformError,
 };
-use ferry_convert::{ConvertError, Converter};
 use ferry_kafka::{Admin, Delivered, DeliveryListener, OutgoingRecord, Producer};
-use ferry_transforms::{ExceptionKind, TransformError};
 use rdkafka::error::KafkaError;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -309,7 +307,7 @@ fn source_errant(
                 h.key.clone(),
                 converters
                     .header
-                    .from_connect(&r.topic, h.schema.as_ref(), &h.value)
+                    .from_connect(&r.topic, &h.key, h.schema.as_ref(), &h.value)
                     .ok()
                     .flatten(),
             )
@@ -598,7 +596,8 @@ impl SourceTaskRunner {
             .run(stop, retriable, || {
                 header_buf.clear();
                 for h in headers {
-                    let bytes = header_conv.from_connect(topic, h.schema.as_ref(), &h.value)?;
+                    let bytes =
+                        header_conv.from_connect(topic, &h.key, h.schema.as_ref(), &h.value)?;
                     header_buf.push((h.key.clone(), bytes));
                 }
                 Ok(())
@@ -734,7 +733,10 @@ impl SourceTaskRunner {
         }
         self.commit_offsets().await?;
         self.core.transforms.close();
-        self.task.stop().await.map_err(TaskError::Task)
+        let stopped = self.task.stop().await.map_err(TaskError::Task);
+        // After `stop`, which may still produce records.
+        self.core.converters.close();
+        stopped
     }
 }
 

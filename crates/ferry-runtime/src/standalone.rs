@@ -22,7 +22,8 @@ use crate::entities::{
     RestartPlan, ServerInfo, State, TargetState, TaskId, TaskInfo, TaskState,
 };
 use crate::herder::{Created, Herder, HerderError, HerderResult, PluginType};
-use crate::plugins::{Plugins, CONNECT_VERSION};
+use crate::plugins::CONNECT_VERSION;
+use crate::redact::Secrets;
 use crate::worker::{TaskHandle, Worker};
 use crate::Props;
 
@@ -66,8 +67,8 @@ impl ConnectorSlot {
 }
 
 pub struct StandaloneHerder {
+    /// The worker, whose plugin registry the herder finds connectors in.
     worker: Arc<Worker>,
-    plugins: Plugins,
     /// The worker's rules for connector configs, built once.
     rules: Arc<ConnectorRules>,
     admin: Admin,
@@ -79,11 +80,7 @@ pub struct StandaloneHerder {
 
 impl StandaloneHerder {
     /// Builds the herder and starts its background event loop.
-    pub async fn start(
-        worker: Arc<Worker>,
-        plugins: Plugins,
-        commit: &str,
-    ) -> Result<Arc<Self>, String> {
+    pub async fn start(worker: Arc<Worker>, commit: &str) -> Result<Arc<Self>, String> {
         let admin = Admin::new(&worker.config.admin_props()).map_err(|e| e.to_string())?;
         let cluster_id = admin.cluster_id().await.map_err(|e| {
             format!(
@@ -96,7 +93,6 @@ impl StandaloneHerder {
         let herder = Arc::new(StandaloneHerder {
             rules: Arc::new(ConnectorRules::new(&worker.config)),
             worker,
-            plugins,
             admin,
             server_info: ServerInfo {
                 version: CONNECT_VERSION.to_owned(),
@@ -169,6 +165,7 @@ impl StandaloneHerder {
                 plugin: view.plugin.clone(),
                 config: view.config.clone(),
                 target: view.target,
+                secrets: Secrets::for_plugin(&self.worker.plugins, &view.plugin, &view.config),
             }
         };
         running.connector = Some(WorkerConnector::spawn(
@@ -252,7 +249,7 @@ impl StandaloneHerder {
     }
 
     fn validate(&self, config: &Props) -> HerderResult<(PluginDescriptor, ConfigInfos)> {
-        connector_ops::validate(&self.plugins, &self.rules, config)
+        connector_ops::validate(&self.worker.plugins, &self.rules, config)
     }
 
     fn info_of(name: &str, view: &ConnectorView) -> ConnectorInfo {
@@ -371,7 +368,7 @@ impl Herder for StandaloneHerder {
         initial_state: Option<TargetState>,
     ) -> HerderResult<Created<ConnectorInfo>> {
         let plugin =
-            connector_ops::validate_for_put(&self.plugins, &self.rules, name, &mut config)?;
+            connector_ops::validate_for_put(&self.worker.plugins, &self.rules, name, &mut config)?;
         loop {
             let (slot, created) = {
                 let mut connectors = lock(&self.connectors);
@@ -641,10 +638,10 @@ impl Herder for StandaloneHerder {
     }
 
     fn plugins(&self, types: &[PluginType]) -> Vec<PluginInfo> {
-        self.plugins.list(types)
+        self.worker.plugins.list(types)
     }
 
     fn plugin_config(&self, plugin: &str) -> HerderResult<Vec<ConfigKeyInfo>> {
-        connector_ops::plugin_config(&self.plugins, plugin)
+        connector_ops::plugin_config(&self.worker.plugins, plugin)
     }
 }

@@ -11,10 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use ferry_api::{ConnectError, StopSignal};
-use ferry_convert::{new_converter, Converter, ConverterRole};
+use ferry_api::{ConnectError, ConnectRecord, Converter, StopSignal};
 use ferry_kafka::ProducerPool;
-use ferry_transforms::{ConnectRecord, TransformationChain};
+use ferry_transforms::TransformationChain;
 use futures::FutureExt;
 use tokio::sync::watch;
 use tracing::{error, info, warn};
@@ -23,6 +22,7 @@ use crate::entities::{State, TargetState};
 use crate::error_handling::{DeadLetterQueue, ErrorPolicy, Stage};
 use crate::errors::TaskError;
 use crate::headers::HeaderConverter;
+use crate::plugins::Plugins;
 use crate::redact::Secrets;
 use crate::status::{trace_of, StatusStore};
 use crate::worker::Worker;
@@ -39,17 +39,23 @@ pub struct Converters {
 }
 
 impl Converters {
-    /// The converters a connector's config (or the worker's) names.
-    pub fn for_connector(worker: &WorkerConfig, connector: &Props) -> Result<Self, TaskError> {
-        let build = |role: ConverterRole, prefix: &str| {
+    /// The converters a connector's config (or the worker's) names, built
+    /// by `plugins`.
+    pub fn for_connector(
+        plugins: &Plugins,
+        worker: &WorkerConfig,
+        connector: &Props,
+    ) -> Result<Self, TaskError> {
+        let build = |is_key: bool, prefix: &str| {
             let (class, props) = worker.converter_for(prefix, connector);
-            new_converter(&class, role, &props)
+            plugins
+                .new_converter(&class, is_key, &props)
                 .map(|c| (Arc::<dyn Converter>::from(c), class))
                 .map_err(|e| TaskError::setup(prefix, e))
         };
-        let (key, key_class) = build(ConverterRole::Key, "key.converter")?;
-        let (value, value_class) = build(ConverterRole::Value, "value.converter")?;
-        let header = HeaderConverter::for_connector(worker, connector)
+        let (key, key_class) = build(true, "key.converter")?;
+        let (value, value_class) = build(false, "value.converter")?;
+        let header = HeaderConverter::for_connector(plugins, worker, connector)
             .map_err(|e| TaskError::setup("header.converter", e))?;
         Ok(Converters {
             key,
@@ -58,6 +64,13 @@ impl Converters {
             key_class,
             value_class,
         })
+    }
+
+    /// Closes the converters when their task stops.
+    pub fn close(&self) {
+        self.key.close();
+        self.value.close();
+        self.header.close();
     }
 
     /// The class that ran at a converter stage, named in error reports.
@@ -111,12 +124,11 @@ impl<R: ConnectRecord> TaskCore<R> {
             connector_config,
             target,
         } = spec;
-        let transforms =
-            TransformationChain::from_connector_config(connector_config).map_err(|e| {
-                TaskError::Setup {
-                    context: e.key.clone(),
-                    source: Some(e.message.into()),
-                }
+        let plugins = worker.plugins.as_ref();
+        let transforms = TransformationChain::from_connector_config(plugins, connector_config)
+            .map_err(|e| TaskError::Setup {
+                context: e.key.clone(),
+                source: Some(e.message.into()),
             })?;
         let (status, producers, worker) = (
             worker.status.clone(),
@@ -127,7 +139,7 @@ impl<R: ConnectRecord> TaskCore<R> {
             connector: connector.to_owned(),
             task_id,
             props,
-            converters: Converters::for_connector(worker, connector_config)?,
+            converters: Converters::for_connector(plugins, worker, connector_config)?,
             transforms,
             errors: ErrorPolicy::from_config(connector_config),
             dlq: None,

@@ -18,6 +18,7 @@ use crate::entities::{State, TargetState};
 use crate::error_handling::SinkErrantRecordReporter;
 use crate::errors::TaskError;
 use crate::offsets::{ConnectorOffsetReader, OffsetStore};
+use crate::plugins::Plugins;
 use crate::redact::Secrets;
 use crate::sink_task::SinkTaskRunner;
 use crate::source_task::{SourceTaskRunner, SubmittedRecords};
@@ -44,6 +45,8 @@ impl TaskHandle {
 
 pub struct Worker {
     pub config: WorkerConfig,
+    /// Every plugin this worker can run, found by class name or alias.
+    pub plugins: Arc<Plugins>,
     pub offsets: Arc<dyn OffsetStore>,
     pub status: Arc<StatusStore>,
     /// Source tasks' and dead letter queues' producers, shared by tasks
@@ -102,7 +105,7 @@ impl Worker {
             target: rx,
         };
         let (name, status) = (connector.to_owned(), self.status.clone());
-        let secrets = Secrets::for_plugin(plugin, connector_config);
+        let secrets = Secrets::for_plugin(&self.plugins, plugin, connector_config);
         let hidden = secrets.clone();
         let built = match plugin.kind {
             ConnectorKind::Source => self.source_runner(plugin, spec, task_config).map(|r| {

@@ -103,7 +103,8 @@ pub fn worker_config_def(standalone: bool) -> ConfigDef {
         .doc("Converter class used to convert between Kafka Connect format and the serialized form that is written to Kafka. This controls the format of the values in messages written to or read from Kafka, and since this is independent of connectors it allows any connector to work with any serialization format. Examples of common formats include JSON and Avro.");
     d.define(HEADER_CONVERTER, ConfigType::Class)
         .default_str(SIMPLE_HEADER_CONVERTER)
-        .validator(Validator::Custom(crate::headers::validate_class))
+        // A registered header converter: checked with the plugin registry
+        // (`Plugins::check_worker_config`) once it is built.
         .importance(Importance::Low)
         .doc("HeaderConverter class used to convert between Kafka Connect format and the serialized form that is written to Kafka. This controls the format of the header values in messages written to or read from Kafka, and since this is independent of connectors it allows any connector to work with any serialization format. Examples of common formats include JSON and Avro. By default, the SimpleHeaderConverter is used to serialize header values to strings and deserialize them by inferring the schemas.");
     if standalone {

@@ -14,15 +14,16 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use ferry_api::config::ConfigDef;
 use ferry_api::{
-    ConnectError, Connector, ConnectorContext, ConnectorKind, DataError, ErrantRecordReporter,
-    Headers, PluginDescriptor, Schema, SinkRecord, SinkTask, SinkTaskContext, TimestampType, Value,
+    ConnectError, Connector, ConnectorContext, ConnectorKind, Converter, DataError,
+    ErrantRecordReporter, Headers, PluginDescriptor, Schema, SinkRecord, SinkTask, SinkTaskContext,
+    TimestampType, Value,
 };
-use ferry_convert::{new_converter, Converter, ConverterRole};
 use ferry_runtime::entities::{State, TargetState};
 use ferry_runtime::error_handling::{DeadLetterQueue, ErrorPolicy, SinkErrantRecordReporter};
 use ferry_runtime::errors::TaskError;
 use ferry_runtime::headers::HeaderConverter;
 use ferry_runtime::offsets::FileOffsetStore;
+use ferry_runtime::plugins::Plugins;
 use ferry_runtime::status::StatusStore;
 use ferry_runtime::worker::Worker;
 use ferry_runtime::worker_config::WorkerConfig;
@@ -82,14 +83,14 @@ fn worker() -> WorkerConfig {
     .expect("worker config")
 }
 
-fn converter(
-    worker: &WorkerConfig,
-    prefix: &str,
-    role: ConverterRole,
-    cc: &Props,
-) -> Arc<dyn Converter> {
+fn plugins() -> Plugins {
+    Plugins::with_built_ins(Vec::new()).expect("built-in plugins")
+}
+
+fn converter(worker: &WorkerConfig, prefix: &str, is_key: bool, cc: &Props) -> Arc<dyn Converter> {
     let (class, settings) = worker.converter_for(prefix, cc);
-    new_converter(&class, role, &settings)
+    plugins()
+        .new_converter(&class, is_key, &settings)
         .expect("converter")
         .into()
 }
@@ -98,14 +99,15 @@ fn converter(
 /// a sink task (`Worker::sink_runner`, then the task's start).
 async fn reporter_for(cc: &Props) -> Arc<SinkErrantRecordReporter> {
     let worker = worker();
+    let plugins = plugins();
     let policy = ErrorPolicy::from_config(cc);
     let reporter = SinkErrantRecordReporter::new(
         "errant-test",
         3,
         &policy,
-        converter(&worker, "key.converter", ConverterRole::Key, cc),
-        converter(&worker, "value.converter", ConverterRole::Value, cc),
-        Arc::new(HeaderConverter::for_connector(&worker, cc).expect("header converter")),
+        converter(&worker, "key.converter", true, cc),
+        converter(&worker, "value.converter", false, cc),
+        Arc::new(HeaderConverter::for_connector(&plugins, &worker, cc).expect("header converter")),
     )
     .expect("a reporter is offered when a DLQ topic is set");
     let dlq = DeadLetterQueue::open(
@@ -330,8 +332,8 @@ fn the_reporter_is_offered_only_with_a_dead_letter_queue_or_error_log() {
             "c",
             0,
             &ErrorPolicy::from_config(cc),
-            converter(&worker, "key.converter", ConverterRole::Key, cc),
-            converter(&worker, "value.converter", ConverterRole::Value, cc),
+            converter(&worker, "key.converter", true, cc),
+            converter(&worker, "value.converter", false, cc),
             Arc::new(HeaderConverter::simple()),
         )
     };
@@ -349,8 +351,8 @@ async fn a_reporter_without_a_queue_logs_and_counts_against_the_tolerance() {
         "c",
         0,
         &ErrorPolicy::from_config(&cc),
-        converter(&worker, "key.converter", ConverterRole::Key, &cc),
-        converter(&worker, "value.converter", ConverterRole::Value, &cc),
+        converter(&worker, "key.converter", true, &cc),
+        converter(&worker, "value.converter", false, &cc),
         Arc::new(HeaderConverter::simple()),
     )
     .expect("offered with errors.log.enable");
@@ -532,6 +534,7 @@ fn sink_worker() -> Worker {
     let offsets = tempfile::NamedTempFile::new().expect("temp file");
     Worker {
         config,
+        plugins: Arc::new(plugins()),
         offsets: Arc::new(FileOffsetStore::open(offsets.path()).expect("offset store")),
         status: Arc::new(StatusStore::new("test-worker")),
         producers: ferry_kafka::ProducerPool::new(),

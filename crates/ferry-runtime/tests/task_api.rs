@@ -20,6 +20,7 @@ use ferry_api::{
 };
 use ferry_runtime::entities::{State, TargetState};
 use ferry_runtime::offsets::FileOffsetStore;
+use ferry_runtime::plugins::Plugins;
 use ferry_runtime::status::StatusStore;
 use ferry_runtime::worker::{TaskHandle, Worker};
 use ferry_runtime::worker_config::WorkerConfig;
@@ -68,6 +69,9 @@ fn worker(dir: &tempfile::TempDir) -> Worker {
     .expect("worker config");
     Worker {
         config,
+        // Converters, transformations and predicates; the test plugins are
+        // handed to `start_task` directly.
+        plugins: Arc::new(Plugins::with_built_ins(Vec::new()).expect("built-in plugins")),
         offsets: Arc::new(FileOffsetStore::open(&offsets).expect("offset store")),
         status: Arc::new(StatusStore::new("test-worker")),
         producers: ferry_kafka::ProducerPool::new(),

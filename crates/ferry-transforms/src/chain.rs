@@ -9,19 +9,52 @@
 //! definition is validated for `/config/validate` (every error collected)
 //! and parsed when a task starts (the first error fails it), and the
 //! transforms are then configured with their prefixed settings.
+//!
+//! Classes are looked up through [`TransformPlugins`], the worker's plugin
+//! registry. The keys of this crate's own plugins are checked with their
+//! exact definitions (Kafka's validators); those of any other plugin with
+//! the `ConfigDef` it declares, embedded as Kafka's `ConfigDef.embed` does.
+
+use std::collections::HashMap;
 
 use ferry_api::config::{
     ConfigInfo, ConfigKey, ConfigType, ConfigValue, DefaultValue, Importance, ValidatedValue, Width,
 };
-use ferry_api::Props;
+use ferry_api::{Plugin, PluginFactory, PluginType, Props};
 
-use crate::config::{self, Def, JValue, KeyDef};
+use crate::config::{self, JValue, KeyDef};
 use crate::error::{ChainError, TransformError};
+use crate::plugins;
 use crate::record::ConnectRecord;
-use crate::registry::{self, PluginKind, Resolved};
 use crate::{Predicate, Transformation};
 
 const PLUGIN_VERSION: &str = "plugin.version";
+
+/// Where a chain finds the transformation and predicate classes a
+/// connector configuration names: the worker's plugin registry.
+pub trait TransformPlugins {
+    /// The class `name` designates (`name` itself, or the class of the
+    /// usable alias `name`) when a transformation or predicate of that
+    /// class is registered.
+    fn resolve(&self, name: &str) -> Option<&str>;
+
+    /// The plugin of class `class` registered as `plugin_type` (a
+    /// transformation or a predicate).
+    fn get(&self, plugin_type: PluginType, class: &str) -> Option<TransformPlugin<'_>>;
+
+    /// The classes registered as `plugin_type`, sorted by name.
+    fn classes(&self, plugin_type: PluginType) -> Vec<&str>;
+}
+
+/// A registered transformation or predicate.
+#[derive(Debug, Clone, Copy)]
+pub struct TransformPlugin<'a> {
+    /// The registration.
+    pub plugin: &'a Plugin,
+    /// Whether it is one of this crate's own plugins (registered as built
+    /// in), whose settings are checked with their exact definitions.
+    pub built_in: bool,
+}
 
 /// The kinds of alias lists, in the order Kafka Connect enriches them.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -43,10 +76,10 @@ impl AliasKind {
             AliasKind::Predicates => "Predicates",
         }
     }
-    fn plugin(self) -> PluginKind {
+    fn plugin(self) -> PluginType {
         match self {
-            AliasKind::Transforms => PluginKind::Transformation,
-            AliasKind::Predicates => PluginKind::Predicate,
+            AliasKind::Transforms => PluginType::Transformation,
+            AliasKind::Predicates => PluginType::Predicate,
         }
     }
     fn noun(self) -> &'static str {
@@ -117,18 +150,19 @@ impl Validation {
 }
 
 /// Validates the `transforms` and `predicates` keys and every key under
-/// their aliases, as `/connector-plugins/{type}/config/validate` does.
+/// their aliases, as `/connector-plugins/{type}/config/validate` does,
+/// finding classes in `plugins`.
 ///
 /// The runtime can merge these into its own results; its definitions of
 /// `transforms` and `predicates` are superseded by the ones here, which
 /// carry Kafka Connect's duplicate-alias message.
-pub fn validation(props: &Props) -> Validation {
-    enrich(props, Mode::Validate).validation
+pub fn validation(plugins: &dyn TransformPlugins, props: &Props) -> Validation {
+    enrich(plugins, props, Mode::Validate).validation
 }
 
 /// Just the values of [`validation`].
-pub fn validate(props: &Props) -> Vec<ValidatedValue> {
-    validation(props).values
+pub fn validate(plugins: &dyn TransformPlugins, props: &Props) -> Vec<ValidatedValue> {
+    validation(plugins, props).values
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -204,8 +238,43 @@ fn validate_list(props: &Props, kind: AliasKind) -> ValidatedValue {
     }
 }
 
-fn resolve_any(name: &str) -> Option<String> {
-    registry::resolve(name).map(|r| r.class().to_owned())
+/// What a class name or alias refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resolved<'a> {
+    /// A registered transformation or predicate class.
+    Plugin(&'a str),
+    /// One of the abstract bases of the `$Key` / `$Value` pairs.
+    Abstract(&'static str),
+}
+
+impl<'a> Resolved<'a> {
+    fn class(self) -> &'a str {
+        match self {
+            Resolved::Plugin(c) | Resolved::Abstract(c) => c,
+        }
+    }
+}
+
+fn resolve<'a>(plugins: &'a dyn TransformPlugins, name: &str) -> Option<Resolved<'a>> {
+    plugins
+        .resolve(name)
+        .map(Resolved::Plugin)
+        .or_else(|| plugins::abstract_class(name).map(Resolved::Abstract))
+}
+
+/// `Utils.ensureConcreteSubclass`: why `resolved` cannot be a plugin of
+/// `plugin_type`, if it cannot; else the plugin.
+fn concrete<'a>(
+    plugins: &'a dyn TransformPlugins,
+    resolved: Resolved<'_>,
+    plugin_type: PluginType,
+) -> Result<TransformPlugin<'a>, String> {
+    match resolved {
+        Resolved::Plugin(c) => plugins
+            .get(plugin_type, c)
+            .ok_or_else(|| plugins::not_implementing(c, plugin_type)),
+        Resolved::Abstract(c) => Err(plugins::abstract_class_error(c, plugin_type)),
+    }
 }
 
 /// The `predicate` and `negate` keys every transformation gets.
@@ -255,9 +324,9 @@ fn key_info(k: &KeyDef, full: &str, group: &str, order: i32) -> ConfigKey {
 }
 
 /// Checks a `plugin.version` requirement (Maven version range syntax, a
-/// bare version meaning exactly that version) against the one version
-/// Ferry's plugins have; the error is Kafka Connect's.
-fn version_error(class: &str, spec: Option<&str>) -> Option<String> {
+/// bare version meaning exactly that version) against the one version a
+/// registered plugin has, `available`; the error is Kafka Connect's.
+fn version_error(class: &str, available: &str, spec: Option<&str>) -> Option<String> {
     let spec = spec?;
     if spec == "latest" {
         return None;
@@ -272,15 +341,14 @@ fn version_error(class: &str, spec: Option<&str>) -> Option<String> {
         Ok(r) => r,
         Err(e) => return Some(e),
     };
-    let v = version_parts(registry::KAFKA_VERSION);
+    let v = version_parts(available);
     if restrictions.iter().any(|r| r.contains(&v)) {
         return None;
     }
     let printed: Vec<String> = restrictions.iter().map(Restriction::to_string).collect();
     Some(format!(
-        "Plugin {class} not found that matches the version range {}, available versions: [{}]",
-        printed.join(","),
-        registry::KAFKA_VERSION
+        "Plugin {class} not found that matches the version range {}, available versions: [{available}]",
+        printed.join(",")
     ))
 }
 
@@ -379,7 +447,7 @@ fn version_parts(v: &str) -> Vec<u64> {
     parts
 }
 
-fn enrich(props: &Props, mode: Mode) -> Enriched {
+fn enrich(plugins: &dyn TransformPlugins, props: &Props, mode: Mode) -> Enriched {
     let mut validation = Validation::default();
     let mut populate_errors = Vec::new();
     for kind in [AliasKind::Transforms, AliasKind::Predicates] {
@@ -389,6 +457,7 @@ fn enrich(props: &Props, mode: Mode) -> Enriched {
     for kind in [AliasKind::Transforms, AliasKind::Predicates] {
         for alias in aliases(props, kind) {
             enrich_alias(
+                plugins,
                 props,
                 kind,
                 &alias,
@@ -405,7 +474,9 @@ fn enrich(props: &Props, mode: Mode) -> Enriched {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn enrich_alias(
+    plugins: &dyn TransformPlugins,
     props: &Props,
     kind: AliasKind,
     alias: &str,
@@ -420,14 +491,14 @@ fn enrich_alias(
     let version_key = format!("{prefix}{PLUGIN_VERSION}");
     let raw_type = props.get(&type_key).map(String::as_str);
     let props_version = props.get(&version_key).map(String::as_str);
-    let resolved = raw_type.and_then(|t| registry::resolve(t.trim_matches(|c: char| c <= ' ')));
-    let usable =
-        resolved.filter(|r| registry::concrete_subclass_error(*r, kind.plugin()).is_none());
+    let resolved = raw_type.and_then(|t| resolve(plugins, t.trim_matches(|c: char| c <= ' ')));
+    let usable = resolved.and_then(|r| concrete(plugins, r, kind.plugin()).ok());
     // `fetchPluginVersion`: only a plugin of the right type has a version.
     let default_version = raw_type
-        .and_then(registry::resolve)
-        .filter(|r| matches!(r, Resolved::Plugin(_, k) if *k == kind.plugin()))
-        .map(|_| registry::KAFKA_VERSION);
+        .and_then(|t| plugins.resolve(t))
+        .and_then(|c| plugins.get(kind.plugin(), c))
+        .map(|p| p.plugin.version());
+    let resolve_any = |name: &str| resolve(plugins, name).map(|r| r.class().to_owned());
 
     // `<prefix>type`.
     let type_def = config::key(
@@ -456,15 +527,19 @@ fn enrich_alias(
         }
     }
     if let Some(r) = resolved.filter(|_| matches!(type_value.value, ConfigValue::Class(_))) {
-        if let Some(e) = registry::concrete_subclass_error(r, kind.plugin()) {
-            type_value.errors.push(e);
-        } else {
-            if let Some(e) = version_error(r.class(), props_version.or(default_version)) {
-                type_value.errors.push(e);
+        match concrete(plugins, r, kind.plugin()) {
+            Err(e) => type_value.errors.push(e),
+            Ok(p) => {
+                let spec = props_version.or(default_version);
+                if let Some(e) = version_error(r.class(), p.plugin.version(), spec) {
+                    type_value.errors.push(e);
+                }
             }
         }
     }
-    type_value.recommended = registry::classes_of(kind.plugin())
+    type_value.recommended = plugins
+        .classes(kind.plugin())
+        .into_iter()
         .map(str::to_owned)
         .collect();
     let type_info = ConfigKey {
@@ -489,8 +564,8 @@ fn enrich_alias(
             .map(|r| r.trim_matches(|c: char| c <= ' ').to_owned())
             .or(default_version.map(str::to_owned));
         let mut errors = Vec::new();
-        if let (Some(v), Some(r)) = (&value, usable) {
-            if let Some(e) = version_error(r.class(), Some(v)) {
+        if let (Some(v), Some(p)) = (&value, usable) {
+            if let Some(e) = version_error(p.plugin.class(), p.plugin.version(), Some(v)) {
                 errors.push(e);
             }
         }
@@ -500,7 +575,7 @@ fn enrich_alias(
             errors,
             visible: true,
             recommended: usable
-                .map(|_| vec![registry::KAFKA_VERSION.to_owned()])
+                .map(|p| vec![p.plugin.version().to_owned()])
                 .unwrap_or_default(),
         }
     };
@@ -541,32 +616,60 @@ fn enrich_alias(
             return;
         }
         (Some(_), Some(r)) => {
-            if let Some(e) = registry::concrete_subclass_error(r, kind.plugin()) {
-                populate_errors.push(ChainError::new(&type_key, e));
-                return;
-            }
-            if let Some(e) = version_error(r.class(), props_version) {
+            let plugin = match concrete(plugins, r, kind.plugin()) {
+                Ok(p) => p,
+                Err(e) => {
+                    populate_errors.push(ChainError::new(&type_key, e));
+                    return;
+                }
+            };
+            if let Some(e) = version_error(r.class(), plugin.plugin.version(), props_version) {
                 populate_errors.push(ChainError::new(&version_key, e));
                 return;
             }
-            registry::def_for(r.class()).unwrap_or(Def { keys: Vec::new() })
+            plugin
         }
     };
-    let mut keys = Def {
-        keys: if kind == AliasKind::Transforms {
-            implicit_transform_keys()
-        } else {
-            Vec::new()
-        },
+    let mut keys: Vec<Embedded<'_>> = if kind == AliasKind::Transforms {
+        implicit_transform_keys()
+            .into_iter()
+            .map(Embedded::Exact)
+            .collect()
+    } else {
+        Vec::new()
     };
-    keys.keys.extend(plugin_def.keys.into_iter().filter(|k| {
-        kind != AliasKind::Transforms || (k.name != "predicate" && k.name != "negate")
-    }));
-    let sorted: Vec<KeyDef> = keys.sorted_keys().into_iter().cloned().collect();
-    for (i, k) in sorted.iter().enumerate() {
-        let full = format!("{prefix}{}", k.name);
-        let mut value = config::check_key(&full, k.name, k, props, &|_| None, mode == Mode::Parse);
-        if mode == Mode::Validate && kind == AliasKind::Transforms && k.name == "predicate" {
+    let is_implicit =
+        |name: &str| kind == AliasKind::Transforms && (name == "predicate" || name == "negate");
+    match plugins::def_for(plugin_def.plugin.class()).filter(|_| plugin_def.built_in) {
+        Some(def) => keys.extend(
+            def.keys
+                .into_iter()
+                .filter(|k| !is_implicit(k.name))
+                .map(Embedded::Exact),
+        ),
+        None => {
+            let def = plugin_def.plugin.config_def();
+            let groups: HashMap<String, usize> = def
+                .groups()
+                .into_iter()
+                .enumerate()
+                .map(|(i, g)| (g, i))
+                .collect();
+            keys.extend(
+                def.keys()
+                    .iter()
+                    .filter(|k| !is_implicit(&k.name))
+                    .map(|k| {
+                        Embedded::Declared(k, k.group.as_ref().and_then(|g| groups.get(g).copied()))
+                    }),
+            );
+        }
+    }
+    keys.sort_by(Embedded::embed_order);
+    for (i, k) in keys.iter().enumerate() {
+        let full = format!("{prefix}{}", k.name());
+        let mut value = k.check(&full, props, mode == Mode::Parse);
+        if mode == Mode::Validate && kind == AliasKind::Transforms && k.name() == "predicate" {
             // Ferry's addition: Kafka Connect accepts a reference to an
             // undefined predicate here and only fails when a task starts.
             if let ConfigValue::String(p) = &value.value {
@@ -577,14 +680,116 @@ fn enrich_alias(
                 }
             }
         }
-        out.push(key_info(k, &full, &group, i as i32 + 2), value);
+        out.push(k.info(&full, &group, &prefix, i as i32 + 2), value);
+    }
+}
+
+/// A key embedded under an alias's prefix, as `ConfigDef.embed` embeds it:
+/// one of this crate's exact definitions, or a key of another plugin's
+/// `ConfigDef` (with the position of its group among the def's groups).
+enum Embedded<'a> {
+    Exact(KeyDef),
+    Declared(&'a ConfigKey, Option<usize>),
+}
+
+impl Embedded<'_> {
+    fn name(&self) -> &str {
+        match self {
+            Embedded::Exact(k) => k.name,
+            Embedded::Declared(k, _) => &k.name,
+        }
+    }
+
+    /// `ConfigDef.sortedConfigs()`: keys without a group first, then by
+    /// group, order in group, required before defaulted, importance, name.
+    fn embed_order(a: &Self, b: &Self) -> std::cmp::Ordering {
+        let rank = |k: &Self| {
+            let (group, order, has_default, importance) = match k {
+                Embedded::Exact(k) => (None, -1, k.has_default(), k.importance),
+                Embedded::Declared(k, group) => {
+                    (*group, k.order_in_group, k.has_default(), k.importance)
+                }
+            };
+            (
+                group,
+                order,
+                has_default,
+                config::importance_rank(importance),
+            )
+        };
+        rank(a).cmp(&rank(b)).then_with(|| a.name().cmp(b.name()))
+    }
+
+    /// The key's value and errors under its full name: what
+    /// `ConfigDef.validateAll` reports, or with `parse`, what
+    /// `ConfigDef.parse` does (the first error only). An embedded key's
+    /// validator sees the bare name, as Kafka's `embeddedValidator` passes
+    /// it.
+    fn check(&self, full: &str, props: &Props, parse: bool) -> ValidatedValue {
+        let k = match self {
+            Embedded::Exact(k) => {
+                return config::check_key(full, k.name, k, props, &|_| None, parse)
+            }
+            Embedded::Declared(k, _) => k,
+        };
+        let mut errors = Vec::new();
+        let value = match (props.get(full), &k.default) {
+            (Some(raw), _) => ferry_api::config::parse_type(full, raw, k.config_type)
+                .unwrap_or_else(|e| {
+                    errors.push(e.message);
+                    ConfigValue::Null
+                }),
+            (None, DefaultValue::Value(d)) => d.clone(),
+            (None, DefaultValue::Required) => {
+                errors.push(ferry_api::config::ConfigError::missing(full).message);
+                ConfigValue::Null
+            }
+        };
+        // Parsing stops at the first error; validation runs the validator
+        // anyway.
+        if !parse || errors.is_empty() {
+            if let Some(v) = &k.validator {
+                if let Err(e) = v.ensure_valid(&k.name, &value) {
+                    errors.push(e.message);
+                }
+            }
+        }
+        ValidatedValue {
+            name: full.to_owned(),
+            value,
+            errors,
+            visible: true,
+            recommended: Vec::new(),
+        }
+    }
+
+    /// The definition `/config/validate` reports for the key under `full`.
+    fn info(&self, full: &str, group: &str, prefix: &str, order: i32) -> ConfigKey {
+        match self {
+            Embedded::Exact(k) => key_info(k, full, group, order),
+            Embedded::Declared(k, _) => ConfigKey {
+                name: full.to_owned(),
+                validator: None,
+                group: Some(match &k.group {
+                    Some(g) => format!("{group}: {g}"),
+                    None => group.to_owned(),
+                }),
+                order_in_group: order,
+                dependents: k
+                    .dependents
+                    .iter()
+                    .map(|d| format!("{prefix}{d}"))
+                    .collect(),
+                ..(*k).clone()
+            },
+        }
     }
 }
 
 /// One transformation of a chain, with its optional predicate.
 struct Stage<R: ConnectRecord> {
     alias: String,
-    class: &'static str,
+    class: String,
     transform: Box<dyn Transformation<R>>,
     predicate: Option<(Box<dyn Predicate<R>>, bool)>,
 }
@@ -604,7 +809,7 @@ impl<R: ConnectRecord> Default for TransformationChain<R> {
 impl<R: ConnectRecord> std::fmt::Debug for TransformationChain<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list()
-            .entries(self.stages.iter().map(|s| (&s.alias, s.class)))
+            .entries(self.stages.iter().map(|s| (&s.alias, &s.class)))
             .finish()
     }
 }
@@ -624,10 +829,14 @@ impl<R: ConnectRecord> TransformationChain<R> {
         Self::default()
     }
 
-    /// Builds and configures the chain of a connector configuration, failing
-    /// as a starting Kafka Connect task would (the error names the key).
-    pub fn from_connector_config(props: &Props) -> Result<Self, ChainError> {
-        let enriched = enrich(props, Mode::Parse);
+    /// Builds and configures the chain of a connector configuration with
+    /// the classes `plugins` has, failing as a starting Kafka Connect task
+    /// would (the error names the key).
+    pub fn from_connector_config(
+        plugins: &dyn TransformPlugins,
+        props: &Props,
+    ) -> Result<Self, ChainError> {
+        let enriched = enrich(plugins, props, Mode::Parse);
         if let Some(e) = enriched.populate_errors.into_iter().next() {
             return Err(e);
         }
@@ -644,16 +853,22 @@ impl<R: ConnectRecord> TransformationChain<R> {
             let type_key = format!("{prefix}type");
             let class = props
                 .get(&type_key)
-                .and_then(|t| registry::resolve_class(t.trim_matches(|c: char| c <= ' ')))
+                .and_then(|t| plugins.resolve(t.trim_matches(|c: char| c <= ' ')))
                 .ok_or_else(|| {
                     ChainError::new(
                         &type_key,
                         format!("Unknown transformation class for {type_key}"),
                     )
                 })?;
-            let mut transform = registry::new_transformation::<R>(class).ok_or_else(|| {
-                ChainError::new(&type_key, format!("{class} is not a transformation"))
-            })?;
+            let mut transform = plugins
+                .get(PluginType::Transformation, class)
+                .and_then(|p| match p.plugin.factory() {
+                    PluginFactory::Transformation(f) => Some(f.create::<R>()),
+                    _ => None,
+                })
+                .ok_or_else(|| {
+                    ChainError::new(&type_key, format!("{class} is not a transformation"))
+                })?;
             let mut settings = with_prefix(props, &prefix);
             let predicate_alias = settings.remove("predicate");
             let negate = settings.remove("negate");
@@ -678,7 +893,7 @@ impl<R: ConnectRecord> TransformationChain<R> {
                     let p_class = props
                         .get(&p_type_key)
                         .filter(|_| predicate_aliases.contains(&p))
-                        .and_then(|t| registry::resolve_class(t.trim_matches(|c: char| c <= ' ')))
+                        .and_then(|t| plugins.resolve(t.trim_matches(|c: char| c <= ' ')))
                         .ok_or_else(|| {
                             // Kafka Connect fails on the first key it looks
                             // up for an undefined alias, the version.
@@ -689,9 +904,15 @@ impl<R: ConnectRecord> TransformationChain<R> {
                                 ),
                             )
                         })?;
-                    let mut predicate = registry::new_predicate::<R>(p_class).ok_or_else(|| {
-                        ChainError::new(&p_type_key, format!("{p_class} is not a predicate"))
-                    })?;
+                    let mut predicate = plugins
+                        .get(PluginType::Predicate, p_class)
+                        .and_then(|p| match p.plugin.factory() {
+                            PluginFactory::Predicate(f) => Some(f.create::<R>()),
+                            _ => None,
+                        })
+                        .ok_or_else(|| {
+                            ChainError::new(&p_type_key, format!("{p_class} is not a predicate"))
+                        })?;
                     predicate
                         .configure(&with_prefix(props, &p_prefix))
                         .map_err(|e| {
@@ -714,7 +935,7 @@ impl<R: ConnectRecord> TransformationChain<R> {
             };
             stages.push(Stage {
                 alias,
-                class,
+                class: class.to_owned(),
                 transform,
                 predicate,
             });
@@ -727,8 +948,10 @@ impl<R: ConnectRecord> TransformationChain<R> {
     }
 
     /// The aliases and classes of the stages, in order.
-    pub fn stages(&self) -> impl Iterator<Item = (&str, &'static str)> {
-        self.stages.iter().map(|s| (s.alias.as_str(), s.class))
+    pub fn stages(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.stages
+            .iter()
+            .map(|s| (s.alias.as_str(), s.class.as_str()))
     }
 
     /// Runs `record` through the chain; `None` when a stage dropped it.
@@ -746,7 +969,7 @@ impl<R: ConnectRecord> TransformationChain<R> {
             match stage.transform.apply(record) {
                 Ok(Some(r)) => record = r,
                 Ok(None) => return Ok(None),
-                Err(e) => return Err(e.at_stage(&stage.alias, stage.class)),
+                Err(e) => return Err(e.at_stage(&stage.alias, &stage.class)),
             }
         }
         Ok(Some(record))

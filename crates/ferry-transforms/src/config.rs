@@ -374,19 +374,6 @@ impl Def {
         Ok(Parsed { values })
     }
 
-    /// Keys in `ConfigDef.sortedConfigs()` order, which `embed` uses:
-    /// required keys first, then by importance, then by name.
-    pub(crate) fn sorted_keys(&self) -> Vec<&KeyDef> {
-        let mut keys: Vec<&KeyDef> = self.keys.iter().collect();
-        keys.sort_by(|a, b| {
-            a.has_default()
-                .cmp(&b.has_default())
-                .then(importance_rank(a.importance).cmp(&importance_rank(b.importance)))
-                .then(a.name.cmp(b.name))
-        });
-        keys
-    }
-
     /// The definition for `/connector-plugins/{p}/config`.
     pub(crate) fn to_config_def(&self) -> ConfigDef {
         let mut def = ConfigDef::new();
@@ -412,7 +399,8 @@ impl Def {
     }
 }
 
-fn importance_rank(i: Importance) -> u8 {
+/// Kafka's `Importance` order: high first.
+pub(crate) fn importance_rank(i: Importance) -> u8 {
     match i {
         Importance::High => 0,
         Importance::Medium => 1,

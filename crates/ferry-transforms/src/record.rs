@@ -1,47 +1,12 @@
-//! The record abstraction transforms work on: Kafka Connect's
-//! `ConnectRecord`, implemented for both `SourceRecord` and `SinkRecord`.
-//!
-//! Transforms take records by value and change them in place (Kafka
-//! Connect's `newRecord` copies every untouched field; moving them is the
-//! same thing without the copies). Everything a record carries that a
-//! transform does not touch (source partition and offset, Kafka offset,
-//! timestamp type) therefore survives a chain unchanged.
+//! What transforms need of records beyond `ferry_api::ConnectRecord`: the
+//! key/value [`Side`] a `$Key` / `$Value` transform works on, and
+//! `record.toString()` as Kafka Connect prints it in messages.
 
-use ferry_api::{Headers, Schema, SinkRecord, SourceRecord, TimestampType, Value};
+use std::any::Any;
+
+pub(crate) use ferry_api::ConnectRecord;
+use ferry_api::{Schema, SinkRecord, SourceRecord, TimestampType, Value};
 use ferry_java::text;
-
-/// A record a transform can read and rewrite.
-pub trait ConnectRecord: Send + 'static {
-    /// The Java class Kafka Connect names in messages about this record.
-    const JAVA_CLASS: &'static str;
-
-    fn topic(&self) -> &str;
-    fn set_topic(&mut self, topic: String);
-    fn kafka_partition(&self) -> Option<i32>;
-
-    fn key_schema(&self) -> Option<&Schema>;
-    fn key(&self) -> &Value;
-    /// Moves the key (and its schema) out, leaving a null key behind.
-    fn take_key(&mut self) -> (Option<Schema>, Value);
-    fn set_key(&mut self, schema: Option<Schema>, key: Value);
-
-    fn value_schema(&self) -> Option<&Schema>;
-    fn value(&self) -> &Value;
-    /// Moves the value (and its schema) out, leaving a null value behind.
-    fn take_value(&mut self) -> (Option<Schema>, Value);
-    fn set_value(&mut self, schema: Option<Schema>, value: Value);
-
-    /// Milliseconds since the epoch, if the record has a timestamp.
-    fn timestamp(&self) -> Option<i64>;
-    fn headers(&self) -> &Headers;
-    fn headers_mut(&mut self) -> &mut Headers;
-
-    /// The record's offset in its Kafka partition: sink records only.
-    fn kafka_offset(&self) -> Option<i64>;
-
-    /// `record.toString()` as Kafka Connect prints it in messages.
-    fn to_java_string(&self) -> String;
-}
 
 /// `ConnectRecord.toString()`, the part both record classes share.
 fn connect_record_string<R: ConnectRecord>(r: &R) -> String {
@@ -60,133 +25,39 @@ fn connect_record_string<R: ConnectRecord>(r: &R) -> String {
     )
 }
 
-impl ConnectRecord for SourceRecord {
-    const JAVA_CLASS: &'static str = "org.apache.kafka.connect.source.SourceRecord";
-
-    fn topic(&self) -> &str {
-        &self.topic
-    }
-    fn set_topic(&mut self, topic: String) {
-        self.topic = topic;
-    }
-    fn kafka_partition(&self) -> Option<i32> {
-        self.kafka_partition
-    }
-    fn key_schema(&self) -> Option<&Schema> {
-        self.key_schema.as_ref()
-    }
-    fn key(&self) -> &Value {
-        &self.key
-    }
-    fn take_key(&mut self) -> (Option<Schema>, Value) {
-        (self.key_schema.take(), std::mem::take(&mut self.key))
-    }
-    fn set_key(&mut self, schema: Option<Schema>, key: Value) {
-        self.key_schema = schema;
-        self.key = key;
-    }
-    fn value_schema(&self) -> Option<&Schema> {
-        self.value_schema.as_ref()
-    }
-    fn value(&self) -> &Value {
-        &self.value
-    }
-    fn take_value(&mut self) -> (Option<Schema>, Value) {
-        (self.value_schema.take(), std::mem::take(&mut self.value))
-    }
-    fn set_value(&mut self, schema: Option<Schema>, value: Value) {
-        self.value_schema = schema;
-        self.value = value;
-    }
-    fn timestamp(&self) -> Option<i64> {
-        self.timestamp
-    }
-    fn headers(&self) -> &Headers {
-        &self.headers
-    }
-    fn headers_mut(&mut self) -> &mut Headers {
-        &mut self.headers
-    }
-    fn kafka_offset(&self) -> Option<i64> {
-        None
-    }
-    fn to_java_string(&self) -> String {
-        format!(
+/// `record.toString()` as Kafka Connect prints it in messages: the record
+/// class's own fields, then the shared ones.
+pub(crate) fn java_string<R: ConnectRecord>(r: &R) -> String {
+    let any: &dyn Any = r;
+    if let Some(s) = any.downcast_ref::<SourceRecord>() {
+        return format!(
             "SourceRecord{{sourcePartition={}, sourceOffset={}}} {}",
-            text::json_map_to_string(&self.source_partition),
-            text::json_map_to_string(&self.source_offset),
-            connect_record_string(self)
-        )
+            text::json_map_to_string(&s.source_partition),
+            text::json_map_to_string(&s.source_offset),
+            connect_record_string(r)
+        );
     }
-}
-
-impl ConnectRecord for SinkRecord {
-    const JAVA_CLASS: &'static str = "org.apache.kafka.connect.sink.SinkRecord";
-
-    fn topic(&self) -> &str {
-        &self.topic
-    }
-    fn set_topic(&mut self, topic: String) {
-        self.topic = topic;
-    }
-    fn kafka_partition(&self) -> Option<i32> {
-        Some(self.kafka_partition)
-    }
-    fn key_schema(&self) -> Option<&Schema> {
-        self.key_schema.as_ref()
-    }
-    fn key(&self) -> &Value {
-        &self.key
-    }
-    fn take_key(&mut self) -> (Option<Schema>, Value) {
-        (self.key_schema.take(), std::mem::take(&mut self.key))
-    }
-    fn set_key(&mut self, schema: Option<Schema>, key: Value) {
-        self.key_schema = schema;
-        self.key = key;
-    }
-    fn value_schema(&self) -> Option<&Schema> {
-        self.value_schema.as_ref()
-    }
-    fn value(&self) -> &Value {
-        &self.value
-    }
-    fn take_value(&mut self) -> (Option<Schema>, Value) {
-        (self.value_schema.take(), std::mem::take(&mut self.value))
-    }
-    fn set_value(&mut self, schema: Option<Schema>, value: Value) {
-        self.value_schema = schema;
-        self.value = value;
-    }
-    fn timestamp(&self) -> Option<i64> {
-        self.timestamp
-    }
-    fn headers(&self) -> &Headers {
-        &self.headers
-    }
-    fn headers_mut(&mut self) -> &mut Headers {
-        &mut self.headers
-    }
-    fn kafka_offset(&self) -> Option<i64> {
-        Some(self.kafka_offset)
-    }
-    /// ferry-api's `SinkRecord` does not keep the original topic, partition
-    /// and offset apart from the current ones, so those print the current
-    /// values (they differ only after a chain has rerouted the record).
-    fn to_java_string(&self) -> String {
-        let tt = match self.timestamp_type {
-            TimestampType::NoTimestampType => "NoTimestampType",
-            TimestampType::CreateTime => "CreateTime",
-            TimestampType::LogAppendTime => "LogAppendTime",
-        };
-        format!(
-            "SinkRecord{{kafkaOffset={}, timestampType={tt}, originalTopic={}, originalKafkaPartition={}, originalKafkaOffset={}}} {}",
-            self.kafka_offset,
-            self.topic,
-            self.kafka_partition,
-            self.kafka_offset,
-            connect_record_string(self)
-        )
+    match any.downcast_ref::<SinkRecord>() {
+        // The runtime records the original position once the chain has
+        // run (and only if it moved the record), so within a chain these
+        // print the current values unless the record came with one.
+        Some(s) => {
+            let tt = match s.timestamp_type {
+                TimestampType::NoTimestampType => "NoTimestampType",
+                TimestampType::CreateTime => "CreateTime",
+                TimestampType::LogAppendTime => "LogAppendTime",
+            };
+            format!(
+                "SinkRecord{{kafkaOffset={}, timestampType={tt}, originalTopic={}, originalKafkaPartition={}, originalKafkaOffset={}}} {}",
+                s.kafka_offset,
+                s.original_topic(),
+                s.original_kafka_partition(),
+                s.original_kafka_offset(),
+                connect_record_string(r)
+            )
+        }
+        // `ConnectRecord` is implemented by the two record types only.
+        None => connect_record_string(r),
     }
 }
 

@@ -3,11 +3,12 @@
 
 use std::sync::Arc;
 
-use ferry_api::{Props, Schema, SchemaBuilder, SinkRecord, SourceRecord, Struct, Value};
-use ferry_transforms::{
-    config_def_for, plugins, resolve_class, validation, ExceptionKind, PluginKind,
-    TransformationChain,
+use ferry_api::{
+    ExceptionKind, PluginType, Props, Schema, SchemaBuilder, SinkRecord, SourceRecord, Struct,
+    Value,
 };
+use ferry_runtime::plugins::Plugins;
+use ferry_transforms::{plugins, ChainError, TransformPlugins, TransformationChain, Validation};
 
 fn props(pairs: &[(&str, &str)]) -> Props {
     pairs
@@ -16,42 +17,70 @@ fn props(pairs: &[(&str, &str)]) -> Props {
         .collect()
 }
 
+/// The worker's registry with the built-in plugins.
+fn registry() -> Plugins {
+    Plugins::with_built_ins(Vec::new()).expect("built-in plugins")
+}
+
+fn chain<R: ferry_api::ConnectRecord>(
+    pairs: &[(&str, &str)],
+) -> Result<TransformationChain<R>, ChainError> {
+    TransformationChain::from_connector_config(&registry(), &props(pairs))
+}
+
+fn validation(pairs: &[(&str, &str)]) -> Validation {
+    ferry_transforms::validation(&registry(), &props(pairs))
+}
+
 #[test]
 fn lists_every_kafka_connect_plugin() {
     let all = plugins();
-    let transforms = all
-        .iter()
-        .filter(|p| p.kind == PluginKind::Transformation)
-        .count();
-    let predicates = all
-        .iter()
-        .filter(|p| p.kind == PluginKind::Predicate)
-        .count();
-    assert_eq!((transforms, predicates), (26, 3));
-    assert!(all.iter().all(|p| p.version == "4.3.1"));
-    assert_eq!(PluginKind::Predicate.name(), "predicate");
+    let count = |t: PluginType| all.iter().filter(|p| p.plugin_type() == t).count();
+    assert_eq!(
+        (
+            count(PluginType::Transformation),
+            count(PluginType::Predicate)
+        ),
+        (26, 3)
+    );
+    assert!(all.iter().all(|p| p.version() == "4.3.1"));
+    // Transformations first, each kind sorted by class name.
+    let classes: Vec<&str> = all.iter().map(|p| p.class()).collect();
+    let mut sorted = classes.clone();
+    sorted.sort_by_key(|c| (c.contains(".predicates."), *c));
+    assert_eq!(classes, sorted);
 }
 
 #[test]
 fn resolves_class_names_and_aliases() {
+    let registry = registry();
     let rr = "org.apache.kafka.connect.transforms.RegexRouter";
-    assert_eq!(resolve_class(rr), Some(rr));
-    assert_eq!(resolve_class("RegexRouter"), Some(rr));
+    assert_eq!(registry.resolve(rr), Some(rr));
+    assert_eq!(registry.resolve("RegexRouter"), Some(rr));
     assert_eq!(
-        resolve_class("Cast$Value"),
+        registry.resolve("Cast$Value"),
         Some("org.apache.kafka.connect.transforms.Cast$Value")
     );
     assert_eq!(
-        resolve_class("TopicNameMatches"),
+        registry.resolve("TopicNameMatches"),
         Some("org.apache.kafka.connect.transforms.predicates.TopicNameMatches")
     );
-    // Abstract bases and unknown names are not plugins.
+    // Abstract bases, ambiguous aliases and other kinds are not
+    // transformations or predicates.
     assert_eq!(
-        resolve_class("org.apache.kafka.connect.transforms.Cast"),
+        registry.resolve("org.apache.kafka.connect.transforms.Cast"),
         None
     );
-    assert_eq!(resolve_class("Value"), None);
-    assert!(config_def_for("InsertHeader").is_some_and(|d| d.keys().len() == 2));
+    assert_eq!(registry.resolve("Value"), None);
+    assert_eq!(registry.resolve("JsonConverter"), None);
+    let insert_header = registry
+        .get(
+            PluginType::Transformation,
+            "org.apache.kafka.connect.transforms.InsertHeader",
+        )
+        .expect("InsertHeader");
+    assert!(insert_header.built_in);
+    assert_eq!(insert_header.plugin.config_def().keys().len(), 2);
 }
 
 fn source_record() -> SourceRecord {
@@ -71,12 +100,12 @@ fn source_record() -> SourceRecord {
 
 #[test]
 fn source_chain_keeps_what_transforms_do_not_touch() {
-    let mut chain = TransformationChain::<SourceRecord>::from_connector_config(&props(&[
+    let mut chain = chain::<SourceRecord>(&[
         ("transforms", "insert,route"),
         ("transforms.insert.type", "InsertField$Value"),
         ("transforms.insert.topic.field", "topic"),
         ("transforms.route.type", "TimestampRouter"),
-    ]))
+    ])
     .unwrap();
     let input = source_record();
     let out = chain.apply(input.clone()).unwrap().unwrap();
@@ -96,14 +125,14 @@ fn source_chain_keeps_what_transforms_do_not_touch() {
 
 #[test]
 fn failures_name_the_stage() {
-    let mut chain = TransformationChain::<SinkRecord>::from_connector_config(&props(&[
+    let mut chain = chain::<SinkRecord>(&[
         ("transforms", "cast"),
         (
             "transforms.cast.type",
             "org.apache.kafka.connect.transforms.Cast$Value",
         ),
         ("transforms.cast.spec", "int32"),
-    ]))
+    ])
     .unwrap();
     let record = SinkRecord {
         topic: "t".into(),
@@ -131,17 +160,17 @@ fn failures_name_the_stage() {
 
 #[test]
 fn chain_errors_name_the_key() {
-    let err = TransformationChain::<SinkRecord>::from_connector_config(&props(&[
+    let err = chain::<SinkRecord>(&[
         ("transforms", "route"),
         ("transforms.route.type", "RegexRouter"),
         ("transforms.route.regex", ".*"),
-    ]))
+    ])
     .unwrap_err();
     assert_eq!(err.key, "transforms.route.replacement");
-    let err = TransformationChain::<SinkRecord>::from_connector_config(&props(&[
+    let err = chain::<SinkRecord>(&[
         ("transforms", "i"),
         ("transforms.i.type", "InsertField$Key"),
-    ]))
+    ])
     .unwrap_err();
     assert_eq!(err.key, "transforms.i.type");
     assert!(err.message.contains("No field insertion configured"));
@@ -149,7 +178,7 @@ fn chain_errors_name_the_key() {
 
 #[test]
 fn filtered_records_leave_the_chain() {
-    let mut chain = TransformationChain::<SinkRecord>::from_connector_config(&props(&[
+    let mut chain = chain::<SinkRecord>(&[
         ("transforms", "drop,route"),
         ("transforms.drop.type", "Filter"),
         ("transforms.drop.predicate", "tomb"),
@@ -158,7 +187,7 @@ fn filtered_records_leave_the_chain() {
         ("transforms.route.replacement", "$1-live"),
         ("predicates", "tomb"),
         ("predicates.tomb.type", "RecordIsTombstone"),
-    ]))
+    ])
     .unwrap();
     let tombstone = SinkRecord {
         topic: "t".into(),
@@ -172,7 +201,7 @@ fn filtered_records_leave_the_chain() {
     };
     assert_eq!(chain.apply(live).unwrap().unwrap().topic, "t-live");
     assert!(
-        TransformationChain::<SinkRecord>::from_connector_config(&Props::new())
+        TransformationChain::<SinkRecord>::from_connector_config(&registry(), &Props::new())
             .unwrap()
             .is_empty()
     );
@@ -180,11 +209,11 @@ fn filtered_records_leave_the_chain() {
 
 #[test]
 fn validation_reports_keys_and_errors() {
-    let v = validation(&props(&[
+    let v = validation(&[
         ("transforms", "mask"),
         ("transforms.mask.type", "MaskField$Value"),
         ("transforms.mask.predicate", "missing"),
-    ]));
+    ]);
     assert_eq!(v.keys.len(), v.values.len());
     assert_eq!(v.groups, ["Transforms", "Predicates", "Transforms: mask"]);
     let errors: Vec<(&str, &str)> = v
@@ -220,11 +249,11 @@ fn schema_changes_are_cached_per_input_schema() {
         .field("a", Schema::int32())
         .field("b", Schema::optional_string())
         .build();
-    let mut chain = TransformationChain::<SinkRecord>::from_connector_config(&props(&[
+    let mut chain = chain::<SinkRecord>(&[
         ("transforms", "r"),
         ("transforms.r.type", "ReplaceField$Value"),
         ("transforms.r.renames", "a:x"),
-    ]))
+    ])
     .unwrap();
     let record = |v: i32| SinkRecord {
         topic: "t".into(),

@@ -10,18 +10,47 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use ferry_api::config::{ConfigKey, ValidatedValue};
 use ferry_api::{
-    Decimal, Headers, Props, Schema, SchemaBuilder, SchemaType, SinkRecord, SourceRecord, Struct,
-    TimestampType, Value,
+    ConnectRecord, Decimal, Headers, PluginFactory, PluginType, Predicate, Props, Schema,
+    SchemaBuilder, SchemaType, SinkRecord, SourceRecord, Struct, TimestampType, Transformation,
+    Value,
 };
 use ferry_java::float;
-use ferry_transforms::{
-    new_predicate, new_transformation, ConnectRecord, Predicate, Transformation,
-    TransformationChain,
-};
+use ferry_runtime::plugins::Plugins;
+use ferry_transforms::TransformationChain;
 use serde_json::{json, Value as J};
+
+/// The worker's plugin registry with the built-in plugins, where chains
+/// and these tests find classes.
+fn registry() -> &'static Plugins {
+    static REGISTRY: OnceLock<Plugins> = OnceLock::new();
+    REGISTRY.get_or_init(|| Plugins::with_built_ins(Vec::new()).expect("built-in plugins"))
+}
+
+fn new_transformation<R: ConnectRecord>(class: &str) -> Option<Box<dyn Transformation<R>>> {
+    match registry()
+        .find(PluginType::Transformation, class)?
+        .plugin
+        .factory()
+    {
+        PluginFactory::Transformation(f) => Some(f.create()),
+        _ => None,
+    }
+}
+
+fn new_predicate<R: ConnectRecord>(class: &str) -> Option<Box<dyn Predicate<R>>> {
+    match registry()
+        .find(PluginType::Predicate, class)?
+        .plugin
+        .factory()
+    {
+        PluginFactory::Predicate(f) => Some(f.create()),
+        _ => None,
+    }
+}
 
 fn golden_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("golden")
@@ -494,7 +523,7 @@ fn check_outcome(
     what: &str,
     rules: &Rules,
     java: &J,
-    ferry: Result<Option<J>, ferry_transforms::TransformError>,
+    ferry: Result<Option<J>, ferry_api::TransformError>,
 ) -> Result<(), String> {
     match (java.get("error"), ferry) {
         (Some(e), Err(err)) => {
@@ -650,8 +679,8 @@ fn run_chain(dsl: &Dsl, case: &J, java: &J) -> Result<(), String> {
     let name = case["name"].as_str().unwrap_or_default();
     let rules = Rules::of(case);
     let props = connector_props(&case["chain"]);
-    let sink = TransformationChain::<SinkRecord>::from_connector_config(&props);
-    let source = TransformationChain::<SourceRecord>::from_connector_config(&props);
+    let sink = TransformationChain::<SinkRecord>::from_connector_config(registry(), &props);
+    let source = TransformationChain::<SourceRecord>::from_connector_config(registry(), &props);
     let (mut sink, mut source) = match (java.get("chain_error"), sink, source) {
         (Some(e), Err(err), _) => {
             // Java wraps the cause in ConnectExceptions; Ferry's message
@@ -735,7 +764,7 @@ fn run_validate(case: &J, java: &J) -> Result<(), String> {
     let name = case["name"].as_str().unwrap_or_default();
     let rules = Rules::of(case);
     let props = connector_props(&case["validate"]);
-    let v = ferry_transforms::validation(&props);
+    let v = ferry_transforms::validation(registry(), &props);
     let want = java["configs"].as_array().cloned().unwrap_or_default();
     let extra = &case["ferry_extra_errors"];
     let mut failures = Vec::new();
@@ -819,9 +848,9 @@ fn check_plugins(java: &J) -> Result<(), String> {
         .iter()
         .map(|p| {
             (
-                p.class.to_owned(),
-                p.kind.name().to_owned(),
-                p.version.to_owned(),
+                p.class().to_owned(),
+                p.plugin_type().name().to_owned(),
+                p.version().to_owned(),
             )
         })
         .collect();
@@ -832,7 +861,10 @@ fn check_plugins(java: &J) -> Result<(), String> {
     }
     for p in &want {
         let class = p["class"].as_str().unwrap_or_default();
-        let Some(def) = ferry_transforms::config_def_for(class) else {
+        let def = registry()
+            .config_def(PluginType::Transformation, class)
+            .or_else(|| registry().config_def(PluginType::Predicate, class));
+        let Some(def) = def else {
             failures.push(format!("{class}: no config definition"));
             continue;
         };

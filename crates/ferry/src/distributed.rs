@@ -35,6 +35,7 @@ pub(crate) async fn run(
             worker_properties.display()
         )
     })?;
+    let plugins = all_plugins(&config, &worker_properties)?;
     let distributed = config
         .distributed_config()
         .context("a distributed worker configuration")?
@@ -111,13 +112,13 @@ pub(crate) async fn run(
 
     let worker = Arc::new(Worker {
         config,
+        plugins,
         offsets: offsets.clone(),
         status,
         producers: ProducerPool::new(),
     });
     let herder = DistributedHerder::start(DistributedParts {
         worker,
-        plugins: all_plugins(),
         admin,
         server_info: ServerInfo {
             version: CONNECT_VERSION.to_owned(),

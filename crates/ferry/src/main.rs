@@ -8,7 +8,7 @@ mod cli_config;
 mod distributed;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
@@ -116,15 +116,23 @@ pub(crate) fn rest_limits(config: &WorkerConfig) -> ferry_rest::ConnectionLimits
     }
 }
 
-/// Every connector this build carries.
-pub(crate) fn all_plugins() -> Plugins {
-    Plugins::new(
-        ferry_connector_file::plugins()
-            .into_iter()
-            .chain(ferry_connector_datagen::plugins())
-            .chain(ferry_connector_jdbc::plugins())
-            .collect(),
-    )
+/// The plugin registry of this build: the runtime's built-in converters,
+/// transformations and predicates, and every connector this build carries;
+/// `config`'s `header.converter` must name one of them.
+pub(crate) fn all_plugins(config: &WorkerConfig, worker_properties: &Path) -> Result<Arc<Plugins>> {
+    let connectors = ferry_connector_file::plugins()
+        .into_iter()
+        .chain(ferry_connector_datagen::plugins())
+        .chain(ferry_connector_jdbc::plugins())
+        .collect();
+    let plugins = Plugins::with_built_ins(connectors)?;
+    plugins.check_worker_config(config).map_err(|e| {
+        anyhow::anyhow!(
+            "invalid worker configuration in {}: {e}",
+            worker_properties.display()
+        )
+    })?;
+    Ok(Arc::new(plugins))
 }
 
 /// The advertised `host:port` that identifies this worker in statuses.
@@ -159,6 +167,7 @@ async fn run_standalone(
             worker_properties.display()
         )
     })?;
+    let plugins = all_plugins(&config, &worker_properties)?;
     // Read every connector file before touching Kafka, so typos fail fast.
     let connectors = connector_configs
         .iter()
@@ -176,11 +185,12 @@ async fn run_standalone(
     let status = Arc::new(StatusStore::new(worker_id(&config, bound)));
     let worker = Arc::new(Worker {
         config,
+        plugins,
         offsets,
         status,
         producers: ProducerPool::new(),
     });
-    let herder = StandaloneHerder::start(worker, all_plugins(), env!("FERRY_COMMIT"))
+    let herder = StandaloneHerder::start(worker, env!("FERRY_COMMIT"))
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
 

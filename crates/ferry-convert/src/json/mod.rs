@@ -13,12 +13,16 @@ pub(crate) mod write;
 
 use ferry_api::config::ConfigValue;
 use ferry_api::{
-    ConfigDef, ConfigType, Importance, Props, Schema, SchemaType, Validator, Value, Width,
+    ConfigDef, ConfigType, ConvertError, Converter, Importance, Props, Schema, SchemaType,
+    Validator, Value, Width,
 };
 
 use self::parse::Node;
 use self::schema::{read_schema, Lru, SchemaJsonCache};
-use crate::{ConvertError, Converter, ConverterRole};
+use crate::ConverterRole;
+
+/// `schemas.cache.size`'s default.
+const DEFAULT_CACHE_SIZE: usize = 1000;
 
 pub const SCHEMAS_ENABLE_CONFIG: &str = "schemas.enable";
 pub const SCHEMAS_CACHE_SIZE_CONFIG: &str = "schemas.cache.size";
@@ -69,6 +73,13 @@ impl std::fmt::Debug for JsonConverter {
             .field("schemas_enable", &self.schemas_enable)
             .field("settings", &self.settings)
             .finish_non_exhaustive()
+    }
+}
+
+impl Default for JsonConverter {
+    /// The converter before `configure`: every setting at its default.
+    fn default() -> Self {
+        Self::with(true, Settings::default(), None, DEFAULT_CACHE_SIZE)
     }
 }
 
@@ -141,8 +152,9 @@ impl JsonConverter {
                 .unwrap_or(true),
         };
         // Java's LRU cache keeps nothing when its size is not positive.
-        let cache_size =
-            usize::try_from(parsed.int(SCHEMAS_CACHE_SIZE_CONFIG).unwrap_or(1000)).unwrap_or(0);
+        let cache_size = parsed
+            .int(SCHEMAS_CACHE_SIZE_CONFIG)
+            .map_or(DEFAULT_CACHE_SIZE, |n| usize::try_from(n).unwrap_or(0));
         let schema_content = match parsed.string(SCHEMA_CONTENT_CONFIG) {
             Some(text) if !text.is_empty() => {
                 let node = parse::parse(text.as_bytes()).map_err(|e| {
@@ -157,13 +169,27 @@ impl JsonConverter {
             }
             _ => None,
         };
-        Ok(JsonConverter {
-            schemas_enable: parsed.boolean(SCHEMAS_ENABLE_CONFIG).unwrap_or(true),
+        Ok(Self::with(
+            parsed.boolean(SCHEMAS_ENABLE_CONFIG).unwrap_or(true),
+            settings,
+            schema_content,
+            cache_size,
+        ))
+    }
+
+    fn with(
+        schemas_enable: bool,
+        settings: Settings,
+        schema_content: Option<Schema>,
+        cache_size: usize,
+    ) -> Self {
+        JsonConverter {
+            schemas_enable,
             settings,
             schema_content,
             schema_json: SchemaJsonCache::new(cache_size),
             schemas_read: Lru::new(cache_size),
-        })
+        }
     }
 
     pub fn schemas_enabled(&self) -> bool {
@@ -251,6 +277,15 @@ impl JsonConverter {
 }
 
 impl Converter for JsonConverter {
+    fn configure(&mut self, props: &Props, is_key: bool) -> Result<(), ConvertError> {
+        *self = Self::new(ConverterRole::of_key(is_key), props)?;
+        Ok(())
+    }
+
+    fn config_def(&self) -> ConfigDef {
+        Self::config_def()
+    }
+
     fn from_connect(
         &self,
         _topic: &str,

@@ -65,7 +65,13 @@ pub async fn create_internal_topics(
 /// A change read from the config topic, for the herder to act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigEvent {
-    ConnectorConfig(String),
+    /// A connector's config; `created` when the connector did not exist
+    /// before this record (a new connector needs a rebalance, an update
+    /// only a restart by the worker running it).
+    ConnectorConfig {
+        name: String,
+        created: bool,
+    },
     ConnectorRemoved(String),
     TasksCommitted(String),
     TargetState(String),
@@ -105,8 +111,12 @@ impl ConfigStore {
                     return;
                 }
             };
+            let mut state = lock(&shared);
             let event = match (&record.key, &record.value) {
-                (ConfigKey::Connector(n), Some(_)) => Some(ConfigEvent::ConnectorConfig(n.clone())),
+                (ConfigKey::Connector(n), Some(_)) => Some(ConfigEvent::ConnectorConfig {
+                    name: n.clone(),
+                    created: !state.contains(n),
+                }),
                 (ConfigKey::Connector(n), None) => Some(ConfigEvent::ConnectorRemoved(n.clone())),
                 (ConfigKey::Commit(n), Some(_)) => Some(ConfigEvent::TasksCommitted(n.clone())),
                 (ConfigKey::TargetState(n), _) => Some(ConfigEvent::TargetState(n.clone())),
@@ -114,7 +124,8 @@ impl ConfigStore {
                 (ConfigKey::SessionKey, Some(_)) => Some(ConfigEvent::SessionKey),
                 _ => None,
             };
-            lock(&shared).apply(r.offset, record);
+            state.apply(r.offset, record);
+            drop(state);
             if let Some(e) = event {
                 let _ = tx.send(e);
             }

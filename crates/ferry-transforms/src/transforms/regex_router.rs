@@ -67,7 +67,9 @@ impl<R: ConnectRecord> Transformation<R> for RegexRouter {
             .as_ref()
             .ok_or_else(|| util::not_configured(CLASS))?;
         if regex.matches(record.topic()) {
-            let topic = regex.replace_first(record.topic(), replacement)?;
+            let topic = regex
+                .replace_first(record.topic(), replacement)
+                .map_err(crate::error::regex_error)?;
             record.set_topic(topic);
         }
         Ok(Some(record))

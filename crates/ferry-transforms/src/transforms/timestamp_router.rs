@@ -78,7 +78,7 @@ impl<R: ConnectRecord> Transformation<R> for TimestampRouter {
         let Some(ts) = record.timestamp() else {
             return Err(TransformError::data(format!(
                 "Timestamp missing on record: {}",
-                record.to_java_string()
+                crate::record::java_string(&record)
             )));
         };
         let fmt = cfg

@@ -50,7 +50,7 @@ impl Herder for DistributedHerder {
         allow_replace: bool,
         initial_state: Option<TargetState>,
     ) -> HerderResult<Created<ConnectorInfo>> {
-        connector_ops::validate_for_put(&self.plugins, &self.rules, name, &mut config)?;
+        connector_ops::validate_for_put(&self.worker.plugins, &self.rules, name, &mut config)?;
         self.require_leader().await?;
         let exists = self.config.with_state(|s| s.contains(name));
         if exists && !allow_replace {
@@ -290,15 +290,15 @@ impl Herder for DistributedHerder {
     }
 
     async fn validate_connector_config(&self, config: Props) -> HerderResult<ConfigInfos> {
-        Ok(connector_ops::validate(&self.plugins, &self.rules, &config)?.1)
+        Ok(connector_ops::validate(&self.worker.plugins, &self.rules, &config)?.1)
     }
 
     fn plugins(&self, types: &[PluginType]) -> Vec<PluginInfo> {
-        self.plugins.list(types)
+        self.worker.plugins.list(types)
     }
 
     fn plugin_config(&self, plugin: &str) -> HerderResult<Vec<ConfigKeyInfo>> {
-        connector_ops::plugin_config(&self.plugins, plugin)
+        connector_ops::plugin_config(&self.worker.plugins, plugin)
     }
 
     async fn put_task_configs(

@@ -33,7 +33,7 @@ use crate::entities::{
 };
 use crate::herder::{Created, Herder, HerderError, HerderResult, PluginType, RequestSignature};
 use crate::offsets::OffsetStore;
-use crate::plugins::Plugins;
+use crate::redact::Secrets;
 use crate::worker::{TaskHandle, Worker};
 use crate::worker_config::{DistributedConfig, HMAC_SHA256};
 use crate::Props;
@@ -146,8 +146,8 @@ enum Request {
 }
 
 pub struct DistributedHerder {
+    /// The worker, whose plugin registry the herder finds connectors in.
     worker: Arc<Worker>,
-    plugins: Plugins,
     /// The worker's rules for connector configs, built once.
     rules: Arc<ConnectorRules>,
     admin: Admin,
@@ -175,7 +175,6 @@ pub struct DistributedHerder {
 /// its loop.
 pub struct DistributedParts {
     pub worker: Arc<Worker>,
-    pub plugins: Plugins,
     pub admin: Admin,
     pub server_info: ServerInfo,
     pub settings: DistributedSettings,
@@ -244,7 +243,6 @@ impl DistributedHerder {
         let herder = Arc::new(DistributedHerder {
             rules: Arc::new(ConnectorRules::new(&parts.worker.config)),
             worker: parts.worker,
-            plugins: parts.plugins,
             admin: parts.admin,
             server_info: parts.server_info,
             settings: parts.settings,
@@ -749,13 +747,13 @@ impl DistributedHerder {
             return;
         };
         let class = config.get("connector.class").cloned().unwrap_or_default();
-        let Some(plugin) = self.plugins.connector(&class).cloned() else {
+        let Some(plugin) = self.worker.plugins.connector(&class).cloned() else {
             status.set_connector(
                 name,
                 State::Failed,
                 Some(format!(
                     "org.apache.kafka.connect.errors.ConnectException: {}",
-                    self.plugins.unknown_connector_message(&class)
+                    self.worker.plugins.unknown_connector_message(&class)
                 )),
             );
             return;
@@ -778,6 +776,7 @@ impl DistributedHerder {
             plugin: local.plugin.clone(),
             config: local.config.clone(),
             target: to_entity_target(local.target),
+            secrets: Secrets::for_plugin(&self.worker.plugins, &local.plugin, &local.config),
         };
         local.lifecycle = Some(WorkerConnector::spawn(
             spec,
@@ -803,12 +802,12 @@ impl DistributedHerder {
             return;
         };
         let class = config.get("connector.class").cloned().unwrap_or_default();
-        let Some(plugin) = self.plugins.connector(&class).cloned() else {
+        let Some(plugin) = self.worker.plugins.connector(&class).cloned() else {
             self.worker.status.set_task(
                 name,
                 id,
                 State::Failed,
-                Some(self.plugins.unknown_connector_message(&class)),
+                Some(self.worker.plugins.unknown_connector_message(&class)),
             );
             return;
         };
@@ -1006,11 +1005,17 @@ impl DistributedHerder {
     /// Reacts to a config topic change; returns whether to rejoin the group.
     async fn handle_config_event(&self, event: ConfigEvent, member: &mut GroupMember) -> Rejoin {
         match event {
-            ConfigEvent::ConnectorConfig(name) => {
+            ConfigEvent::ConnectorConfig { name, created } => {
                 let mut work = self.work.lock().await;
                 let Some(local) = work.connectors.get_mut(&name) else {
-                    // New to the group: the leader assigns it.
-                    return Rejoin::UnlessAssigned;
+                    // New to the group: the leader assigns it. An update of
+                    // one another worker runs is that worker's to apply, as
+                    // in Kafka Connect; no rebalance.
+                    return if created {
+                        Rejoin::UnlessAssigned
+                    } else {
+                        Rejoin::No
+                    };
                 };
                 let Some(config) = self
                     .config
@@ -1035,7 +1040,7 @@ impl DistributedHerder {
                 self.stop_lifecycle(&mut local).await;
                 if let Some(local) = work.connectors.get_mut(&name) {
                     if let Some(class) = local.config.get("connector.class") {
-                        if let Some(p) = self.plugins.connector(class) {
+                        if let Some(p) = self.worker.plugins.connector(class) {
                             local.plugin = p.clone();
                         }
                     }
@@ -1182,7 +1187,7 @@ impl DistributedHerder {
     fn plugin_of(&self, config: &Props) -> Option<PluginDescriptor> {
         config
             .get("connector.class")
-            .and_then(|c| self.plugins.connector(c))
+            .and_then(|c| self.worker.plugins.connector(c))
             .cloned()
     }
 
