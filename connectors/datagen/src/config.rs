@@ -3,32 +3,30 @@
 
 use std::time::Duration;
 
-use ferry_api::config::{
-    ConfigDef, ConfigType, ConfigValue, Importance, ValidatedValue, Validator,
-};
-use ferry_api::Props;
+use ferry_api::config::{ConfigDef, ConfigValue, Importance, Key, ValidatedValue, Validator};
+use ferry_api::{ParsedConfig, Props};
 
-pub const KAFKA_TOPIC: &str = "kafka.topic";
-pub const QUICKSTART: &str = "quickstart";
-pub const MAX_INTERVAL: &str = "max.interval";
-pub const ITERATIONS: &str = "iterations";
-pub const MAX_RECORDS: &str = "max.records";
-pub const RANDOM_SEED: &str = "random.seed";
-pub const SCHEMA_KEYFIELD: &str = "schema.keyfield";
-pub const FIELDS: &str = "fields";
-/// Set by the connector in each task config.
-pub const TASK_ID: &str = "task.id";
+pub const KAFKA_TOPIC: Key<String> = Key::new("kafka.topic");
+pub const QUICKSTART: Key<String> = Key::new("quickstart");
+pub const MAX_INTERVAL: Key<i64> = Key::new("max.interval");
+pub const ITERATIONS: Key<i64> = Key::new("iterations");
+pub const MAX_RECORDS: Key<Option<i64>> = Key::new("max.records");
+pub const RANDOM_SEED: Key<Option<i64>> = Key::new("random.seed");
+pub const SCHEMA_KEYFIELD: Key<String> = Key::new("schema.keyfield");
+pub const FIELDS: Key<String> = Key::new("fields");
+/// Set by the connector in each task config (task configs only).
+pub const TASK_ID: Key<Option<i32>> = Key::new("task.id");
 
 /// The keys a task needs, copied from the connector config.
 pub const TASK_KEYS: &[&str] = &[
-    KAFKA_TOPIC,
-    QUICKSTART,
-    MAX_INTERVAL,
-    ITERATIONS,
-    MAX_RECORDS,
-    RANDOM_SEED,
-    SCHEMA_KEYFIELD,
-    FIELDS,
+    KAFKA_TOPIC.name(),
+    QUICKSTART.name(),
+    MAX_INTERVAL.name(),
+    ITERATIONS.name(),
+    MAX_RECORDS.name(),
+    RANDOM_SEED.name(),
+    SCHEMA_KEYFIELD.name(),
+    FIELDS.name(),
 ];
 
 const QUICKSTARTS: &[&str] = &["users", "orders", "pageviews", "none"];
@@ -50,41 +48,49 @@ fn check_fields(_key: &str, v: &ConfigValue) -> Result<(), String> {
 
 pub fn config_def() -> ConfigDef {
     let mut d = ConfigDef::new();
-    d.define(KAFKA_TOPIC, ConfigType::String)
+    d.define_key(KAFKA_TOPIC)
         .validator(Validator::NonEmptyString)
         .importance(Importance::High)
         .doc("Topic to write to");
-    d.define(QUICKSTART, ConfigType::String)
-        .default_str("")
+    d.define_key(QUICKSTART)
+        .default("")
         .validator(Validator::Custom(check_quickstart))
         .importance(Importance::High)
         .doc("Name of a built-in schema: users, orders or pageviews. Empty or none: the flat schema of `fields`");
-    d.define(FIELDS, ConfigType::String)
-        .default_str("")
+    d.define_key(FIELDS)
+        .default("")
         .validator(Validator::Custom(check_fields))
         .importance(Importance::High)
         .doc("Flat schema when no quickstart is set: comma-separated name:type pairs, types int8, int16, int32, int64, float32, float64, boolean, string, bytes (e.g. id:int64,name:string,score:float64,active:boolean)");
-    d.define(SCHEMA_KEYFIELD, ConfigType::String)
-        .default_str("")
+    d.define_key(SCHEMA_KEYFIELD)
+        .default("")
         .importance(Importance::Medium)
         .doc("Field whose value, as a string, is the record key. Empty: the quickstart's key field (userid, orderid, viewtime), or no key for the flat schema");
-    d.define(MAX_INTERVAL, ConfigType::Long)
-        .default_str("500")
+    d.define_key(MAX_INTERVAL)
+        .default(500)
         .validator(Validator::at_least(0.0))
         .importance(Importance::High)
         .doc("Milliseconds between records of a task; 0 generates as fast as possible");
-    d.define(ITERATIONS, ConfigType::Long)
-        .default_str("-1")
+    d.define_key(ITERATIONS)
+        .default(-1)
         .importance(Importance::High)
         .doc("Records per task; -1 (any value below 1) for unlimited");
-    d.define(MAX_RECORDS, ConfigType::Long)
-        .default_null()
+    d.define_key(MAX_RECORDS)
         .importance(Importance::Low)
         .doc("Alias of iterations");
-    d.define(RANDOM_SEED, ConfigType::Long)
-        .default_null()
+    d.define_key(RANDOM_SEED)
         .importance(Importance::Low)
         .doc("Seed of the generator; the same seed and task produce the same records. Unset: derived from the connector name");
+    d
+}
+
+/// The connector's keys and the one the connector adds to each task
+/// config.
+pub fn task_config_def() -> ConfigDef {
+    let mut d = config_def();
+    d.define_key(TASK_ID).importance(Importance::Low).doc(
+        "The task's number, which selects its record stream. Unset: the runtime's task number",
+    );
     d
 }
 
@@ -184,19 +190,21 @@ pub struct DatagenConfig {
     /// `None`: unlimited.
     pub iterations: Option<u64>,
     pub seed: Option<u64>,
+    /// The task's number, set in task configs by the connector.
+    pub task_id: Option<u32>,
 }
 
 /// A configuration error and the key it concerns.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeyError {
-    pub key: &'static str,
+    pub key: String,
     pub message: String,
 }
 
 impl KeyError {
-    fn new(key: &'static str, message: impl Into<String>) -> Self {
+    fn new<T>(key: Key<T>, message: impl Into<String>) -> Self {
         KeyError {
-            key,
+            key: key.name().to_owned(),
             message: message.into(),
         }
     }
@@ -205,18 +213,33 @@ impl KeyError {
 impl DatagenConfig {
     /// Parses and checks `props`, as the connector and tasks do at start.
     pub fn parse(props: &Props) -> Result<DatagenConfig, KeyError> {
-        let cfg = config_def().parse(props).map_err(|e| KeyError {
-            key: TASK_KEYS
-                .iter()
-                .copied()
-                .find(|k| *k == e.key)
-                .unwrap_or(KAFKA_TOPIC),
+        let cfg = task_config_def().parse(props).map_err(|e| KeyError {
+            key: e.key,
             message: e.message,
         })?;
-        let quickstart = Quickstart::parse(cfg.string(QUICKSTART).unwrap_or(""))
-            .map_err(|e| KeyError::new(QUICKSTART, e))?;
-        let fields =
-            parse_fields(cfg.string(FIELDS).unwrap_or("")).map_err(|e| KeyError::new(FIELDS, e))?;
+        let task_id = match cfg.get(TASK_ID) {
+            Some(t) => Some(u32::try_from(t).map_err(|_| {
+                KeyError::new(
+                    TASK_ID,
+                    format!(
+                        "Invalid value {t} for configuration task.id: Value must be at least 0"
+                    ),
+                )
+            })?),
+            None => None,
+        };
+        Ok(DatagenConfig {
+            task_id,
+            ..DatagenConfig::from_parsed(&cfg)?
+        })
+    }
+
+    /// The connector's keys and the checks between them, on a configuration
+    /// whose keys each parsed.
+    fn from_parsed(cfg: &ParsedConfig) -> Result<DatagenConfig, KeyError> {
+        let quickstart =
+            Quickstart::parse(&cfg.get(QUICKSTART)).map_err(|e| KeyError::new(QUICKSTART, e))?;
+        let fields = parse_fields(&cfg.get(FIELDS)).map_err(|e| KeyError::new(FIELDS, e))?;
         let schema =
             match (quickstart, fields.is_empty()) {
                 (Some(q), true) => SchemaSpec::Quickstart(q),
@@ -232,15 +255,12 @@ impl DatagenConfig {
                     "Set a quickstart (users, orders, pageviews) or the fields of a flat schema",
                 )),
             };
-        let key_field = cfg
-            .string(SCHEMA_KEYFIELD)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned);
+        let key_field = Some(cfg.get(SCHEMA_KEYFIELD)).filter(|s| !s.is_empty());
         if let Some(k) = &key_field {
             check_key_field(&schema, k).map_err(|e| KeyError::new(SCHEMA_KEYFIELD, e))?;
         }
-        let iterations = cfg.long(ITERATIONS).unwrap_or(-1);
-        let iterations = match (props.contains_key(ITERATIONS), cfg.long(MAX_RECORDS)) {
+        let iterations = cfg.get(ITERATIONS);
+        let iterations = match (cfg.is_set(ITERATIONS), cfg.get(MAX_RECORDS)) {
             (true, Some(m)) if m != iterations => {
                 return Err(KeyError::new(
                     MAX_RECORDS,
@@ -250,22 +270,32 @@ impl DatagenConfig {
             (false, Some(m)) => m,
             _ => iterations,
         };
-        let max_interval = cfg.long(MAX_INTERVAL).unwrap_or(500).max(0) as u64;
+        let max_interval = cfg.get(MAX_INTERVAL).max(0) as u64;
         Ok(DatagenConfig {
-            topic: cfg.string(KAFKA_TOPIC).unwrap_or_default().to_owned(),
+            topic: cfg.get(KAFKA_TOPIC),
             schema,
             key_field,
             max_interval: Duration::from_millis(max_interval),
             iterations: u64::try_from(iterations).ok().filter(|n| *n > 0),
-            seed: cfg.long(RANDOM_SEED).map(|s| s as u64),
+            seed: cfg.get(RANDOM_SEED).map(|s| s as u64),
+            task_id: None,
         })
     }
 
-    /// `ConfigDef` validation plus the cross-key checks, each error on its key.
+    /// `ConfigDef` validation plus the cross-key checks, each error on its
+    /// key; the cross-key checks run once every key is valid on its own.
     pub fn validate(props: &Props) -> Vec<ValidatedValue> {
-        let mut values = config_def().validate(props);
+        let def = config_def();
+        let mut values = def.validate(props);
         if values.iter().all(|v| v.errors.is_empty()) {
-            if let Err(e) = DatagenConfig::parse(props) {
+            let checked = def
+                .parse(props)
+                .map_err(|e| KeyError {
+                    key: e.key,
+                    message: e.message,
+                })
+                .and_then(|cfg| DatagenConfig::from_parsed(&cfg));
+            if let Err(e) = checked {
                 if let Some(v) = values.iter_mut().find(|v| v.name == e.key) {
                     v.errors.push(e.message);
                 }

@@ -7,13 +7,13 @@ use async_trait::async_trait;
 use ferry_api::config::{ConfigDef, ValidatedValue};
 use ferry_api::{
     ConnectError, Connector, ConnectorContext, OffsetMap, Props, Schema, SourceRecord, SourceTask,
-    SourceTaskContext, Value,
+    SourceTaskContext, StopSignal, Value,
 };
 use serde_json::Value as Json;
 use tokio::time::Instant;
 use tracing::info;
 
-use crate::config::{config_def, DatagenConfig, TASK_ID, TASK_KEYS};
+use crate::config::{config_def, DatagenConfig, RANDOM_SEED, TASK_ID, TASK_KEYS};
 use crate::generator::Generator;
 use crate::rng::hash_str;
 
@@ -24,8 +24,8 @@ pub const OFFSET_ITERATION: &str = "iteration";
 
 /// Most records one poll returns.
 const MAX_BATCH: usize = 1000;
-/// Longest a poll waits before returning (the worker checks for stop and
-/// pause requests between polls).
+/// Longest a poll waits before returning (the worker handles pause requests
+/// and offset commits between polls; a stop ends the wait at once).
 const MAX_POLL_WAIT: Duration = Duration::from_millis(900);
 /// Wait per poll once every iteration is done.
 const DONE_WAIT: Duration = Duration::from_millis(500);
@@ -70,10 +70,10 @@ impl Connector for DatagenConnector {
         }
         // Without a seed, the connector name picks one, so the stream stays
         // the same across restarts.
-        if !base.contains_key(crate::config::RANDOM_SEED) {
+        if !base.contains_key(RANDOM_SEED.name()) {
             if let Some(name) = self.props.get("name") {
                 base.insert(
-                    crate::config::RANDOM_SEED.to_owned(),
+                    RANDOM_SEED.name().to_owned(),
                     (hash_str(name) as i64).to_string(),
                 );
             }
@@ -81,7 +81,7 @@ impl Connector for DatagenConnector {
         Ok((0..max_tasks.max(1))
             .map(|i| {
                 let mut cfg = base.clone();
-                cfg.insert(TASK_ID.to_owned(), i.to_string());
+                cfg.insert(TASK_ID.name().to_owned(), i.to_string());
                 cfg
             })
             .collect())
@@ -101,6 +101,8 @@ pub struct DatagenSourceTask {
     interval: Duration,
     next_due: Instant,
     done_logged: bool,
+    /// Fires when the task is to stop: ends a wait for the next record.
+    stop: StopSignal,
 }
 
 impl Default for DatagenSourceTask {
@@ -114,6 +116,7 @@ impl Default for DatagenSourceTask {
             interval: Duration::ZERO,
             next_due: Instant::now(),
             done_logged: false,
+            stop: StopSignal::new(),
         }
     }
 }
@@ -156,13 +159,7 @@ impl SourceTask for DatagenSourceTask {
         context: SourceTaskContext,
     ) -> Result<(), ConnectError> {
         let cfg = DatagenConfig::parse(&props).map_err(config_error)?;
-        let task = match props.get(TASK_ID) {
-            Some(t) => t
-                .trim()
-                .parse::<u32>()
-                .map_err(|_| ConnectError::config(format!("Invalid task.id {t}")))?,
-            None => context.task_number(),
-        };
+        let task = cfg.task_id.unwrap_or_else(|| context.task_number());
         let seed = cfg
             .seed
             .unwrap_or_else(|| hash_str(context.connector_name()));
@@ -194,6 +191,7 @@ impl SourceTask for DatagenSourceTask {
         self.generator = Some(Generator::new(cfg.schema, cfg.key_field, seed, task));
         self.next_due = Instant::now();
         self.done_logged = false;
+        self.stop = context.stop_signal().clone();
         Ok(())
     }
 
@@ -203,7 +201,9 @@ impl SourceTask for DatagenSourceTask {
                 info!(topic = %self.topic, records = self.next, "all iterations generated");
                 self.done_logged = true;
             }
-            tokio::time::sleep(DONE_WAIT).await;
+            self.stop
+                .unless_stopped(tokio::time::sleep(DONE_WAIT))
+                .await;
             return Ok(Vec::new());
         }
         if self.interval.is_zero() {
@@ -225,12 +225,21 @@ impl SourceTask for DatagenSourceTask {
             if !out.is_empty() {
                 return Ok(out);
             }
-            if self.next_due >= deadline {
-                tokio::time::sleep_until(deadline).await;
+            let wait_until = self.next_due.min(deadline);
+            let waited = self
+                .stop
+                .unless_stopped(tokio::time::sleep_until(wait_until))
+                .await;
+            if waited.is_none() || wait_until == deadline {
                 return Ok(out);
             }
-            tokio::time::sleep_until(self.next_due).await;
         }
+    }
+
+    /// Committed offsets are all this task needs: records are not kept
+    /// for `commit_record`.
+    fn wants_commit_record(&self) -> bool {
+        false
     }
 
     async fn stop(&mut self) -> Result<(), ConnectError> {
@@ -240,23 +249,17 @@ impl SourceTask for DatagenSourceTask {
 
 #[cfg(test)]
 mod tests {
+    use ferry_api::testkit::{props, start_connector, MemoryOffsetReader, SourceHarness};
+
     use super::*;
-    use crate::config::{FIELDS, ITERATIONS, KAFKA_TOPIC, MAX_INTERVAL, QUICKSTART};
+    use crate::config;
 
-    struct Offsets(Option<OffsetMap>);
-    impl ferry_api::OffsetStorageReader for Offsets {
-        fn offset(&self, p: &OffsetMap) -> Option<OffsetMap> {
-            assert_eq!(p.get(PARTITION_TASK), Some(&Json::from(0)));
-            self.0.clone()
-        }
-    }
-
-    fn props(pairs: &[(&str, &str)]) -> Props {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    const FIELDS: &str = config::FIELDS.name();
+    const ITERATIONS: &str = config::ITERATIONS.name();
+    const KAFKA_TOPIC: &str = config::KAFKA_TOPIC.name();
+    const MAX_INTERVAL: &str = config::MAX_INTERVAL.name();
+    const QUICKSTART: &str = config::QUICKSTART.name();
+    const TASK_ID: &str = config::TASK_ID.name();
 
     fn users(iterations: &str) -> Props {
         props(&[
@@ -269,21 +272,15 @@ mod tests {
         ])
     }
 
-    async fn started(p: Props, committed: Option<u64>) -> DatagenSourceTask {
-        let offset = committed.map(|n| {
-            let mut o = OffsetMap::new();
-            o.insert(OFFSET_ITERATION.into(), Json::from(n));
-            o
-        });
-        let ctx = SourceTaskContext::new("c", 0, Arc::new(Offsets(offset)));
-        let mut task = DatagenSourceTask::default();
-        task.start(p, ctx).await.unwrap();
-        task
+    async fn started(p: Props, offsets: MemoryOffsetReader) -> SourceHarness<DatagenSourceTask> {
+        let mut h = SourceHarness::with_offsets(DatagenSourceTask::default(), offsets);
+        h.start(p).await.unwrap();
+        h
     }
 
     #[tokio::test]
     async fn iterations_bound_the_records_and_offsets_count_them() {
-        let mut task = started(users("1500"), None).await;
+        let mut task = started(users("1500"), MemoryOffsetReader::new()).await;
         let first = task.poll().await.unwrap();
         assert_eq!(first.len(), MAX_BATCH);
         let second = task.poll().await.unwrap();
@@ -297,13 +294,22 @@ mod tests {
 
     #[tokio::test]
     async fn a_restart_continues_with_the_same_records() {
-        let mut fresh = started(users("10"), None).await;
+        let mut fresh = started(users("10"), MemoryOffsetReader::new()).await;
         let all = fresh.poll().await.unwrap();
         assert_eq!(all.len(), 10);
-        let mut resumed = started(users("10"), Some(4)).await;
+        // Four of them reached Kafka and had their offsets committed.
+        let offsets = MemoryOffsetReader::new();
+        let mut first = started(users("10"), offsets.clone()).await;
+        let polled = first.poll().await.unwrap();
+        first.acknowledge(&polled[..4]).await.unwrap();
+        first.commit_offsets().await.unwrap();
+        first.stop().await.unwrap();
+        let mut resumed = started(users("10"), offsets.clone()).await;
         let rest = resumed.poll().await.unwrap();
         assert_eq!(rest, all[4..]);
-        let mut done = started(users("10"), Some(10)).await;
+        resumed.acknowledge(&rest).await.unwrap();
+        resumed.commit_offsets().await.unwrap();
+        let mut done = started(users("10"), offsets).await;
         assert!(done.poll().await.unwrap().is_empty());
     }
 
@@ -311,12 +317,9 @@ mod tests {
     async fn max_interval_paces_records() {
         let mut p = users("3");
         p.insert(MAX_INTERVAL.into(), "100".into());
-        let mut task = started(p, None).await;
+        let mut task = started(p, MemoryOffsetReader::new()).await;
         let t0 = std::time::Instant::now();
-        let mut n = 0;
-        while n < 3 {
-            n += task.poll().await.unwrap().len();
-        }
+        task.poll_records(3, Duration::from_secs(5)).await.unwrap();
         assert!(
             t0.elapsed() >= Duration::from_millis(190),
             "{:?}",
@@ -324,16 +327,33 @@ mod tests {
         );
     }
 
-    #[test]
-    fn task_configs_number_the_tasks_and_fix_a_seed() {
-        let mut c = DatagenConnector {
-            props: props(&[
-                ("name", "gen"),
-                ("connector.class", "Datagen"),
-                (KAFKA_TOPIC, "t"),
-                (QUICKSTART, "orders"),
-            ]),
-        };
+    #[tokio::test]
+    async fn a_wait_for_the_next_record_ends_when_the_task_is_stopped() {
+        let mut p = users("10");
+        p.insert(MAX_INTERVAL.into(), "60000".into());
+        let mut task = started(p, MemoryOffsetReader::new()).await;
+        assert_eq!(
+            task.poll().await.unwrap().len(),
+            1,
+            "the first is due at once"
+        );
+        // The next is due in a minute: a poll would wait its longest wait.
+        task.stop_signal().stop();
+        let t0 = std::time::Instant::now();
+        assert!(task.poll().await.unwrap().is_empty());
+        assert!(t0.elapsed() < MAX_POLL_WAIT / 2, "{:?}", t0.elapsed());
+    }
+
+    #[tokio::test]
+    async fn task_configs_number_the_tasks_and_fix_a_seed() {
+        let mut config = props(&[
+            ("name", "gen"),
+            ("connector.class", "Datagen"),
+            (KAFKA_TOPIC, "t"),
+            (QUICKSTART, "orders"),
+        ]);
+        let mut c = DatagenConnector::default();
+        start_connector(&mut c, config.clone()).await.unwrap();
         let cfgs = c.task_configs(3).unwrap();
         assert_eq!(cfgs.len(), 3);
         for (i, cfg) in cfgs.iter().enumerate() {
@@ -341,8 +361,10 @@ mod tests {
             assert!(!cfg.contains_key("connector.class"));
             assert_eq!(cfg["random.seed"], cfgs[0]["random.seed"]);
         }
-        c.props.insert("random.seed".into(), "7".into());
-        assert_eq!(c.task_configs(1).unwrap()[0]["random.seed"], "7");
+        config.insert("random.seed".into(), "7".into());
+        let mut seeded = DatagenConnector::default();
+        start_connector(&mut seeded, config).await.unwrap();
+        assert_eq!(seeded.task_configs(1).unwrap()[0]["random.seed"], "7");
     }
 
     fn errors(p: &Props) -> Vec<(String, String)> {

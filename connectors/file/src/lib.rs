@@ -13,6 +13,11 @@ pub use source::{FileStreamSourceConnector, FileStreamSourceTask};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// The keys naming a file the connectors read or write; confined to
+/// `file.connectors.allowed.paths` when the worker sets it.
+const SOURCE_FILE_KEYS: &[&str] = &[source::FILE.name()];
+const SINK_FILE_KEYS: &[&str] = &[sink::FILE.name()];
+
 /// The connector plugins of this crate.
 pub fn plugins() -> Vec<PluginDescriptor> {
     vec![
@@ -24,8 +29,7 @@ pub fn plugins() -> Vec<PluginDescriptor> {
             new_connector: || Box::new(FileStreamSourceConnector::default()),
             new_source_task: Some(|| Box::new(FileStreamSourceTask::default())),
             new_sink_task: None,
-            // Confined to `file.connectors.allowed.paths` when set.
-            local_file_keys: &[source::FILE],
+            local_file_keys: SOURCE_FILE_KEYS,
         },
         PluginDescriptor {
             class: "org.apache.kafka.connect.file.FileStreamSinkConnector",
@@ -35,7 +39,7 @@ pub fn plugins() -> Vec<PluginDescriptor> {
             new_connector: || Box::new(FileStreamSinkConnector::default()),
             new_source_task: None,
             new_sink_task: Some(|| Box::new(FileStreamSinkTask::default())),
-            local_file_keys: &[sink::FILE],
+            local_file_keys: SINK_FILE_KEYS,
         },
     ]
 }

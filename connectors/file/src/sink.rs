@@ -3,18 +3,17 @@ use std::io::Write;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use ferry_api::config::{ConfigDef, ConfigType, Importance};
+use ferry_api::config::{ConfigDef, Importance, Key};
 use ferry_api::{
     ConnectError, Connector, ConnectorContext, Props, SinkRecord, SinkTask, SinkTaskContext,
     TopicPartition, Value,
 };
 
-pub const FILE: &str = "file";
+pub const FILE: Key<Option<String>> = Key::new("file");
 
 fn config_def() -> ConfigDef {
     let mut d = ConfigDef::new();
-    d.define(FILE, ConfigType::String)
-        .default_null()
+    d.define_key(FILE)
         .importance(Importance::High)
         .doc("Destination filename. If not specified, the standard output will be used");
     d
@@ -44,8 +43,8 @@ impl Connector for FileStreamSinkConnector {
     /// Every task writes the same file, as in Kafka Connect.
     fn task_configs(&self, max_tasks: usize) -> Result<Vec<Props>, ConnectError> {
         let mut cfg = Props::new();
-        if let Some(f) = self.props.get(FILE) {
-            cfg.insert(FILE.into(), f.clone());
+        if let Some(f) = self.props.get(FILE.name()) {
+            cfg.insert(FILE.name().into(), f.clone());
         }
         Ok(vec![cfg; max_tasks])
     }
@@ -131,10 +130,7 @@ impl SinkTask for FileStreamSinkTask {
         let cfg = config_def()
             .parse(&props)
             .map_err(|e| ConnectError::config(e.message))?;
-        self.filename = cfg
-            .string(FILE)
-            .filter(|f| !f.is_empty())
-            .map(str::to_owned);
+        self.filename = cfg.get(FILE).filter(|f| !f.is_empty());
         let writer: Box<dyn Write + Send> = match &self.filename {
             Some(name) => Box::new(
                 std::fs::OpenOptions::new()
@@ -187,5 +183,45 @@ impl SinkTask for FileStreamSinkTask {
             out.flush()?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ferry_api::testkit::{props, sink_record, SinkHarness};
+    use ferry_api::{Schema, SchemaBuilder, Struct};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn records_become_lines_before_their_offsets_are_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.txt");
+        let mut sink = SinkHarness::new(FileStreamSinkTask::default());
+        sink.start(props(&[("file", path.to_str().expect("utf-8 path"))]))
+            .await
+            .unwrap();
+        let tp = TopicPartition::new("lines", 0);
+        sink.open(std::slice::from_ref(&tp)).await.unwrap();
+        let schema = SchemaBuilder::struct_()
+            .field("id", Schema::int32())
+            .field("name", Schema::optional_string())
+            .build();
+        let row = Struct::new(schema)
+            .and_then(|s| s.put("id", 7))
+            .expect("a struct");
+        sink.put(vec![
+            sink_record("lines", 0, 0, Value::from("plain")),
+            sink_record("lines", 0, 1, Value::Int64(42)),
+            sink_record("lines", 0, 2, Value::Struct(row)),
+            sink_record("lines", 0, 3, Value::Null),
+        ])
+        .await
+        .unwrap();
+        let committed = sink.commit().await.unwrap();
+        assert_eq!(committed, BTreeMap::from([(tp, 4)]));
+        let written = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(written, "plain\n42\nStruct{id=7}\nnull\n");
+        sink.stop().await.unwrap();
     }
 }

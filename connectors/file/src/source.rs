@@ -3,33 +3,32 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use ferry_api::config::{ConfigDef, ConfigType, Importance, Validator};
+use ferry_api::config::{ConfigDef, Importance, Key, Validator};
 use ferry_api::{
     ConnectError, Connector, ConnectorContext, OffsetMap, Props, Schema, SourceRecord, SourceTask,
-    SourceTaskContext, Value,
+    SourceTaskContext, StopSignal, Value,
 };
 use serde_json::Value as Json;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt};
 use tracing::{debug, info, warn};
 
-pub const FILE: &str = "file";
-pub const TOPIC: &str = "topic";
-pub const BATCH_SIZE: &str = "batch.size";
+pub const FILE: Key<Option<String>> = Key::new("file");
+pub const TOPIC: Key<String> = Key::new("topic");
+pub const BATCH_SIZE: Key<i32> = Key::new("batch.size");
 const POSITION: &str = "position";
 const FILENAME: &str = "filename";
 
 fn config_def() -> ConfigDef {
     let mut d = ConfigDef::new();
-    d.define(FILE, ConfigType::String)
-        .default_null()
+    d.define_key(FILE)
         .importance(Importance::High)
         .doc("Source filename. If not specified, the standard input will be used");
-    d.define(TOPIC, ConfigType::String)
+    d.define_key(TOPIC)
         .validator(Validator::NonEmptyString)
         .importance(Importance::High)
         .doc("The topic to publish data to");
-    d.define(BATCH_SIZE, ConfigType::Int)
-        .default_str("2000")
+    d.define_key(BATCH_SIZE)
+        .default(2000)
         .importance(Importance::Low)
         .doc("The maximum number of records the source task can read from the file each time it is polled");
     d
@@ -62,7 +61,7 @@ impl Connector for FileStreamSourceConnector {
     /// One task: a file is read sequentially.
     fn task_configs(&self, _max_tasks: usize) -> Result<Vec<Props>, ConnectError> {
         let mut cfg = Props::new();
-        for k in [FILE, TOPIC, BATCH_SIZE] {
+        for k in [FILE.name(), TOPIC.name(), BATCH_SIZE.name()] {
             if let Some(v) = self.props.get(k) {
                 cfg.insert(k.to_owned(), v.clone());
             }
@@ -75,7 +74,8 @@ impl Connector for FileStreamSourceConnector {
 }
 
 /// How long `poll` waits for new data before returning an empty batch (the
-/// worker checks for stop and pause requests between polls).
+/// worker handles pause requests and offset commits between polls; a stop
+/// ends the wait at once).
 const IDLE_POLL: Duration = Duration::from_millis(250);
 /// Re-reads of a file that has nothing new back off from the first to the
 /// second: a tailed file is picked up quickly once it grows, and a hundred
@@ -102,13 +102,16 @@ pub struct FileStreamSourceTask {
     /// after the next empty read.
     next_read: Option<tokio::time::Instant>,
     idle_step: Duration,
+    /// Fires when the task is to stop: ends a wait for more data.
+    stop: StopSignal,
 }
 
 impl Default for FileStreamSourceTask {
+    /// A task before `start`, which sets the topic and batch size.
     fn default() -> Self {
         FileStreamSourceTask {
             topic: String::new(),
-            batch_size: 2000,
+            batch_size: 1,
             filename: None,
             partition: Arc::new(OffsetMap::new()),
             reader: None,
@@ -118,6 +121,7 @@ impl Default for FileStreamSourceTask {
             skip_lf: false,
             next_read: None,
             idle_step: IDLE_STEP,
+            stop: StopSignal::new(),
         }
     }
 }
@@ -224,12 +228,9 @@ impl SourceTask for FileStreamSourceTask {
         let cfg = config_def()
             .parse(&props)
             .map_err(|e| ConnectError::config(e.message))?;
-        self.topic = cfg.string(TOPIC).unwrap_or_default().to_owned();
-        self.batch_size = cfg.int(BATCH_SIZE).unwrap_or(2000).max(1) as usize;
-        self.filename = cfg
-            .string(FILE)
-            .filter(|f| !f.is_empty())
-            .map(str::to_owned);
+        self.topic = cfg.get(TOPIC);
+        self.batch_size = cfg.get(BATCH_SIZE).max(1) as usize;
+        self.filename = cfg.get(FILE).filter(|f| !f.is_empty());
         if let Some(name) = &self.filename {
             let mut p = OffsetMap::new();
             p.insert(FILENAME.into(), Json::String(name.clone()));
@@ -246,6 +247,7 @@ impl SourceTask for FileStreamSourceTask {
             }
             self.partition = Arc::new(p);
         }
+        self.stop = context.stop_signal().clone();
         self.open().await
     }
 
@@ -263,11 +265,14 @@ impl SourceTask for FileStreamSourceTask {
                 if !records.is_empty() {
                     break;
                 }
-                if at > deadline {
-                    tokio::time::sleep_until(deadline).await;
+                // A stop ends the wait at once.
+                let waited = self
+                    .stop
+                    .unless_stopped(tokio::time::sleep_until(at.min(deadline)))
+                    .await;
+                if waited.is_none() || at > deadline {
                     break;
                 }
-                tokio::time::sleep_until(at).await;
             }
             if self.reader.is_none() {
                 self.open().await?;
@@ -277,10 +282,17 @@ impl SourceTask for FileStreamSourceTask {
                 Some(reader) => {
                     // Reads into spare capacity: no zero-filling per chunk.
                     self.buffer.reserve(READ_CHUNK);
-                    reader
-                        .read_buf(&mut self.buffer)
+                    // Standard input may block until a line is typed.
+                    match self
+                        .stop
+                        .unless_stopped(reader.read_buf(&mut self.buffer))
                         .await
-                        .map_err(|e| ConnectError::caused_by("Error while reading from file", e))?
+                    {
+                        Some(read) => read.map_err(|e| {
+                            ConnectError::caused_by("Error while reading from file", e)
+                        })?,
+                        None => break,
+                    }
                 }
                 None => 0,
             };
@@ -293,6 +305,12 @@ impl SourceTask for FileStreamSourceTask {
             }
         }
         Ok(records)
+    }
+
+    /// Committed offsets are all this task needs: records are not kept
+    /// for `commit_record`.
+    fn wants_commit_record(&self) -> bool {
+        false
     }
 
     async fn stop(&mut self) -> Result<(), ConnectError> {
@@ -308,19 +326,26 @@ impl SourceTask for FileStreamSourceTask {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write;
+
+    use ferry_api::testkit::{offset_map, props, SourceHarness};
+    use serde_json::json;
+
     use super::*;
 
-    struct NoOffsets;
-    impl ferry_api::OffsetStorageReader for NoOffsets {
-        fn offset(&self, _: &OffsetMap) -> Option<OffsetMap> {
-            None
-        }
+    fn task_props(file: &std::path::Path) -> Props {
+        let file = file.to_str().expect("utf-8 path");
+        props(&[("file", file), ("topic", "t"), ("batch.size", "3")])
     }
 
-    fn props(file: &str) -> Props {
-        [("file", file), ("topic", "t"), ("batch.size", "3")]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    fn lines(records: &[SourceRecord]) -> Vec<&str> {
+        records.iter().filter_map(|r| r.value.as_str()).collect()
+    }
+
+    fn positions(records: &[SourceRecord]) -> Vec<u64> {
+        records
+            .iter()
+            .filter_map(|r| r.source_offset[POSITION].as_u64())
             .collect()
     }
 
@@ -329,36 +354,81 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("in.txt");
         std::fs::write(&path, b"a\r\nbb\rccc\ndddd\npartial").unwrap();
-        let mut task = FileStreamSourceTask::default();
-        let ctx = SourceTaskContext::new("c", 0, Arc::new(NoOffsets));
-        task.start(props(path.to_str().unwrap()), ctx)
-            .await
-            .unwrap();
-        let first = task.poll().await.unwrap();
-        let lines: Vec<_> = first
-            .iter()
-            .map(|r| r.value.as_str().unwrap().to_owned())
-            .collect();
-        assert_eq!(lines, ["a", "bb", "ccc"]);
-        let positions: Vec<_> = first
-            .iter()
-            .map(|r| r.source_offset["position"].as_u64().unwrap())
-            .collect();
-        assert_eq!(positions, [3, 6, 10]);
-        let second = task.poll().await.unwrap();
-        assert_eq!(second.len(), 1);
-        assert_eq!(second[0].source_offset["position"], 15);
+        let mut source = SourceHarness::new(FileStreamSourceTask::default());
+        source.start(task_props(&path)).await.unwrap();
+        let first = source.poll().await.unwrap();
+        assert_eq!(lines(&first), ["a", "bb", "ccc"]);
+        assert_eq!(positions(&first), [3, 6, 10]);
+        assert_eq!(first[0].topic, "t");
+        let second = source.poll().await.unwrap();
+        assert_eq!(positions(&second), [15]);
         // The unterminated line is held back until it is complete.
-        assert!(task.poll().await.unwrap().is_empty());
-        use std::io::Write;
+        assert!(source.poll().await.unwrap().is_empty());
         std::fs::OpenOptions::new()
             .append(true)
             .open(&path)
             .unwrap()
             .write_all(b" line\n")
             .unwrap();
-        let third = task.poll().await.unwrap();
-        assert_eq!(third[0].value.as_str(), Some("partial line"));
-        assert_eq!(third[0].source_offset["position"], 28);
+        let third = source.poll().await.unwrap();
+        assert_eq!(lines(&third), ["partial line"]);
+        assert_eq!(positions(&third), [28]);
+        source.stop().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_restarted_task_resumes_after_the_committed_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.txt");
+        std::fs::write(&path, b"one\ntwo\nthree\nfour\n").unwrap();
+        let mut first = SourceHarness::new(FileStreamSourceTask::default());
+        first.start(task_props(&path)).await.unwrap();
+        let records = first.poll().await.unwrap();
+        // Only the first two reached Kafka before the task stopped.
+        first.acknowledge(&records[..2]).await.unwrap();
+        first.commit_offsets().await.unwrap();
+        first.stop().await.unwrap();
+        let partition = offset_map(json!({ FILENAME: path.to_str() }));
+        assert_eq!(
+            first.committed_offset(&partition),
+            Some(offset_map(json!({ POSITION: 8 })))
+        );
+
+        let mut second =
+            SourceHarness::with_offsets(FileStreamSourceTask::default(), first.offsets().clone());
+        second.start(task_props(&path)).await.unwrap();
+        let rest = second
+            .poll_records(2, Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(lines(&rest), ["three", "four"]);
+        second.stop().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_idle_poll_returns_at_once_when_the_task_is_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("empty.txt");
+        std::fs::write(&path, b"").unwrap();
+        // Well under the idle wait of a poll.
+        let mut source = SourceHarness::new(FileStreamSourceTask::default()).timeout(IDLE_POLL / 5);
+        source.start(task_props(&path)).await.unwrap();
+        source.stop_signal().stop();
+        assert!(source.poll().await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_missing_file_is_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("later.txt");
+        let mut source = SourceHarness::new(FileStreamSourceTask::default());
+        source.start(task_props(&path)).await.unwrap();
+        assert!(source.poll().await.unwrap().is_empty());
+        std::fs::write(&path, b"here\n").unwrap();
+        let records = source
+            .poll_records(1, Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(lines(&records), ["here"]);
     }
 }

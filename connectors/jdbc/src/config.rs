@@ -4,57 +4,57 @@
 use std::time::Duration;
 
 use ferry_api::config::{
-    ConfigDef, ConfigType, ConfigValue, Importance, ValidatedValue, Validator,
+    ConfigDef, ConfigValue, Importance, Key, Password, ValidatedValue, Validator,
 };
-use ferry_api::Props;
+use ferry_api::{ParsedConfig, Props};
 
 use crate::dialect::TableId;
 use crate::error::{JdbcError, Result};
 use crate::types::NumericMapping;
 use crate::url::{self, ConnectionSpec};
 
-pub const CONNECTION_URL: &str = "connection.url";
-pub const CONNECTION_USER: &str = "connection.user";
-pub const CONNECTION_PASSWORD: &str = "connection.password";
-pub const CONNECTION_ATTEMPTS: &str = "connection.attempts";
-pub const CONNECTION_BACKOFF_MS: &str = "connection.backoff.ms";
-pub const QUOTE_SQL_IDENTIFIERS: &str = "quote.sql.identifiers";
-pub const TABLE_TYPES: &str = "table.types";
+pub const CONNECTION_URL: Key<String> = Key::new("connection.url");
+pub const CONNECTION_USER: Key<Option<String>> = Key::new("connection.user");
+pub const CONNECTION_PASSWORD: Key<Option<Password>> = Key::new("connection.password");
+pub const CONNECTION_ATTEMPTS: Key<i32> = Key::new("connection.attempts");
+pub const CONNECTION_BACKOFF_MS: Key<i64> = Key::new("connection.backoff.ms");
+pub const QUOTE_SQL_IDENTIFIERS: Key<String> = Key::new("quote.sql.identifiers");
+pub const TABLE_TYPES: Key<Vec<String>> = Key::new("table.types");
 
-pub const MODE: &str = "mode";
-pub const INCREMENTING_COLUMN: &str = "incrementing.column.name";
-pub const TIMESTAMP_COLUMN: &str = "timestamp.column.name";
-pub const TIMESTAMP_INITIAL: &str = "timestamp.initial";
-pub const VALIDATE_NON_NULL: &str = "validate.non.null";
-pub const QUERY: &str = "query";
-pub const TABLE_WHITELIST: &str = "table.whitelist";
-pub const TABLE_BLACKLIST: &str = "table.blacklist";
-pub const TABLE_INCLUDE_LIST: &str = "table.include.list";
-pub const TABLE_EXCLUDE_LIST: &str = "table.exclude.list";
-pub const TOPIC_PREFIX: &str = "topic.prefix";
-pub const POLL_INTERVAL_MS: &str = "poll.interval.ms";
-pub const BATCH_MAX_ROWS: &str = "batch.max.rows";
-pub const TABLE_POLL_INTERVAL_MS: &str = "table.poll.interval.ms";
-pub const TIMESTAMP_DELAY_MS: &str = "timestamp.delay.interval.ms";
-pub const NUMERIC_MAPPING: &str = "numeric.mapping";
-pub const NUMERIC_PRECISION_MAPPING: &str = "numeric.precision.mapping";
-pub const DB_TIMEZONE: &str = "db.timezone";
-pub const SCHEMA_PATTERN: &str = "schema.pattern";
-pub const CATALOG_PATTERN: &str = "catalog.pattern";
+pub const MODE: Key<String> = Key::new("mode");
+pub const INCREMENTING_COLUMN: Key<String> = Key::new("incrementing.column.name");
+pub const TIMESTAMP_COLUMN: Key<Vec<String>> = Key::new("timestamp.column.name");
+pub const TIMESTAMP_INITIAL: Key<Option<i64>> = Key::new("timestamp.initial");
+pub const VALIDATE_NON_NULL: Key<bool> = Key::new("validate.non.null");
+pub const QUERY: Key<String> = Key::new("query");
+pub const TABLE_WHITELIST: Key<Vec<String>> = Key::new("table.whitelist");
+pub const TABLE_BLACKLIST: Key<Vec<String>> = Key::new("table.blacklist");
+pub const TABLE_INCLUDE_LIST: Key<Vec<String>> = Key::new("table.include.list");
+pub const TABLE_EXCLUDE_LIST: Key<Vec<String>> = Key::new("table.exclude.list");
+pub const TOPIC_PREFIX: Key<String> = Key::new("topic.prefix");
+pub const POLL_INTERVAL_MS: Key<i32> = Key::new("poll.interval.ms");
+pub const BATCH_MAX_ROWS: Key<i32> = Key::new("batch.max.rows");
+pub const TABLE_POLL_INTERVAL_MS: Key<i64> = Key::new("table.poll.interval.ms");
+pub const TIMESTAMP_DELAY_MS: Key<i64> = Key::new("timestamp.delay.interval.ms");
+pub const NUMERIC_MAPPING: Key<Option<String>> = Key::new("numeric.mapping");
+pub const NUMERIC_PRECISION_MAPPING: Key<bool> = Key::new("numeric.precision.mapping");
+pub const DB_TIMEZONE: Key<String> = Key::new("db.timezone");
+pub const SCHEMA_PATTERN: Key<Option<String>> = Key::new("schema.pattern");
+pub const CATALOG_PATTERN: Key<Option<String>> = Key::new("catalog.pattern");
 /// Set by the connector in each task config: the tables of that task.
-pub const TASK_TABLES: &str = "tables";
+pub const TASK_TABLES: Key<Vec<String>> = Key::new("tables");
 
-pub const INSERT_MODE: &str = "insert.mode";
-pub const BATCH_SIZE: &str = "batch.size";
-pub const DELETE_ENABLED: &str = "delete.enabled";
-pub const TABLE_NAME_FORMAT: &str = "table.name.format";
-pub const PK_MODE: &str = "pk.mode";
-pub const PK_FIELDS: &str = "pk.fields";
-pub const FIELDS_WHITELIST: &str = "fields.whitelist";
-pub const AUTO_CREATE: &str = "auto.create";
-pub const AUTO_EVOLVE: &str = "auto.evolve";
-pub const MAX_RETRIES: &str = "max.retries";
-pub const RETRY_BACKOFF_MS: &str = "retry.backoff.ms";
+pub const INSERT_MODE: Key<String> = Key::new("insert.mode");
+pub const BATCH_SIZE: Key<i32> = Key::new("batch.size");
+pub const DELETE_ENABLED: Key<bool> = Key::new("delete.enabled");
+pub const TABLE_NAME_FORMAT: Key<String> = Key::new("table.name.format");
+pub const PK_MODE: Key<String> = Key::new("pk.mode");
+pub const PK_FIELDS: Key<Vec<String>> = Key::new("pk.fields");
+pub const FIELDS_WHITELIST: Key<Vec<String>> = Key::new("fields.whitelist");
+pub const AUTO_CREATE: Key<bool> = Key::new("auto.create");
+pub const AUTO_EVOLVE: Key<bool> = Key::new("auto.evolve");
+pub const MAX_RETRIES: Key<i32> = Key::new("max.retries");
+pub const RETRY_BACKOFF_MS: Key<i32> = Key::new("retry.backoff.ms");
 
 const MODES: &[&str] = &[
     "bulk",
@@ -89,45 +89,43 @@ fn check_numeric_mapping(_k: &str, v: &ConfigValue) -> Result<(), String> {
 }
 
 fn connection_keys(d: &mut ConfigDef) {
-    d.define(CONNECTION_URL, ConfigType::String)
+    d.define_key(CONNECTION_URL)
         .validator(Validator::Custom(check_url))
         .importance(Importance::High)
         .group("Database")
         .doc("JDBC connection URL: jdbc:postgresql://host:port/db, jdbc:mysql://…, jdbc:mariadb://…, jdbc:sqlite:path, or postgresql://, mysql://, sqlite: URLs");
-    d.define(CONNECTION_USER, ConfigType::String)
-        .default_null()
+    d.define_key(CONNECTION_USER)
         .importance(Importance::High)
         .group("Database")
         .doc("JDBC connection user.");
-    d.define(CONNECTION_PASSWORD, ConfigType::Password)
-        .default_null()
+    d.define_key(CONNECTION_PASSWORD)
         .importance(Importance::High)
         .group("Database")
         .doc("JDBC connection password.");
-    d.define(CONNECTION_ATTEMPTS, ConfigType::Int)
-        .default_str("3")
+    d.define_key(CONNECTION_ATTEMPTS)
+        .default(3)
         .validator(Validator::at_least(1.0))
         .importance(Importance::Low)
         .group("Database")
         .doc("Maximum number of attempts to retrieve a valid JDBC connection.");
-    d.define(CONNECTION_BACKOFF_MS, ConfigType::Long)
-        .default_str("10000")
+    d.define_key(CONNECTION_BACKOFF_MS)
+        .default(10_000)
         .importance(Importance::Low)
         .group("Database")
         .doc("Backoff time in milliseconds between connection attempts.");
-    d.define(QUOTE_SQL_IDENTIFIERS, ConfigType::String)
-        .default_str("always")
+    d.define_key(QUOTE_SQL_IDENTIFIERS)
+        .default("always")
         .validator(Validator::OneOfIgnoreCase(vec!["always", "never"]))
         .importance(Importance::Medium)
         .group("Database")
         .doc("When to quote table names, column names, and other identifiers in SQL statements.");
-    d.define(TABLE_TYPES, ConfigType::List)
-        .default_str("TABLE")
+    d.define_key(TABLE_TYPES)
+        .default(vec!["TABLE".to_owned()])
         .importance(Importance::Low)
         .group("Database")
         .doc("Table types to use: TABLE, VIEW.");
-    d.define(DB_TIMEZONE, ConfigType::String)
-        .default_str("UTC")
+    d.define_key(DB_TIMEZONE)
+        .default("UTC")
         .importance(Importance::Medium)
         .group("Database")
         .doc("Time zone of timestamps without zone; only UTC is supported.");
@@ -142,88 +140,84 @@ pub fn source_config_def() -> ConfigDef {
         TABLE_INCLUDE_LIST,
         TABLE_EXCLUDE_LIST,
     ] {
-        d.define(key, ConfigType::List)
-            .default_str("")
+        d.define_key(key)
+            .default(Vec::new())
             .importance(Importance::Medium)
             .group("Database")
             .doc("Tables to include (whitelist / include.list) or exclude (blacklist / exclude.list); names may be qualified. Use one of them at most.");
     }
-    d.define(SCHEMA_PATTERN, ConfigType::String)
-        .default_null()
+    d.define_key(SCHEMA_PATTERN)
         .importance(Importance::Medium)
         .group("Database")
         .doc("Schema of the tables to read; null reads all schemas.");
-    d.define(CATALOG_PATTERN, ConfigType::String)
-        .default_null()
+    d.define_key(CATALOG_PATTERN)
         .importance(Importance::Medium)
         .group("Database")
         .doc("Catalog of the tables to read (accepted; the connection's database is used).");
-    d.define(NUMERIC_PRECISION_MAPPING, ConfigType::Boolean)
-        .default_str("false")
+    d.define_key(NUMERIC_PRECISION_MAPPING)
+        .default(false)
         .importance(Importance::Low)
         .group("Database")
         .doc("Deprecated: numeric.mapping=precision_only.");
-    d.define(NUMERIC_MAPPING, ConfigType::String)
-        .default_null()
+    d.define_key(NUMERIC_MAPPING)
         .validator(Validator::Custom(check_numeric_mapping))
         .importance(Importance::Low)
         .group("Database")
         .doc("Map NUMERIC values by precision and optionally scale to integral or decimal types: none, precision_only, best_fit, best_fit_eager_double.");
-    d.define(MODE, ConfigType::String)
-        .default_str("")
+    d.define_key(MODE)
+        .default("")
         .validator(Validator::Custom(check_mode))
         .importance(Importance::High)
         .group("Mode")
         .doc("The mode for updating a table each time it is polled: bulk, incrementing, timestamp, timestamp+incrementing.");
-    d.define(INCREMENTING_COLUMN, ConfigType::String)
-        .default_str("")
+    d.define_key(INCREMENTING_COLUMN)
+        .default("")
         .importance(Importance::Medium)
         .group("Mode")
         .doc("The name of the strictly incrementing column used to detect new rows; empty finds an auto-increment column.");
-    d.define(TIMESTAMP_COLUMN, ConfigType::List)
-        .default_str("")
+    d.define_key(TIMESTAMP_COLUMN)
+        .default(Vec::new())
         .importance(Importance::Medium)
         .group("Mode")
         .doc("Timestamp columns used to detect new or modified rows, coalesced in order.");
-    d.define(TIMESTAMP_INITIAL, ConfigType::Long)
-        .default_null()
+    d.define_key(TIMESTAMP_INITIAL)
         .importance(Importance::Low)
         .group("Mode")
         .doc("Epoch milliseconds to start timestamp mode from; -1 for the current time; unset reads from the beginning.");
-    d.define(VALIDATE_NON_NULL, ConfigType::Boolean)
-        .default_str("true")
+    d.define_key(VALIDATE_NON_NULL)
+        .default(true)
         .importance(Importance::Low)
         .group("Mode")
         .doc("Fail when the incrementing or timestamp columns are nullable.");
-    d.define(QUERY, ConfigType::String)
-        .default_str("")
+    d.define_key(QUERY)
+        .default("")
         .importance(Importance::Medium)
         .group("Mode")
         .doc("A custom query instead of whole tables; the mode's WHERE clause is appended.");
-    d.define(POLL_INTERVAL_MS, ConfigType::Int)
-        .default_str("5000")
+    d.define_key(POLL_INTERVAL_MS)
+        .default(5000)
         .importance(Importance::High)
         .group("Connector")
         .doc("Frequency in ms to poll for new data in each table.");
-    d.define(BATCH_MAX_ROWS, ConfigType::Int)
-        .default_str("100")
+    d.define_key(BATCH_MAX_ROWS)
+        .default(100)
         .validator(Validator::at_least(1.0))
         .importance(Importance::Low)
         .group("Connector")
         .doc("Maximum number of rows to include in a single batch when polling for new data.");
-    d.define(TABLE_POLL_INTERVAL_MS, ConfigType::Long)
-        .default_str("60000")
+    d.define_key(TABLE_POLL_INTERVAL_MS)
+        .default(60_000)
         .importance(Importance::Low)
         .group("Connector")
         .doc("Frequency in ms to poll for new or removed tables.");
-    d.define(TOPIC_PREFIX, ConfigType::String)
+    d.define_key(TOPIC_PREFIX)
         .importance(Importance::High)
         .group("Connector")
         .doc(
             "Prefix prepended to table names to generate the topic names; the topic in query mode.",
         );
-    d.define(TIMESTAMP_DELAY_MS, ConfigType::Long)
-        .default_str("0")
+    d.define_key(TIMESTAMP_DELAY_MS)
+        .default(0)
         .importance(Importance::High)
         .group("Connector")
         .doc("How long to wait after a row with a certain timestamp appears before including it.");
@@ -233,32 +227,32 @@ pub fn source_config_def() -> ConfigDef {
 pub fn sink_config_def() -> ConfigDef {
     let mut d = ConfigDef::new();
     connection_keys(&mut d);
-    d.define(INSERT_MODE, ConfigType::String)
-        .default_str("insert")
+    d.define_key(INSERT_MODE)
+        .default("insert")
         .validator(Validator::OneOfIgnoreCase(vec![
             "insert", "upsert", "update",
         ]))
         .importance(Importance::High)
         .group("Writes")
         .doc("The insertion mode: insert, upsert or update.");
-    d.define(BATCH_SIZE, ConfigType::Int)
-        .default_str("3000")
+    d.define_key(BATCH_SIZE)
+        .default(3000)
         .validator(Validator::at_least(0.0))
         .importance(Importance::Medium)
         .group("Writes")
         .doc("How many records to batch together for insertion into the destination table.");
-    d.define(DELETE_ENABLED, ConfigType::Boolean)
-        .default_str("false")
+    d.define_key(DELETE_ENABLED)
+        .default(false)
         .importance(Importance::Medium)
         .group("Writes")
         .doc("Whether to treat null record values as deletes. Requires pk.mode to be record_key.");
-    d.define(TABLE_NAME_FORMAT, ConfigType::String)
-        .default_str("${topic}")
+    d.define_key(TABLE_NAME_FORMAT)
+        .default("${topic}")
         .importance(Importance::Medium)
         .group("Data Mapping")
         .doc("A format string for the destination table name, which may contain '${topic}'.");
-    d.define(PK_MODE, ConfigType::String)
-        .default_str("none")
+    d.define_key(PK_MODE)
+        .default("none")
         .validator(Validator::OneOfIgnoreCase(vec![
             "none",
             "kafka",
@@ -268,34 +262,34 @@ pub fn sink_config_def() -> ConfigDef {
         .importance(Importance::High)
         .group("Data Mapping")
         .doc("The primary key mode: none, kafka, record_key, record_value.");
-    d.define(PK_FIELDS, ConfigType::List)
-        .default_str("")
+    d.define_key(PK_FIELDS)
+        .default(Vec::new())
         .importance(Importance::Medium)
         .group("Data Mapping")
         .doc("List of comma-separated primary key field names; meaning depends on pk.mode.");
-    d.define(FIELDS_WHITELIST, ConfigType::List)
-        .default_str("")
+    d.define_key(FIELDS_WHITELIST)
+        .default(Vec::new())
         .importance(Importance::Medium)
         .group("Data Mapping")
         .doc("List of comma-separated record value field names; empty uses all fields.");
-    d.define(AUTO_CREATE, ConfigType::Boolean)
-        .default_str("false")
+    d.define_key(AUTO_CREATE)
+        .default(false)
         .importance(Importance::Medium)
         .group("DDL Support")
         .doc("Whether to automatically create the destination table based on record schema.");
-    d.define(AUTO_EVOLVE, ConfigType::Boolean)
-        .default_str("false")
+    d.define_key(AUTO_EVOLVE)
+        .default(false)
         .importance(Importance::Medium)
         .group("DDL Support")
         .doc("Whether to automatically add columns in the table schema when found to be missing.");
-    d.define(MAX_RETRIES, ConfigType::Int)
-        .default_str("10")
+    d.define_key(MAX_RETRIES)
+        .default(10)
         .validator(Validator::at_least(0.0))
         .importance(Importance::Medium)
         .group("Retries")
         .doc("The maximum number of times to retry on errors before failing the task.");
-    d.define(RETRY_BACKOFF_MS, ConfigType::Int)
-        .default_str("3000")
+    d.define_key(RETRY_BACKOFF_MS)
+        .default(3000)
         .validator(Validator::at_least(0.0))
         .importance(Importance::Medium)
         .group("Retries")
@@ -318,25 +312,31 @@ pub struct ConnectionConfig {
 }
 
 impl ConnectionConfig {
-    fn from_parsed(p: &ferry_api::ParsedConfig) -> Result<Self> {
-        let url = p.string(CONNECTION_URL).unwrap_or_default();
+    fn from_parsed(p: &ParsedConfig) -> Result<Self> {
+        let password = p.get(CONNECTION_PASSWORD);
         let spec = url::parse(
-            url,
-            p.string(CONNECTION_USER),
-            p.string(CONNECTION_PASSWORD),
+            &p.get(CONNECTION_URL),
+            p.get(CONNECTION_USER).as_deref(),
+            password.as_ref().map(Password::value),
         )?;
         Ok(ConnectionConfig {
             spec,
-            quote: !p
-                .string(QUOTE_SQL_IDENTIFIERS)
-                .is_some_and(|q| q.eq_ignore_ascii_case("never")),
-            table_types: p.list(TABLE_TYPES),
-            attempts: p.int(CONNECTION_ATTEMPTS).unwrap_or(3).max(1) as u32,
-            backoff: Duration::from_millis(
-                p.long(CONNECTION_BACKOFF_MS).unwrap_or(10_000).max(0) as u64
-            ),
+            quote: !p.get(QUOTE_SQL_IDENTIFIERS).eq_ignore_ascii_case("never"),
+            table_types: p.get(TABLE_TYPES),
+            attempts: p.get(CONNECTION_ATTEMPTS).max(1) as u32,
+            backoff: millis(p.get(CONNECTION_BACKOFF_MS)),
         })
     }
+}
+
+/// A duration in milliseconds; negative values count as zero.
+fn millis(ms: impl Into<i64>) -> Duration {
+    Duration::from_millis(u64::try_from(ms.into()).unwrap_or(0))
+}
+
+/// A list's entries without the empty ones (`a,,b` or a trailing comma).
+fn names(list: Vec<String>) -> Vec<String> {
+    list.into_iter().filter(|n| !n.is_empty()).collect()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -378,68 +378,61 @@ pub struct SourceConfig {
     pub tables: Vec<TableId>,
 }
 
+/// The source connector's keys and the one the connector adds to each
+/// task config.
+pub fn source_task_config_def() -> ConfigDef {
+    let mut d = source_config_def();
+    d.define_key(TASK_TABLES)
+        .default(Vec::new())
+        .importance(Importance::Low)
+        .doc("The tables of this task, set by the connector.");
+    d
+}
+
 impl SourceConfig {
+    /// Parses and checks a connector or task config.
     pub fn parse(props: &Props) -> Result<Self> {
-        let p = source_config_def().parse(props).map_err(cfg_err)?;
-        let errors = source_cross_checks(props);
-        if let Some(e) = errors.into_iter().next() {
-            return Err(JdbcError::Config(e.1));
+        let p = source_task_config_def().parse(props).map_err(cfg_err)?;
+        if let Some((_, message)) = source_cross_checks(&p).into_iter().next() {
+            return Err(JdbcError::Config(message));
         }
-        let mode = match p.string(MODE).unwrap_or_default() {
+        let mode = match p.get(MODE).as_str() {
             "bulk" => Mode::Bulk,
             "incrementing" => Mode::Incrementing,
             "timestamp" => Mode::Timestamp,
             _ => Mode::TimestampIncrementing,
         };
-        let numeric_mapping = match p.string(NUMERIC_MAPPING) {
-            Some(s) => NumericMapping::parse(s).unwrap_or_default(),
-            None if p.boolean(NUMERIC_PRECISION_MAPPING) == Some(true) => {
-                NumericMapping::PrecisionOnly
-            }
+        let numeric_mapping = match p.get(NUMERIC_MAPPING) {
+            Some(s) => NumericMapping::parse(&s).unwrap_or_default(),
+            None if p.get(NUMERIC_PRECISION_MAPPING) => NumericMapping::PrecisionOnly,
             None => NumericMapping::None,
         };
-        let mut include = p.list(TABLE_WHITELIST);
-        include.extend(p.list(TABLE_INCLUDE_LIST));
-        let mut exclude = p.list(TABLE_BLACKLIST);
-        exclude.extend(p.list(TABLE_EXCLUDE_LIST));
-        let query = p.string(QUERY).filter(|q| !q.is_empty()).map(str::to_owned);
-        let tables = props
-            .get(TASK_TABLES)
-            .map(|t| {
-                ferry_api::config::parse_list(t)
-                    .iter()
-                    .map(|n| TableId::parse(n))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let mut include = p.get(TABLE_WHITELIST);
+        include.extend(p.get(TABLE_INCLUDE_LIST));
+        let mut exclude = p.get(TABLE_BLACKLIST);
+        exclude.extend(p.get(TABLE_EXCLUDE_LIST));
+        let query = Some(p.get(QUERY)).filter(|q| !q.is_empty());
         Ok(SourceConfig {
             connection: ConnectionConfig::from_parsed(&p)?,
             mode,
-            incrementing_column: p.string(INCREMENTING_COLUMN).unwrap_or_default().to_owned(),
-            timestamp_columns: p
-                .list(TIMESTAMP_COLUMN)
-                .into_iter()
-                .filter(|c| !c.is_empty())
-                .collect(),
-            timestamp_initial: p.long(TIMESTAMP_INITIAL),
-            validate_non_null: p.boolean(VALIDATE_NON_NULL).unwrap_or(true),
+            incrementing_column: p.get(INCREMENTING_COLUMN),
+            timestamp_columns: names(p.get(TIMESTAMP_COLUMN)),
+            timestamp_initial: p.get(TIMESTAMP_INITIAL),
+            validate_non_null: p.get(VALIDATE_NON_NULL),
             query,
             include,
             exclude,
-            schema_pattern: p.string(SCHEMA_PATTERN).map(str::to_owned),
-            topic_prefix: p.string(TOPIC_PREFIX).unwrap_or_default().to_owned(),
-            poll_interval: Duration::from_millis(
-                p.int(POLL_INTERVAL_MS).unwrap_or(5000).max(0) as u64
-            ),
-            batch_max_rows: p.int(BATCH_MAX_ROWS).unwrap_or(100).max(1) as usize,
-            table_poll_interval: Duration::from_millis(
-                p.long(TABLE_POLL_INTERVAL_MS).unwrap_or(60_000).max(100) as u64,
-            ),
-            timestamp_delay: Duration::from_millis(
-                p.long(TIMESTAMP_DELAY_MS).unwrap_or(0).max(0) as u64
-            ),
+            schema_pattern: p.get(SCHEMA_PATTERN),
+            topic_prefix: p.get(TOPIC_PREFIX),
+            poll_interval: millis(p.get(POLL_INTERVAL_MS)),
+            batch_max_rows: p.get(BATCH_MAX_ROWS).max(1) as usize,
+            table_poll_interval: millis(p.get(TABLE_POLL_INTERVAL_MS).max(100)),
+            timestamp_delay: millis(p.get(TIMESTAMP_DELAY_MS)),
             numeric_mapping,
-            tables,
+            tables: names(p.get(TASK_TABLES))
+                .iter()
+                .map(|n| TableId::parse(n))
+                .collect(),
         })
     }
 
@@ -465,44 +458,53 @@ impl SourceConfig {
 }
 
 /// Checks between keys, as Confluent's validators report them: (key, message).
-pub fn source_cross_checks(props: &Props) -> Vec<(String, String)> {
+pub fn source_cross_checks(p: &ParsedConfig) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    let get = |k: &str| props.get(k).map(|s| s.trim()).filter(|s| !s.is_empty());
-    let whitelist = get(TABLE_WHITELIST).or(get(TABLE_INCLUDE_LIST));
-    let blacklist = get(TABLE_BLACKLIST).or(get(TABLE_EXCLUDE_LIST));
-    if whitelist.is_some() && blacklist.is_some() {
+    let listed = |a, b| !names(p.get(a)).is_empty() || !names(p.get(b)).is_empty();
+    let whitelist = listed(TABLE_WHITELIST, TABLE_INCLUDE_LIST);
+    let blacklist = listed(TABLE_BLACKLIST, TABLE_EXCLUDE_LIST);
+    if whitelist && blacklist {
         let msg = "Included Tables and Excluded Tables can't be used together. Only one of them can be used at a time.".to_owned();
-        out.push((TABLE_WHITELIST.to_owned(), msg.clone()));
-        out.push((TABLE_BLACKLIST.to_owned(), msg));
+        out.push((TABLE_WHITELIST.name().to_owned(), msg.clone()));
+        out.push((TABLE_BLACKLIST.name().to_owned(), msg));
     }
-    if get(QUERY).is_some() && (whitelist.is_some() || blacklist.is_some()) {
+    let query = !p.get(QUERY).is_empty();
+    if query && (whitelist || blacklist) {
         out.push((
-            QUERY.to_owned(),
+            QUERY.name().to_owned(),
             "Do not specify table filtering (whitelist or blacklist) when using a query".to_owned(),
         ));
     }
-    match get(MODE) {
-        Some("incrementing") | Some("timestamp+incrementing")
-            if get(INCREMENTING_COLUMN).is_none() && get(QUERY).is_some() =>
+    match p.get(MODE).as_str() {
+        "incrementing" | "timestamp+incrementing"
+            if p.get(INCREMENTING_COLUMN).is_empty() && query =>
         {
             out.push((
-                INCREMENTING_COLUMN.to_owned(),
+                INCREMENTING_COLUMN.name().to_owned(),
                 "Query mode must be specified with incrementing.column.name for incrementing modes"
                     .to_owned(),
             ));
         }
-        Some("timestamp") | Some("timestamp+incrementing") if get(TIMESTAMP_COLUMN).is_none() => {
+        "timestamp" | "timestamp+incrementing" if names(p.get(TIMESTAMP_COLUMN)).is_empty() => {
             out.push((
-                TIMESTAMP_COLUMN.to_owned(),
+                TIMESTAMP_COLUMN.name().to_owned(),
                 "Timestamp column name must be specified for timestamp modes".to_owned(),
             ));
         }
         _ => {}
     }
-    if get(DB_TIMEZONE).is_some_and(|z| !z.eq_ignore_ascii_case("UTC")) {
-        out.push((DB_TIMEZONE.to_owned(), "Only UTC is supported".to_owned()));
-    }
+    out.extend(utc_only(p));
     out
+}
+
+/// Only UTC is supported as `db.timezone`.
+fn utc_only(p: &ParsedConfig) -> Option<(String, String)> {
+    (!p.get(DB_TIMEZONE).eq_ignore_ascii_case("UTC")).then(|| {
+        (
+            DB_TIMEZONE.name().to_owned(),
+            "Only UTC is supported".to_owned(),
+        )
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -539,25 +541,16 @@ pub struct SinkConfig {
 impl SinkConfig {
     pub fn parse(props: &Props) -> Result<Self> {
         let p = sink_config_def().parse(props).map_err(cfg_err)?;
-        if let Some(e) = sink_cross_checks(props).into_iter().next() {
-            return Err(JdbcError::Config(e.1));
+        if let Some((_, message)) = sink_cross_checks(&p).into_iter().next() {
+            return Err(JdbcError::Config(message));
         }
-        let insert_mode = match p
-            .string(INSERT_MODE)
-            .unwrap_or("insert")
-            .to_ascii_lowercase()
-            .as_str()
-        {
+        // Both validated case-insensitively against their options.
+        let insert_mode = match p.get(INSERT_MODE).to_ascii_lowercase().as_str() {
             "upsert" => InsertMode::Upsert,
             "update" => InsertMode::Update,
             _ => InsertMode::Insert,
         };
-        let pk_mode = match p
-            .string(PK_MODE)
-            .unwrap_or("none")
-            .to_ascii_lowercase()
-            .as_str()
-        {
+        let pk_mode = match p.get(PK_MODE).to_ascii_lowercase().as_str() {
             "kafka" => PkMode::Kafka,
             "record_key" => PkMode::RecordKey,
             "record_value" => PkMode::RecordValue,
@@ -566,26 +559,16 @@ impl SinkConfig {
         Ok(SinkConfig {
             connection: ConnectionConfig::from_parsed(&p)?,
             insert_mode,
-            batch_size: p.int(BATCH_SIZE).unwrap_or(3000).max(1) as usize,
-            delete_enabled: p.boolean(DELETE_ENABLED).unwrap_or(false),
-            table_name_format: p.string(TABLE_NAME_FORMAT).unwrap_or("${topic}").to_owned(),
+            batch_size: p.get(BATCH_SIZE).max(1) as usize,
+            delete_enabled: p.get(DELETE_ENABLED),
+            table_name_format: p.get(TABLE_NAME_FORMAT),
             pk_mode,
-            pk_fields: p
-                .list(PK_FIELDS)
-                .into_iter()
-                .filter(|f| !f.is_empty())
-                .collect(),
-            fields_whitelist: p
-                .list(FIELDS_WHITELIST)
-                .into_iter()
-                .filter(|f| !f.is_empty())
-                .collect(),
-            auto_create: p.boolean(AUTO_CREATE).unwrap_or(false),
-            auto_evolve: p.boolean(AUTO_EVOLVE).unwrap_or(false),
-            max_retries: p.int(MAX_RETRIES).unwrap_or(10).max(0) as u32,
-            retry_backoff: Duration::from_millis(
-                p.int(RETRY_BACKOFF_MS).unwrap_or(3000).max(0) as u64
-            ),
+            pk_fields: names(p.get(PK_FIELDS)),
+            fields_whitelist: names(p.get(FIELDS_WHITELIST)),
+            auto_create: p.get(AUTO_CREATE),
+            auto_evolve: p.get(AUTO_EVOLVE),
+            max_retries: p.get(MAX_RETRIES).max(0) as u32,
+            retry_backoff: millis(p.get(RETRY_BACKOFF_MS)),
         })
     }
 
@@ -596,48 +579,41 @@ impl SinkConfig {
 }
 
 /// Confluent's sink checks: deletes need record keys as primary keys.
-pub fn sink_cross_checks(props: &Props) -> Vec<(String, String)> {
+pub fn sink_cross_checks(p: &ParsedConfig) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    let delete = props
-        .get(DELETE_ENABLED)
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-    let pk_mode = props
-        .get(PK_MODE)
-        .map(|s| s.trim().to_ascii_lowercase())
-        .unwrap_or_else(|| "none".into());
-    if delete && pk_mode != "record_key" {
+    let pk_mode = p.get(PK_MODE).to_ascii_lowercase();
+    if p.get(DELETE_ENABLED) && pk_mode != "record_key" {
         out.push((
-            DELETE_ENABLED.to_owned(),
+            DELETE_ENABLED.name().to_owned(),
             "Deletes are only supported for pk.mode record_key".to_owned(),
         ));
     }
-    let insert = props
-        .get(INSERT_MODE)
-        .map(|s| s.trim().to_ascii_lowercase())
-        .unwrap_or_default();
+    let insert = p.get(INSERT_MODE).to_ascii_lowercase();
     if (insert == "upsert" || insert == "update") && pk_mode == "none" {
         out.push((
-            PK_MODE.to_owned(),
+            PK_MODE.name().to_owned(),
             format!("Primary key mode must not be none when insert.mode is {insert}"),
         ));
     }
-    if props
-        .get(DB_TIMEZONE)
-        .is_some_and(|z| !z.trim().eq_ignore_ascii_case("UTC"))
-    {
-        out.push((DB_TIMEZONE.to_owned(), "Only UTC is supported".to_owned()));
-    }
+    out.extend(utc_only(p));
     out
 }
 
-/// `ConfigDef` validation plus the cross-key checks, errors attached to keys.
+/// `ConfigDef` validation plus the cross-key checks, errors attached to
+/// keys. The cross-key checks run once every key is valid on its own.
 pub fn validate_with(
     def: &ConfigDef,
     props: &Props,
-    extra: Vec<(String, String)>,
+    cross_checks: fn(&ParsedConfig) -> Vec<(String, String)>,
 ) -> Vec<ValidatedValue> {
     let mut values = def.validate(props);
-    for (key, msg) in extra {
+    if values.iter().any(|v| !v.errors.is_empty()) {
+        return values;
+    }
+    let Ok(parsed) = def.parse(props) else {
+        return values;
+    };
+    for (key, msg) in cross_checks(&parsed) {
         if let Some(v) = values.iter_mut().find(|v| v.name == key) {
             v.errors.push(msg);
         }
@@ -647,27 +623,22 @@ pub fn validate_with(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use ferry_api::testkit::props;
 
-    fn props(pairs: &[(&str, &str)]) -> Props {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use super::*;
 
     #[test]
     fn source_defaults_and_lists() {
         let c = SourceConfig::parse(&props(&[
             (
-                CONNECTION_URL,
+                CONNECTION_URL.name(),
                 "jdbc:postgresql://127.0.0.1:55432/postgres?user=postgres",
             ),
-            (MODE, "timestamp+incrementing"),
-            (INCREMENTING_COLUMN, "id"),
-            (TIMESTAMP_COLUMN, "updated_at, created_at"),
-            (TOPIC_PREFIX, "pg-"),
-            (TABLE_INCLUDE_LIST, "public.a,b"),
+            (MODE.name(), "timestamp+incrementing"),
+            (INCREMENTING_COLUMN.name(), "id"),
+            (TIMESTAMP_COLUMN.name(), "updated_at, created_at"),
+            (TOPIC_PREFIX.name(), "pg-"),
+            (TABLE_INCLUDE_LIST.name(), "public.a,b"),
         ]))
         .unwrap();
         assert_eq!(c.mode, Mode::TimestampIncrementing);
@@ -681,31 +652,34 @@ mod tests {
 
     #[test]
     fn source_rejects_bad_modes_and_combinations() {
-        let base = [(CONNECTION_URL, "sqlite::memory:"), (TOPIC_PREFIX, "t")];
+        let base = [
+            (CONNECTION_URL.name(), "sqlite::memory:"),
+            (TOPIC_PREFIX.name(), "t"),
+        ];
         let mut p = props(&base);
-        p.insert(MODE.into(), "sometimes".into());
+        p.insert(MODE.name().into(), "sometimes".into());
         let e = SourceConfig::parse(&p).unwrap_err().to_string();
         assert!(
             e.contains("Invalid value sometimes for configuration mode"),
             "{e}"
         );
         let mut p = props(&base);
-        p.insert(MODE.into(), "timestamp".into());
+        p.insert(MODE.name().into(), "timestamp".into());
         let e = SourceConfig::parse(&p).unwrap_err().to_string();
         assert!(e.contains("Timestamp column name must be specified"), "{e}");
         let mut p = props(&base);
-        p.insert(MODE.into(), "bulk".into());
-        p.insert(TABLE_WHITELIST.into(), "a".into());
-        p.insert(TABLE_BLACKLIST.into(), "b".into());
+        p.insert(MODE.name().into(), "bulk".into());
+        p.insert(TABLE_WHITELIST.name().into(), "a".into());
+        p.insert(TABLE_BLACKLIST.name().into(), "b".into());
         assert!(SourceConfig::parse(&p).is_err());
     }
 
     #[test]
     fn sink_checks_deletes_need_record_keys() {
         let p = props(&[
-            (CONNECTION_URL, "sqlite::memory:"),
-            (DELETE_ENABLED, "true"),
-            (PK_MODE, "record_value"),
+            (CONNECTION_URL.name(), "sqlite::memory:"),
+            (DELETE_ENABLED.name(), "true"),
+            (PK_MODE.name(), "record_value"),
         ]);
         let e = SinkConfig::parse(&p).unwrap_err().to_string();
         assert!(
@@ -713,12 +687,52 @@ mod tests {
             "{e}"
         );
         let p = props(&[
-            (CONNECTION_URL, "sqlite::memory:"),
-            (TABLE_NAME_FORMAT, "kafka_${topic}"),
+            (CONNECTION_URL.name(), "sqlite::memory:"),
+            (TABLE_NAME_FORMAT.name(), "kafka_${topic}"),
         ]);
         let c = SinkConfig::parse(&p).unwrap();
         assert_eq!(c.table_for("orders"), "kafka_orders");
         assert_eq!(c.batch_size, 3000);
         assert_eq!(c.max_retries, 10);
+    }
+
+    fn errors(values: Vec<ValidatedValue>) -> Vec<(String, String)> {
+        values
+            .into_iter()
+            .flat_map(|v| v.errors.into_iter().map(move |e| (v.name.clone(), e)))
+            .collect()
+    }
+
+    #[test]
+    fn validation_puts_cross_key_errors_on_their_keys() {
+        let p = props(&[
+            (CONNECTION_URL.name(), "sqlite::memory:"),
+            (DELETE_ENABLED.name(), "true"),
+            (INSERT_MODE.name(), "upsert"),
+        ]);
+        assert_eq!(
+            errors(validate_with(&sink_config_def(), &p, sink_cross_checks)),
+            [
+                (
+                    "delete.enabled".to_owned(),
+                    "Deletes are only supported for pk.mode record_key".to_owned()
+                ),
+                (
+                    "pk.mode".to_owned(),
+                    "Primary key mode must not be none when insert.mode is upsert".to_owned()
+                ),
+            ]
+        );
+        // Checks between keys wait until each key is valid on its own.
+        let mut p = p;
+        p.insert(BATCH_SIZE.name().into(), "many".into());
+        assert_eq!(
+            errors(validate_with(&sink_config_def(), &p, sink_cross_checks)),
+            [(
+                "batch.size".to_owned(),
+                "Invalid value many for configuration batch.size: Not a number of type INT"
+                    .to_owned()
+            )]
+        );
     }
 }

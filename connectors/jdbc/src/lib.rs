@@ -11,6 +11,9 @@ pub mod source;
 pub mod types;
 pub mod url;
 
+#[cfg(test)]
+mod task_tests;
+
 use ferry_api::{ConnectorKind, PluginDescriptor};
 
 pub use sink::{JdbcSinkConnector, JdbcSinkTask};

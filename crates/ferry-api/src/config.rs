@@ -1,9 +1,48 @@
 //! `ConfigDef`: typed configuration keys with defaults, validators and docs,
 //! parsed and validated the way Kafka Connect's `ConfigDef` does, producing
 //! the `/connector-plugins/{p}/config/validate` shapes.
+//!
+//! A connector declares each of its keys once: a [`Key`] constant carries the
+//! name and the Rust type, and [`ConfigDef::define_key`] adds the default,
+//! validator and documentation. The parsed configuration is then read with
+//! [`ParsedConfig::get`], which returns the user's value or the declared
+//! default, typed:
+//!
+//! ```
+//! use ferry_api::config::{ConfigDef, Importance, Key, Validator};
+//! use ferry_api::Props;
+//!
+//! const TOPIC: Key<String> = Key::new("topic");
+//! const BATCH_SIZE: Key<i32> = Key::new("batch.size");
+//! const FILE: Key<Option<String>> = Key::new("file");
+//!
+//! fn config_def() -> ConfigDef {
+//!     let mut d = ConfigDef::new();
+//!     d.define_key(TOPIC)
+//!         .validator(Validator::NonEmptyString)
+//!         .importance(Importance::High)
+//!         .doc("The topic to publish data to");
+//!     d.define_key(BATCH_SIZE)
+//!         .default(2000)
+//!         .importance(Importance::Low)
+//!         .doc("Most records per poll");
+//!     d.define_key(FILE).doc("Source file; unset reads standard input");
+//!     d
+//! }
+//!
+//! let props: Props = [("topic", "lines"), ("other.key", "ignored")]
+//!     .into_iter()
+//!     .map(|(k, v)| (k.to_owned(), v.to_owned()))
+//!     .collect();
+//! let cfg = config_def().parse(&props).unwrap();
+//! assert_eq!(cfg.get(TOPIC), "lines");
+//! assert_eq!(cfg.get(BATCH_SIZE), 2000); // the declared default
+//! assert_eq!(cfg.get(FILE), None);
+//! ```
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::marker::PhantomData;
 
 use serde::{Deserialize, Serialize};
 
@@ -335,6 +374,164 @@ pub fn parse_list(raw: &str) -> Vec<String> {
     t.split(',').map(|s| s.trim().to_owned()).collect()
 }
 
+/// A password: shown as `[hidden]` by `Debug` and `Display`, as Kafka's
+/// `Password` is, so that logging a configuration does not leak it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+impl Password {
+    /// A password with this value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Password(value.into())
+    }
+    /// The password itself.
+    pub fn value(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[hidden]")
+    }
+}
+
+impl fmt::Display for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[hidden]")
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A Rust type a configuration key is read as; it fixes the key's
+/// [`ConfigType`]: `bool` (BOOLEAN), `i16` (SHORT), `i32` (INT), `i64`
+/// (LONG), `f64` (DOUBLE), `String` (STRING), `Vec<String>` (LIST),
+/// [`Password`] (PASSWORD), and `Option` of any of them for a key whose
+/// default is null (no value unless the user gives one). CLASS keys are
+/// declared with [`ConfigDef::define`] and read with
+/// [`ParsedConfig::string`].
+pub trait KeyType: sealed::Sealed + Sized {
+    /// The type the key is declared with.
+    const CONFIG_TYPE: ConfigType;
+    /// Whether the key may be without a value (`Option<T>`).
+    const OPTIONAL: bool = false;
+    /// The parsed value as this type; `None` when it is of another type.
+    fn from_config(value: &ConfigValue) -> Option<Self>;
+    /// This value as a parsed value (for defaults).
+    fn into_config(self) -> ConfigValue;
+}
+
+macro_rules! key_type {
+    ($t:ty, $ct:ident, $variant:ident) => {
+        impl sealed::Sealed for $t {}
+        impl KeyType for $t {
+            const CONFIG_TYPE: ConfigType = ConfigType::$ct;
+            fn from_config(value: &ConfigValue) -> Option<Self> {
+                match value {
+                    ConfigValue::$variant(v) => Some(v.clone()),
+                    _ => None,
+                }
+            }
+            fn into_config(self) -> ConfigValue {
+                ConfigValue::$variant(self)
+            }
+        }
+    };
+}
+
+key_type!(bool, Boolean, Boolean);
+key_type!(i16, Short, Short);
+key_type!(i32, Int, Int);
+key_type!(i64, Long, Long);
+key_type!(f64, Double, Double);
+key_type!(String, String, String);
+key_type!(Vec<String>, List, List);
+
+impl sealed::Sealed for Password {}
+impl KeyType for Password {
+    const CONFIG_TYPE: ConfigType = ConfigType::Password;
+    fn from_config(value: &ConfigValue) -> Option<Self> {
+        match value {
+            ConfigValue::Password(v) => Some(Password(v.clone())),
+            _ => None,
+        }
+    }
+    fn into_config(self) -> ConfigValue {
+        ConfigValue::Password(self.0)
+    }
+}
+
+impl<T: KeyType> sealed::Sealed for Option<T> {}
+impl<T: KeyType> KeyType for Option<T> {
+    const CONFIG_TYPE: ConfigType = T::CONFIG_TYPE;
+    const OPTIONAL: bool = true;
+    fn from_config(value: &ConfigValue) -> Option<Self> {
+        match value {
+            ConfigValue::Null => Some(None),
+            v => T::from_config(v).map(Some),
+        }
+    }
+    fn into_config(self) -> ConfigValue {
+        self.map_or(ConfigValue::Null, T::into_config)
+    }
+}
+
+/// A configuration key: its name and the Rust type it is read as. Declare
+/// one constant per key and use it both to define the key
+/// ([`ConfigDef::define_key`]) and to read it ([`ParsedConfig::get`]), so
+/// that the name is spelled once and a read cannot disagree with the
+/// definition about the type.
+///
+/// ```
+/// use ferry_api::config::Key;
+/// const POLL_INTERVAL_MS: Key<i64> = Key::new("poll.interval.ms");
+/// const SCHEMA_PATTERN: Key<Option<String>> = Key::new("schema.pattern");
+/// assert_eq!(POLL_INTERVAL_MS.name(), "poll.interval.ms");
+/// ```
+pub struct Key<T> {
+    name: &'static str,
+    // `fn() -> T`: a key holds no `T`, so it is `Copy`, `Send` and `Sync`
+    // whatever `T` is.
+    read_as: PhantomData<fn() -> T>,
+}
+
+impl<T> Key<T> {
+    /// The key named `name`, read as `T`.
+    pub const fn new(name: &'static str) -> Self {
+        Key {
+            name,
+            read_as: PhantomData,
+        }
+    }
+    /// The name users write in their configuration.
+    pub const fn name(self) -> &'static str {
+        self.name
+    }
+}
+
+impl<T> Clone for Key<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Key<T> {}
+
+impl<T> fmt::Debug for Key<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Key({})", self.name)
+    }
+}
+
+impl<T> fmt::Display for Key<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
 /// A set of configuration keys, in definition order.
 #[derive(Debug, Clone, Default)]
 pub struct ConfigDef {
@@ -405,6 +602,59 @@ impl KeyBuilder<'_> {
     }
 }
 
+/// Defines a key declared by a [`Key`] constant: its type comes from the
+/// constant, and its default, if any, is a value of that type
+/// (`def.define_key(BATCH_SIZE).default(2000).doc("…")`). Without
+/// `default` the key is required, except an `Option` key, whose default is
+/// null.
+pub struct TypedKeyBuilder<'a, T> {
+    inner: KeyBuilder<'a>,
+    read_as: PhantomData<fn() -> T>,
+}
+
+impl<T: KeyType> TypedKeyBuilder<'_, T> {
+    /// The value used when the user gives none.
+    pub fn default(self, value: impl Into<T>) -> Self {
+        self.map(|b| b.default_value(value.into().into_config()))
+    }
+    /// Checks a value (the user's or the default) must pass.
+    pub fn validator(self, v: Validator) -> Self {
+        self.map(|b| b.validator(v))
+    }
+    /// How important the key is, as `/config` lists it (default MEDIUM).
+    pub fn importance(self, i: Importance) -> Self {
+        self.map(|b| b.importance(i))
+    }
+    /// The key's documentation, as `/config` lists it.
+    pub fn doc(self, d: &str) -> Self {
+        self.map(|b| b.doc(d))
+    }
+    /// Places the key in a group; see [`KeyBuilder::group`].
+    pub fn group(self, g: &str) -> Self {
+        self.map(|b| b.group(g))
+    }
+    /// The width of the key's value in a UI (`ConfigDef.Width`).
+    pub fn width(self, w: Width) -> Self {
+        self.map(|b| b.width(w))
+    }
+    /// The key's name in a UI (default: the key's name).
+    pub fn display_name(self, n: &str) -> Self {
+        self.map(|b| b.display_name(n))
+    }
+    /// Keys whose validity depends on this one.
+    pub fn dependents(self, d: &[&str]) -> Self {
+        self.map(|b| b.dependents(d))
+    }
+
+    fn map(self, f: impl FnOnce(KeyBuilder<'_>) -> KeyBuilder<'_>) -> Self {
+        let TypedKeyBuilder { inner, read_as } = self;
+        TypedKeyBuilder {
+            inner: f(inner),
+            read_as,
+        }
+    }
+}
+
 impl ConfigDef {
     pub fn new() -> Self {
         ConfigDef::default()
@@ -438,6 +688,20 @@ impl ConfigDef {
             }
         };
         KeyBuilder { def: self, index }
+    }
+
+    /// Defines the key `key` declares, typed: see [`TypedKeyBuilder`].
+    /// Redefining a name replaces the earlier definition.
+    pub fn define_key<T: KeyType>(&mut self, key: Key<T>) -> TypedKeyBuilder<'_, T> {
+        let builder = self.define(key.name, T::CONFIG_TYPE);
+        TypedKeyBuilder {
+            inner: if T::OPTIONAL {
+                builder.default_null()
+            } else {
+                builder
+            },
+            read_as: PhantomData,
+        }
     }
 
     /// Adds a key, replacing any earlier definition of the same name.
@@ -560,51 +824,148 @@ impl ValidatedValue {
     }
 }
 
-/// Typed access to a parsed configuration.
+/// A configuration parsed against a [`ConfigDef`]: a value for every key the
+/// definition declares (the user's, else the default), and the user's
+/// properties as given. Properties the definition does not declare are kept
+/// in [`originals`](Self::originals) and otherwise ignored, as Kafka
+/// Connect's `AbstractConfig` ignores them: a connector config also holds
+/// the runtime's keys (`name`, `tasks.max`, `transforms`, …).
+///
+/// Read keys with [`get`](Self::get) and a [`Key`] constant.
 #[derive(Debug, Clone)]
 pub struct ParsedConfig {
     values: HashMap<String, ConfigValue>,
     originals: BTreeMap<String, String>,
 }
 
+/// How a parsed value's type is named in errors.
+fn value_type(v: &ConfigValue) -> &'static str {
+    match v {
+        ConfigValue::Null => "null",
+        ConfigValue::Boolean(_) => ConfigType::Boolean.name(),
+        ConfigValue::Int(_) => ConfigType::Int.name(),
+        ConfigValue::Short(_) => ConfigType::Short.name(),
+        ConfigValue::Long(_) => ConfigType::Long.name(),
+        ConfigValue::Double(_) => ConfigType::Double.name(),
+        ConfigValue::String(_) => ConfigType::String.name(),
+        ConfigValue::List(_) => ConfigType::List.name(),
+        ConfigValue::Class(_) => ConfigType::Class.name(),
+        ConfigValue::Password(_) => ConfigType::Password.name(),
+    }
+}
+
 impl ParsedConfig {
-    pub fn get(&self, key: &str) -> &ConfigValue {
+    /// The value of `key`: the user's, else the definition's default. A key
+    /// with a default (or a required one, which parsing has checked is
+    /// there) reads as its value; only an `Option` key can be `None`.
+    ///
+    /// # Panics
+    ///
+    /// When the definition this configuration was parsed from does not
+    /// declare `key`, or declares it with another type. That is a bug in
+    /// the code reading the key, never a property of the user's input:
+    /// parsing has already checked every declared key of the input, and
+    /// undeclared input keys are ignored. Kafka Connect's `AbstractConfig`
+    /// throws `ConfigException("Unknown configuration '…'")` for the same
+    /// read; panicking with that message makes the bug fail the first test
+    /// that reads the key (and the runtime reports a task that panics as
+    /// FAILED with it), where returning an `Option` or `Result` would make
+    /// every read handle a case correct code never meets, and a silent
+    /// fallback would hide a misspelt key. Use [`try_get`](Self::try_get)
+    /// to get that error as a value instead.
+    #[track_caller]
+    pub fn get<T: KeyType>(&self, key: Key<T>) -> T {
+        match self.try_get(key) {
+            Ok(v) => v,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// [`get`](Self::get), returning an error naming the key when the
+    /// definition does not declare it or declares it with another type.
+    pub fn try_get<T: KeyType>(&self, key: Key<T>) -> Result<T, ConfigError> {
+        let value = self.declared(key.name)?;
+        T::from_config(value).ok_or_else(|| ConfigError {
+            key: key.name.to_owned(),
+            message: format!(
+                "Configuration '{}' is read as {}{} but its value is {}",
+                key.name,
+                if T::OPTIONAL { "optional " } else { "" },
+                T::CONFIG_TYPE.name(),
+                value_type(value)
+            ),
+        })
+    }
+
+    /// Whether the user's properties set `key` (rather than leaving it to
+    /// its default). Panics as [`get`](Self::get) does for an undeclared
+    /// key.
+    #[track_caller]
+    pub fn is_set<T>(&self, key: Key<T>) -> bool {
+        if let Err(e) = self.declared(key.name) {
+            panic!("{e}");
+        }
+        self.originals.contains_key(key.name)
+    }
+
+    fn declared(&self, name: &str) -> Result<&ConfigValue, ConfigError> {
+        self.values.get(name).ok_or_else(|| ConfigError {
+            key: name.to_owned(),
+            message: format!("Unknown configuration '{name}'"),
+        })
+    }
+
+    /// The parsed value of the key named `key`, untyped; `Null` for a key
+    /// the definition does not declare (a debug build asserts it does).
+    /// Prefer [`get`](Self::get).
+    pub fn value(&self, key: &str) -> &ConfigValue {
+        debug_assert!(
+            self.values.contains_key(key),
+            "Unknown configuration '{key}'"
+        );
         self.values.get(key).unwrap_or(&ConfigValue::Null)
     }
+    /// Untyped read of a STRING, CLASS or PASSWORD key; prefer
+    /// [`get`](Self::get).
     pub fn string(&self, key: &str) -> Option<&str> {
-        match self.get(key) {
+        match self.value(key) {
             ConfigValue::String(s) | ConfigValue::Class(s) | ConfigValue::Password(s) => Some(s),
             _ => None,
         }
     }
+    /// Untyped read of an INT or SHORT key; prefer [`get`](Self::get).
     pub fn int(&self, key: &str) -> Option<i32> {
-        match self.get(key) {
+        match self.value(key) {
             ConfigValue::Int(v) => Some(*v),
             ConfigValue::Short(v) => Some(*v as i32),
             _ => None,
         }
     }
+    /// Untyped read of a LONG or INT key; prefer [`get`](Self::get).
     pub fn long(&self, key: &str) -> Option<i64> {
-        match self.get(key) {
+        match self.value(key) {
             ConfigValue::Long(v) => Some(*v),
             ConfigValue::Int(v) => Some(*v as i64),
             _ => None,
         }
     }
+    /// Untyped read of a DOUBLE key; prefer [`get`](Self::get).
     pub fn double(&self, key: &str) -> Option<f64> {
-        match self.get(key) {
+        match self.value(key) {
             ConfigValue::Double(v) => Some(*v),
             _ => None,
         }
     }
+    /// Untyped read of a BOOLEAN key; prefer [`get`](Self::get).
     pub fn boolean(&self, key: &str) -> Option<bool> {
-        match self.get(key) {
+        match self.value(key) {
             ConfigValue::Boolean(v) => Some(*v),
             _ => None,
         }
     }
+    /// Untyped read of a LIST key; prefer [`get`](Self::get).
     pub fn list(&self, key: &str) -> Vec<String> {
-        match self.get(key) {
+        match self.value(key) {
             ConfigValue::List(v) => v.clone(),
             _ => Vec::new(),
         }
@@ -754,5 +1115,143 @@ mod tests {
         assert_eq!(b.default_value.as_deref(), Some("x,y"));
         assert_eq!(b.order, 2);
         assert!(!b.required);
+    }
+
+    const TOPIC: Key<String> = Key::new("topic");
+    const BATCH: Key<i32> = Key::new("batch.size");
+    const FILE: Key<Option<String>> = Key::new("file");
+    const LIMIT: Key<Option<i64>> = Key::new("limit");
+    const TYPES: Key<Vec<String>> = Key::new("table.types");
+    const SECRET: Key<Option<Password>> = Key::new("secret");
+    const RATIO: Key<f64> = Key::new("ratio");
+    const ENABLED: Key<bool> = Key::new("enabled");
+    const SHORT: Key<i16> = Key::new("short");
+
+    fn typed_def() -> ConfigDef {
+        let mut d = ConfigDef::new();
+        d.define_key(TOPIC)
+            .validator(Validator::NonEmptyString)
+            .doc("topic");
+        d.define_key(BATCH)
+            .default(2000)
+            .validator(Validator::at_least(1.0));
+        d.define_key(FILE);
+        d.define_key(LIMIT);
+        d.define_key(TYPES).default(vec!["TABLE".to_owned()]);
+        d.define_key(SECRET);
+        d.define_key(RATIO).default(0.5);
+        d.define_key(ENABLED).default(true);
+        d.define_key(SHORT).default(3i16);
+        d
+    }
+
+    #[test]
+    fn typed_keys_read_values_and_declared_defaults() {
+        let cfg = typed_def()
+            .parse(&props(&[
+                ("topic", " t "),
+                ("limit", "7"),
+                ("secret", "s3cret"),
+                ("enabled", "FALSE"),
+                ("unrelated.key", "is ignored"),
+            ]))
+            .unwrap();
+        assert_eq!(cfg.get(TOPIC), "t");
+        assert_eq!(cfg.get(BATCH), 2000);
+        assert_eq!(cfg.get(FILE), None);
+        assert_eq!(cfg.get(LIMIT), Some(7));
+        assert_eq!(cfg.get(TYPES), vec!["TABLE"]);
+        assert_eq!(
+            cfg.get(SECRET).as_ref().map(Password::value),
+            Some("s3cret")
+        );
+        assert_eq!(cfg.get(RATIO), 0.5);
+        assert!(!cfg.get(ENABLED));
+        assert_eq!(cfg.get(SHORT), 3);
+        assert!(cfg.is_set(LIMIT));
+        assert!(!cfg.is_set(BATCH));
+        assert_eq!(
+            cfg.originals().get("unrelated.key").map(String::as_str),
+            Some("is ignored")
+        );
+    }
+
+    #[test]
+    fn typed_definitions_show_their_types_and_defaults() {
+        let def = typed_def();
+        let info = |name: &str| def.key(name).unwrap().info();
+        assert_eq!(info("batch.size").config_type, "INT");
+        assert_eq!(info("batch.size").default_value.as_deref(), Some("2000"));
+        assert!(info("topic").required);
+        assert!(!info("file").required);
+        assert_eq!(info("file").default_value, None);
+        assert_eq!(info("table.types").config_type, "LIST");
+        assert_eq!(info("table.types").default_value.as_deref(), Some("TABLE"));
+        assert_eq!(info("secret").config_type, "PASSWORD");
+        assert_eq!(info("ratio").default_value.as_deref(), Some("0.5"));
+        assert_eq!(info("short").config_type, "SHORT");
+        // A typed default parses the same as the string form of it.
+        let mut untyped = ConfigDef::new();
+        untyped
+            .define("batch.size", ConfigType::Int)
+            .default_str("2000");
+        assert_eq!(
+            untyped.key("batch.size").unwrap().default,
+            def.key("batch.size").unwrap().default
+        );
+    }
+
+    #[test]
+    fn typed_keys_are_validated_like_any_other() {
+        let err = typed_def()
+            .parse(&props(&[("topic", "t"), ("batch.size", "0")]))
+            .unwrap_err();
+        assert_eq!(
+            err.message,
+            "Invalid value 0 for configuration batch.size: Value must be at least 1"
+        );
+        let err = typed_def().parse(&props(&[])).unwrap_err();
+        assert_eq!(err.key, "topic");
+    }
+
+    #[test]
+    fn reading_an_undeclared_key_is_an_error_naming_it() {
+        let cfg = typed_def().parse(&props(&[("topic", "t")])).unwrap();
+        const MISSPELT: Key<i32> = Key::new("batch.sise");
+        let err = cfg.try_get(MISSPELT).unwrap_err();
+        assert_eq!(err.key, "batch.sise");
+        assert_eq!(err.message, "Unknown configuration 'batch.sise'");
+        // Declared, but read with another type than its definition's.
+        const AS_LONG: Key<i64> = Key::new("batch.size");
+        assert_eq!(
+            cfg.try_get(AS_LONG).unwrap_err().message,
+            "Configuration 'batch.size' is read as LONG but its value is INT"
+        );
+        const NULLABLE_AS_VALUE: Key<String> = Key::new("file");
+        assert_eq!(
+            cfg.try_get(NULLABLE_AS_VALUE).unwrap_err().message,
+            "Configuration 'file' is read as STRING but its value is null"
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "Unknown configuration 'nope'")]
+    fn get_panics_on_an_undeclared_key() {
+        let cfg = typed_def().parse(&props(&[("topic", "t")])).unwrap();
+        cfg.get(Key::<bool>::new("nope"));
+    }
+
+    #[test]
+    #[should_panic(expected = "Unknown configuration 'nope'")]
+    fn is_set_panics_on_an_undeclared_key() {
+        let cfg = typed_def().parse(&props(&[("topic", "t")])).unwrap();
+        cfg.is_set(Key::<bool>::new("nope"));
+    }
+
+    #[test]
+    fn passwords_are_hidden_when_printed() {
+        let p = Password::new("s3cret");
+        assert_eq!(format!("{p:?} {p}"), "[hidden] [hidden]");
+        assert_eq!(p.value(), "s3cret");
     }
 }

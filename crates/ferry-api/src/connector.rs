@@ -1,10 +1,12 @@
 //! Connector and task traits, their contexts, and the descriptor through
 //! which the runtime finds a connector by class name.
 //!
-//! Tasks are async. `SourceTask::poll` must return within about a second
-//! when there is nothing to read (an empty batch is fine): the runtime checks
-//! for stop, pause and commit requests between polls, as Kafka Connect's
-//! worker loop does.
+//! Tasks are async. The runtime handles pause requests and offset commits
+//! between polls, as Kafka Connect's worker loop does, so `SourceTask::poll`
+//! should return within about a second when there is nothing to read (an
+//! empty batch is fine). A stop does not wait for that: the task's context
+//! carries a [`StopSignal`] that fires as soon as the task is to stop, and a
+//! `poll` waiting for data can wait for it too and return at once.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,7 +16,8 @@ use async_trait::async_trait;
 
 use crate::config::{ConfigDef, ConfigInfos, ValidatedValue};
 use crate::error::ConnectError;
-use crate::record::{SinkRecord, SourceRecord};
+use crate::record::{RecordMetadata, SinkRecord, SourceRecord};
+use crate::stop::StopSignal;
 use crate::sync::lock;
 use crate::{OffsetMap, Props};
 
@@ -68,18 +71,22 @@ pub trait OffsetStorageReader: Send + Sync {
     fn offset(&self, partition: &OffsetMap) -> Option<OffsetMap>;
 }
 
-/// What a source task gets from the runtime.
+/// What a source task gets from the runtime (`SourceTaskContext`).
 #[derive(Clone)]
 pub struct SourceTaskContext {
     offsets: Arc<dyn OffsetStorageReader>,
     task_id: (String, u32),
+    stop: StopSignal,
 }
 
 impl SourceTaskContext {
+    /// A context with a stop signal of its own, which the runtime (or a
+    /// test) fires through [`stop_signal`](Self::stop_signal).
     pub fn new(connector: &str, task: u32, offsets: Arc<dyn OffsetStorageReader>) -> Self {
         SourceTaskContext {
             offsets,
             task_id: (connector.to_owned(), task),
+            stop: StopSignal::new(),
         }
     }
     pub fn offset_storage_reader(&self) -> &dyn OffsetStorageReader {
@@ -91,6 +98,13 @@ impl SourceTaskContext {
     pub fn task_number(&self) -> u32 {
         self.task_id.1
     }
+    /// Fires when the task is to stop; clone it to keep it past `start`.
+    /// A `poll` that waits for data should also wait for
+    /// [`StopSignal::stopped`] and return (an empty batch is fine) once it
+    /// resolves; the runtime then ends its loop and calls `stop`.
+    pub fn stop_signal(&self) -> &StopSignal {
+        &self.stop
+    }
 }
 
 #[async_trait]
@@ -98,10 +112,44 @@ pub trait SourceTask: Send {
     async fn start(&mut self, props: Props, context: SourceTaskContext)
         -> Result<(), ConnectError>;
     /// The next batch of records; empty when nothing arrived for a while.
+    /// Return within about a second when idle (pauses and offset commits
+    /// happen between polls), and at once when the context's
+    /// [`stop_signal`](SourceTaskContext::stop_signal) fires.
     async fn poll(&mut self) -> Result<Vec<SourceRecord>, ConnectError>;
     /// Offsets up to the records acknowledged so far were committed.
     async fn commit(&mut self) -> Result<(), ConnectError> {
         Ok(())
+    }
+    /// Called for each record `poll` returned once the runtime is done with
+    /// it (Kafka Connect's `commitRecord`), for sources that acknowledge
+    /// what they read in their own system (a message queue, a change
+    /// stream). `record` is the record as `poll` returned it, before any
+    /// transformation. `metadata` says where Kafka stored it; it is `None`
+    /// for a record that was never written: dropped by a transformation or
+    /// predicate, or skipped after a failure under `errors.tolerance=all`.
+    ///
+    /// Kafka Connect calls it from the producer's callback; Ferry calls it
+    /// from the task's loop, between polls and before each offset commit
+    /// (so before [`commit`](Self::commit) covers the record), in the
+    /// order `poll` returned the records. It is not called for records a
+    /// failed task never got acknowledged. An error is logged and the task
+    /// goes on, as in Kafka Connect. The default does nothing; the
+    /// runtime's offset commits do not depend on it.
+    async fn commit_record(
+        &mut self,
+        _record: &SourceRecord,
+        _metadata: Option<&RecordMetadata>,
+    ) -> Result<(), ConnectError> {
+        Ok(())
+    }
+    /// Whether the runtime calls [`commit_record`](Self::commit_record).
+    /// Calling it means keeping every record until Kafka acknowledges it
+    /// (and, with transformations configured, a copy of it as polled). A
+    /// task that does not implement `commit_record` can return `false` to
+    /// save that; the default is `true`, so an implementation is never
+    /// silently skipped.
+    fn wants_commit_record(&self) -> bool {
+        true
     }
     async fn stop(&mut self) -> Result<(), ConnectError>;
 }
@@ -133,9 +181,10 @@ pub trait ErrantRecordReporter: Send + Sync {
 }
 
 /// Requests a sink task makes of the runtime, read by the runtime between
-/// `put` calls (`SinkTaskContext`).
+/// `put` calls (`SinkTaskContext`), and the signal that the task is to stop.
 #[derive(Default)]
 pub struct SinkTaskContext {
+    stop: StopSignal,
     errant_record_reporter: Option<Arc<dyn ErrantRecordReporter>>,
     assignment: Mutex<HashSet<TopicPartition>>,
     offset_resets: Mutex<HashMap<TopicPartition, i64>>,
@@ -186,6 +235,14 @@ impl SinkTaskContext {
     }
     pub fn assignment(&self) -> HashSet<TopicPartition> {
         lock(&self.assignment).clone()
+    }
+    /// Fires when the task is to stop. A `put` or `flush` that waits (for a
+    /// slow destination, a retry backoff) can wait for
+    /// [`StopSignal::stopped`] too and give up early: records whose `put`
+    /// failed, or were not flushed, are not committed and are delivered
+    /// again after a restart.
+    pub fn stop_signal(&self) -> &StopSignal {
+        &self.stop
     }
 
     // Runtime side.

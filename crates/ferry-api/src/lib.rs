@@ -6,6 +6,10 @@
 //! `connect-api`, so a plugin written against Kafka Connect maps onto these
 //! types one to one. [`Plugin`] describes a plugin to the worker's
 //! registry. Nothing here knows about Kafka clients or HTTP.
+//!
+//! With the `testkit` feature, `testkit` drives tasks in memory for unit
+//! tests: offsets, contexts that record requests, and source and sink
+//! harnesses with deadlines.
 
 pub mod config;
 pub mod connector;
@@ -14,10 +18,15 @@ pub mod data;
 pub mod error;
 pub mod plugin;
 pub mod record;
+pub mod stop;
 pub mod sync;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
 pub mod transform;
 
-pub use config::{ConfigDef, ConfigKey, ConfigType, Importance, ParsedConfig, Validator, Width};
+pub use config::{
+    ConfigDef, ConfigKey, ConfigType, Importance, Key, ParsedConfig, Password, Validator, Width,
+};
 pub use connector::{
     Connector, ConnectorContext, ConnectorKind, ErrantRecordReporter, OffsetStorageReader,
     PluginDescriptor, SinkTask, SinkTaskContext, SourceTask, SourceTaskContext, TopicPartition,
@@ -29,7 +38,11 @@ pub use plugin::{
     ConverterFactory, HeaderConverterFactory, Plugin, PluginFactory, PluginType, PredicateFactory,
     TransformationFactory,
 };
-pub use record::{ConnectRecord, Header, Headers, SinkRecord, SourceRecord, TimestampType};
+pub use record::{
+    ConnectRecord, Header, Headers, OriginalPosition, RecordMetadata, SinkRecord, SourceRecord,
+    TimestampType,
+};
+pub use stop::{StopSignal, Stopped};
 pub use sync::lock;
 pub use transform::{ExceptionKind, Predicate, StageRef, TransformError, Transformation};
 

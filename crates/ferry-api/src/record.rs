@@ -125,11 +125,38 @@ impl SourceRecord {
     }
 }
 
+/// Where Kafka stored a source record (Kafka's `RecordMetadata`), as
+/// [`SourceTask::commit_record`](crate::SourceTask::commit_record) gets it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordMetadata {
+    /// The topic written to: the record's topic after transformations.
+    pub topic: String,
+    /// The partition written to.
+    pub partition: i32,
+    /// The record's offset in that partition.
+    pub offset: i64,
+    /// The record's timestamp in the topic: the one it was sent with, or
+    /// the broker's for a topic with `LogAppendTime`; `None` if unknown.
+    pub timestamp: Option<i64>,
+}
+
+/// The topic, partition and offset a sink record was consumed at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OriginalPosition {
+    /// The topic consumed from.
+    pub topic: String,
+    /// The partition consumed from.
+    pub partition: i32,
+    /// The record's offset in that partition.
+    pub offset: i64,
+}
+
 /// A record delivered to a sink task.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SinkRecord {
     /// The topic the record was read from (or, after a transformation
-    /// rerouted it, the topic it now names).
+    /// rerouted it, the topic it now names); see
+    /// [`original_topic`](Self::original_topic).
     pub topic: String,
     /// The partition the record was read from.
     pub kafka_partition: i32,
@@ -149,6 +176,38 @@ pub struct SinkRecord {
     pub timestamp_type: TimestampType,
     /// The headers.
     pub headers: Headers,
+    /// Where the record was consumed, when transformations changed its
+    /// topic, partition or offset; `None` when they are unchanged (or the
+    /// record was built outside the runtime). Read it through
+    /// [`original_topic`](Self::original_topic),
+    /// [`original_kafka_partition`](Self::original_kafka_partition) and
+    /// [`original_kafka_offset`](Self::original_kafka_offset).
+    pub original: Option<OriginalPosition>,
+}
+
+impl SinkRecord {
+    /// The topic the record was consumed from, before transformations
+    /// (Kafka Connect 3.6's `originalTopic()`). A sink that tracks offsets
+    /// itself, or returns them from `pre_commit`, must use this, the
+    /// original partition and the original offset: the runtime commits
+    /// offsets of the consumed topic partitions.
+    pub fn original_topic(&self) -> &str {
+        self.original.as_ref().map_or(&self.topic, |o| &o.topic)
+    }
+    /// The partition the record was consumed from, before transformations
+    /// (`originalKafkaPartition()`).
+    pub fn original_kafka_partition(&self) -> i32 {
+        self.original
+            .as_ref()
+            .map_or(self.kafka_partition, |o| o.partition)
+    }
+    /// The offset the record was consumed at, before transformations
+    /// (`originalKafkaOffset()`).
+    pub fn original_kafka_offset(&self) -> i64 {
+        self.original
+            .as_ref()
+            .map_or(self.kafka_offset, |o| o.offset)
+    }
 }
 
 pub(crate) mod sealed {

@@ -17,7 +17,7 @@ pub use config::ClientProps;
 pub use consumer::{ConsumedMessage, Consumer, RebalanceEvent};
 pub use error::KafkaClientError;
 pub use log::{KafkaLog, LogRecord};
-pub use producer::{DeliveryListener, OutgoingRecord, Producer, ProducerPool};
+pub use producer::{Delivered, DeliveryListener, OutgoingRecord, Producer, ProducerPool};
 
 /// A topic and partition, with an offset where it matters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -26,10 +26,24 @@ use crate::close::CloseOffRuntime;
 use crate::config::{client_config, ClientProps};
 use crate::error::KafkaClientError;
 
+/// Where Kafka stored a record, as its delivery report says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivered<'a> {
+    /// The topic written to.
+    pub topic: &'a str,
+    /// The partition written to.
+    pub partition: i32,
+    /// The record's offset there.
+    pub offset: i64,
+    /// The record's timestamp in the topic (the broker's for a topic with
+    /// `LogAppendTime`); `None` when the report has none.
+    pub timestamp: Option<i64>,
+}
+
 /// Told about every record's fate, from librdkafka's delivery thread.
 /// `seq` is the number the record was sent with.
 pub trait DeliveryListener: Send + Sync + 'static {
-    fn delivered(&self, seq: usize, result: Result<(i32, i64), KafkaError>);
+    fn delivered(&self, seq: usize, result: Result<Delivered<'_>, KafkaError>);
 }
 
 /// Bits of a delivery opaque that carry the task's sequence number; the
@@ -116,7 +130,12 @@ impl ProducerContext for Context {
 
     fn delivery(&self, result: &DeliveryResult<'_>, opaque: usize) {
         let outcome = match result {
-            Ok(m) => Ok((m.partition(), m.offset())),
+            Ok(m) => Ok(Delivered {
+                topic: m.topic(),
+                partition: m.partition(),
+                offset: m.offset(),
+                timestamp: m.timestamp().to_millis(),
+            }),
             Err((e, _)) => Err(e.clone()),
         };
         let slots = self.slots.read();

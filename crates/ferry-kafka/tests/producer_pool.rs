@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ferry_kafka::{ClientProps, DeliveryListener, OutgoingRecord, ProducerPool};
+use ferry_kafka::{ClientProps, Delivered, DeliveryListener, OutgoingRecord, ProducerPool};
 use rdkafka::error::KafkaError;
 
 fn bootstrap() -> String {
@@ -31,11 +31,11 @@ type Report = (usize, Result<(i32, i64), KafkaError>);
 struct Reports(Mutex<Vec<Report>>);
 
 impl DeliveryListener for Reports {
-    fn delivered(&self, seq: usize, result: Result<(i32, i64), KafkaError>) {
+    fn delivered(&self, seq: usize, result: Result<Delivered<'_>, KafkaError>) {
         self.0
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push((seq, result));
+            .push((seq, result.map(|d| (d.partition, d.offset))));
     }
 }
 

@@ -10,11 +10,13 @@
 //! [`ConnectorEvent`]s; the herder owns the tasks.
 
 use std::ops::ControlFlow;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use ferry_api::{ConnectError, Connector, ConnectorContext, PluginDescriptor};
+use futures::FutureExt;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::{error, info, warn, Instrument};
@@ -278,11 +280,17 @@ impl Runner {
             return ControlFlow::Continue(());
         }
         let ctx: Arc<dyn ConnectorContext> = self.context.clone();
-        let mut start = self.instance.start(self.config.clone(), ctx);
+        // A panic in the connector's code fails the connector, as an
+        // exception thrown by a Java connector does.
+        let mut start =
+            AssertUnwindSafe(self.instance.start(self.config.clone(), ctx)).catch_unwind();
         let mut raised = None;
         let result = loop {
             tokio::select! {
-                r = &mut start => break Some(r),
+                r = &mut start => break Some(r.unwrap_or_else(|panic| Err(ConnectError::other(format!(
+                    "The connector panicked: {}",
+                    crate::task::panic_message(&*panic)
+                ))))),
                 command = self.commands.recv() => match command {
                     None | Some(Command::Stop) => return ControlFlow::Break(()),
                     Some(Command::Target(TargetState::Stopped)) => {

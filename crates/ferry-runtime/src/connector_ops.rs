@@ -351,9 +351,16 @@ pub fn generate_task_configs(
         .and_then(|v| v.trim().parse::<usize>().ok())
         .unwrap_or(1)
         .clamp(1, (limit as usize).max(1));
-    let configs = instance
-        .task_configs(max)
-        .map_err(|e| crate::status::trace_of(&e))?;
+    // A panic in the connector's code fails the connector, not the worker.
+    let configs =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| instance.task_configs(max)))
+            .map_err(|panic| {
+                format!(
+                    "org.apache.kafka.connect.errors.ConnectException: The connector panicked: {}",
+                    crate::task::panic_message(&*panic)
+                )
+            })?
+            .map_err(|e| crate::status::trace_of(&e))?;
     if configs.len() > limit as usize {
         return Err(format!(
             "org.apache.kafka.connect.errors.ConnectException: Connector {name} generated {} tasks, more than this worker runs for one connector ({}={limit})",
@@ -506,5 +513,50 @@ mod tests {
             "Offsets may only contain primitive types as values, but field file contains ARRAY"
         );
         assert!(refusal(&ConnectorOffsets::default()).starts_with("Partitions / offsets"));
+    }
+
+    struct Panicking;
+
+    #[async_trait::async_trait]
+    impl ferry_api::Connector for Panicking {
+        fn version(&self) -> String {
+            "test".into()
+        }
+        fn config_def(&self) -> ferry_api::ConfigDef {
+            ferry_api::ConfigDef::new()
+        }
+        async fn start(
+            &mut self,
+            _props: Props,
+            _context: std::sync::Arc<dyn ferry_api::ConnectorContext>,
+        ) -> Result<(), ferry_api::ConnectError> {
+            Ok(())
+        }
+        fn task_configs(&self, _max: usize) -> Result<Vec<Props>, ferry_api::ConnectError> {
+            panic!("Unknown configuration 'tables'")
+        }
+        async fn stop(&mut self) -> Result<(), ferry_api::ConnectError> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_panic_generating_task_configs_fails_the_connector() {
+        let plugin = PluginDescriptor {
+            class: "test.PanickingConnector",
+            aliases: &[],
+            kind: ConnectorKind::Source,
+            version: "test",
+            new_connector: || Box::new(Panicking),
+            new_source_task: None,
+            new_sink_task: None,
+            local_file_keys: &[],
+        };
+        let trace = generate_task_configs("c", &Panicking, &plugin, &Props::new(), 10)
+            .expect_err("the panic is the connector's failure");
+        assert_eq!(
+            trace,
+            "org.apache.kafka.connect.errors.ConnectException: The connector panicked: Unknown configuration 'tables'"
+        );
     }
 }

@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use ferry_api::{lock, ConnectError, Converter, ErrantRecordReporter, SinkRecord};
-use ferry_kafka::{Admin, DeliveryListener, NewTopicSpec, OutgoingRecord, Producer, ProducerPool};
+use ferry_kafka::{
+    Admin, Delivered, DeliveryListener, NewTopicSpec, OutgoingRecord, Producer, ProducerPool,
+};
 use rdkafka::error::KafkaError;
 use tokio::sync::{oneshot, watch, Notify};
 use tokio::time::Instant;
@@ -172,7 +174,7 @@ struct Acks {
 }
 
 impl DeliveryListener for Acks {
-    fn delivered(&self, seq: usize, result: Result<(i32, i64), KafkaError>) {
+    fn delivered(&self, seq: usize, result: Result<Delivered<'_>, KafkaError>) {
         if let Err(e) = &result {
             self.failed.store(true, Ordering::Release);
             lock(&self.first).get_or_insert_with(|| e.clone());

@@ -46,6 +46,9 @@ pub enum TaskError {
     },
     #[error("Failed to commit offsets")]
     Offsets(#[source] BoxError),
+    /// The connector's task code panicked; the panic's message.
+    #[error("The task panicked: {0}")]
+    Panicked(String),
     /// The task could not be built or started (a converter, a client, the
     /// dead letter queue).
     #[error("{context}")]

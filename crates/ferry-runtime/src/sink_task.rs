@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use ferry_api::{
-    ConnectError, ConvertError, ExceptionKind, Headers, SinkRecord, SinkTask, SinkTaskContext,
-    TimestampType, TopicPartition, TransformError,
+    ConnectError, ConvertError, ExceptionKind, Headers, OriginalPosition, SinkRecord, SinkTask,
+    SinkTaskContext, StopSignal, TimestampType, TopicPartition, TransformError,
 };
 use ferry_kafka::{Consumer, PartitionOffset, RebalanceEvent};
 use ferry_transforms::TransformationChain;
@@ -258,8 +258,26 @@ impl StageConverters<'_> {
             timestamp,
             timestamp_type,
             headers,
+            original: None,
         }
     }
+}
+
+/// Keeps where `r` was consumed when transformations changed its topic,
+/// partition or offset (Kafka Connect 3.6's `originalTopic()`,
+/// `originalKafkaPartition()`, `originalKafkaOffset()`), so that a sink
+/// tracking offsets itself names the partitions the runtime commits. The
+/// record's own fields are compared with the message's: most chains leave
+/// them alone, and then nothing is copied.
+fn with_original(m: &Consumed<'_>, mut r: SinkRecord) -> SinkRecord {
+    if r.topic != m.topic || r.kafka_partition != m.partition || r.kafka_offset != m.offset {
+        r.original = Some(OriginalPosition {
+            topic: m.topic.to_owned(),
+            partition: m.partition,
+            offset: m.offset,
+        });
+    }
+    r
 }
 
 impl Stages<'_> {
@@ -270,6 +288,7 @@ impl Stages<'_> {
         let headers = self.conv.headers(m)?;
         self.transforms
             .apply(StageConverters::record(m, key, value, headers))
+            .map(|r| r.map(|r| with_original(m, r)))
             .map_err(StageFailure::transform)
     }
 
@@ -316,6 +335,7 @@ impl Stages<'_> {
         // state between records.
         Retried::Done(stage!(Stage::Transformation, || transforms
             .apply(record.clone())
+            .map(|r| r.map(|r| with_original(m, r)))
             .map_err(StageFailure::transform)))
     }
 }
@@ -355,6 +375,14 @@ impl TaskLoop for SinkTaskRunner {
 
     async fn stop_task(&mut self) -> Result<(), ConnectError> {
         self.task.stop().await
+    }
+
+    fn stop_signal(&self) -> StopSignal {
+        self.context.stop_signal().clone()
+    }
+
+    fn target(&self) -> watch::Receiver<TargetState> {
+        self.core.target.clone()
     }
 }
 
@@ -433,7 +461,11 @@ impl SinkTaskRunner {
                         // The batch is lost to us once moved; rewind and refetch.
                         warn!(connector = %self.core.connector, task = self.core.task_id, error = %e, "retriable put failure; redelivering");
                         self.rewind(&ranges)?;
-                        tokio::time::sleep(RETRY_BACKOFF).await;
+                        // A stop (perhaps what made `put` give up) ends the wait.
+                        self.context
+                            .stop_signal()
+                            .unless_stopped(tokio::time::sleep(RETRY_BACKOFF))
+                            .await;
                     }
                     Err(e) => return Err(TaskError::Task(e)),
                 }

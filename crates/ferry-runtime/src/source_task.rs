@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use ferry_api::{
-    ConnectError, ConvertError, Converter, ExceptionKind, OffsetMap, SourceRecord, SourceTask,
-    SourceTaskContext, TransformError,
+    ConnectError, ConvertError, Converter, ExceptionKind, OffsetMap, RecordMetadata, SourceRecord,
+    SourceTask, SourceTaskContext, StopSignal, TransformError,
 };
-use ferry_kafka::{Admin, DeliveryListener, OutgoingRecord, Producer};
+use ferry_kafka::{Admin, Delivered, DeliveryListener, OutgoingRecord, Producer};
 use rdkafka::error::KafkaError;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -27,9 +27,16 @@ use crate::topic_creation::TopicCreation;
 
 /// Records handed to the producer, in submission order, until they and all
 /// before them are acknowledged (Kafka Connect's `SubmittedRecords`).
+///
+/// For a task that wants [`SourceTask::commit_record`], each entry also
+/// keeps the record as polled, and acknowledged entries stay until the
+/// task's loop takes them ([`SubmittedRecords::take_finished`]) to call
+/// `commit_record` from the loop; otherwise the delivery callback moves
+/// acknowledged offsets along by itself.
 #[derive(Default)]
 pub struct SubmittedRecords {
     inner: Mutex<Submitted>,
+    keeps_records: bool,
 }
 
 #[derive(Default)]
@@ -47,48 +54,91 @@ struct Submitted {
 
 impl Submitted {
     fn advance(&mut self) {
-        while self.pending.front().is_some_and(|p| p.acked) {
+        while self.pending.front().is_some_and(|p| p.done) {
             let Some(p) = self.pending.pop_front() else {
                 break;
             };
             self.base += 1;
-            if p.partition.is_empty() && p.offset.is_empty() {
-                continue;
-            }
-            match self
-                .ready
-                .iter_mut()
-                .find(|(part, _)| Arc::ptr_eq(part, &p.partition) || *part == p.partition)
-            {
-                Some(slot) => slot.1 = p.offset,
-                None => self.ready.push((p.partition, p.offset)),
-            }
+            self.note_ready(p.partition, p.offset);
         }
+    }
+
+    /// `offset` is the latest committable one of `partition`.
+    fn note_ready(&mut self, partition: Arc<OffsetMap>, offset: OffsetMap) {
+        if partition.is_empty() && offset.is_empty() {
+            return;
+        }
+        match self
+            .ready
+            .iter_mut()
+            .find(|(part, _)| Arc::ptr_eq(part, &partition) || *part == partition)
+        {
+            Some(slot) => slot.1 = offset,
+            None => self.ready.push((partition, offset)),
+        }
+    }
+
+    fn get_mut(&mut self, seq: usize) -> Option<&mut Pending> {
+        let i = seq.checked_sub(self.base)?;
+        self.pending.get_mut(i)
     }
 }
 
 struct Pending {
     partition: Arc<OffsetMap>,
+    /// Empty while the kept record holds the offset.
     offset: OffsetMap,
-    acked: bool,
+    /// Acknowledged, or never to be written (filtered, skipped).
+    done: bool,
+    /// For `commit_record` only, so boxed: tasks that do not want it pay
+    /// one pointer per record in flight.
+    kept: Option<Box<Kept>>,
+}
+
+/// What `commit_record` is called with.
+#[derive(Default)]
+struct Kept {
+    /// The record as polled.
+    record: Option<SourceRecord>,
+    /// Where Kafka stored it; `None` when it was never written.
+    metadata: Option<RecordMetadata>,
+}
+
+/// A record the runtime is done with, in submission order, for
+/// `commit_record`.
+pub struct Finished {
+    /// The record's source partition.
+    pub partition: Arc<OffsetMap>,
+    /// Its source offset, unless `record` holds it.
+    pub offset: OffsetMap,
+    /// The record as polled (its offset inside), when it was kept.
+    pub record: Option<SourceRecord>,
+    /// Where Kafka stored it; `None` when it was never written.
+    pub metadata: Option<RecordMetadata>,
 }
 
 impl SubmittedRecords {
+    /// Tracks records for a task that wants `commit_record` when
+    /// `keeps_records`: the records are kept until the loop takes them.
+    pub fn new(keeps_records: bool) -> Self {
+        SubmittedRecords {
+            inner: Mutex::default(),
+            keeps_records,
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Submitted> {
         ferry_api::lock(&self.inner)
     }
 
+    /// Whether records are kept for `commit_record`.
+    pub fn keeps_records(&self) -> bool {
+        self.keeps_records
+    }
+
     /// Registers a record about to be sent; returns its sequence number.
     pub fn submit(&self, partition: Arc<OffsetMap>, offset: OffsetMap) -> usize {
-        let mut s = self.lock();
-        let seq = s.next;
-        s.next += 1;
-        s.pending.push_back(Pending {
-            partition,
-            offset,
-            acked: false,
-        });
-        seq
+        self.submit_batch(std::iter::once((partition, offset)))
     }
 
     /// Registers a batch about to be sent, in order, under one lock; returns
@@ -105,16 +155,69 @@ impl SubmittedRecords {
         s.pending.extend(batch.map(|(partition, offset)| Pending {
             partition,
             offset,
-            acked: false,
+            done: false,
+            kept: None,
         }));
         first
+    }
+
+    /// Keeps `record`, as polled, with the entry `seq` (once sent, or with
+    /// [`Self::finish`]).
+    pub fn keep(&self, seq: usize, record: SourceRecord) {
+        if let Some(p) = self.lock().get_mut(seq) {
+            p.kept.get_or_insert_with(Box::default).record = Some(record);
+        }
+    }
+
+    /// The record `seq` is done with without being written (a filtered or
+    /// skipped record): its offset may be committed.
+    pub fn finish(&self, seq: usize, record: Option<SourceRecord>) {
+        let mut s = self.lock();
+        if let Some(p) = s.get_mut(seq) {
+            p.done = true;
+            if self.keeps_records {
+                p.kept.get_or_insert_with(Box::default).record = record;
+            }
+        }
+        if !self.keeps_records {
+            s.advance();
+        }
+    }
+
+    /// The acknowledged prefix, in order, for the loop to call
+    /// `commit_record` with; their offsets become committable through
+    /// [`Self::note_committable`]. Nothing when records are not kept.
+    pub fn take_finished(&self) -> Vec<Finished> {
+        let mut s = self.lock();
+        let mut out = Vec::new();
+        while s.pending.front().is_some_and(|p| p.done) {
+            let Some(p) = s.pending.pop_front() else {
+                break;
+            };
+            s.base += 1;
+            let kept = p.kept.map(|k| *k).unwrap_or_default();
+            out.push(Finished {
+                partition: p.partition,
+                offset: p.offset,
+                record: kept.record,
+                metadata: kept.metadata,
+            });
+        }
+        out
+    }
+
+    /// A finished record's offset, after `commit_record`.
+    pub fn note_committable(&self, partition: Arc<OffsetMap>, offset: OffsetMap) {
+        self.lock().note_ready(partition, offset);
     }
 
     /// The latest committable offset of each source partition: that of the
     /// last record of the acknowledged prefix. Removes that prefix.
     pub fn committable(&self) -> Vec<(Arc<OffsetMap>, OffsetMap)> {
         let mut s = self.lock();
-        s.advance();
+        if !self.keeps_records {
+            s.advance();
+        }
         std::mem::take(&mut s.ready)
     }
 
@@ -128,18 +231,26 @@ impl SubmittedRecords {
 }
 
 impl DeliveryListener for SubmittedRecords {
-    fn delivered(&self, seq: usize, result: Result<(i32, i64), KafkaError>) {
+    fn delivered(&self, seq: usize, result: Result<Delivered<'_>, KafkaError>) {
         let mut s = self.lock();
         match result {
-            Ok(_) => {
-                if seq >= s.base {
-                    let i = seq - s.base;
-                    if let Some(p) = s.pending.get_mut(i) {
-                        p.acked = true;
+            Ok(d) => {
+                // Where it landed is kept only for `commit_record`.
+                let metadata = self.keeps_records.then(|| RecordMetadata {
+                    topic: d.topic.to_owned(),
+                    partition: d.partition,
+                    offset: d.offset,
+                    timestamp: d.timestamp,
+                });
+                let first = seq == s.base;
+                if let Some(p) = s.get_mut(seq) {
+                    p.done = true;
+                    if metadata.is_some() {
+                        p.kept.get_or_insert_with(Box::default).metadata = metadata;
                     }
-                    if i == 0 {
-                        s.advance();
-                    }
+                }
+                if first && !self.keeps_records {
+                    s.advance();
                 }
             }
             Err(e) => {
@@ -244,6 +355,14 @@ impl TaskLoop for SourceTaskRunner {
     async fn stop_task(&mut self) -> Result<(), ConnectError> {
         self.task.stop().await
     }
+
+    fn stop_signal(&self) -> StopSignal {
+        self.context.stop_signal().clone()
+    }
+
+    fn target(&self) -> watch::Receiver<TargetState> {
+        self.core.target.clone()
+    }
 }
 
 impl SourceTaskRunner {
@@ -264,6 +383,7 @@ impl SourceTaskRunner {
         let mut next_flush = Instant::now() + self.core.flush_interval;
         // Ends the backoff of a retried operation when the task is stopped.
         let mut stop = self.core.target.clone();
+        let keep = self.submitted.keeps_records();
         while let Some((target, _)) = self.core.observe_target() {
             if let Some(source) = self.submitted.failure() {
                 return Err(TaskError::Delivery {
@@ -271,6 +391,7 @@ impl SourceTaskRunner {
                     source,
                 });
             }
+            self.commit_records().await;
             if Instant::now() >= next_flush {
                 // As in Kafka Connect, a failed commit (the offset store or
                 // dead letter queue unreachable) is retried at the next
@@ -297,11 +418,13 @@ impl SourceTaskRunner {
                 }
                 Err(e) => return Err(TaskError::Task(e)),
             };
-            // The offset moves into the tracker; a dead letter queue entry
-            // needs it too, so only then is it copied.
-            let keep_offsets = self.core.dlq.is_some();
+            // The offset moves into the tracker, unless the record keeps it
+            // for `commit_record` or for a dead letter queue entry.
+            let keep_offsets = keep || self.core.dlq.is_some();
             let first = self.submitted.submit_batch(records.iter_mut().map(|r| {
-                let offset = if keep_offsets {
+                let offset = if keep {
+                    OffsetMap::new()
+                } else if keep_offsets {
                     r.source_offset.clone()
                 } else {
                     std::mem::take(&mut r.source_offset)
@@ -309,11 +432,15 @@ impl SourceTaskRunner {
                 (r.source_partition.clone(), offset)
             }));
             let retry = self.core.errors.retry;
+            // The record as polled is kept for a dead letter queue entry, for
+            // retries (the chain takes the record it transforms), and for
+            // `commit_record` when a transformation may change it.
+            let copy = self.core.dlq.is_some()
+                || retry.enabled()
+                || (keep && !self.core.transforms.is_empty());
             for (i, record) in records.into_iter().enumerate() {
                 let seq = first + i;
-                // Kept when failed records go to a dead letter queue, and for
-                // retries: the chain takes the record it transforms.
-                let original = (self.core.dlq.is_some() || retry.enabled()).then(|| record.clone());
+                let original = copy.then(|| record.clone());
                 let applied = match &original {
                     Some(copy) if retry.enabled() => {
                         let transforms = &mut self.core.transforms;
@@ -338,7 +465,7 @@ impl SourceTaskRunner {
                     Retried::Done(Some(r)) => r,
                     // Filtered out: done with, so its offset may be committed.
                     Retried::Done(None) => {
-                        self.submitted.delivered(seq, Ok((-1, -1)));
+                        self.submitted.finish(seq, original);
                         continue;
                     }
                     Retried::Failed(e) if self.core.errors.tolerate_all => {
@@ -360,13 +487,23 @@ impl SourceTaskRunner {
                     // they are polled again after a restart.
                     Retried::Stopped(_) => break,
                 };
-                match self.send(record, seq, &mut bufs, &mut stop).await {
-                    Ok(true) => {}
+                match self.send(&record, seq, &mut bufs, &mut stop).await {
+                    Ok(true) => {
+                        if keep {
+                            // Without a copy, no transformation changed it.
+                            self.submitted.keep(seq, original.unwrap_or(record));
+                        }
+                    }
                     Ok(false) => break,
                     Err(TaskError::Convert(stage, msg)) if self.core.errors.tolerate_all => {
                         let class = self.core.converters.class_at(stage).to_owned();
-                        self.skip(seq, original, (stage, class, DATA_EXCEPTION), msg)
-                            .await?;
+                        self.skip(
+                            seq,
+                            Some(original.unwrap_or(record)),
+                            (stage, class, DATA_EXCEPTION),
+                            msg,
+                        )
+                        .await?;
                     }
                     Err(e) => return Err(e),
                 }
@@ -375,11 +512,39 @@ impl SourceTaskRunner {
         self.shutdown().await
     }
 
+    /// Calls the task's `commit_record` for each record the runtime is done
+    /// with, in order, then makes their offsets committable. Failures are
+    /// logged, as Kafka Connect logs what `commitRecord` throws.
+    async fn commit_records(&mut self) {
+        if !self.submitted.keeps_records() {
+            return;
+        }
+        for finished in self.submitted.take_finished() {
+            let Finished {
+                partition,
+                offset,
+                record,
+                metadata,
+            } = finished;
+            let (partition, offset) = match record {
+                Some(mut r) => {
+                    if let Err(e) = self.task.commit_record(&r, metadata.as_ref()).await {
+                        warn!(connector = %self.core.connector, task = self.core.task_id, error = %trace_of(&e),
+                              "commit_record failed");
+                    }
+                    (r.source_partition, std::mem::take(&mut r.source_offset))
+                }
+                None => (partition, offset),
+            };
+            self.submitted.note_committable(partition, offset);
+        }
+    }
+
     /// Converts and produces one record; `Ok(false)` when the task was
     /// asked to stop while a conversion was being retried (nothing sent).
     async fn send(
         &mut self,
-        record: SourceRecord,
+        record: &SourceRecord,
         seq: usize,
         bufs: &mut Buffers,
         stop: &mut watch::Receiver<TargetState>,
@@ -395,13 +560,14 @@ impl SourceTaskRunner {
             headers,
             ..
         } = record;
+        let (kafka_partition, timestamp) = (*kafka_partition, *timestamp);
         let retry = self.core.errors.retry;
         let retriable = ConvertError::is_retriable;
         let conv = &self.core.converters;
         let (key_conv, key_buf) = (&conv.key, &mut bufs.key);
         let has_key = match retry
             .run(stop, retriable, || {
-                key_conv.from_connect(&topic, key_schema.as_ref(), &key, key_buf)
+                key_conv.from_connect(topic, key_schema.as_ref(), key, key_buf)
             })
             .await
         {
@@ -414,7 +580,7 @@ impl SourceTaskRunner {
         let (value_conv, value_buf) = (&conv.value, &mut bufs.value);
         let has_value = match retry
             .run(stop, retriable, || {
-                value_conv.from_connect(&topic, value_schema.as_ref(), &value, value_buf)
+                value_conv.from_connect(topic, value_schema.as_ref(), value, value_buf)
             })
             .await
         {
@@ -429,9 +595,9 @@ impl SourceTaskRunner {
         let converted = retry
             .run(stop, retriable, || {
                 header_buf.clear();
-                for h in &headers {
+                for h in headers {
                     let bytes =
-                        header_conv.from_connect(&topic, &h.key, h.schema.as_ref(), &h.value)?;
+                        header_conv.from_connect(topic, &h.key, h.schema.as_ref(), &h.value)?;
                     header_buf.push((h.key.clone(), bytes));
                 }
                 Ok(())
@@ -456,18 +622,18 @@ impl SourceTaskRunner {
         // Records mostly go to the topic of the record before: topic creation
         // and tracking look at a topic only when it changes.
         let resets = self.core.status.topic_resets();
-        if bufs.last_topic != topic || bufs.topic_resets != resets {
-            self.ensure_topic(&topic).await?;
+        if bufs.last_topic != *topic || bufs.topic_resets != resets {
+            self.ensure_topic(topic).await?;
             if self.core.topic_tracking
-                && self.core.status.record_topic(&self.core.connector, &topic)
+                && self.core.status.record_topic(&self.core.connector, topic)
             {
                 debug!(connector = %self.core.connector, topic = %topic, "connector uses a new topic");
             }
             bufs.topic_resets = resets;
-            bufs.last_topic.clone_from(&topic);
+            bufs.last_topic.clone_from(topic);
         }
         let out = OutgoingRecord {
-            topic: &topic,
+            topic,
             partition: kafka_partition,
             key: has_key.then_some(bufs.key.as_slice()),
             value: has_value.then_some(bufs.value.as_slice()),
@@ -499,16 +665,16 @@ impl SourceTaskRunner {
             error!(connector = %core.connector, task = core.task_id, stage = stage.name(), error = %message,
                    "Error encountered in task {}-{}; record skipped (errors.tolerance=all)", core.connector, core.task_id);
         }
-        if let (Some(dlq), Some(r)) = (&core.dlq, original) {
+        if let (Some(dlq), Some(r)) = (&core.dlq, &original) {
             let errant = source_errant(
-                &r,
+                r,
                 &core.converters,
                 (stage, class_name, exception_class),
                 message,
             );
             dlq.send(&errant).await?;
         }
-        self.submitted.delivered(seq, Ok((-1, -1)));
+        self.submitted.finish(seq, original);
         Ok(())
     }
 
@@ -537,6 +703,7 @@ impl SourceTaskRunner {
 
     /// Writes the offsets of acknowledged records, then tells the task.
     async fn commit_offsets(&mut self) -> Result<(), TaskError> {
+        self.commit_records().await;
         // Dead-lettered records must be in Kafka before their offsets count.
         if let Some(dlq) = &self.core.dlq {
             dlq.flush(self.drain_timeout).await?;
@@ -582,6 +749,15 @@ mod tests {
         v.as_object().cloned().unwrap_or_default()
     }
 
+    fn at(offset: i64) -> Result<Delivered<'static>, KafkaError> {
+        Ok(Delivered {
+            topic: "t",
+            partition: 0,
+            offset,
+            timestamp: Some(1_000 + offset),
+        })
+    }
+
     #[test]
     fn only_the_acknowledged_prefix_is_committable() {
         let s = SubmittedRecords::default();
@@ -589,16 +765,17 @@ mod tests {
         let a = s.submit(p.clone(), m(json!({"pos": 1})));
         let b = s.submit(p.clone(), m(json!({"pos": 2})));
         let c = s.submit(p.clone(), m(json!({"pos": 3})));
-        s.delivered(b, Ok((0, 1)));
+        s.delivered(b, at(1));
         assert!(
             s.committable().is_empty(),
             "record a is not acknowledged yet"
         );
-        s.delivered(a, Ok((0, 0)));
+        s.delivered(a, at(0));
         assert_eq!(s.committable(), vec![(p.clone(), m(json!({"pos": 2})))]);
-        s.delivered(c, Ok((0, 2)));
+        s.delivered(c, at(2));
         assert_eq!(s.committable(), vec![(p, m(json!({"pos": 3})))]);
         assert_eq!(s.outstanding(), 0);
+        assert!(s.take_finished().is_empty(), "records are not kept");
     }
 
     #[test]
@@ -608,5 +785,61 @@ mod tests {
         s.delivered(a, Err(KafkaError::Canceled));
         assert!(s.failure().is_some());
         assert!(s.committable().is_empty());
+    }
+
+    fn record(p: &Arc<OffsetMap>, pos: i64) -> SourceRecord {
+        SourceRecord::new(
+            p.clone(),
+            m(json!({ "pos": pos })),
+            "t",
+            None,
+            ferry_api::Value::Int64(pos),
+        )
+    }
+
+    #[test]
+    fn kept_records_finish_in_order_with_where_they_landed() {
+        let s = SubmittedRecords::new(true);
+        let p = Arc::new(m(json!({"f": "a"})));
+        let first = s.submit_batch((0..3).map(|_| (p.clone(), OffsetMap::new())));
+        // 0 is sent, 1 is filtered out, 2 is sent; 2 is acknowledged first.
+        s.keep(first, record(&p, 0));
+        s.finish(first + 1, Some(record(&p, 1)));
+        s.keep(first + 2, record(&p, 2));
+        s.delivered(first + 2, at(8));
+        assert!(s.take_finished().is_empty(), "0 is not acknowledged yet");
+        // The callback acknowledges; only the loop moves offsets along.
+        s.delivered(first, at(7));
+        assert!(s.committable().is_empty());
+        let finished = s.take_finished();
+        let seen: Vec<(i64, Option<i64>)> = finished
+            .iter()
+            .map(|f| {
+                let r = f.record.as_ref().expect("kept");
+                (
+                    r.source_offset["pos"].as_i64().unwrap_or(-1),
+                    f.metadata.as_ref().map(|md| md.offset),
+                )
+            })
+            .collect();
+        assert_eq!(seen, [(0, Some(7)), (1, None), (2, Some(8))]);
+        assert_eq!(
+            finished[2].metadata,
+            Some(RecordMetadata {
+                topic: "t".into(),
+                partition: 0,
+                offset: 8,
+                timestamp: Some(1_008),
+            })
+        );
+        for f in finished {
+            let mut r = f.record.expect("kept");
+            s.note_committable(
+                r.source_partition.clone(),
+                std::mem::take(&mut r.source_offset),
+            );
+        }
+        assert_eq!(s.committable(), vec![(p, m(json!({"pos": 2})))]);
+        assert_eq!(s.outstanding(), 0);
     }
 }

@@ -5,13 +5,16 @@
 //! [`SinkTaskRunner`](crate::sink_task::SinkTaskRunner) keep only their
 //! loops and their Kafka clients.
 
+use std::convert::Infallible;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use ferry_api::{ConnectError, ConnectRecord, Converter};
+use ferry_api::{ConnectError, ConnectRecord, Converter, StopSignal};
 use ferry_kafka::ProducerPool;
 use ferry_transforms::TransformationChain;
+use futures::FutureExt;
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
@@ -196,11 +199,42 @@ pub trait TaskLoop: Send {
     async fn execute(&mut self) -> Result<(), TaskError>;
     /// Stops the connector's task after a failure.
     async fn stop_task(&mut self) -> Result<(), ConnectError>;
+    /// The signal in the connector task's context, fired when the task is
+    /// to stop.
+    fn stop_signal(&self) -> StopSignal;
+    /// The target state the herder steers the task with.
+    fn target(&self) -> watch::Receiver<TargetState>;
+}
+
+/// Fires `signal` once the target state turns `STOPPED`, so that a task
+/// waiting in `poll`, `put` or `flush` can return without waiting for its
+/// own timeout; never returns.
+async fn fire_on_stop(mut target: watch::Receiver<TargetState>, signal: StopSignal) -> Infallible {
+    // A closed channel means no stop request can come any more.
+    if target
+        .wait_for(|t| *t == TargetState::Stopped)
+        .await
+        .is_ok()
+    {
+        signal.stop();
+    }
+    std::future::pending().await
+}
+
+/// The message of a panic's payload.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
 /// Runs a task loop, recording its end: a failure is the task's FAILED
 /// status with the whole cause chain as its trace (the connector's
-/// passwords hidden wherever the error quotes them).
+/// passwords hidden wherever the error quotes them). A panic in the
+/// connector's task code fails the task the same way (as an exception
+/// thrown by a Java task does) rather than leaving it RUNNING with no loop.
 pub async fn run<T: TaskLoop>(
     connector: String,
     id: u32,
@@ -208,9 +242,18 @@ pub async fn run<T: TaskLoop>(
     secrets: Secrets,
     mut task: T,
 ) {
-    match task.execute().await {
+    let signal = task.stop_signal();
+    let stopping = fire_on_stop(task.target(), signal.clone());
+    let outcome = tokio::select! {
+        outcome = AssertUnwindSafe(task.execute()).catch_unwind() => outcome,
+        never = stopping => match never {},
+    };
+    let outcome = outcome.unwrap_or_else(|panic| Err(TaskError::Panicked(panic_message(&*panic))));
+    match outcome {
         Ok(()) => info!(connector = %connector, task = id, "{} task stopped", T::KIND),
         Err(e) => {
+            // The task is stopped next: whatever it still waits on ends.
+            signal.stop();
             error!(connector = %connector, task = id, error = %secrets.scrub(&trace_of(&e)), "{} task failed", T::KIND);
             status.set_task(
                 &connector,
@@ -218,8 +261,14 @@ pub async fn run<T: TaskLoop>(
                 State::Failed,
                 Some(secrets.scrub(&e.trace())),
             );
-            if let Err(e) = task.stop_task().await {
-                warn!(connector = %connector, task = id, error = %e, "stopping failed {} task", T::KIND);
+            match AssertUnwindSafe(task.stop_task()).catch_unwind().await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    warn!(connector = %connector, task = id, error = %e, "stopping failed {} task", T::KIND)
+                }
+                Err(panic) => {
+                    warn!(connector = %connector, task = id, error = %panic_message(&*panic), "stopping failed {} task panicked", T::KIND)
+                }
             }
         }
     }

@@ -148,7 +148,8 @@ impl Worker {
                 source_producer_defaults(),
             )
             .map_err(|e| TaskError::setup("producer settings", e))?;
-        let submitted = Arc::new(SubmittedRecords::default());
+        let task = new_task();
+        let submitted = Arc::new(SubmittedRecords::new(task.wants_commit_record()));
         let producer = self
             .producers
             .producer(&producer_props, submitted.clone())
@@ -159,7 +160,7 @@ impl Worker {
         });
         Ok(SourceTaskRunner {
             core,
-            task: new_task(),
+            task,
             producer,
             submitted,
             offsets: self.offsets.clone(),

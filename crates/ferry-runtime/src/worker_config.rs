@@ -820,7 +820,7 @@ impl Values<'_> {
         self.0.int(key).unwrap_or_else(|| Self::missing(key))
     }
     fn short(&self, key: &str) -> i16 {
-        match self.0.get(key) {
+        match self.0.value(key) {
             ConfigValue::Short(v) => *v,
             _ => Self::missing(key),
         }

@@ -167,6 +167,7 @@ fn record(key: Value, offset: i64) -> SinkRecord {
         timestamp: Some(1_700_000_000_123),
         timestamp_type: TimestampType::CreateTime,
         headers,
+        original: None,
     }
 }
 

@@ -38,10 +38,9 @@ pub(crate) fn java_string<R: ConnectRecord>(r: &R) -> String {
         );
     }
     match any.downcast_ref::<SinkRecord>() {
-        // ferry-api's `SinkRecord` does not keep the original topic,
-        // partition and offset apart from the current ones, so those print
-        // the current values (they differ only after a chain has rerouted
-        // the record).
+        // The runtime records the original position once the chain has
+        // run (and only if it moved the record), so within a chain these
+        // print the current values unless the record came with one.
         Some(s) => {
             let tt = match s.timestamp_type {
                 TimestampType::NoTimestampType => "NoTimestampType",
@@ -51,9 +50,9 @@ pub(crate) fn java_string<R: ConnectRecord>(r: &R) -> String {
             format!(
                 "SinkRecord{{kafkaOffset={}, timestampType={tt}, originalTopic={}, originalKafkaPartition={}, originalKafkaOffset={}}} {}",
                 s.kafka_offset,
-                s.topic,
-                s.kafka_partition,
-                s.kafka_offset,
+                s.original_topic(),
+                s.original_kafka_partition(),
+                s.original_kafka_offset(),
                 connect_record_string(r)
             )
         }

@@ -239,6 +239,7 @@ impl Dsl<'_> {
                 TimestampType::NoTimestampType
             },
             headers: self.headers(&d["headers"]),
+            original: None,
         }
     }
 

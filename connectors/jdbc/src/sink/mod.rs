@@ -36,7 +36,7 @@ impl Connector for JdbcSinkConnector {
     }
 
     fn validate(&self, props: &Props) -> Vec<ValidatedValue> {
-        config::validate_with(&sink_config_def(), props, config::sink_cross_checks(props))
+        config::validate_with(&sink_config_def(), props, config::sink_cross_checks)
     }
 
     async fn start(
@@ -98,6 +98,7 @@ impl SinkTask for JdbcSinkTask {
         let pool = Pool::connect(&cfg.connection.spec, 2)?;
         let mut writer = Writer::new(cfg, pool);
         writer.connector = props.get("name").cloned().unwrap_or_default();
+        writer.stop = context.stop_signal().clone();
         self.writer = Some(writer);
         self.reporter = context.errant_record_reporter();
         Ok(())

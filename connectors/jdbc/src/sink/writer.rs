@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
 use ferry_api::data::logical;
-use ferry_api::{ConnectError, ErrantRecordReporter, Schema, SchemaType, SinkRecord, Value};
+use ferry_api::{
+    ConnectError, ErrantRecordReporter, Schema, SchemaType, SinkRecord, StopSignal, Value,
+};
 use sqlx::mysql::MySqlArguments;
 use sqlx::postgres::PgArguments;
 use sqlx::query::Query;
@@ -60,6 +62,8 @@ pub struct Writer {
     plans: HashMap<String, PlanEntry>,
     pub connector: String,
     pub task: u32,
+    /// The task's stop signal: ends a wait between retries.
+    pub stop: StopSignal,
 }
 
 impl Writer {
@@ -71,6 +75,25 @@ impl Writer {
             plans: HashMap::new(),
             connector: String::new(),
             task: 0,
+            stop: StopSignal::new(),
+        }
+    }
+
+    /// Waits `retry.backoff.ms` before another attempt after `e`; when the
+    /// task is stopped meanwhile, gives up with a retriable error, so that
+    /// nothing past the batch is committed and it is written after a
+    /// restart.
+    async fn back_off(&self, e: JdbcError) -> std::result::Result<(), ConnectError> {
+        match self
+            .stop
+            .unless_stopped(tokio::time::sleep(self.cfg.retry_backoff))
+            .await
+        {
+            Some(()) => Ok(()),
+            None => Err(ConnectError::retriable_caused_by(
+                "Stopped while retrying a write to the database",
+                e,
+            )),
         }
     }
 
@@ -94,7 +117,7 @@ impl Writer {
                     attempt += 1;
                     warn!(connector = %self.connector, task = self.task, attempt, max = self.cfg.max_retries, error = %e,
                         "write failed; retrying in {:?}", self.cfg.retry_backoff);
-                    tokio::time::sleep(self.cfg.retry_backoff).await;
+                    self.back_off(e).await?;
                 }
                 Err(e) if e.is_connectivity() => {
                     return Err(ConnectError::caused_by(
@@ -129,7 +152,7 @@ impl Writer {
                     Ok(()) => break,
                     Err(e) if e.is_connectivity() && attempt < self.cfg.max_retries => {
                         attempt += 1;
-                        tokio::time::sleep(self.cfg.retry_backoff).await;
+                        self.back_off(e).await?;
                     }
                     Err(e)
                         if !e.is_connectivity()

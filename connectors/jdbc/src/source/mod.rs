@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use ferry_api::config::{ConfigDef, ValidatedValue};
 use ferry_api::{
     lock, ConnectError, Connector, ConnectorContext, Props, SourceRecord, SourceTask,
-    SourceTaskContext,
+    SourceTaskContext, StopSignal,
 };
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -25,7 +25,8 @@ use crate::db::Pool;
 use crate::dialect::TableId;
 use crate::error::Result;
 
-/// Longest a poll blocks, so the worker can act on stop and pause requests.
+/// Longest a poll blocks, so the worker can act on pause requests and commit
+/// offsets; a stop ends the wait at once.
 const MAX_POLL_WAIT: Duration = Duration::from_millis(900);
 
 /// The tables a connector selects, as the catalog lists them now.
@@ -74,11 +75,7 @@ impl Connector for JdbcSourceConnector {
     }
 
     fn validate(&self, props: &Props) -> Vec<ValidatedValue> {
-        config::validate_with(
-            &source_config_def(),
-            props,
-            config::source_cross_checks(props),
-        )
+        config::validate_with(&source_config_def(), props, config::source_cross_checks)
     }
 
     async fn start(
@@ -149,7 +146,7 @@ impl Connector for JdbcSourceConnector {
             .map(|group| {
                 let mut p = self.props.clone();
                 let names: Vec<String> = group.iter().map(TableId::unquoted).collect();
-                p.insert(TASK_TABLES.into(), names.join(","));
+                p.insert(TASK_TABLES.name().into(), names.join(","));
                 p
             })
             .collect())
@@ -190,6 +187,15 @@ pub struct JdbcSourceTask {
     due: Vec<Instant>,
     connector: String,
     task: u32,
+    /// Fires when the task is to stop: ends a wait for the next query.
+    stop: StopSignal,
+}
+
+impl JdbcSourceTask {
+    /// Waits `d`, or less if the task is to stop.
+    async fn idle(&self, d: Duration) {
+        self.stop.unless_stopped(tokio::time::sleep(d)).await;
+    }
 }
 
 #[async_trait]
@@ -202,6 +208,7 @@ impl SourceTask for JdbcSourceTask {
         let cfg = SourceConfig::parse(&props)?;
         self.connector = context.connector_name().to_owned();
         self.task = context.task_number();
+        self.stop = context.stop_signal().clone();
         let pool = Pool::connect(&cfg.connection.spec, 2)?;
         let offsets = context.offset_storage_reader();
         self.queriers = if cfg.query.is_some() {
@@ -226,12 +233,12 @@ impl SourceTask for JdbcSourceTask {
             return Err(ConnectError::other("JDBC source task polled before start"));
         };
         let Some((i, due)) = self.due.iter().copied().enumerate().min_by_key(|(_, d)| *d) else {
-            tokio::time::sleep(MAX_POLL_WAIT).await;
+            self.idle(MAX_POLL_WAIT).await;
             return Ok(Vec::new());
         };
         let now = Instant::now();
         if due > now {
-            tokio::time::sleep((due - now).min(MAX_POLL_WAIT)).await;
+            self.idle((due - now).min(MAX_POLL_WAIT)).await;
             return Ok(Vec::new());
         }
         let q = &mut self.queriers[i];
@@ -250,7 +257,7 @@ impl SourceTask for JdbcSourceTask {
             Err(e) if e.is_connectivity() => {
                 warn!(connector = %self.connector, task = self.task, table = %q.name(), error = %e, "database unreachable; will retry");
                 self.due[i] = Instant::now() + cfg.poll_interval.min(Duration::from_secs(1));
-                tokio::time::sleep(MAX_POLL_WAIT).await;
+                self.idle(MAX_POLL_WAIT).await;
                 Err(e.into())
             }
             Err(e) => Err(ConnectError::caused_by(
@@ -258,6 +265,12 @@ impl SourceTask for JdbcSourceTask {
                 e,
             )),
         }
+    }
+
+    /// Committed offsets are all this task needs: records are not kept
+    /// for `commit_record`.
+    fn wants_commit_record(&self) -> bool {
+        false
     }
 
     async fn stop(&mut self) -> Result<(), ConnectError> {
