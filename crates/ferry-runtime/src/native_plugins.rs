@@ -56,6 +56,11 @@ pub enum LoadError {
         #[source]
         source: libloading::Error,
     },
+    /// An ELF file shorter than its own headers say: the dynamic loader
+    /// would map the missing part and crash the worker on first touch, so
+    /// it is refused before loading.
+    #[error("cannot load plugin library {}: the file is truncated ({reason})", path.display())]
+    Truncated { path: PathBuf, reason: String },
     /// A shared library without the entry point.
     #[error("{} is not a Ferry plugin library: it exports no `{ENTRY_SYMBOL_NAME}` symbol ({source})", path.display())]
     NotAPlugin {
@@ -200,6 +205,12 @@ fn ferry_text(s: FerryStr, what: &str) -> Result<String, String> {
 
 /// Loads one library and describes its plugins as registrable [`Plugin`]s.
 fn load_library(path: &Path) -> Result<Vec<Plugin>, LoadError> {
+    if let Some((head, len)) = file_head(path) {
+        check_elf_extent(&head, len).map_err(|reason| LoadError::Truncated {
+            path: path.to_owned(),
+            reason,
+        })?;
+    }
     // SAFETY: loading runs the library's initializers; plugin.path is
     // trusted configuration, as Kafka Connect trusts the jars it names.
     let library = unsafe { libloading::Library::new(path) }.map_err(|source| LoadError::Open {
@@ -338,6 +349,80 @@ fn load_library(path: &Path) -> Result<Vec<Plugin>, LoadError> {
         out.push(plugin.with_aliases(aliases));
     }
     Ok(out)
+}
+
+/// The first 64 KiB of a file (where ELF program headers live) and its
+/// length; `None` when it cannot be read (the loader then says why).
+fn file_head(path: &Path) -> Option<(Vec<u8>, u64)> {
+    use std::io::Read;
+    let f = std::fs::File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    let mut head = Vec::new();
+    f.take(64 * 1024).read_to_end(&mut head).ok()?;
+    Some((head, len))
+}
+
+/// Checks that an ELF file holds everything its headers point at: the
+/// program headers, each loadable segment, the section headers. Other
+/// files pass (the loader refuses them with its own message).
+fn check_elf_extent(b: &[u8], len: u64) -> Result<(), String> {
+    if b.len() < 6 || &b[..4] != b"\x7fELF" {
+        return Ok(());
+    }
+    let is64 = b[4] == 2;
+    let little = b[5] == 1;
+    let int = |at: usize, size: usize| -> Result<u64, String> {
+        let s = b
+            .get(at..at + size)
+            .ok_or_else(|| format!("{len} bytes end inside the ELF headers"))?;
+        let mut v = 0u64;
+        for (i, byte) in s.iter().enumerate() {
+            let shift = if little { 8 * i } else { 8 * (size - 1 - i) };
+            v |= u64::from(*byte) << shift;
+        }
+        Ok(v)
+    };
+    let (phoff, shoff, phentsize, phnum, shentsize, shnum) = if is64 {
+        (
+            int(32, 8)?,
+            int(40, 8)?,
+            int(54, 2)?,
+            int(56, 2)?,
+            int(58, 2)?,
+            int(60, 2)?,
+        )
+    } else {
+        (
+            int(28, 4)?,
+            int(32, 4)?,
+            int(42, 2)?,
+            int(44, 2)?,
+            int(46, 2)?,
+            int(48, 2)?,
+        )
+    };
+    let end = |off: u64, size: u64, what: &str| -> Result<(), String> {
+        match off.checked_add(size) {
+            Some(e) if e <= len => Ok(()),
+            _ => Err(format!("{what} ends past its {len} bytes")),
+        }
+    };
+    end(phoff, phentsize * phnum, "the program header table")?;
+    end(shoff, shentsize * shnum, "the section header table")?;
+    for i in 0..phnum {
+        let h = usize::try_from(phoff + i * phentsize).map_err(|e| e.to_string())?;
+        const PT_LOAD: u64 = 1;
+        if int(h, 4)? != PT_LOAD {
+            continue;
+        }
+        let (offset, filesz) = if is64 {
+            (int(h + 8, 8)?, int(h + 32, 8)?)
+        } else {
+            (int(h + 4, 4)?, int(h + 16, 4)?)
+        };
+        end(offset, filesz, "a loadable segment")?;
+    }
+    Ok(())
 }
 
 // ---- calls --------------------------------------------------------------
@@ -1515,5 +1600,42 @@ impl<R: NativeRecord> Predicate<R> for NativePredicate {
             let vt = self.vtable();
             let _ = catch_unwind(AssertUnwindSafe(|| (vt.close)(i.ptr)));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncated_elf_files_are_caught_before_loading() {
+        let exe = std::env::current_exe().expect("the test binary");
+        let (head, len) = file_head(&exe).expect("readable");
+        assert_eq!(check_elf_extent(&head, len), Ok(()));
+        let e = check_elf_extent(&head[..4096.min(head.len())], 4096).expect_err("truncated");
+        assert!(e.contains("past its 4096 bytes"), "{e}");
+        assert_eq!(check_elf_extent(b"not an ELF file", 15), Ok(()));
+    }
+
+    #[test]
+    fn scan_finds_libraries_in_directories_and_their_subdirectories() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("a/deeper")).expect("dirs");
+        for f in [
+            "top.so",
+            "a/inner.so",
+            "a/deeper/too-deep.so",
+            "a/notes.txt",
+        ] {
+            std::fs::write(root.join(f), b"x").expect("file");
+        }
+        let found = scan(&[
+            root.to_string_lossy().into_owned(),
+            root.join("missing").to_string_lossy().into_owned(),
+            // Listed twice: found once.
+            root.join("top.so").to_string_lossy().into_owned(),
+        ]);
+        assert_eq!(found, vec![root.join("a/inner.so"), root.join("top.so")]);
     }
 }
