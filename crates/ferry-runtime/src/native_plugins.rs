@@ -119,7 +119,7 @@ pub fn scan(plugin_path: &[String]) -> Vec<PathBuf> {
         let canonical = p.canonicalize().unwrap_or_else(|_| p.clone());
         if !found
             .iter()
-            .any(|f| f.canonicalize().map_or(false, |c| c == canonical))
+            .any(|f| f.canonicalize().is_ok_and(|c| c == canonical))
         {
             found.push(p);
         }

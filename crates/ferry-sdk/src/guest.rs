@@ -227,7 +227,11 @@ fn describe(p: &'static Plugin) -> FerryPluginDesc {
 
 /// The manifest function [`export_plugin!`](crate::export_plugin)
 /// exports: describes the plugins `build` returns, once.
-pub fn manifest(
+///
+/// # Safety
+/// `out` must be null or writable, and `err` null or a valid
+/// `FerryError`, as the host passes them.
+pub unsafe fn manifest(
     out: *mut *const FerryManifest,
     err: *mut FerryError,
     build: impl FnOnce() -> Vec<Plugin>,

@@ -44,7 +44,8 @@ macro_rules! export_plugin {
             out: *mut *const $crate::abi::FerryManifest,
             err: *mut $crate::abi::FerryError,
         ) -> i32 {
-            $crate::guest::manifest(out, err, || $plugins)
+            // SAFETY: the host passes the pointers the ABI describes.
+            unsafe { $crate::guest::manifest(out, err, || $plugins) }
         }
     };
 }
