@@ -364,6 +364,65 @@ fn broken_libraries_are_skipped_and_the_worker_runs() {
     assert!(w.terminate().success());
 }
 
+/// A source connector written in C against examples/plugin-c's header,
+/// compiled with `cc` here: the ABI needs no Rust compiler, let alone the
+/// worker's.
+#[test]
+fn a_source_connector_written_in_c_runs() {
+    require_kafka();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir_all(&plugins).expect("plugin directory");
+    let source = repo_root().join("examples/plugin-c/counter_source.c");
+    let status = Command::new("cc")
+        .args([
+            "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-O2", "-o",
+        ])
+        .arg(plugins.join("libcounter_source.so"))
+        .arg(&source)
+        .status()
+        .expect("run cc");
+    assert!(status.success(), "cc failed");
+    let mut w = Worker::new(
+        dir.path(),
+        &[("plugin.path", plugins.to_str().expect("utf-8 path"))],
+    );
+    w.start(&[]);
+    let (_, list) = call("GET", &w.url("/connector-plugins"), None);
+    assert!(
+        list.as_array().is_some_and(|a| a.contains(&json!({
+            "class": "com.example.c.CounterSourceConnector", "type": "source", "version": "1.0-c"
+        }))),
+        "{list}"
+    );
+    // The definition came across as JSON, with its validator.
+    let (code, v) = call(
+        "PUT",
+        &w.url("/connector-plugins/CounterSourceConnector/config/validate"),
+        Some(
+            &json!({"connector.class": "CounterSource", "name": "c", "topic": "t", "count": "-1"}),
+        ),
+    );
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["error_count"], 1, "{v}");
+
+    let topic = unique("c-counter");
+    create_topic(&topic, 1);
+    create(
+        &w,
+        "counter",
+        json!({"connector.class": "CounterSource", "topic": topic, "count": "250",
+            "value.converter": "org.apache.kafka.connect.storage.StringConverter"}),
+    );
+    let values = consume_values(&topic, 250, Duration::from_secs(60));
+    let expected: Vec<Option<Vec<u8>>> = (0..250)
+        .map(|i| Some(format!("c-record-{i}").into_bytes()))
+        .collect();
+    assert_eq!(values, expected);
+    wait_running(&w, "counter");
+    assert!(w.terminate().success());
+}
+
 #[test]
 fn two_libraries_claiming_one_class_refuse_the_start() {
     let dir = tempfile::tempdir().expect("temp dir");

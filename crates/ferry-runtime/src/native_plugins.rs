@@ -784,7 +784,19 @@ impl Connector for NativeConnector {
                 })
             });
         match result {
-            Ok(values) => values,
+            // The definition's own checks, with the plugin's results in
+            // place of (or beside) them: a plugin in C may return only what
+            // it checks itself.
+            Ok(from_plugin) => {
+                let mut values = desc.config_def.validate(props);
+                for v in from_plugin {
+                    match values.iter_mut().find(|o| o.name == v.name) {
+                        Some(slot) => *slot = v,
+                        None => values.push(v),
+                    }
+                }
+                values
+            }
             Err(f) => {
                 // Reported as an error on the connector class, as Kafka
                 // Connect reports a validate() that throws.
