@@ -22,10 +22,13 @@ use ferry_runtime::worker_config::{InternalTopicConfig, WorkerConfig};
 use ferry_runtime::Herder;
 use tracing::{info, warn};
 
+use ferry_api::Plugin;
+
 use crate::{all_plugins, bind_rest_listener, cli_config, rest_limits, wait_for_signal, worker_id};
 
 pub(crate) async fn run(
     worker_properties: PathBuf,
+    build: Vec<Plugin>,
     loggers: Arc<dyn ferry_rest::LoggerControl>,
 ) -> Result<()> {
     let props = cli_config::worker_properties(&worker_properties)?;
@@ -35,7 +38,7 @@ pub(crate) async fn run(
             worker_properties.display()
         )
     })?;
-    let plugins = all_plugins(&config, &worker_properties)?;
+    let plugins = all_plugins(&config, &worker_properties, build)?;
     let distributed = config
         .distributed_config()
         .context("a distributed worker configuration")?
