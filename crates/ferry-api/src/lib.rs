@@ -11,6 +11,8 @@
 //! tests: offsets, contexts that record requests, and source and sink
 //! harnesses with deadlines.
 
+#![warn(missing_docs)]
+
 pub mod config;
 pub mod connector;
 pub mod convert;
