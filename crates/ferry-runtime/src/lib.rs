@@ -12,6 +12,7 @@ pub mod error_handling;
 pub mod errors;
 pub mod headers;
 pub mod herder;
+pub mod native_plugins;
 pub mod offset_file;
 pub mod offsets;
 pub mod plugins;

@@ -601,7 +601,7 @@ pub const UNIMPLEMENTED: &[Unimplemented] = &[
         key: "plugin.discovery",
         distributed_only: false,
         handling: Handling::Ignored {
-            why: "Ferry's connectors are built in, so there are no plugins to discover",
+            why: "Ferry loads native plugin libraries by scanning plugin.path whatever the mode; there is no service loader to choose",
         },
     },
     Unimplemented {
@@ -847,8 +847,7 @@ impl WorkerConfig {
     /// declared key, a missing required key, or a Kafka Connect key Ferry
     /// does not implement ([`UNIMPLEMENTED`]) is an error naming the key
     /// (Kafka Connect's `ConfigException` text). Other undeclared keys pass
-    /// through. A non-empty `plugin.path` and the keys Ferry ignores are
-    /// logged.
+    /// through. The keys Ferry ignores are logged.
     pub fn new(props: Props, standalone: bool) -> Result<Self, ConfigError> {
         let parsed = worker_config_def(standalone).parse(&props)?;
         let notes = check_unimplemented(&props, standalone)?;
@@ -903,9 +902,6 @@ impl WorkerConfig {
             common,
             mode,
         };
-        if let Some(warning) = config.plugin_path_warning() {
-            tracing::warn!("{warning}");
-        }
         for note in notes {
             tracing::warn!("{note}");
         }
@@ -1019,19 +1015,6 @@ impl WorkerConfig {
     /// The directories listed in `plugin.path`.
     pub fn plugin_path(&self) -> Vec<String> {
         self.common.plugin_path.clone()
-    }
-
-    /// What a worker with a non-empty `plugin.path` warns about: Ferry loads
-    /// no plugins from it.
-    pub fn plugin_path_warning(&self) -> Option<String> {
-        let dirs = &self.common.plugin_path;
-        (!dirs.is_empty()).then(|| {
-            format!(
-                "plugin.path is ignored: native connector plugins are not loaded yet, \
-                 Ferry runs its built-in connectors only (not scanned: {})",
-                dirs.join(", ")
-            )
-        })
     }
 
     /// The properties as given, undeclared keys included.
@@ -1529,18 +1512,10 @@ mod tests {
     }
 
     #[test]
-    fn plugin_path_is_reported_as_ignored() {
-        assert!(config(&[]).plugin_path_warning().is_none());
-        assert!(config(&[(PLUGIN_PATH, "")]).plugin_path_warning().is_none());
-
+    fn plugin_path_lists_directories() {
+        assert!(config(&[]).plugin_path().is_empty());
+        assert!(config(&[(PLUGIN_PATH, "")]).plugin_path().is_empty());
         let c = config(&[(PLUGIN_PATH, "/opt/connectors, /usr/share/java")]);
         assert_eq!(c.plugin_path(), vec!["/opt/connectors", "/usr/share/java"]);
-        let warning = c.plugin_path_warning().expect("a warning");
-        assert!(
-            warning.contains("/opt/connectors, /usr/share/java"),
-            "{warning}"
-        );
-        assert!(warning.contains("not loaded"), "{warning}");
-        assert!(warning.contains("built-in connectors only"), "{warning}");
     }
 }

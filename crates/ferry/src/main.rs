@@ -117,15 +117,17 @@ pub(crate) fn rest_limits(config: &WorkerConfig) -> ferry_rest::ConnectionLimits
 }
 
 /// The plugin registry of this build: the runtime's built-in converters,
-/// transformations and predicates, and every connector this build carries;
-/// `config`'s `header.converter` must name one of them.
+/// transformations and predicates, every connector this build carries, and
+/// the native plugin libraries under `plugin.path`; `config`'s
+/// `header.converter` must name one of them.
 pub(crate) fn all_plugins(config: &WorkerConfig, worker_properties: &Path) -> Result<Arc<Plugins>> {
     let connectors = ferry_connector_file::plugins()
         .into_iter()
         .chain(ferry_connector_datagen::plugins())
         .chain(ferry_connector_jdbc::plugins())
         .collect();
-    let plugins = Plugins::with_built_ins(connectors)?;
+    let mut plugins = Plugins::with_built_ins(connectors)?;
+    ferry_runtime::native_plugins::load_plugin_path(&config.plugin_path(), &mut plugins)?;
     plugins.check_worker_config(config).map_err(|e| {
         anyhow::anyhow!(
             "invalid worker configuration in {}: {e}",
