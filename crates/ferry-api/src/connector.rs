@@ -13,7 +13,8 @@
 //! clients, and move blocking work (a synchronous driver, a long
 //! computation) off the runtime's threads, e.g. with tokio's
 //! `spawn_blocking`: a call that blocks its thread holds up other
-//! connectors' tasks.
+//! connectors' tasks. (A native plugin library loaded from `plugin.path`
+//! runs the same methods differently; see `docs/writing-a-connector.md`.)
 //!
 //! The runtime handles pause requests and offset commits between polls, as
 //! Kafka Connect's worker loop does, so [`SourceTask::poll`] should return
@@ -446,7 +447,7 @@ impl SinkTaskContext {
 /// of the configurations [`Connector::task_configs`] returned and calls
 /// [`start`](Self::start). Then, in a loop: [`open`](Self::open) and
 /// [`close`](Self::close) as the task's consumer, a member of the
-/// connector's consumer group (`connect-<connector>`), is assigned
+/// connector's consumer group (`connect-<connector>` by default), is assigned
 /// partitions and has them revoked; [`put`](Self::put) with each batch of
 /// records fetched (at most `max.poll.records`), converted and
 /// transformed; and [`pre_commit`](Self::pre_commit), which calls
