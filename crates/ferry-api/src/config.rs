@@ -46,20 +46,34 @@ use std::marker::PhantomData;
 
 use serde::{Deserialize, Serialize};
 
+/// The type of a configuration key (Kafka Connect's `ConfigDef.Type`):
+/// how its string value is parsed. With a [`Key`] constant the type follows
+/// from the Rust type the key is read as (see [`KeyType`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfigType {
+    /// `true` or `false`, in any case.
     Boolean,
+    /// Text, trimmed.
     String,
+    /// A 32-bit integer.
     Int,
+    /// A 16-bit integer.
     Short,
+    /// A 64-bit integer.
     Long,
+    /// A 64-bit floating point number.
     Double,
+    /// A comma-separated list; whitespace around the commas is dropped.
     List,
+    /// A class name (of a plugin), as text.
     Class,
+    /// Text shown as `[hidden]` wherever the configuration is shown (REST
+    /// answers, logs, failure traces).
     Password,
 }
 
 impl ConfigType {
+    /// The upper-case name the REST API uses, e.g. `"INT"`.
     pub fn name(self) -> &'static str {
         match self {
             ConfigType::Boolean => "BOOLEAN",
@@ -75,14 +89,20 @@ impl ConfigType {
     }
 }
 
+/// How important a key is to set (Kafka Connect's `ConfigDef.Importance`);
+/// informational, listed by `/connector-plugins/{plugin}/config`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Importance {
+    /// Most users need to look at it.
     High,
+    /// The default for a new key.
     Medium,
+    /// A tuning knob.
     Low,
 }
 
 impl Importance {
+    /// The upper-case name the REST API uses, e.g. `"HIGH"`.
     pub fn name(self) -> &'static str {
         match self {
             Importance::High => "HIGH",
@@ -92,15 +112,22 @@ impl Importance {
     }
 }
 
+/// How wide a UI should show a key's value (Kafka Connect's
+/// `ConfigDef.Width`); informational.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Width {
+    /// No preference; the default.
     None,
+    /// A few characters.
     Short,
+    /// Tens of characters.
     Medium,
+    /// A long value, e.g. a list or a query.
     Long,
 }
 
 impl Width {
+    /// The upper-case name the REST API uses, e.g. `"NONE"`.
     pub fn name(self) -> &'static str {
         match self {
             Width::None => "NONE",
@@ -111,18 +138,30 @@ impl Width {
     }
 }
 
-/// A parsed configuration value.
+/// A parsed configuration value, untyped: one variant per [`ConfigType`],
+/// plus `Null` for a key without value. Connectors read values typed,
+/// through [`ParsedConfig::get`], rather than through this.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConfigValue {
+    /// No value: an optional key the user did not set.
     Null,
+    /// A [`ConfigType::Boolean`] value.
     Boolean(bool),
+    /// A [`ConfigType::Int`] value.
     Int(i32),
+    /// A [`ConfigType::Short`] value.
     Short(i16),
+    /// A [`ConfigType::Long`] value.
     Long(i64),
+    /// A [`ConfigType::Double`] value.
     Double(f64),
+    /// A [`ConfigType::String`] value.
     String(String),
+    /// A [`ConfigType::List`] value.
     List(Vec<String>),
+    /// A [`ConfigType::Class`] value.
     Class(String),
+    /// A [`ConfigType::Password`] value, in clear; see [`Password`].
     Password(String),
 }
 
@@ -157,7 +196,10 @@ fn java_double_string(v: f64) -> String {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{message}")]
 pub struct ConfigError {
+    /// The key at fault.
     pub key: String,
+    /// Kafka Connect's message, naming the key, e.g. `Missing required
+    /// configuration "topic" which has no default value.`
     pub message: String,
 }
 
@@ -169,6 +211,7 @@ impl ConfigError {
             message: format!("Invalid value {value} for configuration {key}: {reason}"),
         }
     }
+    /// A required key without value: `Missing required configuration …`.
     pub fn missing(key: &str) -> Self {
         ConfigError {
             key: key.to_owned(),
@@ -181,11 +224,20 @@ impl ConfigError {
 
 type CustomCheck = fn(&str, &ConfigValue) -> Result<(), String>;
 
-/// Validators with Kafka Connect's messages.
+/// Checks on a key's value (Kafka Connect's `ConfigDef.Validator`s), with
+/// Kafka Connect's messages. They apply to the user's value and to the
+/// default alike, when the configuration is validated and when it is
+/// parsed.
 #[derive(Clone)]
 pub enum Validator {
-    /// `ConfigDef.Range`: inclusive bounds on a number.
-    Range { min: Option<f64>, max: Option<f64> },
+    /// `ConfigDef.Range`: inclusive bounds on a number (see
+    /// [`at_least`](Self::at_least), [`between`](Self::between)).
+    Range {
+        /// The smallest value allowed, if any.
+        min: Option<f64>,
+        /// The largest value allowed, if any.
+        max: Option<f64>,
+    },
     /// `ConfigDef.ValidString.in(...)`.
     OneOf(Vec<&'static str>),
     /// `ConfigDef.CaseInsensitiveValidString.in(...)`.
@@ -194,7 +246,9 @@ pub enum Validator {
     NonEmptyString,
     /// `ConfigDef.NonNullValidator`.
     NonNull,
-    /// Any other check; the error text is the reason.
+    /// Any other check: a function of the key's name and its parsed value,
+    /// whose error text is the reason in `Invalid value … for
+    /// configuration …: <reason>`.
     Custom(CustomCheck),
 }
 
@@ -212,12 +266,14 @@ impl fmt::Debug for Validator {
 }
 
 impl Validator {
+    /// `ConfigDef.Range.atLeast(min)`.
     pub fn at_least(min: f64) -> Self {
         Validator::Range {
             min: Some(min),
             max: None,
         }
     }
+    /// `ConfigDef.Range.between(min, max)`, both inclusive.
     pub fn between(min: f64, max: f64) -> Self {
         Validator::Range {
             min: Some(min),
@@ -225,6 +281,7 @@ impl Validator {
         }
     }
 
+    /// `ensureValid(name, value)`: checks the parsed `value` of `key`.
     pub fn ensure_valid(&self, key: &str, value: &ConfigValue) -> Result<(), ConfigError> {
         let shown = value.to_config_string().unwrap_or_else(|| "null".into());
         let fail = |reason: String| Err(ConfigError::invalid(key, &shown, &reason));
@@ -288,26 +345,42 @@ fn bound(v: f64) -> String {
 /// key optional with no value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DefaultValue {
+    /// No default: the user must set the key (`ConfigDef.NO_DEFAULT_VALUE`).
     Required,
+    /// The value used when the user sets none.
     Value(ConfigValue),
 }
 
+/// One key's definition (Kafka Connect's `ConfigDef.ConfigKey`), as
+/// [`ConfigDef::define`] and [`ConfigDef::define_key`] build it.
 #[derive(Debug, Clone)]
 pub struct ConfigKey {
+    /// The key's name, e.g. `batch.size`.
     pub name: String,
+    /// How its value is parsed.
     pub config_type: ConfigType,
+    /// Its default, or none (required).
     pub default: DefaultValue,
+    /// The check its value must pass, if any.
     pub validator: Option<Validator>,
+    /// How important it is (default [`Importance::Medium`]).
     pub importance: Importance,
+    /// Its documentation (default empty).
     pub documentation: String,
+    /// The group it is listed in, if any.
     pub group: Option<String>,
+    /// Its position in its group, from 1; -1 outside a group.
     pub order_in_group: i32,
+    /// How wide a UI shows it (default [`Width::None`]).
     pub width: Width,
+    /// Its name in a UI (default: its name).
     pub display_name: String,
+    /// Keys whose validity depends on this one.
     pub dependents: Vec<String>,
 }
 
 impl ConfigKey {
+    /// Whether the key has a default (is not required).
     pub fn has_default(&self) -> bool {
         !matches!(self.default, DefaultValue::Required)
     }
@@ -532,7 +605,11 @@ impl<T> fmt::Display for Key<T> {
     }
 }
 
-/// A set of configuration keys, in definition order.
+/// A set of configuration keys, in definition order (Kafka Connect's
+/// `ConfigDef`): what a plugin's `config_def()` returns, what
+/// `/connector-plugins/{plugin}/config` lists, and what configurations are
+/// validated and parsed against. See the [module documentation](self) for
+/// an example.
 #[derive(Debug, Clone, Default)]
 pub struct ConfigDef {
     keys: Vec<ConfigKey>,
@@ -548,27 +625,36 @@ impl KeyBuilder<'_> {
     fn key(&mut self) -> &mut ConfigKey {
         &mut self.def.keys[self.index]
     }
+    /// The value used when the user gives none, already parsed.
     pub fn default_value(mut self, v: ConfigValue) -> Self {
         self.key().default = DefaultValue::Value(v);
         self
     }
+    /// Makes the key optional with no value by default (Kafka Connect's
+    /// `null` default).
     pub fn default_null(self) -> Self {
         self.default_value(ConfigValue::Null)
     }
+    /// The default, as the user would write it (`"2000"`, `"a,b"`); parsed
+    /// by the key's type (kept as a string if it does not parse).
     pub fn default_str(self, v: &str) -> Self {
         let t = self.def.keys[self.index].config_type;
         let name = self.def.keys[self.index].name.clone();
         let parsed = parse_type(&name, v, t).unwrap_or(ConfigValue::String(v.to_owned()));
         self.default_value(parsed)
     }
+    /// A check the value (the user's or the default) must pass.
     pub fn validator(mut self, v: Validator) -> Self {
         self.key().validator = Some(v);
         self
     }
+    /// How important the key is (default MEDIUM).
     pub fn importance(mut self, i: Importance) -> Self {
         self.key().importance = i;
         self
     }
+    /// The key's documentation, as `/connector-plugins/{plugin}/config`
+    /// lists it.
     pub fn doc(mut self, d: &str) -> Self {
         self.key().documentation = d.to_owned();
         self
@@ -588,14 +674,17 @@ impl KeyBuilder<'_> {
         k.order_in_group = order;
         self
     }
+    /// The width of the key's value in a UI.
     pub fn width(mut self, w: Width) -> Self {
         self.key().width = w;
         self
     }
+    /// The key's name in a UI (default: the key's name).
     pub fn display_name(mut self, n: &str) -> Self {
         self.key().display_name = n.to_owned();
         self
     }
+    /// Keys whose validity depends on this one.
     pub fn dependents(mut self, d: &[&str]) -> Self {
         self.key().dependents = d.iter().map(|s| s.to_string()).collect();
         self
@@ -656,6 +745,7 @@ impl<T: KeyType> TypedKeyBuilder<'_, T> {
 }
 
 impl ConfigDef {
+    /// A definition without keys.
     pub fn new() -> Self {
         ConfigDef::default()
     }
@@ -721,10 +811,12 @@ impl ConfigDef {
         }
     }
 
+    /// The keys, in definition order.
     pub fn keys(&self) -> &[ConfigKey] {
         &self.keys
     }
 
+    /// The definition of the key named `name`.
     pub fn key(&self, name: &str) -> Option<&ConfigKey> {
         self.keys.iter().find(|k| k.name == name)
     }
@@ -802,17 +894,26 @@ impl ConfigDef {
     }
 }
 
-/// One key's validation outcome.
+/// One key's validation outcome (Kafka Connect's `ConfigValue`), as
+/// [`ConfigDef::validate`] and [`Connector::validate`](crate::Connector::validate)
+/// return it. A connector's own checks add messages to `errors`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ValidatedValue {
+    /// The key's name.
     pub name: String,
+    /// The parsed value (`Null` when missing or unparsable).
     pub value: ConfigValue,
+    /// What is wrong with it; empty when valid.
     pub errors: Vec<String>,
+    /// Whether a UI should show the key (default true).
     pub visible: bool,
+    /// Values a UI may offer (default none).
     pub recommended: Vec<String>,
 }
 
 impl ValidatedValue {
+    /// The `value` part of the key's entry in the `/config/validate`
+    /// response.
     pub fn info(&self) -> ConfigValueInfo {
         ConfigValueInfo {
             name: self.name.clone(),
@@ -998,43 +1099,69 @@ pub fn originals_with_prefix(
 /// `ConfigKeyInfo`, as `/connector-plugins/{p}/config` and validate return it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConfigKeyInfo {
+    /// The key's name.
     pub name: String,
+    /// Its [`ConfigType::name`].
     #[serde(rename = "type")]
     pub config_type: String,
+    /// Whether it has no default.
     pub required: bool,
+    /// Its default as a string, if it has a non-null one.
     pub default_value: Option<String>,
+    /// Its [`Importance::name`].
     pub importance: String,
+    /// Its documentation.
     pub documentation: String,
+    /// Its group, if any.
     pub group: Option<String>,
-    /// Kafka Connect 4.x writes this key as `order_in_group`.
+    /// Its position in its group. Kafka Connect 4.x writes this key as
+    /// `order_in_group`.
     #[serde(rename = "order_in_group")]
     pub order: i32,
+    /// Its [`Width::name`].
     pub width: String,
+    /// Its name in a UI.
     pub display_name: String,
+    /// Keys whose validity depends on it.
     pub dependents: Vec<String>,
 }
 
+/// Kafka Connect's `ConfigValueInfo`: one key's value and errors in the
+/// `/config/validate` response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConfigValueInfo {
+    /// The key's name.
     pub name: String,
+    /// The value as a string (passwords hidden), if it has one.
     pub value: Option<String>,
+    /// Values a UI may offer.
     pub recommended_values: Vec<String>,
+    /// What is wrong with the value; empty when valid.
     pub errors: Vec<String>,
+    /// Whether a UI should show the key.
     pub visible: bool,
 }
 
+/// Kafka Connect's `ConfigInfo`: one key's definition and value in the
+/// `/config/validate` response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConfigInfo {
+    /// The key's definition; `None` for a key no definition declares.
     pub definition: Option<ConfigKeyInfo>,
+    /// The value given and its errors.
     pub value: Option<ConfigValueInfo>,
 }
 
-/// The `/config/validate` response.
+/// The `/config/validate` response (Kafka Connect's `ConfigInfos`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConfigInfos {
+    /// The connector class, as the configuration names it.
     pub name: String,
+    /// How many errors there are over all keys.
     pub error_count: usize,
+    /// The groups, in order of first appearance.
     pub groups: Vec<String>,
+    /// One entry per key.
     pub configs: Vec<ConfigInfo>,
 }
 

@@ -3,6 +3,25 @@
 //!
 //! Schemas are immutable and shared (`Arc`), so records carrying the same
 //! schema cost a pointer copy, as in Kafka Connect.
+//!
+//! ```
+//! use ferry_api::{Schema, SchemaBuilder, Struct, Value};
+//!
+//! // Build a schema once (per table, say) and share it between records.
+//! let schema = SchemaBuilder::struct_()
+//!     .name("com.example.User")
+//!     .field("id", Schema::int64())
+//!     .field("email", Schema::optional_string())
+//!     .build();
+//! let user = Struct::new(schema.clone())?
+//!     .put("id", 42i64)?
+//!     .put("email", "a@example.com")?;
+//! user.validate()?;
+//! assert_eq!(user.get("id"), Some(&Value::Int64(42)));
+//! // A value of the wrong type is refused with Kafka Connect's message.
+//! assert!(Struct::new(schema)?.put("id", "x").is_err());
+//! # Ok::<(), ferry_api::DataError>(())
+//! ```
 
 use std::fmt;
 use std::sync::Arc;
@@ -11,27 +30,46 @@ use crate::error::DataError;
 
 /// Logical type names, as Kafka Connect writes them.
 pub mod logical {
+    /// `Decimal.LOGICAL_NAME`: BYTES holding a [`Decimal`](super::Decimal)'s
+    /// unscaled value, with its scale as the `scale` parameter.
     pub const DECIMAL: &str = "org.apache.kafka.connect.data.Decimal";
+    /// `Date.LOGICAL_NAME`: INT32 days since the epoch.
     pub const DATE: &str = "org.apache.kafka.connect.data.Date";
+    /// `Time.LOGICAL_NAME`: INT32 milliseconds since midnight.
     pub const TIME: &str = "org.apache.kafka.connect.data.Time";
+    /// `Timestamp.LOGICAL_NAME`: INT64 milliseconds since the epoch.
     pub const TIMESTAMP: &str = "org.apache.kafka.connect.data.Timestamp";
     /// The parameter holding a Decimal's scale.
     pub const DECIMAL_SCALE: &str = "scale";
 }
 
+/// A schema's type (Kafka Connect's `Schema.Type`). Logical types (decimal,
+/// date, time, timestamp) are one of these plus a schema name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SchemaType {
+    /// A signed 8-bit integer.
     Int8,
+    /// A signed 16-bit integer.
     Int16,
+    /// A signed 32-bit integer.
     Int32,
+    /// A signed 64-bit integer.
     Int64,
+    /// A 32-bit floating point number.
     Float32,
+    /// A 64-bit floating point number.
     Float64,
+    /// A boolean.
     Boolean,
+    /// UTF-8 text.
     String,
+    /// A byte sequence.
     Bytes,
+    /// A sequence of values of one schema (the value schema).
     Array,
+    /// Pairs of keys and values, each of one schema.
     Map,
+    /// Named fields, each with its own schema.
     Struct,
 }
 
@@ -55,6 +93,8 @@ impl SchemaType {
         }
     }
 
+    /// Whether values of this type hold no other values (every type but
+    /// ARRAY, MAP and STRUCT).
     pub fn is_primitive(self) -> bool {
         !matches!(
             self,
@@ -69,10 +109,14 @@ impl fmt::Display for SchemaType {
     }
 }
 
+/// A field of a struct schema (Kafka Connect's `Field`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Field {
+    /// The field's name.
     pub name: String,
+    /// Its position among the struct's fields, from 0.
     pub index: usize,
+    /// The schema of its values.
     pub schema: Schema,
 }
 
@@ -91,7 +135,11 @@ struct SchemaInner {
     value_schema: Option<Schema>,
 }
 
-/// An immutable, cheaply cloned schema.
+/// An immutable, cheaply cloned schema (Kafka Connect's `Schema`): a type,
+/// whether null is allowed, an optional default, name, version and
+/// documentation, and the schemas of what it contains. Build one with
+/// [`SchemaBuilder`]; the constructors below give the common primitive
+/// ones (Kafka Connect's `Schema.INT32_SCHEMA` and so on).
 #[derive(Clone, PartialEq)]
 pub struct Schema(Arc<SchemaInner>);
 
@@ -109,42 +157,57 @@ impl fmt::Debug for Schema {
 }
 
 impl Schema {
+    /// `type()`.
     pub fn schema_type(&self) -> SchemaType {
         self.0.schema_type
     }
+    /// `isOptional()`: whether a value may be null.
     pub fn is_optional(&self) -> bool {
         self.0.optional
     }
+    /// `defaultValue()`: the value a null stands for, if any.
     pub fn default_value(&self) -> Option<&Value> {
         self.0.default.as_ref()
     }
+    /// `name()`: the schema's name, e.g. a record type's or a logical
+    /// type's ([`logical`]).
     pub fn name(&self) -> Option<&str> {
         self.0.name.as_deref()
     }
+    /// `version()`.
     pub fn version(&self) -> Option<i32> {
         self.0.version
     }
+    /// `doc()`.
     pub fn doc(&self) -> Option<&str> {
         self.0.doc.as_deref()
     }
+    /// `parameters()`, in insertion order.
     pub fn parameters(&self) -> Option<&[(String, String)]> {
         self.0.parameters.as_deref()
     }
+    /// The parameter named `key`.
     pub fn parameter(&self, key: &str) -> Option<&str> {
         self.parameters()?
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
     }
+    /// `fields()`: a struct schema's fields in order; empty for other
+    /// types.
     pub fn fields(&self) -> &[Field] {
         &self.0.fields
     }
+    /// `field(name)`: a struct schema's field named `name`.
     pub fn field(&self, name: &str) -> Option<&Field> {
         self.0.fields.iter().find(|f| f.name == name)
     }
+    /// `keySchema()`: a map schema's key schema.
     pub fn key_schema(&self) -> Option<&Schema> {
         self.0.key_schema.as_ref()
     }
+    /// `valueSchema()`: a map schema's value schema, or an array schema's
+    /// item schema.
     pub fn value_schema(&self) -> Option<&Schema> {
         self.0.value_schema.as_ref()
     }
@@ -168,37 +231,49 @@ impl Schema {
         }
     }
 
-    // Shared primitive schemas, as `Schema.INT32_SCHEMA` etc.
+    // Primitive schemas, as `Schema.INT32_SCHEMA` etc.
+
+    /// `Schema.INT8_SCHEMA`.
     pub fn int8() -> Schema {
         SchemaBuilder::new(SchemaType::Int8).build()
     }
+    /// `Schema.INT16_SCHEMA`.
     pub fn int16() -> Schema {
         SchemaBuilder::new(SchemaType::Int16).build()
     }
+    /// `Schema.INT32_SCHEMA`.
     pub fn int32() -> Schema {
         SchemaBuilder::new(SchemaType::Int32).build()
     }
+    /// `Schema.INT64_SCHEMA`.
     pub fn int64() -> Schema {
         SchemaBuilder::new(SchemaType::Int64).build()
     }
+    /// `Schema.FLOAT32_SCHEMA`.
     pub fn float32() -> Schema {
         SchemaBuilder::new(SchemaType::Float32).build()
     }
+    /// `Schema.FLOAT64_SCHEMA`.
     pub fn float64() -> Schema {
         SchemaBuilder::new(SchemaType::Float64).build()
     }
+    /// `Schema.BOOLEAN_SCHEMA`.
     pub fn boolean() -> Schema {
         SchemaBuilder::new(SchemaType::Boolean).build()
     }
+    /// `Schema.STRING_SCHEMA`.
     pub fn string() -> Schema {
         SchemaBuilder::new(SchemaType::String).build()
     }
+    /// `Schema.BYTES_SCHEMA`.
     pub fn bytes() -> Schema {
         SchemaBuilder::new(SchemaType::Bytes).build()
     }
+    /// `Schema.OPTIONAL_STRING_SCHEMA`.
     pub fn optional_string() -> Schema {
         SchemaBuilder::new(SchemaType::String).optional().build()
     }
+    /// `Schema.OPTIONAL_BYTES_SCHEMA`.
     pub fn optional_bytes() -> Schema {
         SchemaBuilder::new(SchemaType::Bytes).optional().build()
     }
@@ -284,12 +359,17 @@ fn validate_value(field: Option<&str>, schema: &Schema, value: &Value) -> Result
     }
 }
 
-/// Kafka Connect's `SchemaBuilder`.
+/// Kafka Connect's `SchemaBuilder`: builds a [`Schema`] by chained calls,
+/// ending with [`build`](Self::build). A new builder is required, with no
+/// default, name, version, doc or parameters.
 pub struct SchemaBuilder {
     inner: SchemaInner,
 }
 
 impl SchemaBuilder {
+    /// `SchemaBuilder.type(t)`: a schema of type `schema_type`. Use
+    /// [`array`](Self::array) and [`map`](Self::map) for those types, which
+    /// need the schemas of what they contain.
     pub fn new(schema_type: SchemaType) -> Self {
         SchemaBuilder {
             inner: SchemaInner {
@@ -306,14 +386,17 @@ impl SchemaBuilder {
             },
         }
     }
+    /// `SchemaBuilder.struct()`: add fields with [`field`](Self::field).
     pub fn struct_() -> Self {
         Self::new(SchemaType::Struct)
     }
+    /// `SchemaBuilder.array(items)`.
     pub fn array(items: Schema) -> Self {
         let mut b = Self::new(SchemaType::Array);
         b.inner.value_schema = Some(items);
         b
     }
+    /// `SchemaBuilder.map(keys, values)`.
     pub fn map(keys: Schema, values: Schema) -> Self {
         let mut b = Self::new(SchemaType::Map);
         b.inner.key_schema = Some(keys);
@@ -341,30 +424,39 @@ impl SchemaBuilder {
             .name(logical::TIMESTAMP)
             .version(1)
     }
+    /// `optional()`: values may be null.
     pub fn optional(mut self) -> Self {
         self.inner.optional = true;
         self
     }
+    /// Optional or required as `optional` says.
     pub fn optional_if(mut self, optional: bool) -> Self {
         self.inner.optional = optional;
         self
     }
+    /// `defaultValue(v)`: the value a null stands for. It is not checked
+    /// against the schema here.
     pub fn default_value(mut self, value: Value) -> Self {
         self.inner.default = Some(value);
         self
     }
+    /// `name(n)`: the schema's name, e.g. a record type's full name.
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.inner.name = Some(name.into());
         self
     }
+    /// `version(v)`.
     pub fn version(mut self, version: i32) -> Self {
         self.inner.version = Some(version);
         self
     }
+    /// `doc(d)`.
     pub fn doc(mut self, doc: impl Into<String>) -> Self {
         self.inner.doc = Some(doc.into());
         self
     }
+    /// `parameter(k, v)`: sets a parameter, replacing one of the same name
+    /// in place.
     pub fn parameter(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         let (key, value) = (key.into(), value.into());
         let params = self.inner.parameters.get_or_insert_with(Vec::new);
@@ -384,19 +476,27 @@ impl SchemaBuilder {
         });
         self
     }
+    /// `build()`: the schema.
     pub fn build(self) -> Schema {
         Schema(Arc::new(self.inner))
     }
 }
 
-/// A decimal number: an unscaled integer and a scale, as Java's `BigDecimal`.
+/// A decimal number: an unscaled integer and a scale, as Java's `BigDecimal`
+/// (the value of Kafka Connect's Decimal logical type).
+///
+/// Limited to 128 bits of unscaled value (38 decimal digits).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Decimal {
+    /// The digits, as an integer: `2.31` is 231 with scale 2.
     pub unscaled: i128,
+    /// How many of the digits are after the decimal point; negative for
+    /// trailing zeros (`1E+3` is 1 with scale -3).
     pub scale: i32,
 }
 
 impl Decimal {
+    /// `unscaled × 10^-scale`.
     pub fn new(unscaled: i128, scale: i32) -> Self {
         Decimal { unscaled, scale }
     }
@@ -422,6 +522,9 @@ impl Decimal {
         full[start..].to_vec()
     }
 
+    /// The decimal whose unscaled value is `bytes`, big-endian two's
+    /// complement (as a Decimal's BYTES hold it), and scale `scale`. Fails
+    /// on no bytes or more than 16.
     pub fn from_unscaled_bytes(bytes: &[u8], scale: i32) -> Result<Self, DataError> {
         if bytes.is_empty() {
             return Err(DataError::Conversion("empty decimal bytes".into()));
@@ -483,6 +586,7 @@ impl Decimal {
         }
     }
 
+    /// The nearest `f64` (digits beyond its precision are lost).
     pub fn to_f64(&self) -> f64 {
         self.unscaled as f64 / 10f64.powi(self.scale)
     }
@@ -526,35 +630,53 @@ impl fmt::Display for Decimal {
 /// converters and transforms never guess from a bare integer.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Value {
+    /// No value (Java's `null`): for an optional schema, or without schema.
     #[default]
     Null,
+    /// A BOOLEAN value.
     Boolean(bool),
+    /// An INT8 value.
     Int8(i8),
+    /// An INT16 value.
     Int16(i16),
+    /// An INT32 value.
     Int32(i32),
+    /// An INT64 value.
     Int64(i64),
+    /// A FLOAT32 value.
     Float32(f32),
+    /// A FLOAT64 value.
     Float64(f64),
+    /// A STRING value.
     String(String),
+    /// A BYTES value.
     Bytes(Vec<u8>),
+    /// An ARRAY value.
     Array(Vec<Value>),
     /// Entries in insertion order; keys may be any value (Connect allows it).
     Map(Vec<(Value, Value)>),
+    /// A STRUCT value.
     Struct(Struct),
+    /// A Decimal (BYTES with the [`logical::DECIMAL`] name).
     Decimal(Decimal),
-    /// Days since the epoch.
+    /// A Date (INT32 with the [`logical::DATE`] name): days since the
+    /// epoch.
     Date(i32),
-    /// Milliseconds since midnight.
+    /// A Time (INT32 with the [`logical::TIME`] name): milliseconds since
+    /// midnight.
     Time(i32),
-    /// Milliseconds since the epoch.
+    /// A Timestamp (INT64 with the [`logical::TIMESTAMP`] name):
+    /// milliseconds since the epoch.
     Timestamp(i64),
 }
 
 impl Value {
+    /// Whether this is [`Value::Null`].
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
     }
 
+    /// The text of a [`Value::String`].
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::String(s) => Some(s),
@@ -643,6 +765,8 @@ pub struct Struct {
 }
 
 impl Struct {
+    /// `new Struct(schema)`: every field unset (null). Fails when `schema`
+    /// is not a struct schema.
     pub fn new(schema: Schema) -> Result<Self, DataError> {
         if schema.schema_type() != SchemaType::Struct {
             return Err(DataError::Invalid(format!(
@@ -654,6 +778,7 @@ impl Struct {
         Ok(Struct { schema, values })
     }
 
+    /// `schema()`.
     pub fn schema(&self) -> &Schema {
         &self.schema
     }
@@ -664,6 +789,8 @@ impl Struct {
         Ok(self)
     }
 
+    /// [`put`](Self::put) in place: sets a field by name, checking the
+    /// value against the field's schema.
     pub fn set(&mut self, field: &str, value: Value) -> Result<(), DataError> {
         let f = self
             .schema
@@ -680,6 +807,12 @@ impl Struct {
         Some(self.get_at(f.index))
     }
 
+    /// The value of the field at `index` (see [`Field::index`]), or its
+    /// schema default when unset.
+    ///
+    /// # Panics
+    ///
+    /// When the schema has no field at `index`.
     pub fn get_at(&self, index: usize) -> &Value {
         let v = &self.values[index];
         if v.is_null() {
