@@ -294,9 +294,8 @@
 //! [`PluginDescriptor`]s, by convention from a `pub fn plugins() ->
 //! Vec<PluginDescriptor>` as above (the file connectors' crate,
 //! `connectors/file`, does the same). A worker build chains each crate's
-//! `plugins()` into its registry (`all_plugins` in the `ferry` binary's
-//! `main.rs`), which wraps each descriptor in a [`Plugin`]
-//! ([`Plugin::connector`]); the connector is then usable under its class
+//! `plugins()` into its registry (a custom worker passes them, each wrapped
+//! in a [`Plugin`] by [`Plugin::connector`], to `ferry::Build::plugins`); the connector is then usable under its class
 //! name and aliases (`CounterSourceConnector`, `CounterSource`) wherever a
 //! configuration names a connector class. Converters, transformations and
 //! predicates are registered as [`Plugin`]s directly ([`Plugin::converter`],
