@@ -49,7 +49,8 @@ REST_POLL_BUSY_S = 0.005    # every 5 ms once the listener answers (not 200 yet)
 STATUS_POLL_S = 0.010       # connector status until RUNNING
 PROGRESS_POLL_S = 0.020     # end offset / output lines until done
 SYSTEMS = ("ferry", "connect")
-LABEL = {"ferry": "Ferry", "connect": "Kafka Connect"}
+LABEL = {"ferry": "Ferry", "connect": "Kafka Connect",
+         "ferry-plugin": "Ferry, file connectors as a plugin"}
 WORKLOADS = ("source", "sink", "sink-lz4", "sink-zstd")
 WORKLOAD_LABEL = {"source": "file source -> topic", "sink": "topic -> file sink",
                   "sink-lz4": "lz4 topic -> file sink", "sink-zstd": "zstd topic -> file sink"}
@@ -495,6 +496,10 @@ class Bench:
         self.work = STATE / "bench" / self.id
         self.client = kafkawire.Client(BROKER_HOST, BROKER_PORT)
         self.ferry = Path(os.environ["FERRY_BIN"]) if os.environ.get("FERRY_BIN") else TARGET / "release" / "ferry"
+        # Every system but "connect" is a Ferry binary, with worker properties
+        # of its own on top of the shared ones (bench/plugin.py adds one).
+        self.binaries: dict[str, Path] = {"ferry": self.ferry}
+        self.worker_extra: dict[str, dict] = {}
         self.classpath = ""
         self.input = self.work / "input.txt"
         self.input_sha = ""
@@ -722,7 +727,8 @@ class Bench:
         wdir.mkdir()
         port = free_port()
         worker = wdir / "worker.properties"
-        write_props(worker, {**WORKER_SETTINGS, "offset.storage.file.filename": wdir / "offsets",
+        write_props(worker, {**WORKER_SETTINGS, **self.worker_extra.get(system, {}),
+                             "offset.storage.file.filename": wdir / "offsets",
                              "listeners": f"http://127.0.0.1:{port}"})
         name = f"bench-{self.id}-{tag}"
         conn = wdir / "connector.properties"
@@ -748,9 +754,10 @@ class Bench:
         broker_cpu0 = proc_cpu(self.broker) if self.broker else None
         busy0 = host_busy_ticks()
         with open(logf, "wb") as lf:
-            if system == "ferry":
+            if system != "connect":
                 t0 = now()
-                proc = REAPER.spawn([self.ferry, "standalone", worker, conn], stdout=lf, stderr=subprocess.STDOUT)
+                proc = REAPER.spawn([self.binaries[system], "standalone", worker, conn], stdout=lf,
+                                    stderr=subprocess.STDOUT)
                 pid = proc.pid
             else:
                 pidfile.unlink(missing_ok=True)
@@ -761,10 +768,10 @@ class Bench:
                 proc = None
                 t0 = t_launch
         connect_log = STATE / "connect" / str(port) / "connect.log"
-        log_for_errors = logf if system == "ferry" else connect_log
+        log_for_errors = logf if system != "connect" else connect_log
 
         def check_alive(phase: str) -> None:
-            if system == "ferry":
+            if system != "connect":
                 if proc.poll() is not None:
                     raise BenchError(f"{tag}: ferry exited (code {proc.returncode}) {phase}; "
                                      f"last lines of {logf}:\n{tail(logf)}")
@@ -876,7 +883,7 @@ class Bench:
                 progress.client.close()
             # 5. Stop.
             t_stop = now()
-            if system == "ferry":
+            if system != "connect":
                 if proc.poll() is None:
                     proc.send_signal(signal.SIGTERM)
                     try:
