@@ -102,6 +102,14 @@ impl Writer {
         Self::default()
     }
 
+    /// An empty writer with room for `bytes` (a batch about the size of the
+    /// last one is written without regrowing its buffer).
+    pub fn with_capacity(bytes: usize) -> Self {
+        Writer {
+            buf: Vec::with_capacity(bytes),
+        }
+    }
+
     /// A writer appending to `buf` (cleared first), to reuse its capacity.
     pub fn reusing(mut buf: Vec<u8>) -> Self {
         buf.clear();

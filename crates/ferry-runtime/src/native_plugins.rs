@@ -958,6 +958,12 @@ impl SourceTask for NativeSourceTask {
         .await?
         .map_err(ConnectError::from)
     }
+
+    /// The host does not deliver `commit_record` across the ABI yet, so the
+    /// runtime need not keep each record until Kafka acknowledges it.
+    fn wants_commit_record(&self) -> bool {
+        false
+    }
 }
 
 // ---- sink tasks ---------------------------------------------------------

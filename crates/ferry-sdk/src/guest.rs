@@ -392,6 +392,9 @@ static SINK_CONNECTOR: FerryConnectorVTable = FerryConnectorVTable {
 struct SourceTaskInstance {
     task: Box<dyn SourceTask>,
     driver: Driver,
+    /// The size of the last encoded batch: the next one's buffer starts
+    /// that large rather than doubling its way up, copying as it goes.
+    last_batch_bytes: usize,
 }
 
 struct HostOffsets(*const FerrySourceTaskContext);
@@ -428,6 +431,7 @@ extern "C" fn source_task_create(
             Some(new) => Ok(SourceTaskInstance {
                 task: new(),
                 driver: Driver::new(),
+                last_batch_bytes: 0,
             }),
             None => Err(Failure::error("the connector has no source task")),
         },
@@ -464,8 +468,9 @@ extern "C" fn source_task_poll(this: *mut c_void, out: *mut FerryBuf, err: *mut 
     guard(err, || {
         let t = inst::<SourceTaskInstance>(this)?;
         let records = t.driver.block_on(t.task.poll())??;
-        let mut w = Writer::new();
+        let mut w = Writer::with_capacity(t.last_batch_bytes);
         codec::encode_batch(&records, &mut w);
+        t.last_batch_bytes = w.len();
         give(out, w.into_vec())
     })
 }
