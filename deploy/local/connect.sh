@@ -77,6 +77,9 @@ log_tail() {
 }
 
 http_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 3 "$@" || true; }
+# A write may take as long as Kafka Connect's own REST request timeout
+# (90 s): a worker still warming up on a busy machine answers late, not never.
+write_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 90 "$@" || true; }
 
 alive() { [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null; }
 is_connect_pid() {
@@ -112,7 +115,7 @@ submit_connectors() {
   for f in "${CONNECTORS[@]}"; do
     name=$(prop "$f" name)
     [[ -n $name ]] || die "$f has no name="
-    code=$(http_code -X PUT -H 'Content-Type: application/json' --data "$(props_json "$f")" "$REST/connectors/$name/config")
+    code=$(write_code -X PUT -H 'Content-Type: application/json' --data "$(props_json "$f")" "$REST/connectors/$name/config")
     [[ $code == 200 || $code == 201 ]] || die "PUT $REST/connectors/$name/config answered $code"
     say "submitted connector $name"
   done
