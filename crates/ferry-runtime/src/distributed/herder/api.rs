@@ -141,7 +141,8 @@ impl Herder for DistributedHerder {
         only_failed: bool,
     ) -> HerderResult<Option<RestartPlan>> {
         let config = self
-            .stored_config(name)
+            .written_config(name)
+            .await
             .map_err(|_| HerderError::NotFound(format!("Unknown connector: {name}")))?;
         let m = self.stable_membership().await?;
         if !include_tasks && !only_failed {
@@ -187,7 +188,8 @@ impl Herder for DistributedHerder {
     }
 
     async fn restart_task(&self, id: &TaskId) -> HerderResult<()> {
-        self.stored_config(&id.connector)
+        self.written_config(&id.connector)
+            .await
             .map_err(|_| HerderError::NotFound(format!("Unknown connector: {}", id.connector)))?;
         let count = self
             .config
@@ -227,7 +229,8 @@ impl Herder for DistributedHerder {
     }
 
     async fn stop_connector(&self, name: &str) -> HerderResult<()> {
-        self.stored_config(name)
+        self.written_config(name)
+            .await
             .map_err(|_| HerderError::NotFound(format!("Unknown connector {name}")))?;
         self.require_leader().await?;
         // No tasks first, then the state, so no task outlives the stop.

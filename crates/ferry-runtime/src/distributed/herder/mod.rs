@@ -1170,12 +1170,25 @@ impl DistributedHerder {
 
     /// Pauses or resumes a connector through the config topic.
     async fn put_target_state(&self, name: &str, target: StoredTarget) -> HerderResult<()> {
-        self.stored_config(name)
+        self.written_config(name)
+            .await
             .map_err(|_| HerderError::NotFound(format!("Unknown connector {name}")))?;
         self.config
             .put_target_state(name, target)
             .await
             .map_err(internal)
+    }
+
+    /// The connector's config, for a write about it. A connector created a
+    /// moment ago through another worker may not have been read here yet:
+    /// an unknown name costs a read of the config topic to its end before
+    /// the answer is 404. (Reads answer from what this worker has read.)
+    async fn written_config(&self, name: &str) -> HerderResult<Props> {
+        if let Ok(config) = self.stored_config(name) {
+            return Ok(config);
+        }
+        self.config.read_to_end().await.map_err(internal)?;
+        self.stored_config(name)
     }
 
     fn stored_config(&self, name: &str) -> HerderResult<Props> {
