@@ -7,6 +7,8 @@
  *
  *   cc -shared -fPIC -O2 -o libcounter_source.so counter_source.c
  */
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -134,6 +136,7 @@ typedef struct {
     char *topic;
     int64_t count;
     int64_t next;
+    atomic_int stopping; /* set by request_stop, from another thread */
 } Task;
 
 static int32_t task_create(const void *factory, void **out, FerryError *err) {
@@ -234,9 +237,10 @@ static int32_t task_poll(void *self, FerryBuf *out, FerryError *err) {
         return fail(err, FERRY_RETRIABLE, "out of memory");
     }
     t->next = end;
-    if (end == t->count) {
-        /* Nothing left: wait a little, as a poll without data should. */
-        struct timespec ts = {0, 100 * 1000 * 1000};
+    /* Nothing left: wait a little, as a poll without data should, in
+       short steps so that a stop request is seen at once. */
+    for (int i = 0; end == t->count && i < 10 && !atomic_load(&t->stopping); i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
     *out = fw_finish(&w);
@@ -255,8 +259,11 @@ static int32_t task_stop(void *self, FerryError *err) {
     return FERRY_OK;
 }
 
+static void task_request_stop(void *self) { atomic_store(&((Task *)self)->stopping, 1); }
+
 static const FerrySourceTaskVTable SOURCE_TASK = {
-    task_create, task_destroy, task_start, task_poll, task_commit, NULL, task_stop,
+    task_create, task_destroy, task_start,        task_poll, task_commit,
+    NULL,        task_stop,    task_request_stop, NULL,
 };
 
 static const FerryConnectorVTable CONNECTOR = {

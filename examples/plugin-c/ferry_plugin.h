@@ -150,10 +150,11 @@ typedef struct FerrySourceTaskContext {
 } FerrySourceTaskContext;
 
 typedef struct FerryRecordMetadata {
-    uint8_t written;
+    uint8_t written; /* 0: dropped by a transformation or skipped */
     int32_t partition;
     int64_t offset;
-    int64_t timestamp;
+    int64_t timestamp; /* -1 when unknown */
+    FerryStr topic;    /* after transformations; valid for the call */
 } FerryRecordMetadata;
 
 typedef struct FerrySinkTaskContext {
@@ -177,6 +178,12 @@ typedef struct FerrySourceTaskVTable {
     int32_t (*commit_records)(void *self, FerryStr records, const FerryRecordMetadata *metadata,
                               FerryError *err); /* may be NULL */
     int32_t (*stop)(void *self, FerryError *err);
+    /* The task is to stop: a waiting poll should return soon. Called once,
+       from any thread, possibly during another call. May be NULL. */
+    void (*request_stop)(void *self);
+    /* 1 when this started instance wants commit_records. May be NULL:
+       then it does when commit_records is set. */
+    uint8_t (*wants_commit_records)(void *self);
 } FerrySourceTaskVTable;
 
 typedef struct FerrySinkTaskVTable {
@@ -189,6 +196,8 @@ typedef struct FerrySinkTaskVTable {
     int32_t (*pre_commit)(void *self, FerryStr offsets, FerryBuf *out, FerryError *err);
     int32_t (*close)(void *self, FerryStr partitions, FerryError *err);
     int32_t (*stop)(void *self, FerryError *err);
+    /* As the source task's; a waiting put may give up. May be NULL. */
+    void (*request_stop)(void *self);
 } FerrySinkTaskVTable;
 
 typedef struct FerryConnectorVTable {

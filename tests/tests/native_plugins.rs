@@ -305,6 +305,86 @@ fn example_plugin_runs_in_a_distributed_worker() {
     assert!(w.terminate().success(), "a clean shutdown");
 }
 
+/// `commit_record` reaches the plugin, in batches, with where Kafka wrote
+/// each record; a stop reaches a `poll` waiting inside the plugin at once.
+#[test]
+fn a_plugin_task_gets_commit_record_and_hears_a_stop() {
+    require_kafka();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plugins = plugin_dir(dir.path());
+    let mut w = Worker::new(
+        dir.path(),
+        &[
+            ("plugin.path", plugins.to_str().expect("utf-8 path")),
+            // Far beyond the test's deadline: only a stop that crosses the
+            // ABI ends the wait below in time.
+            ("task.shutdown.graceful.timeout.ms", "120000"),
+        ],
+    );
+    w.start(&[]);
+
+    let topic = unique("acks");
+    create_topic(&topic, 1);
+    let lines = |name: &str| {
+        let input = dir.path().join(format!("{name}-in.txt"));
+        std::fs::write(&input, "a\nb\nc\nd\ne\n").expect("input");
+        input
+    };
+    // Line n was written at offset n - 1 of partition 0.
+    let expected = |topic: &str| -> Vec<String> {
+        (1..=5)
+            .map(|n| format!("{n} {topic}-0@{}", n - 1))
+            .collect()
+    };
+    let acks = dir.path().join("acks.txt");
+    create(
+        &w,
+        "acks",
+        json!({"connector.class": SOURCE, "file": lines("acks"), "topic": topic,
+            "batch.size": "2", "acks.file": acks}),
+    );
+    wait_for(
+        "every line to be acknowledged to the plugin",
+        Duration::from_secs(60),
+        || (read_lines(&acks) == expected(&topic)).then_some(()),
+    );
+
+    // A poll that waits ten minutes for more lines; a delete stops it.
+    let idle_topic = unique("idle");
+    create_topic(&idle_topic, 1);
+    let idle_acks = dir.path().join("idle-acks.txt");
+    create(
+        &w,
+        "idle",
+        json!({"connector.class": SOURCE, "file": lines("idle"), "topic": idle_topic,
+            "acks.file": idle_acks, "poll.idle.ms": "600000"}),
+    );
+    assert_eq!(
+        consume_values(&idle_topic, 5, Duration::from_secs(60)).len(),
+        5
+    );
+    wait_running(&w, "idle");
+    let started = std::time::Instant::now();
+    let (code, body) = call("DELETE", &w.url("/connectors/idle"), None);
+    assert_eq!(code, 204, "{body}");
+    wait_for("the plugin's task to stop", Duration::from_secs(20), || {
+        w.log_text().contains("task stopped").then_some(())
+    });
+    assert!(
+        !w.log_text().contains("did not stop in time"),
+        "stopped by the signal, not cancelled after {:?}",
+        started.elapsed()
+    );
+    // Acknowledgements still due were handed over before the task stopped.
+    assert_eq!(read_lines(&idle_acks), expected(&idle_topic));
+    assert_eq!(
+        read_lines(&acks),
+        expected(&topic),
+        "nothing acknowledged twice"
+    );
+    assert!(w.terminate().success(), "a clean shutdown");
+}
+
 #[test]
 fn broken_libraries_are_skipped_and_the_worker_runs() {
     require_kafka();

@@ -180,6 +180,12 @@ impl SourceTaskContext {
             stop: StopSignal::new(),
         }
     }
+    /// Runtime side: the context fires `stop` rather than a signal of its
+    /// own (a plugin library's context, fired from the worker's side).
+    pub fn with_stop_signal(mut self, stop: StopSignal) -> Self {
+        self.stop = stop;
+        self
+    }
     /// `offsetStorageReader()`: the connector's committed offsets. Read the
     /// offsets of the task's source partitions in `start` and resume after
     /// them; that is what makes a restart carry on where the last run's
@@ -281,9 +287,28 @@ pub trait SourceTask: Send {
     /// (and, with transformations configured, a copy of it as polled). A
     /// task that does not implement `commit_record` can return `false` to
     /// save that; the default is `true`, so an implementation is never
-    /// silently skipped.
+    /// silently skipped. Asked once, after [`start`](Self::start).
     fn wants_commit_record(&self) -> bool {
         true
+    }
+    /// [`commit_record`](Self::commit_record) for several records at once,
+    /// in the order `poll` returned them; this is what the runtime calls.
+    /// The default calls `commit_record` for each record, all of them even
+    /// when one fails, and returns the first failure. A task whose
+    /// acknowledgements cost a round trip each can acknowledge the batch in
+    /// one.
+    async fn commit_records(
+        &mut self,
+        records: &[(SourceRecord, Option<RecordMetadata>)],
+    ) -> Result<(), ConnectError> {
+        let mut first = Ok(());
+        for (record, metadata) in records {
+            let r = self.commit_record(record, metadata.as_ref()).await;
+            if first.is_ok() {
+                first = r;
+            }
+        }
+        first
     }
     /// `stop()`: releases what the task holds (connections, files). Called
     /// once the loop has ended, after the last offset commit, and also
@@ -352,6 +377,19 @@ impl SinkTaskContext {
     pub fn with_errant_record_reporter(reporter: Arc<dyn ErrantRecordReporter>) -> Arc<Self> {
         Arc::new(SinkTaskContext {
             errant_record_reporter: Some(reporter),
+            ..SinkTaskContext::default()
+        })
+    }
+    /// Runtime side: a context that fires `stop` rather than a signal of
+    /// its own (a plugin library's context, fired from the worker's side),
+    /// with a reporter or without.
+    pub fn with_stop_signal(
+        reporter: Option<Arc<dyn ErrantRecordReporter>>,
+        stop: StopSignal,
+    ) -> Arc<Self> {
+        Arc::new(SinkTaskContext {
+            stop,
+            errant_record_reporter: reporter,
             ..SinkTaskContext::default()
         })
     }

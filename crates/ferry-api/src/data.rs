@@ -193,6 +193,11 @@ impl Schema {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
     }
+    /// Whether `self` and `other` are clones of one schema (the same
+    /// shared allocation): a cheap test that implies `self == other`.
+    pub fn same_instance(&self, other: &Schema) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
     /// `fields()`: a struct schema's fields in order; empty for other
     /// types.
     pub fn fields(&self) -> &[Field] {

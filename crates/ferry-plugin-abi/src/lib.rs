@@ -345,11 +345,14 @@ pub struct FerrySourceTaskVTable {
     pub poll: extern "C" fn(this: *mut c_void, out: *mut FerryBuf, err: *mut FerryError) -> i32,
     /// Offsets up to the records acknowledged so far were committed.
     pub commit: extern "C" fn(this: *mut c_void, err: *mut FerryError) -> i32,
-    /// Kafka Connect's `commitRecord`, for a batch of acknowledged records
-    /// (a source batch encoding) and their written positions
-    /// (`records.len()` entries of `FerryRecordMetadata`, null where a
-    /// record was filtered out). Nullable: null when the task does not
-    /// care, and the host does not call it yet.
+    /// Kafka Connect's `commitRecord`, for a batch of records the host is
+    /// done with (a source batch encoding of the records as `poll`
+    /// returned them, in that order) and where each was written: one
+    /// `FerryRecordMetadata` per record, `written` = 0 for a record that
+    /// was not (dropped by a transformation, or skipped after a failure).
+    /// Called between polls, before the `commit` that covers the records.
+    /// Nullable: null when no task of the connector cares, and then the
+    /// host does not keep records for it (see also `wants_commit_records`).
     pub commit_records: Option<
         extern "C" fn(
             this: *mut c_void,
@@ -360,21 +363,35 @@ pub struct FerrySourceTaskVTable {
     >,
     /// Stops the task.
     pub stop: extern "C" fn(this: *mut c_void, err: *mut FerryError) -> i32,
+    /// The task is to stop: a `poll` that waits for data should return
+    /// soon (with an empty batch). Called once, from any thread, possibly
+    /// while another call on the instance runs; never after `destroy`.
+    /// Nullable: a task whose polls return within about a second anyway
+    /// need not care.
+    pub request_stop: Option<extern "C" fn(this: *mut c_void)>,
+    /// Whether this instance, once started, wants `commit_records` (1) or
+    /// not (0). Nullable: null means it does when `commit_records` is set.
+    pub wants_commit_records: Option<extern "C" fn(this: *mut c_void) -> u8>,
 }
 
 /// Where a source record was written (Kafka's `RecordMetadata`).
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct FerryRecordMetadata {
-    /// 0 when the record was not written (filtered out by a
-    /// transformation), 1 otherwise.
+    /// 0 when the record was not written (dropped by a transformation or
+    /// skipped after a failure; the other fields are then empty), 1
+    /// otherwise.
     pub written: u8,
     /// The partition written to.
     pub partition: i32,
     /// The offset written at.
     pub offset: i64,
-    /// The record's timestamp, milliseconds since the epoch.
+    /// The record's timestamp in the topic, milliseconds since the epoch;
+    /// -1 when unknown.
     pub timestamp: i64,
+    /// The topic written to (the record's after transformations), UTF-8,
+    /// valid for the call.
+    pub topic: FerryStr,
 }
 
 /// What a sink task may ask of the host; the requests are read by the host
@@ -447,6 +464,10 @@ pub struct FerrySinkTaskVTable {
     pub close: extern "C" fn(this: *mut c_void, partitions: FerryStr, err: *mut FerryError) -> i32,
     /// Stops the task.
     pub stop: extern "C" fn(this: *mut c_void, err: *mut FerryError) -> i32,
+    /// The task is to stop: a `put` or `flush` that waits (for a slow
+    /// destination, a retry backoff) may give up early with a failure.
+    /// Rules as for the source task's `request_stop`; nullable.
+    pub request_stop: Option<extern "C" fn(this: *mut c_void)>,
 }
 
 /// A converter. Its conversion functions may be called from several

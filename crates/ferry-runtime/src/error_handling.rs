@@ -453,10 +453,15 @@ impl RetryPolicy {
         is_retriable: impl Fn(&E) -> bool,
         mut op: impl FnMut() -> Result<T, E>,
     ) -> Retried<T, E> {
-        let start = Instant::now();
         match op() {
             Ok(v) => Retried::Done(v),
-            Err(e) => self.retry_after(start, e, stop, is_retriable, op).await,
+            // The timeout counts from the first failure rather than the
+            // first attempt: this runs per record and stage, and the
+            // attempt takes microseconds, not worth a clock read.
+            Err(e) => {
+                self.retry_after(Instant::now(), e, stop, is_retriable, op)
+                    .await
+            }
         }
     }
 

@@ -26,16 +26,17 @@ use ferry_api::config::{ConfigDef, ConfigError, ValidatedValue};
 use ferry_api::sync::lock;
 use ferry_api::{
     ConnectError, ConnectRecord, Connector, ConnectorContext, ConnectorKind, ConvertError,
-    Converter, HeaderConverter, Plugin, PluginDescriptor, Predicate, Schema, SinkRecord, SinkTask,
-    SinkTaskContext, SourceRecord, SourceTask, SourceTaskContext, TopicPartition, TransformError,
-    Transformation, Value,
+    Converter, HeaderConverter, Plugin, PluginDescriptor, Predicate, RecordMetadata, Schema,
+    SinkRecord, SinkTask, SinkTaskContext, SourceRecord, SourceTask, SourceTaskContext, StopSignal,
+    TopicPartition, TransformError, Transformation, Value,
 };
 use ferry_plugin_abi::wire::{Reader, Writer};
 use ferry_plugin_abi::{
     kind, status, FerryBuf, FerryConnectorContext, FerryConnectorVTable, FerryConverterVTable,
     FerryError, FerryHeaderConverterVTable, FerryManifest, FerryPluginDesc, FerryPredicateVTable,
-    FerrySinkTaskContext, FerrySinkTaskVTable, FerrySourceTaskContext, FerrySourceTaskVTable,
-    FerryStr, FerryTransformationVTable, ABI_VERSION, ENTRY_SYMBOL, ENTRY_SYMBOL_NAME,
+    FerryRecordMetadata, FerrySinkTaskContext, FerrySinkTaskVTable, FerrySourceTaskContext,
+    FerrySourceTaskVTable, FerryStr, FerryTransformationVTable, ABI_VERSION, ENTRY_SYMBOL,
+    ENTRY_SYMBOL_NAME,
 };
 use ferry_sdk::codec::{self, WireRecord};
 use ferry_sdk::config_json;
@@ -472,11 +473,7 @@ impl Desc {
     ) -> Result<Instance, Failure> {
         let mut ptr: *mut c_void = std::ptr::null_mut();
         self.call(method, |err| create(self.factory, &mut ptr, err))?;
-        Ok(Instance {
-            ptr,
-            destroy,
-            context: None,
-        })
+        Ok(Instance::new(ptr, destroy))
     }
 }
 
@@ -486,6 +483,22 @@ struct Instance {
     ptr: *mut c_void,
     destroy: extern "C" fn(*mut c_void),
     context: Option<Box<dyn std::any::Any + Send>>,
+    /// Batches handed to the instance are encoded with these, kept from
+    /// one call to the next.
+    encoder: codec::BatchEncoder,
+    batch: Vec<u8>,
+}
+
+impl Instance {
+    fn new(ptr: *mut c_void, destroy: extern "C" fn(*mut c_void)) -> Self {
+        Instance {
+            ptr,
+            destroy,
+            context: None,
+            encoder: codec::BatchEncoder::default(),
+            batch: Vec::new(),
+        }
+    }
 }
 
 // SAFETY: plugin instances may be called from any thread, one call at a
@@ -521,13 +534,28 @@ async fn blocking<T: Send + 'static>(
     instance: &Arc<Mutex<Instance>>,
     f: impl FnOnce(*mut c_void) -> T + Send + 'static,
 ) -> Result<T, ConnectError> {
+    blocking_with(instance, move |i| f(i.ptr)).await
+}
+
+/// As [`blocking`], with the whole instance (its buffers too).
+///
+/// On the worker's multi-threaded runtime the call runs right here, the
+/// runtime told to move its other tasks to another thread meanwhile: a
+/// batch goes through a plugin without waiting for a thread to wake up at
+/// either end, which is most of what a hop to a blocking thread costs.
+async fn blocking_with<T: Send + 'static>(
+    instance: &Arc<Mutex<Instance>>,
+    f: impl FnOnce(&mut Instance) -> T + Send + 'static,
+) -> Result<T, ConnectError> {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    if Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
+        let mut guard = lock(instance);
+        return Ok(tokio::task::block_in_place(|| f(&mut guard)));
+    }
     let instance = Arc::clone(instance);
-    tokio::task::spawn_blocking(move || {
-        let guard = lock(&instance);
-        f(guard.ptr)
-    })
-    .await
-    .map_err(|e| ConnectError::caused_by("a plugin call did not complete", e))
+    tokio::task::spawn_blocking(move || f(&mut lock(&instance)))
+        .await
+        .map_err(|e| ConnectError::caused_by("a plugin call did not complete", e))
 }
 
 /// A self-referencing host context: the ABI struct points at `state`,
@@ -814,11 +842,41 @@ impl Connector for NativeConnector {
     }
 }
 
+/// Hands the runtime's stop signal to a task instance's `request_stop`:
+/// a `poll` or `put` waiting inside the plugin hears of the stop at once.
+/// The watch ends when the returned sender is dropped (with the task).
+fn forward_stop(
+    stop: &StopSignal,
+    instance: &Arc<Mutex<Instance>>,
+    request_stop: Option<extern "C" fn(*mut c_void)>,
+) -> Option<tokio::sync::oneshot::Sender<()>> {
+    let request_stop = request_stop?;
+    // Read without the lock, which a running call holds; the address
+    // stays valid as long as the instance is alive.
+    let ptr = lock(instance).ptr as usize;
+    let weak = Arc::downgrade(instance);
+    let stopped = stop.stopped();
+    let (gone, task_gone) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        tokio::select! {
+            () = stopped => {
+                // Holding the instance keeps `destroy` from running meanwhile.
+                if let Some(_alive) = weak.upgrade() {
+                    let _ = catch_unwind(AssertUnwindSafe(|| request_stop(ptr as *mut c_void)));
+                }
+            }
+            _ = task_gone => {}
+        }
+    });
+    Some(gone)
+}
+
 // ---- source tasks -------------------------------------------------------
 
 struct NativeSourceTask {
     desc: Option<&'static Desc>,
     instance: Result<Arc<Mutex<Instance>>, ConnectError>,
+    _stop_watch: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 struct SourceState {
@@ -865,7 +923,11 @@ impl NativeSourceTask {
                 .map(|i| Arc::new(Mutex::new(i)))
                 .map_err(|f| create_failure(d, &f)),
         };
-        NativeSourceTask { desc, instance }
+        NativeSourceTask {
+            desc,
+            instance,
+            _stop_watch: None,
+        }
     }
 
     fn parts(
@@ -914,8 +976,9 @@ impl SourceTask for NativeSourceTask {
         ctx.abi.connector_name = FerryStr::new(ctx.state.connector.as_bytes());
         let abi = (&ctx.abi as *const FerrySourceTaskContext) as usize;
         lock(instance).context = Some(ctx);
+        let watch = forward_stop(context.stop_signal(), instance, vt.request_stop);
         let props = props_bytes(&props);
-        blocking(instance, move |this| {
+        let started = blocking(instance, move |this| {
             desc.call("start", |err| {
                 (vt.start)(
                     this,
@@ -926,7 +989,9 @@ impl SourceTask for NativeSourceTask {
             })
         })
         .await?
-        .map_err(ConnectError::from)
+        .map_err(ConnectError::from);
+        self._stop_watch = watch;
+        started
     }
 
     async fn poll(&mut self) -> Result<Vec<SourceRecord>, ConnectError> {
@@ -959,10 +1024,69 @@ impl SourceTask for NativeSourceTask {
         .map_err(ConnectError::from)
     }
 
-    /// The host does not deliver `commit_record` across the ABI yet, so the
-    /// runtime need not keep each record until Kafka acknowledges it.
+    async fn commit_records(
+        &mut self,
+        records: &[(SourceRecord, Option<RecordMetadata>)],
+    ) -> Result<(), ConnectError> {
+        let (desc, vt, instance) = self.parts()?;
+        let Some(commit_records) = vt.commit_records else {
+            return Ok(());
+        };
+        // The borrowed records are encoded here; the call gets bytes.
+        let mut w = Writer::new();
+        codec::encode_batch(records.iter().map(|(r, _)| r), &mut w);
+        let topics: Vec<String> = records
+            .iter()
+            .map(|(_, m)| m.as_ref().map(|m| m.topic.clone()).unwrap_or_default())
+            .collect();
+        let positions: Vec<(u8, i32, i64, i64)> = records
+            .iter()
+            .map(|(_, m)| match m {
+                Some(m) => (1, m.partition, m.offset, m.timestamp.unwrap_or(-1)),
+                None => (0, -1, -1, -1),
+            })
+            .collect();
+        let bytes = w.into_vec();
+        blocking(instance, move |this| {
+            let metadata: Vec<FerryRecordMetadata> = positions
+                .iter()
+                .zip(&topics)
+                .map(
+                    |(&(written, partition, offset, timestamp), topic)| FerryRecordMetadata {
+                        written,
+                        partition,
+                        offset,
+                        timestamp,
+                        topic: FerryStr::new(topic.as_bytes()),
+                    },
+                )
+                .collect();
+            desc.call("commitRecord", |err| {
+                commit_records(this, FerryStr::new(&bytes), metadata.as_ptr(), err)
+            })
+        })
+        .await?
+        .map_err(ConnectError::from)
+    }
+
+    /// Records are kept until Kafka acknowledges them only for a task
+    /// that takes `commit_records`.
     fn wants_commit_record(&self) -> bool {
-        false
+        let Ok((desc, vt, instance)) = self.parts() else {
+            return false;
+        };
+        if vt.commit_records.is_none() {
+            return false;
+        }
+        let Some(wants) = vt.wants_commit_records else {
+            return true;
+        };
+        let this = lock(instance).ptr;
+        // A panic counts as "wants": records are then kept, never lost.
+        catch_unwind(AssertUnwindSafe(|| wants(this) != 0)).unwrap_or_else(|_| {
+            warn!(plugin = %desc.class, "wants_commit_records panicked");
+            true
+        })
     }
 }
 
@@ -971,6 +1095,7 @@ impl SourceTask for NativeSourceTask {
 struct NativeSinkTask {
     desc: Option<&'static Desc>,
     instance: Result<Arc<Mutex<Instance>>, ConnectError>,
+    _stop_watch: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 struct SinkState {
@@ -1073,7 +1198,11 @@ impl NativeSinkTask {
                 .map(|i| Arc::new(Mutex::new(i)))
                 .map_err(|f| create_failure(d, &f)),
         };
-        NativeSinkTask { desc, instance }
+        NativeSinkTask {
+            desc,
+            instance,
+            _stop_watch: None,
+        }
     }
 
     fn parts(
@@ -1152,12 +1281,13 @@ impl SinkTask for NativeSinkTask {
                 free_buf: host_free_buf,
             },
         });
+        let watch = forward_stop(ctx.state.context.stop_signal(), instance, vt.request_stop);
         ctx.abi.host = (&ctx.state as *const SinkState).cast();
         ctx.abi.connector_name = FerryStr::new(ctx.state.connector.as_bytes());
         let abi = (&ctx.abi as *const FerrySinkTaskContext) as usize;
         lock(instance).context = Some(ctx);
         let props = props_bytes(&props);
-        blocking(instance, move |this| {
+        let started = blocking(instance, move |this| {
             desc.call("start", |err| {
                 (vt.start)(
                     this,
@@ -1168,7 +1298,9 @@ impl SinkTask for NativeSinkTask {
             })
         })
         .await?
-        .map_err(ConnectError::from)
+        .map_err(ConnectError::from);
+        self._stop_watch = watch;
+        started
     }
 
     async fn open(&mut self, partitions: &[TopicPartition]) -> Result<(), ConnectError> {
@@ -1178,12 +1310,15 @@ impl SinkTask for NativeSinkTask {
 
     async fn put(&mut self, records: Vec<SinkRecord>) -> Result<(), ConnectError> {
         let (desc, vt, instance) = self.parts()?;
-        blocking(instance, move |this| {
-            let mut w = Writer::new();
-            codec::encode_batch(&records, &mut w);
-            desc.call("put", |err| {
-                (vt.put)(this, FerryStr::new(w.as_slice()), err)
-            })
+        blocking_with(instance, move |i| {
+            let mut w = Writer::reusing(std::mem::take(&mut i.batch));
+            i.encoder.encode_batch(&records, &mut w);
+            drop(records);
+            let put = desc.call("put", |err| {
+                (vt.put)(i.ptr, FerryStr::new(w.as_slice()), err)
+            });
+            i.batch = w.into_vec();
+            put
         })
         .await?
         .map_err(ConnectError::from)
@@ -1482,11 +1617,7 @@ impl<R: NativeRecord> Transformation<R> for NativeTransformation {
             desc.call("create", |err| {
                 (vt.create)(desc.factory, R::FOR_SINK, &mut ptr, err)
             })?;
-            self.instance = Some(Instance {
-                ptr,
-                destroy: vt.destroy,
-                context: None,
-            });
+            self.instance = Some(Instance::new(ptr, vt.destroy));
         }
         let this = self
             .instance
@@ -1566,11 +1697,7 @@ impl<R: NativeRecord> Predicate<R> for NativePredicate {
             desc.call("create", |err| {
                 (vt.create)(desc.factory, R::FOR_SINK, &mut ptr, err)
             })?;
-            self.instance = Some(Instance {
-                ptr,
-                destroy: vt.destroy,
-                context: None,
-            });
+            self.instance = Some(Instance::new(ptr, vt.destroy));
         }
         let this = self
             .instance

@@ -521,10 +521,11 @@ impl SinkTaskRunner {
                     deferred.push((OwnedMessage::of(&view), None));
                     return;
                 }
-                let started = Instant::now();
                 match stages.run_once(&view) {
                     Err(f) if f.retriable && retry.enabled() => {
-                        deferred.push((OwnedMessage::of(&view), Some((started, f))));
+                        // The retry deadline counts from the failure: no
+                        // clock read per record on the way there.
+                        deferred.push((OwnedMessage::of(&view), Some((Instant::now(), f))));
                     }
                     result => outcome.take(&view, result, batch),
                 }

@@ -3,6 +3,7 @@
 //! before it (at-least-once).
 
 use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -36,7 +37,8 @@ use crate::topic_creation::TopicCreation;
 #[derive(Default)]
 pub struct SubmittedRecords {
     inner: Mutex<Submitted>,
-    keeps_records: bool,
+    /// Set once, after the task started and before its first record.
+    keeps_records: AtomicBool,
 }
 
 #[derive(Default)]
@@ -123,8 +125,14 @@ impl SubmittedRecords {
     pub fn new(keeps_records: bool) -> Self {
         SubmittedRecords {
             inner: Mutex::default(),
-            keeps_records,
+            keeps_records: AtomicBool::new(keeps_records),
         }
+    }
+
+    /// Whether to keep records, as the started task says; before the
+    /// first record is submitted.
+    pub fn set_keeps_records(&self, keeps_records: bool) {
+        self.keeps_records.store(keeps_records, Ordering::Release);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Submitted> {
@@ -133,7 +141,7 @@ impl SubmittedRecords {
 
     /// Whether records are kept for `commit_record`.
     pub fn keeps_records(&self) -> bool {
-        self.keeps_records
+        self.keeps_records.load(Ordering::Acquire)
     }
 
     /// Registers a record about to be sent; returns its sequence number.
@@ -175,11 +183,11 @@ impl SubmittedRecords {
         let mut s = self.lock();
         if let Some(p) = s.get_mut(seq) {
             p.done = true;
-            if self.keeps_records {
+            if self.keeps_records() {
                 p.kept.get_or_insert_with(Box::default).record = record;
             }
         }
-        if !self.keeps_records {
+        if !self.keeps_records() {
             s.advance();
         }
     }
@@ -215,7 +223,7 @@ impl SubmittedRecords {
     /// last record of the acknowledged prefix. Removes that prefix.
     pub fn committable(&self) -> Vec<(Arc<OffsetMap>, OffsetMap)> {
         let mut s = self.lock();
-        if !self.keeps_records {
+        if !self.keeps_records() {
             s.advance();
         }
         std::mem::take(&mut s.ready)
@@ -236,7 +244,7 @@ impl DeliveryListener for SubmittedRecords {
         match result {
             Ok(d) => {
                 // Where it landed is kept only for `commit_record`.
-                let metadata = self.keeps_records.then(|| RecordMetadata {
+                let metadata = self.keeps_records().then(|| RecordMetadata {
                     topic: d.topic.to_owned(),
                     partition: d.partition,
                     offset: d.offset,
@@ -249,7 +257,7 @@ impl DeliveryListener for SubmittedRecords {
                         p.kept.get_or_insert_with(Box::default).metadata = metadata;
                     }
                 }
-                if first && !self.keeps_records {
+                if first && !self.keeps_records() {
                     s.advance();
                 }
             }
@@ -371,6 +379,9 @@ impl SourceTaskRunner {
             .start(self.core.props.clone(), self.context.clone())
             .await
             .map_err(TaskError::Task)?;
+        // Asked once started: a plugin's task knows only then.
+        self.submitted
+            .set_keeps_records(self.task.wants_commit_record());
         self.core.open_dlq().await?;
         info!(connector = %self.core.connector, task = self.core.task_id, "source task started");
         let mut bufs = Buffers {
@@ -519,22 +530,42 @@ impl SourceTaskRunner {
         if !self.submitted.keeps_records() {
             return;
         }
-        for finished in self.submitted.take_finished() {
+        let finished = self.submitted.take_finished();
+        if finished.is_empty() {
+            return;
+        }
+        // One call for all of them: a plugin task gets them in one batch.
+        let mut order = Vec::with_capacity(finished.len());
+        let mut records = Vec::new();
+        for f in finished {
             let Finished {
                 partition,
                 offset,
                 record,
                 metadata,
-            } = finished;
-            let (partition, offset) = match record {
-                Some(mut r) => {
-                    if let Err(e) = self.task.commit_record(&r, metadata.as_ref()).await {
-                        warn!(connector = %self.core.connector, task = self.core.task_id, error = %trace_of(&e),
-                              "commit_record failed");
-                    }
-                    (r.source_partition, std::mem::take(&mut r.source_offset))
+            } = f;
+            match record {
+                Some(r) => {
+                    order.push(None);
+                    records.push((r, metadata));
                 }
-                None => (partition, offset),
+                None => order.push(Some((partition, offset))),
+            }
+        }
+        if !records.is_empty() {
+            if let Err(e) = self.task.commit_records(&records).await {
+                warn!(connector = %self.core.connector, task = self.core.task_id, error = %trace_of(&e),
+                      "commit_record failed");
+            }
+        }
+        let mut records = records.into_iter();
+        for kept in order {
+            let (partition, offset) = match kept {
+                Some(position) => position,
+                None => match records.next() {
+                    Some((mut r, _)) => (r.source_partition, std::mem::take(&mut r.source_offset)),
+                    None => continue,
+                },
             };
             self.submitted.note_committable(partition, offset);
         }

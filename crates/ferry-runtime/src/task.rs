@@ -243,11 +243,11 @@ pub async fn run<T: TaskLoop>(
     mut task: T,
 ) {
     let signal = task.stop_signal();
-    let stopping = fire_on_stop(task.target(), signal.clone());
-    let outcome = tokio::select! {
-        outcome = AssertUnwindSafe(task.execute()).catch_unwind() => outcome,
-        never = stopping => match never {},
-    };
+    // A task of its own: the loop is not polled while it runs a plugin's
+    // call in place, and the stop is what ends such a call.
+    let stopping = tokio::spawn(fire_on_stop(task.target(), signal.clone()));
+    let outcome = AssertUnwindSafe(task.execute()).catch_unwind().await;
+    stopping.abort();
     let outcome = outcome.unwrap_or_else(|panic| Err(TaskError::Panicked(panic_message(&*panic))));
     match outcome {
         Ok(()) => info!(connector = %connector, task = id, "{} task stopped", T::KIND),

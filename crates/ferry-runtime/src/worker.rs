@@ -149,7 +149,9 @@ impl Worker {
             )
             .map_err(|e| TaskError::setup("producer settings", e))?;
         let task = new_task();
-        let submitted = Arc::new(SubmittedRecords::new(task.wants_commit_record()));
+        // Whether records are kept for `commit_record` is settled once the
+        // task has started.
+        let submitted = Arc::new(SubmittedRecords::new(false));
         let producer = self
             .producers
             .producer(&producer_props, submitted.clone())

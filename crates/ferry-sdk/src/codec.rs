@@ -26,13 +26,10 @@ pub struct SchemaTable {
     schemas: Vec<Schema>,
 }
 
-/// Whether `a` and `b` are the same shared schema. A struct schema's field
-/// list lives in the schema's shared allocation, so equal addresses of a
-/// non-empty list mean one schema; that spares comparing whole structs for
-/// every record.
+/// Whether `a` and `b` are the same schema: records of a batch usually
+/// share one, which spares comparing whole schemas for every record.
 fn same_schema(a: &Schema, b: &Schema) -> bool {
-    let (fa, fb) = (a.fields(), b.fields());
-    (!fa.is_empty() && std::ptr::eq(fa.as_ptr(), fb.as_ptr())) || a == b
+    a.same_instance(b) || a == b
 }
 
 impl SchemaTable {
@@ -467,51 +464,67 @@ fn write_json(w: &mut Writer, v: &serde_json::Value) {
     }
 }
 
-/// Reads an offset or partition map (a null reads as an empty map).
+/// Reads an offset or partition map (a null reads as an empty map),
+/// straight into JSON: offsets cross with every source record.
 pub fn read_offset_map(r: &mut Reader<'_>) -> Result<OffsetMap, WireError> {
-    match read_value(r, &Schemas(Vec::new()))? {
-        Value::Null => Ok(OffsetMap::new()),
-        v @ Value::Map(_) => match to_json(r, v)? {
-            serde_json::Value::Object(m) => Ok(m),
-            _ => Err(r.error("an offset map is not a map")),
-        },
+    match r.u8()? {
+        value_tag::NULL => Ok(OffsetMap::new()),
+        value_tag::MAP => read_json_entries(r, 0),
         _ => Err(r.error("an offset map is not a map")),
     }
 }
 
-fn to_json(r: &Reader<'_>, v: Value) -> Result<serde_json::Value, WireError> {
-    use serde_json::Value as J;
-    Ok(match v {
-        Value::Null => J::Null,
-        Value::Boolean(b) => J::Bool(b),
-        Value::Int8(x) => J::from(x),
-        Value::Int16(x) => J::from(x),
-        Value::Int32(x) | Value::Date(x) | Value::Time(x) => J::from(x),
-        Value::Int64(x) | Value::Timestamp(x) => J::from(x),
-        Value::Float32(x) => J::from(f64::from(x)),
-        Value::Float64(x) => J::from(x),
-        Value::String(s) => J::String(s),
-        Value::Array(items) => J::Array(
-            items
-                .into_iter()
-                .map(|i| to_json(r, i))
-                .collect::<Result<_, _>>()?,
-        ),
-        Value::Map(entries) => {
-            let mut m = serde_json::Map::new();
-            for (k, v) in entries {
-                let Value::String(k) = k else {
-                    return Err(r.error("an offset map key is not a string"));
-                };
-                m.insert(k, to_json(r, v)?);
-            }
-            J::Object(m)
+/// The entries of a map value whose keys are strings, as a JSON object.
+fn read_json_entries(r: &mut Reader<'_>, depth: usize) -> Result<OffsetMap, WireError> {
+    let n = r.count(2)?;
+    let mut m = OffsetMap::with_capacity(n);
+    for _ in 0..n {
+        if r.u8()? != value_tag::STRING {
+            return Err(r.error("an offset map key is not a string"));
         }
-        Value::Bytes(_) | Value::Struct(_) | Value::Decimal(_) => {
-            return Err(r.error(format!(
-                "an offset map holds a {}, not a primitive",
-                v.kind_name()
-            )))
+        let key = r.str()?.to_owned();
+        m.insert(key, read_json(r, depth + 1)?);
+    }
+    Ok(m)
+}
+
+/// A value inside an offset map, as JSON.
+fn read_json(r: &mut Reader<'_>, depth: usize) -> Result<serde_json::Value, WireError> {
+    use serde_json::Value as J;
+    if depth > MAX_DEPTH {
+        return Err(r.error("values nest too deeply"));
+    }
+    let at = r.position();
+    Ok(match r.u8()? {
+        value_tag::NULL => J::Null,
+        value_tag::BOOLEAN => J::Bool(r.u8()? != 0),
+        value_tag::INT8 => J::from(r.i8()?),
+        value_tag::INT16 => J::from(r.i16()?),
+        value_tag::INT32 | value_tag::DATE | value_tag::TIME => J::from(r.i32()?),
+        value_tag::INT64 | value_tag::TIMESTAMP => J::from(r.i64()?),
+        value_tag::FLOAT32 => J::from(f64::from(r.f32()?)),
+        value_tag::FLOAT64 => J::from(r.f64()?),
+        value_tag::STRING => J::String(r.str()?.to_owned()),
+        value_tag::ARRAY => {
+            let n = r.count(1)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(read_json(r, depth + 1)?);
+            }
+            J::Array(items)
+        }
+        value_tag::MAP => J::Object(read_json_entries(r, depth)?),
+        tag => {
+            let kind = match tag {
+                value_tag::BYTES => "bytes value",
+                value_tag::STRUCT => "struct",
+                value_tag::DECIMAL => "decimal",
+                _ => "value of an unknown tag",
+            };
+            return Err(WireError {
+                message: format!("an offset map holds a {kind}, not a primitive"),
+                at,
+            });
         }
     })
 }
@@ -731,12 +744,67 @@ impl WireRecord for SinkRecord {
     }
 }
 
+/// Encodes batches, keeping its scratch space from one batch to the next
+/// (a task encodes a batch about the size of the last one, every call).
+#[derive(Debug, Default)]
+pub struct BatchEncoder {
+    body: Vec<u8>,
+}
+
+impl BatchEncoder {
+    /// `batch := schemas, prelude, u32 count, record*`, appended to `out`.
+    pub fn encode_batch<'a, R: WireRecord + 'a>(
+        &mut self,
+        records: impl IntoIterator<Item = &'a R>,
+        out: &mut Writer,
+    ) {
+        self.encode_items(records.into_iter().map(Some), false, out);
+    }
+
+    /// A transform result: `schemas, prelude, u32 count, (u8 kept, record
+    /// if kept)*`.
+    pub fn encode_results<'a, R: WireRecord + 'a>(
+        &mut self,
+        records: impl IntoIterator<Item = Option<&'a R>>,
+        out: &mut Writer,
+    ) {
+        self.encode_items(records, true, out);
+    }
+
+    fn encode_items<'a, R: WireRecord + 'a>(
+        &mut self,
+        records: impl IntoIterator<Item = Option<&'a R>>,
+        marked: bool,
+        out: &mut Writer,
+    ) {
+        // The body is written first, the tables it fills precede it.
+        let mut table = SchemaTable::default();
+        let mut ctx = R::Encoder::default();
+        let mut body = Writer::reusing(std::mem::take(&mut self.body));
+        let mut n = 0u32;
+        for r in records {
+            n += 1;
+            if marked {
+                body.u8(u8::from(r.is_some()));
+            }
+            if let Some(r) = r {
+                r.write(&mut ctx, &mut table, &mut body);
+            }
+        }
+        table.write(out);
+        R::write_prelude(&mut ctx, out);
+        out.u32(n);
+        out.append(body.as_slice());
+        self.body = body.into_vec();
+    }
+}
+
 /// `batch := schemas, prelude, u32 count, record*`, appended to `out`.
 pub fn encode_batch<'a, R: WireRecord + 'a>(
     records: impl IntoIterator<Item = &'a R>,
     out: &mut Writer,
 ) {
-    encode_items(records.into_iter().map(Some), false, out);
+    BatchEncoder::default().encode_batch(records, out);
 }
 
 /// A transform result: `schemas, prelude, u32 count, (u8 kept, record if
@@ -745,54 +813,28 @@ pub fn encode_results<'a, R: WireRecord + 'a>(
     records: impl IntoIterator<Item = Option<&'a R>>,
     out: &mut Writer,
 ) {
-    encode_items(records, true, out);
-}
-
-fn encode_items<'a, R: WireRecord + 'a>(
-    records: impl IntoIterator<Item = Option<&'a R>>,
-    marked: bool,
-    out: &mut Writer,
-) {
-    let mut table = SchemaTable::default();
-    let mut ctx = R::Encoder::default();
-    let mut body = Writer::new();
-    let mut n = 0u32;
-    for r in records {
-        n += 1;
-        if marked {
-            body.u8(u8::from(r.is_some()));
-        }
-        if let Some(r) = r {
-            r.write(&mut ctx, &mut table, &mut body);
-        }
-    }
-    table.write(out);
-    R::write_prelude(&mut ctx, out);
-    out.u32(n);
-    out.append(body.as_slice());
+    BatchEncoder::default().encode_results(records, out);
 }
 
 /// Reads a batch written by [`encode_batch`].
 pub fn decode_batch<R: WireRecord>(bytes: &[u8]) -> Result<Vec<R>, WireError> {
-    Ok(decode_items::<R>(bytes, false)?
-        .into_iter()
-        .flatten()
-        .collect())
+    let mut r = Reader::new(bytes);
+    let (ctx, schemas, n) = read_batch_head::<R>(&mut r)?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        out.push(R::read(&mut r, &ctx, &schemas)?);
+    }
+    r.finish()?;
+    Ok(out)
 }
 
 /// Reads a transform result written by [`encode_results`].
 pub fn decode_results<R: WireRecord>(bytes: &[u8]) -> Result<Vec<Option<R>>, WireError> {
-    decode_items(bytes, true)
-}
-
-fn decode_items<R: WireRecord>(bytes: &[u8], marked: bool) -> Result<Vec<Option<R>>, WireError> {
     let mut r = Reader::new(bytes);
-    let schemas = Schemas::read(&mut r)?;
-    let ctx = R::read_prelude(&mut r)?;
-    let n = r.count(1)?;
+    let (ctx, schemas, n) = read_batch_head::<R>(&mut r)?;
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
-        let kept = !marked || r.u8()? != 0;
+        let kept = r.u8()? != 0;
         out.push(if kept {
             Some(R::read(&mut r, &ctx, &schemas)?)
         } else {
@@ -801,6 +843,16 @@ fn decode_items<R: WireRecord>(bytes: &[u8], marked: bool) -> Result<Vec<Option<
     }
     r.finish()?;
     Ok(out)
+}
+
+/// The schema table, the prelude and the record count of a batch.
+fn read_batch_head<R: WireRecord>(
+    r: &mut Reader<'_>,
+) -> Result<(R::Decoder, Schemas, usize), WireError> {
+    let schemas = Schemas::read(r)?;
+    let ctx = R::read_prelude(r)?;
+    let n = r.count(1)?;
+    Ok((ctx, schemas, n))
 }
 
 /// `data := schemas, u32 schema ref, value`: one schema and value, as a

@@ -11,6 +11,7 @@
 //!
 //! [`export_plugin!`]: crate::export_plugin
 
+use std::cell::UnsafeCell;
 use std::collections::BTreeMap;
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -20,15 +21,15 @@ use async_trait::async_trait;
 use ferry_api::{
     ConnectError, ConnectRecord, Connector, ConnectorContext, Converter, ErrantRecordReporter,
     HeaderConverter, OffsetMap, OffsetStorageReader, Plugin, PluginFactory, PluginType, Predicate,
-    SinkRecord, SinkTask, SinkTaskContext, SourceRecord, SourceTask, SourceTaskContext,
-    Transformation,
+    RecordMetadata, SinkRecord, SinkTask, SinkTaskContext, SourceRecord, SourceTask,
+    SourceTaskContext, StopSignal, Transformation,
 };
 use ferry_plugin_abi::wire::{Reader, Writer};
 use ferry_plugin_abi::{
     kind, status, FerryBuf, FerryConnectorContext, FerryConnectorVTable, FerryConverterVTable,
     FerryError, FerryHeaderConverterVTable, FerryManifest, FerryPluginDesc, FerryPredicateVTable,
-    FerrySinkTaskContext, FerrySinkTaskVTable, FerrySourceTaskContext, FerrySourceTaskVTable,
-    FerryStr, FerryTransformationVTable,
+    FerryRecordMetadata, FerrySinkTaskContext, FerrySinkTaskVTable, FerrySourceTaskContext,
+    FerrySourceTaskVTable, FerryStr, FerryTransformationVTable,
 };
 
 use crate::codec::{self, WireRecord};
@@ -92,6 +93,42 @@ fn inst<'a, T>(this: *mut c_void) -> Result<&'a mut T, Failure> {
     // SAFETY: `this` is what `create` returned for this table, used by one
     // thread at a time (converters: `&self` methods only, see callers).
     unsafe { (this as *mut T).as_mut() }.ok_or_else(|| Failure::error("a null instance"))
+}
+
+/// A task instance: its state, used by one call at a time, beside the stop
+/// signal that `request_stop` fires from any thread, during a call too.
+/// Only shared references to the cell exist, so the two never alias.
+struct TaskCell<T> {
+    stop: StopSignal,
+    state: UnsafeCell<T>,
+}
+
+impl<T> TaskCell<T> {
+    fn new(state: impl FnOnce(StopSignal) -> T) -> Self {
+        let stop = StopSignal::new();
+        TaskCell {
+            state: UnsafeCell::new(state(stop.clone())),
+            stop,
+        }
+    }
+}
+
+/// The state of the task instance behind `this`.
+fn task<'a, T>(this: *mut c_void) -> Result<&'a mut T, Failure> {
+    // SAFETY: `this` is the TaskCell<T> `create` returned for this table.
+    let cell = unsafe { (this as *const TaskCell<T>).as_ref() }
+        .ok_or_else(|| Failure::error("a null instance"))?;
+    // SAFETY: calls other than `request_stop` come one at a time (ABI
+    // rule), and `request_stop` reads `stop` only.
+    Ok(unsafe { &mut *cell.state.get() })
+}
+
+extern "C" fn task_request_stop<T>(this: *mut c_void) {
+    // SAFETY: as in `task`; only the signal is touched.
+    if let Some(cell) = unsafe { (this as *const TaskCell<T>).as_ref() } {
+        // Wakers run here: a panic in one must not unwind into the host.
+        let _ = catch_unwind(AssertUnwindSafe(|| cell.stop.stop()));
+    }
 }
 
 fn create_instance<T>(
@@ -392,6 +429,9 @@ static SINK_CONNECTOR: FerryConnectorVTable = FerryConnectorVTable {
 struct SourceTaskInstance {
     task: Box<dyn SourceTask>,
     driver: Driver,
+    /// The cell's signal, for the context `start` builds.
+    stop: StopSignal,
+    encoder: codec::BatchEncoder,
     /// The size of the last encoded batch: the next one's buffer starts
     /// that large rather than doubling its way up, copying as it goes.
     last_batch_bytes: usize,
@@ -428,11 +468,13 @@ extern "C" fn source_task_create(
 ) -> i32 {
     create_instance(out, err, || match plugin(factory)?.factory() {
         PluginFactory::Connector(d) => match d.new_source_task {
-            Some(new) => Ok(SourceTaskInstance {
+            Some(new) => Ok(TaskCell::new(|stop| SourceTaskInstance {
                 task: new(),
                 driver: Driver::new(),
+                stop,
+                encoder: codec::BatchEncoder::default(),
                 last_batch_bytes: 0,
-            }),
+            })),
             None => Err(Failure::error("the connector has no source task")),
         },
         _ => Err(Failure::error("not a connector")),
@@ -440,7 +482,7 @@ extern "C" fn source_task_create(
 }
 
 extern "C" fn source_task_destroy(this: *mut c_void) {
-    destroy_instance::<SourceTaskInstance>(this)
+    destroy_instance::<TaskCell<SourceTaskInstance>>(this)
 }
 
 extern "C" fn source_task_start(
@@ -450,7 +492,7 @@ extern "C" fn source_task_start(
     err: *mut FerryError,
 ) -> i32 {
     guard(err, || {
-        let t = inst::<SourceTaskInstance>(this)?;
+        let t = task::<SourceTaskInstance>(this)?;
         let props = codec::decode_props(arg(props))?;
         // SAFETY: the host passes a context that outlives the instance.
         let c = unsafe { context.as_ref() }.ok_or_else(|| Failure::error("a null task context"))?;
@@ -458,7 +500,8 @@ extern "C" fn source_task_start(
             text(c.connector_name)?,
             c.task_number,
             Arc::new(HostOffsets(context)),
-        );
+        )
+        .with_stop_signal(t.stop.clone());
         t.driver.block_on(t.task.start(props, ctx))??;
         Ok(())
     })
@@ -466,10 +509,10 @@ extern "C" fn source_task_start(
 
 extern "C" fn source_task_poll(this: *mut c_void, out: *mut FerryBuf, err: *mut FerryError) -> i32 {
     guard(err, || {
-        let t = inst::<SourceTaskInstance>(this)?;
+        let t = task::<SourceTaskInstance>(this)?;
         let records = t.driver.block_on(t.task.poll())??;
         let mut w = Writer::with_capacity(t.last_batch_bytes);
-        codec::encode_batch(&records, &mut w);
+        t.encoder.encode_batch(&records, &mut w);
         t.last_batch_bytes = w.len();
         give(out, w.into_vec())
     })
@@ -477,7 +520,7 @@ extern "C" fn source_task_poll(this: *mut c_void, out: *mut FerryBuf, err: *mut 
 
 extern "C" fn source_task_commit(this: *mut c_void, err: *mut FerryError) -> i32 {
     guard(err, || {
-        let t = inst::<SourceTaskInstance>(this)?;
+        let t = task::<SourceTaskInstance>(this)?;
         t.driver.block_on(t.task.commit())??;
         Ok(())
     })
@@ -485,10 +528,54 @@ extern "C" fn source_task_commit(this: *mut c_void, err: *mut FerryError) -> i32
 
 extern "C" fn source_task_stop(this: *mut c_void, err: *mut FerryError) -> i32 {
     guard(err, || {
-        let t = inst::<SourceTaskInstance>(this)?;
+        let t = task::<SourceTaskInstance>(this)?;
         t.driver.block_on(t.task.stop())??;
         Ok(())
     })
+}
+
+extern "C" fn source_task_commit_records(
+    this: *mut c_void,
+    records: FerryStr,
+    metadata: *const FerryRecordMetadata,
+    err: *mut FerryError,
+) -> i32 {
+    guard(err, || {
+        let t = task::<SourceTaskInstance>(this)?;
+        let records: Vec<SourceRecord> = codec::decode_batch(arg(records))?;
+        let metadata: &[FerryRecordMetadata] = match records.len() {
+            0 => &[],
+            _ if metadata.is_null() => return Err(Failure::error("null record metadata")),
+            // SAFETY: the host passes one entry per record, valid for the call.
+            n => unsafe { std::slice::from_raw_parts(metadata, n) },
+        };
+        let mut batch = Vec::with_capacity(records.len());
+        for (record, m) in records.into_iter().zip(metadata) {
+            let written = (m.written != 0)
+                .then(|| -> Result<RecordMetadata, Failure> {
+                    Ok(RecordMetadata {
+                        topic: text(m.topic)?.to_owned(),
+                        partition: m.partition,
+                        offset: m.offset,
+                        timestamp: (m.timestamp >= 0).then_some(m.timestamp),
+                    })
+                })
+                .transpose()?;
+            batch.push((record, written));
+        }
+        t.driver.block_on(t.task.commit_records(&batch))??;
+        Ok(())
+    })
+}
+
+extern "C" fn source_task_wants_commit_records(this: *mut c_void) -> u8 {
+    let mut wants = 1;
+    // A panic here counts as "wants": records are then kept, never lost.
+    let _ = guard(std::ptr::null_mut(), || {
+        wants = u8::from(task::<SourceTaskInstance>(this)?.task.wants_commit_record());
+        Ok(())
+    });
+    wants
 }
 
 static SOURCE_TASK: FerrySourceTaskVTable = FerrySourceTaskVTable {
@@ -497,9 +584,10 @@ static SOURCE_TASK: FerrySourceTaskVTable = FerrySourceTaskVTable {
     start: source_task_start,
     poll: source_task_poll,
     commit: source_task_commit,
-    // `SourceTask::commit_record` is not part of the SDK yet.
-    commit_records: None,
+    commit_records: Some(source_task_commit_records),
     stop: source_task_stop,
+    request_stop: Some(task_request_stop::<SourceTaskInstance>),
+    wants_commit_records: Some(source_task_wants_commit_records),
 };
 
 // ---- sink tasks ---------------------------------------------------------
@@ -507,6 +595,8 @@ static SOURCE_TASK: FerrySourceTaskVTable = FerrySourceTaskVTable {
 struct SinkTaskInstance {
     task: Box<dyn SinkTask>,
     driver: Driver,
+    /// The cell's signal, for the context `start` builds.
+    stop: StopSignal,
     context: Option<Arc<SinkTaskContext>>,
     host: *const FerrySinkTaskContext,
 }
@@ -590,12 +680,13 @@ extern "C" fn sink_task_create(
 ) -> i32 {
     create_instance(out, err, || match plugin(factory)?.factory() {
         PluginFactory::Connector(d) => match d.new_sink_task {
-            Some(new) => Ok(SinkTaskInstance {
+            Some(new) => Ok(TaskCell::new(|stop| SinkTaskInstance {
                 task: new(),
                 driver: Driver::new(),
+                stop,
                 context: None,
                 host: std::ptr::null(),
-            }),
+            })),
             None => Err(Failure::error("the connector has no sink task")),
         },
         _ => Err(Failure::error("not a connector")),
@@ -603,7 +694,7 @@ extern "C" fn sink_task_create(
 }
 
 extern "C" fn sink_task_destroy(this: *mut c_void) {
-    destroy_instance::<SinkTaskInstance>(this)
+    destroy_instance::<TaskCell<SinkTaskInstance>>(this)
 }
 
 extern "C" fn sink_task_start(
@@ -613,16 +704,14 @@ extern "C" fn sink_task_start(
     err: *mut FerryError,
 ) -> i32 {
     guard(err, || {
-        let t = inst::<SinkTaskInstance>(this)?;
+        let t = task::<SinkTaskInstance>(this)?;
         let props = codec::decode_props(arg(props))?;
         // SAFETY: the host passes a context that outlives the instance.
         let c = unsafe { context.as_ref() }.ok_or_else(|| Failure::error("a null task context"))?;
-        let ctx = match c.report_errant {
-            Some(_) => {
-                SinkTaskContext::with_errant_record_reporter(Arc::new(HostReporter(context)))
-            }
-            None => SinkTaskContext::new(),
-        };
+        let reporter = c
+            .report_errant
+            .map(|_| Arc::new(HostReporter(context)) as Arc<dyn ErrantRecordReporter>);
+        let ctx = SinkTaskContext::with_stop_signal(reporter, t.stop.clone());
         t.host = context;
         t.context = Some(Arc::clone(&ctx));
         t.run(|t| {
@@ -649,7 +738,7 @@ fn change_assignment(t: &SinkTaskInstance, partitions: &[ferry_api::TopicPartiti
 
 extern "C" fn sink_task_open(this: *mut c_void, partitions: FerryStr, err: *mut FerryError) -> i32 {
     guard(err, || {
-        let t = inst::<SinkTaskInstance>(this)?;
+        let t = task::<SinkTaskInstance>(this)?;
         let partitions = codec::decode_partitions(arg(partitions))?;
         change_assignment(t, &partitions, true);
         t.run(|t| {
@@ -662,7 +751,7 @@ extern "C" fn sink_task_open(this: *mut c_void, partitions: FerryStr, err: *mut 
 
 extern "C" fn sink_task_put(this: *mut c_void, batch: FerryStr, err: *mut FerryError) -> i32 {
     guard(err, || {
-        let t = inst::<SinkTaskInstance>(this)?;
+        let t = task::<SinkTaskInstance>(this)?;
         let records: Vec<SinkRecord> = codec::decode_batch(arg(batch))?;
         t.run(|t| {
             t.driver
@@ -674,7 +763,7 @@ extern "C" fn sink_task_put(this: *mut c_void, batch: FerryStr, err: *mut FerryE
 
 extern "C" fn sink_task_flush(this: *mut c_void, offsets: FerryStr, err: *mut FerryError) -> i32 {
     guard(err, || {
-        let t = inst::<SinkTaskInstance>(this)?;
+        let t = task::<SinkTaskInstance>(this)?;
         let offsets = codec::decode_offsets(arg(offsets))?;
         t.run(|t| {
             t.driver
@@ -691,7 +780,7 @@ extern "C" fn sink_task_pre_commit(
     err: *mut FerryError,
 ) -> i32 {
     guard(err, || {
-        let t = inst::<SinkTaskInstance>(this)?;
+        let t = task::<SinkTaskInstance>(this)?;
         let offsets: BTreeMap<_, _> = codec::decode_offsets(arg(offsets))?;
         let safe = t.run(|t| {
             t.driver
@@ -710,7 +799,7 @@ extern "C" fn sink_task_close(
     err: *mut FerryError,
 ) -> i32 {
     guard(err, || {
-        let t = inst::<SinkTaskInstance>(this)?;
+        let t = task::<SinkTaskInstance>(this)?;
         let partitions = codec::decode_partitions(arg(partitions))?;
         let out = t.run(|t| {
             t.driver
@@ -724,7 +813,7 @@ extern "C" fn sink_task_close(
 
 extern "C" fn sink_task_stop(this: *mut c_void, err: *mut FerryError) -> i32 {
     guard(err, || {
-        let t = inst::<SinkTaskInstance>(this)?;
+        let t = task::<SinkTaskInstance>(this)?;
         t.run(|t| t.driver.block_on(t.task.stop())?.map_err(Failure::from))
     })
 }
@@ -739,6 +828,7 @@ static SINK_TASK: FerrySinkTaskVTable = FerrySinkTaskVTable {
     pre_commit: sink_task_pre_commit,
     close: sink_task_close,
     stop: sink_task_stop,
+    request_stop: Some(task_request_stop::<SinkTaskInstance>),
 };
 
 // ---- converters ---------------------------------------------------------

@@ -60,6 +60,13 @@ impl Connector for OneTask {
                 .default_str("500")
                 .validator(ferry_sdk::Validator::at_least(1.0))
                 .doc("Most lines per poll.");
+            def.define("poll.idle.ms", ConfigType::Long)
+                .default_str("200")
+                .validator(ferry_sdk::Validator::at_least(0.0))
+                .doc("How long a poll waits for new lines when there are none (a stop ends the wait).");
+            def.define("acks.file", ConfigType::String)
+                .default_str("")
+                .doc("When set, each line Kafka acknowledged is appended to this file as <line> <topic>-<partition>@<offset> (commit_record).");
         }
         def.define("panic.on", ConfigType::String)
             .default_str("")
@@ -92,6 +99,9 @@ struct LinesSource {
     partition: Arc<OffsetMap>,
     line: i64,
     reader: Option<BufReader<tokio::fs::File>>,
+    idle: std::time::Duration,
+    stop: ferry_sdk::StopSignal,
+    acks: Option<std::fs::File>,
 }
 
 #[async_trait]
@@ -108,6 +118,21 @@ impl SourceTask for LinesSource {
             .and_then(|b| b.parse().ok())
             .unwrap_or(500);
         self.panic_on_poll = props.get("panic.on").map(String::as_str) == Some("poll");
+        self.idle = std::time::Duration::from_millis(
+            props
+                .get("poll.idle.ms")
+                .and_then(|b| b.parse().ok())
+                .unwrap_or(200),
+        );
+        self.stop = context.stop_signal().clone();
+        if let Some(path) = props.get("acks.file").filter(|p| !p.is_empty()) {
+            self.acks = Some(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)?,
+            );
+        }
         let partition = OffsetMap::from_iter([("file".to_string(), self.file.clone().into())]);
         self.line = context
             .offset_storage_reader()
@@ -138,7 +163,9 @@ impl SourceTask for LinesSource {
                     self.reader = Some(reader);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    self.stop
+                        .unless_stopped(tokio::time::sleep(self.idle))
+                        .await;
                     return Ok(Vec::new());
                 }
                 Err(e) => return Err(e.into()),
@@ -168,9 +195,36 @@ impl SourceTask for LinesSource {
         if records.is_empty() {
             // Nothing new: reopen next time, from the line reached.
             self.reader = None;
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            // Waits for more, but no longer than the task is wanted.
+            self.stop
+                .unless_stopped(tokio::time::sleep(self.idle))
+                .await;
         }
         Ok(records)
+    }
+
+    /// An acknowledging source would confirm the line to its system here;
+    /// this one notes it, so that a test can see what Kafka acknowledged.
+    async fn commit_record(
+        &mut self,
+        record: &SourceRecord,
+        metadata: Option<&ferry_sdk::RecordMetadata>,
+    ) -> Result<(), ConnectError> {
+        use std::io::Write;
+        let (Some(acks), Some(m)) = (self.acks.as_mut(), metadata) else {
+            return Ok(());
+        };
+        let line = record
+            .source_offset
+            .get("line")
+            .and_then(serde_json::Value::as_i64)
+            .unwrap_or(-1);
+        writeln!(acks, "{line} {}-{}@{}", m.topic, m.partition, m.offset)?;
+        Ok(())
+    }
+
+    fn wants_commit_record(&self) -> bool {
+        self.acks.is_some()
     }
 
     async fn stop(&mut self) -> Result<(), ConnectError> {

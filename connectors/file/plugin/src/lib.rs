@@ -11,6 +11,11 @@
 
 use ferry_sdk::Plugin;
 
+// The allocator the `ferry` binary uses: a library has its own (it cannot
+// share the worker's), and records are allocated per batch on this side too.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn plugins() -> Vec<Plugin> {
     ferry_connector_file::plugins()
         .into_iter()
