@@ -527,9 +527,8 @@ fn create_failure(desc: &Desc, f: &Failure) -> ConnectError {
     ))
 }
 
-/// Runs `f` on a blocking thread with the instance: the guest blocks
-/// while it drives its own async code. The instance is shared with the
-/// thread so that a cancelled caller cannot destroy it mid-call.
+/// Runs `f` with the instance where blocking is allowed: the guest blocks
+/// while it drives its own async code (see [`blocking_with`]).
 async fn blocking<T: Send + 'static>(
     instance: &Arc<Mutex<Instance>>,
     f: impl FnOnce(*mut c_void) -> T + Send + 'static,
@@ -552,6 +551,9 @@ async fn blocking_with<T: Send + 'static>(
         let mut guard = lock(instance);
         return Ok(tokio::task::block_in_place(|| f(&mut guard)));
     }
+    // Elsewhere (a current-thread runtime), a blocking thread; the
+    // instance is shared with it so that a cancelled caller cannot destroy
+    // it mid-call.
     let instance = Arc::clone(instance);
     tokio::task::spawn_blocking(move || f(&mut lock(&instance)))
         .await
@@ -851,8 +853,8 @@ fn forward_stop(
     request_stop: Option<extern "C" fn(*mut c_void)>,
 ) -> Option<tokio::sync::oneshot::Sender<()>> {
     let request_stop = request_stop?;
-    // Read without the lock, which a running call holds; the address
-    // stays valid as long as the instance is alive.
+    // Read now: later a running call holds the lock. The address stays
+    // valid as long as the instance is alive.
     let ptr = lock(instance).ptr as usize;
     let weak = Arc::downgrade(instance);
     let stopped = stop.stopped();
