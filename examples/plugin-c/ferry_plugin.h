@@ -41,7 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FERRY_ABI_VERSION 1u
+#define FERRY_ABI_VERSION 2u
 
 /* Statuses. */
 #define FERRY_OK 0

@@ -417,7 +417,7 @@ fn broken_libraries_are_skipped_and_the_worker_runs() {
     let log = w.log_text();
     assert!(
         log.contains(&format!(
-            "plugin library {} was built for plugin ABI version 999, but this worker supports version 1",
+            "plugin library {} was built for plugin ABI version 999, but this worker supports version 2",
             future.display()
         )),
         "{log}"

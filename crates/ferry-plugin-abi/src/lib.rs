@@ -31,7 +31,7 @@ pub mod wire;
 
 /// The ABI version this crate describes. Bumped on any incompatible change
 /// of a layout, a function signature or the record encoding.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// The name of the entry-point symbol, NUL-terminated for `dlsym`.
 pub const ENTRY_SYMBOL: &[u8] = b"ferry_plugin_entry\0";
