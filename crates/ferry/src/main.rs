@@ -11,34 +11,22 @@ use anyhow::Result;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// `mi_option_arena_eager_commit` and `mi_option_purge_delay` in mimalloc's
-/// `mi_option_e` (mimalloc.h, the same indexes in versions 2 and 3 of the
-/// bundled sources).
-const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
+/// `mi_option_purge_delay` in mimalloc's `mi_option_e` (mimalloc.h, the same
+/// index in versions 2 and 3 of the bundled sources).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// Keeps resident only the memory in use:
-/// - freed memory goes back to the system at once instead of after
-///   mimalloc's delay: under a fast pipeline the delay let peak RSS reach
-///   twice the live heap;
-/// - arenas are committed as they fill rather than whole on reservation:
-///   peak RSS of the file sink benchmark 36 → 22 MiB.
-///
-/// Neither cost measurable CPU. `MIMALLOC_PURGE_DELAY` and
-/// `MIMALLOC_ARENA_EAGER_COMMIT` in the environment still win.
-fn keep_memory_tight() {
-    for (env, option) in [
-        ("MIMALLOC_PURGE_DELAY", MI_OPTION_PURGE_DELAY),
-        ("MIMALLOC_ARENA_EAGER_COMMIT", MI_OPTION_ARENA_EAGER_COMMIT),
-    ] {
-        if std::env::var_os(env).is_none() {
-            // SAFETY: a plain setter of mimalloc's option table.
-            unsafe { libmimalloc_sys::mi_option_set(option, 0) };
-        }
+/// Returns freed memory to the system at once instead of after mimalloc's
+/// delay: under a fast pipeline the delay let peak RSS reach twice the live
+/// heap, and purging eagerly cost no measurable CPU. `MIMALLOC_PURGE_DELAY`
+/// in the environment still wins.
+fn purge_memory_eagerly() {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // SAFETY: a plain setter of mimalloc's option table.
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
     }
 }
 
 fn main() -> Result<()> {
-    keep_memory_tight();
+    purge_memory_eagerly();
     ferry::Build::with_built_ins().run()
 }

@@ -20,27 +20,21 @@ unsafe extern "C" {
     fn getenv(name: *const std::ffi::c_char) -> *mut std::ffi::c_char;
 }
 
-/// The `ferry` binary's mimalloc settings (see its main.rs), applied before
+/// The `ferry` binary's mimalloc setting (see its main.rs), applied before
 /// the library's first allocation (so the environment is read with
-/// `getenv`, which allocates nothing): memory is committed as used and
-/// returned when freed.
-fn keep_memory_tight() {
-    // `mi_option_arena_eager_commit` and `mi_option_purge_delay`.
-    for (env, option) in [
-        (c"MIMALLOC_ARENA_EAGER_COMMIT", 4),
-        (c"MIMALLOC_PURGE_DELAY", 15),
-    ] {
-        // SAFETY: a NUL-terminated name; the result is only tested for null.
-        if unsafe { getenv(env.as_ptr()) }.is_null() {
-            // SAFETY: a plain setter of mimalloc's option table.
-            unsafe { libmimalloc_sys::mi_option_set(option, 0) };
-        }
+/// `getenv`, which allocates nothing): freed memory is returned at once.
+fn purge_memory_eagerly() {
+    // SAFETY: a NUL-terminated name; the result is only tested for null.
+    if unsafe { getenv(c"MIMALLOC_PURGE_DELAY".as_ptr()) }.is_null() {
+        // SAFETY: a plain setter of mimalloc's option table
+        // (`mi_option_purge_delay`).
+        unsafe { libmimalloc_sys::mi_option_set(15, 0) };
     }
 }
 
 fn plugins() -> Vec<Plugin> {
     // The host calls this first, before anything here allocates.
-    keep_memory_tight();
+    purge_memory_eagerly();
     ferry_connector_file::plugins()
         .into_iter()
         .map(Plugin::connector)
