@@ -1037,31 +1037,36 @@ impl SourceTask for NativeSourceTask {
         // The borrowed records are encoded here; the call gets bytes.
         let mut w = Writer::new();
         codec::encode_batch(records.iter().map(|(r, _)| r), &mut w);
-        let topics: Vec<String> = records
-            .iter()
-            .map(|(_, m)| m.as_ref().map(|m| m.topic.clone()).unwrap_or_default())
-            .collect();
-        let positions: Vec<(u8, i32, i64, i64)> = records
+        // Positions, and every topic in one buffer: nothing allocated per
+        // record.
+        let mut topics = Vec::new();
+        let positions: Vec<(u8, i32, i64, i64, usize)> = records
             .iter()
             .map(|(_, m)| match m {
-                Some(m) => (1, m.partition, m.offset, m.timestamp.unwrap_or(-1)),
-                None => (0, -1, -1, -1),
+                Some(m) => {
+                    topics.extend_from_slice(m.topic.as_bytes());
+                    let t = m.timestamp.unwrap_or(-1);
+                    (1, m.partition, m.offset, t, m.topic.len())
+                }
+                None => (0, -1, -1, -1, 0),
             })
             .collect();
         let bytes = w.into_vec();
         blocking(instance, move |this| {
+            let mut at = 0;
             let metadata: Vec<FerryRecordMetadata> = positions
                 .iter()
-                .zip(&topics)
-                .map(
-                    |(&(written, partition, offset, timestamp), topic)| FerryRecordMetadata {
+                .map(|&(written, partition, offset, timestamp, len)| {
+                    let topic = FerryStr::new(&topics[at..at + len]);
+                    at += len;
+                    FerryRecordMetadata {
                         written,
                         partition,
                         offset,
                         timestamp,
-                        topic: FerryStr::new(topic.as_bytes()),
-                    },
-                )
+                        topic,
+                    }
+                })
                 .collect();
             desc.call("commitRecord", |err| {
                 commit_records(this, FerryStr::new(&bytes), metadata.as_ptr(), err)

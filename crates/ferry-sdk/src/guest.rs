@@ -104,23 +104,27 @@ struct TaskCell<T> {
 }
 
 impl<T> TaskCell<T> {
-    fn new(state: impl FnOnce(StopSignal) -> T) -> Self {
-        let stop = StopSignal::new();
+    fn new(state: T) -> Self {
         TaskCell {
-            state: UnsafeCell::new(state(stop.clone())),
-            stop,
+            stop: StopSignal::new(),
+            state: UnsafeCell::new(state),
         }
     }
 }
 
-/// The state of the task instance behind `this`.
-fn task<'a, T>(this: *mut c_void) -> Result<&'a mut T, Failure> {
+/// The state of the task instance behind `this`, and its stop signal.
+fn task_with_stop<'a, T>(this: *mut c_void) -> Result<(&'a mut T, &'a StopSignal), Failure> {
     // SAFETY: `this` is the TaskCell<T> `create` returned for this table.
     let cell = unsafe { (this as *const TaskCell<T>).as_ref() }
         .ok_or_else(|| Failure::error("a null instance"))?;
     // SAFETY: calls other than `request_stop` come one at a time (ABI
     // rule), and `request_stop` reads `stop` only.
-    Ok(unsafe { &mut *cell.state.get() })
+    Ok((unsafe { &mut *cell.state.get() }, &cell.stop))
+}
+
+/// The state of the task instance behind `this`.
+fn task<'a, T>(this: *mut c_void) -> Result<&'a mut T, Failure> {
+    task_with_stop(this).map(|(state, _)| state)
 }
 
 extern "C" fn task_request_stop<T>(this: *mut c_void) {
@@ -429,8 +433,6 @@ static SINK_CONNECTOR: FerryConnectorVTable = FerryConnectorVTable {
 struct SourceTaskInstance {
     task: Box<dyn SourceTask>,
     driver: Driver,
-    /// The cell's signal, for the context `start` builds.
-    stop: StopSignal,
     encoder: codec::BatchEncoder,
     /// The size of the last encoded batch: the next one's buffer starts
     /// that large rather than doubling its way up, copying as it goes.
@@ -468,10 +470,9 @@ extern "C" fn source_task_create(
 ) -> i32 {
     create_instance(out, err, || match plugin(factory)?.factory() {
         PluginFactory::Connector(d) => match d.new_source_task {
-            Some(new) => Ok(TaskCell::new(|stop| SourceTaskInstance {
+            Some(new) => Ok(TaskCell::new(SourceTaskInstance {
                 task: new(),
                 driver: Driver::new(),
-                stop,
                 encoder: codec::BatchEncoder::default(),
                 last_batch_bytes: 0,
             })),
@@ -492,7 +493,7 @@ extern "C" fn source_task_start(
     err: *mut FerryError,
 ) -> i32 {
     guard(err, || {
-        let t = task::<SourceTaskInstance>(this)?;
+        let (t, stop) = task_with_stop::<SourceTaskInstance>(this)?;
         let props = codec::decode_props(arg(props))?;
         // SAFETY: the host passes a context that outlives the instance.
         let c = unsafe { context.as_ref() }.ok_or_else(|| Failure::error("a null task context"))?;
@@ -501,7 +502,7 @@ extern "C" fn source_task_start(
             c.task_number,
             Arc::new(HostOffsets(context)),
         )
-        .with_stop_signal(t.stop.clone());
+        .with_stop_signal(stop.clone());
         t.driver.block_on(t.task.start(props, ctx))??;
         Ok(())
     })
@@ -595,8 +596,6 @@ static SOURCE_TASK: FerrySourceTaskVTable = FerrySourceTaskVTable {
 struct SinkTaskInstance {
     task: Box<dyn SinkTask>,
     driver: Driver,
-    /// The cell's signal, for the context `start` builds.
-    stop: StopSignal,
     context: Option<Arc<SinkTaskContext>>,
     host: *const FerrySinkTaskContext,
 }
@@ -680,10 +679,9 @@ extern "C" fn sink_task_create(
 ) -> i32 {
     create_instance(out, err, || match plugin(factory)?.factory() {
         PluginFactory::Connector(d) => match d.new_sink_task {
-            Some(new) => Ok(TaskCell::new(|stop| SinkTaskInstance {
+            Some(new) => Ok(TaskCell::new(SinkTaskInstance {
                 task: new(),
                 driver: Driver::new(),
-                stop,
                 context: None,
                 host: std::ptr::null(),
             })),
@@ -704,14 +702,14 @@ extern "C" fn sink_task_start(
     err: *mut FerryError,
 ) -> i32 {
     guard(err, || {
-        let t = task::<SinkTaskInstance>(this)?;
+        let (t, stop) = task_with_stop::<SinkTaskInstance>(this)?;
         let props = codec::decode_props(arg(props))?;
         // SAFETY: the host passes a context that outlives the instance.
         let c = unsafe { context.as_ref() }.ok_or_else(|| Failure::error("a null task context"))?;
         let reporter = c
             .report_errant
             .map(|_| Arc::new(HostReporter(context)) as Arc<dyn ErrantRecordReporter>);
-        let ctx = SinkTaskContext::with_stop_signal(reporter, t.stop.clone());
+        let ctx = SinkTaskContext::with_stop_signal(reporter, stop.clone());
         t.host = context;
         t.context = Some(Arc::clone(&ctx));
         t.run(|t| {
