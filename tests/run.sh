@@ -15,7 +15,9 @@ export CARGO_TERM_COLOR=never
 step() { printf '\n== %s\n' "$*" >&2; }
 
 step "local services"
-deploy/local/up.sh
+# A broker this run starts begins empty: topics of earlier runs only slow it.
+# A broker already running is reused as it is (every test names its own topics).
+FERRY_KAFKA_FRESH=1 deploy/local/up.sh
 
 step "lint: rustfmt"
 cargo fmt --all -- --check

@@ -4,6 +4,8 @@
 #
 #   kafka.sh install             resolve the jars once into the cache
 #   kafka.sh start [--no-wait]   format storage once, start, wait until ready
+#                                (FERRY_KAFKA_FRESH=1: a broker that is not
+#                                running starts on empty storage)
 #   kafka.sh wait [SECONDS]      wait until a Metadata request succeeds (default 90 s)
 #   kafka.sh stop                SIGTERM, then SIGKILL after a deadline
 #   kafka.sh status              prints "running" and exits 0 when ready
@@ -425,6 +427,12 @@ cmd_start() {
     say "broker pid $pid is starting; waiting for it"
   else
     [[ -f $PIDFILE ]] && { say "removing stale pid file"; rm -f "$PIDFILE"; }
+    # Topics left by earlier runs pile up (thousands of partitions make the
+    # broker take minutes to load them); a test run starts from nothing.
+    if [[ ${FERRY_KAFKA_FRESH:-0} == 1 && -d $DATA ]]; then
+      say "FERRY_KAFKA_FRESH=1: removing the stopped broker's data in $DATA"
+      rm -rf "$DATA" "$SCRAM_MARKER"
+    fi
     write_config
     format_once
     [[ -f $LOG ]] && mv -f "$LOG" "$LOG.1"
