@@ -11,30 +11,12 @@
 
 use ferry_sdk::Plugin;
 
-// The allocator the `ferry` binary uses: a library has its own (it cannot
-// share the worker's), and records are allocated per batch on this side too.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-unsafe extern "C" {
-    fn getenv(name: *const std::ffi::c_char) -> *mut std::ffi::c_char;
-}
-
-/// The `ferry` binary's mimalloc setting (see its main.rs), applied before
-/// the library's first allocation (so the environment is read with
-/// `getenv`, which allocates nothing): freed memory is returned at once.
-fn purge_memory_eagerly() {
-    // SAFETY: a NUL-terminated name; the result is only tested for null.
-    if unsafe { getenv(c"MIMALLOC_PURGE_DELAY".as_ptr()) }.is_null() {
-        // SAFETY: a plain setter of mimalloc's option table
-        // (`mi_option_purge_delay`).
-        unsafe { libmimalloc_sys::mi_option_set(15, 0) };
-    }
-}
+// No global allocator of its own: the C library's malloc keeps the memory
+// a poll frees for the next one. mimalloc with the worker's setting (return
+// freed memory at once) faulted every batch back in, a third of the
+// source's CPU, for more peak RSS too (bench/README.md, "Plugins").
 
 fn plugins() -> Vec<Plugin> {
-    // The host calls this first, before anything here allocates.
-    purge_memory_eagerly();
     ferry_connector_file::plugins()
         .into_iter()
         .map(Plugin::connector)
