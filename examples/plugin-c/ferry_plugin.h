@@ -41,7 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FERRY_ABI_VERSION 2u
+#define FERRY_ABI_VERSION 3u
 
 /* Statuses. */
 #define FERRY_OK 0
@@ -237,6 +237,8 @@ typedef struct FerryTransformationVTable {
     int32_t (*create)(const void *factory, uint8_t for_sink, void **out, FerryError *err);
     void (*destroy)(void *self);
     int32_t (*configure)(void *self, FerryStr props, FerryError *err);
+    /* On a failure, *out may hold the results of the records before the
+       failing one; the host calls again for the records after it. */
     int32_t (*apply)(void *self, FerryStr batch, FerryBuf *out, FerryError *err);
     void (*close)(void *self);
 } FerryTransformationVTable;

@@ -1,8 +1,9 @@
 //! Native plugins from `plugin.path`: the out-of-tree example plugin
 //! (examples/plugin) is built with cargo, installed in a temporary
 //! `plugin.path`, and runs source → topic → transformation → sink on a real
-//! broker, standalone and distributed. A panic in a plugin fails its task
-//! only; libraries of another ABI version, non-plugin and truncated files
+//! broker, standalone and distributed. A transformation failing on one
+//! record of a batch skips that record only. A panic in a plugin fails its
+//! task only; libraries of another ABI version, non-plugin and truncated files
 //! are skipped; two libraries claiming one class refuse the start.
 
 use std::path::{Path, PathBuf};
@@ -288,6 +289,106 @@ fn example_plugin_runs_in_a_standalone_worker_and_its_panics_fail_one_task_each(
     assert!(w.terminate().success(), "a clean shutdown");
 }
 
+/// A plugin's transformation and predicate are called once per batch;
+/// a record that fails in the middle of one is the only one skipped (and
+/// dead-lettered), on both sides, the others keep their order.
+#[test]
+fn a_plugin_transformation_failing_mid_batch_skips_that_record_only() {
+    require_kafka();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plugins = plugin_dir(dir.path());
+    let mut w = Worker::new(
+        dir.path(),
+        &[("plugin.path", plugins.to_str().expect("utf-8 path"))],
+    );
+    w.start(&[]);
+    let values: Vec<String> = (0..40)
+        .map(|i| match i {
+            17 => "bad".to_owned(),
+            i if i % 2 == 0 => format!("even {i}"),
+            i => format!("odd {i}"),
+        })
+        .collect();
+    // Upper fails on "bad"; it applies to values with a "d" in them only
+    // (the example predicate), so the even ones pass unchanged.
+    let chain = json!({
+        "transforms": "up",
+        "transforms.up.type": UPPER,
+        "transforms.up.fail.on": "bad",
+        "transforms.up.predicate": "hasD",
+        "predicates": "hasD",
+        "predicates.hasD.type": "com.example.ferry.ValueContains",
+        "predicates.hasD.text": "d",
+        "errors.tolerance": "all",
+    });
+    let with_chain = |extra: Value| {
+        let mut config = chain.clone();
+        if let (Some(c), Value::Object(extra)) = (config.as_object_mut(), extra) {
+            c.extend(extra);
+        }
+        config
+    };
+    let expected: Vec<String> = values
+        .iter()
+        .filter(|v| *v != "bad")
+        .map(|v| {
+            if v.contains('d') {
+                v.to_uppercase()
+            } else {
+                v.clone()
+            }
+        })
+        .collect();
+
+    // Source side: "bad" is skipped, the rest reach the topic in order.
+    let input = dir.path().join("mid-batch-in.txt");
+    std::fs::write(&input, values.join("\n") + "\n").expect("input");
+    let topic = unique("mid-batch-src");
+    create_topic(&topic, 1);
+    create(
+        &w,
+        "mid-batch-source",
+        with_chain(
+            json!({"connector.class": SOURCE, "file": input, "topic": topic,
+            "batch.size": "40", "value.converter": "org.apache.kafka.connect.storage.StringConverter"}),
+        ),
+    );
+    let got: Vec<String> = consume_values(&topic, expected.len(), Duration::from_secs(60))
+        .into_iter()
+        .map(|v| String::from_utf8(v.unwrap_or_default()).expect("utf-8"))
+        .collect();
+    assert_eq!(got, expected, "the source side's records");
+
+    // Sink side (the built-in file sink): "bad" goes to the dead letter
+    // queue, the rest to the file in order.
+    let raw = unique("mid-batch-raw");
+    create_topic(&raw, 1);
+    let raw_values: Vec<&[u8]> = values.iter().map(|v| v.as_bytes()).collect();
+    produce(&raw, &raw_values);
+    let dlq = unique("mid-batch-dlq");
+    let output = dir.path().join("mid-batch-out.txt");
+    create(
+        &w,
+        "mid-batch-sink",
+        with_chain(
+            json!({"connector.class": "FileStreamSink", "file": output, "topics": raw,
+            "value.converter": "org.apache.kafka.connect.storage.StringConverter",
+            "errors.deadletterqueue.topic.name": dlq,
+            "errors.deadletterqueue.topic.replication.factor": "1"}),
+        ),
+    );
+    wait_for(
+        "the sink's file to hold every good record",
+        Duration::from_secs(60),
+        || (read_lines(&output) == expected).then_some(()),
+    );
+    let dead = consume_values(&dlq, 1, Duration::from_secs(60));
+    assert_eq!(dead, vec![Some(b"bad".to_vec())], "the dead letter queue");
+    wait_running(&w, "mid-batch-source");
+    wait_running(&w, "mid-batch-sink");
+    assert!(w.terminate().success(), "a clean shutdown");
+}
+
 #[test]
 fn example_plugin_runs_in_a_distributed_worker() {
     require_kafka();
@@ -417,8 +518,9 @@ fn broken_libraries_are_skipped_and_the_worker_runs() {
     let log = w.log_text();
     assert!(
         log.contains(&format!(
-            "plugin library {} was built for plugin ABI version 999, but this worker supports version 2",
-            future.display()
+            "plugin library {} was built for plugin ABI version 999, but this worker supports version {}",
+            future.display(),
+            ferry_plugin_abi::ABI_VERSION
         )),
         "{log}"
     );

@@ -35,6 +35,23 @@ pub trait Transformation<R: ConnectRecord>: Send {
     /// rest of the chain.
     fn apply(&mut self, record: R) -> Result<Option<R>, TransformError>;
 
+    /// `apply` for each record of a batch: one result per record, in order.
+    /// The worker calls this; the default calls `apply` record by record.
+    /// A transformation for which a call costs more than a record does
+    /// (a plugin library's, which crosses the library boundary) makes one
+    /// call per batch.
+    fn apply_batch(&mut self, records: Vec<R>) -> Vec<Result<Option<R>, TransformError>> {
+        records.into_iter().map(|r| self.apply(r)).collect()
+    }
+
+    /// Whether a call costs so much more than a record (as a plugin
+    /// library's does) that the worker should gather records for
+    /// [`apply_batch`](Self::apply_batch) even where that costs it a copy
+    /// of each. `false` by default.
+    fn prefers_batches(&self) -> bool {
+        false
+    }
+
     /// Releases resources; the transformation is not used afterwards.
     fn close(&mut self) {}
 }
@@ -53,6 +70,18 @@ pub trait Predicate<R: ConnectRecord>: Send {
 
     /// `test(record)`: whether the record matches.
     fn test(&self, record: &R) -> bool;
+
+    /// `test` for each record of a batch: one answer per record, in order.
+    /// The worker calls this; the default calls `test` record by record
+    /// (see [`Transformation::apply_batch`]).
+    fn test_batch(&self, records: &[&R]) -> Vec<bool> {
+        records.iter().map(|r| self.test(r)).collect()
+    }
+
+    /// As [`Transformation::prefers_batches`]. `false` by default.
+    fn prefers_batches(&self) -> bool {
+        false
+    }
 
     /// Releases resources; the predicate is not used afterwards.
     fn close(&mut self) {}

@@ -31,7 +31,7 @@ pub mod wire;
 
 /// The ABI version this crate describes. Bumped on any incompatible change
 /// of a layout, a function signature or the record encoding.
-pub const ABI_VERSION: u32 = 2;
+pub const ABI_VERSION: u32 = 3;
 
 /// The name of the entry-point symbol, NUL-terminated for `dlsym`.
 pub const ENTRY_SYMBOL: &[u8] = b"ferry_plugin_entry\0";
@@ -560,7 +560,10 @@ pub struct FerryTransformationVTable {
     pub configure: extern "C" fn(this: *mut c_void, props: FerryStr, err: *mut FerryError) -> i32,
     /// Transforms a batch (a source or sink batch encoding, as created);
     /// `*out` holds a transform-result encoding: per input record, in
-    /// order, the record or a dropped mark.
+    /// order, the record or a dropped mark. On a failure the records
+    /// before the failing one stay applied: `*out` then holds their
+    /// results only (fewer than the batch; none if left empty), the error
+    /// is the failing record's, and the host calls again for the rest.
     pub apply: extern "C" fn(
         this: *mut c_void,
         batch: FerryStr,

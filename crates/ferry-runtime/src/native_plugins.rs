@@ -1641,31 +1641,83 @@ impl<R: NativeRecord> Transformation<R> for NativeTransformation {
     }
 
     fn apply(&mut self, record: R) -> Result<Option<R>, TransformError> {
+        let mut results = self.apply_batch(vec![record]);
+        match results.pop() {
+            Some(r) if results.is_empty() => r,
+            _ => Err(TransformError::data(format!(
+                "plugin {} returned a result count other than one",
+                self.desc.class
+            ))),
+        }
+    }
+
+    fn prefers_batches(&self) -> bool {
+        true
+    }
+
+    /// One call per batch; when a record fails, the plugin has applied the
+    /// records before it (their results come back) and is called again for
+    /// the records after it.
+    fn apply_batch(&mut self, records: Vec<R>) -> Vec<Result<Option<R>, TransformError>> {
         let vt = self.vtable();
         let desc = self.desc;
         let Some(instance) = &self.instance else {
-            return Err(TransformError::new(
-                ferry_api::ExceptionKind::Connect,
-                format!("transformation {} was not configured", desc.class),
-            ));
+            let unconfigured = || {
+                Err(TransformError::new(
+                    ferry_api::ExceptionKind::Connect,
+                    format!("transformation {} was not configured", desc.class),
+                ))
+            };
+            return records.iter().map(|_| unconfigured()).collect();
         };
+        let mut out = Vec::with_capacity(records.len());
         let mut w = Writer::new();
-        codec::encode_batch([&record], &mut w);
-        drop(record);
-        let mut out = FerryBuf::EMPTY;
-        desc.call("apply", |err| {
-            (vt.apply)(instance.ptr, FerryStr::new(w.as_slice()), &mut out, err)
-        })?;
-        let mut results = desc
-            .take(out, codec::decode_results::<R>)
-            .map_err(|e| TransformError::data(format!("plugin {} returned {e}", desc.class)))?;
-        match results.pop() {
-            Some(r) if results.is_empty() => Ok(r),
-            _ => Err(TransformError::data(format!(
-                "plugin {} returned a result count other than one",
-                desc.class
-            ))),
+        let mut start = 0;
+        while start < records.len() {
+            let rest = &records[start..];
+            w = Writer::reusing(w.into_vec());
+            codec::encode_batch(rest, &mut w);
+            let mut buf = FerryBuf::EMPTY;
+            let called = desc.call("apply", |err| {
+                (vt.apply)(instance.ptr, FerryStr::new(w.as_slice()), &mut buf, err)
+            });
+            // A failing plugin may leave the buffer empty.
+            let results = desc.take(buf, |b| match b {
+                [] => Ok(Vec::new()),
+                b => codec::decode_results::<R>(b),
+            });
+            match (called, results) {
+                (Ok(()), Ok(results)) if results.len() == rest.len() => {
+                    out.extend(results.into_iter().map(Ok));
+                    break;
+                }
+                (Err(failure), Ok(applied)) if applied.len() < rest.len() => {
+                    start += applied.len() + 1;
+                    out.extend(applied.into_iter().map(Ok));
+                    out.push(Err(failure.into()));
+                }
+                (called, results) => {
+                    // Results that cannot be matched to records: every
+                    // record left fails with what went wrong.
+                    let message = match (called, results) {
+                        (Err(f), _) => f.message,
+                        (Ok(()), Err(e)) => format!("plugin {} returned {e}", desc.class),
+                        (Ok(()), Ok(r)) => format!(
+                            "plugin {} returned {} results for {} records",
+                            desc.class,
+                            r.len(),
+                            rest.len()
+                        ),
+                    };
+                    out.extend(
+                        rest.iter()
+                            .map(|_| Err(TransformError::data(message.clone()))),
+                    );
+                    break;
+                }
+            }
         }
+        out
     }
 
     fn close(&mut self) {
@@ -1721,28 +1773,36 @@ impl<R: NativeRecord> Predicate<R> for NativePredicate {
     }
 
     /// `test` cannot fail in Kafka Connect's API: a failing plugin is
-    /// logged and its record counts as not matching.
+    /// logged and its records count as not matching.
     fn test(&self, record: &R) -> bool {
+        self.test_batch(&[record]).first().copied().unwrap_or(false)
+    }
+
+    fn prefers_batches(&self) -> bool {
+        true
+    }
+
+    fn test_batch(&self, records: &[&R]) -> Vec<bool> {
         let vt = self.vtable();
         let Some(instance) = &self.instance else {
-            return false;
+            return vec![false; records.len()];
         };
         let mut w = Writer::new();
-        codec::encode_batch([record], &mut w);
-        let mut result = [0u8; 1];
+        codec::encode_batch(records.iter().copied(), &mut w);
+        let mut results = vec![0u8; records.len()];
         match self.desc.call("test", |err| {
             (vt.test)(
                 instance.ptr,
                 FerryStr::new(w.as_slice()),
-                result.as_mut_ptr(),
-                1,
+                results.as_mut_ptr(),
+                results.len(),
                 err,
             )
         }) {
-            Ok(()) => result[0] != 0,
+            Ok(()) => results.into_iter().map(|r| r != 0).collect(),
             Err(f) => {
-                error!(class = %self.desc.class, "predicate failed; the record counts as not matching: {}", f.message);
-                false
+                error!(class = %self.desc.class, records = records.len(), "predicate failed; its records count as not matching: {}", f.message);
+                vec![false; records.len()]
             }
         }
     }

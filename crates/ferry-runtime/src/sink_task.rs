@@ -283,13 +283,19 @@ fn with_original(m: &Consumed<'_>, mut r: SinkRecord) -> SinkRecord {
 impl Stages<'_> {
     /// One attempt at every stage, in Kafka Connect's order.
     fn run_once(&mut self, m: &Consumed<'_>) -> Result<Option<SinkRecord>, StageFailure> {
+        let record = self.convert(m)?;
+        self.transforms
+            .apply(record)
+            .map(|r| r.map(|r| with_original(m, r)))
+            .map_err(StageFailure::transform)
+    }
+
+    /// One attempt at the converters: the record the transformations get.
+    fn convert(&self, m: &Consumed<'_>) -> Result<SinkRecord, StageFailure> {
         let key = self.conv.key(m)?;
         let value = self.conv.value(m)?;
         let headers = self.conv.headers(m)?;
-        self.transforms
-            .apply(StageConverters::record(m, key, value, headers))
-            .map(|r| r.map(|r| with_original(m, r)))
-            .map_err(StageFailure::transform)
+        Ok(StageConverters::record(m, key, value, headers))
     }
 
     /// Every stage with retries. The stage that failed in the first pass
@@ -338,6 +344,17 @@ impl Stages<'_> {
             .map(|r| r.map(|r| with_original(m, r)))
             .map_err(StageFailure::transform)))
     }
+}
+
+/// Where a record stands once its fetch is over.
+enum Later {
+    /// Through every stage (`None`: dropped by a transformation).
+    Done(Option<SinkRecord>),
+    /// Failed at a stage, not to be retried.
+    Failed(StageFailure),
+    /// To be run through the stages with retries, after a first attempt
+    /// that failed (or none yet).
+    Retry(Option<FirstFailure>),
 }
 
 /// What a fetch made of its records so far.
@@ -504,6 +521,12 @@ impl SinkTaskRunner {
             conv: StageConverters(&core.converters),
             transforms: &mut core.transforms,
         };
+        // A chain that prefers batches (a plugin's transformations) runs
+        // once over the whole fetch, after it: each record is then copied
+        // out of the consumer's buffers, for its dead letter queue entry
+        // or retry.
+        let batched = stages.transforms.prefers_batches();
+        let mut converted: Vec<(SinkRecord, OwnedMessage)> = Vec::new();
         // Records after one that must be retried wait for it, in order.
         let mut deferred: Vec<(OwnedMessage, Option<FirstFailure>)> = Vec::new();
         let mut topics_seen: Vec<String> = Vec::new();
@@ -521,7 +544,18 @@ impl SinkTaskRunner {
                     deferred.push((OwnedMessage::of(&view), None));
                     return;
                 }
-                match stages.run_once(&view) {
+                let result = if batched {
+                    match stages.convert(&view) {
+                        Ok(record) => {
+                            converted.push((record, OwnedMessage::of(&view)));
+                            return;
+                        }
+                        Err(f) => Err(f),
+                    }
+                } else {
+                    stages.run_once(&view)
+                };
+                match result {
                     Err(f) if f.retriable && retry.enabled() => {
                         // The retry deadline counts from the failure: no
                         // clock read per record on the way there.
@@ -532,6 +566,34 @@ impl SinkTaskRunner {
             })
             .await
             .map_err(TaskError::kafka("Failed to poll records from Kafka"))?;
+        // What is left after the fetch, in order: the batch's records with
+        // their chain's results, then the deferred ones.
+        let mut later: Vec<(OwnedMessage, Later)> =
+            Vec::with_capacity(converted.len() + deferred.len());
+        if !converted.is_empty() {
+            let (records, owned): (Vec<SinkRecord>, Vec<OwnedMessage>) =
+                converted.into_iter().unzip();
+            let results = stages.transforms.apply_batch(records);
+            for (owned, result) in owned.into_iter().zip(results) {
+                let next = match result {
+                    Ok(r) => Later::Done(r.map(|r| with_original(&owned.view(), r))),
+                    Err(e) => {
+                        let f = StageFailure::transform(e);
+                        if f.retriable && retry.enabled() {
+                            Later::Retry(Some((Instant::now(), f)))
+                        } else {
+                            Later::Failed(f)
+                        }
+                    }
+                };
+                later.push((owned, next));
+            }
+        }
+        later.extend(
+            deferred
+                .into_iter()
+                .map(|(owned, first)| (owned, Later::Retry(first))),
+        );
         if core.topic_tracking {
             for t in topics_seen {
                 if core.status.record_topic(&core.connector, &t) {
@@ -540,11 +602,22 @@ impl SinkTaskRunner {
             }
         }
         let mut stop = core.target.clone();
-        for (owned, first) in deferred {
+        for (owned, next) in later {
             if outcome.failure.is_some() {
                 break;
             }
             let view = owned.view();
+            let first = match next {
+                Later::Done(r) => {
+                    outcome.take(&view, Ok(r), batch);
+                    continue;
+                }
+                Later::Failed(f) => {
+                    outcome.take(&view, Err(f), batch);
+                    continue;
+                }
+                Later::Retry(first) => first,
+            };
             match stages.run_retrying(&view, first, &retry, &mut stop).await {
                 Retried::Done(r) => outcome.take(&view, Ok(r), batch),
                 Retried::Failed(f) => outcome.take(&view, Err(f), batch),

@@ -449,28 +449,36 @@ impl SourceTaskRunner {
             let copy = self.core.dlq.is_some()
                 || retry.enabled()
                 || (keep && !self.core.transforms.is_empty());
-            for (i, record) in records.into_iter().enumerate() {
+            let mut originals = copy.then(|| records.clone().into_iter());
+            // The chain's first attempt runs over the whole batch: each
+            // stage is called once (a plugin's crosses its library once).
+            let mut applied_batch = (!self.core.transforms.is_empty()).then(|| {
+                self.core
+                    .transforms
+                    .apply_batch(std::mem::take(&mut records))
+                    .into_iter()
+            });
+            let mut untransformed = records.into_iter();
+            for i in 0.. {
+                let first_try = match &mut applied_batch {
+                    Some(results) => results.next(),
+                    None => untransformed.next().map(|r| Ok(Some(r))),
+                };
+                let Some(first_try) = first_try else { break };
+                let original = originals.as_mut().and_then(Iterator::next);
                 let seq = first + i;
-                let original = copy.then(|| record.clone());
-                let applied = match &original {
-                    Some(copy) if retry.enabled() => {
+                let is_retriable = |e: &TransformError| e.kind() == ExceptionKind::Retriable;
+                let applied = match (first_try, &original) {
+                    (Ok(r), _) => Retried::Done(r),
+                    (Err(e), Some(copy)) if retry.enabled() && is_retriable(&e) => {
                         let transforms = &mut self.core.transforms;
-                        let mut first_try = Some(record);
                         retry
-                            .run(
-                                &mut stop,
-                                |e: &TransformError| e.kind() == ExceptionKind::Retriable,
-                                || {
-                                    transforms
-                                        .apply(first_try.take().unwrap_or_else(|| copy.clone()))
-                                },
-                            )
+                            .retry_after(Instant::now(), e, &mut stop, is_retriable, || {
+                                transforms.apply(copy.clone())
+                            })
                             .await
                     }
-                    _ => match self.core.transforms.apply(record) {
-                        Ok(r) => Retried::Done(r),
-                        Err(e) => Retried::Failed(e),
-                    },
+                    (Err(e), _) => Retried::Failed(e),
                 };
                 let record = match applied {
                     Retried::Done(Some(r)) => r,

@@ -49,17 +49,24 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-/// Runs `f`, turning its error or panic into a status and message.
-fn guard(err: *mut FerryError, f: impl FnOnce() -> Outcome) -> i32 {
-    let failure = match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(Ok(())) => return status::OK,
-        Ok(Err(failure)) => failure,
+/// Runs `f`, turning a panic into a `PANIC` failure with its message.
+fn caught<T>(f: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failure> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(result) => result,
         Err(payload) => {
             let message = panic_message(payload.as_ref());
             // Dropping a payload runs foreign code too.
             let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
-            Failure::new(status::PANIC, message)
+            Err(Failure::new(status::PANIC, message))
         }
+    }
+}
+
+/// Runs `f`, turning its error or panic into a status and message.
+fn guard(err: *mut FerryError, f: impl FnOnce() -> Outcome) -> i32 {
+    let failure = match caught(f) {
+        Ok(()) => return status::OK,
+        Err(failure) => failure,
     };
     if !err.is_null() {
         // SAFETY: the host passes a valid, writable FerryError.
@@ -1011,18 +1018,27 @@ enum TransformInstance {
     Sink(Box<dyn Transformation<SinkRecord>>),
 }
 
+/// Applies `t` to each record of the batch, stopping at the first that
+/// fails (or panics): the results before it, encoded, and that failure.
 fn apply_all<R: ConnectRecord + WireRecord>(
     t: &mut dyn Transformation<R>,
     batch: &[u8],
-) -> Result<Vec<u8>, Failure> {
+) -> Result<(Vec<u8>, Option<Failure>), Failure> {
     let records: Vec<R> = codec::decode_batch(batch)?;
     let mut results = Vec::with_capacity(records.len());
+    let mut failure = None;
     for r in records {
-        results.push(t.apply(r)?);
+        match caught(|| Ok(t.apply(r)?)) {
+            Ok(r) => results.push(r),
+            Err(f) => {
+                failure = Some(f);
+                break;
+            }
+        }
     }
     let mut w = Writer::new();
     codec::encode_results(results.iter().map(Option::as_ref), &mut w);
-    Ok(w.into_vec())
+    Ok((w.into_vec(), failure))
 }
 
 extern "C" fn transformation_create(
@@ -1066,11 +1082,13 @@ extern "C" fn transformation_apply(
     err: *mut FerryError,
 ) -> i32 {
     guard(err, || {
-        let bytes = match inst::<TransformInstance>(this)? {
+        let (bytes, failure) = match inst::<TransformInstance>(this)? {
             TransformInstance::Source(t) => apply_all(t.as_mut(), arg(batch))?,
             TransformInstance::Sink(t) => apply_all(t.as_mut(), arg(batch))?,
         };
-        give(out, bytes)
+        // On a failure too: the host keeps the results before it.
+        give(out, bytes)?;
+        failure.map_or(Ok(()), Err)
     })
 }
 

@@ -947,6 +947,17 @@ impl<R: ConnectRecord> TransformationChain<R> {
         self.stages.is_empty()
     }
 
+    /// Whether a stage or its predicate prefers batches
+    /// ([`Transformation::prefers_batches`]).
+    pub fn prefers_batches(&self) -> bool {
+        self.stages.iter().any(|s| {
+            s.transform.prefers_batches()
+                || s.predicate
+                    .as_ref()
+                    .is_some_and(|(p, _)| p.prefers_batches())
+        })
+    }
+
     /// The aliases and classes of the stages, in order.
     pub fn stages(&self) -> impl Iterator<Item = (&str, &str)> {
         self.stages
@@ -973,6 +984,50 @@ impl<R: ConnectRecord> TransformationChain<R> {
             }
         }
         Ok(Some(record))
+    }
+
+    /// Runs a batch through the chain, stage by stage, so that each stage
+    /// (and each predicate) is called once per batch: one result per
+    /// record, in order, as [`apply`](Self::apply) would give it. A record
+    /// leaves the batch at the stage that drops it or fails on it.
+    pub fn apply_batch(&mut self, records: Vec<R>) -> Vec<Result<Option<R>, TransformError>> {
+        let mut slots: Vec<Result<Option<R>, TransformError>> =
+            records.into_iter().map(|r| Ok(Some(r))).collect();
+        let mut selected: Vec<usize> = Vec::with_capacity(slots.len());
+        for stage in &mut self.stages {
+            selected.clear();
+            selected.extend((0..slots.len()).filter(|&i| matches!(slots[i], Ok(Some(_)))));
+            if let Some((p, negate)) = &stage.predicate {
+                let live: Vec<&R> = selected
+                    .iter()
+                    .filter_map(|&i| slots[i].as_ref().ok().and_then(Option::as_ref))
+                    .collect();
+                let hits = p.test_batch(&live);
+                // A missing answer counts as not matching, as a failing test does.
+                let mut hits = hits.into_iter();
+                selected.retain(|_| *negate ^ hits.next().unwrap_or(false));
+            }
+            if selected.is_empty() {
+                continue;
+            }
+            let input: Vec<R> = selected
+                .iter()
+                .filter_map(|&i| std::mem::replace(&mut slots[i], Ok(None)).ok().flatten())
+                .collect();
+            let mut results = stage.transform.apply_batch(input).into_iter();
+            for &i in &selected {
+                slots[i] = match results.next() {
+                    Some(Ok(r)) => Ok(r),
+                    Some(Err(e)) => Err(e.at_stage(&stage.alias, &stage.class)),
+                    None => Err(TransformError::data(format!(
+                        "transformation {} returned fewer results than records",
+                        stage.class
+                    ))
+                    .at_stage(&stage.alias, &stage.class)),
+                };
+            }
+        }
+        slots
     }
 
     /// Closes every transform and predicate.

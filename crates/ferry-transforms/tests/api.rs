@@ -270,3 +270,68 @@ fn schema_changes_are_cached_per_input_schema() {
         "renamed field"
     );
 }
+
+/// A batch through the chain gives, record by record, what `apply` gives:
+/// failures at the stage that failed, drops, predicates per record.
+#[test]
+fn a_batch_gives_what_each_record_would_alone() {
+    let pairs = [
+        ("transforms", "drop,cast,route"),
+        ("transforms.drop.type", "Filter"),
+        ("transforms.drop.predicate", "tomb"),
+        (
+            "transforms.cast.type",
+            "org.apache.kafka.connect.transforms.Cast$Value",
+        ),
+        ("transforms.cast.spec", "int32"),
+        ("transforms.cast.predicate", "numbers"),
+        ("transforms.route.type", "RegexRouter"),
+        ("transforms.route.regex", "(.*)"),
+        ("transforms.route.replacement", "$1-out"),
+        ("predicates", "tomb,numbers"),
+        ("predicates.tomb.type", "RecordIsTombstone"),
+        ("predicates.numbers.type", "TopicNameMatches"),
+        ("predicates.numbers.pattern", "numbers"),
+    ];
+    let record = |topic: &str, value: Option<&str>| SinkRecord {
+        topic: topic.into(),
+        value_schema: value.map(|_| Schema::string()),
+        value: value.map_or(Value::Null, Value::from),
+        ..Default::default()
+    };
+    let batch = vec![
+        record("numbers", Some("1")),
+        record("numbers", None),
+        record("numbers", Some("not a number")),
+        record("words", Some("not a number")),
+        record("numbers", Some("42")),
+    ];
+    let mut one_by_one = chain::<SinkRecord>(&pairs).unwrap();
+    let expected: Vec<_> = batch
+        .iter()
+        .map(|r| one_by_one.apply(r.clone()).map_err(|e| e.to_string()))
+        .collect();
+    let mut batched = chain::<SinkRecord>(&pairs).unwrap();
+    let got: Vec<_> = batched
+        .apply_batch(batch)
+        .into_iter()
+        .map(|r| r.map_err(|e| e.to_string()))
+        .collect();
+    assert_eq!(got, expected);
+    // The cases are all there: converted, dropped, failed, skipped by the
+    // predicate.
+    assert_eq!(
+        got[0].as_ref().unwrap().as_ref().unwrap().value,
+        Value::Int32(1)
+    );
+    assert!(got[1].as_ref().unwrap().is_none());
+    assert!(got[2].as_ref().unwrap_err().contains("'cast'"));
+    assert_eq!(
+        got[3].as_ref().unwrap().as_ref().unwrap().topic,
+        "words-out"
+    );
+    assert_eq!(
+        got[4].as_ref().unwrap().as_ref().unwrap().value,
+        Value::Int32(42)
+    );
+}

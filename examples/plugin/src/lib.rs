@@ -299,6 +299,7 @@ impl SinkTask for LinesSink {
 struct Upper {
     suffix: String,
     panic: bool,
+    fail_on: Option<String>,
 }
 
 impl<R: ConnectRecord> Transformation<R> for Upper {
@@ -306,6 +307,10 @@ impl<R: ConnectRecord> Transformation<R> for Upper {
         let parsed = Transformation::<R>::config_def(self).parse(props)?;
         self.suffix = parsed.string("suffix").unwrap_or_default().to_owned();
         self.panic = parsed.boolean("panic").unwrap_or(false);
+        self.fail_on = parsed
+            .string("fail.on")
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned);
         Ok(())
     }
     fn config_def(&self) -> ConfigDef {
@@ -316,11 +321,20 @@ impl<R: ConnectRecord> Transformation<R> for Upper {
         def.define("panic", ConfigType::Boolean)
             .default_str("false")
             .doc("Panic on every record, for tests.");
+        def.define("fail.on", ConfigType::String)
+            .default_str("")
+            .doc("Fail (a DataException) on records with this value, for tests.");
         def
     }
     fn apply(&mut self, mut record: R) -> Result<Option<R>, TransformError> {
         if self.panic {
             panic!("Upper was told to panic in apply");
+        }
+        if self.fail_on.is_some() && record.value().as_str() == self.fail_on.as_deref() {
+            return Err(TransformError::data(format!(
+                "Upper was told to fail on {:?}",
+                self.fail_on
+            )));
         }
         let (schema, value) = record.take_value();
         let value = match value {
