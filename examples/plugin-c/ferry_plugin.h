@@ -220,6 +220,11 @@ typedef struct FerryConverterVTable {
     int32_t (*to_connect)(void *self, FerryStr topic, FerryStr payload, uint8_t present,
                           FerryBuf *out, FerryError *err);
     void (*close)(void *self);
+    /* Optional (NULL: the host converts item by item). Batches in the
+       to-bytes / from-bytes item and result encodings; on a failure *out
+       may hold the results of the items before the failing one. */
+    int32_t (*from_connect_batch)(void *self, FerryStr items, FerryBuf *out, FerryError *err);
+    int32_t (*to_connect_batch)(void *self, FerryStr items, FerryBuf *out, FerryError *err);
 } FerryConverterVTable;
 
 typedef struct FerryHeaderConverterVTable {
@@ -231,6 +236,11 @@ typedef struct FerryHeaderConverterVTable {
     int32_t (*to_connect)(void *self, FerryStr topic, FerryStr key, FerryStr payload,
                           uint8_t present, FerryBuf *out, FerryError *err);
     void (*close)(void *self);
+    /* Optional (NULL: the host converts item by item). Batches in the
+       to-bytes / from-bytes item and result encodings; on a failure *out
+       may hold the results of the items before the failing one. */
+    int32_t (*from_connect_batch)(void *self, FerryStr items, FerryBuf *out, FerryError *err);
+    int32_t (*to_connect_batch)(void *self, FerryStr items, FerryBuf *out, FerryError *err);
 } FerryHeaderConverterVTable;
 
 typedef struct FerryTransformationVTable {

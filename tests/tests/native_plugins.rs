@@ -389,6 +389,77 @@ fn a_plugin_transformation_failing_mid_batch_skips_that_record_only() {
     assert!(w.terminate().success(), "a clean shutdown");
 }
 
+/// A plugin's converter is called once per batch: a record it fails to
+/// convert in the middle of one is the only one skipped (and, on the sink
+/// side, dead-lettered with its original bytes); the others keep their
+/// order.
+#[test]
+fn a_plugin_converter_failing_mid_batch_skips_that_record_only() {
+    require_kafka();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plugins = plugin_dir(dir.path());
+    let mut w = Worker::new(
+        dir.path(),
+        &[("plugin.path", plugins.to_str().expect("utf-8 path"))],
+    );
+    w.start(&[]);
+    let values: Vec<String> = (0..30).map(|i| format!("value {i}")).collect();
+    let good: Vec<String> = values
+        .iter()
+        .filter(|v| *v != "value 11")
+        .cloned()
+        .collect();
+
+    // Source side: the converter fails to serialize "value 11".
+    let input = dir.path().join("conv-in.txt");
+    std::fs::write(&input, values.join("\n") + "\n").expect("input");
+    let topic = unique("conv-mid-batch");
+    create_topic(&topic, 1);
+    create(
+        &w,
+        "conv-source",
+        json!({"connector.class": SOURCE, "file": input, "topic": topic, "batch.size": "30",
+            "value.converter": CONVERTER, "value.converter.fail.on": "value 11",
+            "errors.tolerance": "all"}),
+    );
+    let got: Vec<String> = consume_values(&topic, good.len(), Duration::from_secs(60))
+        .into_iter()
+        .map(|v| String::from_utf8(v.unwrap_or_default()).expect("utf-8"))
+        .collect();
+    assert_eq!(got, good, "the source side's records");
+
+    // Sink side: the converter cannot read the bytes that are not UTF-8.
+    let raw = unique("conv-mid-batch-raw");
+    create_topic(&raw, 1);
+    let mut raw_values: Vec<&[u8]> = values.iter().map(|v| v.as_bytes()).collect();
+    raw_values[11] = b"\xff\xfe not text";
+    produce(&raw, &raw_values);
+    let dlq = unique("conv-mid-batch-dlq");
+    let output = dir.path().join("conv-out.txt");
+    create(
+        &w,
+        "conv-sink",
+        json!({"connector.class": "FileStreamSink", "file": output, "topics": raw,
+            "value.converter": CONVERTER, "errors.tolerance": "all",
+            "errors.deadletterqueue.topic.name": dlq,
+            "errors.deadletterqueue.topic.replication.factor": "1"}),
+    );
+    wait_for(
+        "the sink's file to hold every good record",
+        Duration::from_secs(60),
+        || (read_lines(&output) == good).then_some(()),
+    );
+    let dead = consume_values(&dlq, 1, Duration::from_secs(60));
+    assert_eq!(
+        dead,
+        vec![Some(b"\xff\xfe not text".to_vec())],
+        "the dead letter queue"
+    );
+    wait_running(&w, "conv-source");
+    wait_running(&w, "conv-sink");
+    assert!(w.terminate().success(), "a clean shutdown");
+}
+
 #[test]
 fn example_plugin_runs_in_a_distributed_worker() {
     require_kafka();

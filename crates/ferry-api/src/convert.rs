@@ -86,6 +86,49 @@ pub trait Converter: Send + Sync {
         data: Option<&[u8]>,
     ) -> Result<(Option<Schema>, Value), ConvertError>;
 
+    /// `from_connect` for each `(topic, schema, value)` of a batch: one
+    /// result per item, in order, the bytes or `None` for a null payload.
+    /// The default converts item by item. A converter for which a call
+    /// costs more than an item does (a plugin library's, which crosses the
+    /// library boundary) makes one call per batch; the worker uses this
+    /// only when [`prefers_batches`](Self::prefers_batches) says so.
+    // Named after Kafka Connect's `fromConnectData`.
+    #[allow(clippy::wrong_self_convention, clippy::type_complexity)]
+    fn from_connect_batch(
+        &self,
+        items: &[(&str, Option<&Schema>, &Value)],
+    ) -> Vec<Result<Option<Vec<u8>>, ConvertError>> {
+        items
+            .iter()
+            .map(|(topic, schema, value)| {
+                let mut out = Vec::new();
+                self.from_connect(topic, *schema, value, &mut out)
+                    .map(|present| present.then_some(out))
+            })
+            .collect()
+    }
+
+    /// `to_connect` for each `(topic, payload)` of a batch: one result per
+    /// item, in order (see [`from_connect_batch`](Self::from_connect_batch)).
+    #[allow(clippy::type_complexity)]
+    fn to_connect_batch(
+        &self,
+        items: &[(&str, Option<&[u8]>)],
+    ) -> Vec<Result<(Option<Schema>, Value), ConvertError>> {
+        items
+            .iter()
+            .map(|(topic, data)| self.to_connect(topic, *data))
+            .collect()
+    }
+
+    /// Whether a call costs so much more than an item (as a plugin
+    /// library's does) that the worker should gather a batch's items for
+    /// the batch methods even where that costs it a copy of each record.
+    /// `false` by default.
+    fn prefers_batches(&self) -> bool {
+        false
+    }
+
     /// Releases resources when the task that owns the converter stops; the
     /// converter is not used afterwards.
     fn close(&self) {}
@@ -123,6 +166,39 @@ pub trait HeaderConverter: Send + Sync {
         header_key: &str,
         data: Option<&[u8]>,
     ) -> Result<(Option<Schema>, Value), ConvertError>;
+
+    /// `from_connect_header` for each `(topic, header key, schema, value)`
+    /// of a batch: one result per item, in order (see
+    /// [`Converter::from_connect_batch`]).
+    // Named after Kafka Connect's `fromConnectHeader`.
+    #[allow(clippy::wrong_self_convention, clippy::type_complexity)]
+    fn from_connect_header_batch(
+        &self,
+        items: &[(&str, &str, Option<&Schema>, &Value)],
+    ) -> Vec<Result<Option<Vec<u8>>, ConvertError>> {
+        items
+            .iter()
+            .map(|(topic, key, schema, value)| self.from_connect_header(topic, key, *schema, value))
+            .collect()
+    }
+
+    /// `to_connect_header` for each `(topic, header key, payload)` of a
+    /// batch: one result per item, in order.
+    #[allow(clippy::type_complexity)]
+    fn to_connect_header_batch(
+        &self,
+        items: &[(&str, &str, Option<&[u8]>)],
+    ) -> Vec<Result<(Option<Schema>, Value), ConvertError>> {
+        items
+            .iter()
+            .map(|(topic, key, data)| self.to_connect_header(topic, key, *data))
+            .collect()
+    }
+
+    /// As [`Converter::prefers_batches`]. `false` by default.
+    fn prefers_batches(&self) -> bool {
+        false
+    }
 
     /// Releases resources when the task that owns the converter stops; the
     /// converter is not used afterwards.

@@ -505,6 +505,30 @@ pub struct FerryConverterVTable {
     ) -> i32,
     /// The owning task stopped.
     pub close: extern "C" fn(this: *mut c_void),
+    /// Serializes a batch: `items` is a to-bytes item encoding, `*out`
+    /// gets a to-bytes result encoding, one per item. On a failure the
+    /// items before the failing one stay converted: `*out` holds their
+    /// results only and the host calls again for the rest. Null: the host
+    /// calls `from_connect` per item.
+    pub from_connect_batch: Option<
+        extern "C" fn(
+            this: *mut c_void,
+            items: FerryStr,
+            out: *mut FerryBuf,
+            err: *mut FerryError,
+        ) -> i32,
+    >,
+    /// Deserializes a batch: `items` is a from-bytes item encoding, `*out`
+    /// gets a from-bytes result encoding; failures and null as for
+    /// `from_connect_batch`.
+    pub to_connect_batch: Option<
+        extern "C" fn(
+            this: *mut c_void,
+            items: FerryStr,
+            out: *mut FerryBuf,
+            err: *mut FerryError,
+        ) -> i32,
+    >,
 }
 
 /// A header converter; thread rules as for converters.
@@ -540,6 +564,30 @@ pub struct FerryHeaderConverterVTable {
     ) -> i32,
     /// The owning task stopped.
     pub close: extern "C" fn(this: *mut c_void),
+    /// Serializes a batch: `items` is a to-bytes item encoding, `*out`
+    /// gets a to-bytes result encoding, one per item. On a failure the
+    /// items before the failing one stay converted: `*out` holds their
+    /// results only and the host calls again for the rest. Null: the host
+    /// calls `from_connect` per header.
+    pub from_connect_batch: Option<
+        extern "C" fn(
+            this: *mut c_void,
+            items: FerryStr,
+            out: *mut FerryBuf,
+            err: *mut FerryError,
+        ) -> i32,
+    >,
+    /// Deserializes a batch: `items` is a from-bytes item encoding, `*out`
+    /// gets a from-bytes result encoding; failures and null as for
+    /// `from_connect_batch`.
+    pub to_connect_batch: Option<
+        extern "C" fn(
+            this: *mut c_void,
+            items: FerryStr,
+            out: *mut FerryBuf,
+            err: *mut FerryError,
+        ) -> i32,
+    >,
 }
 
 /// A transformation, of source records or of sink records (fixed at

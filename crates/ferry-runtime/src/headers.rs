@@ -94,6 +94,31 @@ impl HeaderConverter {
         self.converter.to_connect_header(topic, key, bytes)
     }
 
+    /// Whether the converter prefers batches (a plugin's does).
+    pub fn prefers_batches(&self) -> bool {
+        self.converter.prefers_batches()
+    }
+
+    /// [`from_connect`](Self::from_connect) for each `(topic, key, schema,
+    /// value)` of a batch, one result per item.
+    #[allow(clippy::wrong_self_convention, clippy::type_complexity)]
+    pub fn from_connect_batch(
+        &self,
+        items: &[(&str, &str, Option<&Schema>, &Value)],
+    ) -> Vec<Result<Option<Vec<u8>>, ConvertError>> {
+        self.converter.from_connect_header_batch(items)
+    }
+
+    /// [`to_connect`](Self::to_connect) for each `(topic, key, bytes)` of
+    /// a batch, one result per item.
+    #[allow(clippy::type_complexity)]
+    pub fn to_connect_batch(
+        &self,
+        items: &[(&str, &str, Option<&[u8]>)],
+    ) -> Vec<Result<(Option<Schema>, Value), ConvertError>> {
+        self.converter.to_connect_header_batch(items)
+    }
+
     /// Closes the converter when its task stops.
     pub fn close(&self) {
         self.converter.close();

@@ -30,7 +30,7 @@ use ferry_api::{
     SinkRecord, SinkTask, SinkTaskContext, SourceRecord, SourceTask, SourceTaskContext, StopSignal,
     TopicPartition, TransformError, Transformation, Value,
 };
-use ferry_plugin_abi::wire::{Reader, Writer};
+use ferry_plugin_abi::wire::{Reader, WireError, Writer};
 use ferry_plugin_abi::{
     kind, status, FerryBuf, FerryConnectorContext, FerryConnectorVTable, FerryConverterVTable,
     FerryError, FerryHeaderConverterVTable, FerryManifest, FerryPluginDesc, FerryPredicateVTable,
@@ -461,6 +461,67 @@ impl Desc {
         // SAFETY: a buffer the plugin returned, live until freed below.
         let out = read(unsafe { buf.as_bytes() });
         (self.lib.free_buf)(buf);
+        out
+    }
+
+    /// Calls a batch entry point over `n` items: `encode(start, w)` encodes
+    /// the items from `start` on, `call` makes the call with them and
+    /// `decode` reads its results. When an item fails, the plugin returns
+    /// the results before it and is called again for the items after it,
+    /// so there is one result per item, in order.
+    fn batch_call<T>(
+        &self,
+        method: &str,
+        n: usize,
+        mut encode: impl FnMut(usize, &mut Writer),
+        mut call: impl FnMut(FerryStr, &mut FerryBuf, *mut FerryError) -> i32,
+        decode: impl Fn(&[u8]) -> Result<Vec<T>, WireError>,
+    ) -> Vec<Result<T, Failure>> {
+        let mut out = Vec::with_capacity(n);
+        let mut w = Writer::new();
+        let mut start = 0;
+        while start < n {
+            let left = n - start;
+            w = Writer::reusing(w.into_vec());
+            encode(start, &mut w);
+            let mut buf = FerryBuf::EMPTY;
+            let called = self.call(method, |err| {
+                call(FerryStr::new(w.as_slice()), &mut buf, err)
+            });
+            // A failing plugin may leave the buffer empty.
+            let results = self.take(buf, |b| match b {
+                [] => Ok(Vec::new()),
+                b => decode(b),
+            });
+            match (called, results) {
+                (Ok(()), Ok(results)) if results.len() == left => {
+                    out.extend(results.into_iter().map(Ok));
+                    break;
+                }
+                (Err(failure), Ok(done)) if done.len() < left => {
+                    start += done.len() + 1;
+                    out.extend(done.into_iter().map(Ok));
+                    out.push(Err(failure));
+                }
+                (called, results) => {
+                    // Results that cannot be matched to items: every item
+                    // left fails with what went wrong.
+                    let failure = match (called, results) {
+                        (Err(f), _) => f,
+                        (Ok(()), Err(e)) => {
+                            Failure::error(format!("plugin {} returned {e}", self.class))
+                        }
+                        (Ok(()), Ok(r)) => Failure::error(format!(
+                            "plugin {} returned {} results for {left} items",
+                            self.class,
+                            r.len()
+                        )),
+                    };
+                    out.extend((0..left).map(|_| Err(failure.clone())));
+                    break;
+                }
+            }
+        }
         out
     }
 
@@ -1470,6 +1531,67 @@ impl Converter for NativeConverter {
             .map_err(|e| ConvertError::Data(format!("plugin {} returned {e}", self.desc.class)))
     }
 
+    fn prefers_batches(&self) -> bool {
+        let vt = Self::vtable(self.desc);
+        vt.from_connect_batch.is_some() && vt.to_connect_batch.is_some()
+    }
+
+    fn from_connect_batch(
+        &self,
+        items: &[(&str, Option<&Schema>, &Value)],
+    ) -> Vec<Result<Option<Vec<u8>>, ConvertError>> {
+        let (Ok(this), Some(batch)) = (self.this(), Self::vtable(self.desc).from_connect_batch)
+        else {
+            return items
+                .iter()
+                .map(|(topic, schema, value)| {
+                    let mut out = Vec::new();
+                    self.from_connect(topic, *schema, value, &mut out)
+                        .map(|present| present.then_some(out))
+                })
+                .collect();
+        };
+        let items: Vec<codec::ToBytesItem<'_>> =
+            items.iter().map(|(t, s, v)| (*t, "", *s, *v)).collect();
+        self.desc
+            .batch_call(
+                "fromConnectData",
+                items.len(),
+                |start, w| codec::encode_to_bytes_items(&items[start..], w),
+                |items, out, err| batch(this, items, out, err),
+                codec::decode_to_bytes_results,
+            )
+            .into_iter()
+            .map(|r| r.map_err(ConvertError::from))
+            .collect()
+    }
+
+    fn to_connect_batch(
+        &self,
+        items: &[(&str, Option<&[u8]>)],
+    ) -> Vec<Result<(Option<Schema>, Value), ConvertError>> {
+        let (Ok(this), Some(batch)) = (self.this(), Self::vtable(self.desc).to_connect_batch)
+        else {
+            return items
+                .iter()
+                .map(|(topic, data)| self.to_connect(topic, *data))
+                .collect();
+        };
+        let items: Vec<codec::FromBytesItem<'_>> =
+            items.iter().map(|(t, d)| (*t, "", *d)).collect();
+        self.desc
+            .batch_call(
+                "toConnectData",
+                items.len(),
+                |start, w| codec::encode_from_bytes_items(&items[start..], w),
+                |items, out, err| batch(this, items, out, err),
+                codec::decode_from_bytes_results,
+            )
+            .into_iter()
+            .map(|r| r.map_err(ConvertError::from))
+            .collect()
+    }
+
     fn close(&self) {
         if let Ok(this) = self.this() {
             let vt = Self::vtable(self.desc);
@@ -1573,6 +1695,61 @@ impl HeaderConverter for NativeHeaderConverter {
             .map_err(|e| ConvertError::Data(format!("plugin {} returned {e}", self.desc.class)))
     }
 
+    fn prefers_batches(&self) -> bool {
+        let vt = Self::vtable(self.desc);
+        vt.from_connect_batch.is_some() && vt.to_connect_batch.is_some()
+    }
+
+    fn from_connect_header_batch(
+        &self,
+        items: &[(&str, &str, Option<&Schema>, &Value)],
+    ) -> Vec<Result<Option<Vec<u8>>, ConvertError>> {
+        let (Ok(this), Some(batch)) = (self.this(), Self::vtable(self.desc).from_connect_batch)
+        else {
+            return items
+                .iter()
+                .map(|(topic, key, schema, value)| {
+                    self.from_connect_header(topic, key, *schema, value)
+                })
+                .collect();
+        };
+        self.desc
+            .batch_call(
+                "fromConnectHeader",
+                items.len(),
+                |start, w| codec::encode_to_bytes_items(&items[start..], w),
+                |items, out, err| batch(this, items, out, err),
+                codec::decode_to_bytes_results,
+            )
+            .into_iter()
+            .map(|r| r.map_err(ConvertError::from))
+            .collect()
+    }
+
+    fn to_connect_header_batch(
+        &self,
+        items: &[(&str, &str, Option<&[u8]>)],
+    ) -> Vec<Result<(Option<Schema>, Value), ConvertError>> {
+        let (Ok(this), Some(batch)) = (self.this(), Self::vtable(self.desc).to_connect_batch)
+        else {
+            return items
+                .iter()
+                .map(|(topic, key, data)| self.to_connect_header(topic, key, *data))
+                .collect();
+        };
+        self.desc
+            .batch_call(
+                "toConnectHeader",
+                items.len(),
+                |start, w| codec::encode_from_bytes_items(&items[start..], w),
+                |items, out, err| batch(this, items, out, err),
+                codec::decode_from_bytes_results,
+            )
+            .into_iter()
+            .map(|r| r.map_err(ConvertError::from))
+            .collect()
+    }
+
     fn close(&self) {
         if let Ok(this) = self.this() {
             let vt = Self::vtable(self.desc);
@@ -1670,54 +1847,16 @@ impl<R: NativeRecord> Transformation<R> for NativeTransformation {
             };
             return records.iter().map(|_| unconfigured()).collect();
         };
-        let mut out = Vec::with_capacity(records.len());
-        let mut w = Writer::new();
-        let mut start = 0;
-        while start < records.len() {
-            let rest = &records[start..];
-            w = Writer::reusing(w.into_vec());
-            codec::encode_batch(rest, &mut w);
-            let mut buf = FerryBuf::EMPTY;
-            let called = desc.call("apply", |err| {
-                (vt.apply)(instance.ptr, FerryStr::new(w.as_slice()), &mut buf, err)
-            });
-            // A failing plugin may leave the buffer empty.
-            let results = desc.take(buf, |b| match b {
-                [] => Ok(Vec::new()),
-                b => codec::decode_results::<R>(b),
-            });
-            match (called, results) {
-                (Ok(()), Ok(results)) if results.len() == rest.len() => {
-                    out.extend(results.into_iter().map(Ok));
-                    break;
-                }
-                (Err(failure), Ok(applied)) if applied.len() < rest.len() => {
-                    start += applied.len() + 1;
-                    out.extend(applied.into_iter().map(Ok));
-                    out.push(Err(failure.into()));
-                }
-                (called, results) => {
-                    // Results that cannot be matched to records: every
-                    // record left fails with what went wrong.
-                    let message = match (called, results) {
-                        (Err(f), _) => f.message,
-                        (Ok(()), Err(e)) => format!("plugin {} returned {e}", desc.class),
-                        (Ok(()), Ok(r)) => format!(
-                            "plugin {} returned {} results for {} records",
-                            desc.class,
-                            r.len(),
-                            rest.len()
-                        ),
-                    };
-                    out.extend(
-                        rest.iter()
-                            .map(|_| Err(TransformError::data(message.clone()))),
-                    );
-                    break;
-                }
-            }
-        }
-        out
+        desc.batch_call(
+            "apply",
+            records.len(),
+            |start, w| codec::encode_batch(&records[start..], w),
+            |batch, out, err| (vt.apply)(instance.ptr, batch, out, err),
+            codec::decode_results::<R>,
+        )
+        .into_iter()
+        .map(|r| r.map_err(TransformError::from))
+        .collect()
     }
 
     fn close(&mut self) {

@@ -280,6 +280,61 @@ fn with_original(m: &Consumed<'_>, mut r: SinkRecord) -> SinkRecord {
     r
 }
 
+/// Deserializes each message's key, value and headers with one call per
+/// converter (see [`Converters::prefers_batches`]): per message, the
+/// record the transformations get, or the first stage that failed, in
+/// Kafka Connect's order (key, value, headers).
+fn deserialize_batch(
+    conv: &Converters,
+    messages: &[Consumed<'_>],
+) -> Vec<Result<SinkRecord, StageFailure>> {
+    let keys: Vec<_> = messages.iter().map(|m| (m.topic, m.key)).collect();
+    let values: Vec<_> = messages.iter().map(|m| (m.topic, m.value)).collect();
+    let headers: Vec<_> = messages
+        .iter()
+        .flat_map(|m| m.headers.iter().map(move |(k, v)| (m.topic, *k, *v)))
+        .collect();
+    let missing = || {
+        Err(ConvertError::Data(
+            "a converter returned too few results".into(),
+        ))
+    };
+    let mut keys = conv.key.to_connect_batch(&keys).into_iter();
+    let mut values = conv.value.to_connect_batch(&values).into_iter();
+    let mut header_values = if headers.is_empty() {
+        Vec::new()
+    } else {
+        conv.header.to_connect_batch(&headers)
+    }
+    .into_iter();
+    messages
+        .iter()
+        .map(|m| {
+            let key = keys.next().unwrap_or_else(missing);
+            let value = values.next().unwrap_or_else(missing);
+            let mut converted = Ok(Headers::new());
+            for (k, _) in &m.headers {
+                let header = header_values.next().unwrap_or_else(missing);
+                if let Ok(hs) = &mut converted {
+                    match header {
+                        Ok((schema, value)) => hs.add(*k, schema, value),
+                        Err(e) => converted = Err(e),
+                    }
+                }
+            }
+            let key =
+                key.map_err(|e| StageFailure::converter(Stage::KeyConverter, &conv.key_class, e))?;
+            let value = value.map_err(|e| {
+                StageFailure::converter(Stage::ValueConverter, &conv.value_class, e)
+            })?;
+            let headers = converted.map_err(|e| {
+                StageFailure::converter(Stage::HeaderConverter, conv.header.class(), e)
+            })?;
+            Ok(StageConverters::record(m, key, value, headers))
+        })
+        .collect()
+}
+
 impl Stages<'_> {
     /// One attempt at every stage, in Kafka Connect's order.
     fn run_once(&mut self, m: &Consumed<'_>) -> Result<Option<SinkRecord>, StageFailure> {
@@ -348,6 +403,8 @@ impl Stages<'_> {
 
 /// Where a record stands once its fetch is over.
 enum Later {
+    /// Converted; waiting for the chain's result over the batch.
+    Transforming,
     /// Through every stage (`None`: dropped by a transformation).
     Done(Option<SinkRecord>),
     /// Failed at a stage, not to be retried.
@@ -521,12 +578,13 @@ impl SinkTaskRunner {
             conv: StageConverters(&core.converters),
             transforms: &mut core.transforms,
         };
-        // A chain that prefers batches (a plugin's transformations) runs
-        // once over the whole fetch, after it: each record is then copied
-        // out of the consumer's buffers, for its dead letter queue entry
-        // or retry.
-        let batched = stages.transforms.prefers_batches();
-        let mut converted: Vec<(SinkRecord, OwnedMessage)> = Vec::new();
+        // Converters or a chain that prefer batches (a plugin's) run once
+        // over the whole fetch, after it: each record is then copied out of
+        // the consumer's buffers, for its dead letter queue entry or retry.
+        let batch_converters = stages.conv.0.prefers_batches();
+        let batched = batch_converters || stages.transforms.prefers_batches();
+        // In fetch order; `None`: not converted yet (batch converters).
+        let mut pending: Vec<(Option<SinkRecord>, OwnedMessage)> = Vec::new();
         // Records after one that must be retried wait for it, in order.
         let mut deferred: Vec<(OwnedMessage, Option<FirstFailure>)> = Vec::new();
         let mut topics_seen: Vec<String> = Vec::new();
@@ -544,10 +602,13 @@ impl SinkTaskRunner {
                     deferred.push((OwnedMessage::of(&view), None));
                     return;
                 }
-                let result = if batched {
+                let result = if batch_converters {
+                    pending.push((None, OwnedMessage::of(&view)));
+                    return;
+                } else if batched {
                     match stages.convert(&view) {
                         Ok(record) => {
-                            converted.push((record, OwnedMessage::of(&view)));
+                            pending.push((Some(record), OwnedMessage::of(&view)));
                             return;
                         }
                         Err(f) => Err(f),
@@ -567,26 +628,56 @@ impl SinkTaskRunner {
             .await
             .map_err(TaskError::kafka("Failed to poll records from Kafka"))?;
         // What is left after the fetch, in order: the batch's records with
-        // their chain's results, then the deferred ones.
+        // their stages' results, then the deferred ones.
+        let failed = |f: StageFailure| {
+            if f.retriable && retry.enabled() {
+                Later::Retry(Some((Instant::now(), f)))
+            } else {
+                Later::Failed(f)
+            }
+        };
         let mut later: Vec<(OwnedMessage, Later)> =
-            Vec::with_capacity(converted.len() + deferred.len());
-        if !converted.is_empty() {
-            let (records, owned): (Vec<SinkRecord>, Vec<OwnedMessage>) =
-                converted.into_iter().unzip();
-            let results = stages.transforms.apply_batch(records);
-            for (owned, result) in owned.into_iter().zip(results) {
-                let next = match result {
-                    Ok(r) => Later::Done(r.map(|r| with_original(&owned.view(), r))),
-                    Err(e) => {
-                        let f = StageFailure::transform(e);
-                        if f.retriable && retry.enabled() {
-                            Later::Retry(Some((Instant::now(), f)))
-                        } else {
-                            Later::Failed(f)
-                        }
+            Vec::with_capacity(pending.len() + deferred.len());
+        if !pending.is_empty() {
+            let mut deserialized = if batch_converters {
+                let views: Vec<Consumed<'_>> = pending.iter().map(|(_, m)| m.view()).collect();
+                deserialize_batch(stages.conv.0, &views)
+            } else {
+                Vec::new()
+            }
+            .into_iter();
+            let mut records = Vec::with_capacity(pending.len());
+            for (record, owned) in pending {
+                let converted = match record {
+                    Some(r) => Ok(r),
+                    None => deserialized.next().unwrap_or_else(|| {
+                        Err(StageFailure::converter(
+                            Stage::ValueConverter,
+                            &stages.conv.0.value_class,
+                            ConvertError::Data("a converter returned too few results".into()),
+                        ))
+                    }),
+                };
+                let next = match converted {
+                    Ok(r) => {
+                        records.push(r);
+                        Later::Transforming
                     }
+                    Err(f) => failed(f),
                 };
                 later.push((owned, next));
+            }
+            let mut results = stages.transforms.apply_batch(records).into_iter();
+            for (owned, next) in &mut later {
+                if matches!(next, Later::Transforming) {
+                    *next = match results.next() {
+                        Some(Ok(r)) => Later::Done(r.map(|r| with_original(&owned.view(), r))),
+                        Some(Err(e)) => failed(StageFailure::transform(e)),
+                        None => Later::Failed(StageFailure::transform(TransformError::data(
+                            "the transformation chain returned too few results",
+                        ))),
+                    };
+                }
             }
         }
         later.extend(
@@ -612,6 +703,8 @@ impl SinkTaskRunner {
                     outcome.take(&view, Ok(r), batch);
                     continue;
                 }
+                // Filled in above, each from its result.
+                Later::Transforming => continue,
                 Later::Failed(f) => {
                     outcome.take(&view, Err(f), batch);
                     continue;

@@ -19,7 +19,7 @@ use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
 use crate::entities::TargetState;
-use crate::error_handling::{ErrantRecord, Retried, Stage, DATA_EXCEPTION};
+use crate::error_handling::{ErrantRecord, Retried, RetryPolicy, Stage, DATA_EXCEPTION};
 use crate::errors::TaskError;
 use crate::offsets::OffsetStore;
 use crate::status::trace_of;
@@ -344,12 +344,117 @@ fn source_errant(
     }
 }
 
+/// Header names with their serialized values (`None`: null).
+type SerializedHeaders = Vec<(String, Option<Vec<u8>>)>;
+
+/// What the converters made of one record in a batch pass: its key's and
+/// value's bytes (`None`: null) and its headers', or the first failure.
+struct Serialized {
+    key: Result<Option<Vec<u8>>, ConvertError>,
+    value: Result<Option<Vec<u8>>, ConvertError>,
+    headers: Result<SerializedHeaders, ConvertError>,
+}
+
+/// Serializes each record's key, value and headers with one call per
+/// converter (see [`Converters::prefers_batches`]).
+fn serialize_batch(conv: &Converters, records: &[&SourceRecord]) -> Vec<Serialized> {
+    let keys: Vec<_> = records
+        .iter()
+        .map(|r| (r.topic.as_str(), r.key_schema.as_ref(), &r.key))
+        .collect();
+    let values: Vec<_> = records
+        .iter()
+        .map(|r| (r.topic.as_str(), r.value_schema.as_ref(), &r.value))
+        .collect();
+    let headers: Vec<_> = records
+        .iter()
+        .flat_map(|r| {
+            r.headers.iter().map(|h| {
+                (
+                    r.topic.as_str(),
+                    h.key.as_str(),
+                    h.schema.as_ref(),
+                    &h.value,
+                )
+            })
+        })
+        .collect();
+    let mut keys = conv.key.from_connect_batch(&keys).into_iter();
+    let mut values = conv.value.from_connect_batch(&values).into_iter();
+    let mut header_bytes = if headers.is_empty() {
+        Vec::new()
+    } else {
+        conv.header.from_connect_batch(&headers)
+    }
+    .into_iter();
+    let missing = || {
+        Err(ConvertError::Data(
+            "a converter returned too few results".into(),
+        ))
+    };
+    records
+        .iter()
+        .map(|r| {
+            let mut converted = Ok(Vec::with_capacity(r.headers.len()));
+            for h in r.headers.iter() {
+                let bytes = header_bytes.next().unwrap_or_else(missing);
+                if let Ok(out) = &mut converted {
+                    match bytes {
+                        Ok(b) => out.push((h.key.clone(), b)),
+                        Err(e) => converted = Err(e),
+                    }
+                }
+            }
+            Serialized {
+                key: keys.next().unwrap_or_else(missing),
+                value: values.next().unwrap_or_else(missing),
+                headers: converted,
+            }
+        })
+        .collect()
+}
+
+/// Puts a batch pass's bytes where `send` expects them: `true` when there
+/// is a payload.
+fn take_bytes(bytes: Option<Vec<u8>>, buf: &mut Vec<u8>) -> bool {
+    match bytes {
+        Some(b) => {
+            *buf = b;
+            true
+        }
+        None => {
+            buf.clear();
+            false
+        }
+    }
+}
+
+/// A converter stage: the batch pass's first attempt when there was one
+/// (retried by `op` if it failed retriably), else `op` with retries.
+async fn converted<T>(
+    retry: RetryPolicy,
+    stop: &mut watch::Receiver<TargetState>,
+    first: Option<Result<T, ConvertError>>,
+    op: impl FnMut() -> Result<T, ConvertError>,
+) -> Retried<T, ConvertError> {
+    let retriable = ConvertError::is_retriable;
+    match first {
+        None => retry.run(stop, retriable, op).await,
+        Some(Ok(v)) => Retried::Done(v),
+        Some(Err(e)) => {
+            retry
+                .retry_after(Instant::now(), e, stop, retriable, op)
+                .await
+        }
+    }
+}
+
 struct Buffers {
     last_topic: String,
     topic_resets: u64,
     key: Vec<u8>,
     value: Vec<u8>,
-    headers: Vec<(String, Option<Vec<u8>>)>,
+    headers: SerializedHeaders,
 }
 
 #[async_trait]
@@ -459,12 +564,29 @@ impl SourceTaskRunner {
                     .into_iter()
             });
             let mut untransformed = records.into_iter();
+            // Converters that prefer batches (a plugin's) serialize what
+            // passed the chain in one call each, before the sends.
+            let mut serialized = self.core.converters.prefers_batches().then(|| {
+                let passed: Vec<&SourceRecord> = match &applied_batch {
+                    Some(results) => results
+                        .as_slice()
+                        .iter()
+                        .filter_map(|r| r.as_ref().ok().and_then(Option::as_ref))
+                        .collect(),
+                    None => untransformed.as_slice().iter().collect(),
+                };
+                serialize_batch(&self.core.converters, &passed).into_iter()
+            });
             for i in 0.. {
                 let first_try = match &mut applied_batch {
                     Some(results) => results.next(),
                     None => untransformed.next().map(|r| Ok(Some(r))),
                 };
                 let Some(first_try) = first_try else { break };
+                let pre = match (&first_try, &mut serialized) {
+                    (Ok(Some(_)), Some(serialized)) => serialized.next(),
+                    _ => None,
+                };
                 let original = originals.as_mut().and_then(Iterator::next);
                 let seq = first + i;
                 let is_retriable = |e: &TransformError| e.kind() == ExceptionKind::Retriable;
@@ -506,7 +628,7 @@ impl SourceTaskRunner {
                     // they are polled again after a restart.
                     Retried::Stopped(_) => break,
                 };
-                match self.send(&record, seq, &mut bufs, &mut stop).await {
+                match self.send(&record, pre, seq, &mut bufs, &mut stop).await {
                     Ok(true) => {
                         if keep {
                             // Without a copy, no transformation changed it.
@@ -584,6 +706,7 @@ impl SourceTaskRunner {
     async fn send(
         &mut self,
         record: &SourceRecord,
+        pre: Option<Serialized>,
         seq: usize,
         bufs: &mut Buffers,
         stop: &mut watch::Receiver<TargetState>,
@@ -601,14 +724,17 @@ impl SourceTaskRunner {
         } = record;
         let (kafka_partition, timestamp) = (*kafka_partition, *timestamp);
         let retry = self.core.errors.retry;
-        let retriable = ConvertError::is_retriable;
         let conv = &self.core.converters;
+        let (pre_key, pre_value, pre_headers) = match pre {
+            Some(p) => (Some(p.key), Some(p.value), Some(p.headers)),
+            None => (None, None, None),
+        };
         let (key_conv, key_buf) = (&conv.key, &mut bufs.key);
-        let has_key = match retry
-            .run(stop, retriable, || {
-                key_conv.from_connect(topic, key_schema.as_ref(), key, key_buf)
-            })
-            .await
+        let first = pre_key.map(|r| r.map(|bytes| take_bytes(bytes, key_buf)));
+        let has_key = match converted(retry, stop, first, || {
+            key_conv.from_connect(topic, key_schema.as_ref(), key, key_buf)
+        })
+        .await
         {
             Retried::Done(present) => present,
             Retried::Failed(e) => {
@@ -617,11 +743,11 @@ impl SourceTaskRunner {
             Retried::Stopped(_) => return Ok(false),
         };
         let (value_conv, value_buf) = (&conv.value, &mut bufs.value);
-        let has_value = match retry
-            .run(stop, retriable, || {
-                value_conv.from_connect(topic, value_schema.as_ref(), value, value_buf)
-            })
-            .await
+        let first = pre_value.map(|r| r.map(|bytes| take_bytes(bytes, value_buf)));
+        let has_value = match converted(retry, stop, first, || {
+            value_conv.from_connect(topic, value_schema.as_ref(), value, value_buf)
+        })
+        .await
         {
             Retried::Done(present) => present,
             Retried::Failed(e) => {
@@ -631,18 +757,17 @@ impl SourceTaskRunner {
         };
         // All headers are one operation, as in Kafka Connect.
         let (header_conv, header_buf) = (&conv.header, &mut bufs.headers);
-        let converted = retry
-            .run(stop, retriable, || {
-                header_buf.clear();
-                for h in headers {
-                    let bytes =
-                        header_conv.from_connect(topic, &h.key, h.schema.as_ref(), &h.value)?;
-                    header_buf.push((h.key.clone(), bytes));
-                }
-                Ok(())
-            })
-            .await;
-        match converted {
+        let first = pre_headers.map(|r| r.map(|h| *header_buf = h));
+        let headers_converted = converted(retry, stop, first, || {
+            header_buf.clear();
+            for h in headers {
+                let bytes = header_conv.from_connect(topic, &h.key, h.schema.as_ref(), &h.value)?;
+                header_buf.push((h.key.clone(), bytes));
+            }
+            Ok(())
+        })
+        .await;
+        match headers_converted {
             Retried::Done(()) => {}
             Retried::Failed(e) => {
                 return Err(TaskError::Convert(Stage::HeaderConverter, e.to_string()))

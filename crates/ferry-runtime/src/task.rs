@@ -66,6 +66,13 @@ impl Converters {
         })
     }
 
+    /// Whether a converter prefers batches (a plugin's does): the task
+    /// loops then convert a poll's or a fetch's records in one call per
+    /// converter.
+    pub fn prefers_batches(&self) -> bool {
+        self.key.prefers_batches() || self.value.prefers_batches() || self.header.prefers_batches()
+    }
+
     /// Closes the converters when their task stops.
     pub fn close(&self) {
         self.key.close();

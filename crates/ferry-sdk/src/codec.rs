@@ -876,6 +876,129 @@ pub fn decode_data(bytes: &[u8]) -> Result<(Option<Schema>, Value), WireError> {
     Ok((schema, value))
 }
 
+/// One item a converter turns into bytes: topic, header key (`""` but
+/// for header converters), schema and value.
+pub type ToBytesItem<'a> = (&'a str, &'a str, Option<&'a Schema>, &'a Value);
+
+/// One payload a converter turns into Connect data: topic, header key
+/// (`""` but for header converters) and the bytes (`None` = null).
+pub type FromBytesItem<'a> = (&'a str, &'a str, Option<&'a [u8]>);
+
+/// `to-bytes items := schemas, u32 n, (str topic, str header key,
+/// u32 schema ref, value)*`.
+pub fn encode_to_bytes_items<'a>(items: &[ToBytesItem<'a>], out: &mut Writer) {
+    let mut table = SchemaTable::default();
+    let mut body = Writer::new();
+    body.len_u32(items.len());
+    for (topic, key, schema, value) in items {
+        body.str(topic);
+        body.str(key);
+        body.u32(table.add_opt(*schema));
+        write_value(&mut body, &mut table, value);
+    }
+    table.write(out);
+    out.append(body.as_slice());
+}
+
+/// Reads what [`encode_to_bytes_items`] wrote; the texts borrow `bytes`.
+#[allow(clippy::type_complexity)]
+pub fn decode_to_bytes_items(
+    bytes: &[u8],
+) -> Result<Vec<(&str, &str, Option<Schema>, Value)>, WireError> {
+    let mut r = Reader::new(bytes);
+    let schemas = Schemas::read(&mut r)?;
+    let n = r.count(10)?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let topic = r.str()?;
+        let key = r.str()?;
+        let schema = schemas.read_ref(&mut r)?;
+        let value = read_value(&mut r, &schemas)?;
+        out.push((topic, key, schema, value));
+    }
+    r.finish()?;
+    Ok(out)
+}
+
+/// `to-bytes results := u32 n, (u8 present, bytes payload)*`.
+pub fn encode_to_bytes_results(results: &[Option<Vec<u8>>], out: &mut Writer) {
+    out.len_u32(results.len());
+    for r in results {
+        out.u8(u8::from(r.is_some()));
+        out.bytes(r.as_deref().unwrap_or_default());
+    }
+}
+
+/// Reads what [`encode_to_bytes_results`] wrote.
+pub fn decode_to_bytes_results(bytes: &[u8]) -> Result<Vec<Option<Vec<u8>>>, WireError> {
+    let mut r = Reader::new(bytes);
+    let n = r.count(5)?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let present = r.u8()? != 0;
+        let payload = r.bytes()?;
+        out.push(present.then(|| payload.to_vec()));
+    }
+    r.finish()?;
+    Ok(out)
+}
+
+/// `from-bytes items := u32 n, (str topic, str header key, u8 present,
+/// bytes payload)*`.
+pub fn encode_from_bytes_items(items: &[FromBytesItem<'_>], out: &mut Writer) {
+    out.len_u32(items.len());
+    for (topic, key, payload) in items {
+        out.str(topic);
+        out.str(key);
+        out.u8(u8::from(payload.is_some()));
+        out.bytes(payload.unwrap_or_default());
+    }
+}
+
+/// Reads what [`encode_from_bytes_items`] wrote, borrowing `bytes`.
+pub fn decode_from_bytes_items(bytes: &[u8]) -> Result<Vec<FromBytesItem<'_>>, WireError> {
+    let mut r = Reader::new(bytes);
+    let n = r.count(13)?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let topic = r.str()?;
+        let key = r.str()?;
+        let present = r.u8()? != 0;
+        let payload = r.bytes()?;
+        out.push((topic, key, present.then_some(payload)));
+    }
+    r.finish()?;
+    Ok(out)
+}
+
+/// `from-bytes results := schemas, u32 n, (u32 schema ref, value)*`.
+pub fn encode_from_bytes_results(results: &[(Option<Schema>, Value)], out: &mut Writer) {
+    let mut table = SchemaTable::default();
+    let mut body = Writer::new();
+    body.len_u32(results.len());
+    for (schema, value) in results {
+        body.u32(table.add_opt(schema.as_ref()));
+        write_value(&mut body, &mut table, value);
+    }
+    table.write(out);
+    out.append(body.as_slice());
+}
+
+/// Reads what [`encode_from_bytes_results`] wrote.
+pub fn decode_from_bytes_results(bytes: &[u8]) -> Result<Vec<(Option<Schema>, Value)>, WireError> {
+    let mut r = Reader::new(bytes);
+    let schemas = Schemas::read(&mut r)?;
+    let n = r.count(5)?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let schema = schemas.read_ref(&mut r)?;
+        let value = read_value(&mut r, &schemas)?;
+        out.push((schema, value));
+    }
+    r.finish()?;
+    Ok(out)
+}
+
 /// `props := u32 count, (str key, str value)*`.
 pub fn encode_props(props: &Props, out: &mut Writer) {
     out.len_u32(props.len());
@@ -1031,6 +1154,53 @@ mod tests {
         // One struct schema in the table however many records use it.
         let mut r = Reader::new(&bytes);
         assert_eq!(r.u32(), Ok(2), "the struct schema and the header's");
+    }
+
+    #[test]
+    fn converter_batches_round_trip() {
+        let schema = person();
+        let value = Value::Struct(
+            Struct::new(schema.clone())
+                .and_then(|s| s.put("id", 7))
+                .expect("a valid struct"),
+        );
+        let null = Value::Null;
+        let items: Vec<ToBytesItem<'_>> = vec![
+            ("t", "", Some(&schema), &value),
+            ("t", "h", None, &null),
+            ("u", "", Some(&schema), &value),
+        ];
+        let mut w = Writer::new();
+        encode_to_bytes_items(&items, &mut w);
+        let bytes = w.into_vec();
+        let back = decode_to_bytes_items(&bytes).expect("decodes");
+        assert_eq!(back.len(), 3);
+        assert_eq!(
+            (back[1].0, back[1].1, &back[1].2, &back[1].3),
+            ("t", "h", &None, &null)
+        );
+        assert_eq!(back[2].2.as_ref(), Some(&schema));
+        assert_eq!(back[2].3, value);
+        // One schema in the table for both records that use it.
+        assert_eq!(Reader::new(&bytes).u32(), Ok(1));
+
+        let results = vec![Some(b"abc".to_vec()), None, Some(Vec::new())];
+        let mut w = Writer::new();
+        encode_to_bytes_results(&results, &mut w);
+        assert_eq!(decode_to_bytes_results(w.as_slice()), Ok(results));
+
+        let payloads: Vec<FromBytesItem<'_>> = vec![("t", "", Some(b"x")), ("t", "k", None)];
+        let mut w = Writer::new();
+        encode_from_bytes_items(&payloads, &mut w);
+        assert_eq!(decode_from_bytes_items(w.as_slice()), Ok(payloads));
+
+        let data = vec![(Some(schema.clone()), value.clone()), (None, Value::Null)];
+        let mut w = Writer::new();
+        encode_from_bytes_results(&data, &mut w);
+        assert_eq!(decode_from_bytes_results(w.as_slice()), Ok(data));
+        // Truncated input is an error, not a panic.
+        let bytes = w.into_vec();
+        assert!(decode_from_bytes_results(&bytes[..bytes.len() - 1]).is_err());
     }
 
     #[test]

@@ -922,6 +922,67 @@ extern "C" fn converter_close(this: *mut c_void) {
     });
 }
 
+/// Converts each item in turn, stopping at the first that fails (or
+/// panics): the results before it, and that failure.
+fn convert_all<I, T>(
+    items: impl IntoIterator<Item = I>,
+    mut convert: impl FnMut(I) -> Result<T, Failure>,
+) -> (Vec<T>, Option<Failure>) {
+    let mut results = Vec::new();
+    for item in items {
+        match caught(|| convert(item)) {
+            Ok(r) => results.push(r),
+            Err(f) => return (results, Some(f)),
+        }
+    }
+    (results, None)
+}
+
+/// Hands the encoded results to the host, on a failure too (the host
+/// keeps the results before it), then reports the failure.
+fn give_results(out: *mut FerryBuf, w: Writer, failure: Option<Failure>) -> Outcome {
+    give(out, w.into_vec())?;
+    failure.map_or(Ok(()), Err)
+}
+
+extern "C" fn converter_from_connect_batch(
+    this: *mut c_void,
+    items: FerryStr,
+    out: *mut FerryBuf,
+    err: *mut FerryError,
+) -> i32 {
+    guard(err, || {
+        let c = shared::<Box<dyn Converter>>(this)?;
+        let items = codec::decode_to_bytes_items(arg(items))?;
+        let (results, failure) = convert_all(&items, |(topic, _, schema, value)| {
+            let mut bytes = Vec::new();
+            let present = c.from_connect(topic, schema.as_ref(), value, &mut bytes)?;
+            Ok(present.then_some(bytes))
+        });
+        let mut w = Writer::new();
+        codec::encode_to_bytes_results(&results, &mut w);
+        give_results(out, w, failure)
+    })
+}
+
+extern "C" fn converter_to_connect_batch(
+    this: *mut c_void,
+    items: FerryStr,
+    out: *mut FerryBuf,
+    err: *mut FerryError,
+) -> i32 {
+    guard(err, || {
+        let c = shared::<Box<dyn Converter>>(this)?;
+        let items = codec::decode_from_bytes_items(arg(items))?;
+        let (results, failure) = convert_all(&items, |(topic, _, payload)| {
+            Ok(c.to_connect(topic, *payload)?)
+        });
+        let mut w = Writer::new();
+        codec::encode_from_bytes_results(&results, &mut w);
+        give_results(out, w, failure)
+    })
+}
+
 static CONVERTER: FerryConverterVTable = FerryConverterVTable {
     create: converter_create,
     destroy: converter_destroy,
@@ -929,6 +990,8 @@ static CONVERTER: FerryConverterVTable = FerryConverterVTable {
     from_connect: converter_from_connect,
     to_connect: converter_to_connect,
     close: converter_close,
+    from_connect_batch: Some(converter_from_connect_batch),
+    to_connect_batch: Some(converter_to_connect_batch),
 };
 
 extern "C" fn header_converter_create(
@@ -1002,6 +1065,42 @@ extern "C" fn header_converter_close(this: *mut c_void) {
     });
 }
 
+extern "C" fn header_converter_from_connect_batch(
+    this: *mut c_void,
+    items: FerryStr,
+    out: *mut FerryBuf,
+    err: *mut FerryError,
+) -> i32 {
+    guard(err, || {
+        let c = shared::<Box<dyn HeaderConverter>>(this)?;
+        let items = codec::decode_to_bytes_items(arg(items))?;
+        let (results, failure) = convert_all(&items, |(topic, key, schema, value)| {
+            Ok(c.from_connect_header(topic, key, schema.as_ref(), value)?)
+        });
+        let mut w = Writer::new();
+        codec::encode_to_bytes_results(&results, &mut w);
+        give_results(out, w, failure)
+    })
+}
+
+extern "C" fn header_converter_to_connect_batch(
+    this: *mut c_void,
+    items: FerryStr,
+    out: *mut FerryBuf,
+    err: *mut FerryError,
+) -> i32 {
+    guard(err, || {
+        let c = shared::<Box<dyn HeaderConverter>>(this)?;
+        let items = codec::decode_from_bytes_items(arg(items))?;
+        let (results, failure) = convert_all(&items, |(topic, key, payload)| {
+            Ok(c.to_connect_header(topic, key, *payload)?)
+        });
+        let mut w = Writer::new();
+        codec::encode_from_bytes_results(&results, &mut w);
+        give_results(out, w, failure)
+    })
+}
+
 static HEADER_CONVERTER: FerryHeaderConverterVTable = FerryHeaderConverterVTable {
     create: header_converter_create,
     destroy: header_converter_destroy,
@@ -1009,6 +1108,8 @@ static HEADER_CONVERTER: FerryHeaderConverterVTable = FerryHeaderConverterVTable
     from_connect: header_converter_from_connect,
     to_connect: header_converter_to_connect,
     close: header_converter_close,
+    from_connect_batch: Some(header_converter_from_connect_batch),
+    to_connect_batch: Some(header_converter_to_connect_batch),
 };
 
 // ---- transformations and predicates -------------------------------------
@@ -1025,17 +1126,7 @@ fn apply_all<R: ConnectRecord + WireRecord>(
     batch: &[u8],
 ) -> Result<(Vec<u8>, Option<Failure>), Failure> {
     let records: Vec<R> = codec::decode_batch(batch)?;
-    let mut results = Vec::with_capacity(records.len());
-    let mut failure = None;
-    for r in records {
-        match caught(|| Ok(t.apply(r)?)) {
-            Ok(r) => results.push(r),
-            Err(f) => {
-                failure = Some(f);
-                break;
-            }
-        }
-    }
+    let (results, failure) = convert_all(records, |r| Ok(t.apply(r)?));
     let mut w = Writer::new();
     codec::encode_results(results.iter().map(Option::as_ref), &mut w);
     Ok((w.into_vec(), failure))

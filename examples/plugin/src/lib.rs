@@ -376,11 +376,13 @@ impl<R: ConnectRecord> Predicate<R> for ValueContains {
 #[derive(Default)]
 struct TextConverter {
     panic: bool,
+    fail_on: Option<String>,
 }
 
 impl Converter for TextConverter {
     fn configure(&mut self, props: &Props, _is_key: bool) -> Result<(), ConvertError> {
         self.panic = props.get("panic").map(String::as_str) == Some("true");
+        self.fail_on = props.get("fail.on").filter(|v| !v.is_empty()).cloned();
         Ok(())
     }
     fn config_def(&self) -> ConfigDef {
@@ -388,6 +390,9 @@ impl Converter for TextConverter {
         def.define("panic", ConfigType::Boolean)
             .default_str("false")
             .doc("Panic on every conversion, for tests.");
+        def.define("fail.on", ConfigType::String)
+            .default_str("")
+            .doc("Fail (a DataException) to serialize this value, for tests.");
         def
     }
     fn from_connect(
@@ -399,6 +404,12 @@ impl Converter for TextConverter {
     ) -> Result<bool, ConvertError> {
         if self.panic {
             panic!("TextConverter was told to panic in fromConnectData");
+        }
+        if self.fail_on.is_some() && value.as_str() == self.fail_on.as_deref() {
+            return Err(ConvertError::Data(format!(
+                "TextConverter was told to fail on {:?}",
+                self.fail_on
+            )));
         }
         out.clear();
         match value {
