@@ -940,6 +940,21 @@ struct NativeSourceTask {
     desc: Option<&'static Desc>,
     instance: Result<Arc<Mutex<Instance>>, ConnectError>,
     _stop_watch: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The next batch, polled and decoded on a blocking thread while the
+    /// worker converts and sends the last one.
+    next: Option<tokio::task::JoinHandle<Result<Vec<SourceRecord>, Failure>>>,
+}
+
+/// One `poll` call, its batch decoded.
+fn poll_once(
+    desc: &Desc,
+    vt: &FerrySourceTaskVTable,
+    this: *mut c_void,
+) -> Result<Vec<SourceRecord>, Failure> {
+    let mut out = FerryBuf::EMPTY;
+    desc.call("poll", |err| (vt.poll)(this, &mut out, err))?;
+    desc.take(out, codec::decode_batch::<SourceRecord>)
+        .map_err(|e| Failure::error(format!("plugin {} returned {e}", desc.class)))
 }
 
 struct SourceState {
@@ -990,6 +1005,7 @@ impl NativeSourceTask {
             desc,
             instance,
             _stop_watch: None,
+            next: None,
         }
     }
 
@@ -1057,16 +1073,28 @@ impl SourceTask for NativeSourceTask {
         started
     }
 
+    /// Returns the batch polled ahead, if any, and starts polling the next
+    /// one on a blocking thread: the library reads and encodes, and the
+    /// worker decodes, while this batch is converted and sent. A batch
+    /// polled ahead when the task stops is dropped unsent, as Kafka
+    /// Connect drops the records it has not sent yet: their offsets were
+    /// never committed. Calls stay one at a time (the instance's mutex).
     async fn poll(&mut self) -> Result<Vec<SourceRecord>, ConnectError> {
+        let next = self.next.take();
         let (desc, vt, instance) = self.parts()?;
-        blocking(instance, move |this| {
-            let mut out = FerryBuf::EMPTY;
-            desc.call("poll", |err| (vt.poll)(this, &mut out, err))?;
-            desc.take(out, codec::decode_batch::<SourceRecord>)
-                .map_err(|e| Failure::error(format!("plugin {} returned {e}", desc.class)))
-        })
-        .await?
-        .map_err(ConnectError::from)
+        let batch = match next {
+            Some(next) => next
+                .await
+                .map_err(|e| ConnectError::caused_by("a plugin call did not complete", e))?,
+            None => blocking(instance, move |this| poll_once(desc, vt, this)).await?,
+        };
+        if batch.is_ok() {
+            let instance = Arc::clone(instance);
+            let next =
+                tokio::task::spawn_blocking(move || poll_once(desc, vt, lock(&instance).ptr));
+            self.next = Some(next);
+        }
+        batch.map_err(ConnectError::from)
     }
 
     async fn commit(&mut self) -> Result<(), ConnectError> {
