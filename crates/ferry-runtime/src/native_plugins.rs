@@ -1107,6 +1107,13 @@ impl SourceTask for NativeSourceTask {
     }
 
     async fn stop(&mut self) -> Result<(), ConnectError> {
+        // No poll after `stop`: one polled ahead is called off if it has
+        // not begun, waited for if it has (the stop signal has ended its
+        // wait already), and its batch dropped.
+        if let Some(next) = self.next.take() {
+            next.abort();
+            let _ = next.await;
+        }
         let (desc, vt, instance) = self.parts()?;
         blocking(instance, move |this| {
             desc.call("stop", |err| (vt.stop)(this, err))
