@@ -275,7 +275,7 @@ fn read_latencies_during(
                         let (lock, cvar) = done;
                         let finished = lock.lock().unwrap_or_else(|p| p.into_inner());
                         let (finished, _) = cvar
-                            .wait_timeout_while(finished, Duration::from_millis(40), |f| !*f)
+                            .wait_timeout_while(finished, Duration::from_millis(2), |f| !*f)
                             .unwrap_or_else(|p| p.into_inner());
                         if *finished {
                             break;
@@ -311,10 +311,10 @@ fn assert_reads_fast(reads: &[(String, u16, Duration)]) {
     let mut times: Vec<Duration> = reads.iter().map(|(_, _, t)| *t).collect();
     times.sort();
     eprintln!(
-        "{} reads during the deletes: median {:?}, 99th percentile {:?}; slowest {} took {:?}",
+        "{} reads during the deletes: median {:?}, 90th percentile {:?}; slowest {} took {:?}",
         reads.len(),
         times[times.len() / 2],
-        times[times.len() * 99 / 100],
+        times[times.len() * 9 / 10],
         slowest.0,
         slowest.2
     );
@@ -324,14 +324,15 @@ fn assert_reads_fast(reads: &[(String, u16, Duration)]) {
             "GET {path} answered {code} during the deletes"
         );
     }
-    // 99 % of reads under 100 ms, and none held up for long: on a loaded
+    // 90 % of reads under 100 ms, and none held up for long: on a loaded
     // 2-core machine a single read can lose the CPU for a few hundred
     // milliseconds to the workers' own threads, which is not a read waiting
-    // for a write (that took 43-49 s).
-    let p99 = times[times.len() * 99 / 100];
+    // for a write (that took 43-49 s). A few dozen reads are made when the
+    // deletes are quick, so a higher percentile would be the slowest read.
+    let p90 = times[times.len() * 9 / 10];
     assert!(
-        p99 < Duration::from_millis(100),
-        "99th percentile {p99:?} of reads during the deletes"
+        p90 < Duration::from_millis(100),
+        "90th percentile {p90:?} of reads during the deletes"
     );
     assert!(
         slowest.2 < Duration::from_secs(1),
