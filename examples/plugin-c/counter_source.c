@@ -284,6 +284,8 @@ static int32_t manifest(const FerryManifest **out, FerryError *err) {
     PLUGINS[0].config_def = lit(CONFIG_DEF);
     PLUGINS[0].factory = NULL;
     PLUGINS[0].vtable = &CONNECTOR;
+    PLUGINS[0].local_file_keys = NULL;
+    PLUGINS[0].local_file_key_count = 0;
     MANIFEST.plugins = PLUGINS;
     MANIFEST.plugin_count = 1;
     MANIFEST.free_buf = free_buf;

@@ -126,6 +126,10 @@ typedef struct FerryPluginDesc {
     FerryStr config_def; /* JSON, see docs/design.md */
     const void *factory; /* passed back to create */
     const void *vtable;  /* the kind's table */
+    /* A connector's keys naming local files, bounded by the worker's
+       file.connectors.allowed.paths; NULL and 0 for none. */
+    const FerryStr *local_file_keys;
+    size_t local_file_key_count;
 } FerryPluginDesc;
 
 struct FerryManifest {

@@ -460,6 +460,57 @@ fn a_plugin_converter_failing_mid_batch_skips_that_record_only() {
     assert!(w.terminate().success(), "a clean shutdown");
 }
 
+/// The keys a plugin's connector declares as naming local files are
+/// bounded by `file.connectors.allowed.paths`, as the built-in file
+/// connectors' `file` is.
+#[test]
+fn a_plugin_connectors_files_stay_inside_the_allowed_directories() {
+    require_kafka();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plugins = plugin_dir(dir.path());
+    let allowed = dir.path().join("allowed");
+    std::fs::create_dir_all(&allowed).expect("allowed dir");
+    let allowed = allowed.canonicalize().expect("canonical");
+    let mut w = Worker::new(
+        dir.path(),
+        &[
+            ("plugin.path", plugins.to_str().expect("utf-8 path")),
+            (
+                "file.connectors.allowed.paths",
+                allowed.to_str().expect("utf-8 path"),
+            ),
+        ],
+    );
+    w.start(&[]);
+    let topic = unique("allowed-files");
+    for (class, outside) in [(SOURCE, "/etc/passwd"), (SINK, "/tmp/ferry-outside.txt")] {
+        let config =
+            json!({"connector.class": class, "file": outside, "topic": topic, "topics": topic});
+        let (code, body) = call(
+            "POST",
+            &w.url("/connectors"),
+            Some(&json!({"name": unique("outside"), "config": config})),
+        );
+        assert_eq!(code, 400, "{class} with {outside}: {body}");
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("file") && message.contains("file.connectors.allowed.paths"),
+            "{message}"
+        );
+    }
+    // Inside the directory, the plugin's source runs.
+    let input = allowed.join("in.txt");
+    std::fs::write(&input, "a\n").expect("input");
+    create_topic(&topic, 1);
+    create(
+        &w,
+        "inside-source",
+        json!({"connector.class": SOURCE, "file": input, "topic": topic}),
+    );
+    wait_running(&w, "inside-source");
+    assert!(w.terminate().success(), "a clean shutdown");
+}
+
 #[test]
 fn example_plugin_runs_in_a_distributed_worker() {
     require_kafka();

@@ -245,6 +245,13 @@ pub struct FerryPluginDesc {
     pub factory: *const c_void,
     /// The kind's function table.
     pub vtable: *const c_void,
+    /// A connector's configuration keys that name files on the worker's
+    /// machine (UTF-8), `local_file_key_count` of them: the worker's
+    /// `file.connectors.allowed.paths` bounds their values. Null and 0 for
+    /// none, and for other kinds.
+    pub local_file_keys: *const FerryStr,
+    /// Number of local file keys.
+    pub local_file_key_count: usize,
 }
 
 // SAFETY: manifests and function tables are immutable data a library

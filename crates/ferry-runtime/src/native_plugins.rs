@@ -204,6 +204,26 @@ fn ferry_text(s: FerryStr, what: &str) -> Result<String, String> {
     String::from_utf8(bytes.to_vec()).map_err(|_| format!("{what} is not UTF-8"))
 }
 
+/// The texts of a manifest array.
+///
+/// # Safety
+/// `ptr` points at `count` strings that live as long as the library
+/// (or `count` is 0).
+unsafe fn ferry_texts(
+    ptr: *const FerryStr,
+    count: usize,
+    what: &str,
+) -> Result<Vec<String>, String> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    // SAFETY: the caller's promise.
+    unsafe { std::slice::from_raw_parts(ptr, count) }
+        .iter()
+        .map(|s| ferry_text(*s, what))
+        .collect()
+}
+
 /// Loads one library and describes its plugins as registrable [`Plugin`]s.
 fn load_library(path: &Path) -> Result<Vec<Plugin>, LoadError> {
     if let Some((head, len)) = file_head(path) {
@@ -280,16 +300,18 @@ fn load_library(path: &Path) -> Result<Vec<Plugin>, LoadError> {
     for d in descs {
         let class = ferry_text(d.class_name, "a class name").map_err(manifest_error)?;
         let version = ferry_text(d.version, "a version").map_err(manifest_error)?;
-        let aliases: Vec<String> = if d.alias_count == 0 {
-            Vec::new()
-        } else {
-            // SAFETY: the description holds alias_count aliases.
-            unsafe { std::slice::from_raw_parts(d.aliases, d.alias_count) }
-                .iter()
-                .map(|a| ferry_text(*a, "an alias"))
-                .collect::<Result<_, _>>()
-                .map_err(manifest_error)?
-        };
+        // SAFETY: the description holds alias_count aliases.
+        let aliases =
+            unsafe { ferry_texts(d.aliases, d.alias_count, "an alias") }.map_err(manifest_error)?;
+        // SAFETY: the description holds local_file_key_count keys.
+        let local_file_keys = unsafe {
+            ferry_texts(
+                d.local_file_keys,
+                d.local_file_key_count,
+                "a local file key",
+            )
+        }
+        .map_err(manifest_error)?;
         let def_json = ferry_text(d.config_def, "a config definition").map_err(manifest_error)?;
         let config_def = config_json::config_def_from_json(&def_json)
             .map_err(|e| manifest_error(format!("plugin {class}: {e}")))?;
@@ -313,12 +335,12 @@ fn load_library(path: &Path) -> Result<Vec<Plugin>, LoadError> {
                 } else {
                     ConnectorKind::Sink
                 };
-                connector_plugin(desc, connector_kind, &aliases).ok_or_else(|| {
-                    LoadError::TooManyConnectors {
+                connector_plugin(desc, connector_kind, &aliases, &local_file_keys).ok_or_else(
+                    || LoadError::TooManyConnectors {
                         path: path.to_owned(),
                         class: desc.class.clone(),
-                    }
-                })?
+                    },
+                )?
             }
             kind::CONVERTER => {
                 Plugin::converter(desc.class.clone(), desc.version.clone(), move || {
@@ -697,6 +719,7 @@ fn connector_plugin(
     desc: &'static Desc,
     kind: ConnectorKind,
     aliases: &[String],
+    local_file_keys: &[String],
 ) -> Option<Plugin> {
     let connectors: [fn() -> Box<dyn Connector>; MAX_CONNECTORS] =
         all_slots!(new_connector_at, dyn Connector);
@@ -714,19 +737,23 @@ fn connector_plugin(
         slots.push(desc);
         slots.len() - 1
     };
-    let aliases: Vec<&'static str> = aliases
-        .iter()
-        .map(|a| &*Box::leak(a.clone().into_boxed_str()))
-        .collect();
+    let leak_all = |texts: &[String]| -> &'static [&'static str] {
+        Vec::leak(
+            texts
+                .iter()
+                .map(|t| &*Box::leak(t.clone().into_boxed_str()))
+                .collect(),
+        )
+    };
     let descriptor = PluginDescriptor {
         class: Box::leak(desc.class.clone().into_boxed_str()),
-        aliases: Vec::leak(aliases),
+        aliases: leak_all(aliases),
         kind,
         version: Box::leak(desc.version.clone().into_boxed_str()),
         new_connector: connectors[n],
         new_source_task: (kind == ConnectorKind::Source).then_some(sources[n]),
         new_sink_task: (kind == ConnectorKind::Sink).then_some(sinks[n]),
-        local_file_keys: &[],
+        local_file_keys: leak_all(local_file_keys),
     };
     Some(Plugin::connector(descriptor))
 }

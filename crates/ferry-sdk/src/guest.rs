@@ -261,6 +261,15 @@ fn describe(p: &'static Plugin) -> FerryPluginDesc {
             .map(|a| FerryStr::new(a.as_bytes()))
             .collect(),
     );
+    let file_keys: &'static [FerryStr] = match p.factory() {
+        PluginFactory::Connector(d) => Vec::leak(
+            d.local_file_keys
+                .iter()
+                .map(|k| FerryStr::new(k.as_bytes()))
+                .collect(),
+        ),
+        _ => &[],
+    };
     FerryPluginDesc {
         kind: k,
         class_name: FerryStr::new(p.class().as_bytes()),
@@ -270,6 +279,8 @@ fn describe(p: &'static Plugin) -> FerryPluginDesc {
         config_def: leak_str(config_json::config_def_to_json(p.config_def())),
         factory: (p as *const Plugin).cast(),
         vtable,
+        local_file_keys: file_keys.as_ptr(),
+        local_file_key_count: file_keys.len(),
     }
 }
 

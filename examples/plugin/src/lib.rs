@@ -456,7 +456,7 @@ fn plugins() -> Vec<Plugin> {
             },
             new_source_task: Some(|| Box::<LinesSource>::default()),
             new_sink_task: None,
-            local_file_keys: &[],
+            local_file_keys: &["file"],
         }),
         Plugin::connector(PluginDescriptor {
             class: "com.example.ferry.LinesSinkConnector",
@@ -471,7 +471,7 @@ fn plugins() -> Vec<Plugin> {
             },
             new_source_task: None,
             new_sink_task: Some(|| Box::<LinesSink>::default()),
-            local_file_keys: &[],
+            local_file_keys: &["file"],
         }),
         Plugin::transformation("com.example.ferry.Upper", VERSION, Upper::default),
         Plugin::predicate(
