@@ -289,6 +289,37 @@ fn example_plugin_runs_in_a_standalone_worker_and_its_panics_fail_one_task_each(
     assert!(w.terminate().success(), "a clean shutdown");
 }
 
+/// A standalone worker with the example plugin in its `plugin.path`, and
+/// the `extra` worker settings, started.
+fn plugin_worker(dir: &Path, extra: &[(&str, &str)]) -> Worker {
+    let plugins = plugin_dir(dir);
+    let mut props = vec![("plugin.path", plugins.to_str().expect("utf-8 path"))];
+    props.extend_from_slice(extra);
+    let mut w = Worker::new(dir, &props);
+    w.start(&[]);
+    w
+}
+
+/// The first `n` values of `topic`, as text.
+fn topic_texts(topic: &str, n: usize) -> Vec<String> {
+    consume_values(topic, n, Duration::from_secs(60))
+        .into_iter()
+        .map(|v| String::from_utf8(v.unwrap_or_default()).expect("utf-8"))
+        .collect()
+}
+
+/// Waits for a sink's file to hold `lines`, then for `dead` to be the
+/// first record of its dead letter queue.
+fn expect_output_and_dead_letter(output: &Path, lines: &[String], dlq: &str, dead: &[u8]) {
+    wait_for(
+        "the sink's file to hold every good record",
+        Duration::from_secs(60),
+        || (read_lines(output) == lines).then_some(()),
+    );
+    let got = consume_values(dlq, 1, Duration::from_secs(60));
+    assert_eq!(got, vec![Some(dead.to_vec())], "the dead letter queue");
+}
+
 /// A plugin's transformation and predicate are called once per batch;
 /// a record that fails in the middle of one is the only one skipped (and
 /// dead-lettered), on both sides, the others keep their order.
@@ -296,12 +327,7 @@ fn example_plugin_runs_in_a_standalone_worker_and_its_panics_fail_one_task_each(
 fn a_plugin_transformation_failing_mid_batch_skips_that_record_only() {
     require_kafka();
     let dir = tempfile::tempdir().expect("temp dir");
-    let plugins = plugin_dir(dir.path());
-    let mut w = Worker::new(
-        dir.path(),
-        &[("plugin.path", plugins.to_str().expect("utf-8 path"))],
-    );
-    w.start(&[]);
+    let mut w = plugin_worker(dir.path(), &[]);
     let values: Vec<String> = (0..40)
         .map(|i| match i {
             17 => "bad".to_owned(),
@@ -353,11 +379,11 @@ fn a_plugin_transformation_failing_mid_batch_skips_that_record_only() {
             "batch.size": "40", "value.converter": "org.apache.kafka.connect.storage.StringConverter"}),
         ),
     );
-    let got: Vec<String> = consume_values(&topic, expected.len(), Duration::from_secs(60))
-        .into_iter()
-        .map(|v| String::from_utf8(v.unwrap_or_default()).expect("utf-8"))
-        .collect();
-    assert_eq!(got, expected, "the source side's records");
+    assert_eq!(
+        topic_texts(&topic, expected.len()),
+        expected,
+        "the source side's records"
+    );
 
     // Sink side (the built-in file sink): "bad" goes to the dead letter
     // queue, the rest to the file in order.
@@ -377,13 +403,7 @@ fn a_plugin_transformation_failing_mid_batch_skips_that_record_only() {
             "errors.deadletterqueue.topic.replication.factor": "1"}),
         ),
     );
-    wait_for(
-        "the sink's file to hold every good record",
-        Duration::from_secs(60),
-        || (read_lines(&output) == expected).then_some(()),
-    );
-    let dead = consume_values(&dlq, 1, Duration::from_secs(60));
-    assert_eq!(dead, vec![Some(b"bad".to_vec())], "the dead letter queue");
+    expect_output_and_dead_letter(&output, &expected, &dlq, b"bad");
     wait_running(&w, "mid-batch-source");
     wait_running(&w, "mid-batch-sink");
     assert!(w.terminate().success(), "a clean shutdown");
@@ -397,12 +417,7 @@ fn a_plugin_transformation_failing_mid_batch_skips_that_record_only() {
 fn a_plugin_converter_failing_mid_batch_skips_that_record_only() {
     require_kafka();
     let dir = tempfile::tempdir().expect("temp dir");
-    let plugins = plugin_dir(dir.path());
-    let mut w = Worker::new(
-        dir.path(),
-        &[("plugin.path", plugins.to_str().expect("utf-8 path"))],
-    );
-    w.start(&[]);
+    let mut w = plugin_worker(dir.path(), &[]);
     let values: Vec<String> = (0..30).map(|i| format!("value {i}")).collect();
     let good: Vec<String> = values
         .iter()
@@ -422,11 +437,11 @@ fn a_plugin_converter_failing_mid_batch_skips_that_record_only() {
             "value.converter": CONVERTER, "value.converter.fail.on": "value 11",
             "errors.tolerance": "all"}),
     );
-    let got: Vec<String> = consume_values(&topic, good.len(), Duration::from_secs(60))
-        .into_iter()
-        .map(|v| String::from_utf8(v.unwrap_or_default()).expect("utf-8"))
-        .collect();
-    assert_eq!(got, good, "the source side's records");
+    assert_eq!(
+        topic_texts(&topic, good.len()),
+        good,
+        "the source side's records"
+    );
 
     // Sink side: the converter cannot read the bytes that are not UTF-8.
     let raw = unique("conv-mid-batch-raw");
@@ -444,17 +459,7 @@ fn a_plugin_converter_failing_mid_batch_skips_that_record_only() {
             "errors.deadletterqueue.topic.name": dlq,
             "errors.deadletterqueue.topic.replication.factor": "1"}),
     );
-    wait_for(
-        "the sink's file to hold every good record",
-        Duration::from_secs(60),
-        || (read_lines(&output) == good).then_some(()),
-    );
-    let dead = consume_values(&dlq, 1, Duration::from_secs(60));
-    assert_eq!(
-        dead,
-        vec![Some(b"\xff\xfe not text".to_vec())],
-        "the dead letter queue"
-    );
+    expect_output_and_dead_letter(&output, &good, &dlq, b"\xff\xfe not text");
     wait_running(&w, "conv-source");
     wait_running(&w, "conv-sink");
     assert!(w.terminate().success(), "a clean shutdown");
@@ -467,21 +472,16 @@ fn a_plugin_converter_failing_mid_batch_skips_that_record_only() {
 fn a_plugin_connectors_files_stay_inside_the_allowed_directories() {
     require_kafka();
     let dir = tempfile::tempdir().expect("temp dir");
-    let plugins = plugin_dir(dir.path());
     let allowed = dir.path().join("allowed");
     std::fs::create_dir_all(&allowed).expect("allowed dir");
     let allowed = allowed.canonicalize().expect("canonical");
-    let mut w = Worker::new(
+    let mut w = plugin_worker(
         dir.path(),
-        &[
-            ("plugin.path", plugins.to_str().expect("utf-8 path")),
-            (
-                "file.connectors.allowed.paths",
-                allowed.to_str().expect("utf-8 path"),
-            ),
-        ],
+        &[(
+            "file.connectors.allowed.paths",
+            allowed.to_str().expect("utf-8 path"),
+        )],
     );
-    w.start(&[]);
     let topic = unique("allowed-files");
     for (class, outside) in [(SOURCE, "/etc/passwd"), (SINK, "/tmp/ferry-outside.txt")] {
         let config =

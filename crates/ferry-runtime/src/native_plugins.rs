@@ -1500,6 +1500,48 @@ fn data_bytes(schema: Option<&Schema>, value: &Value) -> Vec<u8> {
     w.into_vec()
 }
 
+/// A converter table's optional batch entry.
+type ConvertBatchFn = extern "C" fn(*mut c_void, FerryStr, *mut FerryBuf, *mut FerryError) -> i32;
+
+/// Serializes `items` through a converter's batch entry, one result per item.
+fn to_bytes_batch(
+    desc: &Desc,
+    method: &str,
+    (this, batch): (*mut c_void, ConvertBatchFn),
+    items: &[codec::ToBytesItem<'_>],
+) -> Vec<Result<Option<Vec<u8>>, ConvertError>> {
+    desc.batch_call(
+        method,
+        items.len(),
+        |start, w| codec::encode_to_bytes_items(&items[start..], w),
+        |items, out, err| batch(this, items, out, err),
+        codec::decode_to_bytes_results,
+    )
+    .into_iter()
+    .map(|r| r.map_err(ConvertError::from))
+    .collect()
+}
+
+/// Deserializes `items` through a converter's batch entry, one result per
+/// item.
+fn from_bytes_batch(
+    desc: &Desc,
+    method: &str,
+    (this, batch): (*mut c_void, ConvertBatchFn),
+    items: &[codec::FromBytesItem<'_>],
+) -> Vec<Result<(Option<Schema>, Value), ConvertError>> {
+    desc.batch_call(
+        method,
+        items.len(),
+        |start, w| codec::encode_from_bytes_items(&items[start..], w),
+        |items, out, err| batch(this, items, out, err),
+        codec::decode_from_bytes_results,
+    )
+    .into_iter()
+    .map(|r| r.map_err(ConvertError::from))
+    .collect()
+}
+
 struct NativeConverter {
     desc: &'static Desc,
     instance: Result<Instance, Failure>,
@@ -1615,17 +1657,7 @@ impl Converter for NativeConverter {
         };
         let items: Vec<codec::ToBytesItem<'_>> =
             items.iter().map(|(t, s, v)| (*t, "", *s, *v)).collect();
-        self.desc
-            .batch_call(
-                "fromConnectData",
-                items.len(),
-                |start, w| codec::encode_to_bytes_items(&items[start..], w),
-                |items, out, err| batch(this, items, out, err),
-                codec::decode_to_bytes_results,
-            )
-            .into_iter()
-            .map(|r| r.map_err(ConvertError::from))
-            .collect()
+        to_bytes_batch(self.desc, "fromConnectData", (this, batch), &items)
     }
 
     fn to_connect_batch(
@@ -1641,17 +1673,7 @@ impl Converter for NativeConverter {
         };
         let items: Vec<codec::FromBytesItem<'_>> =
             items.iter().map(|(t, d)| (*t, "", *d)).collect();
-        self.desc
-            .batch_call(
-                "toConnectData",
-                items.len(),
-                |start, w| codec::encode_from_bytes_items(&items[start..], w),
-                |items, out, err| batch(this, items, out, err),
-                codec::decode_from_bytes_results,
-            )
-            .into_iter()
-            .map(|r| r.map_err(ConvertError::from))
-            .collect()
+        from_bytes_batch(self.desc, "toConnectData", (this, batch), &items)
     }
 
     fn close(&self) {
@@ -1775,17 +1797,7 @@ impl HeaderConverter for NativeHeaderConverter {
                 })
                 .collect();
         };
-        self.desc
-            .batch_call(
-                "fromConnectHeader",
-                items.len(),
-                |start, w| codec::encode_to_bytes_items(&items[start..], w),
-                |items, out, err| batch(this, items, out, err),
-                codec::decode_to_bytes_results,
-            )
-            .into_iter()
-            .map(|r| r.map_err(ConvertError::from))
-            .collect()
+        to_bytes_batch(self.desc, "fromConnectHeader", (this, batch), items)
     }
 
     fn to_connect_header_batch(
@@ -1799,17 +1811,7 @@ impl HeaderConverter for NativeHeaderConverter {
                 .map(|(topic, key, data)| self.to_connect_header(topic, key, *data))
                 .collect();
         };
-        self.desc
-            .batch_call(
-                "toConnectHeader",
-                items.len(),
-                |start, w| codec::encode_from_bytes_items(&items[start..], w),
-                |items, out, err| batch(this, items, out, err),
-                codec::decode_from_bytes_results,
-            )
-            .into_iter()
-            .map(|r| r.map_err(ConvertError::from))
-            .collect()
+        from_bytes_batch(self.desc, "toConnectHeader", (this, batch), items)
     }
 
     fn close(&self) {

@@ -21,8 +21,8 @@ use async_trait::async_trait;
 use ferry_api::{
     ConnectError, ConnectRecord, Connector, ConnectorContext, Converter, ErrantRecordReporter,
     HeaderConverter, OffsetMap, OffsetStorageReader, Plugin, PluginFactory, PluginType, Predicate,
-    RecordMetadata, SinkRecord, SinkTask, SinkTaskContext, SourceRecord, SourceTask,
-    SourceTaskContext, StopSignal, Transformation,
+    RecordMetadata, Schema, SinkRecord, SinkTask, SinkTaskContext, SourceRecord, SourceTask,
+    SourceTaskContext, StopSignal, Transformation, Value,
 };
 use ferry_plugin_abi::wire::{Reader, Writer};
 use ferry_plugin_abi::{
@@ -956,6 +956,37 @@ fn give_results(out: *mut FerryBuf, w: Writer, failure: Option<Failure>) -> Outc
     failure.map_or(Ok(()), Err)
 }
 
+/// A to-bytes batch call: each item through `convert`, the results (those
+/// before a failure, on a failure) handed to the host.
+fn to_bytes_all(
+    items: FerryStr,
+    out: *mut FerryBuf,
+    mut convert: impl FnMut(&str, &str, Option<&Schema>, &Value) -> Result<Option<Vec<u8>>, Failure>,
+) -> Outcome {
+    let items = codec::decode_to_bytes_items(arg(items))?;
+    let (results, failure) = convert_all(&items, |(topic, key, schema, value)| {
+        convert(topic, key, schema.as_ref(), value)
+    });
+    let mut w = Writer::new();
+    codec::encode_to_bytes_results(&results, &mut w);
+    give_results(out, w, failure)
+}
+
+/// A from-bytes batch call, as [`to_bytes_all`].
+fn from_bytes_all(
+    items: FerryStr,
+    out: *mut FerryBuf,
+    mut convert: impl FnMut(&str, &str, Option<&[u8]>) -> Result<(Option<Schema>, Value), Failure>,
+) -> Outcome {
+    let items = codec::decode_from_bytes_items(arg(items))?;
+    let (results, failure) = convert_all(&items, |(topic, key, payload)| {
+        convert(topic, key, *payload)
+    });
+    let mut w = Writer::new();
+    codec::encode_from_bytes_results(&results, &mut w);
+    give_results(out, w, failure)
+}
+
 extern "C" fn converter_from_connect_batch(
     this: *mut c_void,
     items: FerryStr,
@@ -964,15 +995,11 @@ extern "C" fn converter_from_connect_batch(
 ) -> i32 {
     guard(err, || {
         let c = shared::<Box<dyn Converter>>(this)?;
-        let items = codec::decode_to_bytes_items(arg(items))?;
-        let (results, failure) = convert_all(&items, |(topic, _, schema, value)| {
+        to_bytes_all(items, out, |topic, _, schema, value| {
             let mut bytes = Vec::new();
-            let present = c.from_connect(topic, schema.as_ref(), value, &mut bytes)?;
+            let present = c.from_connect(topic, schema, value, &mut bytes)?;
             Ok(present.then_some(bytes))
-        });
-        let mut w = Writer::new();
-        codec::encode_to_bytes_results(&results, &mut w);
-        give_results(out, w, failure)
+        })
     })
 }
 
@@ -984,13 +1011,9 @@ extern "C" fn converter_to_connect_batch(
 ) -> i32 {
     guard(err, || {
         let c = shared::<Box<dyn Converter>>(this)?;
-        let items = codec::decode_from_bytes_items(arg(items))?;
-        let (results, failure) = convert_all(&items, |(topic, _, payload)| {
-            Ok(c.to_connect(topic, *payload)?)
-        });
-        let mut w = Writer::new();
-        codec::encode_from_bytes_results(&results, &mut w);
-        give_results(out, w, failure)
+        from_bytes_all(items, out, |topic, _, payload| {
+            Ok(c.to_connect(topic, payload)?)
+        })
     })
 }
 
@@ -1084,13 +1107,9 @@ extern "C" fn header_converter_from_connect_batch(
 ) -> i32 {
     guard(err, || {
         let c = shared::<Box<dyn HeaderConverter>>(this)?;
-        let items = codec::decode_to_bytes_items(arg(items))?;
-        let (results, failure) = convert_all(&items, |(topic, key, schema, value)| {
-            Ok(c.from_connect_header(topic, key, schema.as_ref(), value)?)
-        });
-        let mut w = Writer::new();
-        codec::encode_to_bytes_results(&results, &mut w);
-        give_results(out, w, failure)
+        to_bytes_all(items, out, |topic, key, schema, value| {
+            Ok(c.from_connect_header(topic, key, schema, value)?)
+        })
     })
 }
 
@@ -1102,13 +1121,9 @@ extern "C" fn header_converter_to_connect_batch(
 ) -> i32 {
     guard(err, || {
         let c = shared::<Box<dyn HeaderConverter>>(this)?;
-        let items = codec::decode_from_bytes_items(arg(items))?;
-        let (results, failure) = convert_all(&items, |(topic, key, payload)| {
-            Ok(c.to_connect_header(topic, key, *payload)?)
-        });
-        let mut w = Writer::new();
-        codec::encode_from_bytes_results(&results, &mut w);
-        give_results(out, w, failure)
+        from_bytes_all(items, out, |topic, key, payload| {
+            Ok(c.to_connect_header(topic, key, payload)?)
+        })
     })
 }
 
