@@ -58,10 +58,10 @@ class PluginBench(B.Bench):
     def one_run(self, run: int) -> dict:
         result: dict = {"run": run}
         try:
-            sink_topic = self.fill_sink_topic(run, "sink")
+            sink_topic = self.fill_sink_topic(run, "sink") if "sink" in self.args.workloads else ""
             order = SYSTEMS if run % 2 == 0 else tuple(reversed(SYSTEMS))
             result["order"] = list(order)
-            for wl in WORKLOADS:
+            for wl in self.args.workloads:
                 for system in order:
                     result.setdefault(system, {})[wl] = self.workload(
                         system, wl, run, sink_topic if wl == "sink" else "")
@@ -70,9 +70,9 @@ class PluginBench(B.Bench):
         return result
 
 
-def summary(runs: list[dict]) -> dict:
+def summary(runs: list[dict], workloads: tuple[str, ...]) -> dict:
     out: dict = {}
-    for wl in WORKLOADS:
+    for wl in workloads:
         row = {}
         for s in SYSTEMS:
             for key in ("records_per_s", "records_per_s_steady", "cpu_s_per_million_steady", "rss_peak_mib"):
@@ -87,7 +87,7 @@ def table(s: dict, records: int, runs: int) -> str:
     lines = [f"Ferry's file connectors built in vs as a native plugin: {records:,} records, "
              f"median of {runs} run(s)",
              f"{'':<34}{'built in':>14}{'plugin':>14}{'plugin/built-in':>17}"]
-    for wl in WORKLOADS:
+    for wl in s:
         r = s[wl]
         for key, name in (("records_per_s_steady", "records/s (steady)"),
                           ("records_per_s", "records/s (from start)"),
@@ -105,13 +105,14 @@ def main(argv: list[str]) -> int:
     p.add_argument("--records", type=int, default=5_000_000, help="records per workload (default 5,000,000)")
     p.add_argument("--runs", type=int, default=3, help="repetitions; medians are reported (default 3)")
     p.add_argument("--smoke", action="store_true", help="10,000 records, 1 run; writes results/plugin-smoke.json")
+    p.add_argument("--only", choices=WORKLOADS, help="run one workload only (default: both)")
     p.add_argument("--keep", action="store_true", help="keep topics and output files")
     p.add_argument("--keep-broker", action="store_true", help="leave the broker running if this run started it")
     args = p.parse_args(argv)
     if args.smoke:
         args.records, args.runs = 10_000, 1
-    args.workloads = WORKLOADS
-    args.output = "plugin-smoke" if args.smoke else "plugin-latest"
+    args.workloads = (args.only,) if args.only else WORKLOADS
+    args.output = "plugin-smoke" if args.smoke else f"plugin-{args.only}-latest" if args.only else "plugin-latest"
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, B.on_signal)
     t_start = time.monotonic()
@@ -121,7 +122,7 @@ def main(argv: list[str]) -> int:
         machine = B.machine_info()
         bench.setup()
         runs = [bench.one_run(r) for r in range(args.runs)]
-        s = summary(runs)
+        s = summary(runs, args.workloads)
         doc = {
             "benchmark": "ferry-file-connectors-built-in-vs-plugin",
             "started": started,

@@ -409,6 +409,39 @@ fn a_plugin_transformation_failing_mid_batch_skips_that_record_only() {
     assert!(w.terminate().success(), "a clean shutdown");
 }
 
+/// A plugin sink's `put` runs while the worker fetches the next batch, so
+/// the worker hears of a failed batch one call late. A retriable failure
+/// must still deliver that batch again, before the ones after it: every
+/// record reaches the file once, in order, and the task keeps running.
+#[test]
+fn a_plugin_sink_failing_retriably_gets_its_batch_again_in_order() {
+    require_kafka();
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Batches of 50, so the failing one sits between others.
+    let mut w = plugin_worker(dir.path(), &[("consumer.max.poll.records", "50")]);
+    let topic = unique("retry-sink");
+    create_topic(&topic, 1);
+    let lines: Vec<String> = (0..1000).map(|i| format!("line-{i}")).collect();
+    let values: Vec<&[u8]> = lines.iter().map(|v| v.as_bytes()).collect();
+    produce(&topic, &values);
+    let output = dir.path().join("retry-out.txt");
+    create(
+        &w,
+        "retry-sink",
+        json!({"connector.class": SINK, "file": output, "topics": topic,
+        "retry.on": "line-537", "retry.times": "3",
+        "value.converter": "org.apache.kafka.connect.storage.StringConverter"}),
+    );
+    wait_for(
+        "the sink's file to hold every record",
+        Duration::from_secs(60),
+        || (read_lines(&output).len() >= lines.len()).then_some(()),
+    );
+    assert_eq!(read_lines(&output), lines, "each record once, in order");
+    wait_running(&w, "retry-sink");
+    assert!(w.terminate().success(), "a clean shutdown");
+}
+
 /// A plugin's converter is called once per batch: a record it fails to
 /// convert in the middle of one is the only one skipped (and, on the sink
 /// side, dead-lettered with its original bytes); the others keep their

@@ -566,8 +566,8 @@ struct Instance {
     ptr: *mut c_void,
     destroy: extern "C" fn(*mut c_void),
     context: Option<Box<dyn std::any::Any + Send>>,
-    /// Batches handed to the instance are encoded with these, kept from
-    /// one call to the next.
+    /// Sink batches are encoded with these, kept from one call to the
+    /// next.
     encoder: codec::BatchEncoder,
     batch: Vec<u8>,
 }
@@ -1226,6 +1226,38 @@ struct NativeSinkTask {
     desc: Option<&'static Desc>,
     instance: Result<Arc<Mutex<Instance>>, ConnectError>,
     _stop_watch: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The task's context, for rewinding a batch that failed in the
+    /// background.
+    context: Option<Arc<SinkTaskContext>>,
+    /// The last batch's `put`, running on a blocking thread while the
+    /// worker fetches and converts the next one; see [`NativeSinkTask::settle`].
+    in_flight: Option<tokio::task::JoinHandle<Result<(), FailedPut>>>,
+}
+
+/// A `put` that failed in the background, with the first offset of each
+/// partition in its batch (positions consumed from, before
+/// transformations), to rewind to when the failure is retriable.
+struct FailedPut {
+    failure: Failure,
+    firsts: Vec<(TopicPartition, i64)>,
+}
+
+/// Each consumed partition's first offset in `records`. Records come in
+/// runs of one partition, so this compares with the last run mostly.
+fn first_offsets(records: &[SinkRecord]) -> Vec<(TopicPartition, i64)> {
+    let mut firsts: Vec<(TopicPartition, i64)> = Vec::new();
+    for r in records {
+        let (topic, partition) = (r.original_topic(), r.original_kafka_partition());
+        let seen = |(tp, _): &(TopicPartition, i64)| tp.partition == partition && tp.topic == topic;
+        if firsts.last().is_some_and(seen) || firsts.iter().any(seen) {
+            continue;
+        }
+        firsts.push((
+            TopicPartition::new(topic, partition),
+            r.original_kafka_offset(),
+        ));
+    }
+    firsts
 }
 
 struct SinkState {
@@ -1332,6 +1364,49 @@ impl NativeSinkTask {
             desc,
             instance,
             _stop_watch: None,
+            context: None,
+            in_flight: None,
+        }
+    }
+
+    /// Waits for the batch put in the background, if any. Its failure is
+    /// this call's: the worker learns of it one call late, before anything
+    /// that depends on it (the next `put`, `flush`, `preCommit`, `close`,
+    /// `stop`), so no offset past a failed batch is ever committed. A
+    /// retriable failure also rewinds the failed batch's partitions to its
+    /// first records, through the task context: the worker rewinds the
+    /// batch it was handing over when it gets the error and then applies
+    /// the context's rewinds, so the failed batch is delivered again first.
+    async fn settle(&mut self) -> Result<(), ConnectError> {
+        let Some(put) = self.in_flight.take() else {
+            return Ok(());
+        };
+        let failed = match put.await {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(failed)) => failed,
+            Err(e) => return Err(ConnectError::caused_by("a plugin call did not complete", e)),
+        };
+        let e = ConnectError::from(failed.failure);
+        if e.is_retriable() {
+            if let Some(context) = &self.context {
+                for (tp, offset) in failed.firsts {
+                    context.reset_offset(tp, offset);
+                }
+            }
+        }
+        Err(e)
+    }
+
+    /// [`settle`](Self::settle) before `open` or `close`, which a retriable
+    /// failure must not fail: the rewind it asked for is all it takes.
+    async fn settle_between_batches(&mut self) -> Result<(), ConnectError> {
+        match self.settle().await {
+            Err(e) if e.is_retriable() => {
+                let plugin = self.desc.map_or("", |d| d.class.as_str());
+                warn!(%plugin, error = %e, "retriable put failure; redelivering");
+                Ok(())
+            }
+            settled => settled,
         }
     }
 
@@ -1356,7 +1431,7 @@ impl NativeSinkTask {
     }
 
     async fn with_bytes(
-        &self,
+        &mut self,
         method: &'static str,
         bytes: Vec<u8>,
         f: fn(
@@ -1411,6 +1486,7 @@ impl SinkTask for NativeSinkTask {
                 free_buf: host_free_buf,
             },
         });
+        let context = Arc::clone(&ctx.state.context);
         let watch = forward_stop(ctx.state.context.stop_signal(), instance, vt.request_stop);
         ctx.abi.host = (&ctx.state as *const SinkState).cast();
         ctx.abi.connector_name = FerryStr::new(ctx.state.connector.as_bytes());
@@ -1430,17 +1506,31 @@ impl SinkTask for NativeSinkTask {
         .await?
         .map_err(ConnectError::from);
         self._stop_watch = watch;
+        self.context = Some(context);
         started
     }
 
     async fn open(&mut self, partitions: &[TopicPartition]) -> Result<(), ConnectError> {
+        self.settle_between_batches().await?;
         self.with_bytes("open", partitions_bytes(partitions), |vt| vt.open)
             .await
     }
 
+    /// Hands the batch to the library on a blocking thread and returns:
+    /// the library decodes and writes it while the worker fetches and
+    /// converts the next batch. Calls stay one at a time and in order (the
+    /// previous batch is settled first); see [`NativeSinkTask::settle`]
+    /// for how a failure is reported.
     async fn put(&mut self, records: Vec<SinkRecord>) -> Result<(), ConnectError> {
+        self.settle().await?;
         let (desc, vt, instance) = self.parts()?;
-        blocking_with(instance, move |i| {
+        let instance = Arc::clone(instance);
+        // Encoding and dropping the records happen on that thread too: the
+        // worker's thread only fetches and converts.
+        self.in_flight = Some(tokio::task::spawn_blocking(move || {
+            let firsts = first_offsets(&records);
+            let mut guard = lock(&instance);
+            let i = &mut *guard;
             let mut w = Writer::reusing(std::mem::take(&mut i.batch));
             i.encoder.encode_batch(&records, &mut w);
             drop(records);
@@ -1448,13 +1538,13 @@ impl SinkTask for NativeSinkTask {
                 (vt.put)(i.ptr, FerryStr::new(w.as_slice()), err)
             });
             i.batch = w.into_vec();
-            put
-        })
-        .await?
-        .map_err(ConnectError::from)
+            put.map_err(|failure| FailedPut { failure, firsts })
+        }));
+        Ok(())
     }
 
     async fn flush(&mut self, offsets: &BTreeMap<TopicPartition, i64>) -> Result<(), ConnectError> {
+        self.settle().await?;
         self.with_bytes("flush", offsets_bytes(offsets), |vt| vt.flush)
             .await
     }
@@ -1463,6 +1553,7 @@ impl SinkTask for NativeSinkTask {
         &mut self,
         offsets: BTreeMap<TopicPartition, i64>,
     ) -> Result<BTreeMap<TopicPartition, i64>, ConnectError> {
+        self.settle().await?;
         let (desc, vt, instance) = self.parts()?;
         let bytes = offsets_bytes(&offsets);
         blocking(instance, move |this| {
@@ -1478,17 +1569,22 @@ impl SinkTask for NativeSinkTask {
     }
 
     async fn close(&mut self, partitions: &[TopicPartition]) -> Result<(), ConnectError> {
+        self.settle_between_batches().await?;
         self.with_bytes("close", partitions_bytes(partitions), |vt| vt.close)
             .await
     }
 
     async fn stop(&mut self) -> Result<(), ConnectError> {
+        // The library is stopped even after a failed last batch; the
+        // failure is reported first.
+        let settled = self.settle().await;
         let (desc, vt, instance) = self.parts()?;
-        blocking(instance, move |this| {
+        let stopped = blocking(instance, move |this| {
             desc.call("stop", |err| (vt.stop)(this, err))
         })
         .await?
-        .map_err(ConnectError::from)
+        .map_err(ConnectError::from);
+        settled.and(stopped)
     }
 }
 

@@ -889,6 +889,13 @@ impl SinkTaskRunner {
             }
             Err(e) => return Err(TaskError::Task(e)),
         };
+        // A task may still be writing when `pre_commit` is called (a plugin
+        // sink's `put` runs in the background); a record it reported
+        // meanwhile under errors.tolerance=none fails the task before any
+        // offset past it is committed.
+        if let Some(refused) = self.reporter.as_ref().and_then(|r| r.tolerance_failure()) {
+            return Err(refused);
+        }
         let offsets: Vec<PartitionOffset> = safe
             .into_iter()
             .map(|(tp, offset)| PartitionOffset {

@@ -236,6 +236,10 @@ impl SourceTask for LinesSource {
 struct LinesSink {
     file: Option<tokio::fs::File>,
     panic_on_put: bool,
+    /// `retry.on`: a batch holding this value fails retriably, writing
+    /// nothing, its first `retry.times` (default 2) times.
+    retry_on: Option<String>,
+    retries_left: u32,
 }
 
 #[async_trait]
@@ -247,6 +251,13 @@ impl SinkTask for LinesSink {
     ) -> Result<(), ConnectError> {
         let path = required(&props, "file")?;
         self.panic_on_put = props.get("panic.on").map(String::as_str) == Some("put");
+        self.retry_on = props.get("retry.on").filter(|v| !v.is_empty()).cloned();
+        self.retries_left = match props.get("retry.times") {
+            Some(n) => n
+                .parse()
+                .map_err(|_| ConnectError::config(format!("retry.times: not a count: {n}")))?,
+            None => 2,
+        };
         self.file = Some(
             tokio::fs::OpenOptions::new()
                 .create(true)
@@ -260,6 +271,17 @@ impl SinkTask for LinesSink {
     async fn put(&mut self, records: Vec<SinkRecord>) -> Result<(), ConnectError> {
         if self.panic_on_put && !records.is_empty() {
             panic!("LinesSink was told to panic in put");
+        }
+        if let Some(on) = &self.retry_on {
+            let hit = records
+                .iter()
+                .any(|r| matches!(&r.value, Value::String(s) if s == on));
+            if hit && self.retries_left > 0 {
+                self.retries_left -= 1;
+                return Err(ConnectError::retriable(format!(
+                    "LinesSink was told to fail retriably on {on}"
+                )));
+            }
         }
         let mut text = String::new();
         for r in &records {
