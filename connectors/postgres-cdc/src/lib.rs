@@ -1,0 +1,10 @@
+//! PostgreSQL change data capture, to be a drop-in for Debezium's Postgres
+//! connector (`io.debezium.connector.postgresql.PostgresConnector`).
+//!
+//! Built bottom up; so far:
+//! - [`pgoutput`]: the decoder of the messages PostgreSQL's built-in
+//!   `pgoutput` plugin writes into a logical replication stream.
+//! - [`lsn`]: log sequence numbers, as PostgreSQL and Debezium write them.
+
+pub mod lsn;
+pub mod pgoutput;
