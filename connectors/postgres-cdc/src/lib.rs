@@ -4,7 +4,9 @@
 //! Built bottom up; so far:
 //! - [`pgoutput`]: the decoder of the messages PostgreSQL's built-in
 //!   `pgoutput` plugin writes into a logical replication stream.
+//! - [`pgtext`]: parsers of the text forms in which pgoutput sends values.
 //! - [`lsn`]: log sequence numbers, as PostgreSQL and Debezium write them.
 
 pub mod lsn;
 pub mod pgoutput;
+pub mod pgtext;
