@@ -3,9 +3,7 @@
 
 use std::time::Duration;
 
-use ferry_api::config::{
-    ConfigDef, ConfigValue, Importance, Key, Password, ValidatedValue, Validator,
-};
+use ferry_api::config::{ConfigDef, ConfigValue, Importance, Key, Password, Validator};
 use ferry_api::{ParsedConfig, Props};
 
 use crate::dialect::TableId;
@@ -599,28 +597,6 @@ pub fn sink_cross_checks(p: &ParsedConfig) -> Vec<(String, String)> {
     out
 }
 
-/// `ConfigDef` validation plus the cross-key checks, errors attached to
-/// keys. The cross-key checks run once every key is valid on its own.
-pub fn validate_with(
-    def: &ConfigDef,
-    props: &Props,
-    cross_checks: fn(&ParsedConfig) -> Vec<(String, String)>,
-) -> Vec<ValidatedValue> {
-    let mut values = def.validate(props);
-    if values.iter().any(|v| !v.errors.is_empty()) {
-        return values;
-    }
-    let Ok(parsed) = def.parse(props) else {
-        return values;
-    };
-    for (key, msg) in cross_checks(&parsed) {
-        if let Some(v) = values.iter_mut().find(|v| v.name == key) {
-            v.errors.push(msg);
-        }
-    }
-    values
-}
-
 #[cfg(test)]
 mod tests {
     use ferry_api::testkit::props;
@@ -696,7 +672,7 @@ mod tests {
         assert_eq!(c.max_retries, 10);
     }
 
-    fn errors(values: Vec<ValidatedValue>) -> Vec<(String, String)> {
+    fn errors(values: Vec<ferry_api::config::ValidatedValue>) -> Vec<(String, String)> {
         values
             .into_iter()
             .flat_map(|v| v.errors.into_iter().map(move |e| (v.name.clone(), e)))
@@ -711,7 +687,7 @@ mod tests {
             (INSERT_MODE.name(), "upsert"),
         ]);
         assert_eq!(
-            errors(validate_with(&sink_config_def(), &p, sink_cross_checks)),
+            errors(sink_config_def().validate_with(&p, sink_cross_checks)),
             [
                 (
                     "delete.enabled".to_owned(),
@@ -727,7 +703,7 @@ mod tests {
         let mut p = p;
         p.insert(BATCH_SIZE.name().into(), "many".into());
         assert_eq!(
-            errors(validate_with(&sink_config_def(), &p, sink_cross_checks)),
+            errors(sink_config_def().validate_with(&p, sink_cross_checks)),
             [(
                 "batch.size".to_owned(),
                 "Invalid value many for configuration batch.size: Not a number of type INT"

@@ -2,11 +2,13 @@
 //! connector (`io.debezium.connector.postgresql.PostgresConnector`).
 //!
 //! Built bottom up; so far:
+//! - [`config`]: Debezium's configuration keys, defaults and checks.
 //! - [`pgoutput`]: the decoder of the messages PostgreSQL's built-in
 //!   `pgoutput` plugin writes into a logical replication stream.
 //! - [`pgtext`]: parsers of the text forms in which pgoutput sends values.
 //! - [`lsn`]: log sequence numbers, as PostgreSQL and Debezium write them.
 
+pub mod config;
 pub mod lsn;
 pub mod pgoutput;
 pub mod pgtext;

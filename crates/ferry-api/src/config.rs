@@ -892,6 +892,30 @@ impl ConfigDef {
             })
             .collect()
     }
+
+    /// [`validate`](Self::validate), then the checks between keys, once
+    /// every key is valid on its own: `cross_checks` returns `(key,
+    /// message)` pairs, each message added to that key's errors (as a
+    /// connector's `validate` reports them in Kafka Connect).
+    pub fn validate_with(
+        &self,
+        props: &BTreeMap<String, String>,
+        cross_checks: impl Fn(&ParsedConfig) -> Vec<(String, String)>,
+    ) -> Vec<ValidatedValue> {
+        let mut values = self.validate(props);
+        if values.iter().any(|v| !v.errors.is_empty()) {
+            return values;
+        }
+        let Ok(parsed) = self.parse(props) else {
+            return values;
+        };
+        for (key, message) in cross_checks(&parsed) {
+            if let Some(v) = values.iter_mut().find(|v| v.name == key) {
+                v.errors.push(message);
+            }
+        }
+        values
+    }
 }
 
 /// One key's validation outcome (Kafka Connect's `ConfigValue`), as

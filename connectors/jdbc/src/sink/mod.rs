@@ -36,7 +36,7 @@ impl Connector for JdbcSinkConnector {
     }
 
     fn validate(&self, props: &Props) -> Vec<ValidatedValue> {
-        config::validate_with(&sink_config_def(), props, config::sink_cross_checks)
+        sink_config_def().validate_with(props, config::sink_cross_checks)
     }
 
     async fn start(

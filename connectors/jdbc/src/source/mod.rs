@@ -75,7 +75,7 @@ impl Connector for JdbcSourceConnector {
     }
 
     fn validate(&self, props: &Props) -> Vec<ValidatedValue> {
-        config::validate_with(&source_config_def(), props, config::source_cross_checks)
+        source_config_def().validate_with(props, config::source_cross_checks)
     }
 
     async fn start(
