@@ -6,9 +6,11 @@
 //! - [`pgoutput`]: the decoder of the messages PostgreSQL's built-in
 //!   `pgoutput` plugin writes into a logical replication stream.
 //! - [`pgtext`]: parsers of the text forms in which pgoutput sends values.
+//! - [`values`]: column types and values as Debezium writes them.
 //! - [`lsn`]: log sequence numbers, as PostgreSQL and Debezium write them.
 
 pub mod config;
 pub mod lsn;
 pub mod pgoutput;
 pub mod pgtext;
+pub mod values;
