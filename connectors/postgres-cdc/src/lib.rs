@@ -3,6 +3,7 @@
 //!
 //! Built bottom up; so far:
 //! - [`config`]: Debezium's configuration keys, defaults and checks.
+//! - [`events`]: change events: the envelope, the source block, keys and rows.
 //! - [`pgoutput`]: the decoder of the messages PostgreSQL's built-in
 //!   `pgoutput` plugin writes into a logical replication stream.
 //! - [`pgtext`]: parsers of the text forms in which pgoutput sends values.
@@ -10,6 +11,7 @@
 //! - [`lsn`]: log sequence numbers, as PostgreSQL and Debezium write them.
 
 pub mod config;
+pub mod events;
 pub mod lsn;
 pub mod pgoutput;
 pub mod pgtext;
