@@ -199,8 +199,9 @@ pub struct ColumnMeta {
     pub name: String,
     pub column_type: ColumnType,
     pub not_null: bool,
-    /// Part of the primary key (or of `message.key.columns`).
-    pub key: bool,
+    /// Its place in the primary key (or in `message.key.columns`), from 1:
+    /// key fields come in that order.
+    pub key: Option<u16>,
     /// Captured (`column.include.list` / `exclude.list`).
     pub included: bool,
 }
@@ -254,18 +255,16 @@ impl TableSchema {
         let mut value = SchemaBuilder::struct_()
             .name(format!("{topic}.Value"))
             .optional();
-        let mut key = SchemaBuilder::struct_().name(format!("{topic}.Key"));
-        let mut has_key = false;
+        let mut key_fields = Vec::new();
         for (position, c) in columns.iter().enumerate() {
             // A column of a type Debezium does not write is left out.
             let Some(schema) = values::column_schema(c.column_type, !c.not_null, &modes) else {
                 continue;
             };
-            if c.key {
-                key = key.field(c.name.clone(), schema.clone());
-                has_key = true;
+            if let Some(seq) = c.key {
+                key_fields.push((seq, c.name.clone(), schema.clone()));
             }
-            if !c.included && !c.key {
+            if !c.included && c.key.is_none() {
                 continue;
             }
             if c.included {
@@ -275,9 +274,15 @@ impl TableSchema {
                 position,
                 name: c.name.clone(),
                 column_type: c.column_type,
-                key: c.key,
+                key: c.key.is_some(),
             });
         }
+        key_fields.sort_by_key(|(seq, _, _)| *seq);
+        let has_key = !key_fields.is_empty();
+        let key = key_fields.into_iter().fold(
+            SchemaBuilder::struct_().name(format!("{topic}.Key")),
+            |k, (_, name, schema)| k.field(name, schema),
+        );
         let value_schema = value.build();
         let envelope_schema = SchemaBuilder::struct_()
             .name(format!("{topic}.Envelope"))
@@ -404,7 +409,7 @@ mod tests {
     }
 
     fn table() -> TableSchema {
-        let col = |name: &str, oid, not_null, key| ColumnMeta {
+        let col = |name: &str, oid, not_null, key: Option<u16>| ColumnMeta {
             name: name.into(),
             column_type: ColumnType { oid, typmod: -1 },
             not_null,
@@ -416,9 +421,9 @@ mod tests {
             "public",
             "orders",
             &[
-                col("id", oid::INT4, true, true),
-                col("note", oid::TEXT, false, false),
-                col("span", 1187, false, false),
+                col("id", oid::INT4, true, Some(1)),
+                col("note", oid::TEXT, false, None),
+                col("span", 1187, false, None),
             ],
             Modes::default(),
         )

@@ -2,6 +2,7 @@
 //! connector (`io.debezium.connector.postgresql.PostgresConnector`).
 //!
 //! Built bottom up; so far:
+//! - [`catalog`]: what the catalog says of a table that the stream does not.
 //! - [`config`]: Debezium's configuration keys, defaults and checks.
 //! - [`events`]: change events: the envelope, the source block, keys and rows.
 //! - [`pgoutput`]: the decoder of the messages PostgreSQL's built-in
@@ -10,6 +11,7 @@
 //! - [`values`]: column types and values as Debezium writes them.
 //! - [`lsn`]: log sequence numbers, as PostgreSQL and Debezium write them.
 
+pub mod catalog;
 pub mod config;
 pub mod events;
 pub mod lsn;
