@@ -10,11 +10,13 @@
 //! - [`pgtext`]: parsers of the text forms in which pgoutput sends values.
 //! - [`values`]: column types and values as Debezium writes them.
 //! - [`lsn`]: log sequence numbers, as PostgreSQL and Debezium write them.
+//! - [`offsets`]: source offsets in Debezium's format.
 
 pub mod catalog;
 pub mod config;
 pub mod events;
 pub mod lsn;
+pub mod offsets;
 pub mod pgoutput;
 pub mod pgtext;
 pub mod values;
