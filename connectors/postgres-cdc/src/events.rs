@@ -224,6 +224,9 @@ pub enum EventError {
     },
     #[error(transparent)]
     Data(#[from] DataError),
+    /// The stream sent what cannot be turned into events.
+    #[error("{0}")]
+    Stream(String),
 }
 
 /// One table's schemas and how its rows become structs.

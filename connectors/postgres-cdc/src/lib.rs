@@ -8,6 +8,7 @@
 //! - [`pgoutput`]: the decoder of the messages PostgreSQL's built-in
 //!   `pgoutput` plugin writes into a logical replication stream.
 //! - [`pgtext`]: parsers of the text forms in which pgoutput sends values.
+//! - [`stream`]: pgoutput messages in, change events with their offsets out.
 //! - [`values`]: column types and values as Debezium writes them.
 //! - [`lsn`]: log sequence numbers, as PostgreSQL and Debezium write them.
 //! - [`offsets`]: source offsets in Debezium's format.
@@ -19,4 +20,5 @@ pub mod lsn;
 pub mod offsets;
 pub mod pgoutput;
 pub mod pgtext;
+pub mod stream;
 pub mod values;
