@@ -9,6 +9,7 @@
 //!   `pgoutput` plugin writes into a logical replication stream.
 //! - [`pgtext`]: parsers of the text forms in which pgoutput sends values.
 //! - [`stream`]: pgoutput messages in, change events with their offsets out.
+//! - [`task`]: the source task (streaming only: `snapshot.mode=no_data`).
 //! - [`values`]: column types and values as Debezium writes them.
 //! - [`lsn`]: log sequence numbers, as PostgreSQL and Debezium write them.
 //! - [`offsets`]: source offsets in Debezium's format.
@@ -21,4 +22,5 @@ pub mod offsets;
 pub mod pgoutput;
 pub mod pgtext;
 pub mod stream;
+pub mod task;
 pub mod values;

@@ -242,7 +242,14 @@ impl ChangeStream {
                     xid: *xid,
                     commit_us: unix_micros(*commit_time),
                 });
-                self.last_offset = self.offset_at(lsn, MessageType::Begin);
+                // Nothing of the transaction is processed yet: the
+                // positions stay where the last message left them.
+                let previous = self.last_offset.clone();
+                self.last_offset = PgOffset {
+                    lsn: previous.lsn,
+                    lsn_proc: previous.lsn_proc,
+                    ..self.offset_at(lsn, MessageType::Begin)
+                };
             }
             Message::Commit { .. } => {
                 self.last_offset = self.offset_at(lsn, MessageType::Commit);

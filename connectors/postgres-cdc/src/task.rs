@@ -1,0 +1,475 @@
+//! The source task's streaming phase: the publication and the slot set
+//! up as Debezium sets them up, changes streamed from the stored offset
+//! (or the slot's position), and the slot told what is flushed only
+//! once the offsets past it are committed.
+//!
+//! Snapshots are not built yet: only `snapshot.mode=no_data` starts.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use ferry_api::{
+    ConnectError, OffsetMap, Props, SourceRecord, SourceTask, SourceTaskContext, StopSignal, Value,
+};
+use pgwire_replication::{ReplicationClient, ReplicationConfig, ReplicationEvent};
+use sqlx::{ConnectOptions, Connection, Executor, PgConnection, Row};
+use tracing::{info, warn};
+
+use crate::catalog;
+use crate::config::{AutoCreateMode, CdcConfig, LsnFlushMode, SnapshotMode, SslMode};
+use crate::lsn::Lsn;
+use crate::offsets::{self, PgOffset};
+use crate::pgoutput::{self, Message};
+use crate::stream::{ChangeEvent, ChangeStream, ContextHeaders, StreamSettings};
+use crate::values::Modes;
+
+fn failed(what: &str) -> impl Fn(sqlx::Error) -> ConnectError + '_ {
+    move |e| ConnectError::caused_by(format!("{what}: {e}"), e)
+}
+
+/// The streaming source task.
+#[derive(Default)]
+pub struct PostgresCdcTask {
+    config: Option<CdcConfig>,
+    context: Option<SourceTaskContext>,
+    catalog: Option<PgConnection>,
+    client: Option<ReplicationClient>,
+    stream: Option<ChangeStream>,
+    partition: Arc<OffsetMap>,
+    /// After a restart: the transaction the stored offset was inside of,
+    /// and its last event processed; its events up to there are not sent
+    /// again.
+    resume: Option<(i64, Lsn)>,
+    in_transaction: Option<i64>,
+}
+
+impl PostgresCdcTask {
+    async fn connect(config: &CdcConfig) -> Result<PgConnection, ConnectError> {
+        let ssl = match config.ssl_mode {
+            SslMode::Disable => sqlx::postgres::PgSslMode::Disable,
+            SslMode::Allow => sqlx::postgres::PgSslMode::Allow,
+            SslMode::Prefer => sqlx::postgres::PgSslMode::Prefer,
+            other => {
+                return Err(ConnectError::config(format!(
+                    "database.sslmode={}: TLS to PostgreSQL is not built into Ferry yet",
+                    other.as_str()
+                )))
+            }
+        };
+        let mut options = sqlx::postgres::PgConnectOptions::new()
+            .host(&config.hostname)
+            .port(config.port)
+            .username(&config.user)
+            .database(&config.dbname)
+            .ssl_mode(ssl)
+            .options([("DateStyle", "ISO"), ("IntervalStyle", "postgres")]);
+        if let Some(p) = &config.password {
+            options = options.password(p.value());
+        }
+        options
+            .connect()
+            .await
+            .map_err(failed("cannot connect to PostgreSQL"))
+    }
+
+    /// Creates the publication as `publication.autocreate.mode` says.
+    async fn ensure_publication(
+        db: &mut PgConnection,
+        config: &CdcConfig,
+    ) -> Result<(), ConnectError> {
+        let exists = sqlx::query("SELECT 1 FROM pg_publication WHERE pubname = $1")
+            .bind(&config.publication_name)
+            .fetch_optional(&mut *db)
+            .await
+            .map_err(failed("cannot read publications"))?
+            .is_some();
+        let name = quote_ident(&config.publication_name);
+        let sql = match (exists, config.publication_autocreate) {
+            (true, AutoCreateMode::Filtered) | (false, AutoCreateMode::Filtered) => {
+                let tables = captured_tables(db, config).await?;
+                if tables.is_empty() {
+                    return Err(ConnectError::config(
+                        "publication.autocreate.mode=filtered: no table matches the include and exclude lists",
+                    ));
+                }
+                let verb = if exists {
+                    "ALTER PUBLICATION {} SET TABLE"
+                } else {
+                    "CREATE PUBLICATION {} FOR TABLE"
+                };
+                format!("{} {}", verb.replace("{}", &name), tables.join(", "))
+            }
+            (true, _) => return Ok(()),
+            (false, AutoCreateMode::AllTables) => {
+                format!("CREATE PUBLICATION {name} FOR ALL TABLES")
+            }
+            (false, AutoCreateMode::NoTables) => format!("CREATE PUBLICATION {name}"),
+            (false, AutoCreateMode::Disabled) => {
+                return Err(ConnectError::config(format!(
+                    "publication {} does not exist and publication.autocreate.mode is disabled",
+                    config.publication_name
+                )))
+            }
+        };
+        info!(publication = %config.publication_name, "{sql}");
+        db.execute(sql.as_str())
+            .await
+            .map_err(failed("cannot create the publication"))?;
+        Ok(())
+    }
+
+    /// Creates the slot if it is missing; refuses one another connection
+    /// holds.
+    async fn ensure_slot(db: &mut PgConnection, config: &CdcConfig) -> Result<(), ConnectError> {
+        let row =
+            sqlx::query("SELECT plugin, active FROM pg_replication_slots WHERE slot_name = $1")
+                .bind(&config.slot_name)
+                .fetch_optional(&mut *db)
+                .await
+                .map_err(failed("cannot read replication slots"))?;
+        match row {
+            Some(r) => {
+                let plugin: Option<String> = r.get(0);
+                if plugin.as_deref() != Some("pgoutput") {
+                    return Err(ConnectError::config(format!(
+                        "replication slot {} uses the {} plugin, not pgoutput",
+                        config.slot_name,
+                        plugin.unwrap_or_default()
+                    )));
+                }
+                if r.get::<bool, _>(1) {
+                    return Err(ConnectError::retriable(format!(
+                        "replication slot {} is in use by another connection",
+                        config.slot_name
+                    )));
+                }
+            }
+            None => {
+                sqlx::query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')")
+                    .bind(&config.slot_name)
+                    .execute(&mut *db)
+                    .await
+                    .map_err(failed("cannot create the replication slot"))?;
+                info!(slot = %config.slot_name, "replication slot created");
+            }
+        }
+        Ok(())
+    }
+
+    fn record(&self, event: ChangeEvent) -> SourceRecord {
+        let (key_schema, key) = match event.key {
+            Some((s, k)) => (Some(s), Value::Struct(k)),
+            None => (None, Value::Null),
+        };
+        let (value_schema, value) = match event.value {
+            Some((s, v)) => (Some(s), Value::Struct(v)),
+            None => (None, Value::Null),
+        };
+        let mut r = SourceRecord::new(
+            Arc::clone(&self.partition),
+            event.offset.to_map(),
+            event.topic,
+            value_schema,
+            value,
+        );
+        r.key_schema = key_schema;
+        r.key = key;
+        r.headers = event.headers;
+        r
+    }
+
+    fn stop_signal(&self) -> Option<StopSignal> {
+        self.context.as_ref().map(|c| c.stop_signal().clone())
+    }
+}
+
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The captured tables, quoted, for a filtered publication.
+async fn captured_tables(
+    db: &mut PgConnection,
+    config: &CdcConfig,
+) -> Result<Vec<String>, ConnectError> {
+    let rows = sqlx::query(
+        "SELECT n.nspname::text, c.relname::text FROM pg_class c \
+         JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
+         ORDER BY 1, 2",
+    )
+    .fetch_all(db)
+    .await
+    .map_err(failed("cannot list tables"))?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get::<String, _>(0), r.get::<String, _>(1)))
+        .filter(|(s, t)| config.tables.captures(s, t))
+        .map(|(s, t)| format!("{}.{}", quote_ident(&s), quote_ident(&t)))
+        .collect())
+}
+
+fn now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
+#[async_trait]
+impl SourceTask for PostgresCdcTask {
+    async fn start(
+        &mut self,
+        props: Props,
+        context: SourceTaskContext,
+    ) -> Result<(), ConnectError> {
+        let config = CdcConfig::parse(&props).map_err(|e| ConnectError::config(e.to_string()))?;
+        if config.snapshot_mode != SnapshotMode::NoData {
+            return Err(ConnectError::config(format!(
+                "snapshot.mode={}: snapshots are not built into Ferry yet; only no_data starts",
+                config.snapshot_mode.as_str()
+            )));
+        }
+        let mut db = Self::connect(&config).await?;
+        let wal_level: String = sqlx::query("SHOW wal_level")
+            .fetch_one(&mut db)
+            .await
+            .map_err(failed("cannot read wal_level"))?
+            .get(0);
+        if wal_level != "logical" {
+            return Err(ConnectError::config(format!(
+                "PostgreSQL's wal_level is {wal_level}; logical decoding needs wal_level=logical"
+            )));
+        }
+        Self::ensure_publication(&mut db, &config).await?;
+        Self::ensure_slot(&mut db, &config).await?;
+
+        self.partition = Arc::new(offsets::partition(&config.topic_prefix));
+        let stored = match context.offset_storage_reader().offset(&self.partition) {
+            Some(m) => PgOffset::from_map(&m).map_err(|e| ConnectError::config(e.to_string()))?,
+            None => PgOffset::default(),
+        };
+        self.resume = match (stored.tx_id, stored.lsn_proc, stored.message_type) {
+            (Some(tx), Some(lsn), Some(t)) if t != offsets::MessageType::Commit => Some((tx, lsn)),
+            _ => None,
+        };
+        let start = stored.resume_lsn().unwrap_or(Lsn::INVALID);
+        info!(slot = %config.slot_name, start = %start, "streaming");
+        let mut replication = ReplicationConfig::new(
+            config.hostname.clone(),
+            config.user.clone(),
+            config
+                .password
+                .as_ref()
+                .map(|p| p.value().to_owned())
+                .unwrap_or_default(),
+            config.dbname.clone(),
+            config.slot_name.clone(),
+            config.publication_name.as_str(),
+        )
+        .with_port(config.port)
+        .with_status_interval(config.status_update_interval)
+        .with_options("-c datestyle=ISO -c intervalstyle=postgres -c extra_float_digits=3");
+        if start != Lsn::INVALID {
+            replication = replication.with_start_lsn(pgwire_replication::Lsn::from_u64(start.0));
+        }
+        let client = ReplicationClient::connect(replication).await.map_err(|e| {
+            ConnectError::retriable_caused_by(
+                format!("cannot start streaming from slot {}", config.slot_name),
+                e,
+            )
+        })?;
+        self.stream = Some(ChangeStream::new(
+            StreamSettings {
+                topic_prefix: config.topic_prefix.clone(),
+                db: config.dbname.clone(),
+                modes: Modes {
+                    decimal: config.decimal_handling,
+                    time_precision: config.time_precision,
+                    binary: config.binary_handling,
+                },
+                skipped_operations: config.skipped_operations.clone(),
+                tombstones_on_delete: config.tombstones_on_delete,
+                context_headers: Some(ContextHeaders {
+                    run_id: uuid::Builder::from_random_bytes(rand_id().to_be_bytes())
+                        .into_uuid()
+                        .to_string(),
+                }),
+            },
+            stored.lsn_commit,
+        ));
+        self.client = Some(client);
+        self.catalog = Some(db);
+        self.config = Some(config);
+        self.context = Some(context);
+        Ok(())
+    }
+
+    async fn poll(&mut self) -> Result<Vec<SourceRecord>, ConnectError> {
+        let (Some(config), Some(stop)) = (self.config.as_ref(), self.stop_signal()) else {
+            return Err(ConnectError::other("the task was not started"));
+        };
+        let (max, interval) = (config.max_batch_size, config.poll_interval);
+        let deadline = Instant::now() + interval;
+        let mut events = Vec::new();
+        while events.len() < max {
+            let Some(client) = self.client.as_mut() else {
+                break;
+            };
+            let wait = deadline.saturating_duration_since(Instant::now());
+            let event = match stop
+                .unless_stopped(tokio::time::timeout(wait, client.recv()))
+                .await
+            {
+                None | Some(Err(_)) => break,
+                Some(Ok(received)) => received.map_err(|e| {
+                    ConnectError::retriable_caused_by("the replication stream failed", e)
+                })?,
+            };
+            let Some(event) = event else {
+                return Err(ConnectError::retriable("the replication stream ended"));
+            };
+            let now = now_micros();
+            let (lsn, message_bytes, decoded) = match event {
+                ReplicationEvent::XLogData {
+                    wal_start, data, ..
+                } => (Lsn(wal_start.as_u64()), Some(data), None),
+                ReplicationEvent::Begin {
+                    final_lsn,
+                    xid,
+                    commit_time_micros,
+                } => (
+                    Lsn(final_lsn.as_u64()),
+                    None,
+                    Some(Message::Begin {
+                        final_lsn: Lsn(final_lsn.as_u64()),
+                        commit_time: commit_time_micros,
+                        xid,
+                    }),
+                ),
+                ReplicationEvent::Commit {
+                    lsn,
+                    end_lsn,
+                    commit_time_micros,
+                } => (
+                    Lsn(end_lsn.as_u64()),
+                    None,
+                    Some(Message::Commit {
+                        flags: 0,
+                        commit_lsn: Lsn(lsn.as_u64()),
+                        end_lsn: Lsn(end_lsn.as_u64()),
+                        commit_time: commit_time_micros,
+                    }),
+                ),
+                _ => continue,
+            };
+            let message = match (&message_bytes, decoded) {
+                (Some(bytes), _) => pgoutput::decode(bytes, false)
+                    .map_err(|e| ConnectError::caused_by("a malformed replication message", e))?,
+                (None, Some(m)) => m,
+                (None, None) => continue,
+            };
+            match &message {
+                Message::Relation(r) => {
+                    let captured = config.tables.captures(&r.namespace, &r.name);
+                    let columns = match (captured, self.catalog.as_mut()) {
+                        (true, Some(db)) => Some(
+                            catalog::columns(db, r.oid)
+                                .await
+                                .map_err(failed("cannot read the table's columns"))?,
+                        ),
+                        _ => None,
+                    };
+                    if let Some(s) = self.stream.as_mut() {
+                        s.add_relation(r, columns);
+                    }
+                }
+                Message::Begin { xid, .. } => self.in_transaction = Some(i64::from(*xid)),
+                Message::Commit { .. } => {
+                    self.in_transaction = None;
+                    // Past the transaction the stored offset was inside of.
+                    self.resume = None;
+                }
+                _ => {}
+            }
+            let before = events.len();
+            if let Some(s) = self.stream.as_mut() {
+                s.message(lsn, &message, now, &mut events).map_err(|e| {
+                    ConnectError::caused_by("cannot turn a change into an event", e)
+                })?;
+            }
+            // After a restart, changes already sent before the stored
+            // offset are not sent again.
+            if let (Some((tx, upto)), Some(current)) = (self.resume, self.in_transaction) {
+                if tx == current && lsn <= upto {
+                    events.truncate(before);
+                }
+            }
+        }
+        Ok(events.into_iter().map(|e| self.record(e)).collect())
+    }
+
+    /// The offsets up to some record were committed: the slot may drop
+    /// the WAL before that record's last commit.
+    async fn commit(&mut self) -> Result<(), ConnectError> {
+        let (Some(config), Some(context), Some(client)) =
+            (&self.config, &self.context, &self.client)
+        else {
+            return Ok(());
+        };
+        if config.lsn_flush_mode == LsnFlushMode::Manual {
+            return Ok(());
+        }
+        if let Some(stored) = context.offset_storage_reader().offset(&self.partition) {
+            match PgOffset::from_map(&stored).map(|o| o.flush_lsn()) {
+                Ok(Some(lsn)) => {
+                    client.update_applied_lsn(pgwire_replication::Lsn::from_u64(lsn.0))
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    warn!(error = %e, "stored offset not understood; the slot is not advanced")
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn wants_commit_record(&self) -> bool {
+        false
+    }
+
+    async fn stop(&mut self) -> Result<(), ConnectError> {
+        if let Some(mut client) = self.client.take() {
+            if let Err(e) = tokio::time::timeout(Duration::from_secs(5), client.shutdown()).await {
+                warn!(error = %e, "the replication connection did not close in 5 s");
+            }
+        }
+        if let (Some(config), Some(db)) = (&self.config, self.catalog.as_mut()) {
+            if config.slot_drop_on_stop {
+                if let Err(e) = sqlx::query("SELECT pg_drop_replication_slot($1)")
+                    .bind(&config.slot_name)
+                    .execute(&mut *db)
+                    .await
+                {
+                    warn!(slot = %config.slot_name, error = %e, "cannot drop the replication slot");
+                }
+            }
+        }
+        if let Some(db) = self.catalog.take() {
+            let _ = db.close().await;
+        }
+        Ok(())
+    }
+}
+
+/// A random 128-bit id, for `__debezium.context.runId`.
+fn rand_id() -> u128 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut id = 0u128;
+    for _ in 0..2 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(id ^ now_micros() as u128);
+        id = (id << 64) | u128::from(h.finish());
+    }
+    id
+}
