@@ -3,14 +3,17 @@
 //! (or the slot's position), and the slot told what is flushed only
 //! once the offsets past it are committed.
 //!
-//! Snapshots are not built yet: only `snapshot.mode=no_data` starts.
+//! Heartbeats (`heartbeat.interval.ms`, `heartbeat.action.query`) carry
+//! the offset while no captured table changes. Snapshots are not built
+//! yet: only `snapshot.mode=no_data` starts.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use ferry_api::{
-    ConnectError, OffsetMap, Props, SourceRecord, SourceTask, SourceTaskContext, StopSignal, Value,
+    ConnectError, OffsetMap, Props, Schema, SchemaBuilder, SourceRecord, SourceTask,
+    SourceTaskContext, StopSignal, Struct, Value,
 };
 use pgwire_replication::{ReplicationClient, ReplicationConfig, ReplicationEvent};
 use sqlx::{ConnectOptions, Connection, Executor, PgConnection, Row};
@@ -42,6 +45,9 @@ pub struct PostgresCdcTask {
     /// again.
     resume: Option<(i64, Lsn)>,
     in_transaction: Option<i64>,
+    /// The offset the task started from, until the stream has one.
+    stored: PgOffset,
+    next_heartbeat: Option<Instant>,
 }
 
 impl PostgresCdcTask {
@@ -179,6 +185,61 @@ impl PostgresCdcTask {
         r
     }
 
+    /// A heartbeat, when one is due: `heartbeat.action.query` run, then a
+    /// record on the heartbeat topic carrying the current offset, so that
+    /// the offset (and the slot) move on while no captured table changes.
+    async fn heartbeat(&mut self) -> Result<Option<SourceRecord>, ConnectError> {
+        let (Some(config), Some(due)) = (self.config.as_ref(), self.next_heartbeat) else {
+            return Ok(None);
+        };
+        if Instant::now() < due {
+            return Ok(None);
+        }
+        if let Some(interval) = config.heartbeat_interval {
+            self.next_heartbeat = Some(Instant::now() + interval);
+        }
+        if let (Some(query), Some(db)) = (&config.heartbeat_action_query, self.catalog.as_mut()) {
+            db.execute(query.as_str())
+                .await
+                .map_err(failed("heartbeat.action.query failed"))?;
+        }
+        let offset = match self.stream.as_ref().map(ChangeStream::offset) {
+            Some(o) if o.lsn_proc.is_some() || o.lsn.is_some() => o.clone(),
+            _ => self.stored.clone(),
+        };
+        if offset.lsn_proc.is_none() && offset.lsn.is_none() {
+            // Nothing to carry yet.
+            return Ok(None);
+        }
+        let key_schema = SchemaBuilder::struct_()
+            .name("io.debezium.connector.common.ServerNameKey")
+            .version(1)
+            .field("serverName", Schema::string())
+            .build();
+        let value_schema = SchemaBuilder::struct_()
+            .name("io.debezium.connector.common.Heartbeat")
+            .version(1)
+            .field("ts_ms", Schema::int64())
+            .build();
+        let key = Struct::new(key_schema.clone())
+            .and_then(|k| k.put("serverName", config.topic_prefix.as_str()))
+            .map_err(|e| ConnectError::caused_by("a heartbeat key", e))?;
+        let value = Struct::new(value_schema.clone())
+            .and_then(|v| v.put("ts_ms", Value::Int64(now_micros() / 1000)))
+            .map_err(|e| ConnectError::caused_by("a heartbeat value", e))?;
+        let mut r = SourceRecord::new(
+            Arc::clone(&self.partition),
+            offset.to_map(),
+            config.heartbeat_topic.clone(),
+            Some(value_schema),
+            Value::Struct(value),
+        );
+        r.kafka_partition = Some(0);
+        r.key_schema = Some(key_schema);
+        r.key = Value::Struct(key);
+        Ok(Some(r))
+    }
+
     fn stop_signal(&self) -> Option<StopSignal> {
         self.context.as_ref().map(|c| c.stop_signal().clone())
     }
@@ -298,6 +359,8 @@ impl SourceTask for PostgresCdcTask {
             },
             stored.lsn_commit,
         ));
+        self.next_heartbeat = config.heartbeat_interval.map(|i| Instant::now() + i);
+        self.stored = stored;
         self.client = Some(client);
         self.catalog = Some(db);
         self.config = Some(config);
@@ -406,7 +469,9 @@ impl SourceTask for PostgresCdcTask {
                 }
             }
         }
-        Ok(events.into_iter().map(|e| self.record(e)).collect())
+        let mut records: Vec<SourceRecord> = events.into_iter().map(|e| self.record(e)).collect();
+        records.extend(self.heartbeat().await?);
+        Ok(records)
     }
 
     /// The offsets up to some record were committed: the slot may drop
@@ -446,12 +511,31 @@ impl SourceTask for PostgresCdcTask {
         }
         if let (Some(config), Some(db)) = (&self.config, self.catalog.as_mut()) {
             if config.slot_drop_on_stop {
-                if let Err(e) = sqlx::query("SELECT pg_drop_replication_slot($1)")
+                // The server releases the slot a moment after the stream
+                // closes; until then it cannot be dropped.
+                let deadline = Instant::now() + Duration::from_secs(5);
+                loop {
+                    let dropped = sqlx::query(
+                        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots \
+                         WHERE slot_name = $1 AND NOT active",
+                    )
                     .bind(&config.slot_name)
-                    .execute(&mut *db)
-                    .await
-                {
-                    warn!(slot = %config.slot_name, error = %e, "cannot drop the replication slot");
+                    .fetch_optional(&mut *db)
+                    .await;
+                    match dropped {
+                        Ok(Some(_)) => break,
+                        Ok(None) if Instant::now() < deadline => {
+                            tokio::time::sleep(Duration::from_millis(20)).await
+                        }
+                        Ok(None) => {
+                            warn!(slot = %config.slot_name, "the replication slot is still in use after 5 s; not dropped");
+                            break;
+                        }
+                        Err(e) => {
+                            warn!(slot = %config.slot_name, error = %e, "cannot drop the replication slot");
+                            break;
+                        }
+                    }
                 }
             }
         }

@@ -183,3 +183,100 @@ async fn streams_commits_and_resumes_from_its_offsets() {
     exec(&mut db, &format!("DROP PUBLICATION {publication}")).await;
     exec(&mut db, &format!("DROP TABLE {table}")).await;
 }
+
+/// With `heartbeat.interval.ms`, a quiet stream still sends heartbeats
+/// that carry the current offset, after running
+/// `heartbeat.action.query`.
+#[tokio::test]
+async fn heartbeats_carry_the_offset_and_run_the_action_query() {
+    let mut db = PgConnection::connect(PG_URL).await.unwrap_or_else(|e| {
+        panic!("cannot connect to {PG_URL}: {e}; start it with deploy/local/up.sh")
+    });
+    let table = unique("cdc_beat");
+    let beats = unique("cdc_beats");
+    let publication = unique("cdc_beat_pub");
+    let slot = unique("cdc_beat_slot");
+    let prefix = unique("beat");
+    exec(
+        &mut db,
+        &format!("CREATE TABLE {table} (id int PRIMARY KEY)"),
+    )
+    .await;
+    exec(&mut db, &format!("CREATE TABLE {beats} (at timestamptz)")).await;
+    let config = props(&[
+        ("topic.prefix", &prefix),
+        ("database.hostname", "127.0.0.1"),
+        ("database.port", "55432"),
+        ("database.user", "postgres"),
+        ("database.dbname", "postgres"),
+        ("database.sslmode", "disable"),
+        ("plugin.name", "pgoutput"),
+        ("slot.name", &slot),
+        ("publication.name", &publication),
+        ("publication.autocreate.mode", "filtered"),
+        ("table.include.list", &format!("public.{table}")),
+        ("snapshot.mode", "no_data"),
+        ("poll.interval.ms", "100"),
+        ("heartbeat.interval.ms", "100"),
+        (
+            "heartbeat.action.query",
+            &format!("INSERT INTO {beats} VALUES (now())"),
+        ),
+        ("slot.drop.on.stop", "true"),
+    ]);
+    let mut h = SourceHarness::new(PostgresCdcTask::default());
+    h.start(config).await.expect("the task starts");
+    exec(&mut db, &format!("INSERT INTO {table} VALUES (1)")).await;
+    let heartbeat_topic = format!("__debezium-heartbeat.{prefix}");
+    let mut change_lsn = None;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    let heartbeat = 'found: loop {
+        assert!(
+            Instant::now() < deadline,
+            "a heartbeat after the change within 30 s; topics seen: {seen:?}"
+        );
+        for r in h.poll().await.expect("a poll") {
+            seen.push(r.topic.clone());
+            if r.topic != heartbeat_topic {
+                change_lsn = r.source_offset.get("lsn_proc").and_then(|v| v.as_u64());
+            } else if change_lsn.is_some() {
+                break 'found r;
+            }
+        }
+    };
+    assert_eq!(
+        heartbeat.key_schema.as_ref().and_then(|s| s.name()),
+        Some("io.debezium.connector.common.ServerNameKey")
+    );
+    assert_eq!(
+        heartbeat.value_schema.as_ref().and_then(|s| s.name()),
+        Some("io.debezium.connector.common.Heartbeat")
+    );
+    assert_eq!(heartbeat.kafka_partition, Some(0));
+    let beat_lsn = heartbeat
+        .source_offset
+        .get("lsn_proc")
+        .and_then(|v| v.as_u64());
+    assert!(
+        beat_lsn >= change_lsn,
+        "the heartbeat carries the offset past the change"
+    );
+    let ran: i64 = sqlx::query(&format!("SELECT count(*) FROM {beats}"))
+        .fetch_one(&mut db)
+        .await
+        .expect("the heartbeat table")
+        .get(0);
+    assert!(ran > 0, "heartbeat.action.query ran");
+    h.stop().await.expect("stopped");
+    // slot.drop.on.stop: gone once the task stopped.
+    let left: i64 = sqlx::query("SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1")
+        .bind(&slot)
+        .fetch_one(&mut db)
+        .await
+        .expect("the slots")
+        .get(0);
+    assert_eq!(left, 0, "the slot was dropped on stop");
+    exec(&mut db, &format!("DROP PUBLICATION {publication}")).await;
+    exec(&mut db, &format!("DROP TABLE {table}, {beats}")).await;
+}

@@ -1431,7 +1431,7 @@ impl NativeSinkTask {
     }
 
     async fn with_bytes(
-        &mut self,
+        &self,
         method: &'static str,
         bytes: Vec<u8>,
         f: fn(
