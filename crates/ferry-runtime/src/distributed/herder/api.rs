@@ -233,6 +233,7 @@ impl Herder for DistributedHerder {
             .await
             .map_err(|_| HerderError::NotFound(format!("Unknown connector {name}")))?;
         self.require_leader().await?;
+        let _writes = self.task_config_writes.lock().await;
         // No tasks first, then the state, so no task outlives the stop.
         self.config
             .put_task_configs(name, &[])
@@ -314,6 +315,7 @@ impl Herder for DistributedHerder {
         let configs: Vec<Props> = serde_json::from_slice(body)
             .map_err(|e| HerderError::BadRequest(format!("Invalid task configs: {e}")))?;
         self.require_leader().await?;
+        let _writes = self.task_config_writes.lock().await;
         let target = self
             .config
             .with_state(|s| s.contains(name).then(|| s.target_state(name)))

@@ -163,6 +163,11 @@ pub struct DistributedHerder {
     /// Held while task configs are sent to the leader, so that they arrive
     /// in the order they were generated.
     forwarding: Mutex<()>,
+    /// Held across each write of a connector's task configs together with
+    /// the target-state check before it, and across a stop's two writes:
+    /// task configs a connector generated just before its stop must not
+    /// land after the stop (Kafka Connect makes these writes on one thread).
+    task_config_writes: Mutex<()>,
     work: Mutex<LocalWork>,
     requests: mpsc::UnboundedSender<Request>,
     events: EventSink,
@@ -252,6 +257,7 @@ impl DistributedHerder {
             membership: RwLock::new(Membership::default()),
             membership_changes: watch::Sender::new(0),
             forwarding: Mutex::new(()),
+            task_config_writes: Mutex::new(()),
             work: Mutex::new(LocalWork::default()),
             requests: tx,
             events: Arc::new(move |e| {
@@ -868,6 +874,14 @@ impl DistributedHerder {
             return;
         }
         if self.membership().is_leader {
+            let _writes = self.task_config_writes.lock().await;
+            if self
+                .config
+                .with_state(|s| s.target_state(&name) == Some(StoredTarget::Stopped))
+            {
+                // Stopped meanwhile: a stopped connector has no tasks.
+                return;
+            }
             let result = self
                 .config
                 .put_task_configs(&name, &configs)
