@@ -4,33 +4,23 @@
 //! several types; its changes are read through a logical slot, its
 //! columns from the catalog.
 
+mod support;
+
 use std::collections::HashMap;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ferry_api::data::Value;
 use ferry_connector_postgres_cdc::catalog;
 use ferry_connector_postgres_cdc::events::TableSchema;
 use ferry_connector_postgres_cdc::pgoutput::{decode, Message, OldTuple};
 use ferry_connector_postgres_cdc::values::Modes;
-use sqlx::{Connection, Executor, PgConnection, Row};
-
-const PG_URL: &str = "postgresql://postgres@127.0.0.1:55432/postgres";
-
-fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    format!("{prefix}_{}_{nanos}", std::process::id())
-}
+use sqlx::Executor;
 
 #[tokio::test]
 async fn changes_become_debezium_rows_and_keys() {
-    let mut db = PgConnection::connect(PG_URL).await.unwrap_or_else(|e| {
-        panic!("cannot connect to {PG_URL}: {e}; start it with deploy/local/up.sh")
-    });
-    let table = unique("cdc_events");
-    let publication = unique("cdc_events_pub");
-    let slot = unique("cdc_events_slot");
+    let mut db = support::connect().await;
+    let table = support::unique("cdc_events");
+    let publication = support::unique("cdc_events_pub");
+    let slot = support::unique("cdc_events_slot");
     for sql in [
         format!(
             "CREATE TABLE {table} (a int NOT NULL, gone text, b varchar(10) NOT NULL, \
@@ -52,23 +42,11 @@ async fn changes_become_debezium_rows_and_keys() {
             .await
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
-    let mut payloads: Vec<Vec<u8>> = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while payloads.last().and_then(|p| p.first()) != Some(&b'M') {
-        assert!(
-            Instant::now() < deadline,
-            "the slot reached the end in 30 s"
-        );
-        let rows = sqlx::query(&format!(
-            "SELECT data FROM pg_logical_slot_get_binary_changes('{slot}', NULL, NULL, \
-             'proto_version', '1', 'publication_names', '{publication}', 'messages', 'true')"
-        ))
-        .fetch_all(&mut db)
+    let payloads: Vec<Vec<u8>> = support::slot_messages(&mut db, &slot, &publication)
         .await
-        .expect("the slot's changes");
-        payloads.extend(rows.iter().map(|r| r.get::<Vec<u8>, _>(0)));
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect();
 
     let mut tables: HashMap<u32, TableSchema> = HashMap::new();
     let mut rows = Vec::new();

@@ -4,21 +4,12 @@
 //! (`pg_logical_slot_get_binary_changes`, the same messages a replication
 //! connection streams) and decoded.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+mod support;
 
 use ferry_connector_postgres_cdc::pgoutput::{
     decode, truncate_option, Column, Message, OldTuple, ReplicaIdentity,
 };
-use sqlx::{Connection, Executor, PgConnection, Row};
-
-const PG_URL: &str = "postgresql://postgres@127.0.0.1:55432/postgres";
-
-fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    format!("{prefix}_{}_{nanos}", std::process::id())
-}
+use sqlx::Executor;
 
 fn texts(columns: impl Iterator<Item = Column<'static>>) -> Vec<Option<String>> {
     columns
@@ -35,13 +26,11 @@ fn texts(columns: impl Iterator<Item = Column<'static>>) -> Vec<Option<String>> 
 
 #[tokio::test]
 async fn decodes_what_postgres_writes() {
-    let mut db = PgConnection::connect(PG_URL).await.unwrap_or_else(|e| {
-        panic!("cannot connect to {PG_URL}: {e}; start it with deploy/local/up.sh")
-    });
-    let table = unique("cdc_decode");
+    let mut db = support::connect().await;
+    let table = support::unique("cdc_decode");
     let full = format!("{table}_full");
-    let publication = unique("cdc_pub");
-    let slot = unique("cdc_slot");
+    let publication = support::unique("cdc_pub");
+    let slot = support::unique("cdc_slot");
     for sql in [
         format!("CREATE TABLE {table} (id int PRIMARY KEY, name varchar(20), note text)"),
         // Stored out of line, uncompressed, so that a long note is TOASTed.
@@ -68,28 +57,11 @@ async fn decodes_what_postgres_writes() {
             .await
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
-    // With synchronous_commit off, the slot reads only as far as the WAL
-    // is flushed: read until the last change, the message, has come.
-    let mut payloads: Vec<Vec<u8>> = Vec::new();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let reached_end = |payloads: &[Vec<u8>]| payloads.last().and_then(|p| p.first()) == Some(&b'M');
-    while !reached_end(&payloads) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the slot did not reach the last change in 30 s"
-        );
-        let rows = sqlx::query(&format!(
-            "SELECT data FROM pg_logical_slot_get_binary_changes('{slot}', NULL, NULL, \
-             'proto_version', '1', 'publication_names', '{publication}', 'messages', 'true')"
-        ))
-        .fetch_all(&mut db)
+    let payloads: Vec<Vec<u8>> = support::slot_messages(&mut db, &slot, &publication)
         .await
-        .expect("the slot's changes");
-        payloads.extend(rows.iter().map(|r| r.get::<Vec<u8>, _>(0)));
-        if !reached_end(&payloads) {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-    }
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect();
     for sql in [
         format!("SELECT pg_drop_replication_slot('{slot}')"),
         format!("DROP PUBLICATION {publication}"),

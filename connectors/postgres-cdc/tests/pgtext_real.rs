@@ -3,15 +3,13 @@
 //! they mean (days since 1970, epoch microseconds, interval fields, …);
 //! the parsers must agree on every value.
 
-use ferry_connector_postgres_cdc::pgtext::{self, Instant, Interval, Numeric};
-use sqlx::{Connection, Executor, PgConnection, Row};
+mod support;
 
-const PG_URL: &str = "postgresql://postgres@127.0.0.1:55432/postgres";
+use ferry_connector_postgres_cdc::pgtext::{self, Instant, Interval, Numeric};
+use sqlx::{Executor, PgConnection, Row};
 
 async fn connect() -> PgConnection {
-    let mut db = PgConnection::connect(PG_URL).await.unwrap_or_else(|e| {
-        panic!("cannot connect to {PG_URL}: {e}; start it with deploy/local/up.sh")
-    });
+    let mut db = support::connect().await;
     // What the replication session is pinned to.
     db.execute("SET datestyle = 'ISO, MDY'; SET intervalstyle = 'postgres'")
         .await

@@ -4,49 +4,35 @@
 //! slot's changes, which the decoder reads, and the slot's confirmed flush
 //! LSN moves to what the client acknowledges, and no further.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use ferry_connector_postgres_cdc::pgoutput::{decode, Message};
 use pgwire_replication::{ReplicationClient, ReplicationConfig, ReplicationEvent};
-use sqlx::{Connection, Executor, PgConnection, Row};
+use sqlx::{PgConnection, Row};
 
-const PG_URL: &str = "postgresql://postgres@127.0.0.1:55432/postgres";
+mod support;
 
-fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    format!("{prefix}_{}_{nanos}", std::process::id())
-}
+use support::{exec, slot_state, Deadline};
 
-async fn exec(db: &mut PgConnection, sql: &str) {
-    db.execute(sql)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
-
-/// The slot's `confirmed_flush_lsn` and whether a connection uses it.
-async fn slot_state(db: &mut PgConnection, slot: &str) -> (u64, bool) {
-    let row = sqlx::query(
-        "SELECT (confirmed_flush_lsn - '0/0')::text, active FROM pg_replication_slots \
-         WHERE slot_name = $1",
+/// When the server last heard a status update from the slot's client.
+async fn last_reply(db: &mut PgConnection, slot: &str) -> Option<String> {
+    sqlx::query(
+        "SELECT r.reply_time::text FROM pg_stat_replication r \
+         JOIN pg_replication_slots s ON s.active_pid = r.pid WHERE s.slot_name = $1",
     )
     .bind(slot)
-    .fetch_one(db)
+    .fetch_optional(db)
     .await
-    .expect("the slot");
-    let lsn: String = row.get(0);
-    (lsn.parse().expect("a number"), row.get(1))
+    .expect("the replication state")
+    .and_then(|r| r.get(0))
 }
 
 #[tokio::test]
 async fn streams_a_slot_and_confirms_what_is_acknowledged() {
-    let mut db = PgConnection::connect(PG_URL).await.unwrap_or_else(|e| {
-        panic!("cannot connect to {PG_URL}: {e}; start it with deploy/local/up.sh")
-    });
-    let table = unique("cdc_stream");
-    let publication = unique("cdc_stream_pub");
-    let slot = unique("cdc_stream_slot");
+    let mut db = support::connect().await;
+    let table = support::unique("cdc_stream");
+    let publication = support::unique("cdc_stream_pub");
+    let slot = support::unique("cdc_stream_slot");
     exec(
         &mut db,
         &format!("CREATE TABLE {table} (id int PRIMARY KEY, name text)"),
@@ -126,7 +112,10 @@ async fn streams_a_slot_and_confirms_what_is_acknowledged() {
     // the second.
     let first = commits[0].as_u64();
     client.update_applied_lsn(commits[0]);
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut deadline = Deadline::new(
+        format!("the slot to confirm {first}"),
+        Duration::from_secs(30),
+    );
     loop {
         let (confirmed, _) = slot_state(&mut db, &slot).await;
         assert!(
@@ -136,27 +125,18 @@ async fn streams_a_slot_and_confirms_what_is_acknowledged() {
         if confirmed == first {
             break;
         }
-        assert!(
-            Instant::now() < deadline,
-            "the slot confirmed {first} within 30 s"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        deadline.next().await;
     }
-    // A few more status updates go by: still the first.
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // Further status updates arrive: still the first.
+    let seen = last_reply(&mut db, &slot).await;
+    let mut deadline = Deadline::new("another status update", Duration::from_secs(30));
+    while last_reply(&mut db, &slot).await == seen {
+        deadline.next().await;
+    }
     assert_eq!(slot_state(&mut db, &slot).await.0, first);
 
     client.shutdown().await.expect("a clean shutdown");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while slot_state(&mut db, &slot).await.1 {
-        assert!(Instant::now() < deadline, "the slot released within 30 s");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    exec(
-        &mut db,
-        &format!("SELECT pg_drop_replication_slot('{slot}')"),
-    )
-    .await;
+    support::drop_slot(&mut db, &slot).await;
     exec(&mut db, &format!("DROP PUBLICATION {publication}")).await;
     exec(&mut db, &format!("DROP TABLE {table}")).await;
 }

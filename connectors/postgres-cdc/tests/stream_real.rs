@@ -5,28 +5,19 @@
 //! a tombstone and a create, deletes with tombstones, truncates; each with
 //! its offset.
 
+mod support;
+
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ferry_api::data::Value;
 use ferry_connector_postgres_cdc::catalog;
-use ferry_connector_postgres_cdc::lsn::Lsn;
 use ferry_connector_postgres_cdc::offsets::MessageType;
 use ferry_connector_postgres_cdc::pgoutput::{decode, Message};
 use ferry_connector_postgres_cdc::stream::{
     ChangeEvent, ChangeStream, ContextHeaders, StreamSettings,
 };
 use ferry_connector_postgres_cdc::values::Modes;
-use sqlx::{Connection, Executor, PgConnection, Row};
-
-const PG_URL: &str = "postgresql://postgres@127.0.0.1:55432/postgres";
-
-fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    format!("{prefix}_{}_{nanos}", std::process::id())
-}
+use sqlx::Executor;
 
 fn field<'a>(e: &'a ChangeEvent, path: &[&str]) -> Option<&'a Value> {
     let (_, envelope) = e.value.as_ref()?;
@@ -44,13 +35,11 @@ fn header<'a>(e: &'a ChangeEvent, name: &str) -> Option<&'a Value> {
 
 #[tokio::test]
 async fn real_changes_become_debezium_events_with_offsets() {
-    let mut db = PgConnection::connect(PG_URL).await.unwrap_or_else(|e| {
-        panic!("cannot connect to {PG_URL}: {e}; start it with deploy/local/up.sh")
-    });
-    let t = unique("cdc_stream_t");
-    let full = unique("cdc_stream_full");
-    let publication = unique("cdc_stream_pub");
-    let slot = unique("cdc_stream_slot");
+    let mut db = support::connect().await;
+    let t = support::unique("cdc_stream_t");
+    let full = support::unique("cdc_stream_full");
+    let publication = support::unique("cdc_stream_pub");
+    let slot = support::unique("cdc_stream_slot");
     for sql in [
         format!("CREATE TABLE {t} (id int PRIMARY KEY, name text)"),
         format!("CREATE TABLE {full} (id int PRIMARY KEY, name text, doc text)"),
@@ -71,26 +60,7 @@ async fn real_changes_become_debezium_events_with_offsets() {
             .await
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
-    let mut feed: Vec<(Lsn, Vec<u8>)> = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while feed.last().and_then(|(_, p)| p.first()) != Some(&b'M') {
-        assert!(
-            Instant::now() < deadline,
-            "the slot reached the end in 30 s"
-        );
-        let rows = sqlx::query(&format!(
-            "SELECT (lsn - '0/0')::text, data FROM pg_logical_slot_get_binary_changes('{slot}', \
-             NULL, NULL, 'proto_version', '1', 'publication_names', '{publication}', 'messages', 'true')"
-        ))
-        .fetch_all(&mut db)
-        .await
-        .expect("the slot's changes");
-        for r in &rows {
-            let lsn: String = r.get(0);
-            feed.push((Lsn(lsn.parse().expect("an LSN")), r.get(1)));
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let feed = support::slot_messages(&mut db, &slot, &publication).await;
 
     let mut stream = ChangeStream::new(
         StreamSettings {

@@ -4,38 +4,53 @@
 //! flushed only after the offsets are committed, and, started again from
 //! those offsets, sends only what came after.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use ferry_api::testkit::{props, MemoryOffsetReader, SourceHarness};
 use ferry_api::{SourceRecord, Value};
 use ferry_connector_postgres_cdc::task::PostgresCdcTask;
-use sqlx::{Connection, Executor, PgConnection, Row};
+use sqlx::{PgConnection, Row};
 
-const PG_URL: &str = "postgresql://postgres@127.0.0.1:55432/postgres";
+mod support;
 
-fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    format!("{prefix}_{}_{nanos}", std::process::id())
-}
+use support::{exec, slot_state, Deadline};
 
-async fn exec(db: &mut PgConnection, sql: &str) {
-    db.execute(sql)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+/// The task's configuration for `table` only, streaming without a
+/// snapshot, with quick polls and status updates.
+fn task_config(
+    prefix: &str,
+    slot: &str,
+    publication: &str,
+    table: &str,
+    extra: &[(&str, &str)],
+) -> ferry_api::Props {
+    let include = format!("public.{table}");
+    let mut pairs = vec![
+        ("topic.prefix", prefix),
+        ("database.hostname", "127.0.0.1"),
+        ("database.port", "55432"),
+        ("database.user", "postgres"),
+        ("database.dbname", "postgres"),
+        ("database.sslmode", "disable"),
+        ("plugin.name", "pgoutput"),
+        ("slot.name", slot),
+        ("publication.name", publication),
+        ("publication.autocreate.mode", "filtered"),
+        ("table.include.list", include.as_str()),
+        ("snapshot.mode", "no_data"),
+        ("poll.interval.ms", "100"),
+        ("status.update.interval.ms", "100"),
+    ];
+    pairs.extend_from_slice(extra);
+    props(&pairs)
 }
 
 /// Polls until `n` records came, or fails after 30 s.
 async fn poll_until(h: &mut SourceHarness<PostgresCdcTask>, n: usize) -> Vec<SourceRecord> {
     let mut out = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut deadline = Deadline::new(format!("{n} records"), Duration::from_secs(30));
     while out.len() < n {
-        assert!(
-            Instant::now() < deadline,
-            "{n} records within 30 s, got {}",
-            out.len()
-        );
+        deadline.next().await;
         out.extend(h.poll().await.expect("a poll"));
     }
     out
@@ -55,46 +70,22 @@ fn after_id(r: &SourceRecord) -> Option<i32> {
 }
 
 async fn confirmed_flush(db: &mut PgConnection, slot: &str) -> u64 {
-    let row = sqlx::query(
-        "SELECT (confirmed_flush_lsn - '0/0')::text FROM pg_replication_slots WHERE slot_name = $1",
-    )
-    .bind(slot)
-    .fetch_one(db)
-    .await
-    .expect("the slot");
-    row.get::<String, _>(0).parse().expect("a number")
+    slot_state(db, slot).await.0
 }
 
 #[tokio::test]
 async fn streams_commits_and_resumes_from_its_offsets() {
-    let mut db = PgConnection::connect(PG_URL).await.unwrap_or_else(|e| {
-        panic!("cannot connect to {PG_URL}: {e}; start it with deploy/local/up.sh")
-    });
-    let table = unique("cdc_task");
-    let publication = unique("cdc_task_pub");
-    let slot = unique("cdc_task_slot");
-    let prefix = unique("shop");
+    let mut db = support::connect().await;
+    let table = support::unique("cdc_task");
+    let publication = support::unique("cdc_task_pub");
+    let slot = support::unique("cdc_task_slot");
+    let prefix = support::unique("shop");
     exec(
         &mut db,
         &format!("CREATE TABLE {table} (id int PRIMARY KEY, name text)"),
     )
     .await;
-    let config = props(&[
-        ("topic.prefix", &prefix),
-        ("database.hostname", "127.0.0.1"),
-        ("database.port", "55432"),
-        ("database.user", "postgres"),
-        ("database.dbname", "postgres"),
-        ("database.sslmode", "disable"),
-        ("plugin.name", "pgoutput"),
-        ("slot.name", &slot),
-        ("publication.name", &publication),
-        ("publication.autocreate.mode", "filtered"),
-        ("table.include.list", &format!("public.{table}")),
-        ("snapshot.mode", "no_data"),
-        ("poll.interval.ms", "100"),
-        ("status.update.interval.ms", "100"),
-    ]);
+    let config = task_config(&prefix, &slot, &publication, &table, &[]);
     let offsets = MemoryOffsetReader::new();
     let mut h = SourceHarness::with_offsets(PostgresCdcTask::default(), offsets.clone());
     h.start(config.clone()).await.expect("the task starts");
@@ -132,13 +123,12 @@ async fn streams_commits_and_resumes_from_its_offsets() {
         .get("lsn_commit")
         .and_then(|v| v.as_u64())
         .expect("the last commit before the last record");
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut deadline = Deadline::new(
+        format!("the slot to confirm {lsn_commit}"),
+        Duration::from_secs(30),
+    );
     while confirmed_flush(&mut db, &slot).await < lsn_commit {
-        assert!(
-            Instant::now() < deadline,
-            "the slot confirmed {lsn_commit} within 30 s"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        deadline.next().await;
     }
     let flushed = confirmed_flush(&mut db, &slot).await;
     assert!(
@@ -160,26 +150,7 @@ async fn streams_commits_and_resumes_from_its_offsets() {
     );
     h.stop().await.expect("stopped");
 
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let active: bool =
-            sqlx::query("SELECT active FROM pg_replication_slots WHERE slot_name = $1")
-                .bind(&slot)
-                .fetch_one(&mut db)
-                .await
-                .expect("the slot")
-                .get(0);
-        if !active {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the slot released within 30 s");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    exec(
-        &mut db,
-        &format!("SELECT pg_drop_replication_slot('{slot}')"),
-    )
-    .await;
+    support::drop_slot(&mut db, &slot).await;
     exec(&mut db, &format!("DROP PUBLICATION {publication}")).await;
     exec(&mut db, &format!("DROP TABLE {table}")).await;
 }
@@ -189,41 +160,30 @@ async fn streams_commits_and_resumes_from_its_offsets() {
 /// `heartbeat.action.query`.
 #[tokio::test]
 async fn heartbeats_carry_the_offset_and_run_the_action_query() {
-    let mut db = PgConnection::connect(PG_URL).await.unwrap_or_else(|e| {
-        panic!("cannot connect to {PG_URL}: {e}; start it with deploy/local/up.sh")
-    });
-    let table = unique("cdc_beat");
-    let beats = unique("cdc_beats");
-    let publication = unique("cdc_beat_pub");
-    let slot = unique("cdc_beat_slot");
-    let prefix = unique("beat");
+    let mut db = support::connect().await;
+    let table = support::unique("cdc_beat");
+    let beats = support::unique("cdc_beats");
+    let publication = support::unique("cdc_beat_pub");
+    let slot = support::unique("cdc_beat_slot");
+    let prefix = support::unique("beat");
     exec(
         &mut db,
         &format!("CREATE TABLE {table} (id int PRIMARY KEY)"),
     )
     .await;
     exec(&mut db, &format!("CREATE TABLE {beats} (at timestamptz)")).await;
-    let config = props(&[
-        ("topic.prefix", &prefix),
-        ("database.hostname", "127.0.0.1"),
-        ("database.port", "55432"),
-        ("database.user", "postgres"),
-        ("database.dbname", "postgres"),
-        ("database.sslmode", "disable"),
-        ("plugin.name", "pgoutput"),
-        ("slot.name", &slot),
-        ("publication.name", &publication),
-        ("publication.autocreate.mode", "filtered"),
-        ("table.include.list", &format!("public.{table}")),
-        ("snapshot.mode", "no_data"),
-        ("poll.interval.ms", "100"),
-        ("heartbeat.interval.ms", "100"),
-        (
-            "heartbeat.action.query",
-            &format!("INSERT INTO {beats} VALUES (now())"),
-        ),
-        ("slot.drop.on.stop", "true"),
-    ]);
+    let action = format!("INSERT INTO {beats} VALUES (now())");
+    let config = task_config(
+        &prefix,
+        &slot,
+        &publication,
+        &table,
+        &[
+            ("heartbeat.interval.ms", "100"),
+            ("heartbeat.action.query", action.as_str()),
+            ("slot.drop.on.stop", "true"),
+        ],
+    );
     let mut h = SourceHarness::new(PostgresCdcTask::default());
     h.start(config).await.expect("the task starts");
     exec(&mut db, &format!("INSERT INTO {table} VALUES (1)")).await;
