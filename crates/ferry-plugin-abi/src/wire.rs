@@ -136,6 +136,11 @@ impl Writer {
         self.buf.is_empty()
     }
 
+    /// Appends `n` zero bytes (room to fill in later).
+    pub fn zeros(&mut self, n: usize) {
+        self.buf.resize(self.buf.len() + n, 0);
+    }
+
     /// Appends bytes as they are (already encoded).
     pub fn append(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);

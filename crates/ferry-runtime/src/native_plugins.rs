@@ -566,10 +566,9 @@ struct Instance {
     ptr: *mut c_void,
     destroy: extern "C" fn(*mut c_void),
     context: Option<Box<dyn std::any::Any + Send>>,
-    /// Sink batches are encoded with these, kept from one call to the
+    /// Sink batches are encoded with this, kept from one call to the
     /// next.
     encoder: codec::BatchEncoder,
-    batch: Vec<u8>,
 }
 
 impl Instance {
@@ -579,7 +578,6 @@ impl Instance {
             destroy,
             context: None,
             encoder: codec::BatchEncoder::default(),
-            batch: Vec::new(),
         }
     }
 }
@@ -1531,13 +1529,9 @@ impl SinkTask for NativeSinkTask {
             let firsts = first_offsets(&records);
             let mut guard = lock(&instance);
             let i = &mut *guard;
-            let mut w = Writer::reusing(std::mem::take(&mut i.batch));
-            i.encoder.encode_batch(&records, &mut w);
+            let batch = i.encoder.encode_batch_framed(&records);
             drop(records);
-            let put = desc.call("put", |err| {
-                (vt.put)(i.ptr, FerryStr::new(w.as_slice()), err)
-            });
-            i.batch = w.into_vec();
+            let put = desc.call("put", |err| (vt.put)(i.ptr, FerryStr::new(batch), err));
             put.map_err(|failure| FailedPut { failure, firsts })
         }));
         Ok(())
