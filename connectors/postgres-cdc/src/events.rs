@@ -242,6 +242,8 @@ pub struct TableSchema {
     pub envelope_schema: Schema,
     /// Columns of the relation, for checking tuples.
     relation_width: usize,
+    /// The relation's column names, in order.
+    relation_columns: Vec<String>,
     modes: Modes,
 }
 
@@ -308,8 +310,14 @@ impl TableSchema {
             value_schema,
             envelope_schema,
             relation_width: columns.len(),
+            relation_columns: columns.iter().map(|c| c.name.clone()).collect(),
             modes,
         }
+    }
+
+    /// The relation's column names, in the order of its tuples.
+    pub fn relation_columns(&self) -> &[String] {
+        &self.relation_columns
     }
 
     fn qualified(&self) -> String {
@@ -338,14 +346,21 @@ impl TableSchema {
 
     /// The row struct and the key struct of a tuple.
     pub fn row(&self, tuple: &TupleData<'_>) -> Result<(Struct, Option<Struct>), EventError> {
-        if tuple.len() != self.relation_width {
+        let values: Vec<Column<'_>> = tuple.columns().collect();
+        self.row_of(&values)
+    }
+
+    /// The row struct and the key struct of a row's column values, one
+    /// per column of the relation, in its order (a tuple's columns, or a
+    /// snapshot query's).
+    pub fn row_of(&self, values: &[Column<'_>]) -> Result<(Struct, Option<Struct>), EventError> {
+        if values.len() != self.relation_width {
             return Err(EventError::Shape {
                 table: self.qualified(),
-                got: tuple.len(),
+                got: values.len(),
                 expected: self.relation_width,
             });
         }
-        let values: Vec<Column<'_>> = tuple.columns().collect();
         let mut row = Struct::new(self.value_schema.clone())?;
         let mut key = match &self.key_schema {
             Some(s) => Some(Struct::new(s.clone())?),

@@ -8,8 +8,9 @@
 //! - [`pgoutput`]: the decoder of the messages PostgreSQL's built-in
 //!   `pgoutput` plugin writes into a logical replication stream.
 //! - [`pgtext`]: parsers of the text forms in which pgoutput sends values.
+//! - [`snapshot`]: the snapshot phase: captured tables read as `r` events.
 //! - [`stream`]: pgoutput messages in, change events with their offsets out.
-//! - [`task`]: the source task (streaming only: `snapshot.mode=no_data`).
+//! - [`task`]: the source task: slot and publication, snapshot, streaming.
 //! - [`values`]: column types and values as Debezium writes them.
 //! - [`lsn`]: log sequence numbers, as PostgreSQL and Debezium write them.
 //! - [`offsets`]: source offsets in Debezium's format.
@@ -21,6 +22,7 @@ pub mod lsn;
 pub mod offsets;
 pub mod pgoutput;
 pub mod pgtext;
+pub mod snapshot;
 pub mod stream;
 pub mod task;
 pub mod values;

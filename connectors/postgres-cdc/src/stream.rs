@@ -35,6 +35,27 @@ pub struct StreamSettings {
     pub context_headers: Option<ContextHeaders>,
 }
 
+impl StreamSettings {
+    /// The headers of a data event.
+    pub fn headers(&self) -> Headers {
+        let mut h = Headers::new();
+        if let Some(c) = &self.context_headers {
+            for (k, v) in [
+                (
+                    "__debezium.context.connectorLogicalName",
+                    self.topic_prefix.as_str(),
+                ),
+                ("__debezium.context.taskId", "0"),
+                ("__debezium.context.connectorName", crate::events::CONNECTOR),
+                ("__debezium.context.runId", c.run_id.as_str()),
+            ] {
+                h.add(k, Some(Schema::string()), Value::String(v.into()));
+            }
+        }
+        h
+    }
+}
+
 /// One record to send.
 #[derive(Debug, Clone)]
 pub struct ChangeEvent {
@@ -127,21 +148,7 @@ impl ChangeStream {
     }
 
     fn headers(&self) -> Headers {
-        let mut h = Headers::new();
-        if let Some(c) = &self.settings.context_headers {
-            for (k, v) in [
-                (
-                    "__debezium.context.connectorLogicalName",
-                    self.settings.topic_prefix.as_str(),
-                ),
-                ("__debezium.context.taskId", "0"),
-                ("__debezium.context.connectorName", crate::events::CONNECTOR),
-                ("__debezium.context.runId", c.run_id.as_str()),
-            ] {
-                h.add(k, Some(Schema::string()), Value::String(v.into()));
-            }
-        }
-        h
+        self.settings.headers()
     }
 
     #[allow(clippy::too_many_arguments)]

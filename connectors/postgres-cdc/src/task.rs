@@ -1,11 +1,11 @@
-//! The source task's streaming phase: the publication and the slot set
-//! up as Debezium sets them up, changes streamed from the stored offset
-//! (or the slot's position), and the slot told what is flushed only
-//! once the offsets past it are committed.
+//! The source task: the publication and the slot set up as Debezium sets
+//! them up, a snapshot when `snapshot.mode` and the stored offset call for
+//! one, then changes streamed from the stored offset (or the snapshot's
+//! position), and the slot told what is flushed only once the offsets past
+//! it are committed.
 //!
 //! Heartbeats (`heartbeat.interval.ms`, `heartbeat.action.query`) carry
-//! the offset while no captured table changes. Snapshots are not built
-//! yet: only `snapshot.mode=no_data` starts.
+//! the offset while no captured table changes.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,6 +24,7 @@ use crate::config::{AutoCreateMode, CdcConfig, LsnFlushMode, SnapshotMode, SslMo
 use crate::lsn::Lsn;
 use crate::offsets::{self, PgOffset};
 use crate::pgoutput::{self, Message};
+use crate::snapshot::{Snapshot, View};
 use crate::stream::{ChangeEvent, ChangeStream, ContextHeaders, StreamSettings};
 use crate::values::Modes;
 
@@ -48,6 +49,13 @@ pub struct PostgresCdcTask {
     /// The offset the task started from, until the stream has one.
     stored: PgOffset,
     next_heartbeat: Option<Instant>,
+    /// The snapshot, while it runs.
+    snapshot: Option<Snapshot>,
+    /// The session that created the slot, waiting to stream until the
+    /// snapshot it exported is read.
+    pending_stream: Option<ReplicationClient>,
+    /// `__debezium.context.runId`, one per start.
+    run_id: String,
 }
 
 impl PostgresCdcTask {
@@ -243,6 +251,179 @@ impl PostgresCdcTask {
     fn stop_signal(&self) -> Option<StopSignal> {
         self.context.as_ref().map(|c| c.stop_signal().clone())
     }
+
+    /// Events of the snapshot while it runs; when it is done, streaming
+    /// starts from its position (`initial_only`: nothing more is read).
+    async fn poll_snapshot(&mut self) -> Result<Vec<SourceRecord>, ConnectError> {
+        let (Some(config), Some(snapshot)) = (self.config.clone(), self.snapshot.as_mut()) else {
+            return Ok(Vec::new());
+        };
+        let events = snapshot
+            .next_events(config.max_batch_size, now_micros)
+            .await
+            .map_err(|e| ConnectError::retriable_caused_by("the snapshot failed", e))?;
+        if snapshot.is_done() {
+            let position = snapshot.position().clone();
+            self.snapshot = None;
+            if config.snapshot_mode != SnapshotMode::InitialOnly {
+                let gated = self.pending_stream.take();
+                self.start_streaming(&config, position, gated).await?;
+            } else {
+                self.stored = position;
+            }
+            // Debezium sends a heartbeat as a snapshot ends.
+            if config.heartbeat_interval.is_some() {
+                self.next_heartbeat = Some(Instant::now());
+            }
+        }
+        let mut records: Vec<SourceRecord> = events.into_iter().map(|e| self.record(e)).collect();
+        records.extend(self.heartbeat().await?);
+        Ok(records)
+    }
+
+    fn stream_settings(&self, config: &CdcConfig) -> StreamSettings {
+        StreamSettings {
+            topic_prefix: config.topic_prefix.clone(),
+            db: config.dbname.clone(),
+            modes: Modes {
+                decimal: config.decimal_handling,
+                time_precision: config.time_precision,
+                binary: config.binary_handling,
+            },
+            skipped_operations: config.skipped_operations.clone(),
+            tombstones_on_delete: config.tombstones_on_delete,
+            context_headers: Some(ContextHeaders {
+                run_id: self.run_id.clone(),
+            }),
+        }
+    }
+
+    /// Streams from `stored` on `gated`, a session that created the slot
+    /// (and waited while its exported snapshot was read), or on a new
+    /// session.
+    async fn start_streaming(
+        &mut self,
+        config: &CdcConfig,
+        stored: PgOffset,
+        gated: Option<ReplicationClient>,
+    ) -> Result<(), ConnectError> {
+        let start = stored.resume_lsn().unwrap_or(Lsn::INVALID);
+        info!(slot = %config.slot_name, start = %start, "streaming");
+        let cannot = |e| {
+            ConnectError::retriable_caused_by(
+                format!("cannot start streaming from slot {}", config.slot_name),
+                e,
+            )
+        };
+        let client = match gated {
+            // A new slot starts at its consistent point, the snapshot's.
+            Some(mut client) => {
+                client.start().await.map_err(cannot)?;
+                client.wait_started().await.map_err(cannot)?;
+                client
+            }
+            None => {
+                let mut replication = replication_config(config);
+                if start != Lsn::INVALID {
+                    replication =
+                        replication.with_start_lsn(pgwire_replication::Lsn::from_u64(start.0));
+                }
+                ReplicationClient::connect(replication)
+                    .await
+                    .map_err(cannot)?
+            }
+        };
+        self.resume = match (stored.tx_id, stored.lsn_proc, stored.message_type) {
+            (Some(tx), Some(lsn), Some(t)) if t != offsets::MessageType::Commit => Some((tx, lsn)),
+            _ => None,
+        };
+        self.stream = Some(ChangeStream::new(
+            self.stream_settings(config),
+            stored.lsn_commit,
+        ));
+        self.stored = stored;
+        self.client = Some(client);
+        Ok(())
+    }
+}
+
+/// The replication session's settings: the values' text forms as the
+/// catalog connection and the snapshot read them.
+fn replication_config(config: &CdcConfig) -> ReplicationConfig {
+    ReplicationConfig::new(
+        config.hostname.clone(),
+        config.user.clone(),
+        config
+            .password
+            .as_ref()
+            .map(|p| p.value().to_owned())
+            .unwrap_or_default(),
+        config.dbname.clone(),
+        config.slot_name.clone(),
+        config.publication_name.as_str(),
+    )
+    .with_port(config.port)
+    .with_status_interval(config.status_update_interval)
+    .with_options("-c datestyle=ISO -c intervalstyle=postgres -c extra_float_digits=3")
+}
+
+/// Creates the slot on a replication session that exports its snapshot,
+/// as Debezium does for a snapshot: the session waits (gated) while the
+/// snapshot is read, then streams from the slot's consistent point.
+async fn create_slot_exporting(
+    config: &CdcConfig,
+) -> Result<(ReplicationClient, String, Lsn), ConnectError> {
+    let cannot = |e| {
+        ConnectError::retriable_caused_by(
+            format!("cannot create the replication slot {}", config.slot_name),
+            e,
+        )
+    };
+    let mut client = ReplicationClient::connect_gated(replication_config(config))
+        .await
+        .map_err(cannot)?;
+    let rows = client
+        .simple_query(&format!(
+            "CREATE_REPLICATION_SLOT {} LOGICAL pgoutput EXPORT_SNAPSHOT",
+            quote_ident(&config.slot_name)
+        ))
+        .await
+        .map_err(cannot)?;
+    // slot_name, consistent_point, snapshot_name, output_plugin
+    let text = |i: usize| {
+        rows.first()
+            .and_then(|r| r.get(i))
+            .and_then(|v| v.as_ref())
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+    };
+    let (Some(point), Some(snapshot)) = (text(1), text(2)) else {
+        return Err(ConnectError::other(format!(
+            "CREATE_REPLICATION_SLOT {} returned no consistent point or snapshot",
+            config.slot_name
+        )));
+    };
+    let lsn = point
+        .parse::<Lsn>()
+        .map_err(|e| ConnectError::other(format!("the slot's consistent point {point:?}: {e}")))?;
+    info!(slot = %config.slot_name, consistent_point = %lsn, "replication slot created, its snapshot exported");
+    Ok((client, snapshot, lsn))
+}
+
+/// The slot's `restart_lsn`, or `None` when there is no such slot.
+async fn slot_restart_lsn(
+    db: &mut PgConnection,
+    slot: &str,
+) -> Result<Option<Option<Lsn>>, ConnectError> {
+    let row =
+        sqlx::query("SELECT restart_lsn::text FROM pg_replication_slots WHERE slot_name = $1")
+            .bind(slot)
+            .fetch_optional(db)
+            .await
+            .map_err(failed("cannot read replication slots"))?;
+    Ok(row.map(|r| {
+        r.get::<Option<String>, _>(0)
+            .and_then(|t| t.parse::<Lsn>().ok())
+    }))
 }
 
 fn quote_ident(name: &str) -> String {
@@ -285,93 +466,126 @@ impl SourceTask for PostgresCdcTask {
         context: SourceTaskContext,
     ) -> Result<(), ConnectError> {
         let config = CdcConfig::parse(&props).map_err(|e| ConnectError::config(e.to_string()))?;
-        if config.snapshot_mode != SnapshotMode::NoData {
-            return Err(ConnectError::config(format!(
-                "snapshot.mode={}: snapshots are not built into Ferry yet; only no_data starts",
-                config.snapshot_mode.as_str()
-            )));
-        }
         let mut db = Self::connect(&config).await?;
         let wal_level: String = sqlx::query("SHOW wal_level")
             .fetch_one(&mut db)
             .await
             .map_err(failed("cannot read wal_level"))?
             .get(0);
-        if wal_level != "logical" {
+        let streams = config.snapshot_mode != SnapshotMode::InitialOnly;
+        if streams && wal_level != "logical" {
             return Err(ConnectError::config(format!(
                 "PostgreSQL's wal_level is {wal_level}; logical decoding needs wal_level=logical"
             )));
         }
-        Self::ensure_publication(&mut db, &config).await?;
-        Self::ensure_slot(&mut db, &config).await?;
-
+        self.run_id = uuid::Builder::from_random_bytes(rand_id().to_be_bytes())
+            .into_uuid()
+            .to_string();
         self.partition = Arc::new(offsets::partition(&config.topic_prefix));
-        let stored = match context.offset_storage_reader().offset(&self.partition) {
-            Some(m) => PgOffset::from_map(&m).map_err(|e| ConnectError::config(e.to_string()))?,
+        let stored_map = context.offset_storage_reader().offset(&self.partition);
+        let mut stored = match &stored_map {
+            Some(m) => PgOffset::from_map(m).map_err(|e| ConnectError::config(e.to_string()))?,
             None => PgOffset::default(),
         };
-        self.resume = match (stored.tx_id, stored.lsn_proc, stored.message_type) {
-            (Some(tx), Some(lsn), Some(t)) if t != offsets::MessageType::Commit => Some((tx, lsn)),
-            _ => None,
+        let mut offset_exists = stored_map.is_some();
+        let in_progress = stored.snapshot.is_some();
+        let slot = if streams {
+            slot_restart_lsn(&mut db, &config.slot_name).await?
+        } else {
+            None
         };
-        let start = stored.resume_lsn().unwrap_or(Lsn::INVALID);
-        info!(slot = %config.slot_name, start = %start, "streaming");
-        let mut replication = ReplicationConfig::new(
-            config.hostname.clone(),
-            config.user.clone(),
-            config
-                .password
-                .as_ref()
-                .map(|p| p.value().to_owned())
-                .unwrap_or_default(),
-            config.dbname.clone(),
-            config.slot_name.clone(),
-            config.publication_name.as_str(),
-        )
-        .with_port(config.port)
-        .with_status_interval(config.status_update_interval)
-        .with_options("-c datestyle=ISO -c intervalstyle=postgres -c extra_float_digits=3");
-        if start != Lsn::INVALID {
-            replication = replication.with_start_lsn(pgwire_replication::Lsn::from_u64(start.0));
+        // A stored position the slot no longer has (Debezium's log
+        // position check): a snapshot fills the gap in when_needed mode,
+        // any other mode refuses to skip changes silently.
+        if streams && offset_exists && !in_progress {
+            let available = match (&slot, stored.lsn_proc) {
+                (None, _) => false,
+                (Some(Some(restart)), Some(processed)) => *restart <= processed,
+                (Some(_), _) => true,
+            };
+            if !available {
+                if config.snapshot_mode == SnapshotMode::WhenNeeded {
+                    warn!(slot = %config.slot_name, "the last recorded offset is no longer available on the server; snapshotting to fill the gap");
+                    stored = PgOffset::default();
+                    offset_exists = false;
+                } else {
+                    return Err(ConnectError::config(format!(
+                        "The connector is trying to read change stream starting at {:?}, but this is no longer available on the server (replication slot {} {}). Reconfigure the connector to use a snapshot mode when needed.",
+                        stored.to_map(),
+                        config.slot_name,
+                        if slot.is_none() { "does not exist" } else { "is past it" }
+                    )));
+                }
+            }
         }
-        let client = ReplicationClient::connect(replication).await.map_err(|e| {
-            ConnectError::retriable_caused_by(
-                format!("cannot start streaming from slot {}", config.slot_name),
-                e,
-            )
-        })?;
-        self.stream = Some(ChangeStream::new(
-            StreamSettings {
-                topic_prefix: config.topic_prefix.clone(),
-                db: config.dbname.clone(),
-                modes: Modes {
-                    decimal: config.decimal_handling,
-                    time_precision: config.time_precision,
-                    binary: config.binary_handling,
-                },
-                skipped_operations: config.skipped_operations.clone(),
-                tombstones_on_delete: config.tombstones_on_delete,
-                context_headers: Some(ContextHeaders {
-                    run_id: uuid::Builder::from_random_bytes(rand_id().to_be_bytes())
-                        .into_uuid()
-                        .to_string(),
-                }),
-            },
-            stored.lsn_commit,
-        ));
+        let snapshot_data = match config.snapshot_mode {
+            SnapshotMode::Always => true,
+            SnapshotMode::NoData => false,
+            _ => !offset_exists || in_progress,
+        };
+        if in_progress && snapshot_data {
+            info!(
+                "a previous snapshot was cancelled before completion; a new snapshot will be taken"
+            );
+        }
+        if streams {
+            Self::ensure_publication(&mut db, &config).await?;
+        }
+        // The slot: created before the snapshot, so that the changes made
+        // while it runs are streamed after it.
+        let mut gated = None;
+        let mut view = View::Own;
+        if streams {
+            match slot {
+                None if snapshot_data => {
+                    let (client, snapshot_name, lsn) = create_slot_exporting(&config).await?;
+                    gated = Some(client);
+                    view = View::Exported { snapshot_name, lsn };
+                }
+                _ => Self::ensure_slot(&mut db, &config).await?,
+            }
+        }
         self.next_heartbeat = config.heartbeat_interval.map(|i| Instant::now() + i);
-        self.stored = stored;
-        self.client = Some(client);
+        self.context = Some(context);
+        if snapshot_data {
+            let snapshot_db = Self::connect(&config).await?;
+            let snapshot = Snapshot::begin(
+                snapshot_db,
+                view,
+                &config.tables,
+                self.stream_settings(&config),
+                config.snapshot_fetch_size,
+                now_micros(),
+            )
+            .await
+            .map_err(|e| ConnectError::retriable_caused_by("cannot start the snapshot", e))?;
+            self.snapshot = Some(snapshot);
+            self.pending_stream = gated;
+            self.stored = stored;
+        } else if streams {
+            self.start_streaming(&config, stored, None).await?;
+        } else {
+            self.stored = stored;
+        }
         self.catalog = Some(db);
         self.config = Some(config);
-        self.context = Some(context);
         Ok(())
     }
 
     async fn poll(&mut self) -> Result<Vec<SourceRecord>, ConnectError> {
+        if self.snapshot.is_some() {
+            return self.poll_snapshot().await;
+        }
         let (Some(config), Some(stop)) = (self.config.as_ref(), self.stop_signal()) else {
             return Err(ConnectError::other("the task was not started"));
         };
+        if self.client.is_none() {
+            // initial_only after its snapshot: nothing more to read.
+            let _ = stop
+                .unless_stopped(tokio::time::sleep(config.poll_interval))
+                .await;
+            return Ok(Vec::new());
+        }
         let (max, interval) = (config.max_batch_size, config.poll_interval);
         let deadline = Instant::now() + interval;
         let mut events = Vec::new();
@@ -504,6 +718,10 @@ impl SourceTask for PostgresCdcTask {
     }
 
     async fn stop(&mut self) -> Result<(), ConnectError> {
+        // A snapshot cut short: its transaction and the session waiting
+        // on it end; the stored offset says it was running.
+        self.snapshot = None;
+        self.pending_stream = None;
         if let Some(mut client) = self.client.take() {
             if let Err(e) = tokio::time::timeout(Duration::from_secs(5), client.shutdown()).await {
                 warn!(error = %e, "the replication connection did not close in 5 s");

@@ -1,0 +1,443 @@
+//! The snapshot phase: every captured table read in one consistent view,
+//! each row a read (`op: r`) event, as Debezium's
+//! `RelationalSnapshotChangeEventSource` writes them: tables in the order
+//! of their `schema.table` names, the `source.snapshot` markers (`first`,
+//! `first_in_data_collection`, `true`, `last_in_data_collection`, `last`),
+//! and offsets that say a snapshot is running until the last record, whose
+//! offset says it is complete.
+//!
+//! The view is the slot's exported snapshot when the slot was created for
+//! this snapshot (streaming then starts at the slot's consistent point and
+//! misses nothing), otherwise a serializable read-only transaction and the
+//! WAL position read in it. Rows are read through a cursor,
+//! `snapshot.fetch.size` at a time, as text, and turned into values by the
+//! same code as streamed tuples.
+
+use sqlx::{Executor, PgConnection, Row};
+use tracing::info;
+
+use crate::catalog;
+use crate::config::TableFilter;
+use crate::events::{ColumnMeta, EventError, Operation, SnapshotRecord, SourceInfo, TableSchema};
+use crate::lsn::Lsn;
+use crate::offsets::{PgOffset, SnapshotType};
+use crate::pgoutput::Column;
+use crate::stream::{ChangeEvent, StreamSettings};
+
+/// A captured table to read.
+#[derive(Debug, Clone)]
+pub struct SnapshotTable {
+    pub oid: u32,
+    pub schema: String,
+    pub table: String,
+}
+
+/// The captured tables, in Debezium's snapshot order (by `schema.table`).
+pub async fn captured_tables(
+    db: &mut PgConnection,
+    filter: &TableFilter,
+) -> Result<Vec<SnapshotTable>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT c.oid::int8, n.nspname::text, c.relname::text FROM pg_class c \
+         JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition \
+               AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
+               AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'",
+    )
+    .fetch_all(db)
+    .await?;
+    let mut tables = Vec::with_capacity(rows.len());
+    for r in rows {
+        let (oid, schema, table): (i64, String, String) =
+            (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+        if filter.captures(&schema, &table) {
+            tables.push(SnapshotTable {
+                oid: u32::try_from(oid).unwrap_or(0),
+                schema,
+                table,
+            });
+        }
+    }
+    tables.sort_by(|a, b| {
+        format!("{}.{}", a.schema, a.table).cmp(&format!("{}.{}", b.schema, b.table))
+    });
+    Ok(tables)
+}
+
+/// A failure while snapshotting.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("{what}: {source}")]
+    Database {
+        what: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error(transparent)]
+    Event(#[from] EventError),
+}
+
+fn failed(what: impl Into<String>) -> impl FnOnce(sqlx::Error) -> SnapshotError {
+    let what = what.into();
+    move |source| SnapshotError::Database { what, source }
+}
+
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// How the snapshot's transaction sees the database.
+pub enum View {
+    /// The snapshot a new slot exported, and the slot's consistent point.
+    Exported { snapshot_name: String, lsn: Lsn },
+    /// A transaction of its own, at the WAL position read in it.
+    Own,
+}
+
+/// A row read but not yet sent: whether another follows in its table
+/// decides its marker.
+struct HeldRow {
+    key: Option<ferry_api::data::Struct>,
+    after: ferry_api::data::Struct,
+    number: u64,
+}
+
+/// An event whose marker is known, held until the next one comes: the
+/// snapshot's last event is marked `last` whichever table it is from.
+struct Ready {
+    table: usize,
+    key: Option<ferry_api::data::Struct>,
+    after: ferry_api::data::Struct,
+    marker: SnapshotRecord,
+    table_ts_us: i64,
+}
+
+/// A running snapshot: its transaction, the tables, where it is.
+pub struct Snapshot {
+    db: PgConnection,
+    settings: StreamSettings,
+    tables: Vec<(SnapshotTable, TableSchema)>,
+    fetch_size: usize,
+    /// The table being read (its cursor open), or the next to open.
+    current: usize,
+    cursor_open: bool,
+    rows_in_table: u64,
+    table_ts_us: i64,
+    held_row: Option<HeldRow>,
+    ready: Option<Ready>,
+    /// Every record's offset: the snapshot's position and transaction.
+    offset: PgOffset,
+    done: bool,
+}
+
+impl Snapshot {
+    /// Opens the snapshot's transaction on `db` (a connection of its own)
+    /// and reads the captured tables' structure.
+    pub async fn begin(
+        mut db: PgConnection,
+        view: View,
+        filter: &TableFilter,
+        settings: StreamSettings,
+        fetch_size: usize,
+        now_us: i64,
+    ) -> Result<Self, SnapshotError> {
+        let lsn = match view {
+            View::Exported { snapshot_name, lsn } => {
+                db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+                    .await
+                    .map_err(failed("cannot open the snapshot transaction"))?;
+                // A snapshot name is the server's, hex digits and dashes.
+                let name = snapshot_name.replace('\'', "''");
+                db.execute(format!("SET TRANSACTION SNAPSHOT '{name}'").as_str())
+                    .await
+                    .map_err(failed("cannot use the slot's exported snapshot"))?;
+                lsn
+            }
+            View::Own => {
+                db.execute("BEGIN ISOLATION LEVEL SERIALIZABLE, READ ONLY, DEFERRABLE")
+                    .await
+                    .map_err(failed("cannot open the snapshot transaction"))?;
+                let at: String = sqlx::query("SELECT pg_current_wal_lsn()::text")
+                    .fetch_one(&mut db)
+                    .await
+                    .map_err(failed("cannot read the WAL position"))?
+                    .try_get(0)
+                    .map_err(failed("cannot read the WAL position"))?;
+                at.parse::<Lsn>().map_err(|e| SnapshotError::Database {
+                    what: format!("the WAL position {at:?}"),
+                    source: sqlx::Error::Protocol(e.to_string()),
+                })?
+            }
+        };
+        let tx_id: i64 = sqlx::query(
+            "SELECT (CASE pg_is_in_recovery() WHEN 't' THEN 0 ELSE txid_current() END)::int8",
+        )
+        .fetch_one(&mut db)
+        .await
+        .map_err(failed("cannot read the snapshot's transaction id"))?
+        .try_get(0)
+        .map_err(failed("cannot read the snapshot's transaction id"))?;
+        let mut tables = Vec::new();
+        for t in captured_tables(&mut db, filter)
+            .await
+            .map_err(failed("cannot list the captured tables"))?
+        {
+            let columns: Vec<ColumnMeta> =
+                catalog::columns(&mut db, t.oid)
+                    .await
+                    .map_err(failed(format!(
+                        "cannot read the columns of {}.{}",
+                        t.schema, t.table
+                    )))?;
+            let schema = TableSchema::new(
+                &settings.topic_prefix,
+                &t.schema,
+                &t.table,
+                &columns,
+                settings.modes,
+            );
+            tables.push((t, schema));
+        }
+        info!(
+            tables = tables.len(),
+            lsn = %lsn,
+            tx_id,
+            "snapshot started"
+        );
+        Ok(Snapshot {
+            db,
+            settings,
+            tables,
+            fetch_size: fetch_size.max(1),
+            current: 0,
+            cursor_open: false,
+            rows_in_table: 0,
+            table_ts_us: now_us,
+            held_row: None,
+            ready: None,
+            offset: PgOffset {
+                ts_usec: Some(now_us),
+                tx_id: Some(tx_id),
+                lsn: Some(lsn),
+                snapshot: Some(SnapshotType::Initial),
+                ..PgOffset::default()
+            },
+            done: false,
+        })
+    }
+
+    /// The offset streaming continues from once the snapshot is done.
+    pub fn position(&self) -> &PgOffset {
+        &self.offset
+    }
+
+    /// Whether every event was returned.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// Up to about `max` more events; the last call returns the final
+    /// event (its offset says the snapshot is complete) and ends the
+    /// transaction.
+    pub async fn next_events(
+        &mut self,
+        max: usize,
+        now_us: impl Fn() -> i64,
+    ) -> Result<Vec<ChangeEvent>, SnapshotError> {
+        let mut out = Vec::new();
+        while !self.done && out.len() < max {
+            if self.current == self.tables.len() {
+                self.finish(&now_us, &mut out).await?;
+                break;
+            }
+            if !self.cursor_open {
+                self.open_cursor(now_us()).await?;
+            }
+            let rows = sqlx::query(&format!(
+                "FETCH FORWARD {} FROM ferry_snapshot",
+                self.fetch_size
+            ))
+            .fetch_all(&mut self.db)
+            .await
+            .map_err(failed(format!("cannot read {}", self.qualified())))?;
+            let exhausted = rows.len() < self.fetch_size;
+            for row in &rows {
+                let mut texts: Vec<Option<&str>> = Vec::with_capacity(row.len());
+                for i in 0..row.len() {
+                    texts.push(
+                        row.try_get::<Option<&str>, _>(i).map_err(failed(format!(
+                            "cannot read a row of {}",
+                            self.qualified()
+                        )))?,
+                    );
+                }
+                let values: Vec<Column<'_>> = texts
+                    .iter()
+                    .map(|t| t.map_or(Column::Null, |t| Column::Text(t.as_bytes())))
+                    .collect();
+                let (after, key) = self.tables[self.current].1.row_of(&values)?;
+                self.rows_in_table += 1;
+                if let Some(prev) = self.held_row.take() {
+                    self.release_row(prev, false, &now_us, &mut out)?;
+                }
+                self.held_row = Some(HeldRow {
+                    key,
+                    after,
+                    number: self.rows_in_table,
+                });
+            }
+            if exhausted {
+                if let Some(last) = self.held_row.take() {
+                    self.release_row(last, true, &now_us, &mut out)?;
+                }
+                self.db
+                    .execute("CLOSE ferry_snapshot")
+                    .await
+                    .map_err(failed("cannot close the snapshot cursor"))?;
+                info!(
+                    table = %self.qualified(),
+                    rows = self.rows_in_table,
+                    "table snapshotted"
+                );
+                self.cursor_open = false;
+                self.current += 1;
+            }
+        }
+        Ok(out)
+    }
+
+    fn qualified(&self) -> String {
+        self.tables
+            .get(self.current)
+            .map(|(t, _)| format!("{}.{}", t.schema, t.table))
+            .unwrap_or_default()
+    }
+
+    async fn open_cursor(&mut self, now_us: i64) -> Result<(), SnapshotError> {
+        let (t, schema) = &self.tables[self.current];
+        // Every column the catalog lists, in order, as text: the stream's
+        // text format, parsed by the same code.
+        let columns = schema.relation_columns();
+        let list = if columns.is_empty() {
+            String::new()
+        } else {
+            columns
+                .iter()
+                .map(|c| format!("{}::text", quote_ident(c)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let sql = format!(
+            "DECLARE ferry_snapshot NO SCROLL CURSOR FOR SELECT {list} FROM {}.{}",
+            quote_ident(&t.schema),
+            quote_ident(&t.table)
+        );
+        info!(table = %format!("{}.{}", t.schema, t.table), "snapshotting ({} of {})", self.current + 1, self.tables.len());
+        self.db
+            .execute(sql.as_str())
+            .await
+            .map_err(failed(format!("cannot read {}.{}", t.schema, t.table)))?;
+        self.cursor_open = true;
+        self.rows_in_table = 0;
+        self.table_ts_us = now_us;
+        Ok(())
+    }
+
+    /// A row's marker is known: it becomes the ready event, and the one
+    /// ready before it goes out.
+    fn release_row(
+        &mut self,
+        row: HeldRow,
+        last_in_table: bool,
+        now_us: &impl Fn() -> i64,
+        out: &mut Vec<ChangeEvent>,
+    ) -> Result<(), SnapshotError> {
+        let first_table = self.current == 0;
+        let last_table = self.current + 1 == self.tables.len();
+        let first_in_table = row.number == 1;
+        let marker = if last_in_table && last_table {
+            SnapshotRecord::Last
+        } else if first_in_table && first_table {
+            SnapshotRecord::First
+        } else if last_in_table {
+            SnapshotRecord::LastInDataCollection
+        } else if first_in_table {
+            SnapshotRecord::FirstInDataCollection
+        } else {
+            SnapshotRecord::True
+        };
+        let next = Ready {
+            table: self.current,
+            key: row.key,
+            after: row.after,
+            marker,
+            table_ts_us: self.table_ts_us,
+        };
+        if let Some(prev) = self.ready.replace(next) {
+            out.push(self.event(prev, false, now_us())?);
+        }
+        Ok(())
+    }
+
+    /// The end: the last event is marked `last` and its offset says the
+    /// snapshot is complete; the transaction ends.
+    async fn finish(
+        &mut self,
+        now_us: &impl Fn() -> i64,
+        out: &mut Vec<ChangeEvent>,
+    ) -> Result<(), SnapshotError> {
+        if let Some(mut last) = self.ready.take() {
+            last.marker = SnapshotRecord::Last;
+            out.push(self.event(last, true, now_us())?);
+        }
+        self.db
+            .execute("COMMIT")
+            .await
+            .map_err(failed("cannot end the snapshot transaction"))?;
+        self.offset.snapshot = None;
+        self.done = true;
+        info!(tables = self.tables.len(), "snapshot completed");
+        Ok(())
+    }
+
+    fn event(&self, r: Ready, last: bool, now_us: i64) -> Result<ChangeEvent, SnapshotError> {
+        let table = &self.tables[r.table].1;
+        let mut offset = self.offset.clone();
+        offset.ts_usec = Some(r.table_ts_us);
+        offset.last_snapshot_record = last;
+        offset.snapshot_completed = last;
+        let info = SourceInfo {
+            ts_us: r.table_ts_us,
+            snapshot: r.marker,
+            db: self.settings.db.clone(),
+            sequence: (offset.lsn_commit, offset.lsn),
+            schema: table.schema_name.clone(),
+            table: table.table_name.clone(),
+            tx_id: offset.tx_id,
+            lsn: offset.lsn,
+            ..SourceInfo::default()
+        };
+        let source_schema = table
+            .envelope_schema
+            .field("source")
+            .map(|f| f.schema.clone())
+            .unwrap_or_else(crate::events::source_schema);
+        let source = info
+            .to_struct(&source_schema, &self.settings.topic_prefix)
+            .map_err(EventError::from)?;
+        let envelope = table
+            .envelope(Operation::Read, None, Some(r.after), source, now_us)
+            .map_err(EventError::from)?;
+        let key = match (&table.key_schema, r.key) {
+            (Some(s), Some(k)) => Some((s.clone(), k)),
+            _ => None,
+        };
+        Ok(ChangeEvent {
+            topic: table.topic.clone(),
+            key,
+            value: Some((table.envelope_schema.clone(), envelope)),
+            headers: self.settings.headers(),
+            offset,
+        })
+    }
+}
