@@ -4,6 +4,7 @@
 
 use sqlx::{PgConnection, Row};
 
+use crate::config::ColumnFilter;
 use crate::events::ColumnMeta;
 use crate::values::ColumnType;
 
@@ -40,4 +41,21 @@ pub async fn columns(db: &mut PgConnection, relation: u32) -> Result<Vec<ColumnM
             })
         })
         .collect()
+}
+
+/// The columns of `schema.table` (OID `relation`), those the column
+/// filters leave out marked so (their values are not captured; a key
+/// column stays in the key).
+pub async fn captured_columns(
+    db: &mut PgConnection,
+    relation: u32,
+    schema: &str,
+    table: &str,
+    filter: &ColumnFilter,
+) -> Result<Vec<ColumnMeta>, sqlx::Error> {
+    let mut columns = columns(db, relation).await?;
+    for c in &mut columns {
+        c.included = filter.includes(schema, table, &c.name);
+    }
+    Ok(columns)
 }

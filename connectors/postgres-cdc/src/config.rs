@@ -688,6 +688,30 @@ impl TableFilter {
     }
 }
 
+/// Which columns' values are captured: `column.include.list` or
+/// `column.exclude.list`, matched against `schema.table.column`.
+#[derive(Debug, Clone, Default)]
+pub struct ColumnFilter {
+    include: Option<Vec<Regex>>,
+    exclude: Option<Vec<Regex>>,
+}
+
+impl ColumnFilter {
+    /// Whether the values of `schema.table.column` are captured.
+    pub fn includes(&self, schema: &str, table: &str, column: &str) -> bool {
+        if self.include.is_none() && self.exclude.is_none() {
+            return true;
+        }
+        let name = format!("{schema}.{table}.{column}");
+        let any = |list: &[Regex]| list.iter().any(|r| r.is_match(&name));
+        match (&self.include, &self.exclude) {
+            (Some(l), _) => any(l),
+            (None, Some(l)) => !any(l),
+            (None, None) => true,
+        }
+    }
+}
+
 /// The connector's settings, parsed and checked.
 #[derive(Debug, Clone)]
 pub struct CdcConfig {
@@ -706,6 +730,7 @@ pub struct CdcConfig {
     pub publication_name: String,
     pub publication_autocreate: AutoCreateMode,
     pub tables: TableFilter,
+    pub columns: ColumnFilter,
     pub snapshot_mode: SnapshotMode,
     pub snapshot_fetch_size: usize,
     pub snapshot_max_threads: usize,
@@ -786,6 +811,10 @@ impl CdcConfig {
                 schema_exclude: filter(SCHEMA_EXCLUDE_LIST)?,
                 table_include: filter(TABLE_INCLUDE_LIST)?,
                 table_exclude: filter(TABLE_EXCLUDE_LIST)?,
+            },
+            columns: ColumnFilter {
+                include: filter(COLUMN_INCLUDE_LIST)?,
+                exclude: filter(COLUMN_EXCLUDE_LIST)?,
             },
             snapshot_mode: SnapshotMode::parse(&enumerated(SNAPSHOT_MODE))
                 .unwrap_or(SnapshotMode::Initial),

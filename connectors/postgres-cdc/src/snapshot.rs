@@ -17,7 +17,7 @@ use sqlx::{Executor, PgConnection, Row};
 use tracing::info;
 
 use crate::catalog;
-use crate::config::TableFilter;
+use crate::config::{ColumnFilter, TableFilter};
 use crate::events::{ColumnMeta, EventError, Operation, SnapshotRecord, SourceInfo, TableSchema};
 use crate::lsn::Lsn;
 use crate::offsets::{PgOffset, SnapshotType};
@@ -137,6 +137,7 @@ impl Snapshot {
         mut db: PgConnection,
         view: View,
         filter: &TableFilter,
+        column_filter: &ColumnFilter,
         settings: StreamSettings,
         fetch_size: usize,
         now_us: i64,
@@ -183,7 +184,7 @@ impl Snapshot {
             .map_err(failed("cannot list the captured tables"))?
         {
             let columns: Vec<ColumnMeta> =
-                catalog::columns(&mut db, t.oid)
+                catalog::captured_columns(&mut db, t.oid, &t.schema, &t.table, column_filter)
                     .await
                     .map_err(failed(format!(
                         "cannot read the columns of {}.{}",

@@ -553,6 +553,7 @@ impl SourceTask for PostgresCdcTask {
                 snapshot_db,
                 view,
                 &config.tables,
+                &config.columns,
                 self.stream_settings(&config),
                 config.snapshot_fetch_size,
                 now_micros(),
@@ -651,9 +652,15 @@ impl SourceTask for PostgresCdcTask {
                     let captured = config.tables.captures(&r.namespace, &r.name);
                     let columns = match (captured, self.catalog.as_mut()) {
                         (true, Some(db)) => Some(
-                            catalog::columns(db, r.oid)
-                                .await
-                                .map_err(failed("cannot read the table's columns"))?,
+                            catalog::captured_columns(
+                                db,
+                                r.oid,
+                                &r.namespace,
+                                &r.name,
+                                &config.columns,
+                            )
+                            .await
+                            .map_err(failed("cannot read the table's columns"))?,
                         ),
                         _ => None,
                     };

@@ -297,3 +297,92 @@ async fn a_snapshot_cut_short_is_taken_again_and_initial_only_needs_no_slot() {
     .await;
     exec(&mut db, &format!("DROP TABLE {base}_t")).await;
 }
+
+#[tokio::test]
+async fn excluded_columns_are_left_out_and_a_lost_position_is_refused_unless_when_needed() {
+    let mut db = support::connect().await;
+    let base = support::unique("cols");
+    let slot = support::unique("cols_slot");
+    let publication = support::unique("cols_pub");
+    let prefix = support::unique("cols");
+    let table = format!("{base}_t");
+    exec(
+        &mut db,
+        &format!("CREATE TABLE {table} (id int PRIMARY KEY, name text, secret text)"),
+    )
+    .await;
+    exec(
+        &mut db,
+        &format!("INSERT INTO {table} VALUES (1, 'a', 's1')"),
+    )
+    .await;
+    let exclude = format!("public\\.{table}\\.SECRET");
+    let config = config(
+        &prefix,
+        &slot,
+        &publication,
+        &base,
+        &[("column.exclude.list", exclude.as_str())],
+    );
+    let offsets = MemoryOffsetReader::new();
+    let mut h = SourceHarness::with_offsets(PostgresCdcTask::default(), offsets.clone());
+    h.start(config.clone()).await.expect("the task starts");
+    exec(
+        &mut db,
+        &format!("INSERT INTO {table} VALUES (2, 'b', 's2')"),
+    )
+    .await;
+    let records = poll_until(&mut h, 2).await;
+    for r in &records {
+        let Some(Value::Struct(after)) = envelope(r).get("after") else {
+            panic!("an after row");
+        };
+        let fields: Vec<&str> = after
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name.as_str())
+            .collect();
+        assert_eq!(
+            fields,
+            vec!["id", "name"],
+            "secret left out (matched in any case)"
+        );
+    }
+    assert_eq!(
+        records.iter().map(|r| summary(r).2).collect::<Vec<_>>(),
+        vec!["r", "c"]
+    );
+    h.acknowledge(&records).await.expect("acknowledged");
+    h.commit_offsets().await.expect("committed");
+    h.stop().await.expect("stopped");
+
+    // The slot is gone: the stored position cannot be streamed from.
+    support::drop_slot(&mut db, &slot).await;
+    let mut h = SourceHarness::with_offsets(PostgresCdcTask::default(), offsets.clone());
+    let refused = h.start(config.clone()).await.expect_err("refused");
+    assert!(
+        refused
+            .to_string()
+            .contains("no longer available on the server"),
+        "{refused}"
+    );
+    // when_needed snapshots instead, and streams after.
+    let mut when_needed = config;
+    when_needed.insert("snapshot.mode".into(), "when_needed".into());
+    let mut h = SourceHarness::with_offsets(PostgresCdcTask::default(), offsets.clone());
+    h.start(when_needed).await.expect("the task starts");
+    let again = poll_until(&mut h, 2).await;
+    assert_eq!(
+        again
+            .iter()
+            .map(|r| (summary(r).1, summary(r).2))
+            .collect::<Vec<_>>(),
+        vec![(1, "r".to_owned()), (2, "r".to_owned())]
+    );
+    h.stop().await.expect("stopped");
+
+    support::drop_slot(&mut db, &slot).await;
+    exec(&mut db, &format!("DROP PUBLICATION {publication}")).await;
+    exec(&mut db, &format!("DROP TABLE {table}")).await;
+}
