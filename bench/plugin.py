@@ -3,7 +3,7 @@
 same FileStreamSource and FileStreamSink source code, once in the `ferry`
 binary and once as `libferry_connector_file_plugin.so` under `plugin.path`
 of a worker built without them (`--no-default-features --features
-datagen,jdbc`), on the same broker and input, alternating which goes first.
+datagen,jdbc,postgres-cdc`), on the same broker and input, alternating which goes first.
 See bench/README.md ("Plugins").
 
     bench/plugin.sh [--records N] [--runs N] [--smoke]
@@ -41,7 +41,7 @@ class PluginBench(B.Bench):
             self.ferry = self.binaries["ferry"] = kept
         B.log("building ferry without its file connectors, and the file connectors as a plugin (release)")
         B.run_cmd(["cargo", "build", "--release", "--locked", "-p", "ferry", "--no-default-features",
-                   "--features", "datagen,jdbc"], "cargo build (ferry without file)", timeout=3600,
+                   "--features", "datagen,jdbc,postgres-cdc"], "cargo build (ferry without file)", timeout=3600,
                   capture=False, env=env)
         host = self.work / "ferry-without-file"
         shutil.copy2(release / "ferry", host)

@@ -367,7 +367,14 @@ impl TableSchema {
             None => None,
         };
         for c in &self.columns {
-            let v = self.value_of(c, values[c.position])?;
+            let mut v = self.value_of(c, values[c.position])?;
+            if v == Value::Null {
+                if let Some(f) = self.value_schema.field(&c.name) {
+                    if !f.schema.is_optional() {
+                        v = values::fallback(&f.schema);
+                    }
+                }
+            }
             if let (true, Some(k)) = (c.key, key.as_mut()) {
                 k.set(&c.name, v.clone())?;
             }

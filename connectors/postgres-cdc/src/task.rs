@@ -261,7 +261,9 @@ impl PostgresCdcTask {
         let events = snapshot
             .next_events(config.max_batch_size, now_micros)
             .await
-            .map_err(|e| ConnectError::retriable_caused_by("the snapshot failed", e))?;
+            .map_err(|e| {
+                ConnectError::retriable_caused_by(format!("the snapshot failed: {e}"), e)
+            })?;
         if snapshot.is_done() {
             let position = snapshot.position().clone();
             self.snapshot = None;
@@ -559,7 +561,9 @@ impl SourceTask for PostgresCdcTask {
                 now_micros(),
             )
             .await
-            .map_err(|e| ConnectError::retriable_caused_by("cannot start the snapshot", e))?;
+            .map_err(|e| {
+                ConnectError::retriable_caused_by(format!("cannot start the snapshot: {e}"), e)
+            })?;
             self.snapshot = Some(snapshot);
             self.pending_stream = gated;
             self.stored = stored;
@@ -601,7 +605,10 @@ impl SourceTask for PostgresCdcTask {
             {
                 None | Some(Err(_)) => break,
                 Some(Ok(received)) => received.map_err(|e| {
-                    ConnectError::retriable_caused_by("the replication stream failed", e)
+                    ConnectError::retriable_caused_by(
+                        format!("the replication stream failed: {e}"),
+                        e,
+                    )
                 })?,
             };
             let Some(event) = event else {
@@ -642,8 +649,9 @@ impl SourceTask for PostgresCdcTask {
                 _ => continue,
             };
             let message = match (&message_bytes, decoded) {
-                (Some(bytes), _) => pgoutput::decode(bytes, false)
-                    .map_err(|e| ConnectError::caused_by("a malformed replication message", e))?,
+                (Some(bytes), _) => pgoutput::decode(bytes, false).map_err(|e| {
+                    ConnectError::caused_by(format!("a malformed replication message: {e}"), e)
+                })?,
                 (None, Some(m)) => m,
                 (None, None) => continue,
             };
@@ -679,7 +687,7 @@ impl SourceTask for PostgresCdcTask {
             let before = events.len();
             if let Some(s) = self.stream.as_mut() {
                 s.message(lsn, &message, now, &mut events).map_err(|e| {
-                    ConnectError::caused_by("cannot turn a change into an event", e)
+                    ConnectError::caused_by(format!("cannot turn a change into an event: {e}"), e)
                 })?;
             }
             // After a restart, changes already sent before the stored

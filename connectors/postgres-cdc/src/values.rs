@@ -582,9 +582,72 @@ pub fn column_value(column: ColumnType, text: &str, modes: &Modes) -> Result<Val
     })
 }
 
+/// The value Debezium writes for a null in a column its schema says is
+/// required: a delete's old row under `REPLICA IDENTITY DEFAULT` carries
+/// only the key, and `JdbcValueConverters.convertValue` then gives the
+/// schema's default, else its converter's fallback (zero, `false`, empty).
+pub fn fallback(schema: &Schema) -> Value {
+    use ferry_api::data::{logical, SchemaType};
+    if let Some(v) = schema.default_value() {
+        return v.clone();
+    }
+    match schema.name() {
+        Some(logical::DECIMAL) => {
+            let scale = schema
+                .parameter(logical::DECIMAL_SCALE)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            return Value::Decimal(Decimal::new(0, scale));
+        }
+        Some(logical::DATE) => return Value::Date(0),
+        Some(logical::TIME) => return Value::Time(0),
+        Some(logical::TIMESTAMP) => return Value::Timestamp(0),
+        Some(VARIABLE_SCALE_DECIMAL) => {
+            if let Ok(s) = Struct::new(schema.clone())
+                .and_then(|s| s.put("scale", Value::Int32(0)))
+                .and_then(|s| s.put("value", Value::Bytes(vec![0])))
+            {
+                return Value::Struct(s);
+            }
+        }
+        _ => {}
+    }
+    match schema.schema_type() {
+        SchemaType::Int8 => Value::Int8(0),
+        SchemaType::Int16 => Value::Int16(0),
+        SchemaType::Int32 => Value::Int32(0),
+        SchemaType::Int64 => Value::Int64(0),
+        SchemaType::Float32 => Value::Float32(0.0),
+        SchemaType::Float64 => Value::Float64(0.0),
+        SchemaType::Boolean => Value::Boolean(false),
+        SchemaType::String => Value::String(String::new()),
+        SchemaType::Bytes => Value::Bytes(Vec::new()),
+        SchemaType::Array => Value::Array(Vec::new()),
+        SchemaType::Map => Value::Map(Vec::new()),
+        SchemaType::Struct => Value::Null,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_required_column_without_a_value_gets_the_fallback() {
+        let modes = Modes::default();
+        let schema = |oid, typmod| {
+            column_schema(ColumnType { oid, typmod }, false, &modes).expect("a known type")
+        };
+        assert_eq!(
+            fallback(&schema(oid::TEXT, -1)),
+            Value::String(String::new())
+        );
+        assert_eq!(fallback(&schema(oid::INT4, -1)), Value::Int32(0));
+        assert_eq!(fallback(&schema(oid::BOOL, -1)), Value::Boolean(false));
+        // numeric(10,2): a Decimal of scale 2.
+        let numeric = schema(oid::NUMERIC, (10 << 16) + 2 + 4);
+        assert_eq!(fallback(&numeric), Value::Decimal(Decimal::new(0, 2)));
+    }
 
     fn value(oid: u32, typmod: i32, text: &str) -> Value {
         column_value(ColumnType { oid, typmod }, text, &Modes::default()).expect(text)

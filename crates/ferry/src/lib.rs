@@ -5,7 +5,8 @@
 //! ```no_run
 //! fn main() -> anyhow::Result<()> {
 //!     // The built-in plugins this build enables (Cargo features `file`,
-//!     // `datagen`, `jdbc`), plus one's own, e.g. `my_connectors::plugins()`.
+//!     // `datagen`, `jdbc`, `postgres-cdc`), plus one's own, e.g.
+//!     // `my_connectors::plugins()`.
 //!     let extra: Vec<ferry_api::Plugin> = Vec::new();
 //!     ferry::Build::with_built_ins().plugins(extra).run()
 //! }
@@ -74,7 +75,8 @@ impl Build {
     }
 
     /// The connectors this build of the `ferry` crate enables (Cargo
-    /// features `file`, `datagen` and `jdbc`, all on by default).
+    /// features `file`, `datagen`, `jdbc` and `postgres-cdc`, all on by
+    /// default).
     pub fn with_built_ins() -> Self {
         Build {
             plugins: built_in_connectors()
@@ -130,6 +132,8 @@ fn built_in_connectors() -> Vec<PluginDescriptor> {
     connectors.extend(ferry_connector_datagen::plugins());
     #[cfg(feature = "jdbc")]
     connectors.extend(ferry_connector_jdbc::plugins());
+    #[cfg(feature = "postgres-cdc")]
+    connectors.extend(ferry_connector_postgres_cdc::plugins());
     connectors
 }
 
