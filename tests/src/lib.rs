@@ -413,8 +413,9 @@ pub fn produce(topic: &str, values: &[&[u8]]) {
     p.flush(Duration::from_secs(60)).expect("flush");
 }
 
-/// A consumed record: value and headers.
+/// A consumed record: key, value and headers.
 pub struct Consumed {
+    pub key: Option<Vec<u8>>,
     pub value: Option<Vec<u8>>,
     pub headers: Vec<(String, Vec<u8>)>,
 }
@@ -516,6 +517,7 @@ pub fn consume_records(topic: &str, expected: usize, timeout: Duration) -> Vec<C
                 })
                 .unwrap_or_default();
             out.push(Consumed {
+                key: m.key().map(<[u8]>::to_vec),
                 value: m.payload().map(<[u8]>::to_vec),
                 headers,
             });

@@ -6,6 +6,7 @@ use sqlx::{PgConnection, Row};
 
 use crate::config::ColumnFilter;
 use crate::events::ColumnMeta;
+use crate::pgoutput::Relation;
 use crate::values::ColumnType;
 
 /// The columns of the table with OID `relation`, in the order pgoutput's
@@ -15,9 +16,11 @@ use crate::values::ColumnType;
 pub async fn columns(db: &mut PgConnection, relation: u32) -> Result<Vec<ColumnMeta>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT a.attname::text, a.atttypid::int8, a.atttypmod, a.attnotnull, \
-                array_position(i.indkey::int2[], a.attnum)::int4 \
+                array_position(i.indkey::int2[], a.attnum)::int4, \
+                pg_get_expr(d.adbin, d.adrelid)::text \
          FROM pg_attribute a \
          LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary \
+         LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
          WHERE a.attrelid = $1::int8::oid AND a.attnum > 0 AND NOT a.attisdropped \
                AND a.attgenerated = '' \
          ORDER BY a.attnum",
@@ -38,6 +41,7 @@ pub async fn columns(db: &mut PgConnection, relation: u32) -> Result<Vec<ColumnM
                 not_null: r.try_get(3)?,
                 key: key.and_then(|k| u16::try_from(k).ok()),
                 included: true,
+                default: r.try_get(5)?,
             })
         })
         .collect()
@@ -58,4 +62,42 @@ pub async fn captured_columns(
         c.included = filter.includes(schema, table, &c.name);
     }
     Ok(columns)
+}
+
+/// The columns of a relation message, as its tuples list them: names and
+/// types from the message (the table as it was when the change was
+/// written), nullability and key order from the catalog (read now, when a
+/// later `ALTER TABLE` may have changed it: a column the catalog no longer
+/// has is taken as nullable and outside the key).
+pub async fn relation_columns(
+    db: &mut PgConnection,
+    relation: &Relation,
+    filter: &ColumnFilter,
+) -> Result<Vec<ColumnMeta>, sqlx::Error> {
+    let now = captured_columns(
+        db,
+        relation.oid,
+        &relation.namespace,
+        &relation.name,
+        filter,
+    )
+    .await?;
+    Ok(relation
+        .columns
+        .iter()
+        .map(|rc| {
+            let known = now.iter().find(|c| c.name == rc.name);
+            ColumnMeta {
+                name: rc.name.clone(),
+                column_type: ColumnType {
+                    oid: rc.type_oid,
+                    typmod: rc.type_modifier,
+                },
+                not_null: known.is_some_and(|c| c.not_null),
+                key: known.and_then(|c| c.key),
+                included: filter.includes(&relation.namespace, &relation.name, &rc.name),
+                default: known.and_then(|c| c.default.clone()),
+            }
+        })
+        .collect())
 }

@@ -204,6 +204,8 @@ pub struct ColumnMeta {
     pub key: Option<u16>,
     /// Captured (`column.include.list` / `exclude.list`).
     pub included: bool,
+    /// The column's `DEFAULT` expression (`pg_get_expr`), if any.
+    pub default: Option<String>,
 }
 
 /// A failure building an event.
@@ -265,6 +267,14 @@ impl TableSchema {
             // A column of a type Debezium does not write is left out.
             let Some(schema) = values::column_schema(c.column_type, !c.not_null, &modes) else {
                 continue;
+            };
+            let schema = match c
+                .default
+                .as_deref()
+                .and_then(|d| values::default_value(c.column_type, d, &modes))
+            {
+                Some(v) => schema.to_builder().default_value(v).build(),
+                None => schema,
             };
             if let Some(seq) = c.key {
                 key_fields.push((seq, c.name.clone(), schema.clone()));
@@ -368,12 +378,11 @@ impl TableSchema {
         };
         for c in &self.columns {
             let mut v = self.value_of(c, values[c.position])?;
-            if v == Value::Null {
-                if let Some(f) = self.value_schema.field(&c.name) {
-                    if !f.schema.is_optional() {
-                        v = values::fallback(&f.schema);
-                    }
+            if let Some(f) = self.value_schema.field(&c.name) {
+                if v == Value::Null && !f.schema.is_optional() {
+                    v = values::fallback(&f.schema);
                 }
+                v = conform(v, &f.schema)?;
             }
             if let (true, Some(k)) = (c.key, key.as_mut()) {
                 k.set(&c.name, v.clone())?;
@@ -410,6 +419,24 @@ impl TableSchema {
     }
 }
 
+/// A struct value (a `VariableScaleDecimal`) built with the required form
+/// of its schema, rebuilt with the field's (optional for a nullable
+/// column), as Debezium builds it from the field's schema.
+fn conform(v: Value, schema: &Schema) -> Result<Value, DataError> {
+    match v {
+        Value::Struct(s) if s.schema() != schema => {
+            let mut out = Struct::new(schema.clone())?;
+            for f in schema.fields() {
+                if let Some(x) = s.get(&f.name) {
+                    out.set(&f.name, x.clone())?;
+                }
+            }
+            Ok(Value::Struct(out))
+        }
+        v => Ok(v),
+    }
+}
+
 /// Debezium's placeholder for an unchanged TOASTed value, in the column
 /// type's form (the common cases; see the reference for the rest).
 fn unavailable(t: ColumnType) -> Value {
@@ -440,6 +467,7 @@ mod tests {
             not_null,
             key,
             included: true,
+            default: None,
         };
         TableSchema::new(
             "shop",

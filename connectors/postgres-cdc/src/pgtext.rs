@@ -33,7 +33,7 @@ pub enum Instant<T> {
     NegInfinity,
 }
 
-/// `t` or `f`.
+/// `t` or `f`, as `boolout` writes them.
 pub fn parse_bool(text: &str) -> Result<bool, ParseError> {
     match text {
         "t" => Ok(true),

@@ -254,10 +254,14 @@ impl Snapshot {
             if !self.cursor_open {
                 self.open_cursor(now_us()).await?;
             }
+            // Not a prepared statement kept for the next table: a FETCH's
+            // row description is its cursor's at preparation.
             let rows = sqlx::query(&format!(
-                "FETCH FORWARD {} FROM ferry_snapshot",
-                self.fetch_size
+                "FETCH FORWARD {} FROM {}",
+                self.fetch_size,
+                self.cursor()
             ))
+            .persistent(false)
             .fetch_all(&mut self.db)
             .await
             .map_err(failed(format!("cannot read {}", self.qualified())))?;
@@ -292,7 +296,7 @@ impl Snapshot {
                     self.release_row(last, true, &now_us, &mut out)?;
                 }
                 self.db
-                    .execute("CLOSE ferry_snapshot")
+                    .execute(format!("CLOSE {}", self.cursor()).as_str())
                     .await
                     .map_err(failed("cannot close the snapshot cursor"))?;
                 info!(
@@ -307,6 +311,12 @@ impl Snapshot {
         Ok(out)
     }
 
+    /// The cursor of the current table: one name per table, so that no
+    /// statement of one table's reads is mistaken for another's.
+    fn cursor(&self) -> String {
+        format!("ferry_snapshot_{}", self.current)
+    }
+
     fn qualified(&self) -> String {
         self.tables
             .get(self.current)
@@ -316,20 +326,27 @@ impl Snapshot {
 
     async fn open_cursor(&mut self, now_us: i64) -> Result<(), SnapshotError> {
         let (t, schema) = &self.tables[self.current];
-        // Every column the catalog lists, in order, as text: the stream's
-        // text format, parsed by the same code.
+        // Every column the catalog lists, in order, in the stream's text
+        // format, parsed by the same code.
         let columns = schema.relation_columns();
         let list = if columns.is_empty() {
             String::new()
         } else {
             columns
                 .iter()
-                .map(|c| format!("{}::text", quote_ident(c)))
+                .map(|c| {
+                    // format('%s') writes a value with its type's output
+                    // function, as pgoutput does; a cast to text differs for
+                    // some types (booleans, blank-padded char).
+                    let c = quote_ident(c);
+                    format!("CASE WHEN {c} IS NULL THEN NULL ELSE format('%s', {c}) END")
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         };
         let sql = format!(
-            "DECLARE ferry_snapshot NO SCROLL CURSOR FOR SELECT {list} FROM {}.{}",
+            "DECLARE {} NO SCROLL CURSOR FOR SELECT {list} FROM {}.{}",
+            self.cursor(),
             quote_ident(&t.schema),
             quote_ident(&t.table)
         );

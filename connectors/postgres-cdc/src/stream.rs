@@ -317,7 +317,8 @@ impl ChangeStream {
                 if let Err((before, old_key)) = old_row {
                     // Debezium: a delete of the old key, its tombstone, then
                     // a create of the new one, each naming the other key.
-                    let mut h = self.headers();
+                    // The key header first, then the context headers.
+                    let mut h = Headers::new();
                     if let (Some(s), Some(k)) = (&table.key_schema, &key) {
                         h.add(
                             "__debezium.newkey",
@@ -325,6 +326,7 @@ impl ChangeStream {
                             Value::Struct(k.clone()),
                         );
                     }
+                    h.extend(self.headers());
                     self.emit(
                         table,
                         Operation::Delete,
@@ -337,10 +339,11 @@ impl ChangeStream {
                         h,
                         out,
                     )?;
-                    let mut h = self.headers();
+                    let mut h = Headers::new();
                     if let (Some(s), Some(k)) = (&table.key_schema, old_key) {
                         h.add("__debezium.oldkey", Some(s.clone()), Value::Struct(k));
                     }
+                    h.extend(self.headers());
                     self.emit(
                         table,
                         Operation::Create,

@@ -261,9 +261,7 @@ impl PostgresCdcTask {
         let events = snapshot
             .next_events(config.max_batch_size, now_micros)
             .await
-            .map_err(|e| {
-                ConnectError::retriable_caused_by(format!("the snapshot failed: {e}"), e)
-            })?;
+            .map_err(|e| ConnectError::caused_by(format!("the snapshot failed: {e}"), e))?;
         if snapshot.is_done() {
             let position = snapshot.position().clone();
             self.snapshot = None;
@@ -660,15 +658,9 @@ impl SourceTask for PostgresCdcTask {
                     let captured = config.tables.captures(&r.namespace, &r.name);
                     let columns = match (captured, self.catalog.as_mut()) {
                         (true, Some(db)) => Some(
-                            catalog::captured_columns(
-                                db,
-                                r.oid,
-                                &r.namespace,
-                                &r.name,
-                                &config.columns,
-                            )
-                            .await
-                            .map_err(failed("cannot read the table's columns"))?,
+                            catalog::relation_columns(db, r, &config.columns)
+                                .await
+                                .map_err(failed("cannot read the table's columns"))?,
                         ),
                         _ => None,
                     };

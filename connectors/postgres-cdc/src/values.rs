@@ -582,6 +582,54 @@ pub fn column_value(column: ColumnType, text: &str, modes: &Modes) -> Result<Val
     })
 }
 
+/// A column's default as Debezium puts it in the schema: a constant
+/// `DEFAULT` (`'text'::type`, a number, `true`/`false`) in the column's
+/// value form; `None` for an expression the connector cannot evaluate
+/// (`nextval(…)`, `now()`, …) or a `NULL` default.
+pub fn default_value(column: ColumnType, expression: &str, modes: &Modes) -> Option<Value> {
+    let e = expression.trim();
+    let literal = if let Some(rest) = e.strip_prefix('\'') {
+        // 'text'::type, with '' for a quote inside.
+        let mut text = String::new();
+        let mut chars = rest.chars().peekable();
+        loop {
+            match chars.next()? {
+                '\'' if chars.peek() == Some(&'\'') => {
+                    chars.next();
+                    text.push('\'');
+                }
+                '\'' => break,
+                c => text.push(c),
+            }
+        }
+        let after: String = chars.collect();
+        if !(after.is_empty() || after.starts_with("::")) {
+            return None;
+        }
+        text
+    } else {
+        // A number or a boolean, perhaps parenthesised or cast.
+        let bare = e
+            .trim_start_matches('(')
+            .split("::")
+            .next()?
+            .trim_end_matches(')');
+        let is_number = bare.trim_start_matches('-').chars().all(|c| {
+            c.is_ascii_digit() || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-'
+        }) && bare.chars().any(|c| c.is_ascii_digit());
+        match bare {
+            // In the text form the stream writes.
+            "true" => "t".to_owned(),
+            "false" => "f".to_owned(),
+            _ if is_number => bare.to_owned(),
+            _ => return None,
+        }
+    };
+    column_value(column, &literal, modes)
+        .ok()
+        .filter(|v| *v != Value::Null)
+}
+
 /// The value Debezium writes for a null in a column its schema says is
 /// required: a delete's old row under `REPLICA IDENTITY DEFAULT` carries
 /// only the key, and `JdbcValueConverters.convertValue` then gives the
@@ -631,6 +679,34 @@ pub fn fallback(schema: &Schema) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn constant_defaults_are_read_and_expressions_left_out() {
+        let modes = Modes::default();
+        let t = |oid| ColumnType { oid, typmod: -1 };
+        assert_eq!(
+            default_value(t(oid::TEXT), "'it''s new'::text", &modes),
+            Some(Value::String("it's new".into()))
+        );
+        assert_eq!(
+            default_value(t(oid::INT4), "42", &modes),
+            Some(Value::Int32(42))
+        );
+        assert_eq!(
+            default_value(t(oid::INT4), "'-1'::integer", &modes),
+            Some(Value::Int32(-1))
+        );
+        assert_eq!(
+            default_value(t(oid::BOOL), "true", &modes),
+            Some(Value::Boolean(true))
+        );
+        assert_eq!(
+            default_value(t(oid::INT4), "nextval('t_id_seq'::regclass)", &modes),
+            None
+        );
+        assert_eq!(default_value(t(oid::TIMESTAMPTZ), "now()", &modes), None);
+        assert_eq!(default_value(t(oid::TEXT), "NULL::text", &modes), None);
+    }
 
     #[test]
     fn a_required_column_without_a_value_gets_the_fallback() {

@@ -59,6 +59,21 @@ impl Headers {
     }
 }
 
+impl Extend<Header> for Headers {
+    /// Appends the headers in order.
+    fn extend<I: IntoIterator<Item = Header>>(&mut self, headers: I) {
+        self.0.extend(headers);
+    }
+}
+
+impl IntoIterator for Headers {
+    type Item = Header;
+    type IntoIter = std::vec::IntoIter<Header>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
 impl<'a> IntoIterator for &'a Headers {
     type Item = &'a Header;
     type IntoIter = std::slice::Iter<'a, Header>;
