@@ -3,7 +3,9 @@
 //! snapshot, inserts, updates with and without `REPLICA IDENTITY FULL`,
 //! deletes, an unchanged TOASTed value, a primary-key change, a
 //! transaction, `ALTER TABLE`, a truncate) ran once under Debezium 3.6.1
-//! on Kafka Connect 4.3.1, which wrote `golden/expected.json` (the ignored
+//! on Kafka Connect 4.3.1, for two connectors side by side (the events as
+//! they are, and through `ExtractNewRecordState`), which wrote
+//! `golden/expected.json` (the ignored
 //! test `generate_with_debezium`, run by `golden/generate.sh`), and runs
 //! here under Ferry: keys, values and headers must be the same bytes, with
 //! JsonConverter (schemas on), once timestamps, LSNs, transaction ids and
@@ -54,10 +56,38 @@ fn run_sql(file: &str) {
     );
 }
 
-/// The connector's configuration, the same under Debezium and Ferry.
-fn connector(name: &str, prefix: &str, slot: &str, publication: &str) -> Vec<(String, String)> {
-    [
-        ("name", name),
+/// The two connectors of a run: the events as they are, and the same
+/// events through `ExtractNewRecordState` (deletes rewritten with
+/// `__deleted`, envelope fields added to the rows and the headers).
+const VARIANTS: &[&str] = &["raw", "unwrapped"];
+
+/// One connector of a run: its unique names.
+struct Names {
+    name: String,
+    prefix: String,
+    slot: String,
+    publication: String,
+}
+
+/// Unique names of one run's connectors; a prefix is replaced by `golden`
+/// when records are compared.
+fn names(tag: &str) -> Vec<Names> {
+    let id = unique(tag).replace('-', "_");
+    VARIANTS
+        .iter()
+        .map(|v| Names {
+            name: format!("{id}-{v}"),
+            prefix: format!("{id}{}", &v[..1]),
+            slot: format!("{id}_{v}_slot"),
+            publication: format!("{id}_{v}_pub"),
+        })
+        .collect()
+}
+
+/// A connector's configuration, the same under Debezium and Ferry.
+fn connector(n: &Names, variant: &str) -> Vec<(String, String)> {
+    let mut props: Vec<(&str, &str)> = vec![
+        ("name", &n.name),
         (
             "connector.class",
             "io.debezium.connector.postgresql.PostgresConnector",
@@ -68,17 +98,36 @@ fn connector(name: &str, prefix: &str, slot: &str, publication: &str) -> Vec<(St
         ("database.user", "postgres"),
         ("database.dbname", "postgres"),
         ("database.sslmode", "disable"),
-        ("topic.prefix", prefix),
+        ("topic.prefix", &n.prefix),
         ("plugin.name", "pgoutput"),
-        ("slot.name", slot),
-        ("publication.name", publication),
+        ("slot.name", &n.slot),
+        ("publication.name", &n.publication),
         ("publication.autocreate.mode", "filtered"),
         ("table.include.list", "golden\\..*"),
         ("poll.interval.ms", "100"),
-    ]
-    .iter()
-    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-    .collect()
+    ];
+    if variant == "unwrapped" {
+        props.extend([
+            ("transforms", "unwrap"),
+            (
+                "transforms.unwrap.type",
+                "io.debezium.transforms.ExtractNewRecordState",
+            ),
+            (
+                "transforms.unwrap.delete.tombstone.handling.mode",
+                "rewrite",
+            ),
+            (
+                "transforms.unwrap.add.fields",
+                "op,table,source.ts_ms,lsn,txId:tx",
+            ),
+            ("transforms.unwrap.add.headers", "db,op"),
+        ]);
+    }
+    props
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
 }
 
 fn write_props(path: &Path, props: &[(String, String)]) {
@@ -103,7 +152,10 @@ impl Normalizer {
     fn new(prefix: &str) -> Self {
         Normalizer {
             prefix: prefix.to_owned(),
-            numbers: Regex::new(r#""(ts_ms|ts_us|ts_ns|lsn|txId|xmin)":-?[0-9]+"#).expect("regex"),
+            numbers: Regex::new(
+                r#""((?:__(?:source_)?)?(?:ts_ms|ts_us|ts_ns|lsn|txId|xmin)|__tx)":-?[0-9]+"#,
+            )
+            .expect("regex"),
             sequence: Regex::new(r#""sequence":"(?:[^"\\]|\\.)*""#).expect("regex"),
             digits: Regex::new("[0-9]+").expect("regex"),
         }
@@ -183,16 +235,31 @@ fn cleanup(db: &Db, slot: &str, publication: &str) {
     let _ = db.try_exec(&format!("DROP PUBLICATION IF EXISTS {publication}"));
 }
 
-/// Unique names of one run; the prefix is replaced by `golden` when
-/// records are compared.
-fn names(tag: &str) -> (String, String, String, String) {
-    let id = unique(tag).replace('-', "_");
-    (
-        format!("{id}-connector"),
-        format!("{id}p"),
-        format!("{id}_slot"),
-        format!("{id}_pub"),
-    )
+/// Runs the scenario with the run's connectors started by `start`, and
+/// returns what each wrote, per variant and table.
+fn run_scenario(
+    runs: &[Names],
+    expected: Option<&BTreeMap<String, BTreeMap<String, Vec<Json>>>>,
+    alive: &mut dyn FnMut(),
+) -> BTreeMap<String, BTreeMap<String, Vec<Json>>> {
+    for n in runs {
+        let types = format!("{}.golden.types", n.prefix);
+        wait_for("the snapshot", WAIT, || {
+            alive();
+            (consume_records(&types, 2, Duration::from_secs(5)).len() == 2).then_some(())
+        });
+    }
+    run_sql("changes.sql");
+    VARIANTS
+        .iter()
+        .zip(runs)
+        .map(|(v, n)| {
+            (
+                (*v).to_owned(),
+                capture(&n.prefix, expected.and_then(|e| e.get(*v))),
+            )
+        })
+        .collect()
 }
 
 #[test]
@@ -210,7 +277,7 @@ fn generate_with_debezium() {
     );
     let plugin = String::from_utf8_lossy(&plugin.stdout).trim().to_owned();
     let db = Db::postgres();
-    let (name, prefix, slot, publication) = names("dbz_golden");
+    let runs = names("dbz_golden");
     run_sql("setup.sql");
     let dir = tempfile::tempdir().expect("a directory");
     let port = free_port();
@@ -236,21 +303,25 @@ fn generate_with_debezium() {
             ),
         ],
     );
-    let conn = dir.path().join("connector.properties");
-    write_props(&conn, &connector(&name, &prefix, &slot, &publication));
+    let files: Vec<PathBuf> = VARIANTS
+        .iter()
+        .zip(&runs)
+        .map(|(v, n)| {
+            let f = dir.path().join(format!("{v}.properties"));
+            write_props(&f, &connector(n, v));
+            f
+        })
+        .collect();
     let mut connect = KafkaConnect::new(worker, port);
-    connect.start(&[&conn]);
-    let types = format!("{prefix}.golden.types");
-    wait_for("the snapshot", WAIT, || {
-        (consume_records(&types, 2, Duration::from_secs(5)).len() == 2).then_some(())
-    });
-    run_sql("changes.sql");
-    let topics = capture(&prefix, None);
+    connect.start(&files.iter().map(PathBuf::as_path).collect::<Vec<_>>());
+    let captured = run_scenario(&runs, None, &mut || {});
     connect.stop();
-    cleanup(&db, &slot, &publication);
+    for n in &runs {
+        cleanup(&db, &n.slot, &n.publication);
+    }
     let golden = json!({
         "reference": "Debezium 3.6.1.Final (io.debezium:debezium-connector-postgres) on Apache Kafka Connect 4.3.1, JsonConverter with schemas",
-        "topics": topics,
+        "variants": captured,
     });
     let text = serde_json::to_string_pretty(&golden).expect("JSON") + "\n";
     std::fs::write(golden_dir().join("expected.json"), text).expect("write expected.json");
@@ -262,71 +333,80 @@ fn ferry_writes_what_debezium_wrote() {
     let expected_text =
         std::fs::read_to_string(golden_dir().join("expected.json")).expect("golden/expected.json");
     let expected: Json = serde_json::from_str(&expected_text).expect("JSON");
-    let expected: BTreeMap<String, Vec<Json>> =
-        serde_json::from_value(expected["topics"].clone()).expect("topics");
+    let expected: BTreeMap<String, BTreeMap<String, Vec<Json>>> =
+        serde_json::from_value(expected["variants"].clone()).expect("variants");
     let db = Db::postgres();
-    let (name, prefix, slot, publication) = names("ferry_golden");
+    let runs = names("ferry_golden");
     run_sql("setup.sql");
     let dir = tempfile::tempdir().expect("a directory");
-    let props: Vec<(String, String)> = connector(&name, &prefix, &slot, &publication);
-    let pairs: Vec<(&str, &str)> = props
+    let files: Vec<PathBuf> = VARIANTS
         .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .zip(&runs)
+        .map(|(v, n)| {
+            let props = connector(n, v);
+            let pairs: Vec<(&str, &str)> = props
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            write_connector(dir.path(), v, &pairs)
+        })
         .collect();
-    let conn = write_connector(dir.path(), "golden", &pairs);
     let mut worker = Worker::new(dir.path(), &[]);
-    worker.start(std::slice::from_ref(&conn));
-    let types = format!("{prefix}.golden.types");
+    worker.start(&files);
     let mut checks = 0;
-    wait_for("the snapshot", WAIT, || {
-        checks += 1;
-        assert!(
-            worker.is_running() && checks < 15,
-            "the snapshot; worker log:\n{}",
-            worker.log_text()
-        );
-        (consume_records(&types, 2, Duration::from_secs(5)).len() == 2).then_some(())
-    });
-    run_sql("changes.sql");
-    let got = capture(&prefix, Some(&expected));
+    let got = {
+        let worker = &worker;
+        run_scenario(&runs, Some(&expected), &mut || {
+            checks += 1;
+            assert!(
+                worker.is_running() && checks < 15,
+                "the snapshot; worker log:\n{}",
+                worker.log_text()
+            );
+        })
+    };
     let log = worker.log_text();
     worker.terminate();
-    cleanup(&db, &slot, &publication);
+    for n in &runs {
+        cleanup(&db, &n.slot, &n.publication);
+    }
     // Everything Ferry wrote, normalized, for a diff with the golden file.
     let actual = std::env::temp_dir().join("postgres-cdc-golden-ferry.json");
     let _ = std::fs::write(
         &actual,
-        serde_json::to_string_pretty(&json!({ "topics": got })).unwrap_or_default(),
+        serde_json::to_string_pretty(&json!({ "variants": got })).unwrap_or_default(),
     );
-    for table in TABLES {
-        let (want, have) = (&expected[*table], &got[*table]);
-        for (i, (w, h)) in want.iter().zip(have).enumerate() {
-            for part in ["key", "value", "headers"] {
-                let (w, h) = (w[part].to_string(), h[part].to_string());
-                let differs = w.bytes().zip(h.bytes()).position(|(a, b)| a != b);
-                let Some(at) = differs.or((w.len() != h.len()).then(|| w.len().min(h.len())))
-                else {
-                    continue;
-                };
-                let around = |t: &str| {
-                    let from = t.floor_char_boundary(at.saturating_sub(150));
-                    let to = t.floor_char_boundary((at + 150).min(t.len()));
-                    t[from..to].to_owned()
-                };
-                panic!(
-                    "golden.{table} record {i}, {part}, byte {at}:\n Debezium: …{}…\n Ferry:    …{}…\n(Ferry's records: {})",
-                    around(&w),
-                    around(&h),
-                    actual.display()
-                );
+    for variant in VARIANTS {
+        for table in TABLES {
+            let (want, have) = (&expected[*variant][*table], &got[*variant][*table]);
+            for (i, (w, h)) in want.iter().zip(have).enumerate() {
+                for part in ["key", "value", "headers"] {
+                    let (w, h) = (w[part].to_string(), h[part].to_string());
+                    let differs = w.bytes().zip(h.bytes()).position(|(a, b)| a != b);
+                    let Some(at) = differs.or((w.len() != h.len()).then(|| w.len().min(h.len())))
+                    else {
+                        continue;
+                    };
+                    let around = |t: &str| {
+                        let from = t.floor_char_boundary(at.saturating_sub(150));
+                        let to = t.floor_char_boundary((at + 150).min(t.len()));
+                        t[from..to].to_owned()
+                    };
+                    panic!(
+                        "{variant} golden.{table} record {i}, {part}, byte {at}:\n Debezium: …{}…\n Ferry:    …{}…\n(Ferry's records: {})",
+                        around(&w),
+                        around(&h),
+                        actual.display()
+                    );
+                }
             }
+            assert_eq!(
+                have.len(),
+                want.len(),
+                "{variant} golden.{table}: Ferry wrote {} records, Debezium {}; worker log:\n{log}",
+                have.len(),
+                want.len()
+            );
         }
-        assert_eq!(
-            have.len(),
-            want.len(),
-            "golden.{table}: Ferry wrote {} records, Debezium {}; worker log:\n{log}",
-            have.len(),
-            want.len()
-        );
     }
 }

@@ -9,11 +9,12 @@ use crate::config::Def;
 use crate::predicates::{self, HasHeaderKey, RecordIsTombstone, TopicNameMatches};
 use crate::record::Side::{Key, Value};
 use crate::transforms::{
-    cast, drop_headers, extract_field, filter, flatten, header_from, hoist_field, insert_field,
-    insert_header, mask_field, regex_router, replace_field, set_schema_metadata,
-    timestamp_converter, timestamp_router, value_to_key, Cast, DropHeaders, ExtractField, Filter,
-    Flatten, HeaderFrom, HoistField, InsertField, InsertHeader, MaskField, RegexRouter,
-    ReplaceField, SetSchemaMetadata, TimestampConverter, TimestampRouter, ValueToKey,
+    cast, drop_headers, extract_field, extract_new_record_state, filter, flatten, header_from,
+    hoist_field, insert_field, insert_header, mask_field, regex_router, replace_field,
+    set_schema_metadata, timestamp_converter, timestamp_router, value_to_key, Cast, DropHeaders,
+    ExtractField, ExtractNewRecordState, Filter, Flatten, HeaderFrom, HoistField, InsertField,
+    InsertHeader, MaskField, RegexRouter, ReplaceField, SetSchemaMetadata, TimestampConverter,
+    TimestampRouter, ValueToKey,
 };
 
 /// The Kafka Connect version these plugins reproduce, reported as their
@@ -29,18 +30,26 @@ struct BuiltIn {
 }
 
 macro_rules! built_ins {
-    ($($kind:ident($class:expr, $def:expr, $new:expr),)*) => {
+    ($($kind:ident($class:expr, $def:expr, $new:expr $(, $version:expr)?),)*) => {
         &[$(BuiltIn {
             class: $class,
             def: $def,
-            plugin: || Plugin::$kind($class, KAFKA_VERSION, $new),
+            plugin: || Plugin::$kind($class, built_ins!(@version $($version)?), $new),
         },)*]
     };
+    (@version) => { KAFKA_VERSION };
+    (@version $version:expr) => { $version };
 }
 
 /// In the order Kafka Connect lists them: transformations, then
 /// predicates, each sorted by class name.
 const BUILT_INS: &[BuiltIn] = built_ins![
+    transformation(
+        extract_new_record_state::CLASS,
+        extract_new_record_state::def,
+        ExtractNewRecordState::new,
+        extract_new_record_state::DEBEZIUM_VERSION
+    ),
     transformation(cast::KEY_CLASS, cast::def, || Cast::new(Key)),
     transformation(cast::VALUE_CLASS, cast::def, || Cast::new(Value)),
     transformation(drop_headers::CLASS, drop_headers::def, DropHeaders::new),

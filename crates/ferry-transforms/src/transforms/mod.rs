@@ -1,8 +1,10 @@
-//! Kafka Connect's transformations, one module each.
+//! Kafka Connect's transformations, and Debezium's `ExtractNewRecordState`,
+//! one module each.
 
 pub mod cast;
 pub mod drop_headers;
 pub mod extract_field;
+pub mod extract_new_record_state;
 pub mod filter;
 pub mod flatten;
 pub mod header_from;
@@ -20,6 +22,7 @@ pub mod value_to_key;
 pub use cast::Cast;
 pub use drop_headers::DropHeaders;
 pub use extract_field::ExtractField;
+pub use extract_new_record_state::ExtractNewRecordState;
 pub use filter::Filter;
 pub use flatten::Flatten;
 pub use header_from::HeaderFrom;
