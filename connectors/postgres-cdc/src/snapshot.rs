@@ -269,12 +269,12 @@ impl Snapshot {
             for row in &rows {
                 let mut texts: Vec<Option<&str>> = Vec::with_capacity(row.len());
                 for i in 0..row.len() {
-                    texts.push(
-                        row.try_get::<Option<&str>, _>(i).map_err(failed(format!(
-                            "cannot read a row of {}",
-                            self.qualified()
-                        )))?,
-                    );
+                    texts.push(row.try_get::<Option<&str>, _>(i).map_err(|source| {
+                        SnapshotError::Database {
+                            what: format!("cannot read a row of {}", self.qualified()),
+                            source,
+                        }
+                    })?);
                 }
                 let values: Vec<Column<'_>> = texts
                     .iter()
