@@ -1,0 +1,281 @@
+#!/usr/bin/env python3
+"""PostgreSQL change data capture, Ferry next to Debezium 3.6.1 on Apache
+Kafka Connect 4.3.1 (its plugin tarball from Maven Central), on the same
+PostgreSQL and broker, with the same connector configuration and
+JsonConverter (schemas on), alternating which goes first:
+
+- snapshot: a table of N rows read by a new connector (new slot, new
+  topic prefix), process start -> N records in the topic;
+- streaming: a connector creates its slot on an empty table and stops; N
+  rows are then inserted (in transactions of 10,000); the connector starts
+  again and streams the backlog, process start -> N records in the topic.
+
+Both report events/s, the worker's CPU seconds and peak RSS; medians of
+the runs. Standard library only: topics through kafkawire, Kafka Connect
+through connect.sh.
+
+    bench/cdc.sh [--records N] [--runs R]
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import kafkawire
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY = ROOT / "deploy" / "local"
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR") or Path.home() / ".cache" / "ferry" / "target")
+RESULTS = ROOT / "bench" / "results"
+STATE = Path(os.environ.get("FERRY_STATE") or Path.home() / ".cache" / "ferry" / "state")
+DEBEZIUM = "io.debezium:debezium-connector-postgres:3.6.1.Final"
+SYSTEMS = ("ferry", "debezium")
+
+
+def log(msg: str) -> None:
+    print(f"cdc-bench: {msg}", file=sys.stderr, flush=True)
+
+
+def sh(args, what: str, timeout: float, stdin=None) -> str:
+    r = subprocess.run([str(a) for a in args], stdin=stdin or subprocess.DEVNULL, capture_output=True,
+                       text=True, timeout=timeout)
+    if r.returncode != 0:
+        raise SystemExit(f"{what} failed ({r.returncode}): {r.stderr[-2000:]}")
+    return r.stdout
+
+
+def psql(sql: str, timeout: float = 1200) -> str:
+    return sh([DEPLOY / "postgres.sh", "psql", "-XAtqc", sql], "psql", timeout).strip()
+
+
+def proc_cpu(pid: int) -> float:
+    f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_hwm_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def create_table(table: str, rows: int) -> None:
+    psql(f'DROP TABLE IF EXISTS "{table}"; CREATE TABLE "{table}" (id BIGINT PRIMARY KEY, customer TEXT NOT NULL, '
+         f'amount NUMERIC(12,2) NOT NULL, qty INT, created TIMESTAMP NOT NULL, note TEXT)')
+    if rows:
+        fill(table, 0, rows)
+
+
+def fill(table: str, start: int, rows: int, per_tx: int = 10_000) -> None:
+    for lo in range(start, start + rows, per_tx):
+        hi = min(lo + per_tx, start + rows) - 1
+        psql(f"INSERT INTO \"{table}\" SELECT g, 'c' || (g % 997), (g % 100000) / 100.0, "
+             f"NULLIF(g % 50, 0), timestamp '2024-01-01' + g * interval '1 second', 'order ' || g "
+             f"FROM generate_series({lo}, {hi}) g")
+
+
+def drop_slot(slot: str) -> None:
+    for _ in range(600):
+        active = psql(f"SELECT active FROM pg_replication_slots WHERE slot_name = '{slot}'")
+        if active != "t":
+            break
+        time.sleep(0.1)
+    psql(f"SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '{slot}'")
+
+
+def connector_props(name: str, prefix: str, table: str, slot: str, mode: str) -> str:
+    return "\n".join([
+        f"name={name}", "connector.class=io.debezium.connector.postgresql.PostgresConnector", "tasks.max=1",
+        "database.hostname=127.0.0.1", "database.port=55432", "database.user=postgres",
+        "database.password=postgres", "database.dbname=postgres", "database.sslmode=disable",
+        f"topic.prefix={prefix}", "plugin.name=pgoutput", f"slot.name={slot}",
+        f"publication.name={slot}_pub", "publication.autocreate.mode=filtered",
+        f"table.include.list=public.{table}", f"snapshot.mode={mode}", ""])
+
+
+class Worker:
+    """One Ferry or Kafka Connect worker process, standalone."""
+
+    def __init__(self, system: str, work: Path, tag: str, ferry: Path, plugin_dir: str):
+        self.system, self.work, self.ferry = system, work, ferry
+        self.port = 18000 + (os.getpid() + hash(tag)) % 2000
+        self.props = work / f"{tag}-worker.properties"
+        lines = ["bootstrap.servers=127.0.0.1:9092", f"listeners=http://127.0.0.1:{self.port}",
+                 f"offset.storage.file.filename={work / (tag + '.offsets')}", "offset.flush.interval.ms=10000",
+                 "key.converter=org.apache.kafka.connect.json.JsonConverter",
+                 "value.converter=org.apache.kafka.connect.json.JsonConverter"]
+        if system == "debezium":
+            lines.append(f"plugin.path={plugin_dir}")
+        self.props.write_text("\n".join(lines) + "\n")
+        self.proc = None
+        self.starter = None
+        self.pid = None
+
+    def start(self, connector: Path) -> None:
+        if self.system == "ferry":
+            self.log = (self.work / f"{self.props.stem}.log").open("a")
+            self.proc = subprocess.Popen([str(self.ferry), "standalone", str(self.props), str(connector)],
+                                         stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL,
+                                         env=dict(os.environ, RUST_LOG="warn"))
+            self.pid = self.proc.pid
+        else:
+            self.starter = subprocess.Popen([str(DEPLOY / "connect.sh"), "start", str(self.props), str(connector)],
+                                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                            stderr=subprocess.PIPE, text=True)
+            self.pid = None
+
+    def check(self) -> None:
+        if self.system == "ferry" and self.proc.poll() is not None:
+            raise SystemExit(f"ferry exited with {self.proc.returncode}; see {self.log.name}")
+        if self.system == "debezium":
+            if self.starter.poll() not in (None, 0):
+                raise SystemExit(f"connect.sh start failed: {self.starter.stderr.read()[-2000:]}")
+            if self.pid is None:
+                pid_file = STATE / "connect" / str(self.port) / "connect.pid"
+                try:
+                    self.pid = int(pid_file.read_text().strip())
+                except (OSError, ValueError):
+                    pass
+
+    def usage(self) -> tuple[float, float]:
+        return proc_cpu(self.pid), proc_hwm_mib(self.pid)
+
+    def stop(self) -> None:
+        if self.system == "ferry":
+            self.proc.terminate()
+            self.proc.wait(timeout=120)
+        else:
+            self.starter.wait(timeout=300)
+            sh([DEPLOY / "connect.sh", "stop", self.props], "connect.sh stop", 300)
+
+
+def measure(worker: Worker, connector: Path, client, topic: str, n: int) -> dict:
+    t0 = time.monotonic()
+    worker.start(connector)
+    deadline = t0 + 300 + n / 2000
+    done = 0
+    try:
+        while done < n:
+            worker.check()
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{worker.system}: only {done} of {n} events after {deadline - t0:.0f} s")
+            time.sleep(0.05)
+            err, end = client.end_offset(topic)
+            done = end if not err else 0
+        elapsed = time.monotonic() - t0
+        while worker.pid is None:
+            worker.check()
+            time.sleep(0.05)
+        cpu, rss = worker.usage()
+    finally:
+        worker.stop()
+    return {"events_per_s": n / elapsed, "seconds": elapsed, "cpu_s": cpu, "peak_rss_mib": rss}
+
+
+def one_run(run: int, n: int, work: Path, client, ferry: Path, plugin_dir: str) -> dict:
+    base = f"cdcb_{os.getpid()}_{run}"
+    snap_table, stream_table = f"{base}_snap", f"{base}_stream"
+    create_table(snap_table, n)
+    result = {}
+    order = SYSTEMS if run % 2 == 0 else tuple(reversed(SYSTEMS))
+    for system in order:
+        tag = f"{base}_{system}"
+        # (a) the snapshot.
+        prefix, slot = f"{tag}_a", f"{tag}_a_slot"
+        conn = work / f"{tag}_a.properties"
+        conn.write_text(connector_props(f"{tag}-snapshot", prefix, snap_table, slot, "initial"))
+        snapshot = measure(Worker(system, work, f"{tag}_a", ferry, plugin_dir), conn, client,
+                           f"{prefix}.public.{snap_table}", n)
+        drop_slot(slot)
+        log(f"run {run + 1}: {system} snapshot: {snapshot['events_per_s']:,.0f} events/s, "
+            f"{snapshot['cpu_s']:.1f} CPU s, {snapshot['peak_rss_mib']:.0f} MiB")
+        # (b) streaming a backlog: the slot created on the empty table,
+        # the rows written while the connector is stopped, then streamed.
+        table = f"{stream_table}_{system}"
+        create_table(table, 0)
+        prefix, slot = f"{tag}_b", f"{tag}_b_slot"
+        conn = work / f"{tag}_b.properties"
+        conn.write_text(connector_props(f"{tag}-stream", prefix, table, slot, "no_data"))
+        w = Worker(system, work, f"{tag}_b", ferry, plugin_dir)
+        w.start(conn)
+        for _ in range(3000):
+            w.check()
+            if psql(f"SELECT count(*) FROM pg_replication_slots WHERE slot_name = '{slot}' AND active") == "1":
+                break
+            time.sleep(0.1)
+        else:
+            raise SystemExit(f"{system}: the slot {slot} was not created")
+        w.stop()
+        fill(table, 0, n)
+        streaming = measure(Worker(system, work, f"{tag}_b", ferry, plugin_dir), conn, client,
+                            f"{prefix}.public.{table}", n)
+        drop_slot(slot)
+        psql(f'DROP TABLE IF EXISTS "{table}"; DROP PUBLICATION IF EXISTS "{slot}_pub"; '
+             f'DROP PUBLICATION IF EXISTS "{tag}_a_slot_pub"')
+        log(f"run {run + 1}: {system} streaming: {streaming['events_per_s']:,.0f} events/s, "
+            f"{streaming['cpu_s']:.1f} CPU s, {streaming['peak_rss_mib']:.0f} MiB")
+        result[system] = {"snapshot": snapshot, "streaming": streaming}
+    psql(f'DROP TABLE IF EXISTS "{snap_table}"')
+    result["order"] = list(order)
+    return result
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--records", type=int, default=1_000_000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--smoke", action="store_true", help="10,000 records, 1 run; writes results/cdc-smoke.json")
+    args = ap.parse_args()
+    if args.smoke:
+        args.records, args.runs = 10_000, 1
+    n = args.records
+    sh([DEPLOY / "up.sh", "kafka", "postgres"], "deploy/local/up.sh", 1200)
+    ferry = Path(os.environ.get("FERRY_BIN") or TARGET / "release" / "ferry")
+    if not os.environ.get("FERRY_BIN"):
+        log("building ferry (release)")
+        sh(["cargo", "build", "--release", "--locked", "-p", "ferry"], "cargo build", 3600)
+    plugin_dir = sh([DEPLOY / "connect-plugin.sh", DEBEZIUM], "connect-plugin.sh", 1200).strip()
+    client = kafkawire.Client("127.0.0.1", 9092)
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="cdc-bench-") as d:
+        for r in range(args.runs):
+            runs.append(one_run(r, n, Path(d), client, ferry, plugin_dir))
+
+    def med(xs):
+        xs = sorted(xs)
+        return xs[len(xs) // 2]
+    summary = {}
+    for phase in ("snapshot", "streaming"):
+        for system in SYSTEMS:
+            for k in ("events_per_s", "cpu_s", "peak_rss_mib"):
+                summary[f"{system}_{phase}_{k}"] = med([r[system][phase][k] for r in runs])
+        summary[f"{phase}_ferry_to_debezium"] = (summary[f"ferry_{phase}_events_per_s"]
+                                                  / summary[f"debezium_{phase}_events_per_s"])
+        summary[f"{phase}_ferry_rss_share"] = (summary[f"ferry_{phase}_peak_rss_mib"]
+                                               / summary[f"debezium_{phase}_peak_rss_mib"])
+    doc = {"records": n, "runs": runs, "median": summary,
+           "workload": "PostgreSQL 15 table (bigint key, text, numeric, int, timestamp, text); snapshot: "
+                       "process start -> N records in the topic; streaming: a backlog of N inserts in "
+                       "transactions of 10,000 on an existing slot, process start -> N records",
+           "reference": f"Apache Kafka Connect 4.3.1 standalone with {DEBEZIUM}, the same connector settings"}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / ("cdc-smoke.json" if args.smoke else "cdc.json")).write_text(json.dumps(doc, indent=2) + "\n")
+    print(f"{n:,} rows, median of {len(runs)} run(s)")
+    print(f"{'':32} {'events/s':>10} {'CPU s':>8} {'peak RSS MiB':>13}")
+    for phase in ("snapshot", "streaming"):
+        for system, label in (("ferry", "Ferry"), ("debezium", "Kafka Connect + Debezium")):
+            print(f"{phase + ': ' + label:32} {summary[f'{system}_{phase}_events_per_s']:>10,.0f} "
+                  f"{summary[f'{system}_{phase}_cpu_s']:>8.1f} {summary[f'{system}_{phase}_peak_rss_mib']:>13.0f}")
+        print(f"{phase}: Ferry / Debezium {summary[f'{phase}_ferry_to_debezium']:.2f}x events/s, "
+              f"RSS {summary[f'{phase}_ferry_rss_share']:.0%}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
