@@ -4,7 +4,7 @@
 
 use sqlx::{PgConnection, Row};
 
-use crate::config::ColumnFilter;
+use crate::config::{ColumnFilter, KeyColumns};
 use crate::events::ColumnMeta;
 use crate::pgoutput::Relation;
 use crate::values::ColumnType;
@@ -49,18 +49,20 @@ pub async fn columns(db: &mut PgConnection, relation: u32) -> Result<Vec<ColumnM
 
 /// The columns of `schema.table` (OID `relation`), those the column
 /// filters leave out marked so (their values are not captured; a key
-/// column stays in the key).
+/// column stays in the key), the key as `message.key.columns` chooses it.
 pub async fn captured_columns(
     db: &mut PgConnection,
     relation: u32,
     schema: &str,
     table: &str,
     filter: &ColumnFilter,
+    keys: &KeyColumns,
 ) -> Result<Vec<ColumnMeta>, sqlx::Error> {
     let mut columns = columns(db, relation).await?;
     for c in &mut columns {
         c.included = filter.includes(schema, table, &c.name);
     }
+    keys.apply(schema, table, &mut columns);
     Ok(columns)
 }
 
@@ -73,6 +75,7 @@ pub async fn relation_columns(
     db: &mut PgConnection,
     relation: &Relation,
     filter: &ColumnFilter,
+    keys: &KeyColumns,
 ) -> Result<Vec<ColumnMeta>, sqlx::Error> {
     let now = captured_columns(
         db,
@@ -80,6 +83,7 @@ pub async fn relation_columns(
         &relation.namespace,
         &relation.name,
         filter,
+        keys,
     )
     .await?;
     Ok(relation

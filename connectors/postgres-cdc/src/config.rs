@@ -13,6 +13,8 @@ use ferry_api::config::{ConfigDef, ConfigValue, Importance, Key, Password, Valid
 use ferry_api::{ParsedConfig, Props};
 use regex::{Regex, RegexBuilder};
 
+use crate::events::ColumnMeta;
+
 /// A configuration that cannot be used: the key and the reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("The '{key}' value is invalid: {reason}")]
@@ -712,6 +714,55 @@ impl ColumnFilter {
     }
 }
 
+/// `message.key.columns`: `table:column,…` entries (regular expressions,
+/// `;`-separated) choosing a table's key columns instead of its primary
+/// key, as Debezium's `CustomKeyMapper` reads them.
+#[derive(Debug, Clone, Default)]
+pub struct KeyColumns {
+    /// `<table regex>.<column regex>`, one per listed column, in order.
+    columns: Vec<Regex>,
+}
+
+impl KeyColumns {
+    fn parse(config: Option<&str>) -> Result<Self, regex::Error> {
+        let mut columns = Vec::new();
+        for entry in config.unwrap_or_default().split(';') {
+            let Some((table, list)) = entry.trim().split_once(':') else {
+                continue;
+            };
+            for c in list.split(',') {
+                columns.push(anchored(&format!("{}.{}", table.trim(), c.trim()))?);
+            }
+        }
+        Ok(KeyColumns { columns })
+    }
+
+    /// Renumbers the key of `schema.table`'s columns when entries match
+    /// them: the matches, entry by entry (each in the table's column
+    /// order), make the key; otherwise the primary key stays.
+    pub fn apply(&self, schema: &str, table: &str, columns: &mut [ColumnMeta]) {
+        let mut order: Vec<usize> = Vec::new();
+        for r in &self.columns {
+            for (i, c) in columns.iter().enumerate() {
+                if r.is_match(&format!("{schema}.{table}.{}", c.name)) {
+                    order.push(i);
+                }
+            }
+        }
+        if order.is_empty() {
+            return;
+        }
+        for c in columns.iter_mut() {
+            c.key = None;
+        }
+        for (n, i) in order.into_iter().enumerate() {
+            if columns[i].key.is_none() {
+                columns[i].key = u16::try_from(n + 1).ok();
+            }
+        }
+    }
+}
+
 /// The connector's settings, parsed and checked.
 #[derive(Debug, Clone)]
 pub struct CdcConfig {
@@ -731,6 +782,7 @@ pub struct CdcConfig {
     pub publication_autocreate: AutoCreateMode,
     pub tables: TableFilter,
     pub columns: ColumnFilter,
+    pub key_columns: KeyColumns,
     pub snapshot_mode: SnapshotMode,
     pub snapshot_fetch_size: usize,
     pub snapshot_max_threads: usize,
@@ -816,6 +868,8 @@ impl CdcConfig {
                 include: filter(COLUMN_INCLUDE_LIST)?,
                 exclude: filter(COLUMN_EXCLUDE_LIST)?,
             },
+            key_columns: KeyColumns::parse(p.get(MESSAGE_KEY_COLUMNS).as_deref())
+                .map_err(|e| invalid(MESSAGE_KEY_COLUMNS.name(), e.to_string()))?,
             snapshot_mode: SnapshotMode::parse(&enumerated(SNAPSHOT_MODE))
                 .unwrap_or(SnapshotMode::Initial),
             snapshot_fetch_size: count(

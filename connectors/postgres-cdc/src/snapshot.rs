@@ -17,7 +17,7 @@ use sqlx::{Executor, PgConnection, Row};
 use tracing::info;
 
 use crate::catalog;
-use crate::config::{ColumnFilter, TableFilter};
+use crate::config::{CdcConfig, TableFilter};
 use crate::events::{ColumnMeta, EventError, Operation, SnapshotRecord, SourceInfo, TableSchema};
 use crate::lsn::Lsn;
 use crate::offsets::{PgOffset, SnapshotType};
@@ -132,14 +132,12 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// Opens the snapshot's transaction on `db` (a connection of its own)
-    /// and reads the captured tables' structure.
+    /// and reads the structure of the tables `config` captures.
     pub async fn begin(
         mut db: PgConnection,
         view: View,
-        filter: &TableFilter,
-        column_filter: &ColumnFilter,
+        config: &CdcConfig,
         settings: StreamSettings,
-        fetch_size: usize,
         now_us: i64,
     ) -> Result<Self, SnapshotError> {
         let lsn = match view {
@@ -179,17 +177,23 @@ impl Snapshot {
         .try_get(0)
         .map_err(failed("cannot read the snapshot's transaction id"))?;
         let mut tables = Vec::new();
-        for t in captured_tables(&mut db, filter)
+        for t in captured_tables(&mut db, &config.tables)
             .await
             .map_err(failed("cannot list the captured tables"))?
         {
-            let columns: Vec<ColumnMeta> =
-                catalog::captured_columns(&mut db, t.oid, &t.schema, &t.table, column_filter)
-                    .await
-                    .map_err(failed(format!(
-                        "cannot read the columns of {}.{}",
-                        t.schema, t.table
-                    )))?;
+            let columns: Vec<ColumnMeta> = catalog::captured_columns(
+                &mut db,
+                t.oid,
+                &t.schema,
+                &t.table,
+                &config.columns,
+                &config.key_columns,
+            )
+            .await
+            .map_err(failed(format!(
+                "cannot read the columns of {}.{}",
+                t.schema, t.table
+            )))?;
             let schema = TableSchema::new(
                 &settings.topic_prefix,
                 &t.schema,
@@ -209,7 +213,7 @@ impl Snapshot {
             db,
             settings,
             tables,
-            fetch_size: fetch_size.max(1),
+            fetch_size: config.snapshot_fetch_size.max(1),
             current: 0,
             cursor_open: false,
             rows_in_table: 0,

@@ -552,10 +552,8 @@ impl SourceTask for PostgresCdcTask {
             let snapshot = Snapshot::begin(
                 snapshot_db,
                 view,
-                &config.tables,
-                &config.columns,
+                &config,
                 self.stream_settings(&config),
-                config.snapshot_fetch_size,
                 now_micros(),
             )
             .await
@@ -658,7 +656,7 @@ impl SourceTask for PostgresCdcTask {
                     let captured = config.tables.captures(&r.namespace, &r.name);
                     let columns = match (captured, self.catalog.as_mut()) {
                         (true, Some(db)) => Some(
-                            catalog::relation_columns(db, r, &config.columns)
+                            catalog::relation_columns(db, r, &config.columns, &config.key_columns)
                                 .await
                                 .map_err(failed("cannot read the table's columns"))?,
                         ),

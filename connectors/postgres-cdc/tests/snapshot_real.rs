@@ -317,12 +317,16 @@ async fn excluded_columns_are_left_out_and_a_lost_position_is_refused_unless_whe
     )
     .await;
     let exclude = format!("public\\.{table}\\.SECRET");
+    let keys = format!("public\\.{table}:name,id");
     let config = config(
         &prefix,
         &slot,
         &publication,
         &base,
-        &[("column.exclude.list", exclude.as_str())],
+        &[
+            ("column.exclude.list", exclude.as_str()),
+            ("message.key.columns", keys.as_str()),
+        ],
     );
     let offsets = MemoryOffsetReader::new();
     let mut h = SourceHarness::with_offsets(PostgresCdcTask::default(), offsets.clone());
@@ -347,6 +351,20 @@ async fn excluded_columns_are_left_out_and_a_lost_position_is_refused_unless_whe
             fields,
             vec!["id", "name"],
             "secret left out (matched in any case)"
+        );
+        let Value::Struct(key) = &r.key else {
+            panic!("a key");
+        };
+        let key_fields: Vec<&str> = key
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name.as_str())
+            .collect();
+        assert_eq!(
+            key_fields,
+            vec!["name", "id"],
+            "message.key.columns, in its order"
         );
     }
     assert_eq!(
