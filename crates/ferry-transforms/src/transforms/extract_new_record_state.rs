@@ -331,7 +331,7 @@ impl<R: ConnectRecord> Transformation<R> for ExtractNewRecordState {
         if !envelope_ok {
             return Ok(Some(record));
         }
-        let Value::Struct(envelope) = record.value().clone() else {
+        let Value::Struct(envelope) = record.value() else {
             return Ok(Some(record));
         };
         let field_is_null = |name: &str| {
@@ -353,6 +353,10 @@ impl<R: ConnectRecord> Transformation<R> for ExtractNewRecordState {
             Some(Value::String(s)) => s.clone(),
             _ => String::new(),
         };
+        // The delegates consume the record: the envelope is copied only
+        // when something is read from it afterwards.
+        let envelope =
+            (!cfg.fields.is_empty() || cfg.route_by_field.is_some()).then(|| envelope.clone());
         let out = if after_null {
             // A delete.
             let out = match cfg.mode {
@@ -372,13 +376,13 @@ impl<R: ConnectRecord> Transformation<R> for ExtractNewRecordState {
                 }
             };
             let mut out = out;
-            if let Some(field) = &cfg.route_by_field {
-                if let Some(Value::Struct(before)) = envelope
-                    .schema()
-                    .field("before")
-                    .map(|f| &envelope.values()[f.index])
+            if let (Some(field), Some(env)) = (&cfg.route_by_field, &envelope) {
+                if let Some(Value::Struct(before)) =
+                    env.schema().field("before").map(|f| &env.values()[f.index])
                 {
-                    route(&mut out, before, field);
+                    if let Some(topic) = routed_topic(before, field) {
+                        out.set_topic(topic);
+                    }
                 }
             }
             out = drop_fields(cfg, out)?;
@@ -386,7 +390,7 @@ impl<R: ConnectRecord> Transformation<R> for ExtractNewRecordState {
                 out = add_fields(
                     self.caches.entry(op.clone()).or_default(),
                     &cfg.fields,
-                    &envelope,
+                    envelope.as_ref(),
                     out,
                 )?;
             }
@@ -402,14 +406,18 @@ impl<R: ConnectRecord> Transformation<R> for ExtractNewRecordState {
                 _ => new,
             };
             if let Some(field) = &cfg.route_by_field {
-                if let Value::Struct(row) = out.value().clone() {
-                    route(&mut out, &row, field);
+                let topic = match out.value() {
+                    Value::Struct(row) => routed_topic(row, field),
+                    _ => None,
+                };
+                if let Some(topic) = topic {
+                    out.set_topic(topic);
                 }
             }
             out = add_fields(
                 self.caches.entry(op.clone()).or_default(),
                 &cfg.fields,
-                &envelope,
+                envelope.as_ref(),
                 out,
             )?;
             drop_fields(cfg, out)?
@@ -443,11 +451,10 @@ fn headers_from(refs: &[FieldReference], value: &Value) -> ferry_api::Headers {
 
 /// `route.by.field`: the row's value of `field` names the topic (unless
 /// blank).
-fn route<R: ConnectRecord>(record: &mut R, row: &Struct, field: &str) {
-    if let Some(Value::String(topic)) = row.schema().field(field).map(|f| &row.values()[f.index]) {
-        if !topic.trim().is_empty() {
-            record.set_topic(topic.clone());
-        }
+fn routed_topic(row: &Struct, field: &str) -> Option<String> {
+    match row.schema().field(field).map(|f| &row.values()[f.index]) {
+        Some(Value::String(topic)) if !topic.trim().is_empty() => Some(topic.clone()),
+        _ => None,
     }
 }
 
@@ -455,14 +462,14 @@ fn route<R: ConnectRecord>(record: &mut R, row: &Struct, field: &str) {
 fn add_fields<R: ConnectRecord>(
     cache: &mut SchemaCache,
     refs: &[FieldReference],
-    envelope: &Struct,
+    envelope: Option<&Struct>,
     mut record: R,
 ) -> Result<R, TransformError> {
-    if refs.is_empty() {
+    let Some(envelope) = envelope.filter(|_| !refs.is_empty()) else {
         // Debezium rebuilds the row even with nothing to add: the same
         // schema and values.
         return Ok(record);
-    }
+    };
     let (_, value) = record.take_value();
     let row = util::require_struct(value, PURPOSE)?;
     let updated = cache.get_or_try_insert(row.schema(), || {
