@@ -12,7 +12,7 @@ JsonConverter (schemas on), alternating which goes first:
 
 Both report events/s, the worker's CPU seconds and peak RSS; medians of
 the runs. Standard library only: topics through kafkawire, Kafka Connect
-through connect.sh.
+through connect.sh, shell and /proc helpers from jdbc.py.
 
     bench/cdc.sh [--records N] [--runs R]
 """
@@ -26,7 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import jdbc
 import kafkawire
+from jdbc import proc_cpu, proc_hwm_mib, sh
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy" / "local"
@@ -41,28 +43,8 @@ def log(msg: str) -> None:
     print(f"cdc-bench: {msg}", file=sys.stderr, flush=True)
 
 
-def sh(args, what: str, timeout: float, stdin=None) -> str:
-    r = subprocess.run([str(a) for a in args], stdin=stdin or subprocess.DEVNULL, capture_output=True,
-                       text=True, timeout=timeout)
-    if r.returncode != 0:
-        raise SystemExit(f"{what} failed ({r.returncode}): {r.stderr[-2000:]}")
-    return r.stdout
-
-
 def psql(sql: str, timeout: float = 1200) -> str:
-    return sh([DEPLOY / "postgres.sh", "psql", "-XAtqc", sql], "psql", timeout).strip()
-
-
-def proc_cpu(pid: int) -> float:
-    f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def proc_hwm_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    return jdbc.psql(sql, timeout)
 
 
 def create_table(table: str, rows: int) -> None:
