@@ -5,11 +5,15 @@
 #   postgres.sh install            apt-get install postgresql-15 if missing
 #   postgres.sh start [--no-wait]  initdb once, start, wait until ready
 #   postgres.sh wait [SECONDS]     wait until a query succeeds (default 60 s)
-#   postgres.sh stop               fast shutdown
+#   postgres.sh stop [--immediate] fast shutdown, or an immediate one (as a crash)
 #   postgres.sh status             prints "running" and exits 0 when ready
 #   postgres.sh psql ARGS...       psql against the local server
 #
-# Environment: FERRY_STATE (data, socket and log, default ~/.cache/ferry/state).
+# Environment: FERRY_STATE (data, socket and log, default ~/.cache/ferry/state);
+# FERRY_POSTGRES_PORT (default 55432) and FERRY_POSTGRES_SETTINGS (extra
+# `-c name=value` server settings, after the defaults so they win) run a
+# second, separate instance, e.g. one a test restarts or one with
+# wal_level=replica, with its own FERRY_STATE.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -19,7 +23,7 @@ STATE="${FERRY_STATE:-$HOME/.cache/ferry/state}/postgres"
 DATA="$STATE/data"
 LOG="$STATE/postgres.log"
 HOST=127.0.0.1
-PORT=55432
+PORT=${FERRY_POSTGRES_PORT:-55432}
 
 say() { printf 'postgres: %s\n' "$*" >&2; }
 die() { printf 'postgres: error: %s\n' "$*" >&2; exit 1; }
@@ -104,7 +108,7 @@ cmd_start() {
     # Test database: durability across a clean restart is all the tests
     # need, so skip fsync for speed. setsid keeps a Ctrl-C of the caller away.
     as_pg setsid "$PGBIN/pg_ctl" -D "$DATA" -l "$LOG" -s start -o \
-      "-p $PORT -k $STATE -c listen_addresses=$HOST -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c wal_level=logical -c max_replication_slots=20 -c max_wal_senders=20" \
+      "-p $PORT -k $STATE -c listen_addresses=$HOST -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c wal_level=logical -c max_replication_slots=20 -c max_wal_senders=20 ${FERRY_POSTGRES_SETTINGS:-}" \
       </dev/null >/dev/null 2>&1 9>&- || { tail -n 30 "$LOG" >&2 || true; die "pg_ctl start failed"; }
   fi
   exec 9>&-
@@ -113,9 +117,11 @@ cmd_start() {
 }
 
 cmd_stop() {
+  local mode=fast
+  [[ ${1:-} == --immediate ]] && mode=immediate
   lock_state
   if [[ -z $(server_pid) ]]; then say "not running"; return 0; fi
-  as_pg "$PGBIN/pg_ctl" -D "$DATA" -m fast -w -t 60 -s stop || die "pg_ctl stop failed"
+  as_pg "$PGBIN/pg_ctl" -D "$DATA" -m "$mode" -w -t 60 -s stop || die "pg_ctl stop failed"
   say "stopped"
 }
 
@@ -133,7 +139,7 @@ case $cmd in
   install) cmd_install ;;
   start)   cmd_start "$@" ;;
   wait)    wait_ready "${1:-${FERRY_POSTGRES_WAIT_SECS:-60}}" ;;
-  stop)    cmd_stop ;;
+  stop)    cmd_stop "$@" ;;
   status)  cmd_status ;;
   psql)    as_pg "$PGBIN/psql" -h "$HOST" -p "$PORT" -U postgres -d postgres "$@" ;;
   *)       usage ;;

@@ -485,6 +485,30 @@ pub fn produce_keyed<K: AsRef<str>, V: AsRef<str>>(topic: &str, records: &[(K, O
     p.flush(Duration::from_secs(60)).expect("flush");
 }
 
+/// How many records `topic` holds: the sum of its partitions' high
+/// watermarks (0 while it does not exist).
+pub fn record_count(topic: &str) -> i64 {
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .create()
+        .expect("consumer");
+    let timeout = Duration::from_secs(10);
+    let Ok(metadata) = c.fetch_metadata(Some(topic), timeout) else {
+        return 0;
+    };
+    let partitions = metadata
+        .topics()
+        .first()
+        .map_or(0, |t| t.partitions().len());
+    (0..partitions)
+        .filter_map(|p| {
+            c.fetch_watermarks(topic, i32::try_from(p).ok()?, timeout)
+                .ok()
+                .map(|(_, high)| high)
+        })
+        .sum()
+}
+
 /// Reads every record of `topic` from the beginning until `expected` arrived
 /// or `timeout` passed.
 pub fn consume_records(topic: &str, expected: usize, timeout: Duration) -> Vec<Consumed> {

@@ -174,6 +174,8 @@ pub const MAX_BATCH_SIZE: Key<i32> = Key::new("max.batch.size");
 pub const MAX_QUEUE_SIZE: Key<i32> = Key::new("max.queue.size");
 pub const MAX_QUEUE_SIZE_IN_BYTES: Key<i64> = Key::new("max.queue.size.in.bytes");
 pub const POLL_INTERVAL_MS: Key<i64> = Key::new("poll.interval.ms");
+pub const ERRORS_MAX_RETRIES: Key<i32> = Key::new("errors.max.retries");
+pub const RETRIABLE_RESTART_WAIT_MS: Key<i64> = Key::new("retriable.restart.connector.wait.ms");
 pub const HEARTBEAT_INTERVAL_MS: Key<i32> = Key::new("heartbeat.interval.ms");
 pub const HEARTBEAT_ACTION_QUERY: Key<Option<String>> = Key::new("heartbeat.action.query");
 pub const HEARTBEAT_TOPICS_PREFIX: Key<String> = Key::new("heartbeat.topics.prefix");
@@ -508,6 +510,19 @@ pub fn config_def() -> ConfigDef {
         .importance(Importance::Medium)
         .group("Connector")
         .doc("Milliseconds a poll waits for events to arrive.");
+    d.define_key(ERRORS_MAX_RETRIES)
+        .default(-1)
+        .importance(Importance::Low)
+        .group("Connector")
+        .doc("Reconnections tried after the connection to PostgreSQL is lost, before the task fails: -1 without limit, 0 none.");
+    d.define_key(RETRIABLE_RESTART_WAIT_MS)
+        .default(10_000_i64)
+        .validator(Validator::Custom(check_non_negative))
+        .importance(Importance::Low)
+        .group("Connector")
+        .doc(
+            "Milliseconds to wait before reconnecting after the connection to PostgreSQL is lost.",
+        );
     d.define_key(HEARTBEAT_INTERVAL_MS)
         .default(0)
         .validator(Validator::Custom(check_non_negative))
@@ -778,6 +793,9 @@ pub struct CdcConfig {
     pub topic_prefix: String,
     pub slot_name: String,
     pub slot_drop_on_stop: bool,
+    /// Attempts at a slot another session holds, before the task fails.
+    pub slot_max_retries: u32,
+    pub slot_retry_delay: Duration,
     pub publication_name: String,
     pub publication_autocreate: AutoCreateMode,
     pub tables: TableFilter,
@@ -789,6 +807,9 @@ pub struct CdcConfig {
     pub max_batch_size: usize,
     pub max_queue_size: usize,
     pub poll_interval: Duration,
+    /// Reconnections tried after a lost connection; `None` without limit.
+    pub errors_max_retries: Option<u32>,
+    pub retriable_restart_wait: Duration,
     pub heartbeat_interval: Option<Duration>,
     pub heartbeat_action_query: Option<String>,
     /// `<topic.heartbeat.prefix>.<topic.prefix>`.
@@ -855,6 +876,8 @@ impl CdcConfig {
             topic_prefix: p.get(TOPIC_PREFIX),
             slot_name: p.get(SLOT_NAME),
             slot_drop_on_stop: p.get(SLOT_DROP_ON_STOP),
+            slot_max_retries: u32::try_from(p.get(SLOT_MAX_RETRIES)).unwrap_or(0),
+            slot_retry_delay: millis(p.get(SLOT_RETRY_DELAY_MS)),
             publication_name: p.get(PUBLICATION_NAME),
             publication_autocreate: AutoCreateMode::parse(&enumerated(PUBLICATION_AUTOCREATE_MODE))
                 .unwrap_or(AutoCreateMode::AllTables),
@@ -880,6 +903,8 @@ impl CdcConfig {
             max_batch_size: count(p.get(MAX_BATCH_SIZE)),
             max_queue_size: count(p.get(MAX_QUEUE_SIZE)),
             poll_interval: millis(p.get(POLL_INTERVAL_MS)),
+            errors_max_retries: u32::try_from(p.get(ERRORS_MAX_RETRIES)).ok(),
+            retriable_restart_wait: millis(p.get(RETRIABLE_RESTART_WAIT_MS)),
             heartbeat_interval: (heartbeat > 0).then(|| millis(i64::from(heartbeat))),
             heartbeat_action_query: p
                 .get(HEARTBEAT_ACTION_QUERY)

@@ -56,10 +56,59 @@ pub struct PostgresCdcTask {
     pending_stream: Option<ReplicationClient>,
     /// `__debezium.context.runId`, one per start.
     run_id: String,
+    /// The replication session was lost: when to connect again.
+    reconnect: Option<Instant>,
+    /// Reconnections since the stream last delivered anything.
+    reconnect_attempts: u32,
+    /// The final (commit) LSN of the transaction being read.
+    tx_final: Option<Lsn>,
+    /// `(commit LSN of its transaction, LSN)` of the last change handed
+    /// to the worker.
+    last_sent: Option<(Lsn, Lsn)>,
+    /// After a reconnection, which resumes from the committed offset:
+    /// changes up to here were handed to the worker already.
+    replay_upto: Option<(Lsn, Lsn)>,
+}
+
+/// Whether a failed replication session is worth opening again: the
+/// network, or the server going down or coming up (SQLSTATE classes 08,
+/// 53, 57P, and 55006 for a slot another session still holds), not a
+/// refusal another attempt would meet the same way.
+fn transient(e: &pgwire_replication::PgWireError) -> bool {
+    use pgwire_replication::PgWireError;
+    match e {
+        PgWireError::Io(_) | PgWireError::Task(_) => true,
+        PgWireError::Server(m) => m.split("SQLSTATE ").nth(1).is_some_and(|code| {
+            transient_sqlstate(code.trim_end_matches(|c: char| !c.is_ascii_alphanumeric()))
+        }),
+        _ => false,
+    }
+}
+
+fn transient_sqlstate(code: &str) -> bool {
+    code.starts_with("08") || code.starts_with("53") || code.starts_with("57P") || code == "55006"
+}
+
+/// [`transient`] for the catalog connection.
+fn sqlx_transient(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(d) => d.code().is_some_and(|c| transient_sqlstate(&c)),
+        _ => false,
+    }
 }
 
 impl PostgresCdcTask {
     async fn connect(config: &CdcConfig) -> Result<PgConnection, ConnectError> {
+        Self::connect_options(config)?
+            .connect()
+            .await
+            .map_err(failed("cannot connect to PostgreSQL"))
+    }
+
+    fn connect_options(
+        config: &CdcConfig,
+    ) -> Result<sqlx::postgres::PgConnectOptions, ConnectError> {
         let ssl = match config.ssl_mode {
             SslMode::Disable => sqlx::postgres::PgSslMode::Disable,
             SslMode::Allow => sqlx::postgres::PgSslMode::Allow,
@@ -81,10 +130,7 @@ impl PostgresCdcTask {
         if let Some(p) = &config.password {
             options = options.password(p.value());
         }
-        options
-            .connect()
-            .await
-            .map_err(failed("cannot connect to PostgreSQL"))
+        Ok(options)
     }
 
     /// Creates the publication as `publication.autocreate.mode` says.
@@ -133,42 +179,66 @@ impl PostgresCdcTask {
         Ok(())
     }
 
-    /// Creates the slot if it is missing; refuses one another connection
-    /// holds.
-    async fn ensure_slot(db: &mut PgConnection, config: &CdcConfig) -> Result<(), ConnectError> {
-        let row =
-            sqlx::query("SELECT plugin, active FROM pg_replication_slots WHERE slot_name = $1")
-                .bind(&config.slot_name)
-                .fetch_optional(&mut *db)
-                .await
-                .map_err(failed("cannot read replication slots"))?;
-        match row {
-            Some(r) => {
-                let plugin: Option<String> = r.get(0);
-                if plugin.as_deref() != Some("pgoutput") {
-                    return Err(ConnectError::config(format!(
-                        "replication slot {} uses the {} plugin, not pgoutput",
-                        config.slot_name,
-                        plugin.unwrap_or_default()
-                    )));
-                }
-                if r.get::<bool, _>(1) {
-                    return Err(ConnectError::retriable(format!(
-                        "replication slot {} is in use by another connection",
-                        config.slot_name
-                    )));
-                }
-            }
-            None => {
+    /// Creates the slot if it is missing. One another session holds is
+    /// waited for, `slot.max.retries` times `slot.retry.delay.ms`, as
+    /// Debezium waits: a connector restarted quickly finds its old session
+    /// still going.
+    async fn ensure_slot(
+        db: &mut PgConnection,
+        config: &CdcConfig,
+        stop: &StopSignal,
+    ) -> Result<(), ConnectError> {
+        let mut attempts = 0;
+        loop {
+            let row = sqlx::query(
+                "SELECT plugin, active, active_pid FROM pg_replication_slots WHERE slot_name = $1",
+            )
+            .bind(&config.slot_name)
+            .fetch_optional(&mut *db)
+            .await
+            .map_err(failed("cannot read replication slots"))?;
+            let Some(r) = row else {
                 sqlx::query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')")
                     .bind(&config.slot_name)
                     .execute(&mut *db)
                     .await
                     .map_err(failed("cannot create the replication slot"))?;
                 info!(slot = %config.slot_name, "replication slot created");
+                return Ok(());
+            };
+            let plugin: Option<String> = r.get(0);
+            if plugin.as_deref() != Some("pgoutput") {
+                return Err(ConnectError::config(format!(
+                    "replication slot {} uses the {} plugin, not pgoutput",
+                    config.slot_name,
+                    plugin.unwrap_or_default()
+                )));
+            }
+            if !r.get::<bool, _>(1) {
+                return Ok(());
+            }
+            let pid: Option<i32> = r.get(2);
+            let held = format!(
+                "replication slot {} is active for another session (PID {}): is another connector using slot.name={}?",
+                config.slot_name,
+                pid.map_or_else(|| "unknown".to_owned(), |p| p.to_string()),
+                config.slot_name
+            );
+            if attempts >= config.slot_max_retries {
+                return Err(ConnectError::other(format!(
+                    "{held} Gave up after {attempts} retries (slot.max.retries)"
+                )));
+            }
+            attempts += 1;
+            warn!(slot = %config.slot_name, attempt = attempts, "{held} Waiting slot.retry.delay.ms");
+            if stop
+                .unless_stopped(tokio::time::sleep(config.slot_retry_delay))
+                .await
+                .is_none()
+            {
+                return Err(ConnectError::other(held));
             }
         }
-        Ok(())
     }
 
     fn record(&self, event: ChangeEvent) -> SourceRecord {
@@ -309,11 +379,13 @@ impl PostgresCdcTask {
     ) -> Result<(), ConnectError> {
         let start = stored.resume_lsn().unwrap_or(Lsn::INVALID);
         info!(slot = %config.slot_name, start = %start, "streaming");
-        let cannot = |e| {
-            ConnectError::retriable_caused_by(
-                format!("cannot start streaming from slot {}", config.slot_name),
-                e,
-            )
+        let cannot = |e: pgwire_replication::PgWireError| {
+            let what = format!("cannot start streaming from slot {}: {e}", config.slot_name);
+            if transient(&e) {
+                ConnectError::retriable_caused_by(what, e)
+            } else {
+                ConnectError::caused_by(what, e)
+            }
         };
         let client = match gated {
             // A new slot starts at its consistent point, the snapshot's.
@@ -344,6 +416,150 @@ impl PostgresCdcTask {
         self.stored = stored;
         self.client = Some(client);
         Ok(())
+    }
+}
+
+impl PostgresCdcTask {
+    /// The replication session failed: a transient failure schedules a
+    /// new session after `retriable.restart.connector.wait.ms` (while
+    /// `errors.max.retries` allows), anything else fails the task.
+    fn lose_stream(&mut self, cause: String, transient: bool) -> Result<(), ConnectError> {
+        self.client = None;
+        self.stream = None;
+        self.tx_final = None;
+        self.in_transaction = None;
+        let Some(config) = self.config.as_ref() else {
+            return Err(ConnectError::other(cause));
+        };
+        if !transient {
+            return Err(ConnectError::other(cause));
+        }
+        if config
+            .errors_max_retries
+            .is_some_and(|max| self.reconnect_attempts >= max)
+        {
+            return Err(ConnectError::other(format!(
+                "{cause}; gave up after {} reconnections (errors.max.retries)",
+                self.reconnect_attempts
+            )));
+        }
+        self.reconnect_attempts += 1;
+        warn!(
+            slot = %config.slot_name,
+            attempt = self.reconnect_attempts,
+            wait_ms = config.retriable_restart_wait.as_millis() as u64,
+            "{cause}; reconnecting"
+        );
+        self.reconnect = Some(Instant::now() + config.retriable_restart_wait);
+        // What was handed to the worker before stays handed.
+        if self.last_sent.is_some() {
+            self.replay_upto = self.last_sent;
+        }
+        Ok(())
+    }
+
+    /// A new replication session, once the wait after a lost one is over,
+    /// from the committed offset: the slot has kept everything after it.
+    /// Changes already handed to the worker are skipped as they come
+    /// again. `false` while there is no session yet.
+    async fn reconnect_stream(&mut self) -> Result<bool, ConnectError> {
+        let (Some(at), Some(stop), Some(config)) =
+            (self.reconnect, self.stop_signal(), self.config.clone())
+        else {
+            return Ok(true);
+        };
+        let wait = at.saturating_duration_since(Instant::now());
+        if stop
+            .unless_stopped(tokio::time::sleep(wait))
+            .await
+            .is_none()
+        {
+            return Ok(false);
+        }
+        self.reconnect = None;
+        let options = Self::connect_options(&config)?;
+        let catalog = async {
+            let mut db = options.connect().await?;
+            let slot = sqlx::query("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1")
+                .bind(&config.slot_name)
+                .fetch_optional(&mut db)
+                .await?;
+            Ok::<_, sqlx::Error>((db, slot))
+        };
+        let (db, slot) = match catalog.await {
+            Ok(found) => found,
+            Err(e) if sqlx_transient(&e) => {
+                self.lose_stream(format!("cannot connect to PostgreSQL: {e}"), true)?;
+                return Ok(false);
+            }
+            Err(e) => {
+                return Err(ConnectError::caused_by(
+                    format!("cannot connect to PostgreSQL: {e}"),
+                    e,
+                ))
+            }
+        };
+        if slot.is_none() {
+            return Err(ConnectError::other(format!(
+                "replication slot {} no longer exists (dropped while the connector ran); \
+                 the changes since the last committed offset are gone with it",
+                config.slot_name
+            )));
+        }
+        if let Some(old) = self.catalog.replace(db) {
+            let _ = tokio::time::timeout(Duration::from_secs(1), old.close()).await;
+        }
+        let committed = match self
+            .context
+            .as_ref()
+            .and_then(|c| c.offset_storage_reader().offset(&self.partition))
+        {
+            Some(m) => PgOffset::from_map(&m).map_err(|e| ConnectError::config(e.to_string()))?,
+            None => self.stored.clone(),
+        };
+        match self.start_streaming(&config, committed, None).await {
+            Ok(()) => {
+                info!(slot = %config.slot_name, "replication stream reconnected");
+                Ok(true)
+            }
+            Err(e) if e.is_retriable() => {
+                self.lose_stream(e.to_string(), true)?;
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Whether `message` is a change handed to the worker before the
+/// session was lost, coming again: transactions arrive in commit order,
+/// so everything up to `replay_upto`, `(commit LSN of its transaction,
+/// LSN)`, is. Past it, `replay_upto` is cleared.
+fn replayed(
+    replay_upto: &mut Option<(Lsn, Lsn)>,
+    tx_final: Option<Lsn>,
+    message: &Message<'_>,
+    lsn: Lsn,
+) -> bool {
+    let Some((final_upto, lsn_upto)) = *replay_upto else {
+        return false;
+    };
+    let tx = match message {
+        Message::Relation(_) | Message::Type { .. } | Message::Origin { .. } => return false,
+        Message::Begin { final_lsn, .. } => *final_lsn,
+        Message::Commit { commit_lsn, .. } => *commit_lsn,
+        _ => match tx_final {
+            Some(f) => f,
+            None => return false,
+        },
+    };
+    if tx > final_upto {
+        *replay_upto = None;
+        return false;
+    }
+    match message {
+        Message::Begin { .. } | Message::Commit { .. } => tx < final_upto,
+        _ => tx < final_upto || lsn <= lsn_upto,
     }
 }
 
@@ -542,7 +758,7 @@ impl SourceTask for PostgresCdcTask {
                     gated = Some(client);
                     view = View::Exported { snapshot_name, lsn };
                 }
-                _ => Self::ensure_slot(&mut db, &config).await?,
+                _ => Self::ensure_slot(&mut db, &config, context.stop_signal()).await?,
             }
         }
         self.next_heartbeat = config.heartbeat_interval.map(|i| Instant::now() + i);
@@ -577,6 +793,9 @@ impl SourceTask for PostgresCdcTask {
         if self.snapshot.is_some() {
             return self.poll_snapshot().await;
         }
+        if self.reconnect.is_some() && !self.reconnect_stream().await? {
+            return Ok(Vec::new());
+        }
         let (Some(config), Some(stop)) = (self.config.as_ref(), self.stop_signal()) else {
             return Err(ConnectError::other("the task was not started"));
         };
@@ -590,6 +809,9 @@ impl SourceTask for PostgresCdcTask {
         let (max, interval) = (config.max_batch_size, config.poll_interval);
         let deadline = Instant::now() + interval;
         let mut events = Vec::new();
+        // The session failed: the events read before the failure are
+        // still handed over.
+        let mut lost = None;
         while events.len() < max {
             let Some(client) = self.client.as_mut() else {
                 break;
@@ -600,16 +822,17 @@ impl SourceTask for PostgresCdcTask {
                 .await
             {
                 None | Some(Err(_)) => break,
-                Some(Ok(received)) => received.map_err(|e| {
-                    ConnectError::retriable_caused_by(
-                        format!("the replication stream failed: {e}"),
-                        e,
-                    )
-                })?,
+                Some(Ok(Ok(Some(event)))) => event,
+                Some(Ok(Ok(None))) => {
+                    lost = Some(("the replication stream ended".to_owned(), true));
+                    break;
+                }
+                Some(Ok(Err(e))) => {
+                    lost = Some((format!("the replication stream failed: {e}"), transient(&e)));
+                    break;
+                }
             };
-            let Some(event) = event else {
-                return Err(ConnectError::retriable("the replication stream ended"));
-            };
+            self.reconnect_attempts = 0;
             let now = now_micros();
             let (lsn, message_bytes, decoded) = match event {
                 ReplicationEvent::XLogData {
@@ -651,6 +874,12 @@ impl SourceTask for PostgresCdcTask {
                 (None, Some(m)) => m,
                 (None, None) => continue,
             };
+            if let Message::Begin { final_lsn, .. } = &message {
+                self.tx_final = Some(*final_lsn);
+            }
+            if replayed(&mut self.replay_upto, self.tx_final, &message, lsn) {
+                continue;
+            }
             match &message {
                 Message::Relation(r) => {
                     let captured = config.tables.captures(&r.namespace, &r.name);
@@ -669,8 +898,15 @@ impl SourceTask for PostgresCdcTask {
                 Message::Begin { xid, .. } => self.in_transaction = Some(i64::from(*xid)),
                 Message::Commit { .. } => {
                     self.in_transaction = None;
+                    self.tx_final = None;
                     // Past the transaction the stored offset was inside of.
                     self.resume = None;
+                }
+                Message::Insert { .. }
+                | Message::Update { .. }
+                | Message::Delete { .. }
+                | Message::Truncate { .. } => {
+                    self.last_sent = self.tx_final.map(|f| (f, lsn));
                 }
                 _ => {}
             }
@@ -689,6 +925,10 @@ impl SourceTask for PostgresCdcTask {
             }
         }
         let mut records: Vec<SourceRecord> = events.into_iter().map(|e| self.record(e)).collect();
+        if let Some((cause, transient)) = lost {
+            self.lose_stream(cause, transient)?;
+            return Ok(records);
+        }
         records.extend(self.heartbeat().await?);
         Ok(records)
     }
@@ -779,4 +1019,80 @@ fn rand_id() -> u128 {
         id = (id << 64) | u128::from(h.finish());
     }
     id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pgwire_replication::PgWireError;
+
+    fn begin(final_lsn: u64) -> Message<'static> {
+        Message::Begin {
+            final_lsn: Lsn(final_lsn),
+            commit_time: 0,
+            xid: 1,
+        }
+    }
+
+    fn commit(lsn: u64) -> Message<'static> {
+        Message::Commit {
+            flags: 0,
+            commit_lsn: Lsn(lsn),
+            end_lsn: Lsn(lsn + 8),
+            commit_time: 0,
+        }
+    }
+
+    fn truncate() -> Message<'static> {
+        Message::Truncate {
+            xid: None,
+            options: 0,
+            relations: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn changes_sent_before_a_reconnection_are_skipped_as_they_come_again() {
+        // Sent before the session was lost: all of the transaction
+        // committing at 100, and its change at 150 of the one at 200.
+        let mut upto = Some((Lsn(200), Lsn(150)));
+        // The transaction at 100 comes again whole: skipped whole.
+        assert!(replayed(&mut upto, Some(Lsn(100)), &begin(100), Lsn(50)));
+        assert!(replayed(&mut upto, Some(Lsn(100)), &truncate(), Lsn(90)));
+        assert!(replayed(&mut upto, Some(Lsn(100)), &commit(100), Lsn(108)));
+        // The one at 200: its begin and commit are processed, its changes
+        // up to 150 skipped, the rest not.
+        assert!(!replayed(&mut upto, Some(Lsn(200)), &begin(200), Lsn(140)));
+        assert!(replayed(&mut upto, Some(Lsn(200)), &truncate(), Lsn(150)));
+        assert!(!replayed(&mut upto, Some(Lsn(200)), &truncate(), Lsn(160)));
+        assert!(!replayed(&mut upto, Some(Lsn(200)), &commit(200), Lsn(208)));
+        assert!(upto.is_some());
+        // A later transaction ends the replay.
+        assert!(!replayed(&mut upto, Some(Lsn(300)), &begin(300), Lsn(250)));
+        assert_eq!(upto, None);
+        assert!(!replayed(&mut upto, Some(Lsn(300)), &truncate(), Lsn(10)));
+    }
+
+    #[test]
+    fn a_lost_connection_is_retried_a_refusal_is_not() {
+        let io = PgWireError::from(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        assert!(transient(&io));
+        let server = |m: &str| PgWireError::Server(m.to_owned());
+        assert!(transient(&server(
+            "FATAL: terminating connection due to administrator command (SQLSTATE 57P01)"
+        )));
+        assert!(transient(&server(
+            "FATAL: the database system is starting up (SQLSTATE 57P03)"
+        )));
+        assert!(transient(&server(
+            "ERROR: replication slot \"s\" is active for PID 42 (SQLSTATE 55006)"
+        )));
+        assert!(!transient(&server(
+            "ERROR: replication slot \"s\" does not exist (SQLSTATE 42704)"
+        )));
+        assert!(!transient(&server(
+            "ERROR: permission denied to start WAL sender (SQLSTATE 42501)"
+        )));
+        assert!(!transient(&PgWireError::Auth("password".into())));
+    }
 }

@@ -1,0 +1,418 @@
+//! Change data capture under faults: the server restarted and the
+//! replication connection cut while changes keep coming lose nothing and
+//! repeat nothing; refusals (an unknown role, a role without the
+//! replication privilege, a slot another session holds, a slot dropped
+//! while streaming, `wal_level` not logical) fail the task with a trace
+//! naming the cause.
+//!
+//! The restart and `wal_level` tests run their own PostgreSQL instances
+//! (`deploy/local/postgres.sh` with their own state directory and port),
+//! so the shared server the other tests use is never restarted.
+
+#[path = "jdbc_support/mod.rs"]
+mod jdbc_support;
+
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferry_tests::*;
+use jdbc_support::*;
+use serde_json::{json, Value as Json};
+
+const WAIT: Duration = Duration::from_secs(90);
+
+/// A PostgreSQL instance of a test's own, stopped when dropped.
+struct OwnPostgres {
+    state: tempfile::TempDir,
+    port: u16,
+    settings: String,
+}
+
+impl OwnPostgres {
+    fn start(settings: &str) -> OwnPostgres {
+        let pg = OwnPostgres {
+            state: tempfile::tempdir().expect("a state directory"),
+            port: free_port(),
+            settings: settings.to_owned(),
+        };
+        pg.script(&["start"]);
+        pg
+    }
+
+    fn script(&self, args: &[&str]) {
+        let status = Command::new(deploy_script("postgres.sh"))
+            .args(args)
+            .env("FERRY_STATE", self.state.path())
+            .env("FERRY_POSTGRES_PORT", self.port.to_string())
+            .env("FERRY_POSTGRES_SETTINGS", &self.settings)
+            .status()
+            .expect("postgres.sh runs");
+        assert!(status.success(), "postgres.sh {args:?}");
+    }
+
+    fn db(&self) -> Db {
+        Db::connect(
+            Kind::Postgres,
+            &format!("postgresql://postgres@127.0.0.1:{}/postgres", self.port),
+        )
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        let _ = Command::new(deploy_script("postgres.sh"))
+            .arg("stop")
+            .env("FERRY_STATE", self.state.path())
+            .env("FERRY_POSTGRES_PORT", self.port.to_string())
+            .status();
+    }
+}
+
+fn cdc_config(port: u16, prefix: &str, slot: &str, table: &str, extra: &[(&str, &str)]) -> Json {
+    let mut config = json!({
+        "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
+        "tasks.max": "1",
+        "database.hostname": "127.0.0.1",
+        "database.port": port.to_string(),
+        "database.user": "postgres",
+        "database.dbname": "postgres",
+        "database.sslmode": "disable",
+        "topic.prefix": prefix,
+        "plugin.name": "pgoutput",
+        "slot.name": slot,
+        "publication.name": format!("{slot}_pub"),
+        "publication.autocreate.mode": "filtered",
+        "table.include.list": format!("public.{table}"),
+        "poll.interval.ms": "100",
+        "status.update.interval.ms": "200",
+        "retriable.restart.connector.wait.ms": "200",
+    });
+    for (k, v) in extra {
+        config[*k] = json!(v);
+    }
+    config
+}
+
+fn create(worker: &Worker, name: &str, config: Json) {
+    let (code, body) = call(
+        "POST",
+        &worker.url("/connectors"),
+        Some(&json!({"name": name, "config": config})),
+    );
+    assert_eq!(code, 201, "{body}");
+}
+
+fn task_state(worker: &Worker, name: &str) -> Json {
+    call(
+        "GET",
+        &worker.url(&format!("/connectors/{name}/status")),
+        None,
+    )
+    .1["tasks"][0]
+        .clone()
+}
+
+/// The task's trace once it has failed.
+fn failure(worker: &Worker, name: &str) -> String {
+    let task = wait_for(&format!("{name} to fail"), WAIT, || {
+        let task = task_state(worker, name);
+        (task["state"] == "FAILED").then_some(task)
+    });
+    task["trace"].as_str().unwrap_or_default().to_owned()
+}
+
+/// How many times each id was created among the change events.
+fn creates(records: &[Consumed]) -> BTreeMap<i64, usize> {
+    let mut seen = BTreeMap::new();
+    for value in records.iter().filter_map(|r| r.value.as_deref()) {
+        let event: Json = serde_json::from_slice(value).expect("a JSON event");
+        if event["payload"]["op"] == "c" {
+            let id = event["payload"]["after"]["id"].as_i64().expect("an id");
+            *seen.entry(id).or_default() += 1;
+        }
+    }
+    seen
+}
+
+/// Inserts batches of `per_batch` rows, one transaction each, until
+/// `stop`, counting the rows written in `written`; a batch that fails (the
+/// server going away) is tried again, and `ON CONFLICT` makes a batch that
+/// committed unseen harmless.
+fn write_load(
+    url: String,
+    table: String,
+    per_batch: i64,
+    written: Arc<AtomicI64>,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let db = Db::connect(Kind::Postgres, &url);
+        let mut next = 1;
+        while !stop.load(Ordering::Relaxed) {
+            let sql = format!(
+                "INSERT INTO {table} SELECT g, 'load' FROM generate_series({next}, {}) g \
+                 ON CONFLICT DO NOTHING",
+                next + per_batch - 1
+            );
+            if db.try_exec(&sql).is_ok() {
+                next += per_batch;
+                written.store(next - 1, Ordering::Relaxed);
+            }
+            // At most some thousand rows a second: the point is changes
+            // arriving while the faults happen, not volume.
+            std::thread::park_timeout(Duration::from_millis(10));
+        }
+    })
+}
+
+fn walsender_pid(db: &Db, slot: &str) -> Option<String> {
+    db.try_query_text(&format!(
+        "SELECT active_pid::text FROM pg_replication_slots WHERE slot_name = '{slot}' AND active"
+    ))
+    .ok()?
+    .first()
+    .map(|r| r[0].clone())
+}
+
+/// Waits until the writer has written 100 rows more, and then until
+/// Kafka holds as many change events as there are rows written.
+fn wait_progress(written: &AtomicI64, topic: &str) {
+    let from = written.load(Ordering::Relaxed);
+    let upto = wait_for("100 more rows written", WAIT, || {
+        let n = written.load(Ordering::Relaxed);
+        (n >= from + 100).then_some(n)
+    });
+    wait_for(&format!("{upto} change events in Kafka"), WAIT, || {
+        (record_count(topic) >= upto).then_some(())
+    });
+}
+
+#[test]
+fn a_restarted_server_and_cut_connections_lose_and_repeat_nothing() {
+    require_kafka();
+    // Acknowledged commits must survive the crash below.
+    let pg = OwnPostgres::start("-c synchronous_commit=on");
+    let db = pg.db();
+    let table = "faults";
+    db.exec(&format!(
+        "CREATE TABLE {table} (id bigint PRIMARY KEY, note text)"
+    ));
+    let slot = "faults_slot";
+    let prefix = unique("cdc-faults");
+    let topic = format!("{prefix}.public.{table}");
+    let dir = tempfile::tempdir().expect("a directory");
+    let mut worker = Worker::new(dir.path(), &[]);
+    worker.start(&[]);
+    create(
+        &worker,
+        "faults",
+        cdc_config(
+            pg.port,
+            &prefix,
+            slot,
+            table,
+            &[("snapshot.mode", "no_data")],
+        ),
+    );
+    wait_for("the slot to stream", WAIT, || walsender_pid(&db, slot));
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let written = Arc::new(AtomicI64::new(0));
+    let url = format!("postgresql://postgres@127.0.0.1:{}/postgres", pg.port);
+    let writer = write_load(
+        url,
+        table.to_owned(),
+        10,
+        Arc::clone(&written),
+        Arc::clone(&stop),
+    );
+    wait_progress(&written, &topic);
+
+    // The connection cut from the server's side, twice.
+    for _ in 0..2 {
+        let pid = wait_for("a streaming session", WAIT, || walsender_pid(&db, slot));
+        db.exec(&format!("SELECT pg_terminate_backend({pid})"));
+        wait_progress(&written, &topic);
+    }
+    // The server crashed and started again under load.
+    pg.script(&["stop", "--immediate"]);
+    pg.script(&["start"]);
+    wait_progress(&written, &topic);
+
+    stop.store(true, Ordering::Relaxed);
+    writer.join().expect("the writer");
+    let written = written.load(Ordering::Relaxed);
+    let records = wait_for("every row's change event", WAIT, || {
+        let records = consume_records(&topic, usize::MAX, Duration::from_secs(5));
+        (records.len() as i64 >= written).then_some(records)
+    });
+    let created = creates(&records);
+    let repeated: Vec<_> = created.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        repeated.is_empty(),
+        "no change sent twice: {repeated:?}\n{}",
+        worker.log_text()
+    );
+    assert_eq!(
+        created.keys().copied().collect::<Vec<_>>(),
+        (1..=written).collect::<Vec<_>>(),
+        "every change, once"
+    );
+    assert_eq!(task_state(&worker, "faults")["state"], "RUNNING");
+    let log = worker.log_text();
+    assert_eq!(
+        log.matches("replication stream reconnected").count(),
+        3,
+        "{log}"
+    );
+    worker.terminate();
+}
+
+#[test]
+fn refusals_fail_the_task_naming_their_cause() {
+    require_kafka();
+    let db = Db::postgres();
+    let table = unique("cdc_refusals").replace('-', "_");
+    db.exec(&format!("CREATE TABLE {table} (id int PRIMARY KEY)"));
+    let dir = tempfile::tempdir().expect("a directory");
+    let mut worker = Worker::new(dir.path(), &[]);
+    worker.start(&[]);
+    let slot = |what: &str| format!("{table}_{what}");
+
+    // A role that does not exist.
+    create(
+        &worker,
+        "no-role",
+        cdc_config(
+            55432,
+            &unique("cdc-no-role"),
+            &slot("norole"),
+            &table,
+            &[("database.user", "ferry_no_such_role")],
+        ),
+    );
+    let trace = failure(&worker, "no-role");
+    assert!(
+        trace.contains("role \"ferry_no_such_role\" does not exist"),
+        "{trace}"
+    );
+
+    // A role without the replication privilege, reading a publication
+    // made for it.
+    let role = format!("{table}_reader");
+    db.exec(&format!("CREATE ROLE {role} LOGIN"));
+    db.exec(&format!("GRANT SELECT ON {table} TO {role}"));
+    db.exec(&format!(
+        "CREATE PUBLICATION {}_pub FOR TABLE {table}",
+        slot("noreplication")
+    ));
+    create(
+        &worker,
+        "no-replication",
+        cdc_config(
+            55432,
+            &unique("cdc-no-replication"),
+            &slot("noreplication"),
+            &table,
+            &[
+                ("database.user", role.as_str()),
+                ("publication.autocreate.mode", "disabled"),
+            ],
+        ),
+    );
+    let trace = failure(&worker, "no-replication");
+    assert!(
+        trace.contains("replication slot")
+            && trace.contains("must be superuser or replication role"),
+        "{trace}"
+    );
+
+    // A slot another session holds: waited for, then refused.
+    let held = slot("held");
+    create(
+        &worker,
+        "holder",
+        cdc_config(55432, &unique("cdc-holder"), &held, &table, &[]),
+    );
+    wait_for("the slot to stream", WAIT, || walsender_pid(&db, &held));
+    create(
+        &worker,
+        "second",
+        cdc_config(
+            55432,
+            &unique("cdc-second"),
+            &held,
+            &table,
+            &[("slot.max.retries", "2"), ("slot.retry.delay.ms", "100")],
+        ),
+    );
+    let trace = failure(&worker, "second");
+    assert!(
+        trace.contains(&format!(
+            "replication slot {held} is active for another session"
+        )) && trace.contains("slot.max.retries"),
+        "{trace}"
+    );
+
+    // The slot dropped while streaming: no session to go back to.
+    let dropped = slot("dropped");
+    create(
+        &worker,
+        "dropped",
+        cdc_config(
+            55432,
+            &unique("cdc-dropped"),
+            &dropped,
+            &table,
+            &[("retriable.restart.connector.wait.ms", "3000")],
+        ),
+    );
+    let pid = wait_for("the slot to stream", WAIT, || walsender_pid(&db, &dropped));
+    db.exec(&format!("SELECT pg_terminate_backend({pid})"));
+    wait_for("the slot to be released and dropped", WAIT, || {
+        db.try_exec(&format!("SELECT pg_drop_replication_slot('{dropped}')"))
+            .ok()
+    });
+    let trace = failure(&worker, "dropped");
+    assert!(
+        trace.contains(&format!("replication slot {dropped} no longer exists")),
+        "{trace}"
+    );
+
+    worker.terminate();
+    // The holder's slot, once its session is gone.
+    wait_for("the slot to be released", WAIT, || {
+        db.try_exec(&format!("SELECT pg_drop_replication_slot('{held}')"))
+            .ok()
+    });
+    for s in ["norole", "noreplication", "held", "dropped"] {
+        db.exec(&format!("DROP PUBLICATION IF EXISTS {}_pub", slot(s)));
+    }
+    db.exec(&format!("DROP TABLE {table}"));
+    db.exec(&format!("DROP OWNED BY {role}"));
+    db.exec(&format!("DROP ROLE {role}"));
+}
+
+#[test]
+fn wal_level_replica_is_refused_naming_the_setting() {
+    require_kafka();
+    let pg = OwnPostgres::start("-c wal_level=replica");
+    pg.db().exec("CREATE TABLE walled (id int PRIMARY KEY)");
+    let dir = tempfile::tempdir().expect("a directory");
+    let mut worker = Worker::new(dir.path(), &[]);
+    worker.start(&[]);
+    create(
+        &worker,
+        "walled",
+        cdc_config(pg.port, &unique("cdc-walled"), "walled_slot", "walled", &[]),
+    );
+    let trace = failure(&worker, "walled");
+    assert!(
+        trace.contains("wal_level is replica") && trace.contains("wal_level=logical"),
+        "{trace}"
+    );
+    worker.terminate();
+}
