@@ -1,6 +1,6 @@
 //! Change data capture under faults: the server restarted and the
 //! replication connection cut while changes keep coming lose nothing and
-//! repeat nothing; refusals (an unknown role, a role without the
+//! repeat nothing (no change event, no transaction BEGIN or END); refusals (an unknown role, a role without the
 //! replication privilege, a slot another session holds, a slot dropped
 //! while streaming, `wal_level` not logical) fail the task with a trace
 //! naming the cause.
@@ -214,7 +214,10 @@ fn a_restarted_server_and_cut_connections_lose_and_repeat_nothing() {
             &prefix,
             slot,
             table,
-            &[("snapshot.mode", "no_data")],
+            &[
+                ("snapshot.mode", "no_data"),
+                ("provide.transaction.metadata", "true"),
+            ],
         ),
     );
     wait_for("the slot to stream", WAIT, || walsender_pid(&db, slot));
@@ -261,6 +264,41 @@ fn a_restarted_server_and_cut_connections_lose_and_repeat_nothing() {
         (1..=written).collect::<Vec<_>>(),
         "every change, once"
     );
+    // Each transaction began and ended once, its END counting its rows.
+    let mut ends = BTreeMap::new();
+    let mut begins = BTreeMap::new();
+    for r in consume_records(
+        &format!("{prefix}.transaction"),
+        usize::MAX,
+        Duration::from_secs(5),
+    ) {
+        let value: Json =
+            serde_json::from_slice(r.value.as_deref().expect("a value")).expect("JSON");
+        let payload = &value["payload"];
+        let tx = payload["id"]
+            .as_str()
+            .and_then(|id| id.split(':').next())
+            .expect("an id")
+            .to_owned();
+        let seen = if payload["status"] == "BEGIN" {
+            &mut begins
+        } else {
+            &mut ends
+        };
+        *seen.entry(tx).or_insert(0) += 1;
+        if payload["status"] == "END" {
+            assert_eq!(payload["event_count"], 10, "{payload}");
+        }
+    }
+    assert!(
+        begins.values().chain(ends.values()).all(|n| *n == 1),
+        "BEGIN {begins:?}\nEND {ends:?}"
+    );
+    assert_eq!(
+        begins.keys().collect::<Vec<_>>(),
+        ends.keys().collect::<Vec<_>>()
+    );
+    assert_eq!(ends.len() as i64 * 10, written);
     assert_eq!(task_state(&worker, "faults")["state"], "RUNNING");
     let log = worker.log_text();
     assert_eq!(

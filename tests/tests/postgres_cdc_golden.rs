@@ -56,10 +56,25 @@ fn run_sql(file: &str) {
     );
 }
 
-/// The two connectors of a run: the events as they are, and the same
-/// events through `ExtractNewRecordState` (deletes rewritten with
-/// `__deleted`, envelope fields added to the rows and the headers).
-const VARIANTS: &[&str] = &["raw", "unwrapped"];
+/// The connectors of a run: the events as they are; the same events
+/// through `ExtractNewRecordState` (deletes rewritten with `__deleted`,
+/// envelope fields added to the rows and the headers); and with
+/// `provide.transaction.metadata` (the envelopes' `transaction` blocks and
+/// the `<prefix>.transaction` topic).
+const VARIANTS: &[&str] = &["raw", "unwrapped", "transactions"];
+
+/// The topics a variant's records are compared on: its tables', and the
+/// transaction topic when it writes one.
+fn topics(variant: &str) -> Vec<&'static str> {
+    let mut topics = TABLES.to_vec();
+    if variant == "transactions" {
+        topics.push(TRANSACTION_TOPIC);
+    }
+    topics
+}
+
+/// `topic.transaction`'s default, after the prefix.
+const TRANSACTION_TOPIC: &str = "transaction";
 
 /// One connector of a run: its unique names.
 struct Names {
@@ -106,6 +121,9 @@ fn connector(n: &Names, variant: &str) -> Vec<(String, String)> {
         ("table.include.list", "golden\\..*"),
         ("poll.interval.ms", "100"),
     ];
+    if variant == "transactions" {
+        props.push(("provide.transaction.metadata", "true"));
+    }
     if variant == "unwrapped" {
         props.extend([
             ("transforms", "unwrap"),
@@ -139,13 +157,16 @@ fn write_props(path: &Path, props: &[(String, String)]) {
 }
 
 /// Reduces what differs from run to run to its shape: the unique topic
-/// prefix, timestamps, LSNs, transaction ids (numbers become 0), the
-/// `sequence` LSN pairs (digits become 0) and the run id header.
+/// prefix, timestamps, LSNs, transaction ids (numbers become 0, and
+/// `<txId>:<lsn>` becomes `0:0`), the `sequence` LSN pairs (digits become
+/// 0) and the run id header.
 struct Normalizer {
     prefix: String,
     numbers: Regex,
     sequence: Regex,
     digits: Regex,
+    /// `"id":"<txId>:<lsn>"` of the transaction topic and blocks.
+    transaction_id: Regex,
 }
 
 impl Normalizer {
@@ -158,6 +179,7 @@ impl Normalizer {
             .expect("regex"),
             sequence: Regex::new(r#""sequence":"(?:[^"\\]|\\.)*""#).expect("regex"),
             digits: Regex::new("[0-9]+").expect("regex"),
+            transaction_id: Regex::new(r#""id":"[0-9]+:[0-9]+""#).expect("regex"),
         }
     }
 
@@ -167,6 +189,7 @@ impl Normalizer {
         };
         let text = String::from_utf8_lossy(bytes).replace(&self.prefix, "golden");
         let text = self.numbers.replace_all(&text, r#""$1":0"#);
+        let text = self.transaction_id.replace_all(&text, r#""id":"0:0""#);
         let text = self.sequence.replace_all(&text, |c: &regex::Captures<'_>| {
             self.digits.replace_all(&c[0], "0").into_owned()
         });
@@ -197,6 +220,7 @@ impl Normalizer {
 
 /// Everything the connector wrote, per table, once the end marker came.
 fn capture(
+    variant: &str,
     prefix: &str,
     expected: Option<&BTreeMap<String, Vec<Json>>>,
 ) -> BTreeMap<String, Vec<Json>> {
@@ -205,19 +229,20 @@ fn capture(
         (!consume_records(&done, 1, Duration::from_secs(5)).is_empty()).then_some(())
     });
     let n = Normalizer::new(prefix);
-    TABLES
-        .iter()
+    topics(variant)
+        .into_iter()
         .map(|t| {
-            let topic = format!("{prefix}.golden.{t}");
+            let topic = if t == TRANSACTION_TOPIC {
+                format!("{prefix}.{t}")
+            } else {
+                format!("{prefix}.golden.{t}")
+            };
             // Known counts are read with a short wait for anything extra.
             let want = expected
-                .and_then(|e| e.get(*t))
+                .and_then(|e| e.get(t))
                 .map_or(usize::MAX, |r| r.len() + 1);
             let records = consume_records(&topic, want, Duration::from_secs(5));
-            (
-                (*t).to_owned(),
-                records.iter().map(|r| n.record(r)).collect(),
-            )
+            (t.to_owned(), records.iter().map(|r| n.record(r)).collect())
         })
         .collect()
 }
@@ -256,7 +281,7 @@ fn run_scenario(
         .map(|(v, n)| {
             (
                 (*v).to_owned(),
-                capture(&n.prefix, expected.and_then(|e| e.get(*v))),
+                capture(v, &n.prefix, expected.and_then(|e| e.get(*v))),
             )
         })
         .collect()
@@ -377,8 +402,8 @@ fn ferry_writes_what_debezium_wrote() {
         serde_json::to_string_pretty(&json!({ "variants": got })).unwrap_or_default(),
     );
     for variant in VARIANTS {
-        for table in TABLES {
-            let (want, have) = (&expected[*variant][*table], &got[*variant][*table]);
+        for table in topics(variant) {
+            let (want, have) = (&expected[*variant][table], &got[*variant][table]);
             for (i, (w, h)) in want.iter().zip(have).enumerate() {
                 for part in ["key", "value", "headers"] {
                     let (w, h) = (w[part].to_string(), h[part].to_string());

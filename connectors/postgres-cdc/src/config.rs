@@ -180,6 +180,7 @@ pub const HEARTBEAT_INTERVAL_MS: Key<i32> = Key::new("heartbeat.interval.ms");
 pub const HEARTBEAT_ACTION_QUERY: Key<Option<String>> = Key::new("heartbeat.action.query");
 pub const HEARTBEAT_TOPICS_PREFIX: Key<String> = Key::new("heartbeat.topics.prefix");
 pub const TOPIC_HEARTBEAT_PREFIX: Key<String> = Key::new("topic.heartbeat.prefix");
+pub const TOPIC_TRANSACTION: Key<String> = Key::new("topic.transaction");
 pub const TOMBSTONES_ON_DELETE: Key<bool> = Key::new("tombstones.on.delete");
 pub const DECIMAL_HANDLING_MODE: Key<String> = Key::new("decimal.handling.mode");
 pub const TIME_PRECISION_MODE: Key<String> = Key::new("time.precision.mode");
@@ -533,6 +534,11 @@ pub fn config_def() -> ConfigDef {
         .importance(Importance::Low)
         .group("Connector")
         .doc("A statement run on the database at each heartbeat, so that the slot advances on a database with little traffic of its own.");
+    d.define_key(TOPIC_TRANSACTION)
+        .default("transaction")
+        .importance(Importance::Low)
+        .group("Connector")
+        .doc("The transaction metadata topic's name after `<topic.prefix>.`.");
     d.define_key(TOPIC_HEARTBEAT_PREFIX)
         .default("__debezium-heartbeat")
         .importance(Importance::Low)
@@ -814,6 +820,9 @@ pub struct CdcConfig {
     pub heartbeat_action_query: Option<String>,
     /// `<topic.heartbeat.prefix>.<topic.prefix>`.
     pub heartbeat_topic: String,
+    /// `<topic.prefix>.<topic.transaction>`, when
+    /// `provide.transaction.metadata` is on.
+    pub transaction_topic: Option<String>,
     pub tombstones_on_delete: bool,
     pub decimal_handling: DecimalHandlingMode,
     pub time_precision: TimePrecisionMode,
@@ -822,7 +831,6 @@ pub struct CdcConfig {
     pub hstore_handling: HStoreHandlingMode,
     /// Operations not published, by their `op` letter.
     pub skipped_operations: BTreeSet<char>,
-    pub provide_transaction_metadata: bool,
     pub status_update_interval: Duration,
     pub failure_handling: FailureHandlingMode,
     pub lsn_flush_mode: LsnFlushMode,
@@ -910,6 +918,9 @@ impl CdcConfig {
                 .get(HEARTBEAT_ACTION_QUERY)
                 .filter(|q| !q.trim().is_empty()),
             heartbeat_topic: format!("{}.{}", p.get(TOPIC_HEARTBEAT_PREFIX), p.get(TOPIC_PREFIX)),
+            transaction_topic: p
+                .get(PROVIDE_TRANSACTION_METADATA)
+                .then(|| format!("{}.{}", p.get(TOPIC_PREFIX), p.get(TOPIC_TRANSACTION))),
             tombstones_on_delete: p.get(TOMBSTONES_ON_DELETE),
             decimal_handling: DecimalHandlingMode::parse(&enumerated(DECIMAL_HANDLING_MODE))
                 .unwrap_or(DecimalHandlingMode::Precise),
@@ -929,7 +940,6 @@ impl CdcConfig {
                     o => o.chars().next(),
                 })
                 .collect(),
-            provide_transaction_metadata: p.get(PROVIDE_TRANSACTION_METADATA),
             status_update_interval: millis(i64::from(p.get(STATUS_UPDATE_INTERVAL_MS))),
             failure_handling: FailureHandlingMode::parse(&enumerated(
                 EVENT_PROCESSING_FAILURE_HANDLING_MODE,

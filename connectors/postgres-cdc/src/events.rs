@@ -119,6 +119,44 @@ pub fn transaction_block_schema() -> Schema {
         .build()
 }
 
+/// The transaction topic's key: `io.debezium.connector.common.TransactionMetadataKey`.
+pub fn transaction_key_schema() -> Schema {
+    SchemaBuilder::struct_()
+        .name("io.debezium.connector.common.TransactionMetadataKey")
+        .version(1)
+        .field("id", Schema::string())
+        .build()
+}
+
+/// `event.collection`: one table's event count in an END.
+pub fn transaction_collection_schema() -> Schema {
+    SchemaBuilder::struct_()
+        .name("event.collection")
+        .version(1)
+        .field("data_collection", Schema::string())
+        .field("event_count", Schema::int64())
+        .optional()
+        .build()
+}
+
+/// The transaction topic's value: `io.debezium.connector.common.TransactionMetadataValue`.
+pub fn transaction_value_schema() -> Schema {
+    SchemaBuilder::struct_()
+        .name("io.debezium.connector.common.TransactionMetadataValue")
+        .version(1)
+        .field("status", Schema::string())
+        .field("id", Schema::string())
+        .field("event_count", optional(SchemaType::Int64))
+        .field(
+            "data_collections",
+            SchemaBuilder::array(transaction_collection_schema())
+                .optional()
+                .build(),
+        )
+        .field("ts_ms", Schema::int64())
+        .build()
+}
+
 /// Where an event comes from: the `source` block's contents.
 #[derive(Debug, Clone, Default)]
 pub struct SourceInfo {

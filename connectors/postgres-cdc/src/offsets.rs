@@ -105,7 +105,22 @@ pub struct PgOffset {
     /// The last transaction commit processed.
     pub lsn_commit: Option<Lsn>,
     pub message_type: Option<MessageType>,
+    /// With `provide.transaction.metadata`, inside a transaction.
+    pub transaction: Option<Box<TransactionOffset>>,
 }
+
+/// The transaction a record is part of and its events so far, per table
+/// (`transaction_id`, `transaction_data_collection_order_<schema.table>`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TransactionOffset {
+    /// The transaction id (`txId`), as text.
+    pub id: String,
+    /// Events per `schema.table`, in the order the tables came.
+    pub per_table: Vec<(String, i64)>,
+}
+
+const TRANSACTION_ID: &str = "transaction_id";
+const TRANSACTION_ORDER_PREFIX: &str = "transaction_data_collection_order_";
 
 fn lsn_json(l: Lsn) -> Json {
     // Debezium keeps LSNs as Java longs.
@@ -147,6 +162,12 @@ impl PgOffset {
         }
         if let Some(t) = self.message_type {
             m.insert("messageType".into(), Json::String(t.as_str().into()));
+        }
+        if let Some(t) = &self.transaction {
+            m.insert(TRANSACTION_ID.into(), Json::String(t.id.clone()));
+            for (table, n) in &t.per_table {
+                m.insert(format!("{TRANSACTION_ORDER_PREFIX}{table}"), Json::from(*n));
+            }
         }
         m
     }
@@ -207,6 +228,25 @@ impl PgOffset {
             })?),
         };
         let done = snapshot_completed || last_snapshot_record;
+        let transaction = match m.get(TRANSACTION_ID).and_then(Json::as_str) {
+            None => None,
+            Some(id) => {
+                let mut per_table = Vec::new();
+                for (k, v) in m {
+                    if let Some(table) = k.strip_prefix(TRANSACTION_ORDER_PREFIX) {
+                        let n = v.as_i64().ok_or_else(|| OffsetError {
+                            key: TRANSACTION_ORDER_PREFIX,
+                            reason: format!("{k}: {v} is not a long"),
+                        })?;
+                        per_table.push((table.to_owned(), n));
+                    }
+                }
+                Some(Box::new(TransactionOffset {
+                    id: id.to_owned(),
+                    per_table,
+                }))
+            }
+        };
         Ok(PgOffset {
             ts_usec: long("ts_usec")?,
             tx_id: long("txId")?,
@@ -218,6 +258,7 @@ impl PgOffset {
             lsn_proc,
             lsn_commit: lsn("lsn_commit")?.or(lsn_proc),
             message_type,
+            transaction,
         })
     }
 

@@ -10,9 +10,11 @@ use std::collections::{BTreeSet, HashMap};
 use ferry_api::data::{Schema, Struct, Value};
 use ferry_api::Headers;
 
-use crate::events::{ColumnMeta, EventError, Operation, SnapshotRecord, SourceInfo, TableSchema};
+use crate::events::{
+    self, ColumnMeta, EventError, Operation, SnapshotRecord, SourceInfo, TableSchema,
+};
 use crate::lsn::Lsn;
-use crate::offsets::{MessageType, PgOffset};
+use crate::offsets::{MessageType, PgOffset, TransactionOffset};
 use crate::pgoutput::{unix_micros, Column, Message, OldTuple, Relation, TupleData};
 use crate::values::Modes;
 
@@ -33,6 +35,8 @@ pub struct StreamSettings {
     pub skipped_operations: BTreeSet<char>,
     pub tombstones_on_delete: bool,
     pub context_headers: Option<ContextHeaders>,
+    /// With `provide.transaction.metadata`: where BEGIN and END go.
+    pub transaction_topic: Option<String>,
 }
 
 impl StreamSettings {
@@ -70,6 +74,75 @@ pub struct ChangeEvent {
 struct Transaction {
     xid: u32,
     commit_us: i64,
+    /// With transaction metadata, BEGIN is sent before the transaction's
+    /// next message, at that message's position: PostgreSQL 15 sends
+    /// BEGIN with the first change, at the change's LSN, and Debezium
+    /// names the transaction by it.
+    begin_pending: bool,
+    /// Data events so far.
+    total: i64,
+    /// Data events so far per `schema.table`, in the order the tables came.
+    per_table: Vec<(String, i64)>,
+}
+
+impl Transaction {
+    fn offset(&self) -> Option<Box<TransactionOffset>> {
+        Some(Box::new(TransactionOffset {
+            id: self.xid.to_string(),
+            per_table: self.per_table.clone(),
+        }))
+    }
+}
+
+/// `provide.transaction.metadata`: the transaction topic and its schemas.
+struct TransactionTopic {
+    topic: String,
+    key_schema: Schema,
+    value_schema: Schema,
+    collection_schema: Schema,
+}
+
+impl TransactionTopic {
+    /// A BEGIN or END record: keyed by the transaction's `<txId>:<lsn>`
+    /// name, without headers, as Debezium sends them.
+    fn record(
+        &self,
+        id: String,
+        value: Struct,
+        offset: PgOffset,
+    ) -> Result<ChangeEvent, EventError> {
+        let key = Struct::new(self.key_schema.clone())?.put("id", id)?;
+        Ok(ChangeEvent {
+            topic: self.topic.clone(),
+            key: Some((self.key_schema.clone(), key)),
+            value: Some((self.value_schema.clone(), value)),
+            headers: Headers::new(),
+            offset,
+        })
+    }
+}
+
+/// The order a Java `HashMap<String, _>` iterates `entries`, inserted in
+/// this order: by bucket of the table it grew to, then by insertion.
+/// Debezium lists an END's tables from one.
+fn java_hash_map_order<T>(entries: &[(String, T)]) -> Vec<&(String, T)> {
+    fn hash(s: &str) -> u32 {
+        let h = s
+            .encode_utf16()
+            .fold(0u32, |h, c| h.wrapping_mul(31).wrapping_add(u32::from(c)));
+        h ^ (h >> 16)
+    }
+    let mut capacity = 16usize;
+    while entries.len() > capacity / 4 * 3 {
+        capacity *= 2;
+    }
+    let mut order: Vec<(usize, usize)> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, (k, _))| (hash(k) as usize & (capacity - 1), i))
+        .collect();
+    order.sort_unstable();
+    order.into_iter().map(|(_, i)| &entries[i]).collect()
 }
 
 /// The streaming state: the tables seen, the open transaction, the last
@@ -81,17 +154,28 @@ pub struct ChangeStream {
     transaction: Option<Transaction>,
     last_commit: Option<Lsn>,
     last_offset: PgOffset,
+    transactions: Option<TransactionTopic>,
 }
 
 impl ChangeStream {
     /// A stream resuming after `last_commit` (from the stored offset).
     pub fn new(settings: StreamSettings, last_commit: Option<Lsn>) -> Self {
+        let transactions = settings
+            .transaction_topic
+            .as_ref()
+            .map(|topic| TransactionTopic {
+                topic: topic.clone(),
+                key_schema: events::transaction_key_schema(),
+                value_schema: events::transaction_value_schema(),
+                collection_schema: events::transaction_collection_schema(),
+            });
         ChangeStream {
             settings,
             tables: HashMap::new(),
             transaction: None,
             last_commit,
             last_offset: PgOffset::default(),
+            transactions,
         }
     }
 
@@ -232,6 +316,104 @@ impl ChangeStream {
         Ok((row, key))
     }
 
+    /// The pending BEGIN of the transaction, at `lsn`.
+    fn send_begin(&mut self, lsn: Lsn, out: &mut Vec<ChangeEvent>) -> Result<(), EventError> {
+        let (Some(topic), Some(tx)) = (&self.transactions, self.transaction.as_mut()) else {
+            return Ok(());
+        };
+        if !tx.begin_pending {
+            return Ok(());
+        }
+        tx.begin_pending = false;
+        let id = format!("{}:{}", tx.xid, lsn.0);
+        let value = Struct::new(topic.value_schema.clone())?
+            .put("status", "BEGIN")?
+            .put("id", id.as_str())?
+            .put("ts_ms", Value::Int64(tx.commit_us.div_euclid(1000)))?;
+        let offset = PgOffset {
+            transaction: tx.offset(),
+            ..self.last_offset.clone()
+        };
+        out.push(topic.record(id, value, offset)?);
+        Ok(())
+    }
+
+    /// The END of the transaction committed at `lsn`: its events, per
+    /// table.
+    fn send_end(&mut self, lsn: Lsn, out: &mut Vec<ChangeEvent>) -> Result<(), EventError> {
+        let (Some(topic), Some(tx)) = (&self.transactions, self.transaction.as_ref()) else {
+            return Ok(());
+        };
+        let id = format!("{}:{}", tx.xid, lsn.0);
+        let collections = java_hash_map_order(&tx.per_table)
+            .into_iter()
+            .map(|(table, n)| {
+                Struct::new(topic.collection_schema.clone())?
+                    .put("data_collection", table.as_str())?
+                    .put("event_count", Value::Int64(*n))
+                    .map(Value::Struct)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let value = Struct::new(topic.value_schema.clone())?
+            .put("status", "END")?
+            .put("id", id.as_str())?
+            .put("event_count", Value::Int64(tx.total))?
+            .put("data_collections", Value::Array(collections))?
+            .put("ts_ms", Value::Int64(tx.commit_us.div_euclid(1000)))?;
+        let offset = PgOffset {
+            transaction: tx.offset(),
+            ..self.last_offset.clone()
+        };
+        out.push(topic.record(id, value, offset)?);
+        Ok(())
+    }
+
+    /// Numbers the data events of one message at `lsn` within their
+    /// transaction: the envelope's `transaction` block, and the counts in
+    /// the offset (a tombstone shares its delete's).
+    fn number_events(&mut self, lsn: Lsn, events: &mut [ChangeEvent]) -> Result<(), EventError> {
+        let (Some(topic), Some(tx)) = (&self.transactions, self.transaction.as_mut()) else {
+            return Ok(());
+        };
+        let mut counted = None;
+        for event in events.iter_mut().filter(|e| e.topic != topic.topic) {
+            let Some((schema, envelope)) = &mut event.value else {
+                event.offset.transaction = counted.clone();
+                continue;
+            };
+            let collection = match envelope.get("source") {
+                Some(Value::Struct(source)) => match (source.get("schema"), source.get("table")) {
+                    (Some(Value::String(s)), Some(Value::String(t))) => format!("{s}.{t}"),
+                    _ => String::new(),
+                },
+                _ => String::new(),
+            };
+            tx.total += 1;
+            let order = match tx.per_table.iter_mut().find(|(t, _)| *t == collection) {
+                Some((_, n)) => {
+                    *n += 1;
+                    *n
+                }
+                None => {
+                    tx.per_table.push((collection, 1));
+                    1
+                }
+            };
+            let block_schema = schema
+                .field("transaction")
+                .map(|f| f.schema.clone())
+                .unwrap_or_else(events::transaction_block_schema);
+            let block = Struct::new(block_schema)?
+                .put("id", format!("{}:{}", tx.xid, lsn.0))?
+                .put("total_order", Value::Int64(tx.total))?
+                .put("data_collection_order", Value::Int64(order))?;
+            envelope.set("transaction", Value::Struct(block))?;
+            counted = tx.offset();
+            event.offset.transaction = counted.clone();
+        }
+        Ok(())
+    }
+
     /// One message, at `lsn` (its XLogData's position): its events are
     /// appended to `out`. `now_us` is the envelope's `ts_*`.
     pub fn message(
@@ -241,6 +423,10 @@ impl ChangeStream {
         now_us: i64,
         out: &mut Vec<ChangeEvent>,
     ) -> Result<(), EventError> {
+        if !matches!(message, Message::Begin { .. }) {
+            self.send_begin(lsn, out)?;
+        }
+        let first = out.len();
         match message {
             Message::Begin {
                 xid, commit_time, ..
@@ -248,6 +434,9 @@ impl ChangeStream {
                 self.transaction = Some(Transaction {
                     xid: *xid,
                     commit_us: unix_micros(*commit_time),
+                    begin_pending: self.transactions.is_some(),
+                    total: 0,
+                    per_table: Vec::new(),
                 });
                 // Nothing of the transaction is processed yet: the
                 // positions stay where the last message left them.
@@ -262,7 +451,9 @@ impl ChangeStream {
                 self.last_offset = self.offset_at(lsn, MessageType::Commit);
                 self.last_offset.lsn_commit = Some(lsn);
                 self.last_commit = Some(lsn);
+                self.send_end(lsn, out)?;
                 self.transaction = None;
+                return Ok(());
             }
             Message::Relation(_) | Message::Type { .. } | Message::Origin { .. } => {}
             Message::Insert { relation, new, .. } => {
@@ -432,6 +623,35 @@ impl ChangeStream {
                 ))
             }
         }
-        Ok(())
+        self.number_events(lsn, &mut out[first..])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_are_listed_in_java_hash_map_order() {
+        // As java.util.HashMap iterates them (jshell, OpenJDK 17).
+        let entries: Vec<(String, i64)> = ["golden.no_key", "golden.types", "golden.orders"]
+            .iter()
+            .map(|k| ((*k).to_owned(), 1))
+            .collect();
+        let order: Vec<&str> = java_hash_map_order(&entries)
+            .into_iter()
+            .map(|(k, _)| k.as_str())
+            .collect();
+        assert_eq!(order, ["golden.no_key", "golden.orders", "golden.types"]);
+        // Twenty keys: the table grew to 32 buckets.
+        let entries: Vec<(String, i64)> = (0..20).map(|i| (format!("public.t{i}"), 1)).collect();
+        let order: Vec<String> = java_hash_map_order(&entries)
+            .into_iter()
+            .map(|(k, _)| k.trim_start_matches("public.t").to_owned())
+            .collect();
+        assert_eq!(
+            order.join(","),
+            "14,15,12,13,18,19,16,17,8,7,9,4,3,6,5,0,10,11,2,1"
+        );
     }
 }

@@ -365,6 +365,7 @@ impl PostgresCdcTask {
             context_headers: Some(ContextHeaders {
                 run_id: self.run_id.clone(),
             }),
+            transaction_topic: config.transaction_topic.clone(),
         }
     }
 
@@ -452,9 +453,7 @@ impl PostgresCdcTask {
         );
         self.reconnect = Some(Instant::now() + config.retriable_restart_wait);
         // What was handed to the worker before stays handed.
-        if self.last_sent.is_some() {
-            self.replay_upto = self.last_sent;
-        }
+        self.replay_upto = self.replay_upto.max(self.last_sent);
         Ok(())
     }
 
@@ -531,36 +530,30 @@ impl PostgresCdcTask {
     }
 }
 
-/// Whether `message` is a change handed to the worker before the
-/// session was lost, coming again: transactions arrive in commit order,
-/// so everything up to `replay_upto`, `(commit LSN of its transaction,
-/// LSN)`, is. Past it, `replay_upto` is cleared.
-fn replayed(
-    replay_upto: &mut Option<(Lsn, Lsn)>,
-    tx_final: Option<Lsn>,
-    message: &Message<'_>,
-    lsn: Lsn,
-) -> bool {
-    let Some((final_upto, lsn_upto)) = *replay_upto else {
+/// Where `message` is in stream order: `(commit LSN of its transaction,
+/// LSN)`, BEGIN first and COMMIT last in their transaction; `None`
+/// outside a transaction. Transactions arrive in commit order, so
+/// positions only grow.
+fn position(tx_final: Option<Lsn>, message: &Message<'_>, lsn: Lsn) -> Option<(Lsn, Lsn)> {
+    match message {
+        Message::Begin { final_lsn, .. } => Some((*final_lsn, Lsn(0))),
+        Message::Commit { commit_lsn, .. } => Some((*commit_lsn, Lsn(u64::MAX))),
+        _ => tx_final.map(|f| (f, lsn)),
+    }
+}
+
+/// Whether the message at `position` was handed to the worker before the
+/// session was lost, up to `replay_upto`; once past it, `replay_upto` is
+/// cleared.
+fn replayed(replay_upto: &mut Option<(Lsn, Lsn)>, position: Option<(Lsn, Lsn)>) -> bool {
+    let (Some(upto), Some(at)) = (*replay_upto, position) else {
         return false;
     };
-    let tx = match message {
-        Message::Relation(_) | Message::Type { .. } | Message::Origin { .. } => return false,
-        Message::Begin { final_lsn, .. } => *final_lsn,
-        Message::Commit { commit_lsn, .. } => *commit_lsn,
-        _ => match tx_final {
-            Some(f) => f,
-            None => return false,
-        },
-    };
-    if tx > final_upto {
+    if at > upto {
         *replay_upto = None;
         return false;
     }
-    match message {
-        Message::Begin { .. } | Message::Commit { .. } => tx < final_upto,
-        _ => tx < final_upto || lsn <= lsn_upto,
-    }
+    true
 }
 
 /// The replication session's settings: the values' text forms as the
@@ -877,9 +870,10 @@ impl SourceTask for PostgresCdcTask {
             if let Message::Begin { final_lsn, .. } = &message {
                 self.tx_final = Some(*final_lsn);
             }
-            if replayed(&mut self.replay_upto, self.tx_final, &message, lsn) {
-                continue;
-            }
+            // Replayed messages are processed all the same (the stream's
+            // state, the transaction's counts), their events dropped.
+            let at = position(self.tx_final, &message, lsn);
+            let replay = replayed(&mut self.replay_upto, at);
             match &message {
                 Message::Relation(r) => {
                     let captured = config.tables.captures(&r.namespace, &r.name);
@@ -902,12 +896,6 @@ impl SourceTask for PostgresCdcTask {
                     // Past the transaction the stored offset was inside of.
                     self.resume = None;
                 }
-                Message::Insert { .. }
-                | Message::Update { .. }
-                | Message::Delete { .. }
-                | Message::Truncate { .. } => {
-                    self.last_sent = self.tx_final.map(|f| (f, lsn));
-                }
                 _ => {}
             }
             let before = events.len();
@@ -922,6 +910,12 @@ impl SourceTask for PostgresCdcTask {
                 if tx == current && lsn <= upto {
                     events.truncate(before);
                 }
+            }
+            if replay {
+                events.truncate(before);
+            }
+            if at.is_some() {
+                self.last_sent = at;
             }
         }
         let mut records: Vec<SourceRecord> = events.into_iter().map(|e| self.record(e)).collect();
@@ -1052,25 +1046,36 @@ mod tests {
     }
 
     #[test]
-    fn changes_sent_before_a_reconnection_are_skipped_as_they_come_again() {
+    fn changes_sent_before_a_reconnection_are_dropped_as_they_come_again() {
         // Sent before the session was lost: all of the transaction
-        // committing at 100, and its change at 150 of the one at 200.
+        // committing at 100, and up to its change at 150 of the one at 200.
         let mut upto = Some((Lsn(200), Lsn(150)));
-        // The transaction at 100 comes again whole: skipped whole.
-        assert!(replayed(&mut upto, Some(Lsn(100)), &begin(100), Lsn(50)));
-        assert!(replayed(&mut upto, Some(Lsn(100)), &truncate(), Lsn(90)));
-        assert!(replayed(&mut upto, Some(Lsn(100)), &commit(100), Lsn(108)));
-        // The one at 200: its begin and commit are processed, its changes
-        // up to 150 skipped, the rest not.
-        assert!(!replayed(&mut upto, Some(Lsn(200)), &begin(200), Lsn(140)));
-        assert!(replayed(&mut upto, Some(Lsn(200)), &truncate(), Lsn(150)));
-        assert!(!replayed(&mut upto, Some(Lsn(200)), &truncate(), Lsn(160)));
-        assert!(!replayed(&mut upto, Some(Lsn(200)), &commit(200), Lsn(208)));
-        assert!(upto.is_some());
-        // A later transaction ends the replay.
-        assert!(!replayed(&mut upto, Some(Lsn(300)), &begin(300), Lsn(250)));
+        let mut sent = |tx: Option<u64>, m: &Message<'_>, lsn: u64| {
+            replayed(&mut upto, position(tx.map(Lsn), m, Lsn(lsn)))
+        };
+        // The transaction at 100 comes again whole.
+        assert!(sent(None, &begin(100), 50));
+        assert!(sent(Some(100), &truncate(), 90));
+        assert!(sent(Some(100), &commit(100), 108));
+        // The one at 200: up to 150 again, then what was not sent.
+        assert!(sent(None, &begin(200), 140));
+        assert!(sent(Some(200), &truncate(), 150));
+        assert!(!sent(Some(200), &truncate(), 160));
+        // Past it, nothing is dropped any more.
+        assert!(!sent(Some(200), &truncate(), 10));
+        assert!(!sent(None, &begin(100), 10));
         assert_eq!(upto, None);
-        assert!(!replayed(&mut upto, Some(Lsn(300)), &truncate(), Lsn(10)));
+    }
+
+    #[test]
+    fn a_commit_sent_before_a_reconnection_is_dropped_too() {
+        let mut upto = position(Some(Lsn(200)), &commit(200), Lsn(208));
+        assert!(replayed(
+            &mut upto,
+            position(Some(Lsn(200)), &truncate(), Lsn(190))
+        ));
+        assert!(replayed(&mut upto, position(None, &commit(200), Lsn(208))));
+        assert!(!replayed(&mut upto, position(None, &begin(300), Lsn(250))));
     }
 
     #[test]

@@ -73,6 +73,7 @@ async fn real_changes_become_debezium_events_with_offsets() {
             context_headers: Some(ContextHeaders {
                 run_id: "run-1".into(),
             }),
+            transaction_topic: None,
         },
         None,
     );
