@@ -9,12 +9,20 @@ JsonConverter (schemas on), alternating which goes first:
 - streaming: a connector creates its slot on an empty table and stops; N
   rows are then inserted (in transactions of 10,000); the connector starts
   again and streams the backlog, process start -> N records in the topic.
+- latency: a running connector, and a load of 10,000 rows/s in
+  transactions of 10 rows paced inside PostgreSQL (a procedure, with
+  synchronous_commit on: the local server runs with it off, which holds
+  WAL back from the slot for up to wal_writer_delay) for
+  --latency-seconds; each transaction's latency is its commit (the clock
+  just before COMMIT, kept in an unlogged table) -> the topic's end offset
+  covering its rows (ListOffsets polled every 2 ms; the time a poll
+  returns, so an upper bound).
 
-Both report events/s, the worker's CPU seconds and peak RSS; medians of
-the runs. Standard library only: topics through kafkawire, Kafka Connect
+The first two report events/s, the worker's CPU seconds and peak RSS; the
+third p50, p99 and the maximum; medians of the runs. Standard library only: topics through kafkawire, Kafka Connect
 through connect.sh, shell and /proc helpers from jdbc.py.
 
-    bench/cdc.sh [--records N] [--runs R]
+    bench/cdc.sh [--records N] [--runs R] [--latency-seconds S]
 """
 
 import argparse
@@ -79,6 +87,34 @@ def connector_props(name: str, prefix: str, table: str, slot: str, mode: str) ->
         f"topic.prefix={prefix}", "plugin.name=pgoutput", f"slot.name={slot}",
         f"publication.name={slot}_pub", "publication.autocreate.mode=filtered",
         f"table.include.list=public.{table}", f"snapshot.mode={mode}", ""])
+
+
+LATENCY_RATE, LATENCY_PER_TX = 10_000, 10
+
+# Inserts rate rows/s in transactions of per_tx rows, each transaction due
+# at its place in the schedule, and logs the clock just before each COMMIT
+# in log_tbl (unlogged, outside the publication).
+LOAD_PROCEDURE = """
+CREATE OR REPLACE PROCEDURE ferry_bench_load(tbl text, log_tbl text, rate int, seconds int, per_tx int)
+LANGUAGE plpgsql AS $$
+DECLARE
+  start timestamptz := clock_timestamp();
+BEGIN
+  FOR i IN 0 .. rate * seconds / per_tx - 1 LOOP
+    PERFORM pg_sleep(greatest(0, extract(epoch FROM
+      start + make_interval(secs => i * per_tx::float8 / rate) - clock_timestamp())));
+    EXECUTE format('INSERT INTO %I SELECT g, ''c'', 1.00, 1, now(), ''latency'' FROM generate_series($1, $2) g', tbl)
+      USING i * per_tx, i * per_tx + per_tx - 1;
+    EXECUTE format('INSERT INTO %I VALUES ($1, extract(epoch FROM clock_timestamp()))', log_tbl) USING i;
+    COMMIT;
+  END LOOP;
+END $$;
+"""
+
+
+def percentile(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 
 
 class Worker:
@@ -160,7 +196,67 @@ def measure(worker: Worker, connector: Path, client, topic: str, n: int) -> dict
     return {"events_per_s": n / elapsed, "seconds": elapsed, "cpu_s": cpu, "peak_rss_mib": rss}
 
 
-def one_run(run: int, n: int, work: Path, client, ferry: Path, plugin_dir: str) -> dict:
+def wait_slot_active(worker: Worker, slot: str) -> None:
+    for _ in range(3000):
+        worker.check()
+        if psql(f"SELECT count(*) FROM pg_replication_slots WHERE slot_name = '{slot}' AND active") == "1":
+            return
+        time.sleep(0.1)
+    raise SystemExit(f"{worker.system}: the slot {slot} was not created")
+
+
+def latency(worker: Worker, connector: Path, client, table: str, topic: str, slot: str, seconds: int) -> dict:
+    """Commit -> in Kafka, per transaction, under a steady load."""
+    log_tbl = f"{table}_commits"
+    psql(f'DROP TABLE IF EXISTS "{log_tbl}"; CREATE UNLOGGED TABLE "{log_tbl}" (tx INT PRIMARY KEY, at FLOAT8)')
+    psql(LOAD_PROCEDURE)
+    worker.start(connector)
+    try:
+        wait_slot_active(worker, slot)
+        # One row first: streaming runs and the topic exists.
+        psql(f"INSERT INTO \"{table}\" VALUES (-1, 'warm-up', 0, 0, now(), NULL)")
+        deadline = time.monotonic() + 120
+        while client.end_offset(topic)[1] < 1:
+            worker.check()
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{worker.system}: the warm-up row did not arrive")
+            time.sleep(0.05)
+        txs = LATENCY_RATE * seconds // LATENCY_PER_TX
+        expected = 1 + txs * LATENCY_PER_TX
+        load = subprocess.Popen([str(DEPLOY / "postgres.sh"), "psql", "-XAtq",
+                                 "-c", "SET synchronous_commit = on",
+                                 "-c", f"CALL ferry_bench_load('{table}', '{log_tbl}', {LATENCY_RATE}, {seconds}, "
+                                 f"{LATENCY_PER_TX})"],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        samples: list[tuple[float, int]] = []
+        deadline = time.monotonic() + seconds + 120
+        while True:
+            _, end = client.end_offset(topic)
+            samples.append((time.time(), end))
+            if load.poll() not in (None, 0):
+                raise SystemExit(f"the load failed: {load.stderr.read()[-2000:]}")
+            if end >= expected and load.poll() is not None:
+                break
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{worker.system}: {end} of {expected} events after the load")
+            time.sleep(0.002)
+        if load.wait() != 0:
+            raise SystemExit(f"the load failed: {load.stderr.read()[-2000:]}")
+    finally:
+        worker.stop()
+    commits = [line.split("|") for line in psql(f'SELECT tx, at FROM "{log_tbl}" ORDER BY tx').splitlines()]
+    psql(f'DROP TABLE IF EXISTS "{log_tbl}"')
+    import bisect
+    ends = [e for _, e in samples]
+    latencies_ms = []
+    for tx, at in commits:
+        i = bisect.bisect_left(ends, 1 + (int(tx) + 1) * LATENCY_PER_TX)
+        latencies_ms.append((samples[i][0] - float(at)) * 1000)
+    return {"transactions": len(latencies_ms), "p50_ms": percentile(latencies_ms, 50),
+            "p99_ms": percentile(latencies_ms, 99), "max_ms": max(latencies_ms)}
+
+
+def one_run(run: int, n: int, work: Path, client, ferry: Path, plugin_dir: str, seconds: int) -> dict:
     base = f"cdcb_{os.getpid()}_{run}"
     snap_table, stream_table = f"{base}_snap", f"{base}_stream"
     create_table(snap_table, n)
@@ -186,14 +282,10 @@ def one_run(run: int, n: int, work: Path, client, ferry: Path, plugin_dir: str) 
         conn.write_text(connector_props(f"{tag}-stream", prefix, table, slot, "no_data"))
         w = Worker(system, work, f"{tag}_b", ferry, plugin_dir)
         w.start(conn)
-        for _ in range(3000):
-            w.check()
-            if psql(f"SELECT count(*) FROM pg_replication_slots WHERE slot_name = '{slot}' AND active") == "1":
-                break
-            time.sleep(0.1)
-        else:
-            raise SystemExit(f"{system}: the slot {slot} was not created")
-        w.stop()
+        try:
+            wait_slot_active(w, slot)
+        finally:
+            w.stop()
         fill(table, 0, n)
         streaming = measure(Worker(system, work, f"{tag}_b", ferry, plugin_dir), conn, client,
                             f"{prefix}.public.{table}", n)
@@ -202,7 +294,19 @@ def one_run(run: int, n: int, work: Path, client, ferry: Path, plugin_dir: str) 
              f'DROP PUBLICATION IF EXISTS "{tag}_a_slot_pub"')
         log(f"run {run + 1}: {system} streaming: {streaming['events_per_s']:,.0f} events/s, "
             f"{streaming['cpu_s']:.1f} CPU s, {streaming['peak_rss_mib']:.0f} MiB")
-        result[system] = {"snapshot": snapshot, "streaming": streaming}
+        # (c) latency under a steady load.
+        table = f"{stream_table}_{system}_lat"
+        create_table(table, 0)
+        prefix, slot = f"{tag}_c", f"{tag}_c_slot"
+        conn = work / f"{tag}_c.properties"
+        conn.write_text(connector_props(f"{tag}-latency", prefix, table, slot, "no_data"))
+        lat = latency(Worker(system, work, f"{tag}_c", ferry, plugin_dir), conn, client, table,
+                      f"{prefix}.public.{table}", slot, seconds)
+        drop_slot(slot)
+        psql(f'DROP TABLE IF EXISTS "{table}"; DROP PUBLICATION IF EXISTS "{slot}_pub"')
+        log(f"run {run + 1}: {system} latency at {LATENCY_RATE:,} rows/s: p50 {lat['p50_ms']:.1f} ms, "
+            f"p99 {lat['p99_ms']:.1f} ms, max {lat['max_ms']:.1f} ms")
+        result[system] = {"snapshot": snapshot, "streaming": streaming, "latency": lat}
     psql(f'DROP TABLE IF EXISTS "{snap_table}"')
     result["order"] = list(order)
     return result
@@ -212,10 +316,12 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--smoke", action="store_true", help="10,000 records, 1 run; writes results/cdc-smoke.json")
+    ap.add_argument("--latency-seconds", type=int, default=30)
+    ap.add_argument("--smoke", action="store_true",
+                    help="10,000 records, 1 run, 3 s of load; writes results/cdc-smoke.json")
     args = ap.parse_args()
     if args.smoke:
-        args.records, args.runs = 10_000, 1
+        args.records, args.runs, args.latency_seconds = 10_000, 1, 3
     n = args.records
     sh([DEPLOY / "up.sh", "kafka", "postgres"], "deploy/local/up.sh", 1200)
     ferry = Path(os.environ.get("FERRY_BIN") or TARGET / "release" / "ferry")
@@ -227,7 +333,7 @@ def main() -> int:
     runs = []
     with tempfile.TemporaryDirectory(prefix="cdc-bench-") as d:
         for r in range(args.runs):
-            runs.append(one_run(r, n, Path(d), client, ferry, plugin_dir))
+            runs.append(one_run(r, n, Path(d), client, ferry, plugin_dir, args.latency_seconds))
 
     def med(xs):
         xs = sorted(xs)
@@ -241,10 +347,15 @@ def main() -> int:
                                                   / summary[f"debezium_{phase}_events_per_s"])
         summary[f"{phase}_ferry_rss_share"] = (summary[f"ferry_{phase}_peak_rss_mib"]
                                                / summary[f"debezium_{phase}_peak_rss_mib"])
+    for system in SYSTEMS:
+        for k in ("p50_ms", "p99_ms", "max_ms"):
+            summary[f"{system}_latency_{k}"] = med([r[system]["latency"][k] for r in runs])
     doc = {"records": n, "runs": runs, "median": summary,
            "workload": "PostgreSQL 15 table (bigint key, text, numeric, int, timestamp, text); snapshot: "
                        "process start -> N records in the topic; streaming: a backlog of N inserts in "
-                       "transactions of 10,000 on an existing slot, process start -> N records",
+                       "transactions of 10,000 on an existing slot, process start -> N records; latency: "
+                       f"{LATENCY_RATE} rows/s in transactions of {LATENCY_PER_TX} for {args.latency_seconds} s, "
+                       "commit -> topic end offset covering the transaction",
            "reference": f"Apache Kafka Connect 4.3.1 standalone with {DEBEZIUM}, the same connector settings"}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / ("cdc-smoke.json" if args.smoke else "cdc.json")).write_text(json.dumps(doc, indent=2) + "\n")
@@ -256,6 +367,10 @@ def main() -> int:
                   f"{summary[f'{system}_{phase}_cpu_s']:>8.1f} {summary[f'{system}_{phase}_peak_rss_mib']:>13.0f}")
         print(f"{phase}: Ferry / Debezium {summary[f'{phase}_ferry_to_debezium']:.2f}x events/s, "
               f"RSS {summary[f'{phase}_ferry_rss_share']:.0%}")
+    print(f"latency at {LATENCY_RATE:,} rows/s {'':7} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+    for system, label in (("ferry", "Ferry"), ("debezium", "Kafka Connect + Debezium")):
+        print(f"{'latency: ' + label:32} {summary[f'{system}_latency_p50_ms']:>8.1f} "
+              f"{summary[f'{system}_latency_p99_ms']:>8.1f} {summary[f'{system}_latency_max_ms']:>8.1f}")
     return 0
 
 

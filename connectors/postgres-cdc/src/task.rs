@@ -77,7 +77,10 @@ pub struct PostgresCdcTask {
 fn transient(e: &pgwire_replication::PgWireError) -> bool {
     use pgwire_replication::PgWireError;
     match e {
-        PgWireError::Io(_) | PgWireError::Task(_) => true,
+        // Internal: the session's worker ended in a state the client did
+        // not expect (e.g. a receive cancelled while its end was being
+        // collected); a new session is the way on.
+        PgWireError::Io(_) | PgWireError::Task(_) | PgWireError::Internal(_) => true,
         PgWireError::Server(m) => m.split("SQLSTATE ").nth(1).is_some_and(|code| {
             transient_sqlstate(code.trim_end_matches(|c: char| !c.is_ascii_alphanumeric()))
         }),
@@ -809,7 +812,15 @@ impl SourceTask for PostgresCdcTask {
             let Some(client) = self.client.as_mut() else {
                 break;
             };
-            let wait = deadline.saturating_duration_since(Instant::now());
+            // Up to poll.interval.ms for the first event; after it, only
+            // what has already arrived, as Debezium drains its queue:
+            // waiting to fill a batch would add its filling time to every
+            // event's latency.
+            let wait = if events.is_empty() {
+                deadline.saturating_duration_since(Instant::now())
+            } else {
+                Duration::ZERO
+            };
             let event = match stop
                 .unless_stopped(tokio::time::timeout(wait, client.recv()))
                 .await
