@@ -18,6 +18,10 @@ step "local services"
 # A broker this run starts begins empty: topics of earlier runs only slow it.
 # A broker already running is reused as it is (every test names its own topics).
 FERRY_KAFKA_FRESH=1 deploy/local/up.sh
+# Replication slots an interrupted earlier run left behind hold WAL and
+# count against max_replication_slots; no test runs yet, so none is in use.
+deploy/local/postgres.sh psql -XAtqc \
+  "SELECT count(pg_drop_replication_slot(slot_name)) FROM pg_replication_slots WHERE NOT active" >/dev/null
 
 step "lint: rustfmt"
 cargo fmt --all -- --check

@@ -13,7 +13,10 @@
 # FERRY_POSTGRES_PORT (default 55432) and FERRY_POSTGRES_SETTINGS (extra
 # `-c name=value` server settings, after the defaults so they win) run a
 # second, separate instance, e.g. one a test restarts or one with
-# wal_level=replica, with its own FERRY_STATE.
+# wal_level=replica, with its own FERRY_STATE. FERRY_POSTGRES_TLS=1 makes
+# that instance accept TCP connections over TLS only: a test CA and a
+# server certificate for 127.0.0.1 and localhost are made with openssl in
+# <state>/postgres/tls (ca.crt is what clients verify against).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -90,6 +93,25 @@ wait_ready() {
   say "ready on $HOST:$PORT after $((SECONDS - t0)) s"
 }
 
+# A test CA and a server certificate signed by it, once per state
+# directory; the server's key readable by its owner only.
+make_tls() {
+  local dir=$STATE/tls
+  [[ -f $dir/server.crt ]] && return 0
+  command -v openssl >/dev/null || die "FERRY_POSTGRES_TLS needs openssl"
+  mkdir -p "$dir"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=Ferry test CA" \
+    -keyout "$dir/ca.key" -out "$dir/ca.crt" 2>/dev/null || die "openssl: the test CA"
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+    -keyout "$dir/server.key" -out "$dir/server.csr" 2>/dev/null || die "openssl: the server key"
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$dir/san.ext"
+  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial \
+    -days 3650 -extfile "$dir/san.ext" -out "$dir/server.crt" 2>/dev/null || die "openssl: the server certificate"
+  chmod 600 "$dir/server.key"
+  [[ $(id -u) == 0 ]] && chown -R postgres "$dir"
+  return 0
+}
+
 cmd_start() {
   local nowait=0
   [[ ${1:-} == --no-wait ]] && nowait=1
@@ -103,12 +125,20 @@ cmd_start() {
     as_pg "$PGBIN/initdb" -D "$DATA" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >/dev/null \
       || die "initdb failed"
   fi
+  local tls=""
+  if [[ ${FERRY_POSTGRES_TLS:-} == 1 ]]; then
+    make_tls
+    tls="-c ssl=on -c ssl_cert_file=$STATE/tls/server.crt -c ssl_key_file=$STATE/tls/server.key"
+    # TCP without TLS refused (psql here, sslmode=prefer, uses TLS).
+    grep -q '^hostnossl' "$DATA/pg_hba.conf" \
+      || as_pg sed -i '1i hostnossl all all all reject' "$DATA/pg_hba.conf"
+  fi
   if [[ -z $(server_pid) ]]; then
     say "starting (log: $LOG)"
     # Test database: durability across a clean restart is all the tests
     # need, so skip fsync for speed. setsid keeps a Ctrl-C of the caller away.
     as_pg setsid "$PGBIN/pg_ctl" -D "$DATA" -l "$LOG" -s start -o \
-      "-p $PORT -k $STATE -c listen_addresses=$HOST -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c wal_level=logical -c max_replication_slots=20 -c max_wal_senders=20 ${FERRY_POSTGRES_SETTINGS:-}" \
+      "-p $PORT -k $STATE -c listen_addresses=$HOST -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c wal_level=logical -c max_replication_slots=64 -c max_wal_senders=64 $tls ${FERRY_POSTGRES_SETTINGS:-}" \
       </dev/null >/dev/null 2>&1 9>&- || { tail -n 30 "$LOG" >&2 || true; die "pg_ctl start failed"; }
   fi
   exec 9>&-

@@ -5,7 +5,10 @@
 //! while streaming, `wal_level` not logical) fail the task with a trace
 //! naming the cause.
 //!
-//! The restart and `wal_level` tests run their own PostgreSQL instances
+//! A server taking TCP over TLS only is streamed from with its certificate
+//! verified, and refuses a connector without TLS or trusting another CA.
+//!
+//! The restart, `wal_level` and TLS tests run their own PostgreSQL instances
 //! (`deploy/local/postgres.sh` with their own state directory and port),
 //! so the shared server the other tests use is never restarted.
 
@@ -29,14 +32,21 @@ struct OwnPostgres {
     state: tempfile::TempDir,
     port: u16,
     settings: String,
+    /// TCP over TLS only, with a test CA.
+    tls: bool,
 }
 
 impl OwnPostgres {
     fn start(settings: &str) -> OwnPostgres {
+        Self::start_with(settings, false)
+    }
+
+    fn start_with(settings: &str, tls: bool) -> OwnPostgres {
         let pg = OwnPostgres {
             state: tempfile::tempdir().expect("a state directory"),
             port: free_port(),
             settings: settings.to_owned(),
+            tls,
         };
         pg.script(&["start"]);
         pg
@@ -48,16 +58,30 @@ impl OwnPostgres {
             .env("FERRY_STATE", self.state.path())
             .env("FERRY_POSTGRES_PORT", self.port.to_string())
             .env("FERRY_POSTGRES_SETTINGS", &self.settings)
+            .env("FERRY_POSTGRES_TLS", if self.tls { "1" } else { "0" })
             .status()
             .expect("postgres.sh runs");
         assert!(status.success(), "postgres.sh {args:?}");
     }
 
     fn db(&self) -> Db {
+        let tls = if self.tls { "?sslmode=require" } else { "" };
         Db::connect(
             Kind::Postgres,
-            &format!("postgresql://postgres@127.0.0.1:{}/postgres", self.port),
+            &format!(
+                "postgresql://postgres@127.0.0.1:{}/postgres{tls}",
+                self.port
+            ),
         )
+    }
+
+    /// The CA the server's certificate is signed by.
+    fn ca(&self) -> String {
+        self.state
+            .path()
+            .join("postgres/tls/ca.crt")
+            .display()
+            .to_string()
     }
 }
 
@@ -452,5 +476,85 @@ fn wal_level_replica_is_refused_naming_the_setting() {
         trace.contains("wal_level is replica") && trace.contains("wal_level=logical"),
         "{trace}"
     );
+    worker.terminate();
+}
+
+#[test]
+fn streams_over_tls_and_fails_where_the_server_or_its_certificate_refuses() {
+    require_kafka();
+    let pg = OwnPostgres::start_with("", true);
+    let db = pg.db();
+    db.exec("CREATE TABLE secured (id int PRIMARY KEY)");
+    let dir = tempfile::tempdir().expect("a directory");
+    let mut worker = Worker::new(dir.path(), &[]);
+    worker.start(&[]);
+    let ca = pg.ca();
+
+    // The server's certificate verified, name and all.
+    let prefix = unique("cdc-tls");
+    create(
+        &worker,
+        "verified",
+        cdc_config(
+            pg.port,
+            &prefix,
+            "verified_slot",
+            "secured",
+            &[
+                ("database.sslmode", "verify-full"),
+                ("database.sslrootcert", ca.as_str()),
+            ],
+        ),
+    );
+    wait_for("the slot to stream", WAIT, || {
+        walsender_pid(&db, "verified_slot")
+    });
+    db.exec("INSERT INTO secured SELECT generate_series(1, 3)");
+    let topic = format!("{prefix}.public.secured");
+    wait_for("the rows over TLS", WAIT, || {
+        (record_count(&topic) >= 3).then_some(())
+    });
+    let ssl: Vec<Vec<String>> = db.query_text(
+        "SELECT s.ssl::text FROM pg_stat_ssl s JOIN pg_stat_activity a ON a.pid = s.pid \
+         WHERE a.backend_type = 'walsender'",
+    );
+    assert_eq!(
+        ssl,
+        vec![vec!["true".to_owned()]],
+        "the replication session is encrypted"
+    );
+
+    // Without TLS: the server refuses.
+    create(
+        &worker,
+        "plain",
+        cdc_config(
+            pg.port,
+            &unique("cdc-plain"),
+            "plain_slot",
+            "secured",
+            &[("database.sslmode", "disable")],
+        ),
+    );
+    let trace = failure(&worker, "plain");
+    assert!(trace.contains("no encryption"), "{trace}");
+
+    // A CA that did not sign the server's certificate.
+    create(
+        &worker,
+        "unknown-ca",
+        cdc_config(
+            pg.port,
+            &unique("cdc-unknown-ca"),
+            "unknown_ca_slot",
+            "secured",
+            &[
+                ("database.sslmode", "verify-ca"),
+                ("database.sslrootcert", "/etc/ssl/certs/ca-certificates.crt"),
+            ],
+        ),
+    );
+    let trace = failure(&worker, "unknown-ca");
+    assert!(trace.to_lowercase().contains("certificate"), "{trace}");
     worker.terminate();
 }

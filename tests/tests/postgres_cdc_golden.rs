@@ -60,8 +60,20 @@ fn run_sql(file: &str) {
 /// through `ExtractNewRecordState` (deletes rewritten with `__deleted`,
 /// envelope fields added to the rows and the headers); and with
 /// `provide.transaction.metadata` (the envelopes' `transaction` blocks and
-/// the `<prefix>.transaction` topic).
-const VARIANTS: &[&str] = &["raw", "unwrapped", "transactions"];
+/// the `<prefix>.transaction` topic); and through `ByLogicalTableRouter`
+/// (each table's events routed to `<prefix>.routed.<table>`, the key
+/// naming the physical table).
+const VARIANTS: &[&str] = &["raw", "unwrapped", "transactions", "routed"];
+
+/// The topic a variant writes a table's events to.
+fn table_topic(variant: &str, prefix: &str, table: &str) -> String {
+    let schema = if variant == "routed" {
+        "routed"
+    } else {
+        "golden"
+    };
+    format!("{prefix}.{schema}.{table}")
+}
 
 /// The topics a variant's records are compared on: its tables', and the
 /// transaction topic when it writes one.
@@ -92,7 +104,7 @@ fn names(tag: &str) -> Vec<Names> {
         .iter()
         .map(|v| Names {
             name: format!("{id}-{v}"),
-            prefix: format!("{id}{}", &v[..1]),
+            prefix: format!("{id}{}", &v[..2]),
             slot: format!("{id}_{v}_slot"),
             publication: format!("{id}_{v}_pub"),
         })
@@ -123,6 +135,17 @@ fn connector(n: &Names, variant: &str) -> Vec<(String, String)> {
     ];
     if variant == "transactions" {
         props.push(("provide.transaction.metadata", "true"));
+    }
+    if variant == "routed" {
+        props.extend([
+            ("transforms", "route"),
+            (
+                "transforms.route.type",
+                "io.debezium.transforms.ByLogicalTableRouter",
+            ),
+            ("transforms.route.topic.regex", "(.*)\\.golden\\.(.*)"),
+            ("transforms.route.topic.replacement", "$1.routed.$2"),
+        ]);
     }
     if variant == "unwrapped" {
         props.extend([
@@ -224,7 +247,7 @@ fn capture(
     prefix: &str,
     expected: Option<&BTreeMap<String, Vec<Json>>>,
 ) -> BTreeMap<String, Vec<Json>> {
-    let done = format!("{prefix}.golden.zz_done");
+    let done = table_topic(variant, prefix, "zz_done");
     wait_for("the end marker", WAIT, || {
         (!consume_records(&done, 1, Duration::from_secs(5)).is_empty()).then_some(())
     });
@@ -235,7 +258,7 @@ fn capture(
             let topic = if t == TRANSACTION_TOPIC {
                 format!("{prefix}.{t}")
             } else {
-                format!("{prefix}.golden.{t}")
+                table_topic(variant, prefix, t)
             };
             // Known counts are read with a short wait for anything extra.
             let want = expected
@@ -267,8 +290,8 @@ fn run_scenario(
     expected: Option<&BTreeMap<String, BTreeMap<String, Vec<Json>>>>,
     alive: &mut dyn FnMut(),
 ) -> BTreeMap<String, BTreeMap<String, Vec<Json>>> {
-    for n in runs {
-        let types = format!("{}.golden.types", n.prefix);
+    for (v, n) in VARIANTS.iter().zip(runs) {
+        let types = table_topic(v, &n.prefix, "types");
         wait_for("the snapshot", WAIT, || {
             alive();
             (consume_records(&types, 2, Duration::from_secs(5)).len() == 2).then_some(())

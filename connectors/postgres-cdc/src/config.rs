@@ -361,10 +361,16 @@ pub fn config_def() -> ConfigDef {
     for (key, doc) in [
         (
             DATABASE_SSLROOTCERT,
-            "File of the root certificate(s) against which the server is validated.",
+            "File of the root certificate(s) against which the server is validated (PEM).",
         ),
-        (DATABASE_SSLCERT, "File of the client's SSL certificate."),
-        (DATABASE_SSLKEY, "File of the client's SSL private key."),
+        (
+            DATABASE_SSLCERT,
+            "File of the client's SSL certificate (PEM).",
+        ),
+        (
+            DATABASE_SSLKEY,
+            "File of the client's SSL private key (unencrypted PEM).",
+        ),
         (
             DATABASE_SSLFACTORY,
             "A JDBC SSL socket factory class; accepted and ignored.",
@@ -631,6 +637,12 @@ pub fn cross_checks(p: &ParsedConfig) -> Vec<(String, String)> {
         out.push((
             SIGNAL_DATA_COLLECTION.name().to_owned(),
             "For single task connector only one signal data collection is permitted.".into(),
+        ));
+    }
+    if p.get(DATABASE_SSLPASSWORD).is_some() {
+        out.push((
+            DATABASE_SSLPASSWORD.name().to_owned(),
+            "An encrypted client key is not supported by Ferry: give database.sslkey as an unencrypted PEM key".into(),
         ));
     }
     // Known to Debezium, but they load Java classes of its own.

@@ -112,16 +112,14 @@ impl PostgresCdcTask {
     fn connect_options(
         config: &CdcConfig,
     ) -> Result<sqlx::postgres::PgConnectOptions, ConnectError> {
+        use sqlx::postgres::PgSslMode;
         let ssl = match config.ssl_mode {
-            SslMode::Disable => sqlx::postgres::PgSslMode::Disable,
-            SslMode::Allow => sqlx::postgres::PgSslMode::Allow,
-            SslMode::Prefer => sqlx::postgres::PgSslMode::Prefer,
-            other => {
-                return Err(ConnectError::config(format!(
-                    "database.sslmode={}: TLS to PostgreSQL is not built into Ferry yet",
-                    other.as_str()
-                )))
-            }
+            SslMode::Disable => PgSslMode::Disable,
+            SslMode::Allow => PgSslMode::Allow,
+            SslMode::Prefer => PgSslMode::Prefer,
+            SslMode::Require => PgSslMode::Require,
+            SslMode::VerifyCa => PgSslMode::VerifyCa,
+            SslMode::VerifyFull => PgSslMode::VerifyFull,
         };
         let mut options = sqlx::postgres::PgConnectOptions::new()
             .host(&config.hostname)
@@ -132,6 +130,15 @@ impl PostgresCdcTask {
             .options([("DateStyle", "ISO"), ("IntervalStyle", "postgres")]);
         if let Some(p) = &config.password {
             options = options.password(p.value());
+        }
+        if let Some(ca) = &config.ssl_root_cert {
+            options = options.ssl_root_cert(ca.as_str());
+        }
+        if let Some(cert) = &config.ssl_cert {
+            options = options.ssl_client_cert(cert.as_str());
+        }
+        if let Some(key) = &config.ssl_key {
+            options = options.ssl_client_key(key.as_str());
         }
         Ok(options)
     }
@@ -575,8 +582,36 @@ fn replication_config(config: &CdcConfig) -> ReplicationConfig {
         config.publication_name.as_str(),
     )
     .with_port(config.port)
+    .with_tls(tls_config(config))
     .with_status_interval(config.status_update_interval)
     .with_options("-c datestyle=ISO -c intervalstyle=postgres -c extra_float_digits=3")
+}
+
+/// The replication session's TLS, as `database.sslmode` and the
+/// certificate keys say for the catalog connection. The replication
+/// client has no `allow` (plain first, TLS if refused): it tries TLS
+/// first, as `prefer`. With `verify-full` and an IP address for
+/// `database.hostname`, the address is the name checked against the
+/// certificate (its IP subject alternative names), as libpq checks it;
+/// the client refuses an IP address unless it is given as that name.
+fn tls_config(config: &CdcConfig) -> pgwire_replication::TlsConfig {
+    use pgwire_replication::SslMode as Mode;
+    let mode = match config.ssl_mode {
+        SslMode::Disable => Mode::Disable,
+        SslMode::Allow | SslMode::Prefer => Mode::Prefer,
+        SslMode::Require => Mode::Require,
+        SslMode::VerifyCa => Mode::VerifyCa,
+        SslMode::VerifyFull => Mode::VerifyFull,
+    };
+    pgwire_replication::TlsConfig {
+        mode,
+        ca_pem_path: config.ssl_root_cert.as_ref().map(Into::into),
+        sni_hostname: (config.ssl_mode == SslMode::VerifyFull
+            && config.hostname.parse::<std::net::IpAddr>().is_ok())
+        .then(|| config.hostname.clone()),
+        client_cert_pem_path: config.ssl_cert.as_ref().map(Into::into),
+        client_key_pem_path: config.ssl_key.as_ref().map(Into::into),
+    }
 }
 
 /// Creates the slot on a replication session that exports its snapshot,
@@ -585,11 +620,16 @@ fn replication_config(config: &CdcConfig) -> ReplicationConfig {
 async fn create_slot_exporting(
     config: &CdcConfig,
 ) -> Result<(ReplicationClient, String, Lsn), ConnectError> {
-    let cannot = |e| {
-        ConnectError::retriable_caused_by(
-            format!("cannot create the replication slot {}", config.slot_name),
-            e,
-        )
+    let cannot = |e: pgwire_replication::PgWireError| {
+        let what = format!(
+            "cannot create the replication slot {}: {e}",
+            config.slot_name
+        );
+        if transient(&e) {
+            ConnectError::retriable_caused_by(what, e)
+        } else {
+            ConnectError::caused_by(what, e)
+        }
     };
     let mut client = ReplicationClient::connect_gated(replication_config(config))
         .await

@@ -305,6 +305,7 @@ fn key_info(k: &KeyDef, full: &str, group: &str, order: i32) -> ConfigKey {
         config::Default::Null => DefaultValue::Value(ConfigValue::Null),
         config::Default::Str(s) => DefaultValue::Value(ConfigValue::String(s.to_owned())),
         config::Default::Bool(b) => DefaultValue::Value(ConfigValue::Boolean(b)),
+        config::Default::Int(i) => DefaultValue::Value(ConfigValue::Int(i)),
         config::Default::EmptyList => DefaultValue::Value(ConfigValue::List(Vec::new())),
     };
     ConfigKey {

@@ -205,6 +205,7 @@ pub(crate) enum Default {
     Null,
     Str(&'static str),
     Bool(bool),
+    Int(i32),
     EmptyList,
 }
 
@@ -225,6 +226,7 @@ impl KeyDef {
             Default::Null => Some(JValue::Null),
             Default::Str(s) => Some(JValue::String(s.to_owned())),
             Default::Bool(b) => Some(JValue::Boolean(b)),
+            Default::Int(i) => Some(JValue::Int(i)),
             Default::EmptyList => Some(JValue::List(Vec::new())),
         }
     }
@@ -389,6 +391,9 @@ impl Def {
                 }
                 Default::Bool(v) => {
                     b.default_value(ConfigValue::Boolean(v));
+                }
+                Default::Int(v) => {
+                    b.default_value(ConfigValue::Int(v));
                 }
                 Default::EmptyList => {
                     b.default_value(ConfigValue::List(Vec::new()));

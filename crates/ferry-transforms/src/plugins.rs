@@ -8,13 +8,14 @@ use ferry_api::{Plugin, PluginType};
 use crate::config::Def;
 use crate::predicates::{self, HasHeaderKey, RecordIsTombstone, TopicNameMatches};
 use crate::record::Side::{Key, Value};
+use crate::transforms::ByLogicalTableRouter;
 use crate::transforms::{
-    cast, drop_headers, extract_field, extract_new_record_state, filter, flatten, header_from,
-    hoist_field, insert_field, insert_header, mask_field, regex_router, replace_field,
-    set_schema_metadata, timestamp_converter, timestamp_router, value_to_key, Cast, DropHeaders,
-    ExtractField, ExtractNewRecordState, Filter, Flatten, HeaderFrom, HoistField, InsertField,
-    InsertHeader, MaskField, RegexRouter, ReplaceField, SetSchemaMetadata, TimestampConverter,
-    TimestampRouter, ValueToKey,
+    by_logical_table_router, cast, drop_headers, extract_field, extract_new_record_state, filter,
+    flatten, header_from, hoist_field, insert_field, insert_header, mask_field, regex_router,
+    replace_field, set_schema_metadata, timestamp_converter, timestamp_router, value_to_key, Cast,
+    DropHeaders, ExtractField, ExtractNewRecordState, Filter, Flatten, HeaderFrom, HoistField,
+    InsertField, InsertHeader, MaskField, RegexRouter, ReplaceField, SetSchemaMetadata,
+    TimestampConverter, TimestampRouter, ValueToKey,
 };
 
 /// The Kafka Connect version these plugins reproduce, reported as their
@@ -44,6 +45,12 @@ macro_rules! built_ins {
 /// In the order Kafka Connect lists them: transformations, then
 /// predicates, each sorted by class name.
 const BUILT_INS: &[BuiltIn] = built_ins![
+    transformation(
+        by_logical_table_router::CLASS,
+        by_logical_table_router::def,
+        ByLogicalTableRouter::new,
+        extract_new_record_state::DEBEZIUM_VERSION
+    ),
     transformation(
         extract_new_record_state::CLASS,
         extract_new_record_state::def,

@@ -1,6 +1,7 @@
-//! Kafka Connect's transformations, and Debezium's `ExtractNewRecordState`,
-//! one module each.
+//! Kafka Connect's transformations, and Debezium's `ExtractNewRecordState`
+//! and `ByLogicalTableRouter`, one module each.
 
+pub mod by_logical_table_router;
 pub mod cast;
 pub mod drop_headers;
 pub mod extract_field;
@@ -19,6 +20,7 @@ pub mod timestamp_converter;
 pub mod timestamp_router;
 pub mod value_to_key;
 
+pub use by_logical_table_router::ByLogicalTableRouter;
 pub use cast::Cast;
 pub use drop_headers::DropHeaders;
 pub use extract_field::ExtractField;
