@@ -45,7 +45,8 @@ pub struct PostgresCdcTask {
     /// and its last event processed; its events up to there are not sent
     /// again.
     resume: Option<(i64, Lsn)>,
-    in_transaction: Option<i64>,
+    /// The transaction being read: its id and final (commit) LSN.
+    open_tx: Option<(i64, Lsn)>,
     /// The offset the task started from, until the stream has one.
     stored: PgOffset,
     next_heartbeat: Option<Instant>,
@@ -60,8 +61,6 @@ pub struct PostgresCdcTask {
     reconnect: Option<Instant>,
     /// Reconnections since the stream last delivered anything.
     reconnect_attempts: u32,
-    /// The final (commit) LSN of the transaction being read.
-    tx_final: Option<Lsn>,
     /// `(commit LSN of its transaction, LSN)` of the last change handed
     /// to the worker.
     last_sent: Option<(Lsn, Lsn)>,
@@ -437,8 +436,7 @@ impl PostgresCdcTask {
     fn lose_stream(&mut self, cause: String, transient: bool) -> Result<(), ConnectError> {
         self.client = None;
         self.stream = None;
-        self.tx_final = None;
-        self.in_transaction = None;
+        self.open_tx = None;
         let Some(config) = self.config.as_ref() else {
             return Err(ConnectError::other(cause));
         };
@@ -918,12 +916,12 @@ impl SourceTask for PostgresCdcTask {
                 (None, Some(m)) => m,
                 (None, None) => continue,
             };
-            if let Message::Begin { final_lsn, .. } = &message {
-                self.tx_final = Some(*final_lsn);
+            if let Message::Begin { final_lsn, xid, .. } = &message {
+                self.open_tx = Some((i64::from(*xid), *final_lsn));
             }
             // Replayed messages are processed all the same (the stream's
             // state, the transaction's counts), their events dropped.
-            let at = position(self.tx_final, &message, lsn);
+            let at = position(self.open_tx.map(|(_, f)| f), &message, lsn);
             let replay = replayed(&mut self.replay_upto, at);
             match &message {
                 Message::Relation(r) => {
@@ -940,10 +938,8 @@ impl SourceTask for PostgresCdcTask {
                         s.add_relation(r, columns);
                     }
                 }
-                Message::Begin { xid, .. } => self.in_transaction = Some(i64::from(*xid)),
                 Message::Commit { .. } => {
-                    self.in_transaction = None;
-                    self.tx_final = None;
+                    self.open_tx = None;
                     // Past the transaction the stored offset was inside of.
                     self.resume = None;
                 }
@@ -957,7 +953,7 @@ impl SourceTask for PostgresCdcTask {
             }
             // After a restart, changes already sent before the stored
             // offset are not sent again.
-            if let (Some((tx, upto)), Some(current)) = (self.resume, self.in_transaction) {
+            if let (Some((tx, upto)), Some((current, _))) = (self.resume, self.open_tx) {
                 if tx == current && lsn <= upto {
                     events.truncate(before);
                 }
