@@ -141,6 +141,14 @@ setting_enum!(
     { Connector = "connector", Manual = "manual", ConnectorAndDriver = "connector_and_driver" }
 );
 
+setting_enum!(
+    /// `incremental.snapshot.watermarking.strategy`: how a chunk's window
+    /// is closed in the signal table.
+    WatermarkingStrategy, check_watermarking_strategy,
+    "Value must be one of insert_insert, insert_delete",
+    { InsertInsert = "insert_insert", InsertDelete = "insert_delete" }
+);
+
 pub const DATABASE_HOSTNAME: Key<String> = Key::new("database.hostname");
 pub const DATABASE_PORT: Key<i32> = Key::new("database.port");
 pub const DATABASE_USER: Key<String> = Key::new("database.user");
@@ -192,6 +200,9 @@ pub const SKIPPED_OPERATIONS: Key<Vec<String>> = Key::new("skipped.operations");
 pub const PROVIDE_TRANSACTION_METADATA: Key<bool> = Key::new("provide.transaction.metadata");
 pub const SIGNAL_DATA_COLLECTION: Key<Option<Vec<String>>> = Key::new("signal.data.collection");
 pub const INCREMENTAL_SNAPSHOT_CHUNK_SIZE: Key<i32> = Key::new("incremental.snapshot.chunk.size");
+pub const INCREMENTAL_SNAPSHOT_WATERMARKING_STRATEGY: Key<String> =
+    Key::new("incremental.snapshot.watermarking.strategy");
+pub const SIGNAL_ENABLED_CHANNELS: Key<Vec<String>> = Key::new("signal.enabled.channels");
 pub const EVENT_PROCESSING_FAILURE_HANDLING_MODE: Key<String> =
     Key::new("event.processing.failure.handling.mode");
 pub const STATUS_UPDATE_INTERVAL_MS: Key<i32> = Key::new("status.update.interval.ms");
@@ -490,10 +501,21 @@ pub fn config_def() -> ConfigDef {
         .importance(Importance::Medium)
         .group("Snapshot")
         .doc("Rows per chunk of an incremental snapshot.");
+    d.define_key(INCREMENTAL_SNAPSHOT_WATERMARKING_STRATEGY)
+        .default("insert_insert")
+        .validator(Validator::Custom(check_watermarking_strategy))
+        .importance(Importance::Low)
+        .group("Snapshot")
+        .doc("How a chunk's window is marked in the signal table: insert_insert (an open and a close row), insert_delete (the open row deleted).");
     d.define_key(SIGNAL_DATA_COLLECTION)
         .importance(Importance::Medium)
         .group("Snapshot")
         .doc("The signalling table (schema.table), for incremental snapshots on request.");
+    d.define_key(SIGNAL_ENABLED_CHANNELS)
+        .default(vec!["source".to_owned()])
+        .importance(Importance::Low)
+        .group("Snapshot")
+        .doc("Where signals are read from; Ferry reads the signal table (source).");
     d.define_key(MAX_BATCH_SIZE)
         .default(2048)
         .validator(Validator::Custom(check_positive))
@@ -639,6 +661,17 @@ pub fn cross_checks(p: &ParsedConfig) -> Vec<(String, String)> {
             "For single task connector only one signal data collection is permitted.".into(),
         ));
     }
+    if let Some(other) = p
+        .get(SIGNAL_ENABLED_CHANNELS)
+        .iter()
+        .map(|c| c.trim())
+        .find(|c| !c.is_empty() && *c != "source")
+    {
+        out.push((
+            SIGNAL_ENABLED_CHANNELS.name().to_owned(),
+            format!("the {other} signal channel is not supported by Ferry: signals are read from the signal table (source)"),
+        ));
+    }
     if p.get(DATABASE_SSLPASSWORD).is_some() {
         out.push((
             DATABASE_SSLPASSWORD.name().to_owned(),
@@ -695,6 +728,8 @@ fn patterns(list: Option<Vec<String>>) -> Result<Option<Vec<Regex>>, regex::Erro
 /// Which tables are captured: schema and table include or exclude lists.
 #[derive(Debug, Clone, Default)]
 pub struct TableFilter {
+    /// The signal table, captured whatever the lists say.
+    signal: Option<(String, String)>,
     schema_include: Option<Vec<Regex>>,
     schema_exclude: Option<Vec<Regex>>,
     table_include: Option<Vec<Regex>>,
@@ -704,6 +739,13 @@ pub struct TableFilter {
 impl TableFilter {
     /// Whether `schema.table` is captured.
     pub fn captures(&self, schema: &str, table: &str) -> bool {
+        if self
+            .signal
+            .as_ref()
+            .is_some_and(|(s, t)| s == schema && t == table)
+        {
+            return true;
+        }
         let any = |list: &[Regex], name: &str| list.iter().any(|r| r.is_match(name));
         if let Some(l) = &self.schema_include {
             if !any(l, schema) {
@@ -799,6 +841,10 @@ impl KeyColumns {
 /// The connector's settings, parsed and checked.
 #[derive(Debug, Clone)]
 pub struct CdcConfig {
+    /// `signal.data.collection`: the signal table's schema and name.
+    pub signal_table: Option<(String, String)>,
+    pub incremental_chunk_size: usize,
+    pub watermarking: WatermarkingStrategy,
     pub hostname: String,
     pub port: u16,
     pub user: String,
@@ -883,7 +929,19 @@ impl CdcConfig {
         let port = u16::try_from(p.get(DATABASE_PORT))
             .map_err(|_| invalid(DATABASE_PORT.name(), "not a port number".into()))?;
         let heartbeat = p.get(HEARTBEAT_INTERVAL_MS);
+        let signal_table = p
+            .get(SIGNAL_DATA_COLLECTION)
+            .and_then(|l| l.into_iter().next())
+            .map(|id| signal_table_id(&id))
+            .transpose()
+            .map_err(|reason| invalid(SIGNAL_DATA_COLLECTION.name(), reason))?;
         Ok(CdcConfig {
+            signal_table: signal_table.clone(),
+            incremental_chunk_size: count(p.get(INCREMENTAL_SNAPSHOT_CHUNK_SIZE)).max(1),
+            watermarking: WatermarkingStrategy::parse(&enumerated(
+                INCREMENTAL_SNAPSHOT_WATERMARKING_STRATEGY,
+            ))
+            .unwrap_or(WatermarkingStrategy::InsertInsert),
             hostname: p.get(DATABASE_HOSTNAME),
             port,
             user: p.get(DATABASE_USER),
@@ -902,6 +960,7 @@ impl CdcConfig {
             publication_autocreate: AutoCreateMode::parse(&enumerated(PUBLICATION_AUTOCREATE_MODE))
                 .unwrap_or(AutoCreateMode::AllTables),
             tables: TableFilter {
+                signal: signal_table.clone(),
                 schema_include: filter(SCHEMA_INCLUDE_LIST)?,
                 schema_exclude: filter(SCHEMA_EXCLUDE_LIST)?,
                 table_include: filter(TABLE_INCLUDE_LIST)?,
@@ -959,6 +1018,28 @@ impl CdcConfig {
             .unwrap_or(FailureHandlingMode::Fail),
             lsn_flush_mode,
         })
+    }
+}
+
+/// `schema.table` (or `database.schema.table`) as Debezium's `TableId`
+/// reads it; double quotes keep dots in a name.
+pub fn signal_table_id(id: &str) -> Result<(String, String), String> {
+    let mut parts = Vec::new();
+    let mut part = String::new();
+    let mut quoted = false;
+    for c in id.trim().chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '.' if !quoted => parts.push(std::mem::take(&mut part)),
+            c => part.push(c),
+        }
+    }
+    parts.push(part);
+    match parts.as_slice() {
+        [.., schema, table] if !schema.is_empty() && !table.is_empty() => {
+            Ok((schema.clone(), table.clone()))
+        }
+        _ => Err(format!("{id} is not a schema.table name")),
     }
 }
 

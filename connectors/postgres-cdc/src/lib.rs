@@ -20,6 +20,8 @@ pub mod catalog;
 pub mod config;
 pub mod connector;
 pub mod events;
+pub mod incremental;
+pub mod javaser;
 pub mod lsn;
 pub mod offsets;
 pub mod pgoutput;

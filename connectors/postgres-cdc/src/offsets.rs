@@ -4,6 +4,8 @@
 //! writes and reads back (`PostgresOffsetContext`; see
 //! `docs/reference/debezium-postgres-events.md`, section 1).
 
+use std::sync::Arc;
+
 use ferry_api::OffsetMap;
 use serde_json::Value as Json;
 
@@ -107,7 +109,28 @@ pub struct PgOffset {
     pub message_type: Option<MessageType>,
     /// With `provide.transaction.metadata`, inside a transaction.
     pub transaction: Option<Box<TransactionOffset>>,
+    /// While an incremental snapshot runs (streamed records too).
+    pub incremental: Option<Arc<IncrementalOffset>>,
 }
+
+/// An incremental snapshot's progress, in the form Debezium stores it
+/// (`AbstractIncrementalSnapshotContext.store`): key positions as
+/// hex-encoded Java serializations, the tables still to read as JSON.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IncrementalOffset {
+    /// The key of the last snapshot record sent (`..._primary_key`).
+    pub primary_key: String,
+    /// The largest key of the table being read (`..._maximum_key`).
+    pub maximum_key: String,
+    /// The tables to read, the current first (`..._collections`).
+    pub collections: String,
+    pub correlation_id: Option<String>,
+}
+
+const INCREMENTAL_PRIMARY_KEY: &str = "incremental_snapshot_primary_key";
+const INCREMENTAL_MAXIMUM_KEY: &str = "incremental_snapshot_maximum_key";
+const INCREMENTAL_COLLECTIONS: &str = "incremental_snapshot_collections";
+const INCREMENTAL_CORRELATION_ID: &str = "incremental_snapshot_correlation_id";
 
 /// The transaction a record is part of and its events so far, per table
 /// (`transaction_id`, `transaction_data_collection_order_<schema.table>`).
@@ -168,6 +191,27 @@ impl PgOffset {
             for (table, n) in &t.per_table {
                 m.insert(format!("{TRANSACTION_ORDER_PREFIX}{table}"), Json::from(*n));
             }
+        }
+        // Debezium leaves them out of a snapshot's records.
+        if let (Some(i), None | Some(SnapshotType::Incremental)) =
+            (&self.incremental, self.snapshot)
+        {
+            m.insert(
+                INCREMENTAL_PRIMARY_KEY.into(),
+                Json::String(i.primary_key.clone()),
+            );
+            m.insert(
+                INCREMENTAL_MAXIMUM_KEY.into(),
+                Json::String(i.maximum_key.clone()),
+            );
+            m.insert(
+                INCREMENTAL_COLLECTIONS.into(),
+                Json::String(i.collections.clone()),
+            );
+            m.insert(
+                INCREMENTAL_CORRELATION_ID.into(),
+                i.correlation_id.clone().map_or(Json::Null, Json::String),
+            );
         }
         m
     }
@@ -247,7 +291,27 @@ impl PgOffset {
                 }))
             }
         };
+        let text = |key: &'static str| -> Result<Option<String>, OffsetError> {
+            match m.get(key) {
+                None | Some(Json::Null) => Ok(None),
+                Some(Json::String(s)) => Ok(Some(s.clone())),
+                Some(other) => Err(OffsetError {
+                    key,
+                    reason: format!("{other} is not a string"),
+                }),
+            }
+        };
+        let incremental = match text(INCREMENTAL_COLLECTIONS)? {
+            None => None,
+            Some(collections) => Some(Arc::new(IncrementalOffset {
+                primary_key: text(INCREMENTAL_PRIMARY_KEY)?.unwrap_or_default(),
+                maximum_key: text(INCREMENTAL_MAXIMUM_KEY)?.unwrap_or_default(),
+                collections,
+                correlation_id: text(INCREMENTAL_CORRELATION_ID)?,
+            })),
+        };
         Ok(PgOffset {
+            incremental,
             ts_usec: long("ts_usec")?,
             tx_id: long("txId")?,
             lsn: lsn("lsn")?,

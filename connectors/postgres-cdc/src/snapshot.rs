@@ -86,6 +86,21 @@ fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// A select list of `columns` in the stream's text format, parsed by the
+/// same code as streamed tuples: `format('%s')` writes a value with its
+/// type's output function, as pgoutput does (a cast to text differs for
+/// some types: booleans, blank-padded char).
+pub fn text_projection(columns: &[String]) -> String {
+    columns
+        .iter()
+        .map(|c| {
+            let c = quote_ident(c);
+            format!("CASE WHEN {c} IS NULL THEN NULL ELSE format('%s', {c}) END")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// How the snapshot's transaction sees the database.
 pub enum View {
     /// The snapshot a new slot exported, and the slot's consistent point.
@@ -333,21 +348,7 @@ impl Snapshot {
         // Every column the catalog lists, in order, in the stream's text
         // format, parsed by the same code.
         let columns = schema.relation_columns();
-        let list = if columns.is_empty() {
-            String::new()
-        } else {
-            columns
-                .iter()
-                .map(|c| {
-                    // format('%s') writes a value with its type's output
-                    // function, as pgoutput does; a cast to text differs for
-                    // some types (booleans, blank-padded char).
-                    let c = quote_ident(c);
-                    format!("CASE WHEN {c} IS NULL THEN NULL ELSE format('%s', {c}) END")
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let list = text_projection(columns);
         let sql = format!(
             "DECLARE {} NO SCROLL CURSOR FOR SELECT {list} FROM {}.{}",
             self.cursor(),

@@ -194,6 +194,11 @@ impl ChangeStream {
         self.tables.insert(relation.oid, schema);
     }
 
+    /// What shapes the events.
+    pub fn settings(&self) -> &StreamSettings {
+        &self.settings
+    }
+
     /// The offset after the last message: what a heartbeat carries.
     pub fn offset(&self) -> &PgOffset {
         &self.last_offset

@@ -21,6 +21,7 @@ use tracing::{info, warn};
 
 use crate::catalog;
 use crate::config::{AutoCreateMode, CdcConfig, LsnFlushMode, SnapshotMode, SslMode};
+use crate::incremental::{self, IncrementalError, IncrementalSnapshot, Signal, SnapshotRequest};
 use crate::lsn::Lsn;
 use crate::offsets::{self, PgOffset};
 use crate::pgoutput::{self, Message};
@@ -67,6 +68,8 @@ pub struct PostgresCdcTask {
     /// After a reconnection, which resumes from the committed offset:
     /// changes up to here were handed to the worker already.
     replay_upto: Option<(Lsn, Lsn)>,
+    /// Incremental snapshots on request (kept across reconnections).
+    incremental: Option<IncrementalSnapshot>,
 }
 
 /// Whether a failed replication session is worth opening again: the
@@ -298,6 +301,10 @@ impl PostgresCdcTask {
             // Nothing to carry yet.
             return Ok(None);
         }
+        let mut offset = offset;
+        if let Some(inc) = &self.incremental {
+            offset.incremental = inc.offset();
+        }
         let key_schema = SchemaBuilder::struct_()
             .name("io.debezium.connector.common.ServerNameKey")
             .version(1)
@@ -423,6 +430,15 @@ impl PostgresCdcTask {
             self.stream_settings(config),
             stored.lsn_commit,
         ));
+        if self.incremental.is_none()
+            && (config.signal_table.is_some() || stored.incremental.is_some())
+        {
+            let modes = self.stream_settings(config).modes;
+            self.incremental = Some(
+                IncrementalSnapshot::new(config, modes, &stored)
+                    .map_err(|e| ConnectError::config(e.to_string()))?,
+            );
+        }
         self.stored = stored;
         self.client = Some(client);
         Ok(())
@@ -536,6 +552,101 @@ impl PostgresCdcTask {
             Err(e) => Err(e),
         }
     }
+}
+
+/// An incremental snapshot's failure: a lost connection restarts the
+/// task (the snapshot goes on from its offset); anything else is logged
+/// and streaming goes on, as Debezium skips a table it cannot read.
+fn incremental_outcome(result: Result<(), IncrementalError>) -> Result<(), ConnectError> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(IncrementalError::Database { what, source }) if sqlx_transient(&source) => {
+            Err(ConnectError::retriable_caused_by(
+                format!("incremental snapshot: {what}: {source}"),
+                source,
+            ))
+        }
+        Err(IncrementalError::Offset(e)) => Err(ConnectError::config(e)),
+        Err(e) => {
+            warn!(error = %e, "incremental snapshot");
+            Ok(())
+        }
+    }
+}
+
+/// The incremental snapshot's part in a message's events (`events[first..]`):
+/// signals acted on (a closed window's rows go out just before the close
+/// watermark's own event, as Debezium sends them), rows of the open chunk
+/// that the stream changed dropped from it, and the snapshot's progress
+/// in every offset.
+async fn incremental_step(
+    inc: &mut IncrementalSnapshot,
+    db: &mut PgConnection,
+    config: &CdcConfig,
+    stream: &ChangeStream,
+    events: &mut Vec<ChangeEvent>,
+    first: usize,
+    now: i64,
+) -> Result<(), ConnectError> {
+    let mut i = first;
+    while i < events.len() {
+        let signal = (inc.signal_topic() == Some(events[i].topic.as_str()))
+            .then(|| Signal::of(&events[i], inc.strategy()))
+            .flatten();
+        if let Some(signal) = signal {
+            let data = signal.data.as_deref();
+            match signal.kind.as_str() {
+                "execute-snapshot" => match SnapshotRequest::parse(data) {
+                    Err(e) => warn!(signal = %signal.id, "execute-snapshot ignored: {e}"),
+                    Ok(r) if r.snapshot_type != "incremental" => warn!(
+                        signal = %signal.id,
+                        "execute-snapshot ignored: {} snapshots are not supported by Ferry; use \"type\": \"incremental\"",
+                        r.snapshot_type
+                    ),
+                    Ok(r) if r.data_collections.is_empty() => {
+                        warn!(signal = %signal.id, "execute-snapshot ignored: it names no data-collections")
+                    }
+                    Ok(r) => {
+                        info!(signal = %signal.id, tables = ?r.data_collections, "execute-snapshot");
+                        incremental_outcome(inc.execute(db, &config.tables, r, &signal.id).await)?
+                    }
+                },
+                "stop-snapshot" => match SnapshotRequest::parse(data) {
+                    Ok(r) => inc.stop(&r.data_collections),
+                    Err(e) => warn!(signal = %signal.id, "stop-snapshot ignored: {e}"),
+                },
+                "pause-snapshot" => inc.pause(),
+                "resume-snapshot" => incremental_outcome(inc.resume(db).await)?,
+                "log" => {
+                    let message = data
+                        .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+                        .and_then(|d| d.get("message")?.as_str().map(str::to_owned))
+                        .unwrap_or_default();
+                    info!(signal = %signal.id, offset = ?stream.offset().to_map(), "{message}");
+                }
+                incremental::WINDOW_OPEN => inc.open_window(&signal.id),
+                incremental::WINDOW_CLOSE => {
+                    let rows = inc
+                        .close_window(&signal.id, stream.offset(), stream.settings(), now)
+                        .map_err(|e| {
+                            ConnectError::caused_by(format!("incremental snapshot: {e}"), e)
+                        })?;
+                    if let Some(rows) = rows {
+                        let n = rows.len();
+                        events.splice(i..i, rows);
+                        i += n;
+                        incremental_outcome(inc.read_chunk(db).await)?;
+                    }
+                }
+                other => warn!(signal = %signal.id, "unknown signal type {other:?} ignored"),
+            }
+        } else {
+            inc.deduplicate(&events[i]);
+        }
+        events[i].offset.incremental = inc.offset();
+        i += 1;
+    }
+    Ok(())
 }
 
 /// Where `message` is in stream order: `(commit LSN of its transaction,
@@ -702,7 +813,7 @@ async fn captured_tables(
         .collect())
 }
 
-fn now_micros() -> i64 {
+pub(crate) fn now_micros() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
@@ -840,6 +951,11 @@ impl SourceTask for PostgresCdcTask {
                 .await;
             return Ok(Vec::new());
         }
+        if let (Some(inc), Some(db)) = (self.incremental.as_mut(), self.catalog.as_mut()) {
+            if inc.take_pending_chunk() {
+                incremental_outcome(inc.read_chunk(db).await)?;
+            }
+        }
         let (max, interval) = (config.max_batch_size, config.poll_interval);
         let deadline = Instant::now() + interval;
         let mut events = Vec::new();
@@ -961,6 +1077,13 @@ impl SourceTask for PostgresCdcTask {
             if replay {
                 events.truncate(before);
             }
+            if let (Some(inc), Some(db), Some(stream)) = (
+                self.incremental.as_mut(),
+                self.catalog.as_mut(),
+                self.stream.as_ref(),
+            ) {
+                incremental_step(inc, db, config, stream, &mut events, before, now).await?;
+            }
             if at.is_some() {
                 self.last_sent = at;
             }
@@ -1048,6 +1171,11 @@ impl SourceTask for PostgresCdcTask {
         }
         Ok(())
     }
+}
+
+/// 16 random bytes, for a UUID.
+pub(crate) fn random_bytes() -> [u8; 16] {
+    rand_id().to_be_bytes()
 }
 
 /// A random 128-bit id, for `__debezium.context.runId`.

@@ -1,0 +1,337 @@
+//! Incremental snapshots on request through the signal table, as
+//! Debezium's: a standalone Ferry streams a table whose rows were never
+//! snapshotted (`snapshot.mode=no_data`); an `execute-snapshot` signal has
+//! them read in chunks while a concurrent load updates, deletes and
+//! inserts rows. Replaying the topic in order must give the table as it
+//! is: a snapshot row never overtakes a newer streamed change. A worker
+//! SIGKILLed mid-snapshot goes on from the last row it committed.
+
+#[path = "jdbc_support/mod.rs"]
+mod jdbc_support;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferry_tests::*;
+use jdbc_support::*;
+use serde_json::Value as Json;
+
+const WAIT: Duration = Duration::from_secs(90);
+
+struct Setup {
+    db: Db,
+    table: String,
+    signal: String,
+    topic: String,
+    signal_topic: String,
+    connector: std::path::PathBuf,
+    dir: tempfile::TempDir,
+}
+
+fn setup(rows: i64, chunk: &str) -> Setup {
+    require_kafka();
+    let db = Db::postgres();
+    let table = unique("cdc_inc").replace('-', "_");
+    let signal = unique("cdc_inc_signal").replace('-', "_");
+    let slot = unique("cdc_inc_slot").replace('-', "_");
+    let publication = unique("cdc_inc_pub").replace('-', "_");
+    let prefix = unique("cdcinc");
+    db.exec(&format!(
+        "CREATE TABLE {table} (id int PRIMARY KEY, name text NOT NULL, n int NOT NULL)"
+    ));
+    db.exec(&format!(
+        "INSERT INTO {table} SELECT g, 'row ' || g, 0 FROM generate_series(1, {rows}) g"
+    ));
+    db.exec(&format!(
+        "CREATE TABLE {signal} (id varchar(42) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048))"
+    ));
+    let include = format!("public.{table}");
+    let signal_id = format!("public.{signal}");
+    let name = unique("cdc-inc");
+    let dir = tempfile::tempdir().expect("a directory");
+    let connector = write_connector(
+        dir.path(),
+        "cdc",
+        &[
+            ("name", name.as_str()),
+            (
+                "connector.class",
+                "io.debezium.connector.postgresql.PostgresConnector",
+            ),
+            ("tasks.max", "1"),
+            ("database.hostname", "127.0.0.1"),
+            ("database.port", "55432"),
+            ("database.user", "postgres"),
+            ("database.dbname", "postgres"),
+            ("database.sslmode", "disable"),
+            ("topic.prefix", prefix.as_str()),
+            ("plugin.name", "pgoutput"),
+            ("slot.name", slot.as_str()),
+            ("publication.name", publication.as_str()),
+            ("publication.autocreate.mode", "filtered"),
+            ("table.include.list", include.as_str()),
+            ("snapshot.mode", "no_data"),
+            ("signal.data.collection", signal_id.as_str()),
+            ("incremental.snapshot.chunk.size", chunk),
+            ("poll.interval.ms", "100"),
+        ],
+    );
+    Setup {
+        topic: format!("{prefix}.public.{table}"),
+        signal_topic: format!("{prefix}.public.{signal}"),
+        db,
+        table,
+        signal,
+        connector,
+        dir,
+    }
+}
+
+/// The change events of a topic, in order: `(op, id, row)`, the row
+/// `None` for a delete; tombstones left out.
+fn events(topic: &str) -> Vec<(String, i64, Option<Json>, String)> {
+    let n = usize::try_from(record_count(topic)).unwrap_or(0);
+    consume_records(topic, n, WAIT)
+        .iter()
+        .filter_map(|r| r.value.as_deref())
+        .map(|v| {
+            let event: Json = serde_json::from_slice(v).expect("a JSON event");
+            let p = &event["payload"];
+            let op = p["op"].as_str().unwrap_or_default().to_owned();
+            let row = if op == "d" { &p["before"] } else { &p["after"] };
+            (
+                op.clone(),
+                row["id"].as_i64().unwrap_or(-1),
+                (op != "d").then(|| p["after"].clone()),
+                p["source"]["snapshot"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The table a consumer rebuilds by applying the events in order.
+fn replay(events: &[(String, i64, Option<Json>, String)]) -> BTreeMap<i64, (String, i64)> {
+    let mut rows = BTreeMap::new();
+    for (_, id, row, _) in events {
+        match row {
+            Some(r) => {
+                rows.insert(
+                    *id,
+                    (
+                        r["name"].as_str().unwrap_or_default().to_owned(),
+                        r["n"].as_i64().unwrap_or(-1),
+                    ),
+                );
+            }
+            None => {
+                rows.remove(id);
+            }
+        }
+    }
+    rows
+}
+
+fn table_rows(db: &Db, table: &str) -> BTreeMap<i64, (String, i64)> {
+    db.query_text(&format!(
+        "SELECT id::text, name, n::text FROM {table} ORDER BY id"
+    ))
+    .into_iter()
+    .map(|r| {
+        (
+            r[0].parse().expect("an id"),
+            (r[1].clone(), r[2].parse().expect("a number")),
+        )
+    })
+    .collect()
+}
+
+/// Streaming is up once a change made now arrives (one made before the
+/// slot existed is not streamed: it is written again until one is).
+fn wait_streaming(s: &Setup, worker: &Worker) {
+    wait_for("streaming to start", WAIT, || {
+        assert!(worker.is_running(), "worker log:\n{}", worker.log_text());
+        s.db.exec(&format!(
+            "INSERT INTO {table} VALUES (1000000, 'marker', 0) \
+             ON CONFLICT (id) DO UPDATE SET n = {table}.n + 1",
+            table = s.table
+        ));
+        events(&s.topic)
+            .iter()
+            .any(|(_, id, ..)| *id == 1_000_000)
+            .then_some(())
+    });
+}
+
+#[test]
+fn an_incremental_snapshot_never_overtakes_a_streamed_change() {
+    let rows = 20_000;
+    let s = setup(rows, "500");
+    let mut worker = Worker::new(s.dir.path(), &[]);
+    worker.start(std::slice::from_ref(&s.connector));
+    wait_streaming(&s, &worker);
+
+    // A load on the table for as long as the snapshot runs: updates and
+    // deletes of rows the chunks read, inserts.
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = {
+        let stop = Arc::clone(&stop);
+        let table = s.table.clone();
+        std::thread::spawn(move || {
+            let db = Db::postgres();
+            let mut i: i64 = 0;
+            while !stop.load(Ordering::Relaxed) || i < 300 {
+                i += 1;
+                let id = (i * 7919) % 20_000 + 1;
+                match i % 10 {
+                    0 => db.exec(&format!("DELETE FROM {table} WHERE id = {id}")),
+                    1 => db.exec(&format!("INSERT INTO {table} VALUES ({}, 'new', {i})", -i)),
+                    _ => db.exec(&format!(
+                        "UPDATE {table} SET name = 'updated', n = {i} WHERE id IN ({id}, {})",
+                        (id * 13) % 20_000 + 1
+                    )),
+                }
+            }
+            i
+        })
+    };
+    s.db.exec(&format!(
+        "INSERT INTO {} VALUES ('ad-hoc-1', 'execute-snapshot', \
+         '{{\"data-collections\": [\"public.{}\"], \"type\": \"incremental\"}}')",
+        s.signal, s.table
+    ));
+    wait_for("the incremental snapshot to complete", WAIT, || {
+        assert!(worker.is_running(), "worker log:\n{}", worker.log_text());
+        worker
+            .log_text()
+            .contains("incremental snapshot completed")
+            .then_some(())
+    });
+    stop.store(true, Ordering::Relaxed);
+    let changes = load.join().expect("the load");
+    assert!(changes >= 300, "a load ran during the snapshot");
+
+    let expected = table_rows(&s.db, &s.table);
+    let all = wait_for("the topic to replay into the table", WAIT, || {
+        let all = events(&s.topic);
+        (replay(&all) == expected).then_some(all)
+    });
+    let read: Vec<_> = all.iter().filter(|(op, ..)| op == "r").collect();
+    assert!(
+        read.iter().all(|(.., snapshot)| snapshot == "incremental"),
+        "snapshot rows are marked incremental"
+    );
+    // No row came twice from the snapshot.
+    let mut per_id: BTreeMap<i64, usize> = BTreeMap::new();
+    for (_, id, ..) in &read {
+        *per_id.entry(*id).or_default() += 1;
+    }
+    assert!(per_id.values().all(|n| *n == 1), "no row read twice");
+    assert!(
+        read.len() as i64 > rows / 2,
+        "{} rows read of {rows}",
+        read.len()
+    );
+    // The load changed rows inside open windows: those chunk rows were
+    // dropped, so fewer rows were read than the table had untouched.
+    let touched: std::collections::BTreeSet<i64> = all
+        .iter()
+        .filter(|(op, ..)| op != "r")
+        .map(|(_, id, ..)| *id)
+        .collect();
+    assert!(
+        (1..=rows).all(|id| per_id.contains_key(&id) || touched.contains(&id)),
+        "every row was read or streamed"
+    );
+
+    // The signal table's changes are events too, as Debezium writes them:
+    // the request, then an open and a close watermark per chunk.
+    let signals: Vec<String> = events(&s.signal_topic)
+        .into_iter()
+        .filter_map(|(_, _, row, _)| Some(row?["type"].as_str()?.to_owned()))
+        .collect();
+    assert_eq!(
+        signals.first().map(String::as_str),
+        Some("execute-snapshot")
+    );
+    let opened = signals
+        .iter()
+        .filter(|t| *t == "snapshot-window-open")
+        .count();
+    let closed = signals
+        .iter()
+        .filter(|t| *t == "snapshot-window-close")
+        .count();
+    assert_eq!(opened, closed, "every window closed");
+    assert!(
+        opened >= read.len() / 500,
+        "{opened} windows for {} rows read in chunks of 500",
+        read.len()
+    );
+    worker.terminate();
+}
+
+#[test]
+fn a_killed_worker_goes_on_from_the_last_row_it_committed() {
+    let rows = 5_000;
+    let chunk = 200;
+    let s = setup(rows, "200");
+    let mut worker = Worker::new(s.dir.path(), &[]);
+    worker.start(std::slice::from_ref(&s.connector));
+    wait_streaming(&s, &worker);
+
+    // Requested and paused in one transaction: one chunk is read, then
+    // the snapshot waits.
+    s.db.exec(&format!(
+        "BEGIN; \
+         INSERT INTO {signal} VALUES ('ad-hoc-2', 'execute-snapshot', \
+           '{{\"data-collections\": [\"public.{table}\"]}}'); \
+         INSERT INTO {signal} VALUES ('ad-hoc-3', 'pause-snapshot', NULL); \
+         COMMIT",
+        signal = s.signal,
+        table = s.table
+    ));
+    let first = wait_for("the first chunk", WAIT, || {
+        let read = events(&s.topic)
+            .into_iter()
+            .filter(|(op, ..)| op == "r")
+            .count();
+        (read >= chunk).then_some(read)
+    });
+    assert_eq!(first, chunk, "paused after one chunk");
+    // Its last row's offset committed (the offsets file holds the JSON
+    // of each offset): Debezium's key, with the Java-serialized key of
+    // row 200.
+    let offsets = s.dir.path().join("offsets");
+    let row_200 = "737200116a6176612e6c616e672e496e746567657212e2a0a4f781873802000149000576616c7565787200106a6176612e6c616e672e4e756d62657286ac951d0b94e08b0200007870000000c8";
+    wait_for("the chunk's offsets to be committed", WAIT, || {
+        let bytes = std::fs::read(&offsets).ok()?;
+        let text = String::from_utf8_lossy(&bytes);
+        (text.contains("incremental_snapshot_primary_key") && text.contains(row_200)).then_some(())
+    });
+    worker.kill();
+    worker.start(std::slice::from_ref(&s.connector));
+    // Not paused after a restart (Debezium keeps pauses in memory): the
+    // snapshot goes on from row 201.
+    let expected = table_rows(&s.db, &s.table);
+    let all = wait_for("the rest of the snapshot", WAIT, || {
+        assert!(worker.is_running(), "worker log:\n{}", worker.log_text());
+        let all = events(&s.topic);
+        (replay(&all) == expected).then_some(all)
+    });
+    let read: Vec<i64> = all
+        .iter()
+        .filter(|(op, ..)| op == "r")
+        .map(|(_, id, ..)| *id)
+        .collect();
+    assert_eq!(
+        read,
+        (1..=rows).chain([1_000_000]).collect::<Vec<_>>(),
+        "every row read once, in key order, none again after the restart"
+    );
+    worker.terminate();
+}
