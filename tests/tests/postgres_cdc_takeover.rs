@@ -2,7 +2,8 @@
 //! and streams a table and stops; Ferry, started on the same offsets file,
 //! connector name and slot, continues; then Debezium takes back from
 //! Ferry's offsets. Every row arrives exactly once: no change is lost at a
-//! handover and none is sent twice.
+//! handover and none is sent twice. An incremental snapshot is taken
+//! over the same way, mid-table, from the key position each stored.
 
 #[path = "jdbc_support/mod.rs"]
 mod jdbc_support;
@@ -154,4 +155,223 @@ fn debezium_and_ferry_take_over_from_each_other() {
     db.exec(&format!("SELECT pg_drop_replication_slot('{slot}')"));
     db.exec(&format!("DROP PUBLICATION {publication}"));
     db.exec(&format!("DROP TABLE {table}"));
+}
+
+/// Each event of `topic` as JSON, in order.
+fn events(topic: &str) -> Vec<Json> {
+    let n = usize::try_from(record_count(topic)).unwrap_or(0);
+    consume_records(topic, n, WAIT)
+        .into_iter()
+        .filter_map(|r| r.value)
+        .map(|v| serde_json::from_slice(&v).expect("a JSON event"))
+        .collect()
+}
+
+/// The ids of the incremental snapshot's rows in `topic`, in order.
+fn snapshot_ids(topic: &str) -> Vec<i64> {
+    events(topic)
+        .iter()
+        .filter(|e| e["payload"]["op"] == "r")
+        .filter_map(|e| e["payload"]["after"]["id"].as_i64())
+        .collect()
+}
+
+/// An event with what differs between two rows and two runs left out:
+/// the row, the clocks, the WAL positions.
+fn shape(event: &Json) -> Json {
+    let mut e = event.clone();
+    let p = &mut e["payload"];
+    p["after"] = Json::Null;
+    for k in ["ts_ms", "ts_us", "ts_ns"] {
+        p[k] = Json::Null;
+        p["source"][k] = Json::Null;
+    }
+    for k in ["lsn", "txId", "sequence"] {
+        p["source"][k] = Json::Null;
+    }
+    e
+}
+
+/// The Java serialization of `Object[]{Integer(n)}` as Debezium stores a
+/// chunk position, hex, without the array's header.
+fn serialized_int(n: i32) -> String {
+    format!(
+        "737200116a6176612e6c616e672e496e746567657212e2a0a4f781873802000149000576616c7565787200106a6176612e6c616e672e4e756d62657286ac951d0b94e08b0200007870{n:08x}"
+    )
+}
+
+fn wait_committed_position(offsets: &Path, n: i32) {
+    let key = serialized_int(n);
+    wait_for(&format!("the position of row {n} committed"), WAIT, || {
+        let text = String::from_utf8_lossy(&std::fs::read(offsets).ok()?).into_owned();
+        (text.contains("incremental_snapshot_primary_key") && text.contains(&key)).then_some(())
+    });
+}
+
+#[test]
+fn an_incremental_snapshot_is_taken_over_both_ways() {
+    require_kafka();
+    let plugin = Command::new(deploy_script("connect-plugin.sh"))
+        .arg("io.debezium:debezium-connector-postgres:3.6.1.Final")
+        .output()
+        .expect("run connect-plugin.sh");
+    assert!(
+        plugin.status.success(),
+        "{}",
+        String::from_utf8_lossy(&plugin.stderr)
+    );
+    let plugin = String::from_utf8_lossy(&plugin.stdout).trim().to_owned();
+
+    let db = Db::postgres();
+    let table = unique("inc_takeover").replace('-', "_");
+    let signal = unique("inc_takeover_signal").replace('-', "_");
+    let slot = unique("inc_takeover_slot").replace('-', "_");
+    let publication = unique("inc_takeover_pub").replace('-', "_");
+    let prefix = unique("itk");
+    let topic = format!("{prefix}.public.{table}");
+    let rows = 1000;
+    db.exec(&format!(
+        "CREATE TABLE {table} (id int PRIMARY KEY, v text NOT NULL)"
+    ));
+    insert(&db, &table, 1, rows);
+    db.exec(&format!(
+        "CREATE TABLE {signal} (id varchar(42) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048))"
+    ));
+
+    let dir = tempfile::tempdir().expect("a directory");
+    let include = format!("public.{table}");
+    let signal_id = format!("public.{signal}");
+    let connector = write_connector(
+        dir.path(),
+        &unique("inc-takeover-cdc"),
+        &[
+            (
+                "connector.class",
+                "io.debezium.connector.postgresql.PostgresConnector",
+            ),
+            ("tasks.max", "1"),
+            ("database.hostname", "127.0.0.1"),
+            ("database.port", "55432"),
+            ("database.user", "postgres"),
+            ("database.dbname", "postgres"),
+            ("database.sslmode", "disable"),
+            ("topic.prefix", &prefix),
+            ("plugin.name", "pgoutput"),
+            ("slot.name", &slot),
+            ("publication.name", &publication),
+            ("publication.autocreate.mode", "filtered"),
+            ("table.include.list", &include),
+            ("snapshot.mode", "no_data"),
+            ("signal.data.collection", &signal_id),
+            ("incremental.snapshot.chunk.size", "100"),
+            ("poll.interval.ms", "100"),
+        ],
+    );
+    let offsets = dir.path().join("offsets");
+    let mut ferry = Worker::new(dir.path(), &[]);
+    let port = free_port();
+    let connect_props = dir.path().join("connect.properties");
+    std::fs::write(
+        &connect_props,
+        format!(
+            "bootstrap.servers={}\nlisteners=http://127.0.0.1:{port}\nplugin.path={plugin}\n\
+             offset.storage.file.filename={}\noffset.flush.interval.ms=1000\n\
+             key.converter=org.apache.kafka.connect.json.JsonConverter\n\
+             value.converter=org.apache.kafka.connect.json.JsonConverter\n",
+            bootstrap(),
+            offsets.display()
+        ),
+    )
+    .expect("connect.properties");
+    let pause = |id: &str| {
+        db.exec(&format!(
+            "INSERT INTO {signal} VALUES ('{id}', 'pause-snapshot', NULL)"
+        ))
+    };
+
+    // Debezium: streaming (a change made once the slot exists arrives),
+    // then a snapshot requested and paused in one transaction: it reads
+    // rows 0..99 (0 the marker) and waits. Stopped once that position is committed.
+    let mut connect = KafkaConnect::new(connect_props.clone(), port);
+    connect.start(&[Path::new(&connector)]);
+    wait_for("Debezium to stream", WAIT, || {
+        db.exec(&format!(
+            "INSERT INTO {table} VALUES (0, 'marker') ON CONFLICT (id) DO UPDATE SET v = 'again'"
+        ));
+        counts(&topic).contains_key(&0).then_some(())
+    });
+    db.exec(&format!(
+        "BEGIN; \
+         INSERT INTO {signal} VALUES ('takeover-1', 'execute-snapshot', \
+           '{{\"data-collections\": [\"{signal_id_table}\"], \"type\": \"incremental\"}}'); \
+         INSERT INTO {signal} VALUES ('takeover-2', 'pause-snapshot', NULL); \
+         COMMIT",
+        signal_id_table = include
+    ));
+    wait_for("Debezium's first chunk", WAIT, || {
+        (snapshot_ids(&topic).len() >= 100).then_some(())
+    });
+    wait_committed_position(&offsets, 99);
+    connect.stop();
+    assert_eq!(snapshot_ids(&topic), (0..100).collect::<Vec<_>>());
+
+    // Ferry goes on from Debezium's position (a pause sent while nothing
+    // ran stops it after one chunk: 100..199).
+    pause("takeover-3");
+    ferry.start(std::slice::from_ref(&connector));
+    wait_for("Ferry's chunk", WAIT, || {
+        assert!(ferry.is_running(), "{}", ferry.log_text());
+        (snapshot_ids(&topic).len() >= 200).then_some(())
+    });
+    wait_committed_position(&offsets, 199);
+    assert!(ferry.terminate().success(), "{}", ferry.log_text());
+    assert_eq!(
+        snapshot_ids(&topic),
+        (0..200).collect::<Vec<_>>(),
+        "Ferry read on from Debezium's position; log:\n{}",
+        ferry.log_text()
+    );
+
+    // Debezium takes the rest from Ferry's position.
+    let mut connect = KafkaConnect::new(connect_props.clone(), port);
+    connect.start(&[Path::new(&connector)]);
+    wait_for("the rest of the snapshot", WAIT, || {
+        (snapshot_ids(&topic).len() > rows as usize).then_some(())
+    });
+    connect.stop();
+    assert_eq!(
+        snapshot_ids(&topic),
+        (0..=rows).collect::<Vec<_>>(),
+        "every row once, in key order"
+    );
+
+    // Ferry's snapshot events are Debezium's, apart from the row, the
+    // clocks and the WAL positions.
+    let all = events(&topic);
+    let read = |id: i64| {
+        all.iter()
+            .find(|e| e["payload"]["op"] == "r" && e["payload"]["after"]["id"] == id)
+            .map(shape)
+            .expect("a snapshot event")
+    };
+    assert_eq!(
+        read(150),
+        read(50),
+        "Ferry's event (row 150) against Debezium's (row 50)"
+    );
+    assert_eq!(
+        read(150),
+        read(500),
+        "Ferry's against Debezium's after the takeover"
+    );
+
+    wait_for("the slot to be released", WAIT, || {
+        let active = db.query_text(&format!(
+            "SELECT active::text FROM pg_replication_slots WHERE slot_name = '{slot}'"
+        ));
+        (active.first().map(|r| r[0].as_str()) != Some("true")).then_some(())
+    });
+    db.exec(&format!("SELECT pg_drop_replication_slot('{slot}')"));
+    db.exec(&format!("DROP PUBLICATION {publication}"));
+    db.exec(&format!("DROP TABLE {table}, {signal}"));
 }

@@ -22,7 +22,7 @@ use ferry_api::data::{Struct, Value};
 use regex::Regex;
 use serde_json::Value as Json;
 use sqlx::{PgConnection, Row};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::catalog;
 use crate::config::{
@@ -612,6 +612,7 @@ impl IncrementalSnapshot {
         }
         self.window_open = false;
         let rows: Vec<WindowRow> = self.window.drain(..).flatten().collect();
+        debug!(chunk = %id, rows = rows.len(), "window closed");
         self.window_index.clear();
         let mut events = Vec::with_capacity(rows.len());
         let Some(table) = self.table.take() else {
@@ -619,6 +620,7 @@ impl IncrementalSnapshot {
         };
         let result = self.window_events(&table, rows, position, settings, now_us, &mut events);
         self.table = Some(table);
+        self.refresh_offset();
         result.map(|()| Some(events))
     }
 
@@ -633,12 +635,19 @@ impl IncrementalSnapshot {
     ) -> Result<(), IncrementalError> {
         let schema = &table.schema;
         for row in rows {
+            // Each row's offset holds its own key; the rest of the
+            // snapshot's state is the same for the whole window.
+            let primary_key = javaser::to_hex(Some(&row.position));
             self.last_sent = Some(row.position);
-            self.refresh_offset();
             let mut offset = position.clone();
             offset.ts_usec = Some(now_us);
             offset.snapshot = None;
-            offset.incremental = self.offset.clone();
+            offset.incremental = self.offset.as_ref().map(|base| {
+                Arc::new(IncrementalOffset {
+                    primary_key,
+                    ..IncrementalOffset::clone(base)
+                })
+            });
             let info = SourceInfo {
                 ts_us: now_us,
                 snapshot: SnapshotRecord::Incremental,
@@ -736,6 +745,16 @@ impl IncrementalSnapshot {
                 }
             }
         }
+        // The close watermark's commit waits for its WAL flush even where
+        // synchronous_commit is off: the stream only carries flushed WAL,
+        // and every chunk waits for this row to come back through it.
+        let mut tx = sqlx::Connection::begin(&mut *db)
+            .await
+            .map_err(failed("cannot write the window's close watermark"))?;
+        sqlx::query("SET LOCAL synchronous_commit = on")
+            .execute(&mut *tx)
+            .await
+            .map_err(failed("cannot write the window's close watermark"))?;
         match self.strategy {
             WatermarkingStrategy::InsertInsert => {
                 sqlx::query(&format!("INSERT INTO {signal_sql} VALUES ($1, $2, $3)"))
@@ -746,18 +765,22 @@ impl IncrementalSnapshot {
                         java_instant(self.open_timestamp_us),
                         java_instant(crate::task::now_micros())
                     ))
-                    .execute(&mut *db)
+                    .execute(&mut *tx)
                     .await
                     .map_err(failed("cannot write the window's close watermark"))?;
             }
             WatermarkingStrategy::InsertDelete => {
                 sqlx::query(&format!("DELETE FROM {signal_sql} WHERE id = $1"))
                     .bind(format!("{chunk_id}-open"))
-                    .execute(&mut *db)
+                    .execute(&mut *tx)
                     .await
                     .map_err(failed("cannot remove the window's open watermark"))?;
             }
         }
+        tx.commit()
+            .await
+            .map_err(failed("cannot write the window's close watermark"))?;
+        debug!(chunk = %chunk_id, rows = self.window.len(), "chunk read");
         Ok(())
     }
 
@@ -867,7 +890,9 @@ impl IncrementalSnapshot {
             sql.push_str(&format!(" WHERE {}", conditions.join(" AND ")));
         }
         sql.push_str(&format!(" ORDER BY {key_list} LIMIT {}", self.chunk_size));
-        let mut query = sqlx::query(&sql);
+        // Planned for its bounds each time: a cached generic plan does not
+        // know the range is a chunk, and sorts the rest of the table.
+        let mut query = sqlx::query(&sql).persistent(false);
         for b in &binds {
             query = query.bind(b.as_str());
         }

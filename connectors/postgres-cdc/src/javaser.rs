@@ -243,9 +243,11 @@ pub fn to_hex(key: Option<&[KeyValue]>) -> String {
             }
         }
     }
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut hex = String::with_capacity(w.out.len() * 2);
     for b in w.out {
-        hex.push_str(&format!("{b:02x}"));
+        hex.push(char::from(DIGITS[usize::from(b >> 4)]));
+        hex.push(char::from(DIGITS[usize::from(b & 0xf)]));
     }
     hex
 }
