@@ -405,16 +405,14 @@ impl Reader<'_> {
                 let index = self.handles.len();
                 self.handles.push(Handled::Other);
                 // Superclasses' fields come first; Number has none.
-                if let Some(s) = superclass.as_deref() {
-                    if let Handled::Class {
-                        name: sname,
-                        fields: sfields,
-                        ..
-                    } = s
-                    {
-                        if !sfields.is_empty() {
-                            return self.fail(format!("{sname} has fields"));
-                        }
+                if let Some(Handled::Class {
+                    name: sname,
+                    fields: sfields,
+                    ..
+                }) = superclass.as_deref()
+                {
+                    if !sfields.is_empty() {
+                        return self.fail(format!("{sname} has fields"));
                     }
                 }
                 let mut values = Vec::with_capacity(fields.len());
@@ -446,7 +444,7 @@ pub fn from_hex(hex: &str) -> Result<Option<Vec<KeyValue>>, SerError> {
         at,
         reason: "not hexadecimal".into(),
     };
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return Err(bad(hex.len() / 2));
     }
     let bytes = (0..hex.len() / 2)
