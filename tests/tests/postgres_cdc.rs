@@ -85,11 +85,11 @@ fn a_table_is_snapshotted_streamed_and_survives_a_kill() {
     let include = format!("public.{table}");
     let name = unique("cdc-e2e");
     let dir = tempfile::tempdir().expect("a directory");
-    let connector = write_connector(
-        dir.path(),
-        "cdc",
-        &connector_props(&name, &prefix, &slot, &publication, &include),
-    );
+    // Fetches of 30 rows taken by polls of 7: rows are turned into events
+    // across both boundaries.
+    let mut props = connector_props(&name, &prefix, &slot, &publication, &include);
+    props.extend([("snapshot.fetch.size", "30"), ("max.batch.size", "7")]);
+    let connector = write_connector(dir.path(), "cdc", &props);
     let mut worker = Worker::new(dir.path(), &[]);
     worker.start(std::slice::from_ref(&connector));
     let topic = format!("{prefix}.public.{table}");
@@ -104,6 +104,12 @@ fn a_table_is_snapshotted_streamed_and_survives_a_kill() {
     assert_eq!(first["payload"]["source"]["snapshot"], "first");
     assert_eq!(first["payload"]["source"]["connector"], "postgresql");
     assert_eq!(first["payload"]["after"]["name"], "row 1");
+    let marker = |r: &Consumed| -> Json {
+        let v: Json = serde_json::from_slice(r.value.as_deref().expect("a value")).expect("JSON");
+        v["payload"]["source"]["snapshot"].clone()
+    };
+    assert_eq!(marker(&snapshot[1]), "true");
+    assert_eq!(marker(&snapshot[99]), "last");
     assert_eq!(
         ops(&snapshot),
         (1..=100).map(|i| ("r".to_owned(), i)).collect::<Vec<_>>()

@@ -136,6 +136,10 @@ pub struct Snapshot {
     /// The table being read (its cursor open), or the next to open.
     current: usize,
     cursor_open: bool,
+    /// Rows fetched from the cursor and not yet turned into events.
+    fetched: std::collections::VecDeque<sqlx::postgres::PgRow>,
+    /// The cursor returned its last rows.
+    cursor_exhausted: bool,
     rows_in_table: u64,
     table_ts_us: i64,
     held_row: Option<HeldRow>,
@@ -231,6 +235,8 @@ impl Snapshot {
             fetch_size: config.snapshot_fetch_size.max(1),
             current: 0,
             cursor_open: false,
+            fetched: std::collections::VecDeque::new(),
+            cursor_exhausted: false,
             rows_in_table: 0,
             table_ts_us: now_us,
             held_row: None,
@@ -273,19 +279,28 @@ impl Snapshot {
             if !self.cursor_open {
                 self.open_cursor(now_us()).await?;
             }
-            // Not a prepared statement kept for the next table: a FETCH's
-            // row description is its cursor's at preparation.
-            let rows = sqlx::query(&format!(
-                "FETCH FORWARD {} FROM {}",
-                self.fetch_size,
-                self.cursor()
-            ))
-            .persistent(false)
-            .fetch_all(&mut self.db)
-            .await
-            .map_err(failed(format!("cannot read {}", self.qualified())))?;
-            let exhausted = rows.len() < self.fetch_size;
-            for row in &rows {
+            if self.fetched.is_empty() && !self.cursor_exhausted {
+                // Not a prepared statement kept for the next table: a
+                // FETCH's row description is its cursor's at preparation.
+                let rows = sqlx::query(&format!(
+                    "FETCH FORWARD {} FROM {}",
+                    self.fetch_size,
+                    self.cursor()
+                ))
+                .persistent(false)
+                .fetch_all(&mut self.db)
+                .await
+                .map_err(failed(format!("cannot read {}", self.qualified())))?;
+                self.cursor_exhausted = rows.len() < self.fetch_size;
+                self.fetched = rows.into();
+            }
+            // Rows become events only as the poll takes them: a fetch
+            // holds `snapshot.fetch.size` rows, a poll `max.batch.size`
+            // events, not the events of a whole fetch.
+            while out.len() < max {
+                let Some(row) = self.fetched.pop_front() else {
+                    break;
+                };
                 let mut texts: Vec<Option<&str>> = Vec::with_capacity(row.len());
                 for i in 0..row.len() {
                     texts.push(row.try_get::<Option<&str>, _>(i).map_err(|source| {
@@ -310,6 +325,7 @@ impl Snapshot {
                     number: self.rows_in_table,
                 });
             }
+            let exhausted = self.fetched.is_empty() && self.cursor_exhausted;
             if exhausted {
                 if let Some(last) = self.held_row.take() {
                     self.release_row(last, true, &now_us, &mut out)?;
@@ -361,6 +377,7 @@ impl Snapshot {
             .await
             .map_err(failed(format!("cannot read {}.{}", t.schema, t.table)))?;
         self.cursor_open = true;
+        self.cursor_exhausted = false;
         self.rows_in_table = 0;
         self.table_ts_us = now_us;
         Ok(())
