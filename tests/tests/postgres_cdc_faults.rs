@@ -3,7 +3,7 @@
 //! repeat nothing (no change event, no transaction BEGIN or END); refusals (an unknown role, a role without the
 //! replication privilege, a slot another session holds, a slot dropped
 //! while streaming, `wal_level` not logical) fail the task with a trace
-//! naming the cause.
+//! naming the cause. A snapshot cut by a server crash is taken again.
 //!
 //! A server taking TCP over TLS only is streamed from with its certificate
 //! verified, and refuses a connector without TLS or trusting another CA.
@@ -329,6 +329,95 @@ fn a_restarted_server_and_cut_connections_lose_and_repeat_nothing() {
         log.matches("replication stream reconnected").count(),
         3,
         "{log}"
+    );
+    worker.terminate();
+}
+
+#[test]
+fn a_snapshot_cut_by_a_server_crash_is_taken_again() {
+    require_kafka();
+    let pg = OwnPostgres::start("-c synchronous_commit=on");
+    let db = pg.db();
+    let table = "cut";
+    let rows: i64 = 200_000;
+    db.exec(&format!(
+        "CREATE TABLE {table} (id bigint PRIMARY KEY, note text)"
+    ));
+    db.exec(&format!(
+        "INSERT INTO {table} SELECT g, repeat('n', 100) FROM generate_series(1, {rows}) g"
+    ));
+    db.exec("CREATE TABLE cut_after (id bigint PRIMARY KEY, note text)");
+    let slot = "cut_slot";
+    let prefix = unique("cdc-cut");
+    let topic = format!("{prefix}.public.{table}");
+    let dir = tempfile::tempdir().expect("a directory");
+    let mut worker = Worker::new(dir.path(), &[]);
+    worker.start(&[]);
+    create(
+        &worker,
+        "cut",
+        cdc_config(
+            pg.port,
+            &prefix,
+            slot,
+            table,
+            &[("table.include.list", "public.cut,public.cut_after")],
+        ),
+    );
+    // The server crashes while the snapshot is being read.
+    wait_for("part of the snapshot", WAIT, || {
+        (record_count(&topic) >= 2_000).then_some(())
+    });
+    pg.script(&["stop", "--immediate"]);
+    let sent_before = record_count(&topic);
+    assert!(
+        sent_before < rows,
+        "the crash came before the snapshot's end"
+    );
+    pg.script(&["start"]);
+
+    // The task started over: the whole snapshot again, then streaming.
+    wait_for("the snapshot taken again", WAIT, || {
+        assert_ne!(
+            task_state(&worker, "cut")["state"],
+            "FAILED",
+            "{}",
+            worker.log_text()
+        );
+        (record_count(&topic) >= sent_before + rows).then_some(())
+    });
+    db.exec("INSERT INTO cut_after VALUES (1, 'after')");
+    wait_for("a change streamed after the snapshot", WAIT, || {
+        let after = consume_records(
+            &format!("{prefix}.public.cut_after"),
+            1,
+            Duration::from_secs(1),
+        );
+        creates(&after).contains_key(&1).then_some(())
+    });
+    let records = consume_records(
+        &topic,
+        usize::try_from(record_count(&topic)).unwrap_or(0),
+        Duration::from_secs(300),
+    );
+    let mut read = std::collections::BTreeSet::new();
+    let mut last = 0;
+    for value in records.iter().filter_map(|r| r.value.as_deref()) {
+        let event: Json = serde_json::from_slice(value).expect("a JSON event");
+        if event["payload"]["op"] == "r" {
+            read.insert(event["payload"]["after"]["id"].as_i64().expect("an id"));
+            if event["payload"]["source"]["snapshot"] == "last" {
+                last += 1;
+            }
+        }
+    }
+    assert_eq!(read.len() as i64, rows, "every row read");
+    assert_eq!(last, 1, "one snapshot completed");
+    assert_eq!(task_state(&worker, "cut")["state"], "RUNNING");
+    assert!(
+        worker.log_text().contains("the task started over"),
+        "{}",
+        worker.log_text()
     );
     worker.terminate();
 }

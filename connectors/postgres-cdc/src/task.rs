@@ -25,12 +25,21 @@ use crate::incremental::{self, IncrementalError, IncrementalSnapshot, Signal, Sn
 use crate::lsn::Lsn;
 use crate::offsets::{self, PgOffset};
 use crate::pgoutput::{self, Message};
-use crate::snapshot::{Snapshot, View};
+use crate::snapshot::{Snapshot, SnapshotError, View};
 use crate::stream::{ChangeEvent, ChangeStream, ContextHeaders, StreamSettings};
 use crate::values::Modes;
 
+/// A failed statement; a lost connection is retriable (the task starts
+/// over, see [`PostgresCdcTask::schedule_restart`]).
 fn failed(what: &str) -> impl Fn(sqlx::Error) -> ConnectError + '_ {
-    move |e| ConnectError::caused_by(format!("{what}: {e}"), e)
+    move |e| {
+        let message = format!("{what}: {e}");
+        if sqlx_transient(&e) {
+            ConnectError::retriable_caused_by(message, e)
+        } else {
+            ConnectError::caused_by(message, e)
+        }
+    }
 }
 
 /// The streaming source task.
@@ -70,6 +79,11 @@ pub struct PostgresCdcTask {
     replay_upto: Option<(Lsn, Lsn)>,
     /// Incremental snapshots on request (kept across reconnections).
     incremental: Option<IncrementalSnapshot>,
+    /// The configuration the task started with, to start over.
+    props: Option<Props>,
+    /// A connection other than the replication session was lost (the
+    /// snapshot's, the catalog's): when to start the task over.
+    restart: Option<Instant>,
 }
 
 /// Whether a failed replication session is worth opening again: the
@@ -347,7 +361,18 @@ impl PostgresCdcTask {
         let events = snapshot
             .next_events(config.max_batch_size, now_micros)
             .await
-            .map_err(|e| ConnectError::caused_by(format!("the snapshot failed: {e}"), e))?;
+            .map_err(|e| {
+                let message = format!("the snapshot failed: {e}");
+                match &e {
+                    SnapshotError::Database { source, .. } if sqlx_transient(source) => {
+                        ConnectError::retriable_caused_by(message, e)
+                    }
+                    _ => ConnectError::caused_by(message, e),
+                }
+            })?;
+        if !events.is_empty() {
+            self.reconnect_attempts = 0;
+        }
         if snapshot.is_done() {
             let position = snapshot.position().clone();
             self.snapshot = None;
@@ -819,122 +844,9 @@ pub(crate) fn now_micros() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
 }
 
-#[async_trait]
-impl SourceTask for PostgresCdcTask {
-    async fn start(
-        &mut self,
-        props: Props,
-        context: SourceTaskContext,
-    ) -> Result<(), ConnectError> {
-        let config = CdcConfig::parse(&props).map_err(|e| ConnectError::config(e.to_string()))?;
-        let mut db = Self::connect(&config).await?;
-        let wal_level: String = sqlx::query("SHOW wal_level")
-            .fetch_one(&mut db)
-            .await
-            .map_err(failed("cannot read wal_level"))?
-            .get(0);
-        let streams = config.snapshot_mode != SnapshotMode::InitialOnly;
-        if streams && wal_level != "logical" {
-            return Err(ConnectError::config(format!(
-                "PostgreSQL's wal_level is {wal_level}; logical decoding needs wal_level=logical"
-            )));
-        }
-        self.run_id = uuid::Builder::from_random_bytes(rand_id().to_be_bytes())
-            .into_uuid()
-            .to_string();
-        self.partition = Arc::new(offsets::partition(&config.topic_prefix));
-        let stored_map = context.offset_storage_reader().offset(&self.partition);
-        let mut stored = match &stored_map {
-            Some(m) => PgOffset::from_map(m).map_err(|e| ConnectError::config(e.to_string()))?,
-            None => PgOffset::default(),
-        };
-        let mut offset_exists = stored_map.is_some();
-        let in_progress = stored.snapshot.is_some();
-        let slot = if streams {
-            slot_restart_lsn(&mut db, &config.slot_name).await?
-        } else {
-            None
-        };
-        // A stored position the slot no longer has (Debezium's log
-        // position check): a snapshot fills the gap in when_needed mode,
-        // any other mode refuses to skip changes silently.
-        if streams && offset_exists && !in_progress {
-            let available = match (&slot, stored.lsn_proc) {
-                (None, _) => false,
-                (Some(Some(restart)), Some(processed)) => *restart <= processed,
-                (Some(_), _) => true,
-            };
-            if !available {
-                if config.snapshot_mode == SnapshotMode::WhenNeeded {
-                    warn!(slot = %config.slot_name, "the last recorded offset is no longer available on the server; snapshotting to fill the gap");
-                    stored = PgOffset::default();
-                    offset_exists = false;
-                } else {
-                    return Err(ConnectError::config(format!(
-                        "The connector is trying to read change stream starting at {:?}, but this is no longer available on the server (replication slot {} {}). Reconfigure the connector to use a snapshot mode when needed.",
-                        stored.to_map(),
-                        config.slot_name,
-                        if slot.is_none() { "does not exist" } else { "is past it" }
-                    )));
-                }
-            }
-        }
-        let snapshot_data = match config.snapshot_mode {
-            SnapshotMode::Always => true,
-            SnapshotMode::NoData => false,
-            _ => !offset_exists || in_progress,
-        };
-        if in_progress && snapshot_data {
-            info!(
-                "a previous snapshot was cancelled before completion; a new snapshot will be taken"
-            );
-        }
-        if streams {
-            Self::ensure_publication(&mut db, &config).await?;
-        }
-        // The slot: created before the snapshot, so that the changes made
-        // while it runs are streamed after it.
-        let mut gated = None;
-        let mut view = View::Own;
-        if streams {
-            match slot {
-                None if snapshot_data => {
-                    let (client, snapshot_name, lsn) = create_slot_exporting(&config).await?;
-                    gated = Some(client);
-                    view = View::Exported { snapshot_name, lsn };
-                }
-                _ => Self::ensure_slot(&mut db, &config, context.stop_signal()).await?,
-            }
-        }
-        self.next_heartbeat = config.heartbeat_interval.map(|i| Instant::now() + i);
-        self.context = Some(context);
-        if snapshot_data {
-            let snapshot_db = Self::connect(&config).await?;
-            let snapshot = Snapshot::begin(
-                snapshot_db,
-                view,
-                &config,
-                self.stream_settings(&config),
-                now_micros(),
-            )
-            .await
-            .map_err(|e| {
-                ConnectError::retriable_caused_by(format!("cannot start the snapshot: {e}"), e)
-            })?;
-            self.snapshot = Some(snapshot);
-            self.pending_stream = gated;
-            self.stored = stored;
-        } else if streams {
-            self.start_streaming(&config, stored, None).await?;
-        } else {
-            self.stored = stored;
-        }
-        self.catalog = Some(db);
-        self.config = Some(config);
-        Ok(())
-    }
-
-    async fn poll(&mut self) -> Result<Vec<SourceRecord>, ConnectError> {
+impl PostgresCdcTask {
+    /// One poll: the snapshot's next events, or the stream's.
+    async fn poll_once(&mut self) -> Result<Vec<SourceRecord>, ConnectError> {
         if self.snapshot.is_some() {
             return self.poll_snapshot().await;
         }
@@ -1095,6 +1007,206 @@ impl SourceTask for PostgresCdcTask {
         }
         records.extend(self.heartbeat().await?);
         Ok(records)
+    }
+
+    /// A transient failure outside the replication session: the task
+    /// starts over after `retriable.restart.connector.wait.ms` (up to
+    /// `errors.max.retries` times in a row), from the committed offset, as
+    /// Debezium restarts its task. A snapshot cut short is taken again.
+    fn schedule_restart(&mut self, cause: String) -> Result<(), ConnectError> {
+        let Some(config) = self.config.as_ref() else {
+            return Err(ConnectError::other(cause));
+        };
+        if config
+            .errors_max_retries
+            .is_some_and(|max| self.reconnect_attempts >= max)
+        {
+            return Err(ConnectError::other(format!(
+                "{cause}; gave up after {} restarts (errors.max.retries)",
+                self.reconnect_attempts
+            )));
+        }
+        self.reconnect_attempts += 1;
+        warn!(
+            attempt = self.reconnect_attempts,
+            wait_ms = config.retriable_restart_wait.as_millis() as u64,
+            "{cause}; starting the task over"
+        );
+        self.restart = Some(Instant::now() + config.retriable_restart_wait);
+        Ok(())
+    }
+
+    /// Closes every session (the slot stays) and starts again.
+    async fn start_over(&mut self, at: Instant) -> Result<Vec<SourceRecord>, ConnectError> {
+        let (Some(stop), Some(context), Some(props)) =
+            (self.stop_signal(), self.context.clone(), self.props.clone())
+        else {
+            return Err(ConnectError::other("the task was not started"));
+        };
+        if stop
+            .unless_stopped(tokio::time::sleep_until(at.into()))
+            .await
+            .is_none()
+        {
+            return Ok(Vec::new());
+        }
+        self.restart = None;
+        self.snapshot = None;
+        self.pending_stream = None;
+        self.stream = None;
+        self.incremental = None;
+        self.resume = None;
+        self.open_tx = None;
+        self.reconnect = None;
+        self.last_sent = None;
+        self.replay_upto = None;
+        if let Some(mut client) = self.client.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(1), client.shutdown()).await;
+        }
+        if let Some(db) = self.catalog.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(1), db.close()).await;
+        }
+        match self.start(props, context).await {
+            Ok(()) => {
+                info!("the task started over");
+                Ok(Vec::new())
+            }
+            Err(e) if e.is_retriable() => {
+                self.schedule_restart(e.to_string())?;
+                Ok(Vec::new())
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[async_trait]
+impl SourceTask for PostgresCdcTask {
+    async fn start(
+        &mut self,
+        props: Props,
+        context: SourceTaskContext,
+    ) -> Result<(), ConnectError> {
+        let config = CdcConfig::parse(&props).map_err(|e| ConnectError::config(e.to_string()))?;
+        self.props = Some(props);
+        let mut db = Self::connect(&config).await?;
+        let wal_level: String = sqlx::query("SHOW wal_level")
+            .fetch_one(&mut db)
+            .await
+            .map_err(failed("cannot read wal_level"))?
+            .get(0);
+        let streams = config.snapshot_mode != SnapshotMode::InitialOnly;
+        if streams && wal_level != "logical" {
+            return Err(ConnectError::config(format!(
+                "PostgreSQL's wal_level is {wal_level}; logical decoding needs wal_level=logical"
+            )));
+        }
+        self.run_id = uuid::Builder::from_random_bytes(rand_id().to_be_bytes())
+            .into_uuid()
+            .to_string();
+        self.partition = Arc::new(offsets::partition(&config.topic_prefix));
+        let stored_map = context.offset_storage_reader().offset(&self.partition);
+        let mut stored = match &stored_map {
+            Some(m) => PgOffset::from_map(m).map_err(|e| ConnectError::config(e.to_string()))?,
+            None => PgOffset::default(),
+        };
+        let mut offset_exists = stored_map.is_some();
+        let in_progress = stored.snapshot.is_some();
+        let slot = if streams {
+            slot_restart_lsn(&mut db, &config.slot_name).await?
+        } else {
+            None
+        };
+        // A stored position the slot no longer has (Debezium's log
+        // position check): a snapshot fills the gap in when_needed mode,
+        // any other mode refuses to skip changes silently.
+        if streams && offset_exists && !in_progress {
+            let available = match (&slot, stored.lsn_proc) {
+                (None, _) => false,
+                (Some(Some(restart)), Some(processed)) => *restart <= processed,
+                (Some(_), _) => true,
+            };
+            if !available {
+                if config.snapshot_mode == SnapshotMode::WhenNeeded {
+                    warn!(slot = %config.slot_name, "the last recorded offset is no longer available on the server; snapshotting to fill the gap");
+                    stored = PgOffset::default();
+                    offset_exists = false;
+                } else {
+                    return Err(ConnectError::config(format!(
+                        "The connector is trying to read change stream starting at {:?}, but this is no longer available on the server (replication slot {} {}). Reconfigure the connector to use a snapshot mode when needed.",
+                        stored.to_map(),
+                        config.slot_name,
+                        if slot.is_none() { "does not exist" } else { "is past it" }
+                    )));
+                }
+            }
+        }
+        let snapshot_data = match config.snapshot_mode {
+            SnapshotMode::Always => true,
+            SnapshotMode::NoData => false,
+            _ => !offset_exists || in_progress,
+        };
+        if in_progress && snapshot_data {
+            info!(
+                "a previous snapshot was cancelled before completion; a new snapshot will be taken"
+            );
+        }
+        if streams {
+            Self::ensure_publication(&mut db, &config).await?;
+        }
+        // The slot: created before the snapshot, so that the changes made
+        // while it runs are streamed after it.
+        let mut gated = None;
+        let mut view = View::Own;
+        if streams {
+            match slot {
+                None if snapshot_data => {
+                    let (client, snapshot_name, lsn) = create_slot_exporting(&config).await?;
+                    gated = Some(client);
+                    view = View::Exported { snapshot_name, lsn };
+                }
+                _ => Self::ensure_slot(&mut db, &config, context.stop_signal()).await?,
+            }
+        }
+        self.next_heartbeat = config.heartbeat_interval.map(|i| Instant::now() + i);
+        self.context = Some(context);
+        if snapshot_data {
+            let snapshot_db = Self::connect(&config).await?;
+            let snapshot = Snapshot::begin(
+                snapshot_db,
+                view,
+                &config,
+                self.stream_settings(&config),
+                now_micros(),
+            )
+            .await
+            .map_err(|e| {
+                ConnectError::retriable_caused_by(format!("cannot start the snapshot: {e}"), e)
+            })?;
+            self.snapshot = Some(snapshot);
+            self.pending_stream = gated;
+            self.stored = stored;
+        } else if streams {
+            self.start_streaming(&config, stored, None).await?;
+        } else {
+            self.stored = stored;
+        }
+        self.catalog = Some(db);
+        self.config = Some(config);
+        Ok(())
+    }
+
+    async fn poll(&mut self) -> Result<Vec<SourceRecord>, ConnectError> {
+        if let Some(at) = self.restart {
+            return self.start_over(at).await;
+        }
+        match self.poll_once().await {
+            Err(e) if e.is_retriable() => {
+                self.schedule_restart(e.to_string())?;
+                Ok(Vec::new())
+            }
+            polled => polled,
+        }
     }
 
     /// The offsets up to some record were committed: the slot may drop
