@@ -32,7 +32,7 @@ use crate::events::{EventError, Operation, SnapshotRecord, SourceInfo, TableSche
 use crate::javaser::{self, KeyValue};
 use crate::offsets::{IncrementalOffset, PgOffset};
 use crate::pgoutput::Column;
-use crate::snapshot::{self, captured_tables};
+use crate::snapshot::{self, captured_tables, quote_ident};
 use crate::stream::{ChangeEvent, StreamSettings};
 use crate::values::Modes;
 
@@ -272,10 +272,6 @@ fn key_text(v: &KeyValue) -> Option<String> {
         KeyValue::Str(s) => s.clone(),
         KeyValue::Uuid(u) => uuid::Uuid::from_u128(*u).to_string(),
     })
-}
-
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// The table being read: its event shape and the columns chunks are cut

@@ -82,7 +82,8 @@ fn failed(what: impl Into<String>) -> impl FnOnce(sqlx::Error) -> SnapshotError 
     move |source| SnapshotError::Database { what, source }
 }
 
-fn quote_ident(name: &str) -> String {
+/// `name` as a quoted SQL identifier.
+pub(crate) fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 

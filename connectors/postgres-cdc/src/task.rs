@@ -25,7 +25,7 @@ use crate::incremental::{self, IncrementalError, IncrementalSnapshot, Signal, Sn
 use crate::lsn::Lsn;
 use crate::offsets::{self, PgOffset};
 use crate::pgoutput::{self, Message};
-use crate::snapshot::{Snapshot, SnapshotError, View};
+use crate::snapshot::{quote_ident, Snapshot, SnapshotError, View};
 use crate::stream::{ChangeEvent, ChangeStream, ContextHeaders, StreamSettings};
 use crate::values::Modes;
 
@@ -810,10 +810,6 @@ async fn slot_restart_lsn(
         r.get::<Option<String>, _>(0)
             .and_then(|t| t.parse::<Lsn>().ok())
     }))
-}
-
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// The captured tables, quoted, for a filtered publication.
