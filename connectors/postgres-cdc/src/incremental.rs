@@ -540,25 +540,21 @@ impl IncrementalSnapshot {
         };
         let stops = |id: &str| patterns.iter().any(|r| r.is_match(id));
         let current_stops = self.collections.front().is_some_and(|c| stops(&c.id));
-        let current = if current_stops {
-            None
-        } else {
-            self.collections.pop_front()
-        };
         let before = self.collections.len();
         self.collections.retain(|c| !stops(&c.id));
         info!(
-            removed = before - self.collections.len() + usize::from(current_stops),
+            removed = before - self.collections.len(),
             "tables removed from the incremental snapshot"
         );
-        if let Some(c) = current {
-            self.collections.push_front(c);
-        } else {
-            // The current table: its chunk is dropped, the next table
-            // starts with the next chunk.
+        if current_stops {
+            // The chunk read of the current table is dropped; the close
+            // watermark still to come reads the next table's first chunk.
             self.window.clear();
             self.window_index.clear();
-            self.next_collection();
+            self.table = None;
+            self.chunk_end = None;
+            self.last_sent = None;
+            self.maximum_key = None;
         }
         if !self.running() {
             info!("the incremental snapshot was stopped");
@@ -1048,6 +1044,57 @@ impl IncrementalSnapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn snapshot_of(tables: &[&str]) -> IncrementalSnapshot {
+        let props: ferry_api::Props = [
+            ("topic.prefix", "shop"),
+            ("database.hostname", "localhost"),
+            ("database.user", "postgres"),
+            ("database.dbname", "postgres"),
+            ("plugin.name", "pgoutput"),
+            ("signal.data.collection", "public.signals"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let config = CdcConfig::parse(&props).unwrap();
+        let mut s =
+            IncrementalSnapshot::new(&config, Modes::default(), &PgOffset::default()).unwrap();
+        for t in tables {
+            s.collections.push_back(DataCollection {
+                id: (*t).to_owned(),
+                additional_condition: None,
+                surrogate_key: None,
+            });
+        }
+        s.last_sent = Some(vec![KeyValue::Int(5)]);
+        s.refresh_offset();
+        s
+    }
+
+    fn ids(s: &IncrementalSnapshot) -> Vec<&str> {
+        s.collections.iter().map(|c| c.id.as_str()).collect()
+    }
+
+    #[test]
+    fn stop_snapshot_removes_the_tables_it_names() {
+        let mut s = snapshot_of(&["public.a", "public.b", "public.c"]);
+        s.stop(&["public.b".to_owned()]);
+        assert_eq!(ids(&s), ["public.a", "public.c"]);
+        assert_eq!(
+            s.last_sent,
+            Some(vec![KeyValue::Int(5)]),
+            "the current table goes on"
+        );
+        // The current table stopped: the next one is current, from its start.
+        s.stop(&["public\\.a".to_owned()]);
+        assert_eq!(ids(&s), ["public.c"]);
+        assert_eq!(s.last_sent, None);
+        // No table named: all of them.
+        s.stop(&[]);
+        assert!(!s.running());
+        assert_eq!(s.offset(), None, "offsets no longer carry the snapshot");
+    }
 
     #[test]
     fn instants_are_written_as_java_writes_them() {
