@@ -51,6 +51,13 @@ pub enum IncrementalError {
     Offset(String),
 }
 
+impl IncrementalError {
+    /// The connection was lost: another attempt may succeed.
+    pub fn is_lost_connection(&self) -> bool {
+        matches!(self, IncrementalError::Database { source, .. } if crate::task::sqlx_transient(source))
+    }
+}
+
 fn failed(what: impl Into<String>) -> impl FnOnce(sqlx::Error) -> IncrementalError {
     let what = what.into();
     move |source| IncrementalError::Database { what, source }
@@ -729,6 +736,9 @@ impl IncrementalSnapshot {
             match self.read_table_chunk(db, &current).await {
                 Ok(true) => break,
                 Ok(false) => self.next_collection(),
+                // A lost connection is not the table's fault: the task
+                // starts over and the snapshot goes on from its offset.
+                Err(e) if e.is_lost_connection() => return Err(e),
                 Err(e) => {
                     warn!(table = %current.id, error = %e, "incremental snapshot of the table skipped");
                     self.window.clear();

@@ -109,7 +109,7 @@ fn transient_sqlstate(code: &str) -> bool {
 }
 
 /// [`transient`] for the catalog connection.
-fn sqlx_transient(e: &sqlx::Error) -> bool {
+pub(crate) fn sqlx_transient(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::WorkerCrashed => true,
         sqlx::Error::Database(d) => d.code().is_some_and(|c| transient_sqlstate(&c)),
