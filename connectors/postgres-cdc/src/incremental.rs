@@ -28,7 +28,7 @@ use crate::catalog;
 use crate::config::{
     signal_table_id, CdcConfig, ColumnFilter, KeyColumns, TableFilter, WatermarkingStrategy,
 };
-use crate::events::{EventError, Operation, SnapshotRecord, SourceInfo, TableSchema};
+use crate::events::{EventError, SnapshotRecord, TableSchema};
 use crate::javaser::{self, KeyValue};
 use crate::offsets::{IncrementalOffset, PgOffset};
 use crate::pgoutput::Column;
@@ -644,41 +644,21 @@ impl IncrementalSnapshot {
             offset.incremental = self.offset.as_ref().map(|base| {
                 Arc::new(IncrementalOffset {
                     primary_key,
-                    ..IncrementalOffset::clone(base)
+                    maximum_key: base.maximum_key.clone(),
+                    collections: base.collections.clone(),
+                    correlation_id: base.correlation_id.clone(),
                 })
             });
-            let info = SourceInfo {
-                ts_us: now_us,
-                snapshot: SnapshotRecord::Incremental,
-                db: settings.db.clone(),
-                sequence: (position.lsn_commit, position.lsn),
-                schema: schema.schema_name.clone(),
-                table: schema.table_name.clone(),
-                tx_id: position.tx_id,
-                lsn: position.lsn,
-                ..SourceInfo::default()
-            };
-            let source_schema = schema
-                .envelope_schema
-                .field("source")
-                .map(|f| f.schema.clone())
-                .unwrap_or_else(crate::events::source_schema);
-            let source = info
-                .to_struct(&source_schema, &settings.topic_prefix)
-                .map_err(EventError::from)?;
-            let envelope = schema
-                .envelope(Operation::Read, None, Some(row.after), source, now_us)
-                .map_err(EventError::from)?;
-            events.push(ChangeEvent {
-                topic: schema.topic.clone(),
-                key: match (&schema.key_schema, row.key) {
-                    (Some(s), Some(k)) => Some((s.clone(), k)),
-                    _ => None,
-                },
-                value: Some((schema.envelope_schema.clone(), envelope)),
-                headers: settings.headers(),
+            events.push(snapshot::read_event(
+                schema,
+                settings,
+                SnapshotRecord::Incremental,
+                now_us,
+                row.key,
+                row.after,
                 offset,
-            });
+                now_us,
+            )?);
         }
         Ok(())
     }

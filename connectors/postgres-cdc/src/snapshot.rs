@@ -447,38 +447,60 @@ impl Snapshot {
         offset.ts_usec = Some(r.table_ts_us);
         offset.last_snapshot_record = last;
         offset.snapshot_completed = last;
-        let info = SourceInfo {
-            ts_us: r.table_ts_us,
-            snapshot: r.marker,
-            db: self.settings.db.clone(),
-            sequence: (offset.lsn_commit, offset.lsn),
-            schema: table.schema_name.clone(),
-            table: table.table_name.clone(),
-            tx_id: offset.tx_id,
-            lsn: offset.lsn,
-            ..SourceInfo::default()
-        };
-        let source_schema = table
-            .envelope_schema
-            .field("source")
-            .map(|f| f.schema.clone())
-            .unwrap_or_else(crate::events::source_schema);
-        let source = info
-            .to_struct(&source_schema, &self.settings.topic_prefix)
-            .map_err(EventError::from)?;
-        let envelope = table
-            .envelope(Operation::Read, None, Some(r.after), source, now_us)
-            .map_err(EventError::from)?;
-        let key = match (&table.key_schema, r.key) {
-            (Some(s), Some(k)) => Some((s.clone(), k)),
-            _ => None,
-        };
-        Ok(ChangeEvent {
-            topic: table.topic.clone(),
-            key,
-            value: Some((table.envelope_schema.clone(), envelope)),
-            headers: self.settings.headers(),
+        Ok(read_event(
+            table,
+            &self.settings,
+            r.marker,
+            r.table_ts_us,
+            r.key,
+            r.after,
             offset,
-        })
+            now_us,
+        )?)
     }
+}
+
+/// A read (`op: r`) event of `after`, its `source` at `offset`'s
+/// position and clock `ts_us`; `now_us` is the envelope's clock. Both
+/// snapshots write these, the initial and the incremental one.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn read_event(
+    table: &TableSchema,
+    settings: &StreamSettings,
+    marker: SnapshotRecord,
+    ts_us: i64,
+    key: Option<ferry_api::data::Struct>,
+    after: ferry_api::data::Struct,
+    offset: PgOffset,
+    now_us: i64,
+) -> Result<ChangeEvent, EventError> {
+    let info = SourceInfo {
+        ts_us,
+        snapshot: marker,
+        db: settings.db.clone(),
+        sequence: (offset.lsn_commit, offset.lsn),
+        schema: table.schema_name.clone(),
+        table: table.table_name.clone(),
+        tx_id: offset.tx_id,
+        lsn: offset.lsn,
+        ..SourceInfo::default()
+    };
+    let source_schema = table
+        .envelope_schema
+        .field("source")
+        .map(|f| f.schema.clone())
+        .unwrap_or_else(crate::events::source_schema);
+    let source = info.to_struct(&source_schema, &settings.topic_prefix)?;
+    let envelope = table.envelope(Operation::Read, None, Some(after), source, now_us)?;
+    let key = match (&table.key_schema, key) {
+        (Some(s), Some(k)) => Some((s.clone(), k)),
+        _ => None,
+    };
+    Ok(ChangeEvent {
+        topic: table.topic.clone(),
+        key,
+        value: Some((table.envelope_schema.clone(), envelope)),
+        headers: settings.headers(),
+        offset,
+    })
 }

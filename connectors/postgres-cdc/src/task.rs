@@ -585,12 +585,10 @@ impl PostgresCdcTask {
 fn incremental_outcome(result: Result<(), IncrementalError>) -> Result<(), ConnectError> {
     match result {
         Ok(()) => Ok(()),
-        Err(IncrementalError::Database { what, source }) if sqlx_transient(&source) => {
-            Err(ConnectError::retriable_caused_by(
-                format!("incremental snapshot: {what}: {source}"),
-                source,
-            ))
-        }
+        Err(e) if e.is_lost_connection() => Err(ConnectError::retriable_caused_by(
+            format!("incremental snapshot: {e}"),
+            e,
+        )),
         Err(IncrementalError::Offset(e)) => Err(ConnectError::config(e)),
         Err(e) => {
             warn!(error = %e, "incremental snapshot");
