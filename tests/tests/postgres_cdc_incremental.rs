@@ -335,3 +335,116 @@ fn a_killed_worker_goes_on_from_the_last_row_it_committed() {
     );
     worker.terminate();
 }
+
+/// `(op, id, source)` of every event of a topic, in order.
+fn sources(topic: &str) -> Vec<(String, i64, Json)> {
+    let n = usize::try_from(record_count(topic)).unwrap_or(0);
+    consume_records(topic, n, WAIT)
+        .iter()
+        .filter_map(|r| r.value.as_deref())
+        .map(|v| {
+            let event: Json = serde_json::from_slice(v).expect("a JSON event");
+            let p = &event["payload"];
+            let op = p["op"].as_str().unwrap_or_default().to_owned();
+            let row = if op == "d" { &p["before"] } else { &p["after"] };
+            (op, row["id"].as_i64().unwrap_or(-1), p["source"].clone())
+        })
+        .collect()
+}
+
+#[test]
+fn a_blocking_snapshot_pauses_streaming_and_resumes_where_it_stopped() {
+    let s = setup(3_000, "500");
+    let mut worker = Worker::new(s.dir.path(), &[]);
+    worker.start(std::slice::from_ref(&s.connector));
+    wait_streaming(&s, &worker);
+
+    // The request, with a SELECT for the table (Debezium's
+    // additional-conditions of a blocking snapshot), and in the same
+    // transaction after it a change that streaming must send after the
+    // snapshot's rows; then more changes while the snapshot runs.
+    s.db.exec(&format!(
+        "BEGIN; \
+         INSERT INTO {signal} VALUES ('ad-hoc-blocking', 'execute-snapshot', \
+           '{{\"data-collections\": [\"PUBLIC.{table}\"], \"type\": \"blocking\", \
+              \"additional-conditions\": [{{\"data-collection\": \"public.{table}\", \
+                \"filter\": \"SELECT * FROM public.{table} WHERE id <= 2000\"}}]}}'); \
+         UPDATE {table} SET n = 1 WHERE id = 5; \
+         COMMIT; \
+         UPDATE {table} SET n = 2 WHERE id = 6; \
+         INSERT INTO {table} VALUES (5000, 'after', 3)",
+        signal = s.signal,
+        table = s.table
+    ));
+    let expected = table_rows(&s.db, &s.table);
+    let all = wait_for("the snapshot and the changes after it", WAIT, || {
+        assert!(worker.is_running(), "worker log:\n{}", worker.log_text());
+        let all = events(&s.topic);
+        (all.iter().any(|(_, id, ..)| *id == 5000)
+            && all.iter().filter(|(op, ..)| op == "r").count() >= 2000)
+            .then_some(all)
+    });
+    // In the heap's order: rows 5 and 6 were updated before the snapshot.
+    let mut read: Vec<i64> = all
+        .iter()
+        .filter(|(op, ..)| op == "r")
+        .map(|(_, id, ..)| *id)
+        .collect();
+    read.sort_unstable();
+    assert!(
+        read.iter().copied().eq(1..=2000),
+        "the rows the SELECT chose, once each: {} read, from {:?} to {:?}",
+        read.len(),
+        read.first(),
+        read.last()
+    );
+    let first_read = all.iter().position(|(op, ..)| op == "r").unwrap_or(0);
+    let last_read = all.iter().rposition(|(op, ..)| op == "r").unwrap_or(0);
+    assert_eq!(
+        all[first_read..=last_read].len(),
+        2000,
+        "no change in the middle of the snapshot"
+    );
+    let after: Vec<(&str, i64)> = all[last_read + 1..]
+        .iter()
+        .map(|(op, id, ..)| (op.as_str(), *id))
+        .collect();
+    assert_eq!(
+        after,
+        [("u", 5), ("u", 6), ("c", 5000)],
+        "streaming resumed"
+    );
+    // Rows above 2000 were neither snapshotted nor changed.
+    let expected: BTreeMap<_, _> = expected
+        .into_iter()
+        .filter(|(id, _)| *id <= 2000 || *id == 5000 || *id == 1_000_000)
+        .collect();
+    assert!(
+        replay(&all) == expected,
+        "the topic replays into the table's rows it covers"
+    );
+    let markers: Vec<&str> = all[first_read..=last_read]
+        .iter()
+        .map(|(.., m)| m.as_str())
+        .collect();
+    assert_eq!(markers.first(), Some(&"first"));
+    assert_eq!(markers.last(), Some(&"last"));
+    assert!(markers[1..1999].iter().all(|m| *m == "true"));
+
+    // The snapshot's records are at the stream's position: the signal's.
+    let signal = sources(&s.signal_topic)
+        .into_iter()
+        .find(|(op, ..)| op == "c")
+        .map(|(.., source)| source)
+        .expect("the signal's event");
+    let snapshot_sources: Vec<Json> = sources(&s.topic)
+        .into_iter()
+        .filter(|(op, ..)| op == "r")
+        .map(|(.., source)| source)
+        .collect();
+    assert!(snapshot_sources
+        .iter()
+        .all(|src| src["lsn"] == signal["lsn"] && src["txId"] == signal["txId"]));
+    assert!(worker.log_text().contains("snapshot completed"));
+    worker.terminate();
+}

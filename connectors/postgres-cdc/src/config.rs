@@ -178,6 +178,8 @@ pub const COLUMN_EXCLUDE_LIST: Key<Option<Vec<String>>> = Key::new("column.exclu
 pub const SNAPSHOT_MODE: Key<String> = Key::new("snapshot.mode");
 pub const SNAPSHOT_FETCH_SIZE: Key<Option<i32>> = Key::new("snapshot.fetch.size");
 pub const SNAPSHOT_MAX_THREADS: Key<i32> = Key::new("snapshot.max.threads");
+pub const SNAPSHOT_SELECT_STATEMENT_OVERRIDES: Key<Option<Vec<String>>> =
+    Key::new("snapshot.select.statement.overrides");
 pub const MAX_BATCH_SIZE: Key<i32> = Key::new("max.batch.size");
 pub const MAX_QUEUE_SIZE: Key<i32> = Key::new("max.queue.size");
 pub const MAX_QUEUE_SIZE_IN_BYTES: Key<i64> = Key::new("max.queue.size.in.bytes");
@@ -489,6 +491,10 @@ pub fn config_def() -> ConfigDef {
         .importance(Importance::Medium)
         .group("Snapshot")
         .doc("Rows fetched at a time while snapshotting a table (10240 when unset).");
+    d.define_key(SNAPSHOT_SELECT_STATEMENT_OVERRIDES)
+        .importance(Importance::Low)
+        .group("Snapshot")
+        .doc("Tables (`schema.table`) whose snapshot reads the SELECT statement in `snapshot.select.statement.overrides.<schema>.<table>` instead of the whole table.");
     d.define_key(SNAPSHOT_MAX_THREADS)
         .default(1)
         .validator(Validator::Custom(check_positive))
@@ -629,8 +635,34 @@ pub fn config_def() -> ConfigDef {
 }
 
 /// Debezium's checks between keys: `(key, message)`.
+/// `snapshot.select.statement.overrides`: each listed `schema.table` and
+/// its SELECT, from `snapshot.select.statement.overrides.<schema>.<table>`
+/// (the key's name when it is missing).
+fn select_overrides(p: &ParsedConfig) -> Vec<(String, Result<String, String>)> {
+    p.get(SNAPSHOT_SELECT_STATEMENT_OVERRIDES)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|table| {
+            let key = format!("{}.{table}", SNAPSHOT_SELECT_STATEMENT_OVERRIDES.name());
+            let select = match p.originals().get(&key).map(|s| s.trim()) {
+                Some(s) if !s.is_empty() => Ok(s.to_owned()),
+                _ => Err(key),
+            };
+            (table, select)
+        })
+        .collect()
+}
+
 pub fn cross_checks(p: &ParsedConfig) -> Vec<(String, String)> {
     let mut out = Vec::new();
+    for (table, select) in select_overrides(p) {
+        if let Err(key) = select {
+            out.push((
+                SNAPSHOT_SELECT_STATEMENT_OVERRIDES.name().to_owned(),
+                format!("{table} is listed but {key} is not set"),
+            ));
+        }
+    }
     for (include, exclude) in [
         (SCHEMA_INCLUDE_LIST, SCHEMA_EXCLUDE_LIST),
         (TABLE_INCLUDE_LIST, TABLE_EXCLUDE_LIST),
@@ -714,7 +746,7 @@ pub fn cross_checks(p: &ParsedConfig) -> Vec<(String, String)> {
 
 /// An include or exclude pattern as Debezium applies it: the whole name,
 /// any case.
-fn anchored(pattern: &str) -> Result<Regex, regex::Error> {
+pub(crate) fn anchored(pattern: &str) -> Result<Regex, regex::Error> {
     RegexBuilder::new(&format!("^(?:{})$", pattern.trim()))
         .case_insensitive(true)
         .build()
@@ -737,6 +769,18 @@ pub struct TableFilter {
 }
 
 impl TableFilter {
+    /// Where `schema.table` comes in a snapshot, as Debezium orders them:
+    /// by the first `table.include.list` pattern that matches it (the
+    /// signal table after them all), then by name.
+    pub fn snapshot_rank(&self, schema: &str, table: &str) -> usize {
+        let qualified = format!("{schema}.{table}");
+        self.table_include.as_ref().map_or(0, |l| {
+            l.iter()
+                .position(|r| r.is_match(&qualified))
+                .unwrap_or(l.len())
+        })
+    }
+
     /// Whether `schema.table` is captured.
     pub fn captures(&self, schema: &str, table: &str) -> bool {
         if self
@@ -892,6 +936,9 @@ pub struct CdcConfig {
     pub status_update_interval: Duration,
     pub failure_handling: FailureHandlingMode,
     pub lsn_flush_mode: LsnFlushMode,
+    /// `(schema.table, SELECT)`: what the snapshot reads of a table
+    /// instead of all of it.
+    pub select_overrides: Vec<(String, String)>,
 }
 
 impl CdcConfig {
@@ -936,6 +983,11 @@ impl CdcConfig {
             .transpose()
             .map_err(|reason| invalid(SIGNAL_DATA_COLLECTION.name(), reason))?;
         Ok(CdcConfig {
+            // Each listed table's statement was checked above.
+            select_overrides: select_overrides(&p)
+                .into_iter()
+                .filter_map(|(table, select)| Some((table, select.ok()?)))
+                .collect(),
             signal_table: signal_table.clone(),
             incremental_chunk_size: count(p.get(INCREMENTAL_SNAPSHOT_CHUNK_SIZE)).max(1),
             watermarking: WatermarkingStrategy::parse(&enumerated(
@@ -1070,6 +1122,54 @@ mod tests {
             p.insert((*k).to_owned(), (*v).to_owned());
         }
         p
+    }
+
+    #[test]
+    fn select_overrides_are_read_per_table_and_a_missing_one_is_refused() {
+        let c = CdcConfig::parse(&props(&[
+            ("snapshot.select.statement.overrides", "public.a,public.b"),
+            (
+                "snapshot.select.statement.overrides.public.a",
+                "SELECT * FROM public.a WHERE id > 1",
+            ),
+            (
+                "snapshot.select.statement.overrides.public.b",
+                "SELECT * FROM public.b",
+            ),
+        ]))
+        .expect("valid");
+        assert_eq!(
+            c.select_overrides,
+            [
+                (
+                    "public.a".to_owned(),
+                    "SELECT * FROM public.a WHERE id > 1".to_owned()
+                ),
+                ("public.b".to_owned(), "SELECT * FROM public.b".to_owned())
+            ]
+        );
+        let p = props(&[("snapshot.select.statement.overrides", "public.a")]);
+        let e = CdcConfig::parse(&p).expect_err("no statement for public.a");
+        assert_eq!(e.key, "snapshot.select.statement.overrides");
+        assert!(e
+            .reason
+            .contains("snapshot.select.statement.overrides.public.a"));
+        assert!(errors(&p)
+            .iter()
+            .any(|(k, e)| k == "snapshot.select.statement.overrides" && !e.is_empty()));
+    }
+
+    #[test]
+    fn snapshots_read_tables_in_the_include_list_order() {
+        let c = CdcConfig::parse(&props(&[
+            ("table.include.list", "public.z.*,public.a.*"),
+            ("signal.data.collection", "public.signals"),
+        ]))
+        .expect("valid");
+        let rank = |t: &str| c.tables.snapshot_rank("public", t);
+        assert_eq!((rank("zeta"), rank("alpha"), rank("signals")), (0, 1, 2));
+        let all = CdcConfig::parse(&props(&[])).expect("valid");
+        assert_eq!(all.tables.snapshot_rank("public", "anything"), 0);
     }
 
     /// Each key's errors from a validation, as the REST API reports them.

@@ -9,7 +9,11 @@
 //! The view is the slot's exported snapshot when the slot was created for
 //! this snapshot (streaming then starts at the slot's consistent point and
 //! misses nothing), otherwise a serializable read-only transaction and the
-//! WAL position read in it. Rows are read through a cursor,
+//! WAL position read in it. A blocking snapshot (an `execute-snapshot`
+//! signal of that type) reads the tables it names in a transaction of its
+//! own while streaming waits, its records at the stream's position.
+//! `snapshot.select.statement.overrides` (or a blocking snapshot's
+//! `additional-conditions`) replace a table by a SELECT. Rows are read through a cursor,
 //! `snapshot.fetch.size` at a time, as text, and turned into values by the
 //! same code as streamed tuples.
 
@@ -32,7 +36,8 @@ pub struct SnapshotTable {
     pub table: String,
 }
 
-/// The captured tables, in Debezium's snapshot order (by `schema.table`).
+/// The captured tables, in Debezium's snapshot order
+/// ([`TableFilter::snapshot_rank`], then `schema.table`).
 pub async fn captured_tables(
     db: &mut PgConnection,
     filter: &TableFilter,
@@ -58,8 +63,11 @@ pub async fn captured_tables(
             });
         }
     }
-    tables.sort_by(|a, b| {
-        format!("{}.{}", a.schema, a.table).cmp(&format!("{}.{}", b.schema, b.table))
+    tables.sort_by_cached_key(|t| {
+        (
+            filter.snapshot_rank(&t.schema, &t.table),
+            format!("{}.{}", t.schema, t.table),
+        )
     });
     Ok(tables)
 }
@@ -108,6 +116,24 @@ pub enum View {
     Exported { snapshot_name: String, lsn: Lsn },
     /// A transaction of its own, at the WAL position read in it.
     Own,
+    /// A blocking snapshot an `execute-snapshot` signal asked for while
+    /// streaming was paused.
+    OnDemand(OnDemand),
+}
+
+/// A blocking snapshot's request: Debezium's `getBlockingSnapshottingTask`.
+/// Its transaction sees what is committed when it starts; its records
+/// carry the stream's position, where streaming resumes after it (changes
+/// committed meanwhile come after the snapshot's records, as in Debezium).
+pub struct OnDemand {
+    /// The stream's offset when the signal came.
+    pub at: PgOffset,
+    /// `data-collections`: the captured tables whose `schema.table` one
+    /// of them matches, whole and in any case.
+    pub tables: Vec<regex::Regex>,
+    /// `additional-conditions`: `(schema.table, SELECT)`, what is read of
+    /// a table instead of all of it.
+    pub selects: Vec<(String, String)>,
 }
 
 /// A row read but not yet sent: whether another follows in its table
@@ -147,6 +173,9 @@ pub struct Snapshot {
     ready: Option<Ready>,
     /// Every record's offset: the snapshot's position and transaction.
     offset: PgOffset,
+    /// `(schema.table, SELECT)` read instead of whole tables.
+    selects: Vec<(String, String)>,
+    blocking: bool,
     done: bool,
 }
 
@@ -160,7 +189,16 @@ impl Snapshot {
         settings: StreamSettings,
         now_us: i64,
     ) -> Result<Self, SnapshotError> {
+        let mut on_demand = None;
         let lsn = match view {
+            View::OnDemand(request) => {
+                db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+                    .await
+                    .map_err(failed("cannot open the snapshot transaction"))?;
+                let lsn = request.at.lsn;
+                on_demand = Some(request);
+                lsn
+            }
             View::Exported { snapshot_name, lsn } => {
                 db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
                     .await
@@ -170,7 +208,7 @@ impl Snapshot {
                 db.execute(format!("SET TRANSACTION SNAPSHOT '{name}'").as_str())
                     .await
                     .map_err(failed("cannot use the slot's exported snapshot"))?;
-                lsn
+                Some(lsn)
             }
             View::Own => {
                 db.execute("BEGIN ISOLATION LEVEL SERIALIZABLE, READ ONLY, DEFERRABLE")
@@ -182,25 +220,61 @@ impl Snapshot {
                     .map_err(failed("cannot read the WAL position"))?
                     .try_get(0)
                     .map_err(failed("cannot read the WAL position"))?;
-                at.parse::<Lsn>().map_err(|e| SnapshotError::Database {
+                Some(at.parse::<Lsn>().map_err(|e| SnapshotError::Database {
                     what: format!("the WAL position {at:?}"),
                     source: sqlx::Error::Protocol(e.to_string()),
-                })?
+                })?)
             }
         };
-        let tx_id: i64 = sqlx::query(
-            "SELECT (CASE pg_is_in_recovery() WHEN 't' THEN 0 ELSE txid_current() END)::int8",
-        )
-        .fetch_one(&mut db)
-        .await
-        .map_err(failed("cannot read the snapshot's transaction id"))?
-        .try_get(0)
-        .map_err(failed("cannot read the snapshot's transaction id"))?;
+        let (offset, only, selects) = match on_demand {
+            Some(OnDemand {
+                at,
+                tables,
+                selects,
+            }) => (
+                PgOffset {
+                    ts_usec: Some(now_us),
+                    snapshot: Some(SnapshotType::Blocking),
+                    // Debezium keeps no transaction or incremental
+                    // snapshot in a snapshot's offsets.
+                    transaction: None,
+                    incremental: None,
+                    ..at
+                },
+                Some(tables),
+                selects,
+            ),
+            None => {
+                let tx_id: i64 = sqlx::query(
+                    "SELECT (CASE pg_is_in_recovery() WHEN 't' THEN 0 ELSE txid_current() END)::int8",
+                )
+                .fetch_one(&mut db)
+                .await
+                .map_err(failed("cannot read the snapshot's transaction id"))?
+                .try_get(0)
+                .map_err(failed("cannot read the snapshot's transaction id"))?;
+                let offset = PgOffset {
+                    ts_usec: Some(now_us),
+                    tx_id: Some(tx_id),
+                    lsn,
+                    snapshot: Some(SnapshotType::Initial),
+                    ..PgOffset::default()
+                };
+                (offset, None, config.select_overrides.clone())
+            }
+        };
         let mut tables = Vec::new();
         for t in captured_tables(&mut db, &config.tables)
             .await
             .map_err(failed("cannot list the captured tables"))?
         {
+            let qualified = format!("{}.{}", t.schema, t.table);
+            if only
+                .as_ref()
+                .is_some_and(|only| !only.iter().any(|r| r.is_match(&qualified)))
+            {
+                continue;
+            }
             let columns: Vec<ColumnMeta> = catalog::captured_columns(
                 &mut db,
                 t.oid,
@@ -223,10 +297,12 @@ impl Snapshot {
             );
             tables.push((t, schema));
         }
+        let blocking = only.is_some();
         info!(
             tables = tables.len(),
-            lsn = %lsn,
-            tx_id,
+            lsn = ?offset.lsn,
+            tx_id = ?offset.tx_id,
+            blocking,
             "snapshot started"
         );
         Ok(Snapshot {
@@ -242,13 +318,9 @@ impl Snapshot {
             table_ts_us: now_us,
             held_row: None,
             ready: None,
-            offset: PgOffset {
-                ts_usec: Some(now_us),
-                tx_id: Some(tx_id),
-                lsn: Some(lsn),
-                snapshot: Some(SnapshotType::Initial),
-                ..PgOffset::default()
-            },
+            offset,
+            selects,
+            blocking,
             done: false,
         })
     }
@@ -256,6 +328,11 @@ impl Snapshot {
     /// The offset streaming continues from once the snapshot is done.
     pub fn position(&self) -> &PgOffset {
         &self.offset
+    }
+
+    /// Whether a signal asked for this snapshot while streaming.
+    pub fn is_blocking(&self) -> bool {
+        self.blocking
     }
 
     /// Whether every event was returned.
@@ -366,11 +443,16 @@ impl Snapshot {
         // format, parsed by the same code.
         let columns = schema.relation_columns();
         let list = text_projection(columns);
+        let qualified = format!("{}.{}", t.schema, t.table);
+        // A SELECT given for the table is read as a subquery: its columns
+        // are the table's, by name.
+        let from = match self.selects.iter().find(|(table, _)| *table == qualified) {
+            Some((_, select)) => format!("({select}) AS ferry_snapshot_select"),
+            None => format!("{}.{}", quote_ident(&t.schema), quote_ident(&t.table)),
+        };
         let sql = format!(
-            "DECLARE {} NO SCROLL CURSOR FOR SELECT {list} FROM {}.{}",
-            self.cursor(),
-            quote_ident(&t.schema),
-            quote_ident(&t.table)
+            "DECLARE {} NO SCROLL CURSOR FOR SELECT {list} FROM {from}",
+            self.cursor()
         );
         info!(table = %format!("{}.{}", t.schema, t.table), "snapshotting ({} of {})", self.current + 1, self.tables.len());
         self.db

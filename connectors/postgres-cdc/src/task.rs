@@ -23,9 +23,9 @@ use crate::catalog;
 use crate::config::{AutoCreateMode, CdcConfig, LsnFlushMode, SnapshotMode, SslMode};
 use crate::incremental::{self, IncrementalError, IncrementalSnapshot, Signal, SnapshotRequest};
 use crate::lsn::Lsn;
-use crate::offsets::{self, PgOffset};
+use crate::offsets::{self, PgOffset, SnapshotType};
 use crate::pgoutput::{self, Message};
-use crate::snapshot::{quote_ident, Snapshot, SnapshotError, View};
+use crate::snapshot::{quote_ident, OnDemand, Snapshot, SnapshotError, View};
 use crate::stream::{ChangeEvent, ChangeStream, ContextHeaders, StreamSettings};
 use crate::values::Modes;
 
@@ -360,16 +360,19 @@ impl PostgresCdcTask {
         };
         let events = snapshot
             .next_events(config.max_batch_size, now_micros)
-            .await
-            .map_err(|e| {
-                let message = format!("the snapshot failed: {e}");
-                match &e {
-                    SnapshotError::Database { source, .. } if sqlx_transient(source) => {
-                        ConnectError::retriable_caused_by(message, e)
-                    }
-                    _ => ConnectError::caused_by(message, e),
+            .await;
+        if snapshot.is_blocking() {
+            return self.blocking_snapshot_events(events).await;
+        }
+        let events = events.map_err(|e| {
+            let message = format!("the snapshot failed: {e}");
+            match &e {
+                SnapshotError::Database { source, .. } if sqlx_transient(source) => {
+                    ConnectError::retriable_caused_by(message, e)
                 }
-            })?;
+                _ => ConnectError::caused_by(message, e),
+            }
+        })?;
         if !events.is_empty() {
             self.reconnect_attempts = 0;
         }
@@ -384,6 +387,35 @@ impl PostgresCdcTask {
             }
             // Debezium sends a heartbeat as a snapshot ends.
             if config.heartbeat_interval.is_some() {
+                self.next_heartbeat = Some(Instant::now());
+            }
+        }
+        let mut records: Vec<SourceRecord> = events.into_iter().map(|e| self.record(e)).collect();
+        records.extend(self.heartbeat().await?);
+        Ok(records)
+    }
+
+    /// A blocking snapshot's events; when it is done (or failed, which
+    /// is logged), streaming resumes.
+    async fn blocking_snapshot_events(
+        &mut self,
+        events: Result<Vec<ChangeEvent>, SnapshotError>,
+    ) -> Result<Vec<SourceRecord>, ConnectError> {
+        let events = match events {
+            Ok(events) => events,
+            Err(e) => {
+                warn!("the blocking snapshot failed: {e}; streaming resumes");
+                self.snapshot = None;
+                return Ok(Vec::new());
+            }
+        };
+        if self.snapshot.as_ref().is_some_and(Snapshot::is_done) {
+            self.snapshot = None;
+            if self
+                .config
+                .as_ref()
+                .is_some_and(|c| c.heartbeat_interval.is_some())
+            {
                 self.next_heartbeat = Some(Instant::now());
             }
         }
@@ -601,7 +633,8 @@ fn incremental_outcome(result: Result<(), IncrementalError>) -> Result<(), Conne
 /// signals acted on (a closed window's rows go out just before the close
 /// watermark's own event, as Debezium sends them), rows of the open chunk
 /// that the stream changed dropped from it, and the snapshot's progress
-/// in every offset.
+/// in every offset. A request for a blocking snapshot is returned: the
+/// task pauses streaming for it.
 async fn incremental_step(
     inc: &mut IncrementalSnapshot,
     db: &mut PgConnection,
@@ -610,7 +643,7 @@ async fn incremental_step(
     events: &mut Vec<ChangeEvent>,
     first: usize,
     now: i64,
-) -> Result<(), ConnectError> {
+) -> Result<Option<SnapshotRequest>, ConnectError> {
     let mut i = first;
     while i < events.len() {
         let signal = (inc.signal_topic() == Some(events[i].topic.as_str()))
@@ -621,14 +654,19 @@ async fn incremental_step(
             match signal.kind.as_str() {
                 "execute-snapshot" => match SnapshotRequest::parse(data) {
                     Err(e) => warn!(signal = %signal.id, "execute-snapshot ignored: {e}"),
-                    Ok(r) if r.snapshot_type != "incremental" => warn!(
-                        signal = %signal.id,
-                        "execute-snapshot ignored: {} snapshots are not supported by Ferry; use \"type\": \"incremental\"",
-                        r.snapshot_type
-                    ),
                     Ok(r) if r.data_collections.is_empty() => {
                         warn!(signal = %signal.id, "execute-snapshot ignored: it names no data-collections")
                     }
+                    Ok(r) if r.snapshot_type == "blocking" => {
+                        info!(signal = %signal.id, tables = ?r.data_collections, "execute-snapshot (blocking)");
+                        events[i].offset.incremental = inc.offset();
+                        return Ok(Some(r));
+                    }
+                    Ok(r) if r.snapshot_type != "incremental" => warn!(
+                        signal = %signal.id,
+                        "execute-snapshot ignored: {:?} is not a snapshot type; use incremental or blocking",
+                        r.snapshot_type
+                    ),
                     Ok(r) => {
                         info!(signal = %signal.id, tables = ?r.data_collections, "execute-snapshot");
                         incremental_outcome(inc.execute(db, &config.tables, r, &signal.id).await)?
@@ -669,7 +707,7 @@ async fn incremental_step(
         events[i].offset.incremental = inc.offset();
         i += 1;
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Where `message` is in stream order: `(commit LSN of its transaction,
@@ -868,7 +906,8 @@ impl PostgresCdcTask {
         // The session failed: the events read before the failure are
         // still handed over.
         let mut lost = None;
-        while events.len() < max {
+        let mut blocking = None;
+        while events.len() < max && blocking.is_none() {
             let Some(client) = self.client.as_mut() else {
                 break;
             };
@@ -988,7 +1027,10 @@ impl PostgresCdcTask {
                 self.catalog.as_mut(),
                 self.stream.as_ref(),
             ) {
-                incremental_step(inc, db, config, stream, &mut events, before, now).await?;
+                // Streaming pauses right after the signal's message, as
+                // Debezium's does.
+                blocking =
+                    incremental_step(inc, db, config, stream, &mut events, before, now).await?;
             }
             if at.is_some() {
                 self.last_sent = at;
@@ -999,8 +1041,51 @@ impl PostgresCdcTask {
             self.lose_stream(cause, transient)?;
             return Ok(records);
         }
+        if let Some(request) = blocking {
+            self.begin_blocking_snapshot(request).await;
+        }
         records.extend(self.heartbeat().await?);
         Ok(records)
+    }
+
+    /// `execute-snapshot` of type `blocking`: streaming pauses while the
+    /// tables are read (the replication session stays open, its status
+    /// updates still sent), then resumes where it stopped, as Debezium's
+    /// `doBlockingSnapshot`. As there, a snapshot that cannot start or
+    /// fails is logged and streaming goes on.
+    async fn begin_blocking_snapshot(&mut self, request: SnapshotRequest) {
+        let (Some(config), Some(stream)) = (self.config.clone(), self.stream.as_ref()) else {
+            return;
+        };
+        let mut tables = Vec::new();
+        for pattern in &request.data_collections {
+            match crate::config::anchored(pattern) {
+                Ok(r) => tables.push(r),
+                Err(e) => warn!("blocking snapshot: {pattern:?} is not a regular expression: {e}"),
+            }
+        }
+        let on_demand = OnDemand {
+            at: stream.offset().clone(),
+            tables,
+            selects: request.additional_conditions,
+        };
+        let settings = self.stream_settings(&config);
+        let begun = match Self::connect(&config).await {
+            Ok(db) => Snapshot::begin(
+                db,
+                View::OnDemand(on_demand),
+                &config,
+                settings,
+                now_micros(),
+            )
+            .await
+            .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match begun {
+            Ok(snapshot) => self.snapshot = Some(snapshot),
+            Err(e) => warn!("the blocking snapshot cannot start: {e}; streaming resumes"),
+        }
     }
 
     /// A transient failure outside the replication session: the task
@@ -1105,7 +1190,14 @@ impl SourceTask for PostgresCdcTask {
             None => PgOffset::default(),
         };
         let mut offset_exists = stored_map.is_some();
-        let in_progress = stored.snapshot.is_some();
+        // Only an initial snapshot cut short is taken again; streaming
+        // resumes after a blocking one, as in Debezium.
+        let in_progress = stored.snapshot == Some(SnapshotType::Initial);
+        if stored.snapshot == Some(SnapshotType::Blocking) {
+            stored.snapshot = None;
+            stored.last_snapshot_record = false;
+            stored.snapshot_completed = false;
+        }
         let slot = if streams {
             slot_restart_lsn(&mut db, &config.slot_name).await?
         } else {
