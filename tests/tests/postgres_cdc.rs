@@ -212,3 +212,118 @@ fn a_table_is_snapshotted_streamed_and_survives_a_kill() {
     db.exec(&format!("DROP PUBLICATION {publication}"));
     db.exec(&format!("DROP TABLE {table}"));
 }
+
+#[test]
+fn heartbeats_carry_the_streams_position_and_pause_while_a_snapshot_runs() {
+    require_kafka();
+    let db = Db::postgres();
+    let table = unique("cdc_beat").replace('-', "_");
+    let beats = unique("cdc_beats").replace('-', "_");
+    let slot = unique("cdc_beat_slot").replace('-', "_");
+    let publication = unique("cdc_beat_pub").replace('-', "_");
+    let prefix = unique("cdcbeat");
+    let rows = 5_000;
+    db.exec(&format!(
+        "CREATE TABLE {table} (id int PRIMARY KEY, name text NOT NULL)"
+    ));
+    db.exec(&format!(
+        "INSERT INTO {table} SELECT g, 'row ' || g FROM generate_series(1, {rows}) g"
+    ));
+    db.exec(&format!("CREATE TABLE {beats} (n serial PRIMARY KEY)"));
+    let include = format!("public.{table}");
+    let name = unique("cdc-beat");
+    let action = format!("INSERT INTO {beats} DEFAULT VALUES");
+    let dir = tempfile::tempdir().expect("a directory");
+    let connector = |mode: &str| {
+        let mut props = connector_props(&name, &prefix, &slot, &publication, &include);
+        props.extend([
+            ("snapshot.mode", mode),
+            ("snapshot.fetch.size", "500"),
+            ("max.batch.size", "100"),
+            ("heartbeat.interval.ms", "100"),
+            ("heartbeat.action.query", action.as_str()),
+        ]);
+        write_connector(dir.path(), "cdc", &props)
+    };
+    let topic = format!("{prefix}.public.{table}");
+    let heartbeat_topic = format!("__debezium-heartbeat.{prefix}");
+    let payload = |r: &Consumed| -> Json {
+        serde_json::from_slice::<Json>(r.value.as_deref().expect("a value")).expect("JSON")
+            ["payload"]
+            .clone()
+    };
+
+    // The snapshot, then a change streamed; heartbeats meanwhile.
+    let mut worker = Worker::new(dir.path(), &[]);
+    worker.start(&[connector("initial")]);
+    consume_records(&topic, rows, WAIT);
+    db.exec(&format!("UPDATE {table} SET name = 'changed' WHERE id = 1"));
+    let beat = wait_for("heartbeats while streaming", WAIT, || {
+        assert!(worker.is_running(), "{}", worker.log_text());
+        consume_records(&heartbeat_topic, usize::MAX, Duration::from_secs(1))
+            .into_iter()
+            .next()
+    });
+    let key: Json = serde_json::from_slice(beat.key.as_deref().expect("a key")).expect("JSON");
+    assert_eq!(
+        key["schema"]["name"],
+        "io.debezium.connector.common.ServerNameKey"
+    );
+    assert_eq!(key["payload"]["serverName"], prefix.as_str());
+    let value: Json =
+        serde_json::from_slice(beat.value.as_deref().expect("a value")).expect("JSON");
+    assert_eq!(
+        value["schema"]["name"],
+        "io.debezium.connector.common.Heartbeat"
+    );
+    assert!(value["payload"]["ts_ms"].as_i64().is_some());
+    let ran: i64 = db.query_text(&format!("SELECT count(*)::text FROM {beats}"))[0][0]
+        .parse()
+        .expect("a count");
+    assert!(ran >= 1, "heartbeat.action.query ran");
+    assert!(worker.terminate().success(), "{}", worker.log_text());
+
+    // Started again with snapshot.mode=always: a stored offset exists, and
+    // no heartbeat (which would carry it) goes out until the snapshot's
+    // last record has.
+    let before = record_count(&heartbeat_topic);
+    worker.start(&[connector("always")]);
+    // The first snapshot, the change (and its tombstone-free update),
+    // the second snapshot.
+    let expected = 2 * rows + 1;
+    wait_for("the second snapshot", WAIT, || {
+        assert!(worker.is_running(), "{}", worker.log_text());
+        (record_count(&topic) >= expected as i64).then_some(())
+    });
+    let again = consume_records(&topic, expected, WAIT);
+    let last = again
+        .iter()
+        .filter(|r| r.value.is_some())
+        .map(payload)
+        .rfind(|p| p["op"] == "r")
+        .expect("the second snapshot's last record");
+    assert_eq!(last["source"]["snapshot"], "last");
+    wait_for("a heartbeat after the snapshot", WAIT, || {
+        (record_count(&heartbeat_topic) > before).then_some(())
+    });
+    let beats_after: Vec<i64> =
+        consume_records(&heartbeat_topic, usize::MAX, Duration::from_secs(1))[before as usize..]
+            .iter()
+            .filter_map(|r| payload(r)["ts_ms"].as_i64())
+            .collect();
+    let snapshot_end = last["ts_ms"].as_i64().expect("ts_ms");
+    assert!(
+        beats_after.iter().all(|ts| *ts >= snapshot_end),
+        "no heartbeat before the snapshot's end ({snapshot_end}): {beats_after:?}"
+    );
+    assert!(worker.terminate().success(), "{}", worker.log_text());
+    wait_for("the slot to be released", WAIT, || {
+        let active = db.query_text(&format!(
+            "SELECT active::text FROM pg_replication_slots WHERE slot_name = '{slot}'"
+        ));
+        (active.first().map(|r| r[0].as_str()) != Some("true")).then_some(())
+    });
+    db.exec(&format!("SELECT pg_drop_replication_slot('{slot}')"));
+    db.exec(&format!("DROP PUBLICATION {publication}"));
+    db.exec(&format!("DROP TABLE {table}, {beats}"));
+}

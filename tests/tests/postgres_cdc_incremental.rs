@@ -21,6 +21,7 @@ use serde_json::Value as Json;
 const WAIT: Duration = Duration::from_secs(90);
 
 struct Setup {
+    prefix: String,
     db: Db,
     table: String,
     signal: String,
@@ -31,6 +32,10 @@ struct Setup {
 }
 
 fn setup(rows: i64, chunk: &str) -> Setup {
+    setup_with(rows, chunk, &[])
+}
+
+fn setup_with(rows: i64, chunk: &str, extra: &[(&str, &str)]) -> Setup {
     require_kafka();
     let db = Db::postgres();
     let table = unique("cdc_inc").replace('-', "_");
@@ -51,34 +56,33 @@ fn setup(rows: i64, chunk: &str) -> Setup {
     let signal_id = format!("public.{signal}");
     let name = unique("cdc-inc");
     let dir = tempfile::tempdir().expect("a directory");
-    let connector = write_connector(
-        dir.path(),
-        "cdc",
-        &[
-            ("name", name.as_str()),
-            (
-                "connector.class",
-                "io.debezium.connector.postgresql.PostgresConnector",
-            ),
-            ("tasks.max", "1"),
-            ("database.hostname", "127.0.0.1"),
-            ("database.port", "55432"),
-            ("database.user", "postgres"),
-            ("database.dbname", "postgres"),
-            ("database.sslmode", "disable"),
-            ("topic.prefix", prefix.as_str()),
-            ("plugin.name", "pgoutput"),
-            ("slot.name", slot.as_str()),
-            ("publication.name", publication.as_str()),
-            ("publication.autocreate.mode", "filtered"),
-            ("table.include.list", include.as_str()),
-            ("snapshot.mode", "no_data"),
-            ("signal.data.collection", signal_id.as_str()),
-            ("incremental.snapshot.chunk.size", chunk),
-            ("poll.interval.ms", "100"),
-        ],
-    );
+    let mut props = vec![
+        ("name", name.as_str()),
+        (
+            "connector.class",
+            "io.debezium.connector.postgresql.PostgresConnector",
+        ),
+        ("tasks.max", "1"),
+        ("database.hostname", "127.0.0.1"),
+        ("database.port", "55432"),
+        ("database.user", "postgres"),
+        ("database.dbname", "postgres"),
+        ("database.sslmode", "disable"),
+        ("topic.prefix", prefix.as_str()),
+        ("plugin.name", "pgoutput"),
+        ("slot.name", slot.as_str()),
+        ("publication.name", publication.as_str()),
+        ("publication.autocreate.mode", "filtered"),
+        ("table.include.list", include.as_str()),
+        ("snapshot.mode", "no_data"),
+        ("signal.data.collection", signal_id.as_str()),
+        ("incremental.snapshot.chunk.size", chunk),
+        ("poll.interval.ms", "100"),
+    ];
+    props.extend_from_slice(extra);
+    let connector = write_connector(dir.path(), "cdc", &props);
     Setup {
+        prefix: prefix.clone(),
         topic: format!("{prefix}.public.{table}"),
         signal_topic: format!("{prefix}.public.{signal}"),
         db,
@@ -446,5 +450,89 @@ fn a_blocking_snapshot_pauses_streaming_and_resumes_where_it_stopped() {
         .iter()
         .all(|src| src["lsn"] == signal["lsn"] && src["txId"] == signal["txId"]));
     assert!(worker.log_text().contains("snapshot completed"));
+    worker.terminate();
+}
+
+#[test]
+fn signals_are_read_from_kafka_too() {
+    let signals = unique("cdc-signals");
+    create_topic(&signals, 1);
+    let bootstrap = bootstrap();
+    let s = setup_with(
+        1_000,
+        "300",
+        &[
+            ("signal.enabled.channels", "source,kafka"),
+            ("signal.kafka.topic", signals.as_str()),
+            ("signal.kafka.bootstrap.servers", bootstrap.as_str()),
+            ("signal.poll.interval.ms", "200"),
+        ],
+    );
+    let mut worker = Worker::new(s.dir.path(), &[]);
+    worker.start(std::slice::from_ref(&s.connector));
+    wait_streaming(&s, &worker);
+    let reads = || {
+        events(&s.topic)
+            .into_iter()
+            .filter(|(op, ..)| op == "r")
+            .map(|(.., marker)| marker)
+            .collect::<Vec<_>>()
+    };
+
+    // Another connector's signal is not this one's; then an incremental
+    // snapshot, then a blocking one, keyed by the connector's topic.prefix.
+    let incremental = format!(
+        r#"{{"id": "k-1", "type": "execute-snapshot", "data": {{"data-collections": ["public.{}"], "type": "incremental"}}}}"#,
+        s.table
+    );
+    let blocking = incremental
+        .replace("k-1", "k-2")
+        .replace("incremental", "blocking");
+    produce_keyed(
+        &signals,
+        &[("another-connector", Some(incremental.as_str()))],
+    );
+    produce_keyed(&signals, &[(s.prefix.as_str(), Some(incremental.as_str()))]);
+    let read = wait_for("the incremental snapshot", WAIT, || {
+        assert!(worker.is_running(), "worker log:\n{}", worker.log_text());
+        let read = reads();
+        (read.len() >= 1_001).then_some(read)
+    });
+    assert_eq!(read.len(), 1_001, "every row once (and the marker row)");
+    assert!(read.iter().all(|m| m == "incremental"));
+    assert!(worker
+        .log_text()
+        .contains("does not match the connector's name"));
+
+    produce_keyed(&signals, &[(s.prefix.as_str(), Some(blocking.as_str()))]);
+    let read = wait_for("the blocking snapshot", WAIT, || {
+        assert!(worker.is_running(), "worker log:\n{}", worker.log_text());
+        let read = reads();
+        (read.len() >= 2_002).then_some(read)
+    });
+    assert_eq!(read.len(), 2_002, "every row once more");
+    assert_eq!(read[1_001], "first");
+    assert_eq!(read[2_001], "last");
+    worker.terminate();
+
+    // The signals read were committed: started again, the worker reads
+    // on after them (a log signal sent now is the first it acts on).
+    worker.start(std::slice::from_ref(&s.connector));
+    wait_streaming(&s, &worker);
+    produce_keyed(
+        &signals,
+        &[(
+            s.prefix.as_str(),
+            Some(r#"{"id": "k-3", "type": "log", "data": {"message": "after the restart"}}"#),
+        )],
+    );
+    wait_for("the log signal", WAIT, || {
+        assert!(worker.is_running(), "worker log:\n{}", worker.log_text());
+        worker
+            .log_text()
+            .contains("after the restart")
+            .then_some(())
+    });
+    assert_eq!(reads().len(), 2_002, "no signal acted on twice");
     worker.terminate();
 }

@@ -46,9 +46,9 @@ fn insert(db: &Db, table: &str, from: i64, to: i64) {
     ));
 }
 
-#[test]
-fn debezium_and_ferry_take_over_from_each_other() {
-    require_kafka();
+/// Debezium 3.6.1's Postgres plugin, fetched (once) by the project's
+/// script: the `plugin.path` for Kafka Connect.
+fn debezium_plugin() -> String {
     let plugin = Command::new(deploy_script("connect-plugin.sh"))
         .arg("io.debezium:debezium-connector-postgres:3.6.1.Final")
         .output()
@@ -58,7 +58,34 @@ fn debezium_and_ferry_take_over_from_each_other() {
         "{}",
         String::from_utf8_lossy(&plugin.stderr)
     );
-    let plugin = String::from_utf8_lossy(&plugin.stdout).trim().to_owned();
+    String::from_utf8_lossy(&plugin.stdout).trim().to_owned()
+}
+
+/// Kafka Connect's worker properties in `dir`, naming the offsets file
+/// Ferry's `Worker` uses there (`dir/offsets`) and the same converters,
+/// and the REST port they listen on.
+fn connect_properties(dir: &Path, plugin: &str) -> (std::path::PathBuf, u16) {
+    let port = free_port();
+    let props = dir.join("connect.properties");
+    std::fs::write(
+        &props,
+        format!(
+            "bootstrap.servers={}\nlisteners=http://127.0.0.1:{port}\nplugin.path={plugin}\n\
+             offset.storage.file.filename={}\noffset.flush.interval.ms=1000\n\
+             key.converter=org.apache.kafka.connect.json.JsonConverter\n\
+             value.converter=org.apache.kafka.connect.json.JsonConverter\n",
+            bootstrap(),
+            dir.join("offsets").display()
+        ),
+    )
+    .expect("connect.properties");
+    (props, port)
+}
+
+#[test]
+fn debezium_and_ferry_take_over_from_each_other() {
+    require_kafka();
+    let plugin = debezium_plugin();
 
     let db = Db::postgres();
     let table = unique("takeover").replace('-', "_");
@@ -99,20 +126,7 @@ fn debezium_and_ferry_take_over_from_each_other() {
     // Ferry's worker properties; Kafka Connect's name the same offsets
     // file and converters.
     let mut ferry = Worker::new(dir.path(), &[]);
-    let port = free_port();
-    let connect_props = dir.path().join("connect.properties");
-    std::fs::write(
-        &connect_props,
-        format!(
-            "bootstrap.servers={}\nlisteners=http://127.0.0.1:{port}\nplugin.path={plugin}\n\
-             offset.storage.file.filename={}\noffset.flush.interval.ms=1000\n\
-             key.converter=org.apache.kafka.connect.json.JsonConverter\n\
-             value.converter=org.apache.kafka.connect.json.JsonConverter\n",
-            bootstrap(),
-            dir.path().join("offsets").display()
-        ),
-    )
-    .expect("connect.properties");
+    let (connect_props, port) = connect_properties(dir.path(), &plugin);
     let run_debezium = |upto_before: i64, insert_from: i64, insert_to: i64| {
         let mut connect = KafkaConnect::new(connect_props.clone(), port);
         connect.start(&[Path::new(&connector)]);
@@ -211,16 +225,7 @@ fn wait_committed_position(offsets: &Path, n: i32) {
 #[test]
 fn an_incremental_snapshot_is_taken_over_both_ways() {
     require_kafka();
-    let plugin = Command::new(deploy_script("connect-plugin.sh"))
-        .arg("io.debezium:debezium-connector-postgres:3.6.1.Final")
-        .output()
-        .expect("run connect-plugin.sh");
-    assert!(
-        plugin.status.success(),
-        "{}",
-        String::from_utf8_lossy(&plugin.stderr)
-    );
-    let plugin = String::from_utf8_lossy(&plugin.stdout).trim().to_owned();
+    let plugin = debezium_plugin();
 
     let db = Db::postgres();
     let table = unique("inc_takeover").replace('-', "_");
@@ -269,20 +274,7 @@ fn an_incremental_snapshot_is_taken_over_both_ways() {
     );
     let offsets = dir.path().join("offsets");
     let mut ferry = Worker::new(dir.path(), &[]);
-    let port = free_port();
-    let connect_props = dir.path().join("connect.properties");
-    std::fs::write(
-        &connect_props,
-        format!(
-            "bootstrap.servers={}\nlisteners=http://127.0.0.1:{port}\nplugin.path={plugin}\n\
-             offset.storage.file.filename={}\noffset.flush.interval.ms=1000\n\
-             key.converter=org.apache.kafka.connect.json.JsonConverter\n\
-             value.converter=org.apache.kafka.connect.json.JsonConverter\n",
-            bootstrap(),
-            offsets.display()
-        ),
-    )
-    .expect("connect.properties");
+    let (connect_props, port) = connect_properties(dir.path(), &plugin);
     let pause = |id: &str| {
         db.exec(&format!(
             "INSERT INTO {signal} VALUES ('{id}', 'pause-snapshot', NULL)"
@@ -364,6 +356,178 @@ fn an_incremental_snapshot_is_taken_over_both_ways() {
         read(500),
         "Ferry's against Debezium's after the takeover"
     );
+
+    wait_for("the slot to be released", WAIT, || {
+        let active = db.query_text(&format!(
+            "SELECT active::text FROM pg_replication_slots WHERE slot_name = '{slot}'"
+        ));
+        (active.first().map(|r| r[0].as_str()) != Some("true")).then_some(())
+    });
+    db.exec(&format!("SELECT pg_drop_replication_slot('{slot}')"));
+    db.exec(&format!("DROP PUBLICATION {publication}"));
+    db.exec(&format!("DROP TABLE {table}, {signal}"));
+}
+
+/// A blocking snapshot under Debezium, then one under Ferry on the same
+/// connector, offsets and slot: each pauses streaming right after the
+/// signal (a change in the signal's transaction comes after every row),
+/// and Ferry's events are Debezium's, markers and offsets' position
+/// included.
+#[test]
+fn a_blocking_snapshot_is_debeziums() {
+    require_kafka();
+    let plugin = debezium_plugin();
+    let db = Db::postgres();
+    let table = unique("blk_takeover").replace('-', "_");
+    let signal = unique("blk_takeover_signal").replace('-', "_");
+    let slot = unique("blk_takeover_slot").replace('-', "_");
+    let publication = unique("blk_takeover_pub").replace('-', "_");
+    let prefix = unique("btk");
+    let topic = format!("{prefix}.public.{table}");
+    let signal_topic = format!("{prefix}.public.{signal}");
+    let rows = 300;
+    db.exec(&format!(
+        "CREATE TABLE {table} (id int PRIMARY KEY, v text NOT NULL)"
+    ));
+    insert(&db, &table, 1, rows);
+    db.exec(&format!(
+        "CREATE TABLE {signal} (id varchar(42) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048))"
+    ));
+    let dir = tempfile::tempdir().expect("a directory");
+    let include = format!("public.{table}");
+    let signal_id = format!("public.{signal}");
+    let connector = write_connector(
+        dir.path(),
+        &unique("blk-takeover-cdc"),
+        &[
+            (
+                "connector.class",
+                "io.debezium.connector.postgresql.PostgresConnector",
+            ),
+            ("tasks.max", "1"),
+            ("database.hostname", "127.0.0.1"),
+            ("database.port", "55432"),
+            ("database.user", "postgres"),
+            ("database.dbname", "postgres"),
+            ("database.sslmode", "disable"),
+            ("topic.prefix", &prefix),
+            ("plugin.name", "pgoutput"),
+            ("slot.name", &slot),
+            ("publication.name", &publication),
+            ("publication.autocreate.mode", "filtered"),
+            ("table.include.list", &include),
+            ("snapshot.mode", "no_data"),
+            ("signal.data.collection", &signal_id),
+            ("poll.interval.ms", "100"),
+        ],
+    );
+    let mut ferry = Worker::new(dir.path(), &[]);
+    let (connect_props, port) = connect_properties(dir.path(), &plugin);
+    // The request, then in its transaction a row that must come after the
+    // snapshot's.
+    let request = |id: &str, after: i64| {
+        db.exec(&format!(
+            "BEGIN; \
+             INSERT INTO {signal} VALUES ('{id}', 'execute-snapshot', \
+               '{{\"data-collections\": [\"{include}\"], \"type\": \"blocking\"}}'); \
+             INSERT INTO {table} VALUES ({after}, 'after'); \
+             COMMIT"
+        ))
+    };
+    // Created (streamed) rather than read: the snapshot reads the row of
+    // its signal's transaction too, committed by then.
+    let created =
+        |e: &Json, id: i64| e["payload"]["op"] == "c" && e["payload"]["after"]["id"] == id;
+    let arrived = |id: i64| events(&topic).iter().any(|e| created(e, id));
+
+    // Debezium: streaming (a change made once the slot exists arrives),
+    // then the snapshot.
+    let mut connect = KafkaConnect::new(connect_props.clone(), port);
+    connect.start(&[Path::new(&connector)]);
+    wait_for("Debezium to stream", WAIT, || {
+        db.exec(&format!(
+            "INSERT INTO {table} VALUES (0, 'marker') ON CONFLICT (id) DO UPDATE SET v = 'again'"
+        ));
+        arrived(0).then_some(())
+    });
+    request("blocking-1", 1001);
+    wait_for("Debezium's snapshot", WAIT, || arrived(1001).then_some(()));
+    connect.stop();
+
+    // Ferry, from Debezium's offsets.
+    ferry.start(std::slice::from_ref(&connector));
+    request("blocking-2", 1002);
+    wait_for("Ferry's snapshot", WAIT, || {
+        assert!(ferry.is_running(), "{}", ferry.log_text());
+        arrived(1002).then_some(())
+    });
+    assert!(ferry.terminate().success(), "{}", ferry.log_text());
+
+    let all = events(&topic);
+    let signals = events(&signal_topic);
+    // Each snapshot: its rows, then the row of the signal's transaction.
+    let after = |id: i64| {
+        all.iter()
+            .position(|e| created(e, id))
+            .expect("the row after the snapshot")
+    };
+    let (debezium_end, ferry_end) = (after(1001), after(1002));
+    let section = |end: usize| -> Vec<&Json> {
+        all[..end]
+            .iter()
+            .rev()
+            .take_while(|e| e["payload"]["op"] == "r")
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect()
+    };
+    let (debezium, ours) = (section(debezium_end), section(ferry_end));
+    let ids = |s: &[&Json]| -> Vec<i64> {
+        let mut ids: Vec<i64> = s
+            .iter()
+            .filter_map(|e| e["payload"]["after"]["id"].as_i64())
+            .collect();
+        ids.sort_unstable();
+        ids
+    };
+    assert_eq!(
+        ids(&debezium),
+        (0..=rows).chain([1001]).collect::<Vec<_>>(),
+        "Debezium read every row once"
+    );
+    assert_eq!(
+        ids(&ours),
+        (0..=rows).chain([1001, 1002]).collect::<Vec<_>>(),
+        "Ferry read every row once; log:\n{}",
+        ferry.log_text()
+    );
+    // Markers, envelopes and source blocks alike: first, middle, last.
+    for (i, j) in [(0, 0), (1, 1), (debezium.len() - 1, ours.len() - 1)] {
+        assert_eq!(
+            shape(ours[j]),
+            shape(debezium[i]),
+            "Ferry's snapshot event {j} against Debezium's {i}"
+        );
+    }
+    // Both at the position of their signal's change.
+    let signal_source = |id: &str| {
+        signals
+            .iter()
+            .find(|e| e["payload"]["after"]["id"] == id)
+            .map(|e| e["payload"]["source"].clone())
+            .expect("the signal's event")
+    };
+    for (section, id) in [(&debezium, "blocking-1"), (&ours, "blocking-2")] {
+        let at = signal_source(id);
+        assert!(
+            section
+                .iter()
+                .all(|e| e["payload"]["source"]["lsn"] == at["lsn"]
+                    && e["payload"]["source"]["txId"] == at["txId"]),
+            "{id}: the snapshot's records are at its signal's position"
+        );
+    }
 
     wait_for("the slot to be released", WAIT, || {
         let active = db.query_text(&format!(

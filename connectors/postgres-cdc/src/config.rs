@@ -6,7 +6,7 @@
 //! spaces, and reports `Value must be one of …` with its own (hash-set)
 //! order of the values, which the messages here keep.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use ferry_api::config::{ConfigDef, ConfigValue, Importance, Key, Password, Validator};
@@ -205,6 +205,14 @@ pub const INCREMENTAL_SNAPSHOT_CHUNK_SIZE: Key<i32> = Key::new("incremental.snap
 pub const INCREMENTAL_SNAPSHOT_WATERMARKING_STRATEGY: Key<String> =
     Key::new("incremental.snapshot.watermarking.strategy");
 pub const SIGNAL_ENABLED_CHANNELS: Key<Vec<String>> = Key::new("signal.enabled.channels");
+pub const SIGNAL_POLL_INTERVAL_MS: Key<i64> = Key::new("signal.poll.interval.ms");
+pub const SIGNAL_KAFKA_TOPIC: Key<Option<String>> = Key::new("signal.kafka.topic");
+pub const SIGNAL_KAFKA_BOOTSTRAP_SERVERS: Key<Option<String>> =
+    Key::new("signal.kafka.bootstrap.servers");
+pub const SIGNAL_KAFKA_GROUP_ID: Key<String> = Key::new("signal.kafka.groupId");
+pub const SIGNAL_KAFKA_POLL_TIMEOUT_MS: Key<i32> = Key::new("signal.kafka.poll.timeout.ms");
+/// Kafka consumer settings of the `kafka` signal channel, prefix removed.
+pub const SIGNAL_CONSUMER_PREFIX: &str = "signal.consumer.";
 pub const EVENT_PROCESSING_FAILURE_HANDLING_MODE: Key<String> =
     Key::new("event.processing.failure.handling.mode");
 pub const STATUS_UPDATE_INTERVAL_MS: Key<i32> = Key::new("status.update.interval.ms");
@@ -521,7 +529,32 @@ pub fn config_def() -> ConfigDef {
         .default(vec!["source".to_owned()])
         .importance(Importance::Low)
         .group("Snapshot")
-        .doc("Where signals are read from; Ferry reads the signal table (source).");
+        .doc("Where signals are read from: source (the signal table) and kafka (signal.kafka.topic).");
+    d.define_key(SIGNAL_POLL_INTERVAL_MS)
+        .default(5000)
+        .validator(Validator::Custom(check_non_negative))
+        .importance(Importance::Low)
+        .group("Snapshot")
+        .doc("How often the kafka signal channel is read, in milliseconds.");
+    d.define_key(SIGNAL_KAFKA_TOPIC)
+        .importance(Importance::High)
+        .group("Snapshot")
+        .doc("The topic the kafka signal channel reads (partition 0); <topic.prefix>-signal when unset.");
+    d.define_key(SIGNAL_KAFKA_BOOTSTRAP_SERVERS)
+        .importance(Importance::High)
+        .group("Snapshot")
+        .doc("The brokers of the kafka signal channel's topic; required with the kafka channel.");
+    d.define_key(SIGNAL_KAFKA_GROUP_ID)
+        .default("kafka-signal")
+        .importance(Importance::Low)
+        .group("Snapshot")
+        .doc("The consumer group whose committed offset the kafka signal channel reads on from.");
+    d.define_key(SIGNAL_KAFKA_POLL_TIMEOUT_MS)
+        .default(0)
+        .validator(Validator::Custom(check_non_negative))
+        .importance(Importance::Low)
+        .group("Snapshot")
+        .doc("How long a read of the kafka signal channel waits for a signal, in milliseconds.");
     d.define_key(MAX_BATCH_SIZE)
         .default(2048)
         .validator(Validator::Custom(check_positive))
@@ -693,15 +726,24 @@ pub fn cross_checks(p: &ParsedConfig) -> Vec<(String, String)> {
             "For single task connector only one signal data collection is permitted.".into(),
         ));
     }
-    if let Some(other) = p
-        .get(SIGNAL_ENABLED_CHANNELS)
+    let channels = p.get(SIGNAL_ENABLED_CHANNELS);
+    if let Some(other) = channels
         .iter()
         .map(|c| c.trim())
-        .find(|c| !c.is_empty() && *c != "source")
+        .find(|c| !c.is_empty() && *c != "source" && *c != "kafka")
     {
         out.push((
             SIGNAL_ENABLED_CHANNELS.name().to_owned(),
-            format!("the {other} signal channel is not supported by Ferry: signals are read from the signal table (source)"),
+            format!("the {other} signal channel is not supported by Ferry: use source (the signal table) or kafka"),
+        ));
+    }
+    if channels.iter().any(|c| c.trim() == "kafka")
+        && p.get(SIGNAL_KAFKA_BOOTSTRAP_SERVERS)
+            .is_none_or(|s| s.trim().is_empty())
+    {
+        out.push((
+            SIGNAL_KAFKA_BOOTSTRAP_SERVERS.name().to_owned(),
+            "the kafka signal channel needs the brokers of its topic".into(),
         ));
     }
     if p.get(DATABASE_SSLPASSWORD).is_some() {
@@ -939,6 +981,22 @@ pub struct CdcConfig {
     /// `(schema.table, SELECT)`: what the snapshot reads of a table
     /// instead of all of it.
     pub select_overrides: Vec<(String, String)>,
+    /// Whether signals inserted into the signal table are acted on (the
+    /// `source` channel; watermarks are read there either way).
+    pub signals_from_table: bool,
+    /// The `kafka` signal channel, when enabled.
+    pub kafka_signals: Option<KafkaSignalChannel>,
+}
+
+/// Debezium's `KafkaSignalChannel`: signals are records of partition 0 of
+/// `topic` whose key is the connector's `topic.prefix`, read every
+/// `poll_interval` by a consumer of `consumer` (librdkafka's names).
+#[derive(Debug, Clone)]
+pub struct KafkaSignalChannel {
+    pub topic: String,
+    pub poll_interval: Duration,
+    pub poll_timeout: Duration,
+    pub consumer: BTreeMap<String, String>,
 }
 
 impl CdcConfig {
@@ -982,7 +1040,45 @@ impl CdcConfig {
             .map(|id| signal_table_id(&id))
             .transpose()
             .map_err(|reason| invalid(SIGNAL_DATA_COLLECTION.name(), reason))?;
+        let channels: Vec<String> = p
+            .get(SIGNAL_ENABLED_CHANNELS)
+            .iter()
+            .map(|c| c.trim().to_owned())
+            .collect();
+        let kafka_signals = channels.iter().any(|c| c == "kafka").then(|| {
+            // Debezium's consumer defaults, under `signal.consumer.` keys'
+            // overrides.
+            let mut consumer: BTreeMap<String, String> = [
+                (
+                    "bootstrap.servers",
+                    p.get(SIGNAL_KAFKA_BOOTSTRAP_SERVERS).unwrap_or_default(),
+                ),
+                ("group.id", p.get(SIGNAL_KAFKA_GROUP_ID)),
+                ("enable.auto.commit", "true".to_owned()),
+                ("auto.offset.reset", "earliest".to_owned()),
+                ("session.timeout.ms", "10000".to_owned()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+            consumer.extend(p.originals_with_prefix(SIGNAL_CONSUMER_PREFIX));
+            KafkaSignalChannel {
+                topic: p
+                    .get(SIGNAL_KAFKA_TOPIC)
+                    .filter(|t| !t.trim().is_empty())
+                    .unwrap_or_else(|| format!("{}-signal", p.get(TOPIC_PREFIX))),
+                poll_interval: Duration::from_millis(
+                    u64::try_from(p.get(SIGNAL_POLL_INTERVAL_MS)).unwrap_or(0),
+                ),
+                poll_timeout: Duration::from_millis(
+                    u64::try_from(p.get(SIGNAL_KAFKA_POLL_TIMEOUT_MS)).unwrap_or(0),
+                ),
+                consumer,
+            }
+        });
         Ok(CdcConfig {
+            signals_from_table: channels.iter().any(|c| c == "source"),
+            kafka_signals,
             // Each listed table's statement was checked above.
             select_overrides: select_overrides(&p)
                 .into_iter()

@@ -13,6 +13,8 @@
 //! - [`stream`]: pgoutput messages in, change events with their offsets out.
 //! - [`task`]: the source task: slot and publication, snapshot, streaming.
 //! - [`values`]: column types and values as Debezium writes them.
+//! - [`incremental`]: incremental snapshots and the signal table.
+//! - [`kafka_signals`]: signals read from a Kafka topic.
 //! - [`lsn`]: log sequence numbers, as PostgreSQL and Debezium write them.
 //! - [`offsets`]: source offsets in Debezium's format.
 
@@ -22,6 +24,7 @@ pub mod connector;
 pub mod events;
 pub mod incremental;
 pub mod javaser;
+pub mod kafka_signals;
 pub mod lsn;
 pub mod offsets;
 pub mod pgoutput;

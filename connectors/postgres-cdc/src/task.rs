@@ -22,6 +22,7 @@ use tracing::{info, warn};
 use crate::catalog;
 use crate::config::{AutoCreateMode, CdcConfig, LsnFlushMode, SnapshotMode, SslMode};
 use crate::incremental::{self, IncrementalError, IncrementalSnapshot, Signal, SnapshotRequest};
+use crate::kafka_signals::KafkaSignals;
 use crate::lsn::Lsn;
 use crate::offsets::{self, PgOffset, SnapshotType};
 use crate::pgoutput::{self, Message};
@@ -79,6 +80,8 @@ pub struct PostgresCdcTask {
     replay_upto: Option<(Lsn, Lsn)>,
     /// Incremental snapshots on request (kept across reconnections).
     incremental: Option<IncrementalSnapshot>,
+    /// The `kafka` signal channel, when enabled.
+    kafka_signals: Option<KafkaSignals>,
     /// The configuration the task started with, to start over.
     props: Option<Props>,
     /// A connection other than the replication session was lost (the
@@ -293,6 +296,13 @@ impl PostgresCdcTask {
     /// record on the heartbeat topic carrying the current offset, so that
     /// the offset (and the slot) move on while no captured table changes.
     async fn heartbeat(&mut self) -> Result<Option<SourceRecord>, ConnectError> {
+        // Debezium beats from its streaming loop: not while a snapshot
+        // runs (its records carry their own offsets; the stored one could
+        // say no snapshot is running), nor while the stream is reopened
+        // (the stored offset is older than what was sent).
+        if self.snapshot.is_some() || self.reconnect.is_some() {
+            return Ok(None);
+        }
         let (Some(config), Some(due)) = (self.config.as_ref(), self.next_heartbeat) else {
             return Ok(None);
         };
@@ -650,41 +660,7 @@ async fn incremental_step(
             .then(|| Signal::of(&events[i], inc.strategy()))
             .flatten();
         if let Some(signal) = signal {
-            let data = signal.data.as_deref();
             match signal.kind.as_str() {
-                "execute-snapshot" => match SnapshotRequest::parse(data) {
-                    Err(e) => warn!(signal = %signal.id, "execute-snapshot ignored: {e}"),
-                    Ok(r) if r.data_collections.is_empty() => {
-                        warn!(signal = %signal.id, "execute-snapshot ignored: it names no data-collections")
-                    }
-                    Ok(r) if r.snapshot_type == "blocking" => {
-                        info!(signal = %signal.id, tables = ?r.data_collections, "execute-snapshot (blocking)");
-                        events[i].offset.incremental = inc.offset();
-                        return Ok(Some(r));
-                    }
-                    Ok(r) if r.snapshot_type != "incremental" => warn!(
-                        signal = %signal.id,
-                        "execute-snapshot ignored: {:?} is not a snapshot type; use incremental or blocking",
-                        r.snapshot_type
-                    ),
-                    Ok(r) => {
-                        info!(signal = %signal.id, tables = ?r.data_collections, "execute-snapshot");
-                        incremental_outcome(inc.execute(db, &config.tables, r, &signal.id).await)?
-                    }
-                },
-                "stop-snapshot" => match SnapshotRequest::parse(data) {
-                    Ok(r) => inc.stop(&r.data_collections),
-                    Err(e) => warn!(signal = %signal.id, "stop-snapshot ignored: {e}"),
-                },
-                "pause-snapshot" => inc.pause(),
-                "resume-snapshot" => incremental_outcome(inc.resume(db).await)?,
-                "log" => {
-                    let message = data
-                        .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
-                        .and_then(|d| d.get("message")?.as_str().map(str::to_owned))
-                        .unwrap_or_default();
-                    info!(signal = %signal.id, offset = ?stream.offset().to_map(), "{message}");
-                }
                 incremental::WINDOW_OPEN => inc.open_window(&signal.id),
                 incremental::WINDOW_CLOSE => {
                     let rows = inc
@@ -699,13 +675,89 @@ async fn incremental_step(
                         incremental_outcome(inc.read_chunk(db).await)?;
                     }
                 }
-                other => warn!(signal = %signal.id, "unknown signal type {other:?} ignored"),
+                _ if !config.signals_from_table => {}
+                _ => {
+                    if let Some(request) =
+                        act_on_signal(Some(&mut *inc), db, config, stream, &signal).await?
+                    {
+                        events[i].offset.incremental = inc.offset();
+                        return Ok(Some(request));
+                    }
+                }
             }
         } else {
             inc.deduplicate(&events[i]);
         }
         events[i].offset.incremental = inc.offset();
         i += 1;
+    }
+    Ok(None)
+}
+
+/// A signal from the signal table or from Kafka acted on, as Debezium's
+/// signal actions do; a blocking snapshot's request is returned for the
+/// task to pause streaming. `inc` is `None` without a signal table, which
+/// incremental snapshots need for their watermarks.
+async fn act_on_signal(
+    inc: Option<&mut IncrementalSnapshot>,
+    db: &mut PgConnection,
+    config: &CdcConfig,
+    stream: &ChangeStream,
+    signal: &Signal,
+) -> Result<Option<SnapshotRequest>, ConnectError> {
+    let data = signal.data.as_deref();
+    match signal.kind.as_str() {
+        "execute-snapshot" => match SnapshotRequest::parse(data) {
+            Err(e) => warn!(signal = %signal.id, "execute-snapshot ignored: {e}"),
+            Ok(r) if r.data_collections.is_empty() => {
+                warn!(signal = %signal.id, "execute-snapshot ignored: it names no data-collections")
+            }
+            Ok(r) if r.snapshot_type == "blocking" => {
+                info!(signal = %signal.id, tables = ?r.data_collections, "execute-snapshot (blocking)");
+                return Ok(Some(r));
+            }
+            Ok(r) if r.snapshot_type != "incremental" => warn!(
+                signal = %signal.id,
+                "execute-snapshot ignored: {:?} is not a snapshot type; use incremental or blocking",
+                r.snapshot_type
+            ),
+            Ok(r) => match inc {
+                Some(inc) => {
+                    info!(signal = %signal.id, tables = ?r.data_collections, "execute-snapshot");
+                    incremental_outcome(inc.execute(db, &config.tables, r, &signal.id).await)?
+                }
+                None => warn!(
+                    signal = %signal.id,
+                    "execute-snapshot ignored: incremental snapshots need a signal table (signal.data.collection) for their watermarks"
+                ),
+            },
+        },
+        "stop-snapshot" | "pause-snapshot" | "resume-snapshot" if inc.is_none() => {
+            warn!(signal = %signal.id, "{} ignored: no incremental snapshot runs without a signal table", signal.kind)
+        }
+        "stop-snapshot" => match (SnapshotRequest::parse(data), inc) {
+            (Ok(r), Some(inc)) => inc.stop(&r.data_collections),
+            (Err(e), _) => warn!(signal = %signal.id, "stop-snapshot ignored: {e}"),
+            (_, None) => {}
+        },
+        "pause-snapshot" => {
+            if let Some(inc) = inc {
+                inc.pause();
+            }
+        }
+        "resume-snapshot" => {
+            if let Some(inc) = inc {
+                incremental_outcome(inc.resume(db).await)?;
+            }
+        }
+        "log" => {
+            let message = data
+                .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+                .and_then(|d| d.get("message")?.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            info!(signal = %signal.id, offset = ?stream.offset().to_map(), "{message}");
+        }
+        other => warn!(signal = %signal.id, "unknown signal type {other:?} ignored"),
     }
     Ok(None)
 }
@@ -885,6 +937,9 @@ impl PostgresCdcTask {
         if self.reconnect.is_some() && !self.reconnect_stream().await? {
             return Ok(Vec::new());
         }
+        // A blocking snapshot asked for there starts before more of the
+        // stream is read.
+        let from_kafka = self.read_kafka_signals().await?;
         let (Some(config), Some(stop)) = (self.config.as_ref(), self.stop_signal()) else {
             return Err(ConnectError::other("the task was not started"));
         };
@@ -906,7 +961,7 @@ impl PostgresCdcTask {
         // The session failed: the events read before the failure are
         // still handed over.
         let mut lost = None;
-        let mut blocking = None;
+        let mut blocking = from_kafka;
         while events.len() < max && blocking.is_none() {
             let Some(client) = self.client.as_mut() else {
                 break;
@@ -1046,6 +1101,41 @@ impl PostgresCdcTask {
         }
         records.extend(self.heartbeat().await?);
         Ok(records)
+    }
+
+    /// Signals from the `kafka` channel, when a read is due, acted on at
+    /// this point of the stream (between two polls); a blocking
+    /// snapshot's request is returned. A failed read is logged and tried
+    /// again at the next interval, as Debezium's signal processor does.
+    async fn read_kafka_signals(&mut self) -> Result<Option<SnapshotRequest>, ConnectError> {
+        let (Some(channel), Some(config), Some(db), Some(stream)) = (
+            self.kafka_signals.as_mut(),
+            self.config.as_ref(),
+            self.catalog.as_mut(),
+            self.stream.as_ref(),
+        ) else {
+            return Ok(None);
+        };
+        let signals = match channel.read().await {
+            Ok(signals) => signals,
+            Err(e) => {
+                warn!("cannot read the kafka signal channel: {e}");
+                return Ok(None);
+            }
+        };
+        let mut blocking = None;
+        for signal in signals {
+            let request =
+                act_on_signal(self.incremental.as_mut(), db, config, stream, &signal).await?;
+            match (request, &blocking) {
+                (Some(r), None) => blocking = Some(r),
+                (Some(_), Some(_)) => {
+                    warn!(signal = %signal.id, "a second blocking snapshot in one read ignored")
+                }
+                (None, _) => {}
+            }
+        }
+        Ok(blocking)
     }
 
     /// `execute-snapshot` of type `blocking`: streaming pauses while the
@@ -1255,6 +1345,12 @@ impl SourceTask for PostgresCdcTask {
             }
         }
         self.next_heartbeat = config.heartbeat_interval.map(|i| Instant::now() + i);
+        if let (Some(channel), None) = (&config.kafka_signals, &self.kafka_signals) {
+            self.kafka_signals = Some(
+                KafkaSignals::new(channel, &config.topic_prefix)
+                    .map_err(|e| ConnectError::config(format!("the kafka signal channel: {e}")))?,
+            );
+        }
         self.context = Some(context);
         if snapshot_data {
             let snapshot_db = Self::connect(&config).await?;
@@ -1329,6 +1425,8 @@ impl SourceTask for PostgresCdcTask {
         // on it end; the stored offset says it was running.
         self.snapshot = None;
         self.pending_stream = None;
+        // Closing commits the signals read (auto-commit).
+        self.kafka_signals = None;
         if let Some(mut client) = self.client.take() {
             if let Err(e) = tokio::time::timeout(Duration::from_secs(5), client.shutdown()).await {
                 warn!(error = %e, "the replication connection did not close in 5 s");

@@ -256,6 +256,18 @@ impl Consumer {
         }
     }
 
+    /// Reads `partitions` without joining the group's rebalances, from
+    /// the group's committed offsets (`auto.offset.reset` where there are
+    /// none), as the Java consumer's `assign`.
+    pub fn assign(&self, partitions: &[(String, i32)]) -> Result<(), KafkaClientError> {
+        let mut tpl = TopicPartitionList::with_capacity(partitions.len());
+        for (t, p) in partitions {
+            tpl.add_partition_offset(t, *p, Offset::Stored)?;
+        }
+        self.inner.assign(&tpl)?;
+        Ok(())
+    }
+
     pub fn seek(&self, topic: &str, partition: i32, offset: i64) -> Result<(), KafkaClientError> {
         self.inner.seek(
             topic,
