@@ -214,7 +214,7 @@ fn a_table_is_snapshotted_streamed_and_survives_a_kill() {
 }
 
 #[test]
-fn heartbeats_carry_the_streams_position_and_pause_while_a_snapshot_runs() {
+fn heartbeats_go_out_while_streaming_and_pause_while_a_snapshot_runs() {
     require_kafka();
     let db = Db::postgres();
     let table = unique("cdc_beat").replace('-', "_");

@@ -372,7 +372,7 @@ fn a_blocking_snapshot_pauses_streaming_and_resumes_where_it_stopped() {
          INSERT INTO {signal} VALUES ('ad-hoc-blocking', 'execute-snapshot', \
            '{{\"data-collections\": [\"PUBLIC.{table}\"], \"type\": \"blocking\", \
               \"additional-conditions\": [{{\"data-collection\": \"public.{table}\", \
-                \"filter\": \"SELECT * FROM public.{table} WHERE id <= 2000\"}}]}}'); \
+                \"filter\": \"SELECT * FROM public.{table} WHERE id <= 2000;\"}}]}}'); \
          UPDATE {table} SET n = 1 WHERE id = 5; \
          COMMIT; \
          UPDATE {table} SET n = 2 WHERE id = 6; \
@@ -516,9 +516,9 @@ fn signals_are_read_from_kafka_too() {
     worker.terminate();
 
     // The signals read were committed: started again, the worker reads
-    // on after them (a log signal sent now is the first it acts on).
+    // on after them (a log signal sent now is the first it acts on; one
+    // read again would be acted on before it or in the same read).
     worker.start(std::slice::from_ref(&s.connector));
-    wait_streaming(&s, &worker);
     produce_keyed(
         &signals,
         &[(
@@ -533,6 +533,15 @@ fn signals_are_read_from_kafka_too() {
             .contains("after the restart")
             .then_some(())
     });
+    let log = worker.log_text();
+    assert_eq!(
+        (
+            log.matches("execute-snapshot (blocking)").count(),
+            log.matches("incremental snapshot requested").count()
+        ),
+        (1, 1),
+        "each signal acted on once"
+    );
     assert_eq!(reads().len(), 2_002, "no signal acted on twice");
     worker.terminate();
 }

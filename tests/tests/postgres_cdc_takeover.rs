@@ -472,6 +472,14 @@ fn a_blocking_snapshot_is_debeziums() {
             .expect("the row after the snapshot")
     };
     let (debezium_end, ferry_end) = (after(1001), after(1002));
+    assert_eq!(
+        (
+            all.iter().filter(|e| created(e, 1001)).count(),
+            all.iter().filter(|e| created(e, 1002)).count()
+        ),
+        (1, 1),
+        "Ferry neither took Debezium's snapshot again nor sent a change twice"
+    );
     let section = |end: usize| -> Vec<&Json> {
         all[..end]
             .iter()

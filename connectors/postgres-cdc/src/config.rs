@@ -667,35 +667,28 @@ pub fn config_def() -> ConfigDef {
     d
 }
 
-/// Debezium's checks between keys: `(key, message)`.
 /// `snapshot.select.statement.overrides`: each listed `schema.table` and
-/// its SELECT, from `snapshot.select.statement.overrides.<schema>.<table>`
-/// (the key's name when it is missing).
-fn select_overrides(p: &ParsedConfig) -> Vec<(String, Result<String, String>)> {
-    p.get(SNAPSHOT_SELECT_STATEMENT_OVERRIDES)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|table| {
-            let key = format!("{}.{table}", SNAPSHOT_SELECT_STATEMENT_OVERRIDES.name());
-            let select = match p.originals().get(&key).map(|s| s.trim()) {
-                Some(s) if !s.is_empty() => Ok(s.to_owned()),
-                _ => Err(key),
-            };
-            (table, select)
-        })
-        .collect()
-}
-
-pub fn cross_checks(p: &ParsedConfig) -> Vec<(String, String)> {
+/// its SELECT, from `snapshot.select.statement.overrides.<schema>.<table>`;
+/// a table listed without one is read whole, with a warning, as Debezium's
+/// `getSnapshotSelectOverridesByTable` does.
+fn select_overrides(p: &ParsedConfig) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for (table, select) in select_overrides(p) {
-        if let Err(key) = select {
-            out.push((
-                SNAPSHOT_SELECT_STATEMENT_OVERRIDES.name().to_owned(),
-                format!("{table} is listed but {key} is not set"),
-            ));
+    for table in p
+        .get(SNAPSHOT_SELECT_STATEMENT_OVERRIDES)
+        .unwrap_or_default()
+    {
+        let key = format!("{}.{table}", SNAPSHOT_SELECT_STATEMENT_OVERRIDES.name());
+        match p.originals().get(&key).map(|s| s.trim()) {
+            Some(select) if !select.is_empty() => out.push((table, select.to_owned())),
+            _ => tracing::warn!("{table} is listed in snapshot.select.statement.overrides but {key} is not set; it is read whole"),
         }
     }
+    out
+}
+
+/// Debezium's checks between keys: `(key, message)`.
+pub fn cross_checks(p: &ParsedConfig) -> Vec<(String, String)> {
+    let mut out = Vec::new();
     for (include, exclude) in [
         (SCHEMA_INCLUDE_LIST, SCHEMA_EXCLUDE_LIST),
         (TABLE_INCLUDE_LIST, TABLE_EXCLUDE_LIST),
@@ -1079,11 +1072,7 @@ impl CdcConfig {
         Ok(CdcConfig {
             signals_from_table: channels.iter().any(|c| c == "source"),
             kafka_signals,
-            // Each listed table's statement was checked above.
-            select_overrides: select_overrides(&p)
-                .into_iter()
-                .filter_map(|(table, select)| Some((table, select.ok()?)))
-                .collect(),
+            select_overrides: select_overrides(&p),
             signal_table: signal_table.clone(),
             incremental_chunk_size: count(p.get(INCREMENTAL_SNAPSHOT_CHUNK_SIZE)).max(1),
             watermarking: WatermarkingStrategy::parse(&enumerated(
@@ -1221,7 +1210,7 @@ mod tests {
     }
 
     #[test]
-    fn select_overrides_are_read_per_table_and_a_missing_one_is_refused() {
+    fn select_overrides_are_read_per_table_and_a_missing_one_skipped() {
         let c = CdcConfig::parse(&props(&[
             ("snapshot.select.statement.overrides", "public.a,public.b"),
             (
@@ -1245,14 +1234,8 @@ mod tests {
             ]
         );
         let p = props(&[("snapshot.select.statement.overrides", "public.a")]);
-        let e = CdcConfig::parse(&p).expect_err("no statement for public.a");
-        assert_eq!(e.key, "snapshot.select.statement.overrides");
-        assert!(e
-            .reason
-            .contains("snapshot.select.statement.overrides.public.a"));
-        assert!(errors(&p)
-            .iter()
-            .any(|(k, e)| k == "snapshot.select.statement.overrides" && !e.is_empty()));
+        let c = CdcConfig::parse(&p).expect("a table without a statement is read whole");
+        assert!(c.select_overrides.is_empty());
     }
 
     #[test]

@@ -10,8 +10,9 @@
 //! this snapshot (streaming then starts at the slot's consistent point and
 //! misses nothing), otherwise a serializable read-only transaction and the
 //! WAL position read in it. A blocking snapshot (an `execute-snapshot`
-//! signal of that type) reads the tables it names in a transaction of its
-//! own while streaming waits, its records at the stream's position.
+//! signal of that type) reads the tables it names in a read-only
+//! serializable transaction of its own while streaming waits, its records
+//! at the stream's position.
 //! `snapshot.select.statement.overrides` (or a blocking snapshot's
 //! `additional-conditions`) replace a table by a SELECT. Rows are read through a cursor,
 //! `snapshot.fetch.size` at a time, as text, and turned into values by the
@@ -192,7 +193,9 @@ impl Snapshot {
         let mut on_demand = None;
         let lsn = match view {
             View::OnDemand(request) => {
-                db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+                // Debezium's isolation for a snapshot without an exported
+                // one (`snapshotTransactionIsolationLevelStatement`).
+                db.execute("BEGIN ISOLATION LEVEL SERIALIZABLE, READ ONLY, DEFERRABLE")
                     .await
                     .map_err(failed("cannot open the snapshot transaction"))?;
                 let lsn = request.at.lsn;
@@ -439,21 +442,47 @@ impl Snapshot {
 
     async fn open_cursor(&mut self, now_us: i64) -> Result<(), SnapshotError> {
         let (t, schema) = &self.tables[self.current];
+        let qualified = format!("{}.{}", t.schema, t.table);
         // Every column the catalog lists, in order, in the stream's text
         // format, parsed by the same code.
         let columns = schema.relation_columns();
-        let list = text_projection(columns);
-        let qualified = format!("{}.{}", t.schema, t.table);
-        // A SELECT given for the table is read as a subquery: its columns
-        // are the table's, by name.
-        let from = match self.selects.iter().find(|(table, _)| *table == qualified) {
-            Some((_, select)) => format!("({select}) AS ferry_snapshot_select"),
-            None => format!("{}.{}", quote_ident(&t.schema), quote_ident(&t.table)),
+        let sql = match self.selects.iter().find(|(table, _)| *table == qualified) {
+            None => format!(
+                "DECLARE {} NO SCROLL CURSOR FOR SELECT {} FROM {}.{}",
+                self.cursor(),
+                text_projection(columns),
+                quote_ident(&t.schema),
+                quote_ident(&t.table)
+            ),
+            // A SELECT given for the table: its result's columns are the
+            // table's by name, one it leaves out is null, as Debezium
+            // reads the result set.
+            Some((_, select)) => {
+                let select = select.trim().trim_end_matches(';');
+                let from = format!("({select}) AS ferry_snapshot_select");
+                let described = (&mut self.db)
+                    .describe(&format!("SELECT * FROM {from}"))
+                    .await
+                    .map_err(failed(format!("cannot read {qualified} with {select:?}")))?;
+                let returned: std::collections::HashSet<&str> =
+                    described.columns().iter().map(sqlx::Column::name).collect();
+                let list = columns
+                    .iter()
+                    .map(|c| {
+                        if returned.contains(c.as_str()) {
+                            text_projection(std::slice::from_ref(c))
+                        } else {
+                            "NULL::text".to_owned()
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                format!(
+                    "DECLARE {} NO SCROLL CURSOR FOR SELECT {list} FROM {from}",
+                    self.cursor()
+                )
+            }
         };
-        let sql = format!(
-            "DECLARE {} NO SCROLL CURSOR FOR SELECT {list} FROM {from}",
-            self.cursor()
-        );
         info!(table = %format!("{}.{}", t.schema, t.table), "snapshotting ({} of {})", self.current + 1, self.tables.len());
         self.db
             .execute(sql.as_str())

@@ -82,6 +82,8 @@ pub struct PostgresCdcTask {
     incremental: Option<IncrementalSnapshot>,
     /// The `kafka` signal channel, when enabled.
     kafka_signals: Option<KafkaSignals>,
+    /// Blocking snapshots asked for and not begun yet, in order.
+    blocking_requests: std::collections::VecDeque<SnapshotRequest>,
     /// The configuration the task started with, to start over.
     props: Option<Props>,
     /// A connection other than the replication session was lost (the
@@ -299,8 +301,8 @@ impl PostgresCdcTask {
         // Debezium beats from its streaming loop: not while a snapshot
         // runs (its records carry their own offsets; the stored one could
         // say no snapshot is running), nor while the stream is reopened
-        // (the stored offset is older than what was sent).
-        if self.snapshot.is_some() || self.reconnect.is_some() {
+        // and replays what was sent (its position is older than that).
+        if self.snapshot.is_some() || self.reconnect.is_some() || self.replay_upto.is_some() {
             return Ok(None);
         }
         let (Some(config), Some(due)) = (self.config.as_ref(), self.next_heartbeat) else {
@@ -317,15 +319,11 @@ impl PostgresCdcTask {
                 .await
                 .map_err(failed("heartbeat.action.query failed"))?;
         }
-        let offset = match self.stream.as_ref().map(ChangeStream::offset) {
-            Some(o) if o.lsn_proc.is_some() || o.lsn.is_some() => o.clone(),
-            _ => self.stored.clone(),
-        };
+        let mut offset = self.position();
         if offset.lsn_proc.is_none() && offset.lsn.is_none() {
             // Nothing to carry yet.
             return Ok(None);
         }
-        let mut offset = offset;
         if let Some(inc) = &self.incremental {
             offset.incremental = inc.offset();
         }
@@ -356,6 +354,15 @@ impl PostgresCdcTask {
         r.key_schema = Some(key_schema);
         r.key = Value::Struct(key);
         Ok(Some(r))
+    }
+
+    /// Where streaming is: the stream's offset once it has read a
+    /// message, the offset it started from before.
+    fn position(&self) -> PgOffset {
+        match self.stream.as_ref().map(ChangeStream::offset) {
+            Some(o) if o.lsn_proc.is_some() || o.lsn.is_some() => o.clone(),
+            _ => self.stored.clone(),
+        }
     }
 
     fn stop_signal(&self) -> Option<StopSignal> {
@@ -416,6 +423,7 @@ impl PostgresCdcTask {
             Err(e) => {
                 warn!("the blocking snapshot failed: {e}; streaming resumes");
                 self.snapshot = None;
+                self.begin_blocking_snapshot().await;
                 return Ok(Vec::new());
             }
         };
@@ -428,6 +436,8 @@ impl PostgresCdcTask {
             {
                 self.next_heartbeat = Some(Instant::now());
             }
+            // The next one asked for, if any, before streaming resumes.
+            self.begin_blocking_snapshot().await;
         }
         let mut records: Vec<SourceRecord> = events.into_iter().map(|e| self.record(e)).collect();
         records.extend(self.heartbeat().await?);
@@ -939,7 +949,7 @@ impl PostgresCdcTask {
         }
         // A blocking snapshot asked for there starts before more of the
         // stream is read.
-        let from_kafka = self.read_kafka_signals().await?;
+        self.read_kafka_signals().await;
         let (Some(config), Some(stop)) = (self.config.as_ref(), self.stop_signal()) else {
             return Err(ConnectError::other("the task was not started"));
         };
@@ -961,8 +971,7 @@ impl PostgresCdcTask {
         // The session failed: the events read before the failure are
         // still handed over.
         let mut lost = None;
-        let mut blocking = from_kafka;
-        while events.len() < max && blocking.is_none() {
+        while events.len() < max && self.blocking_requests.is_empty() {
             let Some(client) = self.client.as_mut() else {
                 break;
             };
@@ -1084,8 +1093,11 @@ impl PostgresCdcTask {
             ) {
                 // Streaming pauses right after the signal's message, as
                 // Debezium's does.
-                blocking =
-                    incremental_step(inc, db, config, stream, &mut events, before, now).await?;
+                if let Some(request) =
+                    incremental_step(inc, db, config, stream, &mut events, before, now).await?
+                {
+                    self.blocking_requests.push_back(request);
+                }
             }
             if at.is_some() {
                 self.last_sent = at;
@@ -1096,46 +1108,43 @@ impl PostgresCdcTask {
             self.lose_stream(cause, transient)?;
             return Ok(records);
         }
-        if let Some(request) = blocking {
-            self.begin_blocking_snapshot(request).await;
-        }
+        self.begin_blocking_snapshot().await;
         records.extend(self.heartbeat().await?);
         Ok(records)
     }
 
     /// Signals from the `kafka` channel, when a read is due, acted on at
-    /// this point of the stream (between two polls); a blocking
-    /// snapshot's request is returned. A failed read is logged and tried
-    /// again at the next interval, as Debezium's signal processor does.
-    async fn read_kafka_signals(&mut self) -> Result<Option<SnapshotRequest>, ConnectError> {
+    /// this point of the stream (between two polls); blocking snapshots
+    /// asked for are queued. Not while the stream replays what was sent
+    /// before a reconnection: its position is behind. A failed read or a
+    /// signal that fails is logged and the rest go on, as in Debezium's
+    /// signal processor.
+    async fn read_kafka_signals(&mut self) {
+        if self.replay_upto.is_some() {
+            return;
+        }
         let (Some(channel), Some(config), Some(db), Some(stream)) = (
             self.kafka_signals.as_mut(),
             self.config.as_ref(),
             self.catalog.as_mut(),
             self.stream.as_ref(),
         ) else {
-            return Ok(None);
+            return;
         };
         let signals = match channel.read().await {
             Ok(signals) => signals,
             Err(e) => {
                 warn!("cannot read the kafka signal channel: {e}");
-                return Ok(None);
+                return;
             }
         };
-        let mut blocking = None;
         for signal in signals {
-            let request =
-                act_on_signal(self.incremental.as_mut(), db, config, stream, &signal).await?;
-            match (request, &blocking) {
-                (Some(r), None) => blocking = Some(r),
-                (Some(_), Some(_)) => {
-                    warn!(signal = %signal.id, "a second blocking snapshot in one read ignored")
-                }
-                (None, _) => {}
+            match act_on_signal(self.incremental.as_mut(), db, config, stream, &signal).await {
+                Ok(Some(request)) => self.blocking_requests.push_back(request),
+                Ok(None) => {}
+                Err(e) => warn!(signal = %signal.id, "the signal failed: {e}"),
             }
         }
-        Ok(blocking)
     }
 
     /// `execute-snapshot` of type `blocking`: streaming pauses while the
@@ -1143,19 +1152,35 @@ impl PostgresCdcTask {
     /// updates still sent), then resumes where it stopped, as Debezium's
     /// `doBlockingSnapshot`. As there, a snapshot that cannot start or
     /// fails is logged and streaming goes on.
-    async fn begin_blocking_snapshot(&mut self, request: SnapshotRequest) {
-        let (Some(config), Some(stream)) = (self.config.clone(), self.stream.as_ref()) else {
+    async fn begin_blocking_snapshot(&mut self) {
+        // Not while the stream is down or replays what was sent: its
+        // position would be behind.
+        if self.snapshot.is_some() || self.stream.is_none() || self.replay_upto.is_some() {
+            return;
+        }
+        if self.blocking_requests.is_empty() {
+            return;
+        }
+        let (Some(config), Some(request)) =
+            (self.config.clone(), self.blocking_requests.pop_front())
+        else {
             return;
         };
+        // Each entry a comma-separated list of patterns, as Debezium's
+        // `getDataCollectionPattern` reads it.
         let mut tables = Vec::new();
-        for pattern in &request.data_collections {
+        for pattern in request.data_collections.iter().flat_map(|d| d.split(',')) {
+            let pattern = pattern.trim();
+            if pattern.is_empty() {
+                continue;
+            }
             match crate::config::anchored(pattern) {
                 Ok(r) => tables.push(r),
                 Err(e) => warn!("blocking snapshot: {pattern:?} is not a regular expression: {e}"),
             }
         }
         let on_demand = OnDemand {
-            at: stream.offset().clone(),
+            at: self.position(),
             tables,
             selects: request.additional_conditions,
         };
