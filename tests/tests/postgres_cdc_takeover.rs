@@ -369,10 +369,10 @@ fn an_incremental_snapshot_is_taken_over_both_ways() {
 }
 
 /// A blocking snapshot under Debezium, then one under Ferry on the same
-/// connector, offsets and slot: each pauses streaming right after the
-/// signal (a change in the signal's transaction comes after every row),
-/// and Ferry's events are Debezium's, markers and offsets' position
-/// included.
+/// connector, offsets and slot: each pauses streaming while it reads
+/// (Ferry right after the signal, so a change in the signal's transaction
+/// comes after every row), and Ferry's events are Debezium's, markers
+/// and position included.
 #[test]
 fn a_blocking_snapshot_is_debeziums() {
     require_kafka();
@@ -450,8 +450,20 @@ fn a_blocking_snapshot_is_debeziums() {
         ));
         arrived(0).then_some(())
     });
+    // Debezium pauses from another thread (`doBlockingSnapshot` sets the
+    // pause in its executor), so the change after the signal may come
+    // before or after its rows; Ferry pauses right after the signal.
+    let reads = || {
+        events(&topic)
+            .iter()
+            .filter(|e| e["payload"]["op"] == "r")
+            .count()
+    };
+    let per_snapshot = rows as usize + 2; // 0..=rows and 1001
     request("blocking-1", 1001);
-    wait_for("Debezium's snapshot", WAIT, || arrived(1001).then_some(()));
+    wait_for("Debezium's snapshot", WAIT, || {
+        (arrived(1001) && reads() >= per_snapshot).then_some(())
+    });
     connect.stop();
 
     // Ferry, from Debezium's offsets.
@@ -459,19 +471,12 @@ fn a_blocking_snapshot_is_debeziums() {
     request("blocking-2", 1002);
     wait_for("Ferry's snapshot", WAIT, || {
         assert!(ferry.is_running(), "{}", ferry.log_text());
-        arrived(1002).then_some(())
+        (arrived(1002) && reads() > 2 * per_snapshot).then_some(())
     });
     assert!(ferry.terminate().success(), "{}", ferry.log_text());
 
     let all = events(&topic);
     let signals = events(&signal_topic);
-    // Each snapshot: its rows, then the row of the signal's transaction.
-    let after = |id: i64| {
-        all.iter()
-            .position(|e| created(e, id))
-            .expect("the row after the snapshot")
-    };
-    let (debezium_end, ferry_end) = (after(1001), after(1002));
     assert_eq!(
         (
             all.iter().filter(|e| created(e, 1001)).count(),
@@ -480,17 +485,43 @@ fn a_blocking_snapshot_is_debeziums() {
         (1, 1),
         "Ferry neither took Debezium's snapshot again nor sent a change twice"
     );
-    let section = |end: usize| -> Vec<&Json> {
-        all[..end]
-            .iter()
-            .rev()
-            .take_while(|e| e["payload"]["op"] == "r")
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect()
-    };
-    let (debezium, ours) = (section(debezium_end), section(ferry_end));
+    // Each snapshot's rows, uninterrupted: Debezium's first, Ferry's after.
+    let read_at: Vec<usize> = all
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e["payload"]["op"] == "r")
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(
+        read_at.len(),
+        2 * per_snapshot + 1,
+        "Ferry read one row more (1002); log:\n{}",
+        ferry.log_text()
+    );
+    let (debezium_at, ferry_at) = read_at.split_at(per_snapshot);
+    for at in [debezium_at, ferry_at] {
+        assert_eq!(
+            at[at.len() - 1] - at[0] + 1,
+            at.len(),
+            "no change among a snapshot's rows"
+        );
+    }
+    let created_at = |id: i64| all.iter().position(|e| created(e, id));
+    assert_eq!(
+        created_at(1002),
+        Some(ferry_at[ferry_at.len() - 1] + 1),
+        "Ferry: the change after the signal comes after the rows"
+    );
+    assert!(
+        [
+            Some(debezium_at[0] - 1),
+            Some(debezium_at[debezium_at.len() - 1] + 1)
+        ]
+        .contains(&created_at(1001)),
+        "Debezium: the change after the signal next to the rows"
+    );
+    let section = |at: &[usize]| -> Vec<&Json> { at.iter().map(|i| &all[*i]).collect() };
+    let (debezium, ours) = (section(debezium_at), section(ferry_at));
     let ids = |s: &[&Json]| -> Vec<i64> {
         let mut ids: Vec<i64> = s
             .iter()
@@ -518,7 +549,8 @@ fn a_blocking_snapshot_is_debeziums() {
             "Ferry's snapshot event {j} against Debezium's {i}"
         );
     }
-    // Both at the position of their signal's change.
+    // Both in their signal's transaction: Ferry's at the signal's own
+    // position, Debezium's there or at the change after it.
     let signal_source = |id: &str| {
         signals
             .iter()
@@ -526,16 +558,22 @@ fn a_blocking_snapshot_is_debeziums() {
             .map(|e| e["payload"]["source"].clone())
             .expect("the signal's event")
     };
-    for (section, id) in [(&debezium, "blocking-1"), (&ours, "blocking-2")] {
-        let at = signal_source(id);
-        assert!(
-            section
-                .iter()
-                .all(|e| e["payload"]["source"]["lsn"] == at["lsn"]
-                    && e["payload"]["source"]["txId"] == at["txId"]),
-            "{id}: the snapshot's records are at its signal's position"
-        );
-    }
+    let at = signal_source("blocking-2");
+    assert!(
+        ours.iter()
+            .all(|e| e["payload"]["source"]["lsn"] == at["lsn"]
+                && e["payload"]["source"]["txId"] == at["txId"]),
+        "Ferry's snapshot records are at its signal's position"
+    );
+    let at = signal_source("blocking-1");
+    let lsn = |v: &Json| v.as_i64().unwrap_or(-1);
+    assert!(
+        debezium.iter().all(|e| {
+            let source = &e["payload"]["source"];
+            source["txId"] == at["txId"] && lsn(&source["lsn"]) >= lsn(&at["lsn"])
+        }),
+        "Debezium's snapshot records are in its signal's transaction"
+    );
 
     wait_for("the slot to be released", WAIT, || {
         let active = db.query_text(&format!(

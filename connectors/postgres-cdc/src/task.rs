@@ -1091,8 +1091,9 @@ impl PostgresCdcTask {
                 self.catalog.as_mut(),
                 self.stream.as_ref(),
             ) {
-                // Streaming pauses right after the signal's message, as
-                // Debezium's does.
+                // Streaming pauses right after the signal's message
+                // (Debezium's as soon as its snapshot thread asks, which
+                // can be a message or so later).
                 if let Some(request) =
                     incremental_step(inc, db, config, stream, &mut events, before, now).await?
                 {
