@@ -202,15 +202,7 @@ fn a_table_is_snapshotted_streamed_and_survives_a_kill() {
         "SELECT active::text FROM pg_replication_slots WHERE slot_name = '{slot}'"
     ));
     assert_eq!(slots.len(), 1, "the slot survives the worker");
-    wait_for("the slot to be released", WAIT, || {
-        let active = db.query_text(&format!(
-            "SELECT active::text FROM pg_replication_slots WHERE slot_name = '{slot}'"
-        ));
-        (active.first().map(|r| r[0].as_str()) == Some("false")).then_some(())
-    });
-    db.exec(&format!("SELECT pg_drop_replication_slot('{slot}')"));
-    db.exec(&format!("DROP PUBLICATION {publication}"));
-    db.exec(&format!("DROP TABLE {table}"));
+    db.drop_cdc(&slot, &publication, &table);
 }
 
 #[test]
@@ -317,13 +309,5 @@ fn heartbeats_go_out_while_streaming_and_pause_while_a_snapshot_runs() {
         "no heartbeat before the snapshot's end ({snapshot_end}): {beats_after:?}"
     );
     assert!(worker.terminate().success(), "{}", worker.log_text());
-    wait_for("the slot to be released", WAIT, || {
-        let active = db.query_text(&format!(
-            "SELECT active::text FROM pg_replication_slots WHERE slot_name = '{slot}'"
-        ));
-        (active.first().map(|r| r[0].as_str()) != Some("true")).then_some(())
-    });
-    db.exec(&format!("SELECT pg_drop_replication_slot('{slot}')"));
-    db.exec(&format!("DROP PUBLICATION {publication}"));
-    db.exec(&format!("DROP TABLE {table}, {beats}"));
+    db.drop_cdc(&slot, &publication, &format!("{table}, {beats}"));
 }

@@ -125,14 +125,6 @@ fn replicate(sink_db: Db, sink_url: &str, rows: &str) {
     );
     p.worker.terminate();
 
-    wait_for("the slot to be released", TIMEOUT, || {
-        let active = src_db.query_text(&format!(
-            "SELECT active::text FROM pg_replication_slots WHERE slot_name = '{slot}'"
-        ));
-        (active.first().map(|r| r[0].as_str()) != Some("true")).then_some(())
-    });
-    src_db.exec(&format!("SELECT pg_drop_replication_slot('{slot}')"));
-    src_db.exec(&format!("DROP PUBLICATION {publication}"));
-    src_db.exec(&format!("DROP TABLE {table}"));
+    src_db.drop_cdc(&slot, &publication, &table);
     sink_db.exec(&format!("DROP TABLE IF EXISTS {replica}"));
 }

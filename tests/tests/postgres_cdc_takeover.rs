@@ -160,15 +160,7 @@ fn debezium_and_ferry_take_over_from_each_other() {
         "rows sent more than once: {repeated:?}"
     );
 
-    wait_for("the slot to be released", WAIT, || {
-        let active = db.query_text(&format!(
-            "SELECT active::text FROM pg_replication_slots WHERE slot_name = '{slot}'"
-        ));
-        (active.first().map(|r| r[0].as_str()) != Some("true")).then_some(())
-    });
-    db.exec(&format!("SELECT pg_drop_replication_slot('{slot}')"));
-    db.exec(&format!("DROP PUBLICATION {publication}"));
-    db.exec(&format!("DROP TABLE {table}"));
+    db.drop_cdc(&slot, &publication, &table);
 }
 
 /// Each event of `topic` as JSON, in order.
@@ -357,15 +349,7 @@ fn an_incremental_snapshot_is_taken_over_both_ways() {
         "Ferry's against Debezium's after the takeover"
     );
 
-    wait_for("the slot to be released", WAIT, || {
-        let active = db.query_text(&format!(
-            "SELECT active::text FROM pg_replication_slots WHERE slot_name = '{slot}'"
-        ));
-        (active.first().map(|r| r[0].as_str()) != Some("true")).then_some(())
-    });
-    db.exec(&format!("SELECT pg_drop_replication_slot('{slot}')"));
-    db.exec(&format!("DROP PUBLICATION {publication}"));
-    db.exec(&format!("DROP TABLE {table}, {signal}"));
+    db.drop_cdc(&slot, &publication, &format!("{table}, {signal}"));
 }
 
 /// A blocking snapshot under Debezium, then one under Ferry on the same
@@ -575,13 +559,5 @@ fn a_blocking_snapshot_is_debeziums() {
         "Debezium's snapshot records are in its signal's transaction"
     );
 
-    wait_for("the slot to be released", WAIT, || {
-        let active = db.query_text(&format!(
-            "SELECT active::text FROM pg_replication_slots WHERE slot_name = '{slot}'"
-        ));
-        (active.first().map(|r| r[0].as_str()) != Some("true")).then_some(())
-    });
-    db.exec(&format!("SELECT pg_drop_replication_slot('{slot}')"));
-    db.exec(&format!("DROP PUBLICATION {publication}"));
-    db.exec(&format!("DROP TABLE {table}, {signal}"));
+    db.drop_cdc(&slot, &publication, &format!("{table}, {signal}"));
 }

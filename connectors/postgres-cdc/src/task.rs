@@ -742,22 +742,18 @@ async fn act_on_signal(
                 ),
             },
         },
-        "stop-snapshot" | "pause-snapshot" | "resume-snapshot" if inc.is_none() => {
-            warn!(signal = %signal.id, "{} ignored: no incremental snapshot runs without a signal table", signal.kind)
-        }
-        "stop-snapshot" => match (SnapshotRequest::parse(data), inc) {
-            (Ok(r), Some(inc)) => inc.stop(&r.data_collections),
-            (Err(e), _) => warn!(signal = %signal.id, "stop-snapshot ignored: {e}"),
-            (_, None) => {}
-        },
-        "pause-snapshot" => {
-            if let Some(inc) = inc {
-                inc.pause();
-            }
-        }
-        "resume-snapshot" => {
-            if let Some(inc) = inc {
-                incremental_outcome(inc.resume(db).await)?;
+        kind @ ("stop-snapshot" | "pause-snapshot" | "resume-snapshot") => {
+            let Some(inc) = inc else {
+                warn!(signal = %signal.id, "{kind} ignored: no incremental snapshot runs without a signal table");
+                return Ok(None);
+            };
+            match kind {
+                "stop-snapshot" => match SnapshotRequest::parse(data) {
+                    Ok(r) => inc.stop(&r.data_collections),
+                    Err(e) => warn!(signal = %signal.id, "stop-snapshot ignored: {e}"),
+                },
+                "pause-snapshot" => inc.pause(),
+                _ => incremental_outcome(inc.resume(db).await)?,
             }
         }
         "log" => {

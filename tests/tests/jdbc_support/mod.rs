@@ -95,6 +95,21 @@ impl Db {
         db
     }
 
+    /// A CDC test's leftovers: the replication slot, dropped once the
+    /// stopped worker's session lets go of it (a moment after it exits),
+    /// the publication and `tables` (a comma-separated list).
+    pub fn drop_cdc(&self, slot: &str, publication: &str, tables: &str) {
+        ferry_tests::wait_for("the slot to be released", Duration::from_secs(90), || {
+            let active = self.query_text(&format!(
+                "SELECT active::text FROM pg_replication_slots WHERE slot_name = '{slot}'"
+            ));
+            (active.first().map(|r| r[0].as_str()) != Some("true")).then_some(())
+        });
+        self.exec(&format!("SELECT pg_drop_replication_slot('{slot}')"));
+        self.exec(&format!("DROP PUBLICATION {publication}"));
+        self.exec(&format!("DROP TABLE {tables}"));
+    }
+
     pub fn exec(&self, sql: &str) {
         self.try_exec(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
