@@ -146,44 +146,55 @@ impl Writer {
         self.buf.extend_from_slice(bytes);
     }
 
+    #[inline]
     pub fn u8(&mut self, v: u8) {
         self.buf.push(v);
     }
+    #[inline]
     pub fn i8(&mut self, v: i8) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
+    #[inline]
     pub fn i16(&mut self, v: i16) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
+    #[inline]
     pub fn i32(&mut self, v: i32) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
+    #[inline]
     pub fn u32(&mut self, v: u32) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
+    #[inline]
     pub fn i64(&mut self, v: i64) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
+    #[inline]
     pub fn f32(&mut self, v: f32) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
+    #[inline]
     pub fn f64(&mut self, v: f64) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
 
     /// A length or count. Lengths above `u32::MAX` cannot be encoded; the
     /// codec refuses such data before it gets here.
+    #[inline]
     pub fn len_u32(&mut self, n: usize) {
         self.u32(u32::try_from(n).unwrap_or(u32::MAX));
     }
 
     /// `bytes := u32 length, bytes`.
+    #[inline]
     pub fn bytes(&mut self, v: &[u8]) {
         self.len_u32(v.len());
         self.buf.extend_from_slice(v);
     }
 
     /// `str := u32 length, UTF-8 bytes`.
+    #[inline]
     pub fn str(&mut self, v: &str) {
         self.bytes(v.as_bytes());
     }
@@ -220,6 +231,12 @@ impl<'a> Reader<'a> {
         self.pos
     }
 
+    /// The next byte, not consumed.
+    #[inline]
+    pub fn peek_u8(&self) -> Option<u8> {
+        self.buf.get(self.pos).copied()
+    }
+
     /// Whether every byte was read.
     pub fn is_at_end(&self) -> bool {
         self.pos == self.buf.len()
@@ -242,6 +259,7 @@ impl<'a> Reader<'a> {
         }
     }
 
+    #[inline]
     fn take(&mut self, n: usize) -> Result<&'a [u8], WireError> {
         match self.pos.checked_add(n) {
             Some(end) if end <= self.buf.len() => {
@@ -249,13 +267,21 @@ impl<'a> Reader<'a> {
                 self.pos = end;
                 Ok(s)
             }
-            _ => Err(self.error(format!(
-                "needs {n} bytes, {} left",
-                self.buf.len() - self.pos
-            ))),
+            _ => Err(self.short(n)),
         }
     }
 
+    /// The error of a read past the end, out of the inlined read path.
+    #[cold]
+    #[inline(never)]
+    fn short(&self, n: usize) -> WireError {
+        self.error(format!(
+            "needs {n} bytes, {} left",
+            self.buf.len() - self.pos
+        ))
+    }
+
+    #[inline]
     fn array<const N: usize>(&mut self) -> Result<[u8; N], WireError> {
         let s = self.take(N)?;
         let mut a = [0u8; N];
@@ -263,27 +289,35 @@ impl<'a> Reader<'a> {
         Ok(a)
     }
 
+    #[inline]
     pub fn u8(&mut self) -> Result<u8, WireError> {
         Ok(self.array::<1>()?[0])
     }
+    #[inline]
     pub fn i8(&mut self) -> Result<i8, WireError> {
         Ok(i8::from_le_bytes(self.array()?))
     }
+    #[inline]
     pub fn i16(&mut self) -> Result<i16, WireError> {
         Ok(i16::from_le_bytes(self.array()?))
     }
+    #[inline]
     pub fn i32(&mut self) -> Result<i32, WireError> {
         Ok(i32::from_le_bytes(self.array()?))
     }
+    #[inline]
     pub fn u32(&mut self) -> Result<u32, WireError> {
         Ok(u32::from_le_bytes(self.array()?))
     }
+    #[inline]
     pub fn i64(&mut self) -> Result<i64, WireError> {
         Ok(i64::from_le_bytes(self.array()?))
     }
+    #[inline]
     pub fn f32(&mut self) -> Result<f32, WireError> {
         Ok(f32::from_le_bytes(self.array()?))
     }
+    #[inline]
     pub fn f64(&mut self) -> Result<f64, WireError> {
         Ok(f64::from_le_bytes(self.array()?))
     }
@@ -291,6 +325,7 @@ impl<'a> Reader<'a> {
     /// A count of items, each at least `min_item_size` bytes long: a count
     /// the remaining bytes cannot hold is refused before anything is
     /// allocated for it.
+    #[inline]
     pub fn count(&mut self, min_item_size: usize) -> Result<usize, WireError> {
         let n = self.u32()? as usize;
         let left = self.buf.len() - self.pos;
@@ -301,15 +336,22 @@ impl<'a> Reader<'a> {
     }
 
     /// `bytes := u32 length, bytes`.
+    #[inline]
     pub fn bytes(&mut self) -> Result<&'a [u8], WireError> {
         let n = self.u32()? as usize;
         self.take(n)
     }
 
     /// `str := u32 length, UTF-8 bytes`.
+    #[inline(always)]
     pub fn str(&mut self) -> Result<&'a str, WireError> {
         let at = self.pos;
         let b = self.bytes()?;
+        if b.is_ascii() {
+            // SAFETY: ASCII is UTF-8. Most text is, and this check is
+            // inlined where `from_utf8`'s is a call returning through memory.
+            return Ok(unsafe { std::str::from_utf8_unchecked(b) });
+        }
         std::str::from_utf8(b).map_err(|e| WireError {
             message: format!("text is not UTF-8: {e}"),
             at,
@@ -329,6 +371,7 @@ mod tests {
         w.i64(i64::MIN);
         w.f64(1.5);
         w.str("héllo");
+        w.str("plain");
         let at = w.placeholder_u32();
         w.patch_u32(at, 42);
         let bytes = w.into_vec();
@@ -338,6 +381,7 @@ mod tests {
         assert_eq!(r.i64(), Ok(i64::MIN));
         assert_eq!(r.f64(), Ok(1.5));
         assert_eq!(r.str(), Ok("héllo"));
+        assert_eq!(r.str(), Ok("plain"));
         assert_eq!(r.u32(), Ok(42));
         assert!(r.finish().is_ok());
     }

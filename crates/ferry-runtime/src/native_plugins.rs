@@ -566,9 +566,6 @@ struct Instance {
     ptr: *mut c_void,
     destroy: extern "C" fn(*mut c_void),
     context: Option<Box<dyn std::any::Any + Send>>,
-    /// Sink batches are encoded with this, kept from one call to the
-    /// next.
-    encoder: codec::BatchEncoder,
 }
 
 impl Instance {
@@ -577,7 +574,6 @@ impl Instance {
             ptr,
             destroy,
             context: None,
-            encoder: codec::BatchEncoder::default(),
         }
     }
 }
@@ -1229,7 +1225,10 @@ struct NativeSinkTask {
     context: Option<Arc<SinkTaskContext>>,
     /// The last batch's `put`, running on a blocking thread while the
     /// worker fetches and converts the next one; see [`NativeSinkTask::settle`].
-    in_flight: Option<tokio::task::JoinHandle<Result<(), FailedPut>>>,
+    in_flight: Option<tokio::task::JoinHandle<(codec::BatchEncoder, Result<(), FailedPut>)>>,
+    /// Sink batches are encoded with this, kept from one call to the
+    /// next; lent to the batch in flight.
+    encoder: codec::BatchEncoder,
 }
 
 /// A `put` that failed in the background, with the first offset of each
@@ -1364,6 +1363,7 @@ impl NativeSinkTask {
             _stop_watch: None,
             context: None,
             in_flight: None,
+            encoder: codec::BatchEncoder::default(),
         }
     }
 
@@ -1380,8 +1380,13 @@ impl NativeSinkTask {
             return Ok(());
         };
         let failed = match put.await {
-            Ok(Ok(())) => return Ok(()),
-            Ok(Err(failed)) => failed,
+            Ok((encoder, result)) => {
+                self.encoder = encoder;
+                match result {
+                    Ok(()) => return Ok(()),
+                    Err(failed) => failed,
+                }
+            }
             Err(e) => return Err(ConnectError::caused_by("a plugin call did not complete", e)),
         };
         let e = ConnectError::from(failed.failure);
@@ -1523,16 +1528,22 @@ impl SinkTask for NativeSinkTask {
         self.settle().await?;
         let (desc, vt, instance) = self.parts()?;
         let instance = Arc::clone(instance);
-        // Encoding and dropping the records happen on that thread too: the
-        // worker's thread only fetches and converts.
+        // Encoded and dropped here, where the records were made and are
+        // still in cache: freed on another thread, each would go through
+        // the allocator's cross-thread free list.
+        let firsts = first_offsets(&records);
+        let mut encoder = std::mem::take(&mut self.encoder);
+        encoder.encode_batch_framed(&records);
+        drop(records);
         self.in_flight = Some(tokio::task::spawn_blocking(move || {
-            let firsts = first_offsets(&records);
-            let mut guard = lock(&instance);
-            let i = &mut *guard;
-            let batch = i.encoder.encode_batch_framed(&records);
-            drop(records);
-            let put = desc.call("put", |err| (vt.put)(i.ptr, FerryStr::new(batch), err));
-            put.map_err(|failure| FailedPut { failure, firsts })
+            let guard = lock(&instance);
+            let batch = encoder.last_framed();
+            let put = desc.call("put", |err| (vt.put)(guard.ptr, FerryStr::new(batch), err));
+            drop(guard);
+            (
+                encoder,
+                put.map_err(|failure| FailedPut { failure, firsts }),
+            )
         }));
         Ok(())
     }

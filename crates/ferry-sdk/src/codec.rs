@@ -170,6 +170,7 @@ impl Schemas {
     }
 
     /// The schema a ref names.
+    #[inline]
     pub fn get(&self, r: &Reader<'_>, schema_ref: u32) -> Result<Option<Schema>, WireError> {
         if schema_ref == NO_SCHEMA {
             return Ok(None);
@@ -181,6 +182,7 @@ impl Schemas {
             .ok_or_else(|| r.error(format!("schema ref {schema_ref} is not in the table")))
     }
 
+    #[inline(always)]
     fn read_ref(&self, r: &mut Reader<'_>) -> Result<Option<Schema>, WireError> {
         let at = r.u32()?;
         self.get(r, at)
@@ -347,8 +349,26 @@ pub fn write_value(w: &mut Writer, table: &mut SchemaTable, v: &Value) {
 }
 
 /// Reads a value; struct refs resolve in `schemas`.
+#[inline(always)]
 pub fn read_value(r: &mut Reader<'_>, schemas: &Schemas) -> Result<Value, WireError> {
-    read_value_at(r, schemas, 0)
+    // A record's key or value is mostly text, bytes or nothing: read in
+    // place, without the call and the copies of its result the general
+    // path costs.
+    match r.peek_u8() {
+        Some(value_tag::NULL) => {
+            r.u8()?;
+            Ok(Value::Null)
+        }
+        Some(value_tag::STRING) => {
+            r.u8()?;
+            Ok(Value::String(r.str()?.to_owned()))
+        }
+        Some(value_tag::BYTES) => {
+            r.u8()?;
+            Ok(Value::Bytes(r.bytes()?.to_vec()))
+        }
+        _ => read_value_at(r, schemas, 0),
+    }
 }
 
 fn read_value_at(r: &mut Reader<'_>, schemas: &Schemas, depth: usize) -> Result<Value, WireError> {
@@ -753,6 +773,8 @@ pub struct BatchEncoder {
     /// Room left before the body by [`encode_batch_framed`](Self::encode_batch_framed)
     /// for what precedes it; grows to the largest head seen.
     headroom: usize,
+    /// Where the last framed batch starts in `body`.
+    framed_start: usize,
 }
 
 /// The head room a first framed batch gets: the tables of a batch of one
@@ -801,7 +823,14 @@ impl BatchEncoder {
             0
         };
         self.body = body;
+        self.framed_start = start;
         &self.body[start..]
+    }
+
+    /// The batch the last [`encode_batch_framed`](Self::encode_batch_framed)
+    /// wrote, for a caller that hands the encoder to another thread.
+    pub fn last_framed(&self) -> &[u8] {
+        self.body.get(self.framed_start..).unwrap_or_default()
     }
 
     /// A transform result: `schemas, prelude, u32 count, (u8 kept, record
