@@ -243,6 +243,8 @@ enum KeyKind {
     Bool,
     Str,
     Uuid,
+    Decimal,
+    Date,
 }
 
 impl KeyKind {
@@ -251,8 +253,13 @@ impl KeyKind {
             21 | 23 => KeyKind::Int,
             20 => KeyKind::Long,
             16 => KeyKind::Bool,
-            18 | 19 | 25 | 1042 | 1043 => KeyKind::Str,
+            // Debezium reads time and timestamp columns as text
+            // (`PostgresConnection.getColumnValue`), so their positions
+            // are strings.
+            18 | 19 | 25 | 1042 | 1043 | 1083 | 1114 | 1184 | 1266 => KeyKind::Str,
             2950 => KeyKind::Uuid,
+            1700 => KeyKind::Decimal,
+            1082 => KeyKind::Date,
             _ => return None,
         })
     }
@@ -264,6 +271,15 @@ impl KeyKind {
             KeyKind::Bool => KeyValue::Bool(text == "t" || text == "true"),
             KeyKind::Str => KeyValue::Str(text.to_owned()),
             KeyKind::Uuid => KeyValue::Uuid(uuid::Uuid::parse_str(text).ok()?.as_u128()),
+            // `NaN` and the infinities have no BigDecimal.
+            KeyKind::Decimal => {
+                javaser::decimal_parts(text)?;
+                KeyValue::Decimal(text.to_owned())
+            }
+            KeyKind::Date => match crate::pgtext::parse_date(text).ok()? {
+                crate::pgtext::Instant::Finite(days) => KeyValue::Date(days),
+                _ => return None,
+            },
         })
     }
 }
@@ -278,6 +294,8 @@ fn key_text(v: &KeyValue) -> Option<String> {
         KeyValue::Long(n) => n.to_string(),
         KeyValue::Str(s) => s.clone(),
         KeyValue::Uuid(u) => uuid::Uuid::from_u128(*u).to_string(),
+        KeyValue::Decimal(d) => d.clone(),
+        KeyValue::Date(days) => crate::pgtext::date_text(i64::from(*days)),
     })
 }
 
@@ -1005,7 +1023,7 @@ impl IncrementalSnapshot {
         let mut chunk_by = Vec::with_capacity(chunk_columns.len());
         for (position, c) in chunk_columns.drain(..) {
             let Some(kind) = KeyKind::of(c.column_type.oid) else {
-                warn!(table = %current.id, column = %c.name, type_oid = c.column_type.oid, "incremental snapshot skipped: Ferry records key positions of integer, boolean, text and uuid columns only");
+                warn!(table = %current.id, column = %c.name, type_oid = c.column_type.oid, "incremental snapshot skipped: Ferry records key positions of integer, boolean, text, uuid, numeric, date, time and timestamp columns only");
                 return Ok(None);
             };
             if !c.not_null {

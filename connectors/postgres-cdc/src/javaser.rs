@@ -4,10 +4,13 @@
 //!
 //! Only what a primary key read over JDBC from PostgreSQL holds in
 //! practice is written and read: `Integer` (`int2`, `int4`), `Long`,
-//! `Boolean`, `String` and `java.util.UUID`, and nulls. The test vectors
-//! come from a JDK (`golden/JavaSerialization.java`).
+//! `Boolean`, `String` (also the text of time and timestamp columns,
+//! which Debezium reads as text), `java.util.UUID`, `java.math.BigDecimal`
+//! (`numeric`), `java.sql.Date`, and nulls. The test vectors come from a
+//! JDK (`golden/JavaSerialization.java`).
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 /// One key column's value, as the JDBC driver hands it to Debezium.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -20,6 +23,12 @@ pub enum KeyValue {
     Str(String),
     /// `(most significant bits, least significant bits)`.
     Uuid(u128),
+    /// A `java.math.BigDecimal`, as PostgreSQL writes the number
+    /// (`-12.50`): its digits are the unscaled value, its decimals the
+    /// scale.
+    Decimal(String),
+    /// A `java.sql.Date`: days since 1970-01-01.
+    Date(i32),
 }
 
 /// Serialized data Ferry cannot read back.
@@ -38,59 +47,118 @@ const TC_OBJECT: u8 = 0x73;
 const TC_STRING: u8 = 0x74;
 const TC_ARRAY: u8 = 0x75;
 const TC_ENDBLOCKDATA: u8 = 0x78;
+const TC_BLOCKDATA: u8 = 0x77;
+const TC_BLOCKDATALONG: u8 = 0x7a;
+/// The class has a `writeObject` method: its data ends with
+/// `TC_ENDBLOCKDATA`, after any block data the method wrote.
+const SC_WRITE_METHOD: u8 = 0x01;
 const SC_SERIALIZABLE: u8 = 0x02;
+const MILLIS_PER_DAY: i64 = 86_400_000;
 const BASE_HANDLE: u32 = 0x7e_0000;
 
-/// A class as the stream describes it: name, serialVersionUID, fields
-/// (type code and name; object fields' class names are not needed), and
-/// superclass.
+/// A class as the stream describes it: name, serialVersionUID, flags,
+/// fields (type code, name, and for an object or array field its type
+/// signature), and superclass.
 struct ClassDesc {
     name: &'static str,
     uid: u64,
-    fields: &'static [(u8, &'static str)],
+    flags: u8,
+    fields: &'static [(u8, &'static str, Option<&'static str>)],
     superclass: Option<&'static ClassDesc>,
 }
 
 const OBJECT_ARRAY: ClassDesc = ClassDesc {
     name: "[Ljava.lang.Object;",
     uid: 0x90ce_589f_1073_296c,
+    flags: SC_SERIALIZABLE,
     fields: &[],
     superclass: None,
 };
 const NUMBER: ClassDesc = ClassDesc {
     name: "java.lang.Number",
     uid: 0x86ac_951d_0b94_e08b,
+    flags: SC_SERIALIZABLE,
     fields: &[],
     superclass: None,
 };
 const INTEGER: ClassDesc = ClassDesc {
     name: "java.lang.Integer",
     uid: 0x12e2_a0a4_f781_8738,
-    fields: &[(b'I', "value")],
+    flags: SC_SERIALIZABLE,
+    fields: &[(b'I', "value", None)],
     superclass: Some(&NUMBER),
 };
 const LONG: ClassDesc = ClassDesc {
     name: "java.lang.Long",
     uid: 0x3b8b_e490_cc8f_23df,
-    fields: &[(b'J', "value")],
+    flags: SC_SERIALIZABLE,
+    fields: &[(b'J', "value", None)],
     superclass: Some(&NUMBER),
 };
 const SHORT: ClassDesc = ClassDesc {
     name: "java.lang.Short",
     uid: 0x684d_3713_3460_da52,
-    fields: &[(b'S', "value")],
+    flags: SC_SERIALIZABLE,
+    fields: &[(b'S', "value", None)],
     superclass: Some(&NUMBER),
 };
 const BOOLEAN: ClassDesc = ClassDesc {
     name: "java.lang.Boolean",
     uid: 0xcd20_7280_d59c_faee,
-    fields: &[(b'Z', "value")],
+    flags: SC_SERIALIZABLE,
+    fields: &[(b'Z', "value", None)],
     superclass: None,
 };
 const UUID: ClassDesc = ClassDesc {
     name: "java.util.UUID",
     uid: 0xbc99_03f7_986d_852f,
-    fields: &[(b'J', "leastSigBits"), (b'J', "mostSigBits")],
+    flags: SC_SERIALIZABLE,
+    fields: &[(b'J', "leastSigBits", None), (b'J', "mostSigBits", None)],
+    superclass: None,
+};
+const BIG_DECIMAL: ClassDesc = ClassDesc {
+    name: "java.math.BigDecimal",
+    uid: 0x54c7_1557_f981_284f,
+    flags: SC_SERIALIZABLE | SC_WRITE_METHOD,
+    fields: &[
+        (b'I', "scale", None),
+        (b'L', "intVal", Some("Ljava/math/BigInteger;")),
+    ],
+    superclass: Some(&NUMBER),
+};
+const BIG_INTEGER: ClassDesc = ClassDesc {
+    name: "java.math.BigInteger",
+    uid: 0x8cfc_9f1f_a93b_fb1d,
+    flags: SC_SERIALIZABLE | SC_WRITE_METHOD,
+    fields: &[
+        (b'I', "bitCount", None),
+        (b'I', "bitLength", None),
+        (b'I', "firstNonzeroByteNum", None),
+        (b'I', "lowestSetBit", None),
+        (b'I', "signum", None),
+        (b'[', "magnitude", Some("[B")),
+    ],
+    superclass: Some(&NUMBER),
+};
+const BYTE_ARRAY: ClassDesc = ClassDesc {
+    name: "[B",
+    uid: 0xacf3_17f8_0608_54e0,
+    flags: SC_SERIALIZABLE,
+    fields: &[],
+    superclass: None,
+};
+const SQL_DATE: ClassDesc = ClassDesc {
+    name: "java.sql.Date",
+    uid: 0x14fa_4668_3f35_6697,
+    flags: SC_SERIALIZABLE,
+    fields: &[],
+    superclass: Some(&UTIL_DATE),
+};
+const UTIL_DATE: ClassDesc = ClassDesc {
+    name: "java.util.Date",
+    uid: 0x686a_8101_4b59_7419,
+    flags: SC_SERIALIZABLE | SC_WRITE_METHOD,
+    fields: &[],
     superclass: None,
 };
 
@@ -127,12 +195,17 @@ impl Writer {
         self.out.extend_from_slice(&desc.uid.to_be_bytes());
         let h = self.handle();
         self.classes.insert(desc.name, h);
-        self.out.push(SC_SERIALIZABLE);
+        self.out.push(desc.flags);
         self.out
             .extend_from_slice(&(desc.fields.len() as u16).to_be_bytes());
-        for (code, name) in desc.fields {
+        for (code, name, signature) in desc.fields {
             self.out.push(*code);
             self.utf(name);
+            if let Some(signature) = signature {
+                self.out.push(TC_STRING);
+                self.handle();
+                self.utf(signature);
+            }
         }
         self.out.push(TC_ENDBLOCKDATA);
         match desc.superclass {
@@ -148,6 +221,22 @@ impl Writer {
                 self.out.push(TC_STRING);
                 self.handle();
                 self.utf(s);
+            }
+            KeyValue::Decimal(text) => match decimal_parts(text) {
+                Some((signum, magnitude, scale)) => self.big_decimal(signum, &magnitude, scale),
+                // Not a finite number: never made by `KeyKind::value`.
+                None => self.out.push(TC_NULL),
+            },
+            KeyValue::Date(days) => {
+                self.out.push(TC_OBJECT);
+                self.class(&SQL_DATE);
+                self.handle();
+                // java.util.Date's writeObject: the time in milliseconds
+                // as block data. Midnight UTC: the JVM's zone is not known.
+                self.out.extend_from_slice(&[TC_BLOCKDATA, 8]);
+                let millis = i64::from(*days) * MILLIS_PER_DAY;
+                self.out.extend_from_slice(&millis.to_be_bytes());
+                self.out.push(TC_ENDBLOCKDATA);
             }
             other => {
                 self.out.push(TC_OBJECT);
@@ -170,11 +259,109 @@ impl Writer {
                         self.out
                             .extend_from_slice(&((*u >> 64) as u64).to_be_bytes());
                     }
-                    KeyValue::Null | KeyValue::Str(_) => {}
+                    _ => {}
                 }
             }
         }
     }
+
+    /// A `BigDecimal` and its `BigInteger`, as their `writeObject` methods
+    /// write them: default fields (BigInteger's cached values as -1 and
+    /// -2, "not computed"), then the end of their block data.
+    fn big_decimal(&mut self, signum: i32, magnitude: &[u8], scale: i32) {
+        self.out.push(TC_OBJECT);
+        self.class(&BIG_DECIMAL);
+        self.handle();
+        self.out.extend_from_slice(&scale.to_be_bytes());
+        self.out.push(TC_OBJECT);
+        self.class(&BIG_INTEGER);
+        self.handle();
+        for field in [-1i32, -1, -2, -2, signum] {
+            self.out.extend_from_slice(&field.to_be_bytes());
+        }
+        self.out.push(TC_ARRAY);
+        self.class(&BYTE_ARRAY);
+        self.handle();
+        self.out
+            .extend_from_slice(&(magnitude.len() as u32).to_be_bytes());
+        self.out.extend_from_slice(magnitude);
+        self.out.push(TC_ENDBLOCKDATA);
+        self.out.push(TC_ENDBLOCKDATA);
+    }
+}
+
+/// A decimal number's sign (-1, 0, 1), unscaled magnitude (big-endian,
+/// no leading zero bytes, as `BigInteger` serializes it) and scale;
+/// `None` for text that is not a finite decimal (`NaN`, `Infinity`).
+pub fn decimal_parts(text: &str) -> Option<(i32, Vec<u8>, i32)> {
+    let (negative, digits) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    if whole.is_empty() && fraction.is_empty() {
+        return None;
+    }
+    let scale = i32::try_from(fraction.len()).ok()?;
+    let mut magnitude: Vec<u8> = Vec::new();
+    for d in whole.bytes().chain(fraction.bytes()) {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        // magnitude = magnitude * 10 + d, in base 256.
+        let mut carry = u32::from(d - b'0');
+        for byte in magnitude.iter_mut().rev() {
+            let v = u32::from(*byte) * 10 + carry;
+            *byte = v as u8;
+            carry = v >> 8;
+        }
+        while carry > 0 {
+            magnitude.insert(0, carry as u8);
+            carry >>= 8;
+        }
+    }
+    let signum = match (magnitude.is_empty(), negative) {
+        (true, _) => 0,
+        (false, true) => -1,
+        (false, false) => 1,
+    };
+    Some((signum, magnitude, scale))
+}
+
+/// The decimal text of a sign, unscaled magnitude and scale: the digits
+/// with the point `scale` places from the right (PostgreSQL's form).
+pub fn decimal_text(signum: i32, magnitude: &[u8], scale: i32) -> String {
+    let mut rest: Vec<u8> = magnitude.to_vec();
+    let mut digits: Vec<u8> = Vec::new();
+    while rest.iter().any(|b| *b != 0) {
+        // rest = rest / 10, the remainder a digit.
+        let mut remainder = 0u32;
+        for byte in rest.iter_mut() {
+            let v = (remainder << 8) | u32::from(*byte);
+            *byte = (v / 10) as u8;
+            remainder = v % 10;
+        }
+        digits.push(b'0' + remainder as u8);
+    }
+    if digits.is_empty() {
+        digits.push(b'0');
+    }
+    digits.reverse();
+    let mut text = String::from_utf8(digits).unwrap_or_default();
+    if scale > 0 {
+        let scale = scale as usize;
+        if text.len() <= scale {
+            text.insert_str(0, &"0".repeat(scale + 1 - text.len()));
+        }
+        text.insert(text.len() - scale, '.');
+    } else if scale < 0 && signum != 0 {
+        text.push_str(&"0".repeat(scale.unsigned_abs() as usize));
+    }
+    if signum < 0 {
+        text.insert(0, '-');
+    }
+    text
 }
 
 /// Java's modified UTF-8: NUL as two bytes, characters beyond the BMP as
@@ -255,15 +442,33 @@ pub fn to_hex(key: Option<&[KeyValue]>) -> String {
 /// What a handle stands for, as far as the reader needs it.
 #[derive(Clone)]
 enum Handled {
-    /// A class: its name and its fields (type code, name), superclass
-    /// handle's fields first when its objects are read.
-    Class {
-        name: String,
-        fields: Vec<u8>,
-        superclass: Option<Box<Handled>>,
-    },
-    Value(KeyValue),
+    Class(Rc<Class>),
+    Object(Object),
     Other,
+}
+
+/// A class description read from the stream.
+struct Class {
+    name: String,
+    flags: u8,
+    /// Type code and name of each field, in the stream's order.
+    fields: Vec<(u8, String)>,
+    superclass: Option<Rc<Class>>,
+}
+
+/// An object read from the stream: a key value, or what one is made of.
+#[derive(Clone)]
+enum Object {
+    Key(KeyValue),
+    Bytes(Vec<u8>),
+    /// A `java.math.BigInteger`: sign and magnitude.
+    BigInteger(i32, Vec<u8>),
+}
+
+/// A field's value: primitives widened to `i64`.
+enum Field {
+    Primitive(i64),
+    Object(Object),
 }
 
 struct Reader<'a> {
@@ -332,38 +537,42 @@ impl Reader<'_> {
     }
 
     /// A class description (or a reference to one, or null).
-    fn class(&mut self) -> Result<Option<Handled>, SerError> {
+    fn class(&mut self) -> Result<Option<Rc<Class>>, SerError> {
         match self.u8()? {
             TC_NULL => Ok(None),
-            TC_REFERENCE => Ok(Some(self.reference()?)),
+            TC_REFERENCE => match self.reference()? {
+                Handled::Class(c) => Ok(Some(c)),
+                _ => self.fail("a reference to something that is not a class"),
+            },
             TC_CLASSDESC => {
                 let name = self.utf()?;
                 self.u64()?;
                 let index = self.handles.len();
                 self.handles.push(Handled::Other);
-                let _flags = self.u8()?;
+                let flags = self.u8()?;
                 let count = self.u16()?;
                 let mut fields = Vec::with_capacity(usize::from(count));
                 for _ in 0..count {
                     let code = self.u8()?;
-                    self.utf()?;
+                    let field = self.utf()?;
                     if code == b'L' || code == b'[' {
-                        // The field's class name, a string or a reference.
+                        // The field's type signature, a string or a reference.
                         self.object()?;
                     }
-                    fields.push(code);
+                    fields.push((code, field));
                 }
                 if self.u8()? != TC_ENDBLOCKDATA {
                     return self.fail(format!("class {name} carries annotations"));
                 }
-                let superclass = self.class()?.map(Box::new);
-                let desc = Handled::Class {
+                let superclass = self.class()?;
+                let class = Rc::new(Class {
                     name,
+                    flags,
                     fields,
                     superclass,
-                };
-                self.handles[index] = desc.clone();
-                Ok(Some(desc))
+                });
+                self.handles[index] = Handled::Class(Rc::clone(&class));
+                Ok(Some(class))
             }
             other => self.fail(format!("type code {other:#x} where a class was expected")),
         }
@@ -379,61 +588,148 @@ impl Reader<'_> {
         })
     }
 
-    fn object(&mut self) -> Result<KeyValue, SerError> {
+    /// The rest of a class's data when it has a `writeObject` method: the
+    /// block data it wrote, up to `TC_ENDBLOCKDATA`.
+    fn block_data(&mut self) -> Result<Vec<u8>, SerError> {
+        let mut data = Vec::new();
+        loop {
+            match self.u8()? {
+                TC_ENDBLOCKDATA => return Ok(data),
+                TC_BLOCKDATA => {
+                    let n = usize::from(self.u8()?);
+                    data.extend_from_slice(self.take(n)?);
+                }
+                TC_BLOCKDATALONG => {
+                    let n = self.u32()? as usize;
+                    data.extend_from_slice(self.take(n)?);
+                }
+                other => {
+                    return self.fail(format!("type code {other:#x} in a writeObject's data"));
+                }
+            }
+        }
+    }
+
+    /// An object, a string, an array of bytes, or null (`None`).
+    fn object(&mut self) -> Result<Option<Object>, SerError> {
         match self.u8()? {
-            TC_NULL => Ok(KeyValue::Null),
+            TC_NULL => Ok(None),
             TC_REFERENCE => match self.reference()? {
-                Handled::Value(v) => Ok(v),
+                Handled::Object(v) => Ok(Some(v)),
                 _ => self.fail("a reference to something that is not a key value"),
             },
             TC_STRING => {
                 let index = self.handles.len();
                 self.handles.push(Handled::Other);
-                let s = self.utf()?;
-                self.handles[index] = Handled::Value(KeyValue::Str(s.clone()));
-                Ok(KeyValue::Str(s))
+                let s = KeyValue::Str(self.utf()?);
+                self.handles[index] = Handled::Object(Object::Key(s.clone()));
+                Ok(Some(Object::Key(s)))
+            }
+            TC_ARRAY => {
+                let class = self.class()?;
+                if class.as_ref().map(|c| c.name.as_str()) != Some(BYTE_ARRAY.name) {
+                    return self.fail("an array that is not of bytes");
+                }
+                let index = self.handles.len();
+                self.handles.push(Handled::Other);
+                let n = self.u32()? as usize;
+                let bytes = Object::Bytes(self.take(n)?.to_vec());
+                self.handles[index] = Handled::Object(bytes.clone());
+                Ok(Some(bytes))
             }
             TC_OBJECT => {
-                let Some(Handled::Class {
-                    name,
-                    fields,
-                    superclass,
-                }) = self.class()?
-                else {
+                let Some(class) = self.class()? else {
                     return self.fail("an object without its class");
                 };
                 let index = self.handles.len();
                 self.handles.push(Handled::Other);
-                // Superclasses' fields come first; Number has none.
-                if let Some(Handled::Class {
-                    name: sname,
-                    fields: sfields,
-                    ..
-                }) = superclass.as_deref()
-                {
-                    if !sfields.is_empty() {
-                        return self.fail(format!("{sname} has fields"));
+                // Each class's data, superclasses' first.
+                let mut chain = vec![Rc::clone(&class)];
+                while let Some(up) = chain.last().and_then(|c| c.superclass.clone()) {
+                    chain.push(up);
+                }
+                let mut fields: HashMap<String, Field> = HashMap::new();
+                let mut blocks: HashMap<String, Vec<u8>> = HashMap::new();
+                for c in chain.iter().rev() {
+                    for (code, name) in &c.fields {
+                        let value = if *code == b'L' || *code == b'[' {
+                            match self.object()? {
+                                Some(o) => Field::Object(o),
+                                None => continue,
+                            }
+                        } else {
+                            Field::Primitive(self.primitive(*code)?)
+                        };
+                        fields.insert(name.clone(), value);
+                    }
+                    if c.flags & SC_WRITE_METHOD != 0 {
+                        let data = self.block_data()?;
+                        blocks.insert(c.name.clone(), data);
                     }
                 }
-                let mut values = Vec::with_capacity(fields.len());
-                for code in &fields {
-                    values.push(self.primitive(*code)?);
-                }
-                let value = match (name.as_str(), values.as_slice()) {
-                    ("java.lang.Integer", [v]) => KeyValue::Int(*v as i32),
-                    ("java.lang.Long", [v]) => KeyValue::Long(*v),
-                    ("java.lang.Short", [v]) => KeyValue::Short(*v as i16),
-                    ("java.lang.Boolean", [v]) => KeyValue::Bool(*v != 0),
-                    ("java.util.UUID", [least, most]) => {
-                        KeyValue::Uuid((u128::from(*most as u64) << 64) | u128::from(*least as u64))
-                    }
-                    _ => return self.fail(format!("key values of class {name} are not supported")),
-                };
-                self.handles[index] = Handled::Value(value.clone());
-                Ok(value)
+                let value = self.key_object(&class.name, &fields, &blocks)?;
+                self.handles[index] = Handled::Object(value.clone());
+                Ok(Some(value))
             }
             other => self.fail(format!("type code {other:#x} where a value was expected")),
         }
+    }
+
+    /// The key value (or part of one) an object of class `name` is.
+    fn key_object(
+        &self,
+        name: &str,
+        fields: &HashMap<String, Field>,
+        blocks: &HashMap<String, Vec<u8>>,
+    ) -> Result<Object, SerError> {
+        let primitive = |field: &str| match fields.get(field) {
+            Some(Field::Primitive(v)) => Ok(*v),
+            _ => self.fail(format!("{name} without its {field}")),
+        };
+        Ok(Object::Key(match name {
+            "java.lang.Integer" => KeyValue::Int(primitive("value")? as i32),
+            "java.lang.Long" => KeyValue::Long(primitive("value")?),
+            "java.lang.Short" => KeyValue::Short(primitive("value")? as i16),
+            "java.lang.Boolean" => KeyValue::Bool(primitive("value")? != 0),
+            "java.util.UUID" => {
+                let (most, least) = (primitive("mostSigBits")?, primitive("leastSigBits")?);
+                KeyValue::Uuid((u128::from(most as u64) << 64) | u128::from(least as u64))
+            }
+            "java.math.BigInteger" => {
+                let Some(Field::Object(Object::Bytes(magnitude))) = fields.get("magnitude") else {
+                    return self.fail("java.math.BigInteger without its magnitude");
+                };
+                return Ok(Object::BigInteger(
+                    primitive("signum")? as i32,
+                    magnitude.clone(),
+                ));
+            }
+            "java.math.BigDecimal" => {
+                let Some(Field::Object(Object::BigInteger(signum, magnitude))) =
+                    fields.get("intVal")
+                else {
+                    return self.fail("java.math.BigDecimal without its intVal");
+                };
+                KeyValue::Decimal(decimal_text(*signum, magnitude, primitive("scale")? as i32))
+            }
+            "java.sql.Date" => {
+                let Some(millis) = blocks
+                    .get(UTIL_DATE.name)
+                    .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+                else {
+                    return self.fail("java.sql.Date without its time");
+                };
+                // Midnight in the writer's zone: the nearest midnight UTC
+                // is its day for any zone within 12 hours of UTC.
+                let millis = i64::from_be_bytes(millis);
+                let days = (millis + MILLIS_PER_DAY / 2).div_euclid(MILLIS_PER_DAY);
+                KeyValue::Date(i32::try_from(days).map_err(|_| SerError {
+                    at: self.at,
+                    reason: format!("a date {days} days from 1970"),
+                })?)
+            }
+            _ => return self.fail(format!("key values of class {name} are not supported")),
+        }))
     }
 }
 
@@ -466,7 +762,11 @@ pub fn from_hex(hex: &str) -> Result<Option<Vec<KeyValue>>, SerError> {
             let n = r.u32()?;
             let mut values = Vec::with_capacity(n.min(64) as usize);
             for _ in 0..n {
-                values.push(r.object()?);
+                values.push(match r.object()? {
+                    None => KeyValue::Null,
+                    Some(Object::Key(v)) => v,
+                    Some(_) => return r.fail("a key value that is not one"),
+                });
             }
             Ok(Some(values))
         }
@@ -491,6 +791,13 @@ mod tests {
         ("bool", "aced0005757200135b4c6a6176612e6c616e672e4f626a6563743b90ce589f1073296c020000787000000001737200116a6176612e6c616e672e426f6f6c65616ecd207280d59cfaee0200015a000576616c7565787001"),
         ("short", "aced0005757200135b4c6a6176612e6c616e672e4f626a6563743b90ce589f1073296c0200007870000000017372000f6a6176612e6c616e672e53686f7274684d37133460da5202000153000576616c7565787200106a6176612e6c616e672e4e756d62657286ac951d0b94e08b02000078700003"),
         ("nullelem", "aced0005757200135b4c6a6176612e6c616e672e4f626a6563743b90ce589f1073296c02000078700000000270737200116a6176612e6c616e672e496e746567657212e2a0a4f781873802000149000576616c7565787200106a6176612e6c616e672e4e756d62657286ac951d0b94e08b020000787000000001"),
+        ("decimal", "aced0005757200135b4c6a6176612e6c616e672e4f626a6563743b90ce589f1073296c020000787000000001737200146a6176612e6d6174682e426967446563696d616c54c71557f981284f0300024900057363616c654c0006696e7456616c7400164c6a6176612f6d6174682f426967496e74656765723b787200106a6176612e6c616e672e4e756d62657286ac951d0b94e08b020000787000000001737200146a6176612e6d6174682e426967496e74656765728cfc9f1fa93bfb1d030006490008626974436f756e744900096269744c656e67746849001366697273744e6f6e7a65726f427974654e756d49000c6c6f776573745365744269744900067369676e756d5b00096d61676e69747564657400025b427871007e0004fffffffffffffffffffffffefffffffe00000001757200025b42acf317f8060854e00200007870000000017d7878"),
+        ("decimal_negative", "aced0005757200135b4c6a6176612e6c616e672e4f626a6563743b90ce589f1073296c020000787000000001737200146a6176612e6d6174682e426967446563696d616c54c71557f981284f0300024900057363616c654c0006696e7456616c7400164c6a6176612f6d6174682f426967496e74656765723b787200106a6176612e6c616e672e4e756d62657286ac951d0b94e08b020000787000000000737200146a6176612e6d6174682e426967496e74656765728cfc9f1fa93bfb1d030006490008626974436f756e744900096269744c656e67746849001366697273744e6f6e7a65726f427974654e756d49000c6c6f776573745365744269744900067369676e756d5b00096d61676e69747564657400025b427871007e0004fffffffffffffffffffffffefffffffeffffffff757200025b42acf317f8060854e0020000787000000002012c7878"),
+        ("decimal_zero", "aced0005757200135b4c6a6176612e6c616e672e4f626a6563743b90ce589f1073296c020000787000000001737200146a6176612e6d6174682e426967446563696d616c54c71557f981284f0300024900057363616c654c0006696e7456616c7400164c6a6176612f6d6174682f426967496e74656765723b787200106a6176612e6c616e672e4e756d62657286ac951d0b94e08b020000787000000002737200146a6176612e6d6174682e426967496e74656765728cfc9f1fa93bfb1d030006490008626974436f756e744900096269744c656e67746849001366697273744e6f6e7a65726f427974654e756d49000c6c6f776573745365744269744900067369676e756d5b00096d61676e69747564657400025b427871007e0004fffffffffffffffffffffffefffffffe00000000757200025b42acf317f8060854e00200007870000000007878"),
+        ("decimal_long", "aced0005757200135b4c6a6176612e6c616e672e4f626a6563743b90ce589f1073296c020000787000000001737200146a6176612e6d6174682e426967446563696d616c54c71557f981284f0300024900057363616c654c0006696e7456616c7400164c6a6176612f6d6174682f426967496e74656765723b787200106a6176612e6c616e672e4e756d62657286ac951d0b94e08b020000787000000003737200146a6176612e6d6174682e426967496e74656765728cfc9f1fa93bfb1d030006490008626974436f756e744900096269744c656e67746849001366697273744e6f6e7a65726f427974654e756d49000c6c6f776573745365744269744900067369676e756d5b00096d61676e69747564657400025b427871007e0004fffffffffffffffffffffffefffffffeffffffff757200025b42acf317f8060854e002000078700000000e06163e665beb7ca6a2e1a64244cb7878"),
+        ("two_decimals", "aced0005757200135b4c6a6176612e6c616e672e4f626a6563743b90ce589f1073296c020000787000000002737200146a6176612e6d6174682e426967446563696d616c54c71557f981284f0300024900057363616c654c0006696e7456616c7400164c6a6176612f6d6174682f426967496e74656765723b787200106a6176612e6c616e672e4e756d62657286ac951d0b94e08b020000787000000000737200146a6176612e6d6174682e426967496e74656765728cfc9f1fa93bfb1d030006490008626974436f756e744900096269744c656e67746849001366697273744e6f6e7a65726f427974654e756d49000c6c6f776573745365744269744900067369676e756d5b00096d61676e69747564657400025b427871007e0004fffffffffffffffffffffffefffffffe00000001757200025b42acf317f8060854e00200007870000000010178787371007e0002000000037371007e0006fffffffffffffffffffffffefffffffe000000017571007e00090000000207d07878"),
+        ("date", "aced0005757200135b4c6a6176612e6c616e672e4f626a6563743b90ce589f1073296c0200007870000000017372000d6a6176612e73716c2e4461746514fa46683f3566970200007872000e6a6176612e7574696c2e44617465686a81014b597419030000787077080000018cc778500078"),
+        ("date_decimal_str", "aced0005757200135b4c6a6176612e6c616e672e4f626a6563743b90ce589f1073296c0200007870000000047372000d6a6176612e73716c2e4461746514fa46683f3566970200007872000e6a6176612e7574696c2e44617465686a81014b59741903000078707708fffffffffad9a40078737200146a6176612e6d6174682e426967446563696d616c54c71557f981284f0300024900057363616c654c0006696e7456616c7400164c6a6176612f6d6174682f426967496e74656765723b787200106a6176612e6c616e672e4e756d62657286ac951d0b94e08b020000787000000001737200146a6176612e6d6174682e426967496e74656765728cfc9f1fa93bfb1d030006490008626974436f756e744900096269744c656e67746849001366697273744e6f6e7a65726f427974654e756d49000c6c6f776573745365744269744900067369676e756d5b00096d61676e69747564657400025b427871007e0007fffffffffffffffffffffffefffffffe00000001757200025b42acf317f8060854e0020000787000000001057878740001787371007e00027708000000dd9aa6e00078"),
     ];
 
     fn values(name: &str) -> Option<Vec<KeyValue>> {
@@ -506,6 +813,18 @@ mod tests {
             "bool" => vec![Bool(true)],
             "short" => vec![Short(3)],
             "nullelem" => vec![Null, Int(1)],
+            "decimal" => vec![Decimal("12.5".into())],
+            "decimal_negative" => vec![Decimal("-300".into())],
+            "decimal_zero" => vec![Decimal("0.00".into())],
+            "decimal_long" => vec![Decimal("-123456789012345678901234567890.123".into())],
+            "two_decimals" => vec![Decimal("1".into()), Decimal("2.000".into())],
+            "date" => vec![Date(19_724)],
+            "date_decimal_str" => vec![
+                Date(-1),
+                Decimal("0.5".into()),
+                Str("x".into()),
+                Date(11_016),
+            ],
             _ => unreachable!(),
         })
     }
@@ -534,6 +853,48 @@ mod tests {
         let hex = hex.as_str();
         let e = from_hex(hex).unwrap_err();
         assert!(e.reason.contains("java.lang.Foo"), "{e}");
+    }
+
+    #[test]
+    fn decimals_convert_between_text_and_sign_magnitude_scale() {
+        for text in [
+            "0",
+            "0.00",
+            "7",
+            "-7",
+            "255",
+            "256",
+            "65535.5",
+            "-0.001",
+            "99999999999999999999999999999999999999.99",
+        ] {
+            let (signum, magnitude, scale) = decimal_parts(text).unwrap();
+            assert_eq!(decimal_text(signum, &magnitude, scale), text);
+        }
+        assert_eq!(decimal_parts("-300"), Some((-1, vec![0x01, 0x2c], 0)));
+        assert_eq!(decimal_parts("+1.5"), Some((1, vec![15], 1)));
+        assert_eq!(decimal_text(1, &[15], -2), "1500");
+        for bad in ["NaN", "Infinity", "-Infinity", "", "-", ".", "1e5", "1.2.3"] {
+            assert_eq!(decimal_parts(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_date_written_at_midnight_elsewhere_is_that_day() {
+        // Debezium on a JVM at UTC+2 writes 2024-01-02 as 22:00 UTC the
+        // day before; at UTC-5, as 05:00 UTC that day.
+        for millis in [
+            19_724 * MILLIS_PER_DAY - 2 * 3_600_000,
+            19_724 * MILLIS_PER_DAY + 5 * 3_600_000,
+        ] {
+            let mut hex = to_hex(Some(&[KeyValue::Date(0)]));
+            hex.truncate(hex.len() - 18);
+            for b in millis.to_be_bytes() {
+                hex.push_str(&format!("{b:02x}"));
+            }
+            hex.push_str("78");
+            assert_eq!(from_hex(&hex).unwrap(), Some(vec![KeyValue::Date(19_724)]));
+        }
     }
 
     #[test]

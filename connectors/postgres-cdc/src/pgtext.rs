@@ -54,6 +54,25 @@ pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// The proleptic Gregorian date `days` after 1970-01-01, in
+/// PostgreSQL's ISO form (`2024-01-02`, `0044-03-15 BC`).
+pub fn date_text(days: i64) -> String {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    if year > 0 {
+        format!("{year:04}-{month:02}-{day:02}")
+    } else {
+        format!("{:04}-{month:02}-{day:02} BC", 1 - year)
+    }
+}
+
 fn is_leap(year: i64) -> bool {
     year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
 }
@@ -407,6 +426,23 @@ pub fn parse_numeric(text: &str) -> Result<Numeric, ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_are_written_back_as_postgresql_writes_them() {
+        for text in [
+            "1970-01-01",
+            "2024-02-29",
+            "1969-12-31",
+            "0001-01-01",
+            "0044-03-15 BC",
+            "9999-12-31",
+        ] {
+            let Ok(Instant::Finite(days)) = parse_date(text) else {
+                panic!("{text}");
+            };
+            assert_eq!(date_text(i64::from(days)), text);
+        }
+    }
 
     #[test]
     fn civil_days_match_known_dates() {
