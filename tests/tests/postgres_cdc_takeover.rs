@@ -198,19 +198,21 @@ fn shape(event: &Json) -> Json {
     e
 }
 
-/// The Java serialization of `Object[]{Integer(n)}` as Debezium stores a
-/// chunk position, hex, without the array's header.
-fn serialized_int(n: i32) -> String {
-    format!(
-        "737200116a6176612e6c616e672e496e746567657212e2a0a4f781873802000149000576616c7565787200106a6176612e6c616e672e4e756d62657286ac951d0b94e08b0200007870{n:08x}"
-    )
-}
-
+/// Waits until the committed offset's chunk position is row `n`'s: a
+/// Java-serialized `Object[]{BigDecimal, java.sql.Date, Integer(n)}`, in
+/// hex, whose last four bytes are `n`.
 fn wait_committed_position(offsets: &Path, n: i32) {
-    let key = serialized_int(n);
+    let last = format!("{n:08x}\"");
     wait_for(&format!("the position of row {n} committed"), WAIT, || {
         let text = String::from_utf8_lossy(&std::fs::read(offsets).ok()?).into_owned();
-        (text.contains("incremental_snapshot_primary_key") && text.contains(&key)).then_some(())
+        let position = text
+            .split("\"incremental_snapshot_primary_key\":\"")
+            .nth(1)?;
+        let position = &position[..position.find('"')? + 1];
+        (position.ends_with(&last)
+            && position.contains("6a6176612e6d6174682e426967446563696d616c")
+            && position.contains("6a6176612e73716c2e44617465"))
+        .then_some(())
     });
 }
 
@@ -227,10 +229,21 @@ fn an_incremental_snapshot_is_taken_over_both_ways() {
     let prefix = unique("itk");
     let topic = format!("{prefix}.public.{table}");
     let rows = 1000;
+    // Keyed by a numeric, a date and an int, so that the positions
+    // handed over are a BigDecimal, a java.sql.Date and an Integer; key
+    // order is id order.
     db.exec(&format!(
-        "CREATE TABLE {table} (id int PRIMARY KEY, v text NOT NULL)"
+        "CREATE TABLE {table} (id int, amount numeric(10,2), day date, v text NOT NULL, \
+         PRIMARY KEY (amount, day, id))"
     ));
-    insert(&db, &table, 1, rows);
+    let insert = |from: i64, to: i64| {
+        db.exec(&format!(
+            "INSERT INTO {table} SELECT g, g * 0.25 - 100, date '1999-12-25' + g / 100, 'row ' || g \
+             FROM generate_series({from}, {to}) g \
+             ON CONFLICT (amount, day, id) DO UPDATE SET v = 'again'"
+        ))
+    };
+    insert(1, rows);
     db.exec(&format!(
         "CREATE TABLE {signal} (id varchar(42) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048))"
     ));
@@ -275,13 +288,12 @@ fn an_incremental_snapshot_is_taken_over_both_ways() {
 
     // Debezium: streaming (a change made once the slot exists arrives),
     // then a snapshot requested and paused in one transaction: it reads
-    // rows 0..99 (0 the marker) and waits. Stopped once that position is committed.
+    // rows 0..99 (0 the marker) and waits. Stopped once that position is
+    // committed.
     let mut connect = KafkaConnect::new(connect_props.clone(), port);
     connect.start(&[Path::new(&connector)]);
     wait_for("Debezium to stream", WAIT, || {
-        db.exec(&format!(
-            "INSERT INTO {table} VALUES (0, 'marker') ON CONFLICT (id) DO UPDATE SET v = 'again'"
-        ));
+        insert(0, 0);
         counts(&topic).contains_key(&0).then_some(())
     });
     db.exec(&format!(
