@@ -54,22 +54,26 @@ pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// The proleptic Gregorian date `days` after 1970-01-01, in
-/// PostgreSQL's ISO form (`2024-01-02`, `0044-03-15 BC`).
-pub fn date_text(days: i64) -> String {
+/// The proleptic Gregorian `(year, month, day)` `days` after 1970-01-01
+/// (astronomical year numbering), the inverse of [`days_from_civil`].
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
     let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    if year > 0 {
-        format!("{year:04}-{month:02}-{day:02}")
-    } else {
-        format!("{:04}-{month:02}-{day:02} BC", 1 - year)
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+/// The date `days` after 1970-01-01 in PostgreSQL's ISO form
+/// (`2024-01-02`, `0044-03-15 BC`).
+pub fn date_text(days: i64) -> String {
+    match civil_from_days(days) {
+        (year, month, day) if year > 0 => format!("{year:04}-{month:02}-{day:02}"),
+        (year, month, day) => format!("{:04}-{month:02}-{day:02} BC", 1 - year),
     }
 }
 

@@ -348,16 +348,7 @@ fn strip_trailing_zeros(d: Decimal) -> Decimal {
 /// The ISO-8601 date part as Java's `ISO_LOCAL_DATE` writes it: four year
 /// digits at least, a sign beyond 9999 and before year 0.
 fn iso_date(days: i64) -> String {
-    // Civil from days (the inverse of `pgtext::days_from_civil`).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = pgtext::civil_from_days(days);
     let year = if year > 9999 {
         format!("+{year}")
     } else if year < 0 {
