@@ -38,34 +38,16 @@ fn ops(records: &[Consumed]) -> Vec<(String, i64)> {
         .collect()
 }
 
-fn connector_props<'a>(
-    name: &'a str,
-    prefix: &'a str,
-    slot: &'a str,
-    publication: &'a str,
-    include: &'a str,
-) -> Vec<(&'a str, &'a str)> {
-    vec![
-        ("name", name),
-        (
-            "connector.class",
-            "io.debezium.connector.postgresql.PostgresConnector",
-        ),
-        ("tasks.max", "1"),
-        ("database.hostname", "127.0.0.1"),
-        ("database.port", "55432"),
-        ("database.user", "postgres"),
-        ("database.dbname", "postgres"),
-        ("database.sslmode", "disable"),
-        ("topic.prefix", prefix),
-        ("plugin.name", "pgoutput"),
-        ("slot.name", slot),
-        ("publication.name", publication),
-        ("publication.autocreate.mode", "filtered"),
-        ("table.include.list", include),
-        ("poll.interval.ms", "100"),
-        ("status.update.interval.ms", "200"),
-    ]
+fn connector_settings(
+    name: &str,
+    prefix: &str,
+    slot: &str,
+    publication: &str,
+    include: &str,
+) -> CdcSettings {
+    CdcSettings::new(prefix, slot, publication, include)
+        .set("name", name)
+        .set("status.update.interval.ms", "200")
 }
 
 #[test]
@@ -87,9 +69,10 @@ fn a_table_is_snapshotted_streamed_and_survives_a_kill() {
     let dir = tempfile::tempdir().expect("a directory");
     // Fetches of 30 rows taken by polls of 7: rows are turned into events
     // across both boundaries.
-    let mut props = connector_props(&name, &prefix, &slot, &publication, &include);
-    props.extend([("snapshot.fetch.size", "30"), ("max.batch.size", "7")]);
-    let connector = write_connector(dir.path(), "cdc", &props);
+    let props = connector_settings(&name, &prefix, &slot, &publication, &include)
+        .set("snapshot.fetch.size", "30")
+        .set("max.batch.size", "7");
+    let connector = write_connector(dir.path(), "cdc", &props.pairs());
     let mut worker = Worker::new(dir.path(), &[]);
     worker.start(std::slice::from_ref(&connector));
     let topic = format!("{prefix}.public.{table}");
@@ -227,15 +210,14 @@ fn heartbeats_go_out_while_streaming_and_pause_while_a_snapshot_runs() {
     let action = format!("INSERT INTO {beats} DEFAULT VALUES");
     let dir = tempfile::tempdir().expect("a directory");
     let connector = |mode: &str| {
-        let mut props = connector_props(&name, &prefix, &slot, &publication, &include);
-        props.extend([
+        let props = connector_settings(&name, &prefix, &slot, &publication, &include).set_all(&[
             ("snapshot.mode", mode),
             ("snapshot.fetch.size", "500"),
             ("max.batch.size", "100"),
             ("heartbeat.interval.ms", "100"),
             ("heartbeat.action.query", action.as_str()),
         ]);
-        write_connector(dir.path(), "cdc", &props)
+        write_connector(dir.path(), "cdc", &props.pairs())
     };
     let topic = format!("{prefix}.public.{table}");
     let heartbeat_topic = format!("__debezium-heartbeat.{prefix}");

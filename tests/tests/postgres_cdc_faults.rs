@@ -96,24 +96,12 @@ impl Drop for OwnPostgres {
 }
 
 fn cdc_config(port: u16, prefix: &str, slot: &str, table: &str, extra: &[(&str, &str)]) -> Json {
-    let mut config = json!({
-        "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
-        "tasks.max": "1",
-        "database.hostname": "127.0.0.1",
-        "database.port": port.to_string(),
-        "database.user": "postgres",
-        "database.dbname": "postgres",
-        "database.sslmode": "disable",
-        "topic.prefix": prefix,
-        "plugin.name": "pgoutput",
-        "slot.name": slot,
-        "publication.name": format!("{slot}_pub"),
-        "publication.autocreate.mode": "filtered",
-        "table.include.list": format!("public.{table}"),
-        "poll.interval.ms": "100",
-        "status.update.interval.ms": "200",
-        "retriable.restart.connector.wait.ms": "200",
-    });
+    let table = format!("public.{table}");
+    let mut config = CdcSettings::new(prefix, slot, &format!("{slot}_pub"), &table)
+        .set("database.port", port.to_string())
+        .set("status.update.interval.ms", "200")
+        .set("retriable.restart.connector.wait.ms", "200")
+        .json();
     for (k, v) in extra {
         config[*k] = json!(v);
     }

@@ -113,26 +113,9 @@ fn names(tag: &str) -> Vec<Names> {
 
 /// A connector's configuration, the same under Debezium and Ferry.
 fn connector(n: &Names, variant: &str) -> Vec<(String, String)> {
-    let mut props: Vec<(&str, &str)> = vec![
-        ("name", &n.name),
-        (
-            "connector.class",
-            "io.debezium.connector.postgresql.PostgresConnector",
-        ),
-        ("tasks.max", "1"),
-        ("database.hostname", "127.0.0.1"),
-        ("database.port", "55432"),
-        ("database.user", "postgres"),
-        ("database.dbname", "postgres"),
-        ("database.sslmode", "disable"),
-        ("topic.prefix", &n.prefix),
-        ("plugin.name", "pgoutput"),
-        ("slot.name", &n.slot),
-        ("publication.name", &n.publication),
-        ("publication.autocreate.mode", "filtered"),
-        ("table.include.list", "golden\\..*"),
-        ("poll.interval.ms", "100"),
-    ];
+    let base = CdcSettings::new(&n.prefix, &n.slot, &n.publication, "golden\\..*");
+    let mut props: Vec<(&str, &str)> = vec![("name", &n.name)];
+    props.extend(base.pairs());
     if variant == "transactions" {
         props.push(("provide.transaction.metadata", "true"));
     }

@@ -56,31 +56,13 @@ fn setup_with(rows: i64, chunk: &str, extra: &[(&str, &str)]) -> Setup {
     let signal_id = format!("public.{signal}");
     let name = unique("cdc-inc");
     let dir = tempfile::tempdir().expect("a directory");
-    let mut props = vec![
-        ("name", name.as_str()),
-        (
-            "connector.class",
-            "io.debezium.connector.postgresql.PostgresConnector",
-        ),
-        ("tasks.max", "1"),
-        ("database.hostname", "127.0.0.1"),
-        ("database.port", "55432"),
-        ("database.user", "postgres"),
-        ("database.dbname", "postgres"),
-        ("database.sslmode", "disable"),
-        ("topic.prefix", prefix.as_str()),
-        ("plugin.name", "pgoutput"),
-        ("slot.name", slot.as_str()),
-        ("publication.name", publication.as_str()),
-        ("publication.autocreate.mode", "filtered"),
-        ("table.include.list", include.as_str()),
-        ("snapshot.mode", "no_data"),
-        ("signal.data.collection", signal_id.as_str()),
-        ("incremental.snapshot.chunk.size", chunk),
-        ("poll.interval.ms", "100"),
-    ];
-    props.extend_from_slice(extra);
-    let connector = write_connector(dir.path(), "cdc", &props);
+    let props = CdcSettings::new(&prefix, &slot, &publication, &include)
+        .set("name", name.as_str())
+        .set("snapshot.mode", "no_data")
+        .set("signal.data.collection", signal_id.as_str())
+        .set("incremental.snapshot.chunk.size", chunk)
+        .set_all(extra);
+    let connector = write_connector(dir.path(), "cdc", &props.pairs());
     Setup {
         prefix: prefix.clone(),
         topic: format!("{prefix}.public.{table}"),
@@ -581,32 +563,12 @@ fn positions_in_numeric_date_and_timestamp_keys_survive_a_restart() {
         format!("public.{table}"),
         format!("public.{signal}"),
     );
-    let connector = write_connector(
-        dir.path(),
-        "cdc",
-        &[
-            ("name", name.as_str()),
-            (
-                "connector.class",
-                "io.debezium.connector.postgresql.PostgresConnector",
-            ),
-            ("database.hostname", "127.0.0.1"),
-            ("database.port", "55432"),
-            ("database.user", "postgres"),
-            ("database.dbname", "postgres"),
-            ("database.sslmode", "disable"),
-            ("topic.prefix", prefix.as_str()),
-            ("plugin.name", "pgoutput"),
-            ("slot.name", slot.as_str()),
-            ("publication.name", publication.as_str()),
-            ("publication.autocreate.mode", "filtered"),
-            ("table.include.list", include.as_str()),
-            ("snapshot.mode", "no_data"),
-            ("signal.data.collection", signal_id.as_str()),
-            ("incremental.snapshot.chunk.size", "40"),
-            ("poll.interval.ms", "100"),
-        ],
-    );
+    let settings = CdcSettings::new(&prefix, &slot, &publication, &include)
+        .set("name", name.as_str())
+        .set("snapshot.mode", "no_data")
+        .set("signal.data.collection", signal_id.as_str())
+        .set("incremental.snapshot.chunk.size", "40");
+    let connector = write_connector(dir.path(), "cdc", &settings.pairs());
     // The key of each snapshot event, as text, in topic order.
     let read = || -> Vec<String> {
         let n = usize::try_from(record_count(&topic)).unwrap_or(0);

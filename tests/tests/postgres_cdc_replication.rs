@@ -43,24 +43,12 @@ fn replicate(sink_db: Db, sink_url: &str, rows: &str) {
     ));
     let include = format!("public.{table}");
     let topic = format!("{prefix}.public.{table}");
-    let cdc = vec![
-        (
-            "connector.class",
-            "io.debezium.connector.postgresql.PostgresConnector".to_owned(),
-        ),
-        ("database.hostname", "127.0.0.1".into()),
-        ("database.port", "55432".into()),
-        ("database.user", "postgres".into()),
-        ("database.dbname", "postgres".into()),
-        ("database.sslmode", "disable".into()),
-        ("topic.prefix", prefix.clone()),
-        ("plugin.name", "pgoutput".into()),
-        ("slot.name", slot.clone()),
-        ("publication.name", publication.clone()),
-        ("publication.autocreate.mode", "filtered".into()),
-        ("table.include.list", include),
-        ("poll.interval.ms", "100".into()),
-    ];
+    let settings = CdcSettings::new(&prefix, &slot, &publication, &include);
+    let cdc: Vec<(&str, String)> = settings
+        .pairs()
+        .into_iter()
+        .map(|(k, v)| (k, v.to_owned()))
+        .collect();
     let sink = vec![
         (
             "connector.class",

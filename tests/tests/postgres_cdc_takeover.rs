@@ -100,29 +100,8 @@ fn debezium_and_ferry_take_over_from_each_other() {
 
     let dir = tempfile::tempdir().expect("a directory");
     let include = format!("public.{table}");
-    let connector = write_connector(
-        dir.path(),
-        &unique("takeover-cdc"),
-        &[
-            (
-                "connector.class",
-                "io.debezium.connector.postgresql.PostgresConnector",
-            ),
-            ("tasks.max", "1"),
-            ("database.hostname", "127.0.0.1"),
-            ("database.port", "55432"),
-            ("database.user", "postgres"),
-            ("database.dbname", "postgres"),
-            ("database.sslmode", "disable"),
-            ("topic.prefix", &prefix),
-            ("plugin.name", "pgoutput"),
-            ("slot.name", &slot),
-            ("publication.name", &publication),
-            ("publication.autocreate.mode", "filtered"),
-            ("table.include.list", &include),
-            ("poll.interval.ms", "100"),
-        ],
-    );
+    let settings = CdcSettings::new(&prefix, &slot, &publication, &include);
+    let connector = write_connector(dir.path(), &unique("takeover-cdc"), &settings.pairs());
     // Ferry's worker properties; Kafka Connect's name the same offsets
     // file and converters.
     let mut ferry = Worker::new(dir.path(), &[]);
@@ -251,32 +230,11 @@ fn an_incremental_snapshot_is_taken_over_both_ways() {
     let dir = tempfile::tempdir().expect("a directory");
     let include = format!("public.{table}");
     let signal_id = format!("public.{signal}");
-    let connector = write_connector(
-        dir.path(),
-        &unique("inc-takeover-cdc"),
-        &[
-            (
-                "connector.class",
-                "io.debezium.connector.postgresql.PostgresConnector",
-            ),
-            ("tasks.max", "1"),
-            ("database.hostname", "127.0.0.1"),
-            ("database.port", "55432"),
-            ("database.user", "postgres"),
-            ("database.dbname", "postgres"),
-            ("database.sslmode", "disable"),
-            ("topic.prefix", &prefix),
-            ("plugin.name", "pgoutput"),
-            ("slot.name", &slot),
-            ("publication.name", &publication),
-            ("publication.autocreate.mode", "filtered"),
-            ("table.include.list", &include),
-            ("snapshot.mode", "no_data"),
-            ("signal.data.collection", &signal_id),
-            ("incremental.snapshot.chunk.size", "100"),
-            ("poll.interval.ms", "100"),
-        ],
-    );
+    let settings = CdcSettings::new(&prefix, &slot, &publication, &include)
+        .set("snapshot.mode", "no_data")
+        .set("signal.data.collection", signal_id)
+        .set("incremental.snapshot.chunk.size", "100");
+    let connector = write_connector(dir.path(), &unique("inc-takeover-cdc"), &settings.pairs());
     let offsets = dir.path().join("offsets");
     let mut ferry = Worker::new(dir.path(), &[]);
     let (connect_props, port) = connect_properties(dir.path(), &plugin);
@@ -392,31 +350,10 @@ fn a_blocking_snapshot_is_debeziums() {
     let dir = tempfile::tempdir().expect("a directory");
     let include = format!("public.{table}");
     let signal_id = format!("public.{signal}");
-    let connector = write_connector(
-        dir.path(),
-        &unique("blk-takeover-cdc"),
-        &[
-            (
-                "connector.class",
-                "io.debezium.connector.postgresql.PostgresConnector",
-            ),
-            ("tasks.max", "1"),
-            ("database.hostname", "127.0.0.1"),
-            ("database.port", "55432"),
-            ("database.user", "postgres"),
-            ("database.dbname", "postgres"),
-            ("database.sslmode", "disable"),
-            ("topic.prefix", &prefix),
-            ("plugin.name", "pgoutput"),
-            ("slot.name", &slot),
-            ("publication.name", &publication),
-            ("publication.autocreate.mode", "filtered"),
-            ("table.include.list", &include),
-            ("snapshot.mode", "no_data"),
-            ("signal.data.collection", &signal_id),
-            ("poll.interval.ms", "100"),
-        ],
-    );
+    let settings = CdcSettings::new(&prefix, &slot, &publication, &include)
+        .set("snapshot.mode", "no_data")
+        .set("signal.data.collection", signal_id);
+    let connector = write_connector(dir.path(), &unique("blk-takeover-cdc"), &settings.pairs());
     let mut ferry = Worker::new(dir.path(), &[]);
     let (connect_props, port) = connect_properties(dir.path(), &plugin);
     // The request, then in its transaction a row that must come after the

@@ -285,3 +285,66 @@ pub fn source_props(
 }
 
 pub const TIMEOUT: Duration = Duration::from_secs(90);
+
+/// A Debezium Postgres connector's settings as the CDC tests start from:
+/// the server on `127.0.0.1:55432` as `postgres`, `pgoutput`, a filtered
+/// publication and polls every 100 ms. Tests add or change keys with
+/// [`CdcSettings::set`].
+pub struct CdcSettings(Vec<(String, String)>);
+
+impl CdcSettings {
+    pub fn new(prefix: &str, slot: &str, publication: &str, include: &str) -> Self {
+        let s = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+        CdcSettings(vec![
+            s(
+                "connector.class",
+                "io.debezium.connector.postgresql.PostgresConnector",
+            ),
+            s("tasks.max", "1"),
+            s("database.hostname", "127.0.0.1"),
+            s("database.port", "55432"),
+            s("database.user", "postgres"),
+            s("database.dbname", "postgres"),
+            s("database.sslmode", "disable"),
+            s("topic.prefix", prefix),
+            s("plugin.name", "pgoutput"),
+            s("slot.name", slot),
+            s("publication.name", publication),
+            s("publication.autocreate.mode", "filtered"),
+            s("table.include.list", include),
+            s("poll.interval.ms", "100"),
+        ])
+    }
+
+    /// Sets `key`, in place when it is already there.
+    pub fn set(mut self, key: &str, value: impl Into<String>) -> Self {
+        let value = value.into();
+        match self.0.iter_mut().find(|(k, _)| k == key) {
+            Some(entry) => entry.1 = value,
+            None => self.0.push((key.to_owned(), value)),
+        }
+        self
+    }
+
+    /// Sets every pair of `extra`.
+    pub fn set_all(self, extra: &[(&str, &str)]) -> Self {
+        extra.iter().fold(self, |s, (k, v)| s.set(k, *v))
+    }
+
+    /// The settings, for `write_connector`.
+    pub fn pairs(&self) -> Vec<(&str, &str)> {
+        self.0
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect()
+    }
+
+    /// The settings as the REST API takes a connector's config.
+    pub fn json(&self) -> serde_json::Value {
+        self.0
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    }
+}
