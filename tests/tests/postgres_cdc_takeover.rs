@@ -510,3 +510,141 @@ fn a_blocking_snapshot_is_debeziums() {
 
     db.drop_cdc(&slot, &publication, &format!("{table}, {signal}"));
 }
+
+/// The notifications of one connector's run: `(aggregate_type, type,
+/// additional_data)` in topic order, `connector_name` and the incremental
+/// snapshot's id (its signal's) replaced by placeholders; and the first
+/// record's key and value schemas.
+fn notifications(topic: &str, prefix: &str, signal_id: &str) -> (Vec<Json>, Json) {
+    let n = usize::try_from(record_count(topic)).unwrap_or(0);
+    let records = consume_records(topic, n, WAIT);
+    let mut schemas = Json::Null;
+    let list = records
+        .iter()
+        .map(|r| {
+            let key: Json =
+                serde_json::from_slice(r.key.as_deref().unwrap_or(b"null")).expect("a JSON key");
+            let value: Json = serde_json::from_slice(r.value.as_deref().unwrap_or(b"null"))
+                .expect("a JSON value");
+            if schemas.is_null() {
+                schemas = serde_json::json!([key["schema"], value["schema"]]);
+            }
+            let p = &value["payload"];
+            assert_eq!(
+                key["payload"]["id"], p["id"],
+                "the key is the notification's id"
+            );
+            assert!(p["timestamp"].as_i64().is_some(), "{p}");
+            let mut data = p["additional_data"].clone();
+            if data["connector_name"] == prefix {
+                data["connector_name"] = "<name>".into();
+            }
+            let id = if p["id"] == signal_id {
+                "<signal>"
+            } else {
+                "<uuid>"
+            };
+            serde_json::json!([p["aggregate_type"], p["type"], id, data])
+        })
+        .collect();
+    (list, schemas)
+}
+
+/// Snapshot notifications (`notification.enabled.channels=sink,log`):
+/// an initial snapshot of two tables and an incremental one of a table,
+/// first under Debezium, then under Ferry on the same tables (their own
+/// slots and topics): the same notifications in the same order, with the
+/// same schemas and additional data.
+#[test]
+fn snapshot_notifications_are_debeziums() {
+    require_kafka();
+    let plugin = debezium_plugin();
+    let db = Db::postgres();
+    let a = unique("notes_a").replace('-', "_");
+    let b = unique("notes_b").replace('-', "_");
+    let signal = unique("notes_signal").replace('-', "_");
+    db.exec(&format!(
+        "CREATE TABLE {a} (id int PRIMARY KEY, v text NOT NULL)"
+    ));
+    db.exec(&format!(
+        "CREATE TABLE {b} (id int PRIMARY KEY, v text NOT NULL)"
+    ));
+    insert(&db, &a, 1, 5);
+    insert(&db, &b, 1, 2);
+    db.exec(&format!(
+        "CREATE TABLE {signal} (id varchar(42) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048))"
+    ));
+    let include = format!("public.{a},public.{b}");
+    let signal_id = format!("public.{signal}");
+    // Whether the topic's notifications end with `aggregate`'s COMPLETED.
+    let completed = |topic: &str, aggregate: &str| {
+        consume_records(topic, usize::MAX, Duration::from_secs(2))
+            .iter()
+            .filter_map(|r| serde_json::from_slice::<Json>(r.value.as_deref()?).ok())
+            .any(|v| {
+                v["payload"]["aggregate_type"] == aggregate && v["payload"]["type"] == "COMPLETED"
+            })
+    };
+    // One run: the initial snapshot of `a`, `b` and the signal table, then
+    // an incremental snapshot of `a` in chunks of 2.
+    let run = |who: &str, start: &dyn Fn(&Path), stop: &dyn Fn()| {
+        let tag = unique(&format!("notes_{who}")).replace('-', "_");
+        let (slot, publication, prefix) =
+            (format!("{tag}_slot"), format!("{tag}_pub"), tag.clone());
+        let topic = format!("{tag}.notifications");
+        let dir = tempfile::tempdir().expect("a directory");
+        let settings = CdcSettings::new(&prefix, &slot, &publication, &include)
+            .set("signal.data.collection", signal_id.as_str())
+            .set("incremental.snapshot.chunk.size", "2")
+            .set("notification.enabled.channels", "sink,log")
+            .set("notification.sink.topic.name", topic.as_str());
+        let connector = write_connector(dir.path(), &unique("notes-cdc"), &settings.pairs());
+        start(&connector);
+        wait_for("the initial snapshot's notifications", WAIT, || {
+            completed(&topic, "Initial Snapshot").then_some(())
+        });
+        let request = format!("{tag}-inc");
+        db.exec(&format!(
+            "INSERT INTO {signal} VALUES ('{request}', 'execute-snapshot', \
+               '{{\"data-collections\": [\"public.{a}\"], \"type\": \"incremental\"}}')"
+        ));
+        wait_for(
+            &format!("{who}'s incremental snapshot's notifications"),
+            WAIT,
+            || completed(&topic, "Incremental Snapshot").then_some(()),
+        );
+        stop();
+        wait_for("the slot to be released", WAIT, || {
+            let active = db.query_text(&format!(
+                "SELECT active::text FROM pg_replication_slots WHERE slot_name = '{slot}'"
+            ));
+            (active.first().map(|r| r[0].as_str()) != Some("true")).then_some(())
+        });
+        db.exec(&format!("SELECT pg_drop_replication_slot('{slot}')"));
+        db.exec(&format!("DROP PUBLICATION {publication}"));
+        notifications(&topic, &prefix, &request)
+    };
+    let (connect_props, port) = connect_properties(
+        tempfile::tempdir().expect("a directory").keep().as_path(),
+        &plugin,
+    );
+    let connect = std::cell::RefCell::new(KafkaConnect::new(connect_props, port));
+    let debezium = run(
+        "debezium",
+        &|c: &Path| connect.borrow_mut().start(&[c]),
+        &|| connect.borrow_mut().stop(),
+    );
+    let ferry_dir = tempfile::tempdir().expect("a directory");
+    let ferry = std::cell::RefCell::new(Worker::new(ferry_dir.path(), &[]));
+    let ours = run(
+        "ferry",
+        &|c: &Path| ferry.borrow_mut().start(&[c.to_path_buf()]),
+        &|| assert!(ferry.borrow_mut().terminate().success()),
+    );
+    assert_eq!(ours.1, debezium.1, "the notifications' schemas");
+    assert_eq!(
+        ours.0, debezium.0,
+        "Ferry's notifications (left) against Debezium's (right)"
+    );
+    db.exec(&format!("DROP TABLE {a}, {b}, {signal}"));
+}

@@ -211,6 +211,10 @@ pub const SIGNAL_KAFKA_BOOTSTRAP_SERVERS: Key<Option<String>> =
     Key::new("signal.kafka.bootstrap.servers");
 pub const SIGNAL_KAFKA_GROUP_ID: Key<String> = Key::new("signal.kafka.groupId");
 pub const SIGNAL_KAFKA_POLL_TIMEOUT_MS: Key<i32> = Key::new("signal.kafka.poll.timeout.ms");
+pub const NOTIFICATION_ENABLED_CHANNELS: Key<Vec<String>> =
+    Key::new("notification.enabled.channels");
+pub const NOTIFICATION_SINK_TOPIC_NAME: Key<Option<String>> =
+    Key::new("notification.sink.topic.name");
 /// Kafka consumer settings of the `kafka` signal channel, prefix removed.
 pub const SIGNAL_CONSUMER_PREFIX: &str = "signal.consumer.";
 pub const EVENT_PROCESSING_FAILURE_HANDLING_MODE: Key<String> =
@@ -555,6 +559,15 @@ pub fn config_def() -> ConfigDef {
         .importance(Importance::Low)
         .group("Snapshot")
         .doc("How long a read of the kafka signal channel waits for a signal, in milliseconds.");
+    d.define_key(NOTIFICATION_ENABLED_CHANNELS)
+        .default(Vec::new())
+        .importance(Importance::Low)
+        .group("Snapshot")
+        .doc("Where snapshot progress is reported: sink (records on notification.sink.topic.name) and log.");
+    d.define_key(NOTIFICATION_SINK_TOPIC_NAME)
+        .importance(Importance::High)
+        .group("Snapshot")
+        .doc("The topic of the sink notification channel; required with that channel.");
     d.define_key(MAX_BATCH_SIZE)
         .default(2048)
         .validator(Validator::Custom(check_positive))
@@ -739,6 +752,27 @@ pub fn cross_checks(p: &ParsedConfig) -> Vec<(String, String)> {
             "the kafka signal channel needs the brokers of its topic".into(),
         ));
     }
+    let notification_channels = p.get(NOTIFICATION_ENABLED_CHANNELS);
+    if let Some(other) = notification_channels
+        .iter()
+        .map(|c| c.trim())
+        .find(|c| !c.is_empty() && *c != "sink" && *c != "log")
+    {
+        out.push((
+            NOTIFICATION_ENABLED_CHANNELS.name().to_owned(),
+            format!("the {other} notification channel is not supported by Ferry: use sink or log"),
+        ));
+    }
+    if notification_channels.iter().any(|c| c.trim() == "sink")
+        && p.get(NOTIFICATION_SINK_TOPIC_NAME)
+            .is_none_or(|t| t.trim().is_empty())
+    {
+        out.push((
+            NOTIFICATION_SINK_TOPIC_NAME.name().to_owned(),
+            "Notification topic name must be provided when kafka notification channel is enabled"
+                .into(),
+        ));
+    }
     if p.get(DATABASE_SSLPASSWORD).is_some() {
         out.push((
             DATABASE_SSLPASSWORD.name().to_owned(),
@@ -818,13 +852,22 @@ impl TableFilter {
 
     /// Whether `schema.table` is captured.
     pub fn captures(&self, schema: &str, table: &str) -> bool {
-        if self
-            .signal
+        self.signal
             .as_ref()
             .is_some_and(|(s, t)| s == schema && t == table)
-        {
-            return true;
-        }
+            || self.listed(schema, table)
+    }
+
+    /// Whether a snapshot reads `schema.table`'s rows: a captured table the
+    /// lists name. The signal table, captured only because it is the
+    /// signal table, is not read (Debezium snapshots the collections of
+    /// its include lists).
+    pub fn snapshots(&self, schema: &str, table: &str) -> bool {
+        self.listed(schema, table)
+    }
+
+    /// Whether the include and exclude lists capture `schema.table`.
+    fn listed(&self, schema: &str, table: &str) -> bool {
         let any = |list: &[Regex], name: &str| list.iter().any(|r| r.is_match(name));
         if let Some(l) = &self.schema_include {
             if !any(l, schema) {
@@ -917,9 +960,25 @@ impl KeyColumns {
     }
 }
 
+/// Where snapshot notifications go (`notification.enabled.channels`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Notifications {
+    /// The `log` channel: one log line each.
+    pub log: bool,
+    /// The `sink` channel: records on this topic.
+    pub sink_topic: Option<String>,
+}
+
+impl Notifications {
+    pub fn enabled(&self) -> bool {
+        self.log || self.sink_topic.is_some()
+    }
+}
+
 /// The connector's settings, parsed and checked.
 #[derive(Debug, Clone)]
 pub struct CdcConfig {
+    pub notifications: Notifications,
     /// `signal.data.collection`: the signal table's schema and name.
     pub signal_table: Option<(String, String)>,
     pub incremental_chunk_size: usize,
@@ -1069,7 +1128,22 @@ impl CdcConfig {
                 consumer,
             }
         });
+        let notification_channels: Vec<String> = p
+            .get(NOTIFICATION_ENABLED_CHANNELS)
+            .iter()
+            .map(|c| c.trim().to_owned())
+            .collect();
+        let notifications = Notifications {
+            log: notification_channels.iter().any(|c| c == "log"),
+            sink_topic: notification_channels
+                .iter()
+                .any(|c| c == "sink")
+                .then(|| p.get(NOTIFICATION_SINK_TOPIC_NAME))
+                .flatten()
+                .map(|t| t.trim().to_owned()),
+        };
         Ok(CdcConfig {
+            notifications,
             signals_from_table: channels.iter().any(|c| c == "source"),
             kafka_signals,
             select_overrides: select_overrides(&p),

@@ -30,6 +30,7 @@ use crate::config::{
 };
 use crate::events::{EventError, SnapshotRecord, TableSchema};
 use crate::javaser::{self, KeyValue};
+use crate::notifications::{Notice, Outbox, INCREMENTAL_SNAPSHOT};
 use crate::offsets::{IncrementalOffset, PgOffset};
 use crate::pgoutput::Column;
 use crate::snapshot::{self, captured_tables, quote_ident};
@@ -299,6 +300,56 @@ fn key_text(v: &KeyValue) -> Option<String> {
     })
 }
 
+/// What reading a table's next chunk came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chunk {
+    /// Rows, in the window.
+    Rows,
+    /// The table is done: Debezium's `TableScanCompletionStatus`
+    /// (`SUCCEEDED`, `EMPTY`, `NO_PRIMARY_KEY`, `UNKNOWN_SCHEMA`,
+    /// `SKIPPED`).
+    Done(&'static str),
+}
+
+/// A key value as Java's `Objects.toString` writes the object Debezium
+/// holds for it (notifications show keys so).
+fn java_to_string(v: &KeyValue) -> String {
+    match v {
+        KeyValue::Null => "<null>".to_owned(),
+        KeyValue::Decimal(text) => big_decimal_string(text),
+        KeyValue::Date(days) => crate::pgtext::date_text(i64::from(*days)),
+        other => key_text(other).unwrap_or_default(),
+    }
+}
+
+/// `BigDecimal.toString()`: plain, or scientific when the scale is
+/// negative or the adjusted exponent is below -6 (`1.2E-7`).
+fn big_decimal_string(text: &str) -> String {
+    let Some((signum, magnitude, scale)) = javaser::decimal_parts(text) else {
+        return text.to_owned();
+    };
+    let digits = javaser::decimal_text(1, &magnitude, 0);
+    let adjusted = i64::try_from(digits.len()).unwrap_or(0) - 1 - i64::from(scale);
+    if scale >= 0 && adjusted >= -6 {
+        return javaser::decimal_text(signum, &magnitude, scale);
+    }
+    let mut out = String::new();
+    if signum < 0 {
+        out.push('-');
+    }
+    out.push_str(&digits[..1]);
+    if digits.len() > 1 {
+        out.push('.');
+        out.push_str(&digits[1..]);
+    }
+    out.push('E');
+    if adjusted >= 0 {
+        out.push('+');
+    }
+    out.push_str(&adjusted.to_string());
+    out
+}
+
 /// The table being read: its event shape and the columns chunks are cut
 /// by.
 struct ChunkTable {
@@ -344,6 +395,10 @@ pub struct IncrementalSnapshot {
     offset: Option<Arc<IncrementalOffset>>,
     /// Read a chunk as soon as streaming is up (a restart mid-snapshot).
     pending_chunk: bool,
+    /// Rows read of the current table, for its notifications.
+    rows_scanned: u64,
+    /// Notifications for the task to send.
+    notices: Outbox,
 }
 
 /// `Instant.toString()`: ISO-8601 in UTC, the fraction in groups of three
@@ -416,6 +471,8 @@ impl IncrementalSnapshot {
             window_index: HashMap::new(),
             offset: None,
             pending_chunk: false,
+            rows_scanned: 0,
+            notices: Outbox::new(config.notifications.enabled()),
         };
         if let Some(o) = &stored.incremental {
             let key = |name: &str, hex: &str| {
@@ -447,6 +504,51 @@ impl IncrementalSnapshot {
     }
 
     /// The topic of the signal table's events.
+    /// The notifications made since the last call.
+    pub fn take_notices(&mut self) -> Vec<Notice> {
+        self.notices.take()
+    }
+
+    /// A notification of this snapshot, as Debezium's
+    /// `IncrementalSnapshotNotificationService` builds it.
+    fn notify(&mut self, kind: &'static str, data: &[(&'static str, String)]) {
+        let id = self.correlation_id.clone();
+        self.notices.push(|| Notice {
+            aggregate_type: INCREMENTAL_SNAPSHOT,
+            kind,
+            id,
+            data: data.to_vec(),
+        });
+    }
+
+    /// `data_collections`: the tables still to read, comma-separated.
+    fn data_collections(&self) -> String {
+        self.collections
+            .iter()
+            .map(|c| c.id.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// `TABLE_SCAN_COMPLETED` of the current table.
+    fn notify_scan_completed(&mut self, status: &'static str) {
+        if !self.notices.enabled() {
+            return;
+        }
+        let scanned = self
+            .collections
+            .front()
+            .map(|c| c.id.clone())
+            .unwrap_or_default();
+        let data = [
+            ("data_collections", self.data_collections()),
+            ("scanned_collection", scanned),
+            ("total_rows_scanned", self.rows_scanned.to_string()),
+            ("status", status.to_owned()),
+        ];
+        self.notify("TABLE_SCAN_COMPLETED", &data);
+    }
+
     pub fn signal_topic(&self) -> Option<&str> {
         self.signal_topic.as_deref()
     }
@@ -543,6 +645,10 @@ impl IncrementalSnapshot {
         self.correlation_id = Some(correlation_id.to_owned());
         self.refresh_offset();
         info!(tables = %collections_json(&self.collections), "incremental snapshot requested");
+        if self.notices.enabled() {
+            let data = [("data_collections", self.data_collections())];
+            self.notify("STARTED", &data);
+        }
         if !was_running {
             self.read_chunk(db).await?;
         }
@@ -566,6 +672,12 @@ impl IncrementalSnapshot {
         let stops = |id: &str| patterns.iter().any(|r| r.is_match(id));
         let current_stops = self.collections.front().is_some_and(|c| stops(&c.id));
         let before = self.collections.len();
+        let stopped: Vec<String> = self
+            .collections
+            .iter()
+            .filter(|c| stops(&c.id))
+            .map(|c| c.id.clone())
+            .collect();
         self.collections.retain(|c| !stops(&c.id));
         info!(
             removed = before - self.collections.len(),
@@ -581,6 +693,11 @@ impl IncrementalSnapshot {
             self.last_sent = None;
             self.maximum_key = None;
         }
+        if current_stops {
+            self.rows_scanned = 0;
+        }
+        let data = [("data_collections", stopped.join(","))];
+        self.notify("ABORTED", &data);
         if !self.running() {
             info!("the incremental snapshot was stopped");
             self.correlation_id = None;
@@ -592,6 +709,10 @@ impl IncrementalSnapshot {
         if self.running() && !self.paused {
             info!("incremental snapshot paused");
             self.paused = true;
+            if self.notices.enabled() {
+                let data = [("data_collections", self.data_collections())];
+                self.notify("PAUSED", &data);
+            }
         }
     }
 
@@ -600,6 +721,10 @@ impl IncrementalSnapshot {
         if self.running() && self.paused {
             info!("incremental snapshot resumed");
             self.paused = false;
+            if self.notices.enabled() {
+                let data = [("data_collections", self.data_collections())];
+                self.notify("RESUMED", &data);
+            }
             self.read_chunk(db).await?;
         }
         Ok(())
@@ -696,8 +821,10 @@ impl IncrementalSnapshot {
         self.chunk_end = None;
         self.last_sent = None;
         self.maximum_key = None;
+        self.rows_scanned = 0;
         if !self.running() {
             info!("incremental snapshot completed");
+            self.notify("COMPLETED", &[]);
             self.correlation_id = None;
         }
         self.refresh_offset();
@@ -732,8 +859,32 @@ impl IncrementalSnapshot {
             .map_err(failed("cannot write the window's open watermark"))?;
         while let Some(current) = self.collections.front().cloned() {
             match self.read_table_chunk(db, &current).await {
-                Ok(true) => break,
-                Ok(false) => self.next_collection(),
+                Ok(Chunk::Rows) => {
+                    if self.notices.enabled() {
+                        let key_text = |key: Option<&Vec<KeyValue>>| {
+                            key.map(|k| k.iter().map(java_to_string).collect::<Vec<_>>().join(","))
+                        };
+                        let data = [
+                            ("data_collections", self.data_collections()),
+                            ("current_collection_in_progress", current.id.clone()),
+                            (
+                                "maximum_key",
+                                key_text(self.maximum_key.as_ref())
+                                    .unwrap_or_else(|| "\"<null>\"".to_owned()),
+                            ),
+                            (
+                                "last_processed_key",
+                                key_text(self.chunk_end.as_ref()).unwrap_or_default(),
+                            ),
+                        ];
+                        self.notify("IN_PROGRESS", &data);
+                    }
+                    break;
+                }
+                Ok(Chunk::Done(status)) => {
+                    self.notify_scan_completed(status);
+                    self.next_collection();
+                }
                 // A lost connection is not the table's fault: the task
                 // starts over and the snapshot goes on from its offset.
                 Err(e) if e.is_lost_connection() => return Err(e),
@@ -741,6 +892,7 @@ impl IncrementalSnapshot {
                     warn!(table = %current.id, error = %e, "incremental snapshot of the table skipped");
                     self.window.clear();
                     self.window_index.clear();
+                    self.notify_scan_completed("SQL_EXCEPTION");
                     self.next_collection();
                 }
             }
@@ -790,12 +942,12 @@ impl IncrementalSnapshot {
         &mut self,
         db: &mut PgConnection,
         current: &DataCollection,
-    ) -> Result<bool, IncrementalError> {
+    ) -> Result<Chunk, IncrementalError> {
         let table = match self.table.take() {
             Some(t) => t,
             None => match self.load_table(db, current).await? {
-                Some(t) => t,
-                None => return Ok(false),
+                Ok(t) => t,
+                Err(status) => return Ok(Chunk::Done(status)),
             },
         };
         let result = self.read_chunk_of(db, &table, current).await;
@@ -808,7 +960,7 @@ impl IncrementalSnapshot {
         db: &mut PgConnection,
         table: &ChunkTable,
         current: &DataCollection,
-    ) -> Result<bool, IncrementalError> {
+    ) -> Result<Chunk, IncrementalError> {
         let key_list = table
             .chunk_by
             .iter()
@@ -845,7 +997,7 @@ impl IncrementalSnapshot {
                 )))?;
             let Some(row) = row else {
                 info!(table = %current.id, "incremental snapshot: the table is empty");
-                return Ok(false);
+                return Ok(Chunk::Done("EMPTY"));
             };
             let mut max = Vec::with_capacity(table.chunk_by.len());
             for (i, c) in table.chunk_by.iter().enumerate() {
@@ -933,11 +1085,12 @@ impl IncrementalSnapshot {
                 position,
             }));
         }
+        self.rows_scanned += rows.len() as u64;
         match last {
-            None => Ok(false),
+            None => Ok(Chunk::Done("SUCCEEDED")),
             Some(last) => {
                 self.chunk_end = Some(last);
-                Ok(true)
+                Ok(Chunk::Rows)
             }
         }
     }
@@ -949,10 +1102,10 @@ impl IncrementalSnapshot {
         &self,
         db: &mut PgConnection,
         current: &DataCollection,
-    ) -> Result<Option<ChunkTable>, IncrementalError> {
+    ) -> Result<Result<ChunkTable, &'static str>, IncrementalError> {
         let Ok((schema_name, table_name)) = signal_table_id(&current.id) else {
             warn!(table = %current.id, "incremental snapshot: not a schema.table name; skipped");
-            return Ok(None);
+            return Ok(Err("UNKNOWN_SCHEMA"));
         };
         let qualified = format!("{}.{}", quote_ident(&schema_name), quote_ident(&table_name));
         let oid: Option<i64> = sqlx::query_scalar(
@@ -966,7 +1119,7 @@ impl IncrementalSnapshot {
         .map_err(failed(format!("cannot find {qualified}")))?;
         let Some(oid) = oid else {
             warn!(table = %current.id, "incremental snapshot: no such table; skipped");
-            return Ok(None);
+            return Ok(Err("UNKNOWN_SCHEMA"));
         };
         let oid = u32::try_from(oid).unwrap_or(0);
         let columns = catalog::captured_columns(
@@ -1018,17 +1171,17 @@ impl IncrementalSnapshot {
             };
         if chunk_columns.is_empty() {
             warn!(table = %current.id, "incremental snapshot skipped: the table has no primary key (or no such surrogate key column)");
-            return Ok(None);
+            return Ok(Err("NO_PRIMARY_KEY"));
         }
         let mut chunk_by = Vec::with_capacity(chunk_columns.len());
         for (position, c) in chunk_columns.drain(..) {
             let Some(kind) = KeyKind::of(c.column_type.oid) else {
                 warn!(table = %current.id, column = %c.name, type_oid = c.column_type.oid, "incremental snapshot skipped: Ferry records key positions of integer, boolean, text, uuid, numeric, date, time and timestamp columns only");
-                return Ok(None);
+                return Ok(Err("SKIPPED"));
             };
             if !c.not_null {
                 warn!(table = %current.id, column = %c.name, "incremental snapshot skipped: a key column that may be null");
-                return Ok(None);
+                return Ok(Err("SKIPPED"));
             }
             chunk_by.push(KeyColumn {
                 position,
@@ -1041,7 +1194,7 @@ impl IncrementalSnapshot {
             });
         }
         info!(table = %current.id, "incremental snapshot of the table started");
-        Ok(Some(ChunkTable {
+        Ok(Ok(ChunkTable {
             schema,
             qualified,
             chunk_by,
@@ -1102,6 +1255,23 @@ mod tests {
         s.stop(&[]);
         assert!(!s.running());
         assert_eq!(s.offset(), None, "offsets no longer carry the snapshot");
+    }
+
+    #[test]
+    fn keys_are_shown_as_java_shows_them() {
+        for (text, java) in [
+            ("12.50", "12.50"),
+            ("-300", "-300"),
+            ("0.000001", "0.000001"),
+            ("0.00000012", "1.2E-7"),
+            ("-0.0000001", "-1E-7"),
+            ("0.000", "0.000"),
+        ] {
+            assert_eq!(big_decimal_string(text), java, "{text}");
+        }
+        assert_eq!(java_to_string(&KeyValue::Date(19_724)), "2024-01-02");
+        assert_eq!(java_to_string(&KeyValue::Null), "<null>");
+        assert_eq!(java_to_string(&KeyValue::Int(7)), "7");
     }
 
     #[test]

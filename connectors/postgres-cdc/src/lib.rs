@@ -26,6 +26,7 @@ pub mod incremental;
 pub mod javaser;
 pub mod kafka_signals;
 pub mod lsn;
+pub mod notifications;
 pub mod offsets;
 pub mod pgoutput;
 pub mod pgtext;

@@ -25,6 +25,7 @@ use crate::catalog;
 use crate::config::{CdcConfig, TableFilter};
 use crate::events::{ColumnMeta, EventError, Operation, SnapshotRecord, SourceInfo, TableSchema};
 use crate::lsn::Lsn;
+use crate::notifications::{java_hash_set_order, Notice, Outbox, INITIAL_SNAPSHOT};
 use crate::offsets::{PgOffset, SnapshotType};
 use crate::pgoutput::Column;
 use crate::stream::{ChangeEvent, StreamSettings};
@@ -178,6 +179,11 @@ pub struct Snapshot {
     selects: Vec<(String, String)>,
     blocking: bool,
     done: bool,
+    /// Every captured table (`schema.table`), in snapshot order, as
+    /// notifications list them.
+    captured: Vec<String>,
+    /// Notifications for the task to send.
+    notices: Outbox,
 }
 
 impl Snapshot {
@@ -267,11 +273,17 @@ impl Snapshot {
             }
         };
         let mut tables = Vec::new();
+        let mut captured = Vec::new();
         for t in captured_tables(&mut db, &config.tables)
             .await
             .map_err(failed("cannot list the captured tables"))?
         {
             let qualified = format!("{}.{}", t.schema, t.table);
+            captured.push(qualified.clone());
+            // The signal table is read only when asked for by name.
+            if only.is_none() && !config.tables.snapshots(&t.schema, &t.table) {
+                continue;
+            }
             if only
                 .as_ref()
                 .is_some_and(|only| !only.iter().any(|r| r.is_match(&qualified)))
@@ -308,7 +320,11 @@ impl Snapshot {
             blocking,
             "snapshot started"
         );
+        let mut notices = Outbox::new(config.notifications.enabled());
+        notices.push(|| Notice::new(INITIAL_SNAPSHOT, "STARTED"));
         Ok(Snapshot {
+            captured,
+            notices,
             db,
             settings,
             tables,
@@ -331,6 +347,11 @@ impl Snapshot {
     /// The offset streaming continues from once the snapshot is done.
     pub fn position(&self) -> &PgOffset {
         &self.offset
+    }
+
+    /// The notifications made since the last call.
+    pub fn take_notices(&mut self) -> Vec<Notice> {
+        self.notices.take()
     }
 
     /// Whether a signal asked for this snapshot while streaming.
@@ -420,6 +441,14 @@ impl Snapshot {
                     rows = self.rows_in_table,
                     "table snapshotted"
                 );
+                if self.notices.enabled() {
+                    let notice = Notice::new(INITIAL_SNAPSHOT, "TABLE_SCAN_COMPLETED")
+                        .with("scanned_collection", self.qualified())
+                        .with("data_collections", self.captured.join(","))
+                        .with("total_rows_scanned", self.rows_in_table.to_string())
+                        .with("status", "SUCCEEDED");
+                    self.notices.push(|| notice);
+                }
                 self.cursor_open = false;
                 self.current += 1;
             }
@@ -484,6 +513,18 @@ impl Snapshot {
             }
         };
         info!(table = %format!("{}.{}", t.schema, t.table), "snapshotting ({} of {})", self.current + 1, self.tables.len());
+        if self.notices.enabled() {
+            // Debezium lists the tables read from a HashSet of them.
+            let read: Vec<String> = self
+                .tables
+                .iter()
+                .map(|(t, _)| format!("{}.{}", t.schema, t.table))
+                .collect();
+            let notice = Notice::new(INITIAL_SNAPSHOT, "IN_PROGRESS")
+                .with("current_collection_in_progress", qualified.clone())
+                .with("data_collections", java_hash_set_order(read).join(","));
+            self.notices.push(|| notice);
+        }
         self.db
             .execute(sql.as_str())
             .await
@@ -549,6 +590,8 @@ impl Snapshot {
         self.offset.snapshot = None;
         self.done = true;
         info!(tables = self.tables.len(), "snapshot completed");
+        self.notices
+            .push(|| Notice::new(INITIAL_SNAPSHOT, "COMPLETED"));
         Ok(())
     }
 

@@ -24,6 +24,7 @@ use crate::config::{AutoCreateMode, CdcConfig, LsnFlushMode, SnapshotMode, SslMo
 use crate::incremental::{self, IncrementalError, IncrementalSnapshot, Signal, SnapshotRequest};
 use crate::kafka_signals::KafkaSignals;
 use crate::lsn::Lsn;
+use crate::notifications::{Notice, Notifier, Outbox, INITIAL_SNAPSHOT};
 use crate::offsets::{self, PgOffset, SnapshotType};
 use crate::pgoutput::{self, Message};
 use crate::snapshot::{quote_ident, OnDemand, Snapshot, SnapshotError, View};
@@ -89,6 +90,13 @@ pub struct PostgresCdcTask {
     /// A connection other than the replication session was lost (the
     /// snapshot's, the catalog's): when to start the task over.
     restart: Option<Instant>,
+    /// Snapshot notifications' channels, when any is enabled.
+    notifier: Option<Notifier>,
+    /// Notifications of the task itself and of a snapshot that ended.
+    notices: Outbox,
+    /// The offset of the last record handed to the worker: notification
+    /// records carry it, so that committing one never moves the offset.
+    last_offset: Option<OffsetMap>,
 }
 
 /// Whether a failed replication session is worth opening again: the
@@ -369,6 +377,65 @@ impl PostgresCdcTask {
         self.context.as_ref().map(|c| c.stop_signal().clone())
     }
 
+    /// Drops the snapshot, keeping its last notifications to send.
+    fn end_snapshot(&mut self) {
+        if let Some(mut snapshot) = self.snapshot.take() {
+            for notice in snapshot.take_notices() {
+                self.notices.push(|| notice);
+            }
+        }
+    }
+
+    /// `records` and, after them, the notifications made meanwhile, as
+    /// records of the `sink` channel (the `log` channel logs them here).
+    fn with_notifications(&mut self, mut records: Vec<SourceRecord>) -> Vec<SourceRecord> {
+        let Some(notifier) = &self.notifier else {
+            return records;
+        };
+        if let Some(last) = records.last() {
+            self.last_offset = Some(last.source_offset.clone());
+        }
+        let mut notices = self.notices.take();
+        if let Some(snapshot) = &mut self.snapshot {
+            notices.extend(snapshot.take_notices());
+        }
+        if let Some(inc) = &mut self.incremental {
+            notices.extend(inc.take_notices());
+        }
+        // Before any offset (a first start that takes no snapshot), the
+        // notifications wait: a record with an empty offset, committed,
+        // would read as an offset that exists.
+        let stored = self.stored.to_map();
+        let Some(offset) = self
+            .last_offset
+            .clone()
+            .or_else(|| (!stored.is_empty()).then_some(stored))
+        else {
+            for notice in notices {
+                self.notices.push(|| notice);
+            }
+            return records;
+        };
+        let now_ms = now_micros() / 1000;
+        for notice in notices {
+            let Some(n) = notifier.send(notice, now_ms) else {
+                continue;
+            };
+            let offset = offset.clone();
+            let mut r = SourceRecord::new(
+                Arc::clone(&self.partition),
+                offset,
+                n.topic,
+                Some(n.value_schema),
+                Value::Struct(n.value),
+            );
+            r.key_schema = Some(n.key_schema);
+            r.key = Value::Struct(n.key);
+            records.push(r);
+        }
+        records
+    }
+
     /// Events of the snapshot while it runs; when it is done, streaming
     /// starts from its position (`initial_only`: nothing more is read).
     async fn poll_snapshot(&mut self) -> Result<Vec<SourceRecord>, ConnectError> {
@@ -395,7 +462,7 @@ impl PostgresCdcTask {
         }
         if snapshot.is_done() {
             let position = snapshot.position().clone();
-            self.snapshot = None;
+            self.end_snapshot();
             if config.snapshot_mode != SnapshotMode::InitialOnly {
                 let gated = self.pending_stream.take();
                 self.start_streaming(&config, position, gated).await?;
@@ -422,13 +489,13 @@ impl PostgresCdcTask {
             Ok(events) => events,
             Err(e) => {
                 warn!("the blocking snapshot failed: {e}; streaming resumes");
-                self.snapshot = None;
+                self.end_snapshot();
                 self.begin_blocking_snapshot().await;
                 return Ok(Vec::new());
             }
         };
         if self.snapshot.as_ref().is_some_and(Snapshot::is_done) {
-            self.snapshot = None;
+            self.end_snapshot();
             if self
                 .config
                 .as_ref()
@@ -1344,6 +1411,12 @@ impl SourceTask for PostgresCdcTask {
             SnapshotMode::NoData => false,
             _ => !offset_exists || in_progress,
         };
+        self.notifier = Notifier::new(&config.notifications, &config.topic_prefix);
+        self.notices = Outbox::new(config.notifications.enabled());
+        if !snapshot_data {
+            self.notices
+                .push(|| Notice::new(INITIAL_SNAPSHOT, "SKIPPED"));
+        }
         if in_progress && snapshot_data {
             info!(
                 "a previous snapshot was cancelled before completion; a new snapshot will be taken"
@@ -1409,7 +1482,8 @@ impl SourceTask for PostgresCdcTask {
                 self.schedule_restart(e.to_string())?;
                 Ok(Vec::new())
             }
-            polled => polled,
+            Ok(records) => Ok(self.with_notifications(records)),
+            failed => failed,
         }
     }
 
