@@ -1425,6 +1425,56 @@ mod tests {
     }
 
     #[test]
+    fn notification_channels_are_checked() {
+        let bad = errors(&props(&[("notification.enabled.channels", "sink,jmx")]));
+        assert_eq!(
+            bad,
+            vec![
+                (
+                    "notification.enabled.channels".to_owned(),
+                    vec!["the jmx notification channel is not supported by Ferry: use sink or log".to_owned()]
+                ),
+                (
+                    "notification.sink.topic.name".to_owned(),
+                    vec!["Notification topic name must be provided when kafka notification channel is enabled".to_owned()]
+                ),
+            ]
+        );
+        let c = CdcConfig::parse(&props(&[
+            ("notification.enabled.channels", " log , sink"),
+            ("notification.sink.topic.name", "notes"),
+        ]))
+        .expect("a valid config");
+        assert_eq!(
+            c.notifications,
+            Notifications {
+                log: true,
+                sink_topic: Some("notes".into())
+            }
+        );
+        let c = CdcConfig::parse(&props(&[])).expect("a valid config");
+        assert!(!c.notifications.enabled(), "off by default");
+    }
+
+    #[test]
+    fn the_signal_table_is_captured_but_not_snapshotted() {
+        let c = CdcConfig::parse(&props(&[
+            ("table.include.list", "public.a"),
+            ("signal.data.collection", "public.signals"),
+        ]))
+        .expect("a valid config");
+        assert!(c.tables.captures("public", "signals"));
+        assert!(!c.tables.snapshots("public", "signals"));
+        assert!(c.tables.snapshots("public", "a"));
+        let c = CdcConfig::parse(&props(&[
+            ("table.include.list", "public.a,public.signals"),
+            ("signal.data.collection", "public.signals"),
+        ]))
+        .expect("a valid config");
+        assert!(c.tables.snapshots("public", "signals"), "listed, so read");
+    }
+
+    #[test]
     fn table_filters_match_whole_names_in_any_case() {
         let c = CdcConfig::parse(&props(&[(
             "table.include.list",
