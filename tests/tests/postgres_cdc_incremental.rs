@@ -643,3 +643,55 @@ fn positions_in_numeric_date_and_timestamp_keys_survive_a_restart() {
     worker.terminate();
     db.drop_cdc(&slot, &publication, &format!("{table}, {signal}"));
 }
+
+/// The `file` signal channel: a line of JSON in `signal.file` is a signal,
+/// acted on within `signal.poll.interval.ms`; the file is emptied as it is
+/// read, so a signal is acted on once.
+#[test]
+fn signals_are_read_from_a_file_too() {
+    let files = tempfile::tempdir().expect("a directory");
+    let file = files.path().join("signals.txt");
+    let file_name = file.display().to_string();
+    let s = setup_with(
+        300,
+        "100",
+        &[
+            ("signal.enabled.channels", "source,file"),
+            ("signal.file", file_name.as_str()),
+            ("signal.poll.interval.ms", "100"),
+        ],
+    );
+    let mut worker = Worker::new(s.dir.path(), &[]);
+    worker.start(std::slice::from_ref(&s.connector));
+    wait_streaming(&s, &worker);
+    std::fs::write(
+        &file,
+        format!(
+            "{{\"id\": \"f-1\", \"type\": \"execute-snapshot\", \"data\": {{\"data-collections\": [\"public.{}\"]}}}}\n\
+             {{\"id\": \"f-2\", \"type\": \"log\", \"data\": {{\"message\": \"from the file\"}}}}\n",
+            s.table
+        ),
+    )
+    .expect("write the signal file");
+    let read = wait_for("the incremental snapshot", WAIT, || {
+        assert!(worker.is_running(), "worker log:\n{}", worker.log_text());
+        let read: Vec<i64> = events(&s.topic)
+            .into_iter()
+            .filter(|(op, ..)| op == "r")
+            .map(|(_, id, ..)| id)
+            .collect();
+        (read.len() >= 301).then_some(read)
+    });
+    assert_eq!(
+        read,
+        (1..=300).chain([1_000_000]).collect::<Vec<_>>(),
+        "every row once, in key order"
+    );
+    assert!(worker.log_text().contains("from the file"));
+    assert_eq!(
+        std::fs::read_to_string(&file).expect("the signal file"),
+        "",
+        "emptied as read"
+    );
+    worker.terminate();
+}

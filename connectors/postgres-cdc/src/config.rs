@@ -207,6 +207,7 @@ pub const INCREMENTAL_SNAPSHOT_WATERMARKING_STRATEGY: Key<String> =
 pub const SIGNAL_ENABLED_CHANNELS: Key<Vec<String>> = Key::new("signal.enabled.channels");
 pub const SIGNAL_POLL_INTERVAL_MS: Key<i64> = Key::new("signal.poll.interval.ms");
 pub const SIGNAL_KAFKA_TOPIC: Key<Option<String>> = Key::new("signal.kafka.topic");
+pub const SIGNAL_FILE: Key<String> = Key::new("signal.file");
 pub const SIGNAL_KAFKA_BOOTSTRAP_SERVERS: Key<Option<String>> =
     Key::new("signal.kafka.bootstrap.servers");
 pub const SIGNAL_KAFKA_GROUP_ID: Key<String> = Key::new("signal.kafka.groupId");
@@ -533,13 +534,18 @@ pub fn config_def() -> ConfigDef {
         .default(vec!["source".to_owned()])
         .importance(Importance::Low)
         .group("Snapshot")
-        .doc("Where signals are read from: source (the signal table) and kafka (signal.kafka.topic).");
+        .doc("Where signals are read from: source (the signal table), kafka (signal.kafka.topic) and file (signal.file).");
     d.define_key(SIGNAL_POLL_INTERVAL_MS)
         .default(5000)
         .validator(Validator::Custom(check_non_negative))
         .importance(Importance::Low)
         .group("Snapshot")
         .doc("How often the kafka signal channel is read, in milliseconds.");
+    d.define_key(SIGNAL_FILE)
+        .default("file-signals.txt")
+        .importance(Importance::High)
+        .group("Snapshot")
+        .doc("The file the file signal channel reads, a signal per line as JSON; emptied as it is read.");
     d.define_key(SIGNAL_KAFKA_TOPIC)
         .importance(Importance::High)
         .group("Snapshot")
@@ -736,11 +742,11 @@ pub fn cross_checks(p: &ParsedConfig) -> Vec<(String, String)> {
     if let Some(other) = channels
         .iter()
         .map(|c| c.trim())
-        .find(|c| !c.is_empty() && *c != "source" && *c != "kafka")
+        .find(|c| !c.is_empty() && !matches!(*c, "source" | "kafka" | "file"))
     {
         out.push((
             SIGNAL_ENABLED_CHANNELS.name().to_owned(),
-            format!("the {other} signal channel is not supported by Ferry: use source (the signal table) or kafka"),
+            format!("the {other} signal channel is not supported by Ferry: use source (the signal table), kafka or file"),
         ));
     }
     if channels.iter().any(|c| c.trim() == "kafka")
@@ -1038,6 +1044,10 @@ pub struct CdcConfig {
     pub signals_from_table: bool,
     /// The `kafka` signal channel, when enabled.
     pub kafka_signals: Option<KafkaSignalChannel>,
+    /// The `file` signal channel's file, when enabled.
+    pub signal_file: Option<std::path::PathBuf>,
+    /// How often the `kafka` and `file` signal channels are read.
+    pub signal_poll_interval: Duration,
 }
 
 /// Debezium's `KafkaSignalChannel`: signals are records of partition 0 of
@@ -1143,6 +1153,13 @@ impl CdcConfig {
                 .map(|t| t.trim().to_owned()),
         };
         Ok(CdcConfig {
+            signal_file: channels
+                .iter()
+                .any(|c| c == "file")
+                .then(|| p.get(SIGNAL_FILE).into()),
+            signal_poll_interval: Duration::from_millis(
+                u64::try_from(p.get(SIGNAL_POLL_INTERVAL_MS)).unwrap_or(0),
+            ),
             notifications,
             signals_from_table: channels.iter().any(|c| c == "source"),
             kafka_signals,

@@ -79,6 +79,12 @@ fn parse(connector: &str, key: Option<&[u8]>, value: Option<&[u8]>) -> Option<Si
             return None;
         }
     };
+    signal_of(&document)
+}
+
+/// A signal written as JSON, `{"id": …, "type": …, "data": {…}}`, as the
+/// `kafka` and `file` channels carry them; `None` without a type.
+pub(crate) fn signal_of(document: &Json) -> Option<Signal> {
     let text = |k: &str| document.get(k).and_then(Json::as_str).map(str::to_owned);
     Some(Signal {
         id: text("id").unwrap_or_default(),

@@ -22,6 +22,7 @@ pub mod catalog;
 pub mod config;
 pub mod connector;
 pub mod events;
+pub mod file_signals;
 pub mod incremental;
 pub mod javaser;
 pub mod kafka_signals;
@@ -56,6 +57,6 @@ pub fn plugins() -> Vec<PluginDescriptor> {
         new_connector: || Box::new(PostgresCdcConnector::default()),
         new_source_task: Some(|| Box::new(PostgresCdcTask::default())),
         new_sink_task: None,
-        local_file_keys: &[],
+        local_file_keys: &["signal.file"],
     }]
 }

@@ -21,6 +21,7 @@ use tracing::{info, warn};
 
 use crate::catalog;
 use crate::config::{AutoCreateMode, CdcConfig, LsnFlushMode, SnapshotMode, SslMode};
+use crate::file_signals::FileSignals;
 use crate::incremental::{self, IncrementalError, IncrementalSnapshot, Signal, SnapshotRequest};
 use crate::kafka_signals::KafkaSignals;
 use crate::lsn::Lsn;
@@ -83,6 +84,8 @@ pub struct PostgresCdcTask {
     incremental: Option<IncrementalSnapshot>,
     /// The `kafka` signal channel, when enabled.
     kafka_signals: Option<KafkaSignals>,
+    /// The `file` signal channel, when enabled.
+    file_signals: Option<FileSignals>,
     /// Blocking snapshots asked for and not begun yet, in order.
     blocking_requests: std::collections::VecDeque<SnapshotRequest>,
     /// The configuration the task started with, to start over.
@@ -1012,7 +1015,7 @@ impl PostgresCdcTask {
         }
         // A blocking snapshot asked for there starts before more of the
         // stream is read.
-        self.read_kafka_signals().await;
+        self.read_channel_signals().await;
         let (Some(config), Some(stop)) = (self.config.as_ref(), self.stop_signal()) else {
             return Err(ConnectError::other("the task was not started"));
         };
@@ -1183,24 +1186,36 @@ impl PostgresCdcTask {
     /// before a reconnection: its position is behind. A failed read or a
     /// signal that fails is logged and the rest go on, as in Debezium's
     /// signal processor.
-    async fn read_kafka_signals(&mut self) {
-        if self.replay_upto.is_some() {
+    /// Signals of the `kafka` and `file` channels, when a read is due,
+    /// acted on at this point of the stream.
+    async fn read_channel_signals(&mut self) {
+        // Read only where they can be acted on: what is read is gone.
+        if self.replay_upto.is_some()
+            || self.config.is_none()
+            || self.catalog.is_none()
+            || self.stream.is_none()
+        {
             return;
         }
-        let (Some(channel), Some(config), Some(db), Some(stream)) = (
-            self.kafka_signals.as_mut(),
+        let mut signals = Vec::new();
+        if let Some(channel) = self.kafka_signals.as_mut() {
+            match channel.read().await {
+                Ok(read) => signals.extend(read),
+                Err(e) => warn!("cannot read the kafka signal channel: {e}"),
+            }
+        }
+        if let Some(channel) = self.file_signals.as_mut() {
+            match channel.read() {
+                Ok(read) => signals.extend(read),
+                Err(e) => warn!("cannot read the file signal channel: {e}"),
+            }
+        }
+        let (Some(config), Some(db), Some(stream)) = (
             self.config.as_ref(),
             self.catalog.as_mut(),
             self.stream.as_ref(),
         ) else {
             return;
-        };
-        let signals = match channel.read().await {
-            Ok(signals) => signals,
-            Err(e) => {
-                warn!("cannot read the kafka signal channel: {e}");
-                return;
-            }
         };
         for signal in signals {
             match act_on_signal(self.incremental.as_mut(), db, config, stream, &signal).await {
@@ -1445,6 +1460,9 @@ impl SourceTask for PostgresCdcTask {
                 KafkaSignals::new(channel, &config.topic_prefix)
                     .map_err(|e| ConnectError::config(format!("the kafka signal channel: {e}")))?,
             );
+        }
+        if let (Some(file), None) = (&config.signal_file, &self.file_signals) {
+            self.file_signals = Some(FileSignals::new(file.clone(), config.signal_poll_interval));
         }
         self.context = Some(context);
         if snapshot_data {
