@@ -57,6 +57,6 @@ pub fn plugins() -> Vec<PluginDescriptor> {
         new_connector: || Box::new(PostgresCdcConnector::default()),
         new_source_task: Some(|| Box::new(PostgresCdcTask::default())),
         new_sink_task: None,
-        local_file_keys: &["signal.file"],
+        local_file_keys: &[],
     }]
 }
