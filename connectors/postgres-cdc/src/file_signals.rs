@@ -22,7 +22,12 @@ pub struct FileSignals {
 
 impl FileSignals {
     pub fn new(path: PathBuf, poll_interval: Duration) -> Self {
-        info!(file = %path.display(), "reading signals from a file");
+        // Debezium's caution: whoever may configure connectors may have
+        // any file the worker can write read and emptied.
+        info!(
+            file = %path.display(),
+            "reading signals from a file; protect the REST API and restrict the worker's file permissions"
+        );
         FileSignals {
             path,
             poll_interval,
@@ -40,12 +45,14 @@ impl FileSignals {
         if !self.path.is_file() {
             return Ok(Vec::new());
         }
-        let text = std::fs::read_to_string(&self.path)?;
-        if text.is_empty() {
+        // Bytes, not text: a file that is not UTF-8 is still emptied, its
+        // lines skipped, instead of failing every read.
+        let bytes = std::fs::read(&self.path)?;
+        if bytes.is_empty() {
             return Ok(Vec::new());
         }
         std::fs::File::create(&self.path)?;
-        Ok(parse_lines(&text))
+        Ok(parse_lines(&String::from_utf8_lossy(&bytes)))
     }
 }
 

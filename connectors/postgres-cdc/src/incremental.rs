@@ -311,6 +311,13 @@ enum Chunk {
     Done(&'static str),
 }
 
+/// A table whose key holds a value no Java object Debezium records stands
+/// for (`NaN`, `infinity`): skipped, rather than read up to it.
+fn unrecordable(current: &DataCollection, column: &str, text: &str) -> Chunk {
+    warn!(table = %current.id, column, value = text, "incremental snapshot skipped: a key value Debezium cannot record as a position");
+    Chunk::Done("SKIPPED")
+}
+
 /// A key value as Java's `Objects.toString` writes the object Debezium
 /// holds for it (notifications show keys so).
 fn java_to_string(v: &KeyValue) -> String {
@@ -1004,7 +1011,11 @@ impl IncrementalSnapshot {
                 let text: Option<&str> = row.try_get(i).map_err(failed(format!(
                     "cannot read the largest key of {qualified}"
                 )))?;
-                max.push(text.and_then(|t| c.kind.value(t)).unwrap_or(KeyValue::Null));
+                match text.map(|t| (t, c.kind.value(t))) {
+                    None => max.push(KeyValue::Null),
+                    Some((_, Some(v))) => max.push(v),
+                    Some((t, None)) => return Ok(unrecordable(current, &c.name, t)),
+                }
             }
             info!(table = %current.id, maximum_key = ?max, "incremental snapshot of the table will end at this key");
             self.maximum_key = Some(max);
@@ -1061,15 +1072,18 @@ impl IncrementalSnapshot {
                         .map_err(failed(format!("cannot read a row of {qualified}")))?,
                 );
             }
-            let position: Vec<KeyValue> = table
-                .chunk_by
-                .iter()
-                .map(|c| {
-                    texts[c.position]
-                        .and_then(|t| c.kind.value(t))
-                        .unwrap_or(KeyValue::Null)
-                })
-                .collect();
+            let mut position: Vec<KeyValue> = Vec::with_capacity(table.chunk_by.len());
+            for c in &table.chunk_by {
+                match texts[c.position].map(|t| (t, c.kind.value(t))) {
+                    None => position.push(KeyValue::Null),
+                    Some((_, Some(v))) => position.push(v),
+                    Some((t, None)) => {
+                        self.window.clear();
+                        self.window_index.clear();
+                        return Ok(unrecordable(current, &c.name, t));
+                    }
+                }
+            }
             let values: Vec<Column<'_>> = texts
                 .iter()
                 .map(|t| t.map_or(Column::Null, |t| Column::Text(t.as_bytes())))

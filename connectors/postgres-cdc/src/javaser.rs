@@ -475,7 +475,17 @@ struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
     handles: Vec<Handled>,
+    /// How deep the object or class being read is.
+    depth: usize,
 }
+
+/// How deep objects and classes may nest: a key's deepest is a
+/// BigDecimal's BigInteger's byte array, with their classes.
+const MAX_NESTING: usize = 16;
+/// The largest scale and magnitude a key's BigDecimal is read with
+/// (PostgreSQL's numeric holds 16,383 decimals and 131,072 digits).
+const MAX_SCALE: i64 = 16_383;
+const MAX_MAGNITUDE_BYTES: usize = 64 * 1024;
 
 impl Reader<'_> {
     fn fail<T>(&self, reason: impl Into<String>) -> Result<T, SerError> {
@@ -538,6 +548,22 @@ impl Reader<'_> {
 
     /// A class description (or a reference to one, or null).
     fn class(&mut self) -> Result<Option<Rc<Class>>, SerError> {
+        self.nested(Self::class_at)
+    }
+
+    /// Runs a reader of something that may nest, refusing data nested
+    /// deeper than any key holds (a stored offset is input).
+    fn nested<T>(&mut self, read: fn(&mut Self) -> Result<T, SerError>) -> Result<T, SerError> {
+        if self.depth >= MAX_NESTING {
+            return self.fail("the data nests too deeply for a key");
+        }
+        self.depth += 1;
+        let result = read(self);
+        self.depth -= 1;
+        result
+    }
+
+    fn class_at(&mut self) -> Result<Option<Rc<Class>>, SerError> {
         match self.u8()? {
             TC_NULL => Ok(None),
             TC_REFERENCE => match self.reference()? {
@@ -612,6 +638,10 @@ impl Reader<'_> {
 
     /// An object, a string, an array of bytes, or null (`None`).
     fn object(&mut self) -> Result<Option<Object>, SerError> {
+        self.nested(Self::object_at)
+    }
+
+    fn object_at(&mut self) -> Result<Option<Object>, SerError> {
         match self.u8()? {
             TC_NULL => Ok(None),
             TC_REFERENCE => match self.reference()? {
@@ -710,7 +740,14 @@ impl Reader<'_> {
                 else {
                     return self.fail("java.math.BigDecimal without its intVal");
                 };
-                KeyValue::Decimal(decimal_text(*signum, magnitude, primitive("scale")? as i32))
+                let scale = primitive("scale")?;
+                if scale.abs() > MAX_SCALE || magnitude.len() > MAX_MAGNITUDE_BYTES {
+                    return self.fail(format!(
+                        "a java.math.BigDecimal of scale {scale} and {} bytes, larger than a key's",
+                        magnitude.len()
+                    ));
+                }
+                KeyValue::Decimal(decimal_text(*signum, magnitude, scale as i32))
             }
             "java.sql.Date" => {
                 let Some(millis) = blocks
@@ -722,7 +759,9 @@ impl Reader<'_> {
                 // Midnight in the writer's zone: the nearest midnight UTC
                 // is its day for any zone within 12 hours of UTC.
                 let millis = i64::from_be_bytes(millis);
-                let days = (millis + MILLIS_PER_DAY / 2).div_euclid(MILLIS_PER_DAY);
+                let days = millis
+                    .saturating_add(MILLIS_PER_DAY / 2)
+                    .div_euclid(MILLIS_PER_DAY);
                 KeyValue::Date(i32::try_from(days).map_err(|_| SerError {
                     at: self.at,
                     reason: format!("a date {days} days from 1970"),
@@ -743,12 +782,20 @@ pub fn from_hex(hex: &str) -> Result<Option<Vec<KeyValue>>, SerError> {
     if !hex.len().is_multiple_of(2) {
         return Err(bad(hex.len() / 2));
     }
-    let bytes = (0..hex.len() / 2)
-        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| bad(i)))
+    let digit = |c: u8| char::from(c).to_digit(16);
+    let bytes = hex
+        .as_bytes()
+        .chunks(2)
+        .enumerate()
+        .map(|(i, pair)| match (digit(pair[0]), digit(pair[1])) {
+            (Some(high), Some(low)) => Ok((high * 16 + low) as u8),
+            _ => Err(bad(i)),
+        })
         .collect::<Result<Vec<u8>, _>>()?;
     let mut r = Reader {
         bytes: &bytes,
         at: 0,
+        depth: 0,
         handles: Vec::new(),
     };
     if r.take(4)? != MAGIC {
@@ -895,6 +942,35 @@ mod tests {
             hex.push_str("78");
             assert_eq!(from_hex(&hex).unwrap(), Some(vec![KeyValue::Date(19_724)]));
         }
+    }
+
+    #[test]
+    fn hostile_offsets_are_errors_not_crashes() {
+        // Non-ASCII where hex digits belong.
+        assert!(from_hex("aé0").is_err());
+        // BigDecimals nested through their intVal field, thousands deep:
+        // each a new object of the class described first (handle
+        // 0x7e0002) and its scale, before the real BigInteger.
+        let mut hex = to_hex(Some(&[KeyValue::Decimal("1".into())]));
+        let integer = hex
+            .find("737200146a6176612e6d6174682e426967496e7465676572")
+            .expect("the BigInteger");
+        hex.insert_str(integer, &"7371007e000200000000".repeat(10_000));
+        let e = from_hex(&hex).unwrap_err();
+        assert!(e.reason.contains("nests too deeply"), "{e}");
+        // A BigDecimal of scale i32::MAX.
+        let big = to_hex(Some(&[KeyValue::Decimal("1.5".into())]));
+        let at = big
+            .find("00000001737200146a6176612e6d6174682e426967496e7465676572")
+            .expect("the scale");
+        let mut huge = big.clone();
+        huge.replace_range(at..at + 8, "7fffffff");
+        assert!(from_hex(&huge).unwrap_err().reason.contains("scale"));
+        // A date at the end of time.
+        let mut date = to_hex(Some(&[KeyValue::Date(0)]));
+        date.truncate(date.len() - 18);
+        date.push_str("7fffffffffffffff78");
+        assert!(from_hex(&date).is_err());
     }
 
     #[test]

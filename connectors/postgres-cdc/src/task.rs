@@ -1427,7 +1427,14 @@ impl SourceTask for PostgresCdcTask {
             _ => !offset_exists || in_progress,
         };
         self.notifier = Notifier::new(&config.notifications, &config.topic_prefix);
+        // Kept across a start over (a snapshot that ended just before),
+        // carrying the committed offset from now on.
+        let pending = self.notices.take();
         self.notices = Outbox::new(config.notifications.enabled());
+        for notice in pending {
+            self.notices.push(|| notice);
+        }
+        self.last_offset = None;
         if !snapshot_data {
             self.notices
                 .push(|| Notice::new(INITIAL_SNAPSHOT, "SKIPPED"));
