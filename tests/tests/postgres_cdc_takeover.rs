@@ -614,14 +614,7 @@ fn snapshot_notifications_are_debeziums() {
             || completed(&topic, "Incremental Snapshot").then_some(()),
         );
         stop();
-        wait_for("the slot to be released", WAIT, || {
-            let active = db.query_text(&format!(
-                "SELECT active::text FROM pg_replication_slots WHERE slot_name = '{slot}'"
-            ));
-            (active.first().map(|r| r[0].as_str()) != Some("true")).then_some(())
-        });
-        db.exec(&format!("SELECT pg_drop_replication_slot('{slot}')"));
-        db.exec(&format!("DROP PUBLICATION {publication}"));
+        db.drop_slot(&slot, &publication);
         notifications(&topic, &prefix, &request)
     };
     let (connect_props, port) = connect_properties(

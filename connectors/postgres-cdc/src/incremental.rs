@@ -413,16 +413,7 @@ pub struct IncrementalSnapshot {
 fn java_instant(unix_us: i64) -> String {
     let days = unix_us.div_euclid(86_400_000_000);
     let in_day = unix_us.rem_euclid(86_400_000_000);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = crate::pgtext::civil_from_days(days);
     let secs = in_day / 1_000_000;
     let micros = in_day % 1_000_000;
     let fraction = if micros == 0 {

@@ -99,6 +99,13 @@ impl Db {
     /// stopped worker's session lets go of it (a moment after it exits),
     /// the publication and `tables` (a comma-separated list).
     pub fn drop_cdc(&self, slot: &str, publication: &str, tables: &str) {
+        self.drop_slot(slot, publication);
+        self.exec(&format!("DROP TABLE {tables}"));
+    }
+
+    /// Drops a CDC connector's slot, once its session has let it go, and
+    /// its publication.
+    pub fn drop_slot(&self, slot: &str, publication: &str) {
         ferry_tests::wait_for("the slot to be released", Duration::from_secs(90), || {
             let active = self.query_text(&format!(
                 "SELECT active::text FROM pg_replication_slots WHERE slot_name = '{slot}'"
@@ -107,7 +114,6 @@ impl Db {
         });
         self.exec(&format!("SELECT pg_drop_replication_slot('{slot}')"));
         self.exec(&format!("DROP PUBLICATION {publication}"));
-        self.exec(&format!("DROP TABLE {tables}"));
     }
 
     pub fn exec(&self, sql: &str) {
