@@ -286,6 +286,9 @@ pub struct SourceTaskRunner {
     pub topic_creation: Option<(TopicCreation, Admin)>,
     /// Topics already created or found to exist.
     pub known_topics: HashSet<String>,
+    /// The offset write in flight, started at the last flush.
+    pub offset_write:
+        Option<tokio::task::JoinHandle<Result<usize, crate::offsets::OffsetStoreError>>>,
 }
 
 /// The dead letter queue entry for a failed source record: its key and value
@@ -508,11 +511,12 @@ impl SourceTaskRunner {
                 });
             }
             self.commit_records().await;
-            if Instant::now() >= next_flush {
+            self.finish_offset_write(false).await;
+            if Instant::now() >= next_flush && self.offset_write.is_none() {
                 // As in Kafka Connect, a failed commit (the offset store or
                 // dead letter queue unreachable) is retried at the next
                 // flush; the records stay uncommitted meanwhile.
-                if let Err(e) = self.commit_offsets().await {
+                if let Err(e) = self.begin_offset_write().await {
                     warn!(connector = %self.core.connector, task = self.core.task_id, error = %trace_of(&e),
                           "offset commit failed; retrying at the next flush");
                 }
@@ -866,18 +870,75 @@ impl SourceTaskRunner {
     }
 
     /// Writes the offsets of acknowledged records, then tells the task.
-    async fn commit_offsets(&mut self) -> Result<(), TaskError> {
+    /// The offsets of the records acknowledged so far, to store.
+    fn committable_offsets(&self) -> Vec<(OffsetMap, Option<OffsetMap>)> {
+        self.submitted
+            .committable()
+            .into_iter()
+            .map(|(p, o)| (Arc::unwrap_or_clone(p), Some(o)))
+            .collect()
+    }
+
+    /// Starts writing the acknowledged offsets in the background: polling
+    /// goes on meanwhile (as Kafka Connect commits offsets off the polling
+    /// thread), so a slow offset store (an fsync of the offsets file, a
+    /// slow broker) does not hold change events back.
+    async fn begin_offset_write(&mut self) -> Result<(), TaskError> {
         self.commit_records().await;
         // Dead-lettered records must be in Kafka before their offsets count.
         if let Some(dlq) = &self.core.dlq {
             dlq.flush(self.drain_timeout).await?;
         }
-        let offsets: Vec<(OffsetMap, Option<OffsetMap>)> = self
-            .submitted
-            .committable()
-            .into_iter()
-            .map(|(p, o)| (Arc::unwrap_or_clone(p), Some(o)))
-            .collect();
+        let offsets = self.committable_offsets();
+        if offsets.is_empty() {
+            return self.task.commit().await.map_err(TaskError::Task);
+        }
+        let store = self.offsets.clone();
+        let connector = self.core.connector.clone();
+        self.offset_write = Some(tokio::spawn(async move {
+            let n = offsets.len();
+            store.put(&connector, offsets).await.map(|()| n)
+        }));
+        Ok(())
+    }
+
+    /// Takes the result of the offset write in flight, if it finished (or,
+    /// with `wait`, once it does), and tells the task its offsets are
+    /// stored (`commit`), as Kafka Connect does after a flush.
+    async fn finish_offset_write(&mut self, wait: bool) {
+        let Some(handle) = self.offset_write.as_mut() else {
+            return;
+        };
+        if !wait && !handle.is_finished() {
+            return;
+        }
+        let result = handle.await;
+        self.offset_write = None;
+        match result {
+            Ok(Ok(n)) => {
+                debug!(connector = %self.core.connector, task = self.core.task_id, partitions = n, "committed source offsets");
+                if let Err(e) = self.task.commit().await {
+                    warn!(connector = %self.core.connector, task = self.core.task_id, error = %trace_of(&e), "task commit failed");
+                }
+            }
+            Ok(Err(e)) => {
+                warn!(connector = %self.core.connector, task = self.core.task_id, error = %e,
+                      "offset commit failed; retrying at the next flush");
+            }
+            Err(e) => {
+                warn!(connector = %self.core.connector, task = self.core.task_id, error = %e, "offset commit failed; retrying at the next flush");
+            }
+        }
+    }
+
+    /// The last commit: what was acknowledged, written before returning.
+    async fn commit_offsets(&mut self) -> Result<(), TaskError> {
+        self.finish_offset_write(true).await;
+        self.commit_records().await;
+        if let Some(dlq) = &self.core.dlq {
+            dlq.flush(self.drain_timeout).await?;
+        }
+        let offsets = self.committable_offsets();
         if !offsets.is_empty() {
             let n = offsets.len();
             self.offsets

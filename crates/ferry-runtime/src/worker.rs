@@ -173,6 +173,7 @@ impl Worker {
                 .max(self.config.shutdown_timeout()),
             topic_creation: self.topic_creation(connector_config)?,
             known_topics: Default::default(),
+            offset_write: None,
         })
     }
 
