@@ -178,13 +178,6 @@ impl Notifier {
     }
 }
 
-/// Java's `String.hashCode`.
-fn java_hash(s: &str) -> i32 {
-    s.encode_utf16().fold(0i32, |h, unit| {
-        h.wrapping_mul(31).wrapping_add(i32::from(unit))
-    })
-}
-
 /// The order a `java.util.HashMap` iterates the entries in when built as
 /// Debezium builds `additional_data`: `new HashMap<>(Map.of(first…))`,
 /// then `put(last)`. A HashMap iterates its table's buckets in order, a
@@ -208,7 +201,7 @@ fn java_hash_map_order<V>(
     }
     let mut entries = first;
     entries.push(last);
-    in_bucket_order(entries, capacity, |(k, _)| k)
+    ferry_java::hash::in_bucket_order(entries, capacity, |(k, _)| k)
 }
 
 /// The order a `java.util.HashSet` copied from `names` (as
@@ -219,32 +212,12 @@ pub fn java_hash_set_order(names: Vec<String>) -> Vec<String> {
     let capacity = ((names.len() as f32 / 0.75) as usize + 1)
         .max(16)
         .next_power_of_two();
-    in_bucket_order(names, capacity, |n| n.as_str())
-}
-
-/// Entries in the order of their buckets in a Java hash table of
-/// `capacity`, those sharing a bucket in insertion order.
-fn in_bucket_order<T>(mut entries: Vec<T>, capacity: usize, key: impl Fn(&T) -> &str) -> Vec<T> {
-    let bucket = |k: &str| {
-        let h = java_hash(k) as u32;
-        ((h ^ (h >> 16)) as usize) & (capacity - 1)
-    };
-    // A stable sort keeps insertion order within a bucket.
-    entries.sort_by_key(|e| bucket(key(e)));
-    entries
+    ferry_java::hash::in_bucket_order(names, capacity, |n| n.as_str())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn java_string_hashes() {
-        // "connector_name".hashCode() and "status".hashCode() in Java.
-        assert_eq!(java_hash(""), 0);
-        assert_eq!(java_hash("a"), 97);
-        assert_eq!(java_hash("status"), -892_481_550);
-    }
 
     /// The order a JDK 17 printed for `new HashSet<>(List.of(…))`.
     #[test]

@@ -126,23 +126,8 @@ impl TransactionTopic {
 /// this order: by bucket of the table it grew to, then by insertion.
 /// Debezium lists an END's tables from one.
 fn java_hash_map_order<T>(entries: &[(String, T)]) -> Vec<&(String, T)> {
-    fn hash(s: &str) -> u32 {
-        let h = s
-            .encode_utf16()
-            .fold(0u32, |h, c| h.wrapping_mul(31).wrapping_add(u32::from(c)));
-        h ^ (h >> 16)
-    }
-    let mut capacity = 16usize;
-    while entries.len() > capacity / 4 * 3 {
-        capacity *= 2;
-    }
-    let mut order: Vec<(usize, usize)> = entries
-        .iter()
-        .enumerate()
-        .map(|(i, (k, _))| (hash(k) as usize & (capacity - 1), i))
-        .collect();
-    order.sort_unstable();
-    order.into_iter().map(|(_, i)| &entries[i]).collect()
+    let capacity = ferry_java::hash::grown_capacity(entries.len());
+    ferry_java::hash::in_bucket_order(entries.iter().collect(), capacity, |(k, _)| k.as_str())
 }
 
 /// The streaming state: the tables seen, the open transaction, the last

@@ -21,13 +21,15 @@
 //!   values, and the `toString()` of `ConnectSchema`, `ConnectHeader` and
 //!   `ConnectHeaders`;
 //! - [`values`]: `org.apache.kafka.connect.data.Values` (`parseString`,
-//!   `convertToString`, `asLong`, `asDouble`).
+//!   `convertToString`, `asLong`, `asDouble`);
+//! - [`hash`]: `String.hashCode()` and `HashMap`'s iteration order.
 //!
 //! The golden tests of `ferry-convert` and `ferry-transforms` check these
 //! against the real JDK and Kafka Connect jars.
 
 pub mod date;
 pub mod float;
+pub mod hash;
 pub mod number;
 pub mod regex;
 pub mod text;
