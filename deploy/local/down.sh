@@ -5,7 +5,7 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-read -r -a services <<<"${FERRY_SERVICES:-kafka postgres mariadb}"
+read -r -a services <<<"${FERRY_SERVICES:-kafka postgres mariadb s3}"
 [[ $# -gt 0 ]] && services=("$@")
 
 rc=0

@@ -10,8 +10,8 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# Add s3, opensearch... here once their scripts exist.
-read -r -a services <<<"${FERRY_SERVICES:-kafka postgres mariadb}"
+# Add opensearch... here once its script exists.
+read -r -a services <<<"${FERRY_SERVICES:-kafka postgres mariadb s3}"
 [[ $# -gt 0 ]] && services=("$@")
 
 t0=$SECONDS

@@ -413,6 +413,42 @@ pub fn produce(topic: &str, values: &[&[u8]]) {
     p.flush(Duration::from_secs(60)).expect("flush");
 }
 
+/// A record to produce with [`produce_records`]: no partition lets the
+/// producer's partitioner choose; no value is a tombstone.
+#[derive(Clone, Copy, Default)]
+pub struct Outgoing<'a> {
+    pub partition: Option<i32>,
+    pub key: Option<&'a [u8]>,
+    pub value: Option<&'a [u8]>,
+    pub timestamp: Option<i64>,
+    pub headers: &'a [(&'a str, &'a [u8])],
+}
+
+/// Produces records in order and waits until all are acknowledged.
+pub fn produce_records(topic: &str, records: &[Outgoing<'_>]) {
+    use rdkafka::message::{Header, OwnedHeaders};
+    let p = test_producer();
+    for r in records {
+        let mut rec: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic);
+        rec.partition = r.partition;
+        rec.key = r.key;
+        rec.payload = r.value;
+        rec.timestamp = r.timestamp;
+        if !r.headers.is_empty() {
+            let mut h = OwnedHeaders::new();
+            for (key, value) in r.headers {
+                h = h.insert(Header {
+                    key,
+                    value: Some(*value),
+                });
+            }
+            rec = rec.headers(h);
+        }
+        send_when_room(&p, rec);
+    }
+    p.flush(Duration::from_secs(60)).expect("flush");
+}
+
 /// A consumed record: key, value and headers.
 pub struct Consumed {
     pub key: Option<Vec<u8>>,

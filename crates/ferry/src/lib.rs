@@ -5,7 +5,7 @@
 //! ```no_run
 //! fn main() -> anyhow::Result<()> {
 //!     // The built-in plugins this build enables (Cargo features `file`,
-//!     // `datagen`, `jdbc`, `postgres-cdc`), plus one's own, e.g.
+//!     // `datagen`, `jdbc`, `postgres-cdc`, `s3`), plus one's own, e.g.
 //!     // `my_connectors::plugins()`.
 //!     let extra: Vec<ferry_api::Plugin> = Vec::new();
 //!     ferry::Build::with_built_ins().plugins(extra).run()
@@ -75,7 +75,7 @@ impl Build {
     }
 
     /// The connectors this build of the `ferry` crate enables (Cargo
-    /// features `file`, `datagen`, `jdbc` and `postgres-cdc`, all on by
+    /// features `file`, `datagen`, `jdbc`, `postgres-cdc` and `s3`, all on by
     /// default).
     pub fn with_built_ins() -> Self {
         Build {
@@ -134,6 +134,8 @@ fn built_in_connectors() -> Vec<PluginDescriptor> {
     connectors.extend(ferry_connector_jdbc::plugins());
     #[cfg(feature = "postgres-cdc")]
     connectors.extend(ferry_connector_postgres_cdc::plugins());
+    #[cfg(feature = "s3")]
+    connectors.extend(ferry_connector_s3::plugins());
     connectors
 }
 

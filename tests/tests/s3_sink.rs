@@ -1,0 +1,757 @@
+//! The S3 sink against a real S3 server (s3s-fs, started by
+//! `deploy/local/s3.sh`) and a real Kafka: records land under Confluent's
+//! object names, and readers no one here wrote (boto3, the JSON parser)
+//! read back exactly the records sent; a worker killed mid-transfer and an
+//! S3 server restarted leave every record in S3 exactly once.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use ferry_tests::*;
+use serde_json::{json, Value};
+
+/// The local S3 server and a Python with boto3 and the format readers.
+struct S3 {
+    url: String,
+    /// The server's data directory (a bucket is a directory in it).
+    data: PathBuf,
+    access_key: String,
+    secret_key: String,
+    python: String,
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// `deploy/local/s3.sh CMD`, for the shared server or (`Some((port,
+/// state))`) a separate one a test stops and starts.
+fn s3_sh(cmd: &str, instance: Option<(u16, &Path)>) -> std::process::Output {
+    let mut c = Command::new(root().join("deploy/local/s3.sh"));
+    c.arg(cmd);
+    if let Some((port, state)) = instance {
+        c.env("FERRY_S3_PORT", port.to_string())
+            .env("FERRY_STATE", state);
+    }
+    let out = c.output().expect("deploy/local/s3.sh");
+    assert!(
+        out.status.success(),
+        "deploy/local/s3.sh {cmd} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+impl S3 {
+    fn start() -> S3 {
+        S3::start_instance(None)
+    }
+
+    fn start_instance(instance: Option<(u16, &Path)>) -> S3 {
+        s3_sh("start", instance);
+        let out = s3_sh("env", instance);
+        let env: BTreeMap<String, String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let python = Command::new(root().join("tests/readers/python.sh"))
+            .output()
+            .expect("tests/readers/python.sh");
+        assert!(python.status.success(), "tests/readers/python.sh failed");
+        S3 {
+            url: env["FERRY_S3_URL"].clone(),
+            data: PathBuf::from(&env["FERRY_S3_DATA"]),
+            access_key: env["FERRY_S3_ACCESS_KEY"].clone(),
+            secret_key: env["FERRY_S3_SECRET_KEY"].clone(),
+            python: String::from_utf8_lossy(&python.stdout).trim().to_owned(),
+        }
+    }
+
+    fn reader(&self, bucket: &str) -> Command {
+        let mut c = Command::new(&self.python);
+        c.arg(root().join("tests/readers/read_s3.py"))
+            .args(["--endpoint", &self.url, "--bucket", bucket])
+            .env("AWS_ACCESS_KEY_ID", &self.access_key)
+            .env("AWS_SECRET_ACCESS_KEY", &self.secret_key);
+        c
+    }
+
+    /// A new bucket of its own for a test.
+    fn bucket(&self, prefix: &str) -> String {
+        // Bucket names: lowercase, digits and dashes, at most 63 characters.
+        let name: String = unique(prefix)
+            .to_ascii_lowercase()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .take(63)
+            .collect();
+        let out = self
+            .reader(&name)
+            .arg("--create")
+            .output()
+            .expect("create bucket");
+        assert!(
+            out.status.success(),
+            "creating bucket {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        name
+    }
+
+    /// Every object under the bucket, read back: key → records.
+    fn objects(&self, bucket: &str) -> Vec<(String, Vec<Value>)> {
+        let out = self.reader(bucket).output().expect("read_s3.py");
+        assert!(
+            out.status.success(),
+            "read_s3.py: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let doc: Value = serde_json::from_slice(&out.stdout).expect("read_s3.py output");
+        doc["objects"]
+            .as_array()
+            .expect("objects")
+            .iter()
+            .map(|o| {
+                (
+                    o["key"].as_str().unwrap_or_default().to_owned(),
+                    o["records"].as_array().cloned().unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+
+    fn connector(&self, name: &str, bucket: &str, topic: &str, extra: &[(&str, &str)]) -> Value {
+        let mut c = json!({
+            "name": name,
+            "connector.class": "io.confluent.connect.s3.S3SinkConnector",
+            "tasks.max": "1",
+            "topics": topic,
+            "s3.bucket.name": bucket,
+            "s3.region": "us-east-1",
+            "store.url": self.url,
+            "aws.access.key.id": self.access_key,
+            "aws.secret.access.key": self.secret_key,
+            "storage.class": "io.confluent.connect.s3.storage.S3Storage",
+            "format.class": "io.confluent.connect.s3.format.json.JsonFormat",
+            "key.converter": "org.apache.kafka.connect.storage.StringConverter",
+            "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+            "value.converter.schemas.enable": "false",
+            "consumer.override.auto.offset.reset": "earliest",
+        });
+        for (k, v) in extra {
+            c[*k] = json!(v);
+        }
+        c
+    }
+}
+
+fn start_worker(dir: &Path) -> Worker {
+    let mut w = Worker::new(dir, &[]);
+    w.start(&[]);
+    w
+}
+
+fn create_connector(w: &Worker, config: Value) {
+    let name = config["name"].as_str().unwrap_or_default().to_owned();
+    let (status, body) = call(
+        "PUT",
+        &w.url(&format!("/connectors/{name}/config")),
+        Some(&config),
+    );
+    assert!(
+        status == 201 || status == 200,
+        "create {name}: {status} {body}"
+    );
+}
+
+fn keys_of(objects: &[(String, Vec<Value>)]) -> Vec<String> {
+    objects.iter().map(|(k, _)| k.clone()).collect()
+}
+
+#[test]
+fn json_files_are_cut_by_flush_size_under_confluents_names() {
+    require_kafka();
+    let s3 = S3::start();
+    let bucket = s3.bucket("json");
+    let topic = unique("s3-json");
+    create_topic(&topic, 2);
+    let values: Vec<String> = (0..7)
+        .map(|i| {
+            json!({"n": i, "s": format!("ü{i}"), "f": 1.5, "l": [1, 2], "m": {"a": null}})
+                .to_string()
+        })
+        .collect();
+    let records: Vec<Outgoing> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| Outgoing {
+            partition: Some(if i < 4 { 0 } else { 1 }),
+            value: Some(v.as_bytes()),
+            ..Outgoing::default()
+        })
+        .collect();
+    produce_records(&topic, &records);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let w = start_worker(dir.path());
+    create_connector(
+        &w,
+        s3.connector("s3-json", &bucket, &topic, &[("flush.size", "2")]),
+    );
+    // Partition 0 holds 4 records (two files), partition 1 holds 3 (one
+    // file; the third record waits in an open file).
+    let objects = wait_for("three objects", Duration::from_secs(60), || {
+        let o = s3.objects(&bucket);
+        (o.len() >= 3).then_some(o)
+    });
+    assert_eq!(
+        keys_of(&objects),
+        vec![
+            format!("topics/{topic}/partition=0/{topic}+0+0000000000.json"),
+            format!("topics/{topic}/partition=0/{topic}+0+0000000002.json"),
+            format!("topics/{topic}/partition=1/{topic}+1+0000000000.json"),
+        ]
+    );
+    let sent: Vec<Value> = values
+        .iter()
+        .map(|v| serde_json::from_str(v).unwrap_or_default())
+        .collect();
+    assert_eq!(objects[0].1, sent[0..2]);
+    assert_eq!(objects[1].1, sent[2..4]);
+    assert_eq!(objects[2].1, sent[4..6]);
+    // The committed offsets follow the files: 4 and 2.
+    let status = wait_for("connector running", Duration::from_secs(30), || {
+        let (code, body) = call("GET", &w.url("/connectors/s3-json/status"), None);
+        (code == 200 && body["tasks"][0]["state"] == "RUNNING").then_some(body)
+    });
+    assert_eq!(status["connector"]["state"], "RUNNING");
+}
+
+#[test]
+fn struct_values_gzip_and_field_partitions() {
+    require_kafka();
+    let s3 = S3::start();
+    let bucket = s3.bucket("field");
+    let topic = unique("s3-field");
+    create_topic(&topic, 1);
+    let schema = json!({"type": "struct", "fields": [
+        {"field": "id", "type": "int32", "optional": false},
+        {"field": "region", "type": "string", "optional": false},
+        {"field": "amount", "type": "bytes", "optional": true,
+         "name": "org.apache.kafka.connect.data.Decimal", "parameters": {"scale": "2"}},
+        {"field": "ok", "type": "boolean", "optional": false}]});
+    let regions = ["eu", "us", "eu", "eu", "us", "ap"];
+    let values: Vec<String> = regions
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            json!({"schema": schema, "payload": {"id": i, "region": r, "amount": "AZA=", "ok": i % 2 == 0}})
+                .to_string()
+        })
+        .collect();
+    let records: Vec<Outgoing> = values
+        .iter()
+        .map(|v| Outgoing {
+            value: Some(v.as_bytes()),
+            ..Outgoing::default()
+        })
+        .collect();
+    produce_records(&topic, &records);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let w = start_worker(dir.path());
+    create_connector(
+        &w,
+        s3.connector(
+            "s3-field",
+            &bucket,
+            &topic,
+            &[
+                ("flush.size", "6"),
+                ("value.converter.schemas.enable", "true"),
+                ("s3.compression.type", "gzip"),
+                (
+                    "partitioner.class",
+                    "io.confluent.connect.storage.partitioner.FieldPartitioner",
+                ),
+                ("partition.field.name", "region,ok"),
+                ("json.decimal.format", "NUMERIC"),
+                ("topics.dir", "backup/data"),
+            ],
+        ),
+    );
+    // Six records reach flush.size: every open file is committed at once.
+    let objects = wait_for("the files of six records", Duration::from_secs(60), || {
+        let o = s3.objects(&bucket);
+        (o.iter().map(|(_, r)| r.len()).sum::<usize>() >= 6).then_some(o)
+    });
+    let expect = |dir: &str, first: usize| {
+        format!("backup/data/{topic}/{dir}/{topic}+0+{first:010}.json.gz")
+    };
+    assert_eq!(
+        keys_of(&objects),
+        vec![
+            expect("region=ap/ok=false", 5),
+            expect("region=eu/ok=false", 3),
+            expect("region=eu/ok=true", 0),
+            expect("region=us/ok=false", 1),
+            expect("region=us/ok=true", 4),
+        ]
+    );
+    let eu_true = &objects[2].1;
+    assert_eq!(
+        eu_true,
+        &vec![
+            json!({"id": 0, "region": "eu", "amount": 2.56, "ok": true}),
+            json!({"id": 2, "region": "eu", "amount": 2.56, "ok": true}),
+        ]
+    );
+}
+
+#[test]
+fn time_based_partitions_rotate_on_record_time() {
+    require_kafka();
+    let s3 = S3::start();
+    let bucket = s3.bucket("hourly");
+    let topic = unique("s3-time");
+    create_topic(&topic, 1);
+    // 2024-01-05T13:00:00Z, then minutes later; the last in the next hour.
+    let base: i64 = 1_704_459_600_000;
+    let times = [
+        0,
+        60_000,
+        600_000,
+        3_000_000,
+        3_600_000 + 1,
+        3_600_000 + 2,
+        7_300_000,
+    ];
+    let values: Vec<String> = (0..times.len())
+        .map(|i| json!({"i": i}).to_string())
+        .collect();
+    let records: Vec<Outgoing> = values
+        .iter()
+        .zip(times)
+        .map(|(v, t)| Outgoing {
+            value: Some(v.as_bytes()),
+            timestamp: Some(base + t),
+            ..Outgoing::default()
+        })
+        .collect();
+    produce_records(&topic, &records);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let w = start_worker(dir.path());
+    create_connector(
+        &w,
+        s3.connector(
+            "s3-time",
+            &bucket,
+            &topic,
+            &[
+                ("flush.size", "1000"),
+                (
+                    "partitioner.class",
+                    "io.confluent.connect.storage.partitioner.TimeBasedPartitioner",
+                ),
+                ("path.format", "'year'=YYYY/'month'=MM/'day'=dd/'hour'=HH"),
+                ("partition.duration.ms", "3600000"),
+                ("locale", "en-US"),
+                ("timezone", "Europe/Paris"),
+                ("timestamp.extractor", "Record"),
+                ("rotate.interval.ms", "600000"),
+            ],
+        ),
+    );
+    // rotate.interval.ms: a record 10 minutes or more after the file's
+    // first starts the next; a change of hour too (the partition changed).
+    let objects = wait_for("four committed files", Duration::from_secs(60), || {
+        let o = s3.objects(&bucket);
+        (o.len() >= 4).then_some(o)
+    });
+    let path = |hour: u32, first: usize| {
+        format!("topics/{topic}/year=2024/month=01/day=05/hour={hour}/{topic}+0+{first:010}.json")
+    };
+    assert_eq!(
+        keys_of(&objects),
+        vec![path(14, 0), path(14, 2), path(14, 3), path(15, 4)]
+    );
+    let counts: Vec<usize> = objects.iter().map(|(_, r)| r.len()).collect();
+    assert_eq!(counts, vec![2, 1, 1, 2]);
+}
+
+#[test]
+fn raw_bytes_keys_and_headers_files() {
+    require_kafka();
+    let s3 = S3::start();
+    let bucket = s3.bucket("bytes");
+    let topic = unique("s3-bytes");
+    create_topic(&topic, 1);
+    let payloads: Vec<Vec<u8>> = (0u8..4).map(|i| vec![0, 255, i, b'\n']).collect();
+    let keys: Vec<String> = (0..4).map(|i| format!("key-{i}")).collect();
+    let records: Vec<Outgoing> = payloads
+        .iter()
+        .zip(&keys)
+        .map(|(p, k)| Outgoing {
+            key: Some(k.as_bytes()),
+            value: Some(p),
+            headers: &[("h", b"v1"), ("n", b"42")],
+            ..Outgoing::default()
+        })
+        .collect();
+    produce_records(&topic, &records);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let w = start_worker(dir.path());
+    create_connector(
+        &w,
+        s3.connector(
+            "s3-bytes",
+            &bucket,
+            &topic,
+            &[
+                ("flush.size", "4"),
+                (
+                    "format.class",
+                    "io.confluent.connect.s3.format.bytearray.ByteArrayFormat",
+                ),
+                (
+                    "value.converter",
+                    "org.apache.kafka.connect.converters.ByteArrayConverter",
+                ),
+                ("format.bytearray.separator", "|"),
+                ("store.kafka.keys", "true"),
+                (
+                    "keys.format.class",
+                    "io.confluent.connect.s3.format.json.JsonFormat",
+                ),
+                ("store.kafka.headers", "true"),
+                (
+                    "headers.format.class",
+                    "io.confluent.connect.s3.format.json.JsonFormat",
+                ),
+            ],
+        ),
+    );
+    let objects = wait_for("three objects", Duration::from_secs(60), || {
+        let o = s3.objects(&bucket);
+        (o.len() >= 3).then_some(o)
+    });
+    let base = format!("topics/{topic}/partition=0/{topic}+0+0000000000");
+    assert_eq!(
+        keys_of(&objects),
+        vec![
+            format!("{base}.bin"),
+            format!("{base}.headers.json"),
+            format!("{base}.keys.json"),
+        ]
+    );
+    let mut raw = Vec::new();
+    for p in &payloads {
+        raw.extend_from_slice(p);
+        raw.push(b'|');
+    }
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&raw);
+    assert_eq!(objects[0].1, vec![json!({"$bytes": b64})]);
+    assert_eq!(
+        objects[1].1[0],
+        json!({"headers": [{"key": "h", "value": "v1"}, {"key": "n", "value": "42"}]})
+    );
+    let key_lines: Vec<Value> = keys.iter().map(|k| json!(k)).collect();
+    assert_eq!(objects[2].1, key_lines);
+}
+
+#[test]
+fn a_missing_bucket_or_a_wrong_secret_fails_the_task_with_the_reason() {
+    require_kafka();
+    let s3 = S3::start();
+    let bucket = s3.bucket("auth");
+    let topic = unique("s3-auth");
+    create_topic(&topic, 1);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let w = start_worker(dir.path());
+    let cases = [
+        (
+            "s3-missing",
+            unique("no-such").to_ascii_lowercase(),
+            s3.secret_key.clone(),
+            "does not exist",
+        ),
+        (
+            "s3-secret",
+            bucket.clone(),
+            "wrong".to_owned(),
+            "access denied",
+        ),
+    ];
+    for (name, b, secret, reason) in cases {
+        let mut c = s3.connector(name, &b, &topic, &[("flush.size", "1")]);
+        c["aws.secret.access.key"] = json!(secret);
+        create_connector(&w, c);
+        let trace = wait_for("the task to fail", Duration::from_secs(60), || {
+            let (code, body) = call("GET", &w.url(&format!("/connectors/{name}/status")), None);
+            (code == 200 && body["tasks"][0]["state"] == "FAILED").then(|| {
+                body["tasks"][0]["trace"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+        });
+        assert!(trace.contains(reason), "{name}: {trace}");
+    }
+    // A malformed config is a 400 naming the key.
+    let mut bad = s3.connector("s3-bad", &bucket, &topic, &[("flush.size", "1")]);
+    bad["s3.part.size"] = json!("1024");
+    let (code, body) = call(
+        "PUT",
+        &w.url("/connector-plugins/S3SinkConnector/config/validate"),
+        Some(&bad),
+    );
+    assert_eq!(code, 200, "{body}");
+    assert!(body["error_count"].as_i64().unwrap_or(0) >= 1, "{body}");
+    let errors = body.to_string();
+    assert!(errors.contains("s3.part.size"), "{errors}");
+}
+
+#[test]
+fn avro_files_carry_confluents_schema_and_logical_types() {
+    require_kafka();
+    let s3 = S3::start();
+    let bucket = s3.bucket("avro");
+    let topic = unique("s3-avro");
+    create_topic(&topic, 1);
+    let schema = json!({"type": "struct", "name": "com.acme.Order", "version": 2, "fields": [
+        {"field": "id", "type": "int64", "optional": false},
+        {"field": "tiny", "type": "int8", "optional": false},
+        {"field": "note", "type": "string", "optional": true},
+        {"field": "price", "type": "bytes", "optional": false,
+         "name": "org.apache.kafka.connect.data.Decimal", "version": 1, "parameters": {"scale": "2"}},
+        {"field": "day", "type": "int32", "optional": false, "name": "org.apache.kafka.connect.data.Date", "version": 1},
+        {"field": "at", "type": "int64", "optional": true, "name": "org.apache.kafka.connect.data.Timestamp", "version": 1},
+        {"field": "tags", "type": "map", "keys": {"type": "string", "optional": false},
+         "values": {"type": "int32", "optional": false}, "optional": false}]});
+    let values: Vec<String> = (0..3)
+        .map(|i| {
+            json!({"schema": schema, "payload": {
+                "id": 10_000_000_000i64 + i, "tiny": -3, "note": if i == 1 { Value::Null } else { json!(format!("n{i}")) },
+                // 12.34 and 1.00 as BASE64 of the unscaled value
+                "price": if i == 0 { "BNI=" } else { "ZA==" },
+                "day": 19_727 + i, "at": 1_704_459_600_000i64 + i, "tags": {"a": i}}})
+            .to_string()
+        })
+        .collect();
+    let records: Vec<Outgoing> = values
+        .iter()
+        .map(|v| Outgoing {
+            value: Some(v.as_bytes()),
+            ..Outgoing::default()
+        })
+        .collect();
+    produce_records(&topic, &records);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let w = start_worker(dir.path());
+    create_connector(
+        &w,
+        s3.connector(
+            "s3-avro",
+            &bucket,
+            &topic,
+            &[
+                ("flush.size", "3"),
+                (
+                    "format.class",
+                    "io.confluent.connect.s3.format.avro.AvroFormat",
+                ),
+                ("value.converter.schemas.enable", "true"),
+                ("avro.codec", "snappy"),
+            ],
+        ),
+    );
+    let objects = wait_for("an Avro file", Duration::from_secs(60), || {
+        let o = s3.objects(&bucket);
+        (!o.is_empty()).then_some(o)
+    });
+    assert_eq!(
+        keys_of(&objects),
+        vec![format!(
+            "topics/{topic}/partition=0/{topic}+0+0000000000.avro"
+        )]
+    );
+    assert_eq!(
+        objects[0].1,
+        vec![
+            json!({"id": 10_000_000_000i64, "tiny": -3, "note": "n0", "price": {"$decimal": "12.34"},
+                   "day": {"$date": "2024-01-05"}, "at": {"$timestamp": "2024-01-05T13:00:00.000+00:00"}, "tags": {"a": 0}}),
+            json!({"id": 10_000_000_001i64, "tiny": -3, "note": null, "price": {"$decimal": "1.00"},
+                   "day": {"$date": "2024-01-06"}, "at": {"$timestamp": "2024-01-05T13:00:00.001+00:00"}, "tags": {"a": 1}}),
+            json!({"id": 10_000_000_002i64, "tiny": -3, "note": "n2", "price": {"$decimal": "1.00"},
+                   "day": {"$date": "2024-01-07"}, "at": {"$timestamp": "2024-01-05T13:00:00.002+00:00"}, "tags": {"a": 2}}),
+        ]
+    );
+    // The schema in the file's header is the one Confluent's AvroData
+    // writes for this Connect schema, byte for byte.
+    let out = s3.reader(&bucket).output().expect("read_s3.py");
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let file_schema = &doc["objects"][0]["schema"];
+    assert_eq!(file_schema["codec"], "snappy");
+    assert_eq!(
+        file_schema["text"],
+        concat!(
+            r#"{"type":"record","name":"Order","namespace":"com.acme","fields":[{"name":"id","type":"long"},"#,
+            r#"{"name":"tiny","type":{"type":"int","connect.type":"int8"}},{"name":"note","type":["null","string"],"default":null},"#,
+            r#"{"name":"price","type":{"type":"bytes","scale":2,"precision":64,"connect.version":1,"connect.parameters":{"scale":"2"},"connect.name":"org.apache.kafka.connect.data.Decimal","logicalType":"decimal"}},"#,
+            r#"{"name":"day","type":{"type":"int","connect.version":1,"connect.name":"org.apache.kafka.connect.data.Date","logicalType":"date"}},"#,
+            r#"{"name":"at","type":["null",{"type":"long","connect.version":1,"connect.name":"org.apache.kafka.connect.data.Timestamp","logicalType":"timestamp-millis"}],"default":null},"#,
+            r#"{"name":"tags","type":{"type":"map","values":"int"}}],"connect.version":2,"connect.name":"com.acme.Order"}"#
+        )
+    );
+}
+
+/// Connector properties for a standalone worker's command line.
+fn properties_file(dir: &Path, config: &Value) -> PathBuf {
+    let path = dir.join(format!(
+        "{}.properties",
+        config["name"].as_str().unwrap_or("c")
+    ));
+    let text: String = config
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={}\n", v.as_str().unwrap_or_default()))
+        .collect();
+    std::fs::write(&path, text).expect("connector properties");
+    path
+}
+
+/// Records in complete objects, and the offsets found in two of them.
+fn count_records(s3: &S3, bucket: &str) -> (usize, Vec<i64>) {
+    let objects = s3.objects(bucket);
+    let mut seen = std::collections::BTreeSet::new();
+    let mut duplicates = Vec::new();
+    for (_, records) in &objects {
+        for r in records {
+            let i = r["i"].as_i64().unwrap_or(-1);
+            if !seen.insert(i) {
+                duplicates.push(i);
+            }
+        }
+    }
+    (seen.len(), duplicates)
+}
+
+/// Complete `.json` objects of a bucket, counted in the server's data
+/// directory: a cheap trigger while the transfer runs (the checks read
+/// through the S3 API).
+fn files_in(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| {
+            let p = e.path();
+            if p.is_dir() {
+                files_in(&p)
+            } else {
+                // Objects only: s3s-fs keeps metadata in dot files beside them.
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                usize::from(!name.starts_with('.') && name.contains('+') && name.ends_with(".json"))
+            }
+        })
+        .sum()
+}
+
+#[test]
+fn killed_twice_and_s3_restarted_every_record_lands_once() {
+    require_kafka();
+    let state = tempfile::tempdir().expect("s3 state");
+    let port = free_port();
+    let s3 = S3::start_instance(Some((port, state.path())));
+    let bucket = s3.bucket("crash");
+    let objects_dir = s3.data.join(&bucket);
+    let topic = unique("s3-crash");
+    const PARTITIONS: usize = 4;
+    const N: usize = 1_000_000;
+    const FLUSH: usize = 10_000;
+    const FILES: usize = N / FLUSH;
+    create_topic(&topic, PARTITIONS as i32);
+    let values: Vec<String> = (0..N)
+        .map(|i| format!("{{\"i\":{i},\"pad\":\"{i:040}\"}}"))
+        .collect();
+    let records: Vec<Outgoing> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| Outgoing {
+            partition: Some((i % PARTITIONS) as i32),
+            value: Some(v.as_bytes()),
+            ..Outgoing::default()
+        })
+        .collect();
+    produce_records(&topic, &records);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = s3.connector(
+        "s3-crash",
+        &bucket,
+        &topic,
+        &[
+            ("flush.size", &FLUSH.to_string()),
+            ("s3.part.size", "5242880"),
+        ],
+    );
+    let props = properties_file(dir.path(), &config);
+    let mut w = Worker::new(dir.path(), &[("offset.flush.interval.ms", "200")]);
+    // Twice: SIGKILL once some files are complete, then start again.
+    for floor in [FILES / 10, FILES / 4] {
+        w.start(std::slice::from_ref(&props));
+        wait_for("files to be committed", Duration::from_secs(120), || {
+            (files_in(&objects_dir) >= floor).then_some(())
+        });
+        w.kill();
+    }
+    // The S3 server stopped while the worker writes, and started again
+    // once the worker met the outage.
+    w.start(std::slice::from_ref(&props));
+    wait_for("more files", Duration::from_secs(120), || {
+        (files_in(&objects_dir) >= FILES * 3 / 10).then_some(())
+    });
+    s3_sh("stop", Some((port, state.path())));
+    wait_for(
+        "the worker to meet the outage",
+        Duration::from_secs(60),
+        || w.log_text().contains("S3 upload failed").then_some(()),
+    );
+    s3_sh("start", Some((port, state.path())));
+    // 250,000 records per partition, a multiple of flush.size: every
+    // record ends in a complete file.
+    wait_for("every file", Duration::from_secs(300), || {
+        (files_in(&objects_dir) >= FILES).then_some(())
+    });
+    let (count, duplicates) = count_records(&s3, &bucket);
+    assert!(
+        duplicates.is_empty(),
+        "offsets in two objects: {:?}",
+        &duplicates[..duplicates.len().min(10)]
+    );
+    assert_eq!(count, N);
+    // Files start at multiples of flush.size, as a run without crashes cuts them.
+    let objects = s3.objects(&bucket);
+    assert_eq!(objects.len(), FILES);
+    for (key, records) in objects {
+        let start: usize = key
+            .rsplit('+')
+            .next()
+            .and_then(|s| s.strip_suffix(".json"))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1);
+        assert_eq!(start % FLUSH, 0, "{key}");
+        assert_eq!(records.len(), FLUSH, "{key}");
+    }
+    s3_sh("stop", Some((port, state.path())));
+}
