@@ -22,6 +22,7 @@ import gzip
 import io
 import json
 import sys
+import urllib.parse
 
 import boto3
 
@@ -102,9 +103,15 @@ def main():
         s3.create_bucket(Bucket=args.bucket)
         return
     out = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=args.bucket, Prefix=args.prefix):
+    # EncodingType asked for explicitly, so botocore leaves the keys as
+    # sent; decoded here without turning "+" into a space (s3s-fs sends
+    # keys unencoded even when asked to encode them, and botocore's own
+    # decoding would read the "+" of Confluent's names as spaces).
+    pages = s3.get_paginator("list_objects_v2").paginate(
+        Bucket=args.bucket, Prefix=args.prefix, EncodingType="url")
+    for page in pages:
         for o in page.get("Contents", []):
-            key = o["Key"]
+            key = urllib.parse.unquote(o["Key"])
             data = s3.get_object(Bucket=args.bucket, Key=key)["Body"].read()
             doc = {"key": key, "size": o["Size"]}
             if key.endswith(".gz"):

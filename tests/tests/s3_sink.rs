@@ -248,7 +248,7 @@ fn struct_values_gzip_and_field_partitions() {
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            json!({"schema": schema, "payload": {"id": i, "region": r, "amount": "AZA=", "ok": i % 2 == 0}})
+            json!({"schema": schema, "payload": {"id": i, "region": r, "amount": "AQA=", "ok": i % 2 == 0}})
                 .to_string()
         })
         .collect();

@@ -213,6 +213,8 @@ impl PartitionWriter {
             };
         if null_switch || self.rotate_on_time(encoded, ts, now) || incompatible {
             self.commit_files(now);
+            // The record starts the next file set: its time is the base.
+            self.base_ts = ts;
         }
         if !self.files.contains_key(encoded) {
             let file = self.open_file(record, offset, encoded)?;

@@ -278,16 +278,10 @@ impl Context {
         }
         match name {
             Some(logical::DECIMAL) => {
-                let scale = base.get("scale").and_then(Json::as_i64).unwrap_or(0);
-                let precision = base
-                    .get("precision")
-                    .and_then(Json::as_i64)
-                    .unwrap_or(DEFAULT_PRECISION);
-                if scale >= 0 && scale <= precision {
-                    base.insert("logicalType".into(), Json::String("decimal".into()));
-                } else {
-                    base.insert("logicalType".into(), Json::String("decimal".into()));
-                }
+                // A valid decimal gets Avro's logical type; one whose scale
+                // does not fit its precision the legacy property of the
+                // same text, so the JSON is the same either way.
+                base.insert("logicalType".into(), Json::String("decimal".into()));
             }
             Some(logical::DATE) if schema.schema_type() == SchemaType::Int32 => {
                 base.insert("logicalType".into(), Json::String("date".into()));
