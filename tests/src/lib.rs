@@ -451,6 +451,7 @@ pub fn produce_records(topic: &str, records: &[Outgoing<'_>]) {
 
 /// A consumed record: key, value and headers.
 pub struct Consumed {
+    pub partition: i32,
     pub key: Option<Vec<u8>>,
     pub value: Option<Vec<u8>>,
     pub headers: Vec<(String, Vec<u8>)>,
@@ -464,6 +465,32 @@ impl Consumed {
             .find(|(k, _)| k == key)
             .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
     }
+}
+
+/// Deletes `topic` and creates it again, empty, with `partitions`: the
+/// creation is retried until the broker has finished deleting it.
+pub fn recreate_topic(topic: &str, partitions: i32) {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .create()
+        .expect("admin client");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(admin.delete_topics(&[topic], &AdminOptions::new()))
+        .expect("delete topic");
+    let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
+    wait_for(
+        "the topic to be created again",
+        Duration::from_secs(60),
+        || {
+            let res = rt
+                .block_on(admin.create_topics([&new], &AdminOptions::new()))
+                .expect("create topic");
+            res.into_iter().all(|r| r.is_ok()).then_some(())
+        },
+    );
 }
 
 /// Partition count of `topic` (0 if it does not exist) and the value of its
@@ -577,6 +604,7 @@ pub fn consume_records(topic: &str, expected: usize, timeout: Duration) -> Vec<C
                 })
                 .unwrap_or_default();
             out.push(Consumed {
+                partition: m.partition(),
                 key: m.key().map(<[u8]>::to_vec),
                 value: m.payload().map(<[u8]>::to_vec),
                 headers,

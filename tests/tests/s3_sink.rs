@@ -610,6 +610,25 @@ fn avro_files_carry_confluents_schema_and_logical_types() {
             r#"{"name":"tags","type":{"type":"map","values":"int"}}],"connect.version":2,"connect.name":"com.acme.Order"}"#
         )
     );
+    // Apache Avro's own Java reader reads the file, and writes the schema
+    // it parsed from the header back exactly as the header holds it.
+    let file = s3.data.join(&bucket).join(&objects[0].0);
+    let out = Command::new(root().join("tests/readers/avro-java.sh"))
+        .arg(&file)
+        .output()
+        .expect("avro-java.sh");
+    assert!(
+        out.status.success(),
+        "avro-java.sh: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let java: Value = serde_json::from_slice(&out.stdout).expect("avro-java.sh output");
+    assert_eq!(java["codec"], "snappy");
+    assert_eq!(java["reparsed_schema"], java["header_schema"]);
+    assert_eq!(java["header_schema"], file_schema["text"]);
+    assert_eq!(java["records"].as_array().map(Vec::len), Some(3));
+    assert_eq!(java["records"][1]["note"], Value::Null);
+    assert_eq!(java["records"][0]["id"], 10_000_000_000i64);
 }
 
 /// Connector properties for a standalone worker's command line.
@@ -754,4 +773,409 @@ fn killed_twice_and_s3_restarted_every_record_lands_once() {
         assert_eq!(records.len(), FLUSH, "{key}");
     }
     s3_sh("stop", Some((port, state.path())));
+}
+
+#[test]
+fn parquet_files_read_the_same_in_pyarrow_and_duckdb() {
+    require_kafka();
+    let s3 = S3::start();
+    let bucket = s3.bucket("parquet");
+    let topic = unique("s3-parquet");
+    create_topic(&topic, 1);
+    let schema = json!({"type": "struct", "name": "com.acme.Reading", "fields": [
+        {"field": "id", "type": "int64", "optional": false},
+        {"field": "small", "type": "int16", "optional": false},
+        {"field": "name", "type": "string", "optional": true},
+        {"field": "ratio", "type": "double", "optional": false},
+        {"field": "ok", "type": "boolean", "optional": false},
+        {"field": "raw", "type": "bytes", "optional": true},
+        {"field": "price", "type": "bytes", "optional": false,
+         "name": "org.apache.kafka.connect.data.Decimal", "version": 1, "parameters": {"scale": "2"}},
+        {"field": "day", "type": "int32", "optional": false, "name": "org.apache.kafka.connect.data.Date", "version": 1},
+        {"field": "at", "type": "int64", "optional": false, "name": "org.apache.kafka.connect.data.Timestamp", "version": 1},
+        {"field": "tags", "type": "array", "items": {"type": "string", "optional": false}, "optional": false},
+        {"field": "attrs", "type": "map", "keys": {"type": "string", "optional": false},
+         "values": {"type": "int32", "optional": true}, "optional": false},
+        {"field": "codes", "type": "map", "keys": {"type": "int32", "optional": false},
+         "values": {"type": "string", "optional": false}, "optional": false},
+        {"field": "where", "type": "struct", "optional": true, "fields": [
+            {"field": "lat", "type": "float", "optional": false},
+            {"field": "city", "type": "string", "optional": false}]}]});
+    let values: Vec<String> = (0..5)
+        .map(|i| {
+            json!({"schema": schema, "payload": {
+                "id": i, "small": -i, "name": if i == 2 { Value::Null } else { json!(format!("r{i}")) },
+                "ratio": i as f64 / 4.0, "ok": i % 2 == 0, "raw": if i == 1 { Value::Null } else { json!("AAH/") },
+                "price": "BNI=", "day": 19_723 + i, "at": 1_704_067_200_000i64 + i * 1000,
+                "tags": (0..i).map(|t| format!("t{t}")).collect::<Vec<_>>(),
+                "attrs": {"a": i, "b": null}, "codes": [[i, "x"]],
+                "where": if i == 3 { Value::Null } else { json!({"lat": 1.5, "city": "Oslo"}) }}})
+            .to_string()
+        })
+        .collect();
+    let records: Vec<Outgoing> = values
+        .iter()
+        .map(|v| Outgoing {
+            value: Some(v.as_bytes()),
+            ..Outgoing::default()
+        })
+        .collect();
+    produce_records(&topic, &records);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let w = start_worker(dir.path());
+    create_connector(
+        &w,
+        s3.connector(
+            "s3-parquet",
+            &bucket,
+            &topic,
+            &[
+                ("flush.size", "5"),
+                (
+                    "format.class",
+                    "io.confluent.connect.s3.format.parquet.ParquetFormat",
+                ),
+                ("value.converter.schemas.enable", "true"),
+            ],
+        ),
+    );
+    let objects = wait_for("a Parquet file", Duration::from_secs(60), || {
+        let o = s3.objects(&bucket);
+        (!o.is_empty()).then_some(o)
+    });
+    assert_eq!(
+        keys_of(&objects),
+        vec![format!(
+            "topics/{topic}/partition=0/{topic}+0+0000000000.snappy.parquet"
+        )]
+    );
+    let rows = &objects[0].1;
+    assert_eq!(rows.len(), 5);
+    assert_eq!(
+        rows[0],
+        json!({"id": 0, "small": 0, "name": "r0", "ratio": 0.0, "ok": true, "raw": {"$bytes": "AAH/"},
+               "price": {"$decimal": "12.34"}, "day": {"$date": "2024-01-01"},
+               "at": {"$timestamp": "2024-01-01T00:00:00.000+00:00"}, "tags": [],
+               "attrs": {"a": 0, "b": null}, "codes": [{"key": 0, "value": "x"}],
+               "where": {"lat": 1.5, "city": "Oslo"}})
+    );
+    assert_eq!(rows[1]["raw"], Value::Null);
+    assert_eq!(rows[2]["name"], Value::Null);
+    assert_eq!(rows[3]["where"], Value::Null);
+    assert_eq!(rows[4]["tags"], json!(["t0", "t1", "t2", "t3"]));
+    let out = s3.reader(&bucket).output().expect("read_s3.py");
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let info = &doc["objects"][0]["schema"];
+    assert_eq!(info["codec"], "SNAPPY");
+    assert_eq!(info["row_groups"], 1);
+    // Avro-model readers find the schema where parquet-avro puts it.
+    let avro: Value =
+        serde_json::from_str(info["avro"].as_str().unwrap_or("null")).expect("avro schema");
+    assert_eq!(avro["name"], "Reading");
+    assert_eq!(avro["namespace"], "com.acme");
+}
+
+/// A source connector reading `bucket` back.
+fn source_connector(
+    s3: &S3,
+    name: &str,
+    bucket: &str,
+    format: &str,
+    extra: &[(&str, &str)],
+) -> Value {
+    let mut c = json!({
+        "name": name,
+        "connector.class": "io.confluent.connect.s3.source.S3SourceConnector",
+        "tasks.max": "2",
+        "s3.bucket.name": bucket,
+        "s3.region": "us-east-1",
+        "store.url": s3.url,
+        "aws.access.key.id": s3.access_key,
+        "aws.secret.access.key": s3.secret_key,
+        "format.class": format,
+        "s3.poll.interval.ms": "1000",
+        "key.converter": "org.apache.kafka.connect.storage.StringConverter",
+        "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+        "value.converter.schemas.enable": "false",
+    });
+    for (k, v) in extra {
+        c[*k] = json!(v);
+    }
+    c
+}
+
+/// Records of a topic, per partition in offset order: key, value, headers.
+type Consumed3 = BTreeMap<i32, Vec<(Option<Vec<u8>>, Option<Vec<u8>>, Vec<(String, Vec<u8>)>)>>;
+
+fn by_partition(records: Vec<Consumed>) -> Consumed3 {
+    let mut out = Consumed3::new();
+    for r in records {
+        out.entry(r.partition)
+            .or_default()
+            .push((r.key, r.value, r.headers));
+    }
+    out
+}
+
+#[test]
+fn a_topic_backed_up_to_s3_and_restored_is_the_same_topic() {
+    require_kafka();
+    let s3 = S3::start();
+    let bucket = s3.bucket("restore");
+    let topic = unique("s3-restore");
+    const PARTITIONS: i32 = 3;
+    const PER_PARTITION: usize = 100;
+    create_topic(&topic, PARTITIONS);
+    let rows: Vec<(String, String)> = (0..PER_PARTITION * PARTITIONS as usize)
+        .map(|i| {
+            (
+                format!("key-{i}"),
+                json!({"i": i, "name": format!("n{i}"), "tags": [i % 7], "f": 0.5}).to_string(),
+            )
+        })
+        .collect();
+    let records: Vec<Outgoing> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, (k, v))| Outgoing {
+            partition: Some((i % PARTITIONS as usize) as i32),
+            key: Some(k.as_bytes()),
+            value: Some(v.as_bytes()),
+            headers: &[("origin", b"backup-test"), ("n", b"7")],
+            ..Outgoing::default()
+        })
+        .collect();
+    produce_records(&topic, &records);
+    let original = by_partition(consume_records(&topic, rows.len(), Duration::from_secs(60)));
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut w = start_worker(dir.path());
+    create_connector(
+        &w,
+        s3.connector(
+            "s3-backup",
+            &bucket,
+            &topic,
+            &[
+                ("flush.size", "10"),
+                (
+                    "partitioner.class",
+                    "io.confluent.connect.storage.partitioner.HourlyPartitioner",
+                ),
+                ("locale", "en"),
+                ("timezone", "UTC"),
+                ("timestamp.extractor", "Record"),
+                ("store.kafka.keys", "true"),
+                (
+                    "keys.format.class",
+                    "io.confluent.connect.s3.format.json.JsonFormat",
+                ),
+                ("store.kafka.headers", "true"),
+                (
+                    "headers.format.class",
+                    "io.confluent.connect.s3.format.json.JsonFormat",
+                ),
+            ],
+        ),
+    );
+    // Value, keys and headers files.
+    let files = 3 * PARTITIONS as usize * PER_PARTITION / 10;
+    wait_for("the backup", Duration::from_secs(60), || {
+        (files_in(&s3.data.join(&bucket)) >= files).then_some(())
+    });
+    let (code, _) = call("DELETE", &w.url("/connectors/s3-backup"), None);
+    assert_eq!(code, 204);
+    recreate_topic(&topic, PARTITIONS);
+
+    let restore = source_connector(
+        &s3,
+        "s3-restore",
+        &bucket,
+        "io.confluent.connect.s3.format.json.JsonFormat",
+        &[("record.batch.max.size", "7")],
+    );
+    create_connector(&w, restore.clone());
+    // Stopped once part of it is restored: the restart (the connector
+    // from a file: a standalone worker keeps no configs) carries on from
+    // the stored offsets, without repeating a record.
+    wait_for("part of the restore", Duration::from_secs(60), || {
+        (record_count(&topic) > 0).then_some(())
+    });
+    assert!(w.terminate().success());
+    w.start(&[properties_file(dir.path(), &restore)]);
+    wait_for("the whole topic", Duration::from_secs(60), || {
+        (record_count(&topic) >= rows.len() as i64).then_some(())
+    });
+    let again = by_partition(consume_records(&topic, rows.len(), Duration::from_secs(60)));
+    assert_eq!(record_count(&topic), rows.len() as i64, "no record twice");
+    assert_eq!(again, original);
+}
+
+#[test]
+fn avro_and_parquet_backups_restore_their_schemas() {
+    require_kafka();
+    let s3 = S3::start();
+    let schema = json!({"type": "struct", "name": "com.acme.Item", "optional": false, "fields": [
+        {"field": "id", "type": "int64", "optional": false},
+        {"field": "qty", "type": "int16", "optional": true},
+        {"field": "price", "type": "bytes", "optional": false,
+         "name": "org.apache.kafka.connect.data.Decimal", "version": 1, "parameters": {"scale": "2"}},
+        {"field": "at", "type": "int64", "optional": false, "name": "org.apache.kafka.connect.data.Timestamp", "version": 1},
+        {"field": "tags", "type": "map", "keys": {"type": "string", "optional": false},
+         "values": {"type": "string", "optional": false}, "optional": false}]});
+    let payloads: Vec<Value> = (0..20)
+        .map(|i| {
+            json!({"id": i, "qty": if i % 3 == 0 { Value::Null } else { json!(i) }, "price": "BNI=",
+                        "at": 1_704_067_200_000i64 + i, "tags": {"k": format!("v{i}")}})
+        })
+        .collect();
+    for format in ["avro.AvroFormat", "parquet.ParquetFormat"] {
+        let class = format!("io.confluent.connect.s3.format.{format}");
+        let bucket = s3.bucket("schemas");
+        let topic = unique("s3-schemas");
+        create_topic(&topic, 1);
+        let values: Vec<String> = payloads
+            .iter()
+            .map(|p| json!({"schema": schema, "payload": p}).to_string())
+            .collect();
+        let records: Vec<Outgoing> = values
+            .iter()
+            .map(|v| Outgoing {
+                value: Some(v.as_bytes()),
+                ..Outgoing::default()
+            })
+            .collect();
+        produce_records(&topic, &records);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let w = start_worker(dir.path());
+        create_connector(
+            &w,
+            s3.connector(
+                "s3-schemas-sink",
+                &bucket,
+                &topic,
+                &[
+                    ("flush.size", "20"),
+                    ("format.class", &class),
+                    ("value.converter.schemas.enable", "true"),
+                ],
+            ),
+        );
+        wait_for("the backup", Duration::from_secs(60), || {
+            (!s3.objects(&bucket).is_empty()).then_some(())
+        });
+        let (code, _) = call("DELETE", &w.url("/connectors/s3-schemas-sink"), None);
+        assert_eq!(code, 204);
+        let restored = unique("s3-schemas-restored");
+        create_topic(&restored, 1);
+        // The backup's topic replayed into another one, by a transform.
+        create_connector(
+            &w,
+            source_connector(
+                &s3,
+                "s3-schemas-source",
+                &bucket,
+                &class,
+                &[
+                    ("tasks.max", "1"),
+                    ("value.converter.schemas.enable", "true"),
+                    ("transforms", "rename"),
+                    (
+                        "transforms.rename.type",
+                        "org.apache.kafka.connect.transforms.RegexRouter",
+                    ),
+                    ("transforms.rename.regex", ".*"),
+                    ("transforms.rename.replacement", &restored),
+                ],
+            ),
+        );
+        let got = consume_records(&restored, payloads.len(), Duration::from_secs(60));
+        assert_eq!(got.len(), payloads.len(), "{format}");
+        for (r, want) in got.iter().zip(&payloads) {
+            let v: Value =
+                serde_json::from_slice(r.value.as_deref().unwrap_or_default()).expect("json");
+            assert_eq!(&v["payload"], want, "{format}");
+            assert_eq!(v["schema"]["name"], "com.acme.Item", "{format}");
+            let types: Vec<&str> = v["schema"]["fields"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|f| f["type"].as_str().unwrap_or_default())
+                .collect();
+            assert_eq!(
+                types,
+                ["int64", "int16", "bytes", "int64", "map"],
+                "{format}"
+            );
+        }
+        let (code, _) = call("DELETE", &w.url("/connectors/s3-schemas-source"), None);
+        assert_eq!(code, 204);
+    }
+}
+
+#[test]
+fn records_the_format_cannot_write_go_to_the_dead_letter_queue() {
+    require_kafka();
+    let s3 = S3::start();
+    let bucket = s3.bucket("dlq");
+    let topic = unique("s3-dlq");
+    let dlq = unique("s3-dlq-dead");
+    create_topic(&topic, 1);
+    let good = |i: i32| {
+        json!({"schema": {"type": "struct", "fields": [{"field": "i", "type": "int32", "optional": false}]},
+                               "payload": {"i": i}}).to_string()
+    };
+    // A string, not a struct: Parquet files hold records.
+    let bad = json!({"schema": {"type": "string", "optional": false}, "payload": "not a record"})
+        .to_string();
+    let values = [good(0), bad.clone(), good(1), bad, good(2)];
+    let records: Vec<Outgoing> = values
+        .iter()
+        .map(|v| Outgoing {
+            value: Some(v.as_bytes()),
+            ..Outgoing::default()
+        })
+        .collect();
+    produce_records(&topic, &records);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let w = start_worker(dir.path());
+    create_connector(
+        &w,
+        s3.connector(
+            "s3-dlq",
+            &bucket,
+            &topic,
+            &[
+                ("flush.size", "3"),
+                (
+                    "format.class",
+                    "io.confluent.connect.s3.format.parquet.ParquetFormat",
+                ),
+                ("value.converter.schemas.enable", "true"),
+                ("errors.tolerance", "all"),
+                ("errors.deadletterqueue.topic.name", &dlq),
+                ("errors.deadletterqueue.topic.replication.factor", "1"),
+                ("errors.deadletterqueue.context.headers.enable", "true"),
+            ],
+        ),
+    );
+    let dead = consume_records(&dlq, 2, Duration::from_secs(60));
+    assert_eq!(dead.len(), 2);
+    for d in &dead {
+        assert_eq!(d.value.as_deref(), Some(values[1].as_bytes()));
+        let message = d
+            .header("__connect.errors.exception.message")
+            .unwrap_or_default();
+        assert!(message.contains("ParquetFormat"), "{message}");
+    }
+    // The three records the format can write make one file.
+    let objects = wait_for("the good records' file", Duration::from_secs(60), || {
+        let o = s3.objects(&bucket);
+        (!o.is_empty()).then_some(o)
+    });
+    assert_eq!(
+        objects[0].1,
+        vec![json!({"i": 0}), json!({"i": 1}), json!({"i": 2})]
+    );
 }

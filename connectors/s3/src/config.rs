@@ -29,6 +29,8 @@ pub const SSE_KMS_KEY_ID: Key<String> = Key::new("s3.sse.kms.key.id");
 pub const ACL_CANNED: Key<Option<String>> = Key::new("s3.acl.canned");
 pub const WAN_MODE: Key<bool> = Key::new("s3.wan.mode");
 pub const OBJECT_TAGGING: Key<bool> = Key::new("s3.object.tagging");
+/// Ferry's: the memory the worker's S3 sink tasks may buffer together.
+pub const BUFFER_MAX_BYTES: Key<i64> = Key::new("s3.buffer.max.bytes");
 
 pub const STORAGE_CLASS: Key<String> = Key::new("storage.class");
 pub const TOPICS_DIR: Key<String> = Key::new("topics.dir");
@@ -165,13 +167,14 @@ pub struct SinkConfig {
     pub parquet_codec: String,
     pub retry_backoff: Duration,
     pub partitioner: PartitionerConfig,
+    pub buffer_max_bytes: usize,
 }
 
 fn one_of(values: &'static [&'static str]) -> Validator {
     Validator::OneOf(values.to_vec())
 }
 
-fn check_format(_k: &str, v: &ConfigValue) -> std::result::Result<(), String> {
+pub(crate) fn check_format(_k: &str, v: &ConfigValue) -> std::result::Result<(), String> {
     match v {
         ConfigValue::String(s) if FormatKind::parse(s).is_none() => Err(format!(
             "Class {s} is not a known format: use io.confluent.connect.s3.format.json.JsonFormat, \
@@ -188,9 +191,8 @@ fn check_timezone(_k: &str, v: &ConfigValue) -> std::result::Result<(), String> 
     }
 }
 
-/// The connector's keys, with Confluent's defaults.
-pub fn sink_config_def() -> ConfigDef {
-    let mut d = ConfigDef::new();
+/// The keys that say how to reach the bucket, the sink's and the source's.
+pub fn define_store_keys(d: &mut ConfigDef) {
     let g = "S3";
     d.define_key(BUCKET)
         .validator(Validator::NonEmptyString)
@@ -247,18 +249,6 @@ pub fn sink_config_def() -> ConfigDef {
         .importance(Importance::Low)
         .group(g)
         .doc("How long to wait in milliseconds before attempting the first retry of a failed S3 request.");
-    d.define_key(COMPRESSION_TYPE)
-        .default("none")
-        .validator(one_of(&["none", "gzip"]))
-        .importance(Importance::Low)
-        .group(g)
-        .doc("Compression type for files written to S3 (JSON and ByteArray formats).");
-    d.define_key(COMPRESSION_LEVEL)
-        .default(-1)
-        .validator(Validator::between(-1.0, 9.0))
-        .importance(Importance::Low)
-        .group(g)
-        .doc("Compression level for gzip; -1 is the default level.");
     d.define_key(SSEA_NAME)
         .default("")
         .validator(one_of(&["", "AES256", "aws:kms", "aws:kms:dsse"]))
@@ -293,21 +283,10 @@ pub fn sink_config_def() -> ConfigDef {
         .importance(Importance::Medium)
         .group(g)
         .doc("Use S3 accelerated endpoint (not supported: false only).");
-    d.define_key(OBJECT_TAGGING)
-        .default(false)
-        .validator(Validator::Custom(|_, v| match v {
-            ConfigValue::Boolean(true) => Err("object tagging is not supported".into()),
-            _ => Ok(()),
-        }))
-        .importance(Importance::Low)
-        .group(g)
-        .doc("Tag S3 objects with start and end offsets and the record count (not supported: false only).");
-    d.define_key(STORAGE_CLASS)
-        .default(S3_STORAGE)
-        .validator(one_of(&[S3_STORAGE]))
-        .importance(Importance::High)
-        .group("Storage")
-        .doc("The underlying storage layer.");
+}
+
+/// The keys that say where objects are and how they are named.
+pub fn define_layout_keys(d: &mut ConfigDef) {
     d.define_key(TOPICS_DIR)
         .default("topics")
         .importance(Importance::High)
@@ -323,6 +302,47 @@ pub fn sink_config_def() -> ConfigDef {
         .importance(Importance::Medium)
         .group("Storage")
         .doc("File delimiter pattern");
+}
+
+/// The connector's keys, with Confluent's defaults.
+pub fn sink_config_def() -> ConfigDef {
+    let mut d = ConfigDef::new();
+    define_store_keys(&mut d);
+    define_layout_keys(&mut d);
+    let g = "S3";
+    d.define_key(COMPRESSION_TYPE)
+        .default("none")
+        .validator(one_of(&["none", "gzip"]))
+        .importance(Importance::Low)
+        .group(g)
+        .doc("Compression type for files written to S3 (JSON and ByteArray formats).");
+    d.define_key(COMPRESSION_LEVEL)
+        .default(-1)
+        .validator(Validator::between(-1.0, 9.0))
+        .importance(Importance::Low)
+        .group(g)
+        .doc("Compression level for gzip; -1 is the default level.");
+    d.define_key(OBJECT_TAGGING)
+        .default(false)
+        .validator(Validator::Custom(|_, v| match v {
+            ConfigValue::Boolean(true) => Err("object tagging is not supported".into()),
+            _ => Ok(()),
+        }))
+        .importance(Importance::Low)
+        .group(g)
+        .doc("Tag S3 objects with start and end offsets and the record count (not supported: false only).");
+    d.define_key(BUFFER_MAX_BYTES)
+        .default(64 * 1024 * 1024)
+        .validator(Validator::at_least(0.0))
+        .importance(Importance::Medium)
+        .group(g)
+        .doc("Memory all S3 sink tasks of the worker may hold in open files' buffers together (the smallest value any running connector sets applies); bytes beyond it wait in local temporary files until their part is uploaded.");
+    d.define_key(STORAGE_CLASS)
+        .default(S3_STORAGE)
+        .validator(one_of(&[S3_STORAGE]))
+        .importance(Importance::High)
+        .group("Storage")
+        .doc("The underlying storage layer.");
 
     let c = "Connector";
     d.define_key(FORMAT_CLASS)
@@ -558,27 +578,6 @@ pub fn cross_checks(p: &ParsedConfig) -> Vec<(String, String)> {
             "a customer key (SSE-C) needs s3.ssea.name=AES256".to_owned(),
         ));
     }
-    for (key, kind) in [
-        (FORMAT_CLASS, format),
-        (
-            KEYS_FORMAT_CLASS,
-            FormatKind::parse(&p.get(KEYS_FORMAT_CLASS)),
-        ),
-        (
-            HEADERS_FORMAT_CLASS,
-            FormatKind::parse(&p.get(HEADERS_FORMAT_CLASS)),
-        ),
-    ] {
-        let used = key.name() == FORMAT_CLASS.name()
-            || (key.name() == KEYS_FORMAT_CLASS.name() && p.get(STORE_KEYS))
-            || (key.name() == HEADERS_FORMAT_CLASS.name() && p.get(STORE_HEADERS));
-        if used && kind == Some(FormatKind::Parquet) {
-            out.push((
-                key.name().to_owned(),
-                "ParquetFormat is not available yet in this version; use JsonFormat, AvroFormat or ByteArrayFormat".to_owned(),
-            ));
-        }
-    }
     if p.get(STORE_HEADERS)
         && FormatKind::parse(&p.get(HEADERS_FORMAT_CLASS)) == Some(FormatKind::ByteArray)
     {
@@ -668,6 +667,7 @@ impl SinkConfig {
                 u64::try_from(p.get(RETRY_BACKOFF_MS)).unwrap_or(0),
             ),
             partitioner: PartitionerConfig::from_parsed(&p)?,
+            buffer_max_bytes: usize::try_from(p.get(BUFFER_MAX_BYTES)).unwrap_or(0),
         })
     }
 
@@ -696,7 +696,7 @@ impl SinkConfig {
     }
 }
 
-fn store_config(p: &ParsedConfig) -> Result<StoreConfig> {
+pub(crate) fn store_config(p: &ParsedConfig) -> Result<StoreConfig> {
     let id = p.get(ACCESS_KEY_ID);
     let secret = p.get(SECRET_ACCESS_KEY).map(|s| s.value().to_owned());
     let (access_key_id, secret_access_key) = match (id.trim(), secret) {

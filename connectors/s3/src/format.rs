@@ -3,55 +3,29 @@
 //! streamed to S3 rather than held whole.
 
 use std::io::Write;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use ferry_api::{Converter, Props, Schema, Value};
 use ferry_convert::{ConverterRole, JsonConverter};
 use flate2::write::GzEncoder;
 
+use crate::buffer::{Budget, PartBuffer};
 use crate::config::{Compression, FormatKind, SinkConfig};
 use crate::error::{Result, S3Error};
+use crate::parquet::{ParquetFile, SharedBuffer};
 
-/// An object's bytes not yet uploaded, and the parts that are full.
-pub struct PartBuffer {
-    buf: Vec<u8>,
-    part_size: usize,
-    full: Vec<Bytes>,
-}
-
-impl PartBuffer {
-    pub fn new(part_size: usize) -> PartBuffer {
-        PartBuffer {
-            buf: Vec::new(),
-            part_size,
-            full: Vec::new(),
-        }
-    }
-}
-
-impl Write for PartBuffer {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.buf.extend_from_slice(data);
-        if self.buf.len() >= self.part_size {
-            let part = std::mem::take(&mut self.buf);
-            self.full.push(Bytes::from(part));
-        }
-        Ok(data.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// A [`PartBuffer`], gzip-compressed or not (`s3.compression.type`).
+/// A [`PartBuffer`], gzip-compressed or not (`s3.compression.type`), or
+/// shared with a Parquet writer, which owns its output.
 enum Sink {
     Plain(PartBuffer),
     Gzip(GzEncoder<PartBuffer>),
+    Shared(SharedBuffer),
 }
 
 impl Sink {
-    fn new(compression: Compression, part_size: usize) -> Sink {
-        let buf = PartBuffer::new(part_size);
+    fn new(compression: Compression, part_size: usize, budget: Arc<Budget>) -> Sink {
+        let buf = PartBuffer::new(part_size, budget);
         match compression {
             Compression::None => Sink::Plain(buf),
             Compression::Gzip { level } => {
@@ -63,19 +37,27 @@ impl Sink {
         match self {
             Sink::Plain(b) => b.write_all(data)?,
             Sink::Gzip(g) => g.write_all(data)?,
+            Sink::Shared(b) => b.write_all(data)?,
         }
         Ok(())
     }
-    fn parts(&mut self) -> &mut PartBuffer {
+    /// Runs `f` on the part buffer.
+    fn with_parts<T>(&mut self, f: impl FnOnce(&mut PartBuffer) -> T) -> T {
         match self {
-            Sink::Plain(b) => b,
-            Sink::Gzip(g) => g.get_mut(),
+            Sink::Plain(b) => f(b),
+            Sink::Gzip(g) => f(g.get_mut()),
+            Sink::Shared(b) => f(&mut ferry_api::lock(&b.0)),
         }
     }
     fn finish(self) -> Result<PartBuffer> {
         Ok(match self {
             Sink::Plain(b) => b,
             Sink::Gzip(g) => g.finish()?,
+            Sink::Shared(b) => {
+                let mut shared = ferry_api::lock(&b.0);
+                let budget = Budget::with_limit(0);
+                std::mem::replace(&mut *shared, PartBuffer::new(usize::MAX, budget))
+            }
         })
     }
 }
@@ -102,6 +84,10 @@ pub struct FormatWriter {
     json: Option<JsonConverter>,
     avro: Option<AvroFile>,
     avro_codec: ferry_avro::Codec,
+    parquet: Option<ParquetFile>,
+    parquet_codec: String,
+    part_size: usize,
+    budget: Arc<Budget>,
     /// The object's key: an Avro file's sync marker is derived from it,
     /// so that a file written again is the same bytes.
     key: String,
@@ -111,7 +97,12 @@ pub struct FormatWriter {
 }
 
 impl FormatWriter {
-    pub fn new(kind: FormatKind, cfg: &SinkConfig, key: &str) -> Result<FormatWriter> {
+    pub fn new(
+        kind: FormatKind,
+        cfg: &SinkConfig,
+        key: &str,
+        budget: &Arc<Budget>,
+    ) -> Result<FormatWriter> {
         let json = match kind {
             FormatKind::Json => {
                 let mut props = Props::new();
@@ -134,21 +125,25 @@ impl FormatWriter {
                         .map_err(|e| S3Error::Config(format!("JsonFormat: {e}")))?,
                 )
             }
-            FormatKind::ByteArray | FormatKind::Avro => None,
-            FormatKind::Parquet => {
-                return Err(S3Error::Config(
-                    "ParquetFormat is not available yet in this version".into(),
-                ))
-            }
+            FormatKind::ByteArray | FormatKind::Avro | FormatKind::Parquet => None,
         };
         let avro_codec = ferry_avro::Codec::parse(&cfg.avro_codec)
             .map_err(|e| S3Error::Config(format!("avro.codec: {e}")))?;
         Ok(FormatWriter {
             kind,
-            sink: Sink::new(cfg.compression, cfg.store.part_size),
+            sink: match kind {
+                FormatKind::Parquet => Sink::Shared(SharedBuffer(Arc::new(Mutex::new(
+                    PartBuffer::new(cfg.store.part_size, budget.clone()),
+                )))),
+                _ => Sink::new(cfg.compression, cfg.store.part_size, budget.clone()),
+            },
             json,
             avro: None,
             avro_codec,
+            parquet: None,
+            parquet_codec: cfg.parquet_codec.clone(),
+            budget: budget.clone(),
+            part_size: cfg.store.part_size,
             key: key.to_owned(),
             separator: match kind {
                 FormatKind::ByteArray => cfg.bytearray_separator.clone(),
@@ -199,7 +194,29 @@ impl FormatWriter {
                 return Ok(());
             }
             FormatKind::Parquet => {
-                return Err(S3Error::Config("ParquetFormat is not available yet".into()))
+                if self.parquet.is_none() {
+                    let schema = schema.ok_or_else(|| {
+                        S3Error::Record(
+                            "ParquetFormat needs records with a schema (a converter with schemas, e.g. JsonConverter with schemas.enable=true)"
+                                .into(),
+                        )
+                    })?;
+                    let Sink::Shared(out) = &self.sink else {
+                        return Err(S3Error::Config("ParquetFormat without its buffer".into()));
+                    };
+                    self.parquet = Some(ParquetFile::new(
+                        schema,
+                        &self.parquet_codec,
+                        self.part_size,
+                        out.clone(),
+                        self.budget.clone(),
+                    )?);
+                }
+                if let Some(p) = self.parquet.as_mut() {
+                    p.write(value)?;
+                }
+                self.records += 1;
+                return Ok(());
             }
         }
         self.sink.write_all(&self.separator)?;
@@ -251,19 +268,56 @@ impl FormatWriter {
         Ok(())
     }
 
+    /// Whether no record was written (a file whose only record was
+    /// refused): it is not uploaded.
+    pub fn is_empty(&self) -> bool {
+        self.records == 0
+    }
+
+    /// Whether this format can write a record of `schema` and `value` at
+    /// all: checked before the record takes part in rotations, so that a
+    /// record sent to the dead letter queue does not cut files.
+    pub fn check(kind: FormatKind, schema: Option<&Schema>, value: &Value) -> Result<()> {
+        match kind {
+            FormatKind::Avro if schema.is_none() => Err(S3Error::Record(
+                "AvroFormat needs records with a schema (a converter with schemas, e.g. JsonConverter with schemas.enable=true)"
+                    .into(),
+            )),
+            FormatKind::Parquet => match schema {
+                None => Err(S3Error::Record(
+                    "ParquetFormat needs records with a schema (a converter with schemas, e.g. JsonConverter with schemas.enable=true)"
+                        .into(),
+                )),
+                Some(s) if s.schema_type() != ferry_api::SchemaType::Struct => Err(S3Error::Record(format!(
+                    "ParquetFormat writes struct values; this record's schema is {}",
+                    s.schema_type()
+                ))),
+                Some(_) => Ok(()),
+            },
+            FormatKind::ByteArray if !matches!(value, Value::Bytes(_)) => Err(S3Error::Record(format!(
+                "ByteArrayFormat writes bytes only: ByteArrayConverter is not compatible with objects of type {}",
+                value.kind_name()
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// Parts that filled up since the last call, to upload now.
     pub fn take_full_parts(&mut self) -> Vec<Bytes> {
-        std::mem::take(&mut self.sink.parts().full)
+        self.sink.with_parts(|p| std::mem::take(&mut p.full))
     }
 
     /// Bytes held in memory for this file (not yet handed out as parts).
     pub fn buffered(&mut self) -> usize {
-        let p = self.sink.parts();
-        p.buf.len() + p.full.iter().map(Bytes::len).sum::<usize>()
+        let encoding = self.parquet.as_ref().map_or(0, ParquetFile::in_progress);
+        encoding + self.sink.with_parts(|p| p.in_memory())
     }
 
     /// Ends the file: the full parts not yet taken, and the last bytes.
     pub fn finish(mut self) -> Result<(Vec<Bytes>, Bytes)> {
+        if let Some(file) = self.parquet.take() {
+            file.finish()?;
+        }
         if let Some(file) = self.avro.take() {
             let mut out = Vec::new();
             file.container
@@ -271,8 +325,9 @@ impl FormatWriter {
                 .map_err(|e| S3Error::Record(format!("AvroFormat: {e}")))?;
             self.sink.write_all(&out)?;
         }
-        let parts = self.sink.finish()?;
-        Ok((parts.full, Bytes::from(parts.buf)))
+        let mut parts = self.sink.finish()?;
+        let last = parts.take_pending()?;
+        Ok((std::mem::take(&mut parts.full), last))
     }
 }
 

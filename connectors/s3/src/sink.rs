@@ -12,6 +12,7 @@ use ferry_api::{
 };
 use tracing::{debug, info, warn};
 
+use crate::buffer::Budget;
 use crate::config::{self, SinkConfig};
 use crate::error::S3Error;
 use crate::storage::Store;
@@ -101,6 +102,7 @@ impl SinkTask for S3SinkTask {
     ) -> Result<(), ConnectError> {
         let cfg = SinkConfig::parse(&props)?;
         let store = Store::new(&cfg.store).await?;
+        Budget::worker().limit_to(cfg.buffer_max_bytes);
         store.check_bucket().await?;
         self.name = props.get("name").cloned().unwrap_or_default();
         info!(connector = %self.name, bucket = %store.bucket(), "S3 sink task started");
@@ -115,7 +117,13 @@ impl SinkTask for S3SinkTask {
         let now = now_ms();
         for tp in partitions {
             self.writers.entry(tp.clone()).or_insert_with(|| {
-                PartitionWriter::new(tp.clone(), cfg.clone(), store.clone(), now)
+                PartitionWriter::new(
+                    tp.clone(),
+                    cfg.clone(),
+                    store.clone(),
+                    Budget::worker(),
+                    now,
+                )
             });
         }
         Ok(())
@@ -133,7 +141,13 @@ impl SinkTask for S3SinkTask {
                 continue;
             }
             let writer = self.writers.entry(tp.clone()).or_insert_with(|| {
-                PartitionWriter::new(tp.clone(), cfg.clone(), store.clone(), now)
+                PartitionWriter::new(
+                    tp.clone(),
+                    cfg.clone(),
+                    store.clone(),
+                    Budget::worker(),
+                    now,
+                )
             });
             match writer.write(record, now).await {
                 Ok(Outcome::Written) => {}
@@ -150,6 +164,7 @@ impl SinkTask for S3SinkTask {
                 Err(S3Error::Record(message)) => match &reporter {
                     Some(r) => {
                         r.report(record, &ConnectError::other(message)).await?;
+                        writer.refused(record.original_kafka_offset());
                     }
                     None => return Err(ConnectError::from(S3Error::Record(message))),
                 },

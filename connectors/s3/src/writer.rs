@@ -19,6 +19,7 @@ use std::sync::Arc;
 use ferry_api::{Schema, SinkRecord, Struct, TopicPartition, Value};
 use tokio::task::JoinHandle;
 
+use crate::buffer::Budget;
 use crate::config::{FormatKind, NullValues, SchemaCompatibility, SinkConfig};
 use crate::error::{Result, S3Error};
 use crate::format::FormatWriter;
@@ -31,9 +32,15 @@ struct ObjectFile {
 }
 
 impl ObjectFile {
-    fn new(kind: FormatKind, cfg: &SinkConfig, store: &Store, key: String) -> Result<ObjectFile> {
+    fn new(
+        kind: FormatKind,
+        cfg: &SinkConfig,
+        store: &Store,
+        key: String,
+        budget: &Arc<Budget>,
+    ) -> Result<ObjectFile> {
         Ok(ObjectFile {
-            writer: FormatWriter::new(kind, cfg, &key)?,
+            writer: FormatWriter::new(kind, cfg, &key, budget)?,
             upload: store.upload(key),
         })
     }
@@ -77,6 +84,7 @@ pub struct PartitionWriter {
     tp: TopicPartition,
     cfg: Arc<SinkConfig>,
     store: Store,
+    budget: Arc<Budget>,
     files: HashMap<String, OpenFile>,
     record_count: i64,
     base_ts: Option<i64>,
@@ -102,11 +110,18 @@ pub enum Outcome {
 }
 
 impl PartitionWriter {
-    pub fn new(tp: TopicPartition, cfg: Arc<SinkConfig>, store: Store, now: i64) -> Self {
+    pub fn new(
+        tp: TopicPartition,
+        cfg: Arc<SinkConfig>,
+        store: Store,
+        budget: Arc<Budget>,
+        now: i64,
+    ) -> Self {
         let mut w = PartitionWriter {
             tp,
             cfg,
             store,
+            budget,
             files: HashMap::new(),
             record_count: 0,
             base_ts: None,
@@ -191,6 +206,26 @@ impl PartitionWriter {
         encoded: &str,
         now: i64,
     ) -> Result<()> {
+        // Whatever would refuse the record is checked before it takes
+        // part in rotations or is written anywhere.
+        if !record.value.is_null() {
+            FormatWriter::check(self.cfg.format, record.value_schema.as_ref(), &record.value)?;
+        }
+        if self.cfg.keys_format.is_some() && record.key.is_null() {
+            return Err(S3Error::Record(format!(
+                "Key cannot be null for SinkRecord (topic {} partition {} offset {offset}) with store.kafka.keys=true",
+                record.topic, record.kafka_partition
+            )));
+        }
+        // Parquet files hold records: the key goes into one.
+        let enveloped_key = match self.cfg.keys_format {
+            Some(FormatKind::Parquet) => Some(key_envelope(record)?),
+            _ => None,
+        };
+        let headers = match self.cfg.headers_format {
+            Some(kind) => Some(headers_view(record, kind != FormatKind::Avro)?),
+            None => None,
+        };
         if self.base_ts.is_none() {
             self.base_ts = ts;
         }
@@ -224,25 +259,31 @@ impl PartitionWriter {
             .files
             .get_mut(encoded)
             .ok_or_else(|| S3Error::Config("open file vanished".into()))?;
+        // A record of an older or newer compatible schema is written in
+        // the file's (`SchemaProjector`), as Confluent's writer does.
+        let projected;
+        let (value, value_schema) = match (&file.schema, schema) {
+            (Some(current), Some(s)) if !s.same_instance(current) && s != current => {
+                projected = project(&record.value, s, current)?;
+                (&projected, Some(current))
+            }
+            _ => (&record.value, schema),
+        };
         if let Some(v) = &mut file.value {
-            v.writer.write(&record.topic, schema, &record.value)?;
+            v.writer.write(&record.topic, value_schema, value)?;
             v.upload_full_parts().await?;
         }
         if let Some(k) = &mut file.keys {
-            if record.key.is_null() {
-                return Err(S3Error::Record(format!(
-                    "Key cannot be null for SinkRecord (topic {} partition {} offset {offset}) with store.kafka.keys=true",
-                    record.topic, record.kafka_partition
-                )));
+            match &enveloped_key {
+                Some((ks, kv)) => k.writer.write(&record.topic, Some(ks), kv)?,
+                None => k
+                    .writer
+                    .write(&record.topic, record.key_schema.as_ref(), &record.key)?,
             }
-            k.writer
-                .write(&record.topic, record.key_schema.as_ref(), &record.key)?;
             k.upload_full_parts().await?;
         }
-        if let Some(h) = &mut file.headers {
-            let enveloped = self.cfg.headers_format != Some(FormatKind::Avro);
-            let (hs, hv) = headers_view(record, enveloped)?;
-            h.writer.write(&record.topic, Some(&hs), &hv)?;
+        if let (Some(h), Some((hs, hv))) = (&mut file.headers, &headers) {
+            h.writer.write(&record.topic, Some(hs), hv)?;
             h.upload_full_parts().await?;
         }
         if file.schema.is_none() {
@@ -272,6 +313,7 @@ impl PartitionWriter {
                 cfg,
                 &self.store,
                 format!("{base}{}", cfg.extension(cfg.format)),
+                &self.budget,
             )?)
         };
         let keys = match cfg.keys_format {
@@ -280,6 +322,7 @@ impl PartitionWriter {
                 cfg,
                 &self.store,
                 format!("{base}.keys{}", cfg.extension(kind)),
+                &self.budget,
             )?),
             None => None,
         };
@@ -289,6 +332,7 @@ impl PartitionWriter {
                 cfg,
                 &self.store,
                 format!("{base}.headers{}", cfg.extension(kind)),
+                &self.budget,
             )?),
             None => None,
         };
@@ -350,6 +394,7 @@ impl PartitionWriter {
             .drain()
             .flat_map(|(_, f)| [f.value, f.keys, f.headers])
             .flatten()
+            .filter(|o| !o.writer.is_empty())
             .collect();
         let end = self.next_offset.unwrap_or(0);
         let start = self.uncommitted_from.unwrap_or(end);
@@ -364,6 +409,12 @@ impl PartitionWriter {
         self.current_encoded = None;
         self.uncommitted_from = None;
         self.set_next_scheduled_rotation(now);
+    }
+
+    /// A record the format refused and the task reported (dead letter
+    /// queue): it is behind the partition from now on.
+    pub fn refused(&mut self, offset: i64) {
+        self.next_offset = Some(self.next_offset.map_or(offset + 1, |n| n.max(offset + 1)));
     }
 
     /// Commits on the wall-clock schedule when no record came to do it
@@ -506,6 +557,69 @@ fn projectable(source: &Schema, target: &Schema) -> bool {
         },
         _ => true,
     }
+}
+
+/// `SchemaProjector.project`: `value` of schema `source` as a value of
+/// the compatible schema `target` (fields the source lacks take their
+/// default, or null).
+fn project(value: &Value, source: &Schema, target: &Schema) -> Result<Value> {
+    use ferry_api::SchemaType;
+    Ok(match (target.schema_type(), value) {
+        (_, Value::Null) => target.default_value().cloned().unwrap_or(Value::Null),
+        (SchemaType::Struct, Value::Struct(s)) => {
+            let mut out = Struct::new(target.clone())?;
+            for f in target.fields() {
+                let v = match source.field(&f.name) {
+                    Some(sf) => project(s.get_at(sf.index), &sf.schema, &f.schema)?,
+                    None => f.schema.default_value().cloned().unwrap_or(Value::Null),
+                };
+                out.set(&f.name, v)?;
+            }
+            Value::Struct(out)
+        }
+        (SchemaType::Array, Value::Array(items)) => {
+            match (source.value_schema(), target.value_schema()) {
+                (Some(si), Some(ti)) => Value::Array(
+                    items
+                        .iter()
+                        .map(|x| project(x, si, ti))
+                        .collect::<Result<Vec<_>>>()?,
+                ),
+                _ => value.clone(),
+            }
+        }
+        (SchemaType::Map, Value::Map(entries)) => match (
+            source.key_schema(),
+            target.key_schema(),
+            source.value_schema(),
+            target.value_schema(),
+        ) {
+            (Some(sk), Some(tk), Some(sv), Some(tv)) => Value::Map(
+                entries
+                    .iter()
+                    .map(|(k, v)| Ok((project(k, sk, tk)?, project(v, sv, tv)?)))
+                    .collect::<Result<Vec<_>>>()?,
+            ),
+            _ => value.clone(),
+        },
+        _ => value.clone(),
+    })
+}
+
+/// The key as Confluent's enveloped key view: `RecordKey{key}`.
+fn key_envelope(record: &SinkRecord) -> Result<(Schema, Value)> {
+    let key_schema = record.key_schema.clone().ok_or_else(|| {
+        S3Error::Record(format!(
+            "ParquetFormat needs keys with a schema (topic {} partition {} offset {})",
+            record.topic, record.kafka_partition, record.kafka_offset
+        ))
+    })?;
+    let schema = ferry_api::SchemaBuilder::struct_()
+        .name("RecordKey")
+        .field("key", key_schema)
+        .build();
+    let value = Struct::new(schema.clone())?.put("key", record.key.clone())?;
+    Ok((schema, Value::Struct(value)))
 }
 
 /// Confluent's header view: `[{"key", "value"}]` with each value as Kafka

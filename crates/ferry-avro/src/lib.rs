@@ -4,10 +4,13 @@
 //!   logical types, `connect.*` properties), written byte for byte as
 //!   Avro's `Schema.toString()`;
 //! - [`encode`]: Connect values in Avro's binary encoding;
+//! - [`decode`]: Avro schemas and data back to Connect (`toConnectSchema`,
+//!   `toConnectData`), and container files read back;
 //! - [`container`]: object container files (`.avro`), with the `null`,
 //!   `deflate` and `snappy` codecs.
 
 pub mod container;
+pub mod decode;
 pub mod encode;
 pub mod schema;
 
