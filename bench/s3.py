@@ -8,7 +8,7 @@ complete file in S3. The limit beside it: the same objects (same sizes,
 same bytes) uploaded again by boto3 with as many uploads at once as the
 sink runs, on the same server.
 
-    bench/s3.sh [--records N] [--runs R] [--smoke]
+    bench/s3.sh [--records N] [--runs R] [--flush-size F] [--smoke]
 
 Writes bench/results/s3.json; details in bench/README.md ("S3 sink").
 """
@@ -32,7 +32,6 @@ DEPLOY = ROOT / "deploy" / "local"
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR") or Path.home() / ".cache" / "ferry" / "target")
 RESULTS = ROOT / "bench" / "results"
 PARTITIONS = 100
-FLUSH_SIZE = 2000
 PART_SIZE = 5 * 1024 * 1024
 # The sink uploads at most this many parts of a task at once.
 UPLOADS = 4
@@ -97,7 +96,8 @@ def objects(data: Path, bucket: str) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".") and "+" in p.name]
 
 
-def run_ferry(work: Path, topic: str, fmt: str, expected_files: int, ferry: Path, env: dict, tag: str) -> dict:
+def run_ferry(work: Path, topic: str, fmt: str, expected_files: int, flush: int, ferry: Path, env: dict,
+              tag: str) -> dict:
     bucket = f"s3b-{fmt.replace('_', '-')}-{tag}"
     boto(env).create_bucket(Bucket=bucket)
     port = 18500 + os.getpid() % 1000
@@ -111,7 +111,7 @@ def run_ferry(work: Path, topic: str, fmt: str, expected_files: int, ferry: Path
     settings = {"name": f"s3-bench-{fmt}-{tag}", "connector.class": "io.confluent.connect.s3.S3SinkConnector",
                 "topics": topic, "s3.bucket.name": bucket, "s3.region": "us-east-1", "store.url": env["FERRY_S3_URL"],
                 "aws.access.key.id": env["FERRY_S3_ACCESS_KEY"], "aws.secret.access.key": env["FERRY_S3_SECRET_KEY"],
-                "flush.size": str(FLUSH_SIZE), "s3.part.size": str(PART_SIZE),
+                "flush.size": str(flush), "s3.part.size": str(PART_SIZE),
                 "consumer.override.auto.offset.reset": "earliest", **FORMATS[fmt]}
     conn.write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
     data = Path(env["FERRY_S3_DATA"])
@@ -136,7 +136,7 @@ def run_ferry(work: Path, topic: str, fmt: str, expected_files: int, ferry: Path
         p.wait(timeout=60)
     files = objects(data, bucket)
     size = sum(f.stat().st_size for f in files)
-    records = expected_files * FLUSH_SIZE
+    records = expected_files * flush
     return {"bucket": bucket, "records": records, "records_per_s": records / elapsed,
             "mb_per_s": size / elapsed / 1e6, "s3_bytes": size, "files": len(files), "seconds": elapsed,
             "cpu_s": cpu, "peak_rss_mib": rss}
@@ -161,10 +161,12 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--smoke", action="store_true", help="20,000 records, 1 run; writes results/s3-smoke.json")
+    ap.add_argument("--flush-size", type=int, default=2000)
+    ap.add_argument("--smoke", action="store_true",
+                    help="20,000 records, flush.size 50, 1 run; writes results/s3-smoke.json")
     args = ap.parse_args()
     if args.smoke:
-        args.records, args.runs = 20_000, 1
+        args.records, args.runs, args.flush_size = 20_000, 1, 50
     n = args.records
     sh([DEPLOY / "up.sh", "kafka", "s3"], "deploy/local/up.sh", 1800)
     python = sh([ROOT / "tests" / "readers" / "python.sh"], "readers venv", 1200).strip()
@@ -193,14 +195,16 @@ def main() -> int:
         per_partition = [client.end_offset(topic, p)[1] for p in range(PARTITIONS)]
         if sum(per_partition) != n:
             raise SystemExit(f"the topic holds {sum(per_partition)} records, not {n}")
-        expected = sum(c // FLUSH_SIZE for c in per_partition)
+        expected = sum(c // args.flush_size for c in per_partition)
+        if expected == 0:
+            raise SystemExit(f"no partition reaches flush.size {args.flush_size}: more records, please")
         log(f"topic {topic}: {n:,} records ({payload_bytes / n:.0f} payload bytes each), "
             f"{expected} complete files expected per format")
         for r in range(args.runs):
             run = {}
             for fmt in FORMATS:
                 tag = f"{os.getpid()}-{r}"
-                f = run_ferry(work, topic, fmt, expected, ferry, env, tag)
+                f = run_ferry(work, topic, fmt, expected, args.flush_size, ferry, env, tag)
                 plain = run_plain_client(env, Path(env["FERRY_S3_DATA"]), f["bucket"], tag)
                 f["plain_client_mb_per_s"] = plain["mb_per_s"]
                 f["share_of_plain_client"] = f["mb_per_s"] / plain["mb_per_s"]
@@ -219,10 +223,10 @@ def main() -> int:
         for k in ("records_per_s", "mb_per_s", "cpu_s", "peak_rss_mib", "plain_client_mb_per_s",
                   "share_of_plain_client"):
             summary[f"{fmt}_{k}"] = med([r[fmt][k] for r in runs])
-    doc = {"records": n, "partitions": PARTITIONS, "flush_size": FLUSH_SIZE, "part_size": PART_SIZE,
+    doc = {"records": n, "partitions": PARTITIONS, "flush_size": args.flush_size, "part_size": PART_SIZE,
            "runs": runs, "median": summary,
            "workload": f"{n:,} JSON records with schemas (~1 KB payload) in {PARTITIONS} partitions -> S3 "
-                       f"(s3s-fs on loopback), flush.size={FLUSH_SIZE}, process start -> every complete file",
+                       f"(s3s-fs on loopback), flush.size={args.flush_size}, process start -> every complete file",
            "limit": f"boto3 put_object of the same objects, {UPLOADS} at a time"}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / ("s3-smoke.json" if args.smoke else "s3.json")).write_text(json.dumps(doc, indent=2) + "\n")

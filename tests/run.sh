@@ -43,3 +43,4 @@ tests/clients/run.sh
 
 step "benchmark smoke run"
 bench/run.sh --smoke
+bench/s3.sh --smoke

@@ -1179,3 +1179,130 @@ fn records_the_format_cannot_write_go_to_the_dead_letter_queue() {
         vec![json!({"i": 0}), json!({"i": 1}), json!({"i": 2})]
     );
 }
+
+/// Every format under every partitioner, in one worker: the names are
+/// Confluent's and the readers read back the records sent.
+#[test]
+fn every_format_under_every_partitioner() {
+    require_kafka();
+    let s3 = S3::start();
+    let topic = unique("s3-matrix");
+    create_topic(&topic, 2);
+    // 2024-01-05T13:00:00Z: records 0-3 in hour 13, 4-5 in hour 14.
+    let base: i64 = 1_704_459_600_000;
+    let schema = json!({"type": "struct", "name": "com.acme.Event", "fields": [
+        {"field": "id", "type": "int32", "optional": false},
+        {"field": "kind", "type": "string", "optional": false},
+        {"field": "score", "type": "double", "optional": true}]});
+    let rows: Vec<(i32, &str)> = vec![(0, "a"), (1, "b"), (2, "a"), (3, "b"), (4, "a"), (5, "a")];
+    let values: Vec<String> = rows
+        .iter()
+        .map(|(id, kind)| {
+            json!({"schema": schema, "payload": {"id": id, "kind": kind, "score": f64::from(*id) / 2.0}})
+                .to_string()
+        })
+        .collect();
+    let records: Vec<Outgoing> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| Outgoing {
+            partition: Some(0),
+            value: Some(v.as_bytes()),
+            timestamp: Some(
+                base + if i < 4 {
+                    i as i64 * 60_000
+                } else {
+                    3_600_000 + i as i64
+                },
+            ),
+            ..Outgoing::default()
+        })
+        .collect();
+    produce_records(&topic, &records);
+    let formats = [
+        (
+            "json",
+            "io.confluent.connect.s3.format.json.JsonFormat",
+            ".json",
+        ),
+        (
+            "avro",
+            "io.confluent.connect.s3.format.avro.AvroFormat",
+            ".avro",
+        ),
+        (
+            "parquet",
+            "io.confluent.connect.s3.format.parquet.ParquetFormat",
+            ".snappy.parquet",
+        ),
+    ];
+    let partitioners: [(&str, &[(&str, &str)]); 3] = [
+        ("default", &[]),
+        (
+            "field",
+            &[
+                (
+                    "partitioner.class",
+                    "io.confluent.connect.storage.partitioner.FieldPartitioner",
+                ),
+                ("partition.field.name", "kind"),
+            ],
+        ),
+        (
+            "hourly",
+            &[
+                (
+                    "partitioner.class",
+                    "io.confluent.connect.storage.partitioner.HourlyPartitioner",
+                ),
+                ("locale", "en-US"),
+                ("timezone", "UTC"),
+                ("timestamp.extractor", "Record"),
+            ],
+        ),
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let w = start_worker(dir.path());
+    let mut cases = Vec::new();
+    for (fname, class, ext) in formats {
+        for (pname, settings) in partitioners {
+            let bucket = s3.bucket(&format!("m-{fname}-{pname}"));
+            let mut extra: Vec<(&str, &str)> = vec![
+                ("flush.size", "6"),
+                ("format.class", class),
+                ("value.converter.schemas.enable", "true"),
+            ];
+            extra.extend_from_slice(settings);
+            create_connector(
+                &w,
+                s3.connector(&format!("m-{fname}-{pname}"), &bucket, &topic, &extra),
+            );
+            cases.push((fname, pname, ext, bucket));
+        }
+    }
+    let sent: Vec<Value> = rows
+        .iter()
+        .map(|(id, kind)| json!({"id": id, "kind": kind, "score": f64::from(*id) / 2.0}))
+        .collect();
+    for (fname, pname, ext, bucket) in cases {
+        let objects = wait_for("the files", Duration::from_secs(90), || {
+            let o = s3.objects(&bucket);
+            (o.iter().map(|(_, r)| r.len()).sum::<usize>() >= 6).then_some(o)
+        });
+        let name =
+            |dir: &str, start: usize| format!("topics/{topic}/{dir}/{topic}+0+{start:010}{ext}");
+        let want_keys = match pname {
+            "default" => vec![name("partition=0", 0)],
+            "field" => vec![name("kind=a", 0), name("kind=b", 1)],
+            _ => vec![
+                name("year=2024/month=01/day=05/hour=13", 0),
+                name("year=2024/month=01/day=05/hour=14", 4),
+            ],
+        };
+        assert_eq!(keys_of(&objects), want_keys, "{fname} × {pname}");
+        // Every record once, as sent (in offset order within each file).
+        let mut got: Vec<Value> = objects.into_iter().flat_map(|(_, r)| r).collect();
+        got.sort_by_key(|v| v["id"].as_i64());
+        assert_eq!(got, sent, "{fname} × {pname}");
+    }
+}

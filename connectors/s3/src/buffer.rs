@@ -47,7 +47,7 @@ impl Budget {
         self.limit.fetch_min(limit, Ordering::Relaxed);
     }
 
-    fn try_charge(&self, n: usize) -> bool {
+    pub(crate) fn try_charge(&self, n: usize) -> bool {
         let limit = self.limit.load(Ordering::Relaxed);
         self.used
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
@@ -56,14 +56,8 @@ impl Budget {
             .is_ok()
     }
 
-    fn release(&self, n: usize) {
+    pub(crate) fn release(&self, n: usize) {
         self.used.fetch_sub(n, Ordering::AcqRel);
-    }
-
-    /// Whether the budget is spent (a Parquet writer then closes its row
-    /// group early rather than grow it).
-    pub fn exhausted(&self) -> bool {
-        self.used.load(Ordering::Acquire) >= self.limit.load(Ordering::Relaxed)
     }
 
     /// Bytes held now.

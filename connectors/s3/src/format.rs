@@ -19,7 +19,7 @@ use crate::parquet::{ParquetFile, SharedBuffer};
 /// shared with a Parquet writer, which owns its output.
 enum Sink {
     Plain(PartBuffer),
-    Gzip(GzEncoder<PartBuffer>),
+    Gzip(Box<GzEncoder<PartBuffer>>),
     Shared(SharedBuffer),
 }
 
@@ -28,9 +28,10 @@ impl Sink {
         let buf = PartBuffer::new(part_size, budget);
         match compression {
             Compression::None => Sink::Plain(buf),
-            Compression::Gzip { level } => {
-                Sink::Gzip(GzEncoder::new(buf, flate2::Compression::new(level.min(9))))
-            }
+            Compression::Gzip { level } => Sink::Gzip(Box::new(GzEncoder::new(
+                buf,
+                flate2::Compression::new(level.min(9)),
+            ))),
         }
     }
     fn write_all(&mut self, data: &[u8]) -> Result<()> {

@@ -35,7 +35,7 @@ use crate::error::{Result, S3Error};
 /// Records gathered before they are encoded as one Arrow batch: enough
 /// to amortise a batch, few enough that a hundred open files do not hold
 /// much in decoded records (a 1 KB record is a few KB as values).
-const BATCH_ROWS: usize = 256;
+const BATCH_ROWS: usize = 64;
 /// parquet-avro's page size.
 const PAGE_SIZE: usize = 64 * 1024;
 
@@ -61,6 +61,8 @@ pub struct ParquetFile {
     rows: Vec<Value>,
     row_group_bytes: usize,
     budget: Arc<Budget>,
+    /// Bytes of the row group being encoded, charged to the budget.
+    charged: usize,
 }
 
 /// The codec of `parquet.codec`.
@@ -119,6 +121,7 @@ impl ParquetFile {
             rows: Vec::with_capacity(BATCH_ROWS),
             row_group_bytes: part_size,
             budget,
+            charged: 0,
         })
     }
 
@@ -152,12 +155,20 @@ impl ParquetFile {
         self.writer
             .write(&batch)
             .map_err(|e| S3Error::Record(format!("ParquetFormat: {e}")))?;
-        // A row group per part; a smaller one when the worker's buffer
-        // budget is spent (the records and their order are the same).
-        if self.writer.in_progress_size() >= self.row_group_bytes || self.budget.exhausted() {
+        // The row group being encoded counts against the worker's buffer
+        // budget. A row group per part; a smaller one when the budget is
+        // spent (the records and their order are the same).
+        let size = self.writer.in_progress_size();
+        let grow = size.saturating_sub(self.charged);
+        let fits = grow == 0 || self.budget.try_charge(grow);
+        if fits {
+            self.charged += grow;
+        }
+        if size >= self.row_group_bytes || !fits {
             self.writer
                 .flush()
                 .map_err(|e| S3Error::Record(format!("ParquetFormat: {e}")))?;
+            self.budget.release(std::mem::take(&mut self.charged));
         }
         Ok(())
     }
@@ -171,9 +182,15 @@ impl ParquetFile {
     pub fn finish(mut self) -> Result<()> {
         self.encode_rows()?;
         self.writer
-            .close()
+            .finish()
             .map_err(|e| S3Error::Record(format!("ParquetFormat: {e}")))?;
         Ok(())
+    }
+}
+
+impl Drop for ParquetFile {
+    fn drop(&mut self) {
+        self.budget.release(self.charged);
     }
 }
 
