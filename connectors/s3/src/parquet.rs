@@ -158,13 +158,15 @@ impl ParquetFile {
         // The row group being encoded counts against the worker's buffer
         // budget. A row group per part; a smaller one when the budget is
         // spent (the records and their order are the same).
-        let size = self.writer.in_progress_size();
-        let grow = size.saturating_sub(self.charged);
+        // (What the encoders hold in memory, dictionaries included, counts;
+        // what the row group will take encoded decides the part.)
+        let memory = self.writer.memory_size();
+        let grow = memory.saturating_sub(self.charged);
         let fits = grow == 0 || self.budget.try_charge(grow);
         if fits {
             self.charged += grow;
         }
-        if size >= self.row_group_bytes || !fits {
+        if self.writer.in_progress_size() >= self.row_group_bytes || !fits {
             self.writer
                 .flush()
                 .map_err(|e| S3Error::Record(format!("ParquetFormat: {e}")))?;
@@ -175,7 +177,7 @@ impl ParquetFile {
 
     /// Bytes held by the row group being encoded.
     pub fn in_progress(&self) -> usize {
-        self.writer.in_progress_size()
+        self.writer.memory_size()
     }
 
     /// Writes the last row group and the footer.
