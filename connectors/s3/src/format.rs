@@ -136,6 +136,12 @@ impl FormatWriter {
                 FormatKind::Parquet => Sink::Shared(SharedBuffer(Arc::new(Mutex::new(
                     PartBuffer::new(cfg.store.part_size, budget.clone()),
                 )))),
+                // s3.compression.type applies to JSON and raw bytes only
+                // (an Avro keys or headers file beside gzipped JSON values
+                // stays an Avro file).
+                FormatKind::Avro => {
+                    Sink::new(Compression::None, cfg.store.part_size, budget.clone())
+                }
                 _ => Sink::new(cfg.compression, cfg.store.part_size, budget.clone()),
             },
             json,
@@ -233,7 +239,8 @@ impl FormatWriter {
                         .into(),
                 )
             })?;
-            let converted = ferry_avro::from_connect(schema);
+            let converted = ferry_avro::from_connect(schema)
+                .map_err(|e| S3Error::Record(format!("AvroFormat: {e}")))?;
             let mut header = Vec::new();
             let container = ferry_avro::ContainerWriter::start(
                 &converted.json,

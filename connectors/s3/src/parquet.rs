@@ -98,7 +98,8 @@ impl ParquetFile {
             )));
         }
         let arrow = Arc::new(ArrowSchema::new(struct_fields(schema)));
-        let avro = ferry_avro::from_connect(&schema.to_builder().optional_if(false).build());
+        let avro = ferry_avro::from_connect(&schema.to_builder().optional_if(false).build())
+            .map_err(|e| S3Error::Record(format!("ParquetFormat: {e}")))?;
         let props = WriterProperties::builder()
             .set_compression(compression(codec)?)
             .set_dictionary_enabled(true)
@@ -136,6 +137,10 @@ impl ParquetFile {
                 "ParquetFormat cannot write a null value".into(),
             ));
         }
+        // What would make the Arrow batch fail is refused here, for this
+        // record alone.
+        convertible(&self.connect, value)
+            .map_err(|e| S3Error::Record(format!("ParquetFormat cannot write the record: {e}")))?;
         self.rows.push(value.clone());
         if self.rows.len() >= BATCH_ROWS {
             self.encode_rows()?;
@@ -147,14 +152,17 @@ impl ParquetFile {
         if self.rows.is_empty() {
             return Ok(());
         }
-        let refs: Vec<&Value> = self.rows.iter().collect();
-        let columns = struct_columns(&self.connect, &refs)?;
-        let batch = RecordBatch::try_new(self.arrow.clone(), columns)
-            .map_err(|e| S3Error::Record(format!("ParquetFormat: {e}")))?;
-        self.rows.clear();
+        // Checked one by one in `write`: a batch that still fails is the
+        // file's failure, not one record's.
+        let rows = std::mem::take(&mut self.rows);
+        let refs: Vec<&Value> = rows.iter().collect();
+        let fatal = |e: String| S3Error::Config(format!("ParquetFormat: {e}"));
+        let columns = struct_columns(&self.connect, &refs).map_err(|e| fatal(e.to_string()))?;
+        let batch =
+            RecordBatch::try_new(self.arrow.clone(), columns).map_err(|e| fatal(e.to_string()))?;
         self.writer
             .write(&batch)
-            .map_err(|e| S3Error::Record(format!("ParquetFormat: {e}")))?;
+            .map_err(|e| fatal(e.to_string()))?;
         // The row group being encoded counts against the worker's buffer
         // budget. A row group per part; a smaller one when the budget is
         // spent (the records and their order are the same).
@@ -193,6 +201,51 @@ impl ParquetFile {
 impl Drop for ParquetFile {
     fn drop(&mut self) {
         self.budget.release(self.charged);
+    }
+}
+
+/// Whether `value` converts to the Arrow form of `schema`: decimals at the
+/// schema's scale without rounding, map keys present.
+fn convertible(schema: &Schema, value: &Value) -> std::result::Result<(), String> {
+    match (schema.schema_type(), value) {
+        (_, Value::Null) => Ok(()),
+        (SchemaType::Bytes, Value::Decimal(d)) => {
+            let (precision, scale) = decimal_params(schema);
+            if i32::from(scale) > i32::from(precision) {
+                return Err(format!(
+                    "a decimal of scale {scale} and precision {precision}"
+                ));
+            }
+            d.with_scale(i32::from(scale))
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }
+        (SchemaType::Struct, Value::Struct(s)) => schema
+            .fields()
+            .iter()
+            .try_for_each(|f| convertible(&f.schema, s.get_at(f.index))),
+        (SchemaType::Array, Value::Array(items)) => {
+            let item = schema
+                .value_schema()
+                .cloned()
+                .unwrap_or_else(Schema::string);
+            items.iter().try_for_each(|x| convertible(&item, x))
+        }
+        (SchemaType::Map, Value::Map(entries)) => {
+            let key = schema.key_schema().cloned().unwrap_or_else(Schema::string);
+            let val = schema
+                .value_schema()
+                .cloned()
+                .unwrap_or_else(Schema::string);
+            entries.iter().try_for_each(|(k, v)| {
+                if k.is_null() {
+                    return Err("a map entry without a key".to_owned());
+                }
+                convertible(&key, k)?;
+                convertible(&val, v)
+            })
+        }
+        _ => Ok(()),
     }
 }
 

@@ -305,21 +305,25 @@ impl S3SourceTask {
         let Some(store) = &self.store else {
             return Ok(false);
         };
-        let Some(value_key) = value_key else {
-            // Only keys or headers (tombstones written with
-            // behavior.on.null.values=write): nothing to replay as values.
+        // A keys object without a value object holds null values
+        // (behavior.on.null.values=write): replayed as tombstones.
+        let Some(object_key) = value_key.clone().or(keys_key.clone()) else {
             if let Some(b) = self.backups.get_mut(&(topic.clone(), partition)) {
                 b.next_start = start + 1;
                 b.skip = 0;
             }
             return Ok(true);
         };
-        let (schema, values) = self
-            .decode(&value_key, store.get(&value_key).await?)
-            .await?;
         let keys = match &keys_key {
             Some(k) => Some(self.decode_keys(k, store.get(k).await?)?),
             None => None,
+        };
+        let (schema, values) = match &value_key {
+            Some(k) => self.decode(k, store.get(k).await?).await?,
+            None => (
+                None,
+                vec![Value::Null; keys.as_ref().map_or(0, |(_, k)| k.len())],
+            ),
         };
         let headers = match &headers_key {
             Some(k) => Some(decode_headers(k, store.get(k).await?)?),
@@ -333,7 +337,7 @@ impl S3SourceTask {
         let total = values.len();
         for (i, value) in values.into_iter().enumerate().skip(skip) {
             let mut offset = OffsetMap::new();
-            offset.insert("object".into(), json!(value_key));
+            offset.insert("object".into(), json!(object_key));
             offset.insert("start.offset".into(), json!(start));
             offset.insert("records".into(), json!(i + 1));
             offset.insert("eof".into(), json!(i + 1 == total));
@@ -360,7 +364,7 @@ impl S3SourceTask {
             b.next_start = start + 1;
             b.skip = 0;
         }
-        debug!(object = %value_key, records = total, "S3 object read");
+        debug!(object = %object_key, records = total, "S3 object read");
         Ok(true)
     }
 

@@ -115,30 +115,28 @@ impl Store {
         &self.bucket
     }
 
-    /// Whether the bucket exists and the credentials may use it: a missing
-    /// bucket or a wrong key is an error naming it, at start.
+    /// Whether the bucket exists: a missing bucket is an error naming it,
+    /// at start.
     pub async fn check_bucket(&self) -> Result<()> {
-        self.client
-            .head_bucket()
-            .bucket(&*self.bucket)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| {
-                let context = format!("bucket '{}'", self.bucket);
-                match e.raw_response().map(|r| r.status().as_u16()) {
-                    Some(404) => S3Error::Refused {
-                        context,
-                        source: "the bucket does not exist (s3.bucket.name)".into(),
-                    },
-                    Some(403) => S3Error::Refused {
-                        context,
-                        source: "access denied: check aws.access.key.id and aws.secret.access.key"
-                            .into(),
-                    },
-                    _ => classify(context, e),
-                }
-            })
+        let Err(e) = self.client.head_bucket().bucket(&*self.bucket).send().await else {
+            return Ok(());
+        };
+        let context = format!("bucket '{}'", self.bucket);
+        match e.raw_response().map(|r| r.status().as_u16()) {
+            Some(404) => Err(S3Error::Refused {
+                context,
+                source: "the bucket does not exist (s3.bucket.name)".into(),
+            }),
+            // As Confluent's: a 403 (no s3:ListBucket in a write-only
+            // policy) or a 301 (another region) is a bucket that exists;
+            // a key refused for writing fails at the first upload, naming
+            // why.
+            Some(403) | Some(301) => {
+                tracing::warn!(bucket = %self.bucket, "the bucket could not be checked (HTTP 403 or 301); going on as Confluent's sink does");
+                Ok(())
+            }
+            _ => Err(classify(context, e)),
+        }
     }
 
     /// A new object under `key`, empty until [`ObjectUpload::complete`].

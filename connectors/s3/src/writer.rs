@@ -96,6 +96,8 @@ pub struct PartitionWriter {
     /// The first offset not in a committed (or committing) file set.
     uncommitted_from: Option<i64>,
     pending: VecDeque<PendingCommit>,
+    /// The start of a commit that failed, until [`discard`](Self::discard).
+    failed_from: Option<i64>,
     offset_to_commit: Option<i64>,
     next_scheduled_rotation: Option<i64>,
     encoded: String,
@@ -130,6 +132,7 @@ impl PartitionWriter {
             next_offset: None,
             uncommitted_from: None,
             pending: VecDeque::new(),
+            failed_from: None,
             offset_to_commit: None,
             next_scheduled_rotation: None,
             encoded: String::new(),
@@ -226,6 +229,15 @@ impl PartitionWriter {
             Some(kind) => Some(headers_view(record, kind != FormatKind::Avro)?),
             None => None,
         };
+        if let Some(kind) = self.cfg.keys_format {
+            match &enveloped_key {
+                Some((ks, kv)) => FormatWriter::check(kind, Some(ks), kv)?,
+                None => FormatWriter::check(kind, record.key_schema.as_ref(), &record.key)?,
+            }
+        }
+        if let (Some(kind), Some((hs, hv))) = (self.cfg.headers_format, &headers) {
+            FormatWriter::check(kind, Some(hs), hv)?;
+        }
         if self.base_ts.is_none() {
             self.base_ts = ts;
         }
@@ -251,7 +263,8 @@ impl PartitionWriter {
             // The record starts the next file set: its time is the base.
             self.base_ts = ts;
         }
-        if !self.files.contains_key(encoded) {
+        let opened_now = !self.files.contains_key(encoded);
+        if opened_now {
             let file = self.open_file(record, offset, encoded)?;
             self.files.insert(encoded.to_owned(), file);
         }
@@ -270,20 +283,44 @@ impl PartitionWriter {
             _ => (&record.value, schema),
         };
         if let Some(v) = &mut file.value {
-            v.writer.write(&record.topic, value_schema, value)?;
+            if let Err(e) = v.writer.write(&record.topic, value_schema, value) {
+                // A file the refused record would have started is not left
+                // behind, empty and named after it.
+                if opened_now {
+                    if let Some(f) = self.files.remove(encoded) {
+                        for mut o in [f.value, f.keys, f.headers].into_iter().flatten() {
+                            o.upload.abort().await;
+                        }
+                    }
+                }
+                return Err(e);
+            }
             v.upload_full_parts().await?;
         }
+        // The value is in its file: a key or headers file that refused the
+        // record now would no longer line up with it, row for row.
+        let misaligned = |e: S3Error| {
+            match e {
+            S3Error::Record(m) => S3Error::Config(format!(
+                "the record at offset {offset} was written to its value file but its key or headers could not be: {m}"
+            )),
+            other => other,
+        }
+        };
         if let Some(k) = &mut file.keys {
             match &enveloped_key {
-                Some((ks, kv)) => k.writer.write(&record.topic, Some(ks), kv)?,
+                Some((ks, kv)) => k.writer.write(&record.topic, Some(ks), kv),
                 None => k
                     .writer
-                    .write(&record.topic, record.key_schema.as_ref(), &record.key)?,
+                    .write(&record.topic, record.key_schema.as_ref(), &record.key),
             }
+            .map_err(misaligned)?;
             k.upload_full_parts().await?;
         }
         if let (Some(h), Some((hs, hv))) = (&mut file.headers, &headers) {
-            h.writer.write(&record.topic, Some(hs), hv)?;
+            h.writer
+                .write(&record.topic, Some(hs), hv)
+                .map_err(misaligned)?;
             h.upload_full_parts().await?;
         }
         if file.schema.is_none() {
@@ -445,15 +482,21 @@ impl PartitionWriter {
                     self.offset_to_commit = Some(front.end);
                     self.pending.pop_front();
                 }
-                Ok(Err(e)) => return Err(e),
+                Ok(Err(e)) => {
+                    self.failed_from = Some(front.start);
+                    self.pending.pop_front();
+                    return Err(e);
+                }
                 Err(e) => {
+                    self.failed_from = Some(front.start);
+                    self.pending.pop_front();
                     return Err(S3Error::Unavailable {
                         context: format!(
                             "completing files of {}-{}",
                             self.tp.topic, self.tp.partition
                         ),
                         source: Box::new(e),
-                    })
+                    });
                 }
             }
         }
@@ -464,7 +507,7 @@ impl PartitionWriter {
     /// complete file set, or after the last record taken when no file is
     /// open (ignored null values).
     pub fn offset_to_commit(&self) -> Option<i64> {
-        if self.files.is_empty() && self.pending.is_empty() {
+        if self.files.is_empty() && self.pending.is_empty() && self.failed_from.is_none() {
             return self.next_offset.or(self.offset_to_commit);
         }
         self.offset_to_commit
@@ -475,9 +518,9 @@ impl PartitionWriter {
     /// first record in no complete file set, delivered again from there.
     pub async fn discard(&mut self) -> Option<i64> {
         let resume = self
-            .pending
-            .front()
-            .map(|p| p.start)
+            .failed_from
+            .take()
+            .or(self.pending.front().map(|p| p.start))
             .or(self.uncommitted_from)
             .or(self.next_offset);
         for p in self.pending.drain(..) {

@@ -144,10 +144,8 @@ fn primitive(
                     .and_then(|m| m.get("scale"))
                     .and_then(Json::as_i64)
                     .unwrap_or(0);
-                (
-                    AvroSchema::Bytes,
-                    SchemaBuilder::decimal(i32::try_from(scale).unwrap_or(0)),
-                )
+                let scale = i32::try_from(scale).unwrap_or(0);
+                (AvroSchema::Decimal { scale }, SchemaBuilder::decimal(scale))
             }
             _ => (AvroSchema::Bytes, SchemaBuilder::new(SchemaType::Bytes)),
         },
@@ -440,6 +438,10 @@ impl<'a> Decoder<'a> {
                 )
             }
             AvroSchema::Bytes => decimal_or_bytes(schema, self.bytes()?.to_vec())?,
+            AvroSchema::Decimal { scale } => Value::Decimal(
+                Decimal::from_unscaled_bytes(self.bytes()?, *scale)
+                    .map_err(|e| bad(e.to_string()))?,
+            ),
             AvroSchema::Fixed(n) => decimal_or_bytes(schema, self.take(*n)?.to_vec())?,
             AvroSchema::Array(item) => {
                 let item_schema = schema
@@ -644,7 +646,7 @@ mod tests {
                     .unwrap(),
             )
         };
-        let converted = crate::from_connect(&schema);
+        let converted = crate::from_connect(&schema).unwrap();
         for codec in [Codec::Null, Codec::Deflate, Codec::Snappy] {
             let mut file = Vec::new();
             let mut w = ContainerWriter::start(&converted.json, codec, [7; 16], &mut file).unwrap();

@@ -38,6 +38,14 @@ pub fn encode(schema: &AvroSchema, v: &Value, out: &mut Vec<u8>) -> Result<(), A
         }
         (AvroSchema::Bytes, Value::Bytes(b)) => bytes(out, b),
         (AvroSchema::Bytes, Value::Decimal(d)) => bytes(out, &d.unscaled_bytes()),
+        // At the schema's scale, exactly (as AvroData refuses a value it
+        // would have to round).
+        (AvroSchema::Decimal { scale }, Value::Decimal(d)) => {
+            let d = d
+                .with_scale(*scale)
+                .map_err(|e| AvroError::Value(e.to_string()))?;
+            bytes(out, &d.unscaled_bytes());
+        }
         (AvroSchema::Fixed(size), Value::Bytes(b)) if b.len() == *size => out.extend_from_slice(b),
         (AvroSchema::Array(item), Value::Array(items)) => {
             if !items.is_empty() {
@@ -120,7 +128,7 @@ impl AvroSchema {
             AvroSchema::Long => "long",
             AvroSchema::Float => "float",
             AvroSchema::Double => "double",
-            AvroSchema::Bytes => "bytes",
+            AvroSchema::Bytes | AvroSchema::Decimal { .. } => "bytes",
             AvroSchema::String => "string",
             AvroSchema::Enum(_) => "enum",
             AvroSchema::Fixed(_) => "fixed",

@@ -7,6 +7,8 @@ use ferry_api::data::logical;
 use ferry_api::{Schema, SchemaType, Value};
 use serde_json::{Map, Value as Json};
 
+use crate::AvroError;
+
 /// Confluent's namespace for records that have no name of their own.
 pub const NAMESPACE: &str = "io.confluent.connect.avro";
 const DEFAULT_NAME: &str = "ConnectDefault";
@@ -28,6 +30,10 @@ pub enum AvroSchema {
     Float,
     Double,
     Bytes,
+    /// A Connect decimal: bytes of the unscaled value at this scale.
+    Decimal {
+        scale: i32,
+    },
     String,
     /// A string written as an enum's symbol index.
     Enum(Vec<String>),
@@ -54,13 +60,19 @@ pub struct Converted {
 
 /// `fromConnectSchema(schema)`; `None` (schemaless data) is refused by the
 /// callers that need a schema.
-pub fn from_connect(schema: &Schema) -> Converted {
+pub fn from_connect(schema: &Schema) -> Result<Converted, AvroError> {
     let mut cx = Context::default();
     let (json, shape) = cx.convert(schema, true);
     let mut writer = Writer::default();
     let mut text = String::new();
     writer.write(&json, None, &mut text);
-    Converted { json: text, shape }
+    if let Some(name) = writer.clash {
+        // Two different types of one name: Avro's "Can't redefine".
+        return Err(AvroError::Value(format!(
+            "the schema defines the Avro type {name} twice, differently (two maps with keys other than strings, or two different structs of one name)"
+        )));
+    }
+    Ok(Converted { json: text, shape })
 }
 
 #[derive(Default)]
@@ -90,7 +102,7 @@ impl Context {
     fn convert_uncached(&mut self, schema: &Schema, top: bool) -> (Json, AvroSchema) {
         let _ = top;
         let name = schema.name();
-        let (mut base, shape): (Map<String, Json>, AvroSchema) = match schema.schema_type() {
+        let (base, shape): (Map<String, Json>, AvroSchema) = match schema.schema_type() {
             SchemaType::Int8 | SchemaType::Int16 | SchemaType::Int32 => {
                 (typed("int"), AvroSchema::Int)
             }
@@ -148,6 +160,8 @@ impl Context {
                                 .unwrap_or(DEFAULT_PRECISION);
                             m.insert("scale".into(), Json::from(scale));
                             m.insert("precision".into(), Json::from(precision));
+                            let scale = i32::try_from(scale).unwrap_or(0);
+                            return self.finish(schema, m, AvroSchema::Decimal { scale });
                         }
                         (m, AvroSchema::Bytes)
                     }
@@ -244,6 +258,18 @@ impl Context {
                 (m, AvroSchema::Record(shapes))
             }
         };
+        self.finish(schema, base, shape)
+    }
+
+    /// Adds the `connect.*` and logical-type properties, and the
+    /// optional union.
+    fn finish(
+        &mut self,
+        schema: &Schema,
+        mut base: Map<String, Json>,
+        shape: AvroSchema,
+    ) -> (Json, AvroSchema) {
+        let name = schema.name();
         // Metadata, in AvroData's order.
         if let Some(doc) = schema.doc() {
             base.insert("connect.doc".into(), Json::String(doc.to_owned()));
@@ -445,7 +471,10 @@ fn default_json(schema: &Schema, v: &Value) -> Json {
 /// then referred to by name; namespaces written only where they change.
 #[derive(Default)]
 struct Writer {
-    defined: Vec<String>,
+    /// Named types written so far, with their definitions.
+    defined: Vec<(String, Json)>,
+    /// A name defined twice, differently (Avro refuses such a schema).
+    clash: Option<String>,
 }
 
 impl Writer {
@@ -464,7 +493,10 @@ impl Writer {
                     } else {
                         format!("{ns}.{name}")
                     };
-                    if self.defined.contains(&full) {
+                    if let Some((_, first)) = self.defined.iter().find(|(n, _)| *n == full) {
+                        if first != j {
+                            self.clash.get_or_insert(full.clone());
+                        }
                         let short = if space.unwrap_or_default() == ns {
                             name.to_owned()
                         } else {
@@ -473,7 +505,7 @@ impl Writer {
                         push_json(&Json::String(short), out);
                         return;
                     }
-                    self.defined.push(full);
+                    self.defined.push((full, j.clone()));
                     out.push('{');
                     out.push_str("\"type\":");
                     push_json(&Json::String(t.into()), out);
@@ -587,7 +619,7 @@ mod tests {
                 SchemaBuilder::map(Schema::int32(), Schema::string()).build(),
             )
             .build();
-        let c = from_connect(&schema);
+        let c = from_connect(&schema).unwrap();
         let want = concat!(
             r#"{"type":"record","name":"ConnectDefault","namespace":"io.confluent.connect.avro","fields":["#,
             r#"{"name":"id","type":"int"},"#,
@@ -610,7 +642,7 @@ mod tests {
             .field("a", inner.clone())
             .field("b", inner)
             .build();
-        let c = from_connect(&schema);
+        let c = from_connect(&schema).unwrap();
         assert_eq!(
             c.json,
             concat!(
@@ -619,5 +651,26 @@ mod tests {
                 r#"{"name":"b","type":"io.confluent.connect.avro.ConnectDefault"}],"connect.version":3,"connect.name":"com.acme.User"}"#
             )
         );
+    }
+}
+
+#[cfg(test)]
+mod clash_tests {
+    use super::*;
+    use ferry_api::SchemaBuilder;
+
+    #[test]
+    fn two_different_types_of_one_name_are_refused() {
+        let schema = SchemaBuilder::struct_()
+            .field(
+                "a",
+                SchemaBuilder::map(Schema::int32(), Schema::string()).build(),
+            )
+            .field(
+                "b",
+                SchemaBuilder::map(Schema::int32(), Schema::int64()).build(),
+            )
+            .build();
+        assert!(from_connect(&schema).is_err());
     }
 }
