@@ -222,7 +222,6 @@ fn json_files_are_cut_by_flush_size_under_confluents_names() {
     assert_eq!(objects[0].1, sent[0..2]);
     assert_eq!(objects[1].1, sent[2..4]);
     assert_eq!(objects[2].1, sent[4..6]);
-    // The committed offsets follow the files: 4 and 2.
     let status = wait_for("connector running", Duration::from_secs(30), || {
         let (code, body) = call("GET", &w.url("/connectors/s3-json/status"), None);
         (code == 200 && body["tasks"][0]["state"] == "RUNNING").then_some(body)

@@ -384,18 +384,7 @@ impl S3SourceTask {
             reason,
         };
         match cfg.format {
-            FormatKind::Json => {
-                let text = gunzip_if(key, data)?;
-                let mut out = Vec::new();
-                for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-                    let (_, v) = self
-                        .json()?
-                        .to_connect("", Some(line))
-                        .map_err(|e| object(e.to_string()))?;
-                    out.push(v);
-                }
-                Ok((None, out))
-            }
+            FormatKind::Json => Ok((None, self.json_lines(key, data)?)),
             FormatKind::ByteArray => {
                 let raw = gunzip_if(key, data)?;
                 Ok((
@@ -415,6 +404,24 @@ impl S3SourceTask {
         }
     }
 
+    /// JSON lines (gzipped when the name says so), each read as
+    /// JsonConverter with schemas off reads a record.
+    fn json_lines(&self, key: &str, data: Bytes) -> Result<Vec<Value>> {
+        let text = gunzip_if(key, data)?;
+        let json = self.json()?;
+        text.split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|line| {
+                json.to_connect("", Some(line))
+                    .map(|(_, v)| v)
+                    .map_err(|e| S3Error::Object {
+                        key: key.to_owned(),
+                        reason: e.to_string(),
+                    })
+            })
+            .collect()
+    }
+
     /// A keys object, in the format its extension names.
     fn decode_keys(&self, key: &str, data: Bytes) -> Result<(Option<Schema>, Vec<Value>)> {
         let object = |reason: String| S3Error::Object {
@@ -423,16 +430,7 @@ impl S3SourceTask {
         };
         let name = key.strip_suffix(".gz").unwrap_or(key);
         if name.ends_with(".json") {
-            let text = gunzip_if(key, data)?;
-            let mut out = Vec::new();
-            for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-                let (_, v) = self
-                    .json()?
-                    .to_connect("", Some(line))
-                    .map_err(|e| object(e.to_string()))?;
-                out.push(v);
-            }
-            Ok((None, out))
+            Ok((None, self.json_lines(key, data)?))
         } else if name.ends_with(".avro") {
             let (parsed, values) =
                 ferry_avro::decode::read_container(&data).map_err(|e| object(e.to_string()))?;
