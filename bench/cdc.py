@@ -6,9 +6,12 @@ JsonConverter (schemas on), alternating which goes first:
 
 - snapshot: a table of N rows read by a new connector (new slot, new
   topic prefix), process start -> N records in the topic;
-- streaming: a connector creates its slot on an empty table and stops; N
-  rows are then inserted (in transactions of 10,000); the connector starts
-  again and streams the backlog, process start -> N records in the topic.
+- streaming: a running connector, caught up on an empty table, while a
+  concurrent load makes N changes as fast as PostgreSQL takes them, half
+  inserts, half updates (each transaction inserts 1,000 rows and updates
+  the 1,000 the one before inserted); load start -> N records in the
+  topic. The load's own time is printed too: no connector can stream
+  faster than the changes are written.
 - latency: a running connector, warmed up by a third as long a load and
   caught up, then a load of 10,000 rows/s in
   transactions of 10 rows paced inside PostgreSQL (a procedure, with
@@ -114,6 +117,34 @@ END $$;
 """
 
 
+# Makes n changes in tbl (empty): transactions that each insert per_tx rows
+# and update the per_tx rows the transaction before inserted; the last
+# transaction only updates. Half inserts, half updates.
+CHURN_PROCEDURE = """
+CREATE OR REPLACE PROCEDURE ferry_bench_churn(tbl text, n bigint, per_tx int)
+LANGUAGE plpgsql AS $$
+DECLARE
+  batches bigint := n / (2 * per_tx);
+BEGIN
+  FOR i IN 0 .. batches LOOP
+    IF i < batches THEN
+      EXECUTE format('INSERT INTO %I SELECT g, ''c'' || (g %% 997), (g %% 100000) / 100.0, NULLIF(g %% 50, 0), '
+                     'timestamp ''2024-01-01'' + g * interval ''1 second'', ''order '' || g '
+                     'FROM generate_series($1, $2) g', tbl)
+        USING i * per_tx, i * per_tx + per_tx - 1;
+    END IF;
+    IF i > 0 THEN
+      EXECUTE format('UPDATE %I SET qty = coalesce(qty, 0) + 1, note = ''updated '' || id '
+                     'WHERE id BETWEEN $1 AND $2', tbl)
+        USING (i - 1) * per_tx, i * per_tx - 1;
+    END IF;
+    COMMIT;
+  END LOOP;
+END $$;
+"""
+CHURN_PER_TX = 1_000
+
+
 def percentile(xs: list[float], p: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
@@ -200,6 +231,61 @@ def measure(worker: Worker, connector: Path, client, topic: str, n: int) -> dict
     return {"events_per_s": n / elapsed, "seconds": elapsed, "cpu_s": cpu, "peak_rss_mib": rss}
 
 
+def streaming_started(worker: Worker, client, table: str, topic: str, slot: str) -> None:
+    """Waits for a started connector's slot, then for one row written to
+    `table` to reach `topic`: streaming runs and the topic exists."""
+    wait_slot_active(worker, slot)
+    psql(f"INSERT INTO \"{table}\" VALUES (-1, 'warm-up', 0, 0, now(), NULL)")
+    deadline = time.monotonic() + 120
+    while client.end_offset(topic)[1] < 1:
+        worker.check()
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{worker.system}: the warm-up row did not arrive")
+        time.sleep(0.05)
+
+
+def streaming(worker: Worker, connector: Path, client, table: str, topic: str, slot: str, n: int) -> dict:
+    """A caught-up connector streaming a concurrent load of n changes."""
+    n = n // (2 * CHURN_PER_TX) * 2 * CHURN_PER_TX
+    psql(CHURN_PROCEDURE)
+    worker.start(connector)
+    try:
+        streaming_started(worker, client, table, topic, slot)
+        while worker.pid is None:
+            worker.check()
+            time.sleep(0.05)
+        cpu0, _ = worker.usage()
+        t0 = time.monotonic()
+        load = subprocess.Popen([str(DEPLOY / "postgres.sh"), "psql", "-XAtq",
+                                 "-c", f"CALL ferry_bench_churn('{table}', {n}, {CHURN_PER_TX})"],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                text=True)
+        load_s = None
+        deadline = t0 + 300 + n / 2000
+        done = 0
+        while done < n + 1:
+            worker.check()
+            if load_s is None and load.poll() is not None:
+                if load.returncode != 0:
+                    raise SystemExit(f"the load failed: {load.stderr.read()[-2000:]}")
+                load_s = time.monotonic() - t0
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{worker.system}: only {done - 1} of {n} events after {deadline - t0:.0f} s")
+            time.sleep(0.02)
+            err, end = client.end_offset(topic)
+            done = end if not err else 0
+        elapsed = time.monotonic() - t0
+        if load_s is None:
+            load.wait(timeout=600)
+            load_s = time.monotonic() - t0
+        cpu, rss = worker.usage()
+    finally:
+        worker.stop()
+        client.delete_topics([topic])
+    return {"events_per_s": n / elapsed, "seconds": elapsed, "cpu_s": cpu - cpu0, "peak_rss_mib": rss,
+            "load_events_per_s": n / load_s}
+
+
 def wait_slot_active(worker: Worker, slot: str) -> None:
     for _ in range(3000):
         worker.check()
@@ -244,15 +330,7 @@ def latency(worker: Worker, connector: Path, client, table: str, topic: str, slo
     psql(LOAD_PROCEDURE)
     worker.start(connector)
     try:
-        wait_slot_active(worker, slot)
-        # One row first: streaming runs and the topic exists.
-        psql(f"INSERT INTO \"{table}\" VALUES (-1, 'warm-up', 0, 0, now(), NULL)")
-        deadline = time.monotonic() + 120
-        while client.end_offset(topic)[1] < 1:
-            worker.check()
-            if time.monotonic() > deadline:
-                raise SystemExit(f"{worker.system}: the warm-up row did not arrive")
-            time.sleep(0.05)
+        streaming_started(worker, client, table, topic, slot)
         # A warm-up load first (a third of the measured time, at least
         # 3 s), caught up with before the measured load: steady state, not
         # a cold start, is what is measured.
@@ -292,27 +370,20 @@ def one_run(run: int, n: int, work: Path, client, ferry: Path, plugin_dir: str, 
         drop_slot(slot)
         log(f"run {run + 1}: {system} snapshot: {snapshot['events_per_s']:,.0f} events/s, "
             f"{snapshot['cpu_s']:.1f} CPU s, {snapshot['peak_rss_mib']:.0f} MiB")
-        # (b) streaming a backlog: the slot created on the empty table,
-        # the rows written while the connector is stopped, then streamed.
+        # (b) streaming a concurrent load.
         table = f"{stream_table}_{system}"
         create_table(table, 0)
         prefix, slot = f"{tag}_b", f"{tag}_b_slot"
         conn = work / f"{tag}_b.properties"
         conn.write_text(connector_props(f"{tag}-stream", prefix, table, slot, "no_data"))
-        w = Worker(system, work, f"{tag}_b", ferry, plugin_dir)
-        w.start(conn)
-        try:
-            wait_slot_active(w, slot)
-        finally:
-            w.stop()
-        fill(table, 0, n)
-        streaming = measure(Worker(system, work, f"{tag}_b", ferry, plugin_dir), conn, client,
-                            f"{prefix}.public.{table}", n)
+        stream = streaming(Worker(system, work, f"{tag}_b", ferry, plugin_dir), conn, client, table,
+                           f"{prefix}.public.{table}", slot, n)
         drop_slot(slot)
         psql(f'DROP TABLE IF EXISTS "{table}"; DROP PUBLICATION IF EXISTS "{slot}_pub"; '
              f'DROP PUBLICATION IF EXISTS "{tag}_a_slot_pub"')
-        log(f"run {run + 1}: {system} streaming: {streaming['events_per_s']:,.0f} events/s, "
-            f"{streaming['cpu_s']:.1f} CPU s, {streaming['peak_rss_mib']:.0f} MiB")
+        log(f"run {run + 1}: {system} streaming: {stream['events_per_s']:,.0f} events/s "
+            f"(the load wrote {stream['load_events_per_s']:,.0f} changes/s), "
+            f"{stream['cpu_s']:.1f} CPU s, {stream['peak_rss_mib']:.0f} MiB")
         # (c) latency under a steady load.
         table = f"{stream_table}_{system}_lat"
         create_table(table, 0)
@@ -325,7 +396,7 @@ def one_run(run: int, n: int, work: Path, client, ferry: Path, plugin_dir: str, 
         psql(f'DROP TABLE IF EXISTS "{table}"; DROP PUBLICATION IF EXISTS "{slot}_pub"')
         log(f"run {run + 1}: {system} latency at {LATENCY_RATE:,} rows/s: p50 {lat['p50_ms']:.1f} ms, "
             f"p99 {lat['p99_ms']:.1f} ms, max {lat['max_ms']:.1f} ms")
-        result[system] = {"snapshot": snapshot, "streaming": streaming, "latency": lat}
+        result[system] = {"snapshot": snapshot, "streaming": stream, "latency": lat}
     psql(f'DROP TABLE IF EXISTS "{snap_table}"')
     result["order"] = list(order)
     return result
@@ -366,13 +437,16 @@ def main() -> int:
                                                   / summary[f"debezium_{phase}_events_per_s"])
         summary[f"{phase}_ferry_rss_share"] = (summary[f"ferry_{phase}_peak_rss_mib"]
                                                / summary[f"debezium_{phase}_peak_rss_mib"])
+    summary["load_changes_per_s"] = med([r[s]["streaming"]["load_events_per_s"] for r in runs for s in SYSTEMS])
     for system in SYSTEMS:
         for k in ("p50_ms", "p99_ms", "max_ms"):
             summary[f"{system}_latency_{k}"] = med([r[system]["latency"][k] for r in runs])
     doc = {"records": n, "runs": runs, "median": summary,
            "workload": "PostgreSQL 15 table (bigint key, text, numeric, int, timestamp, text); snapshot: "
-                       "process start -> N records in the topic; streaming: a backlog of N inserts in "
-                       "transactions of 10,000 on an existing slot, process start -> N records; latency: "
+                       "process start -> N records in the topic; streaming: a caught-up connector while a "
+                       f"concurrent load makes N changes (half inserts, half updates, {CHURN_PER_TX} of each "
+                       "per transaction) "
+                       "as fast as PostgreSQL takes them, load start -> N records; latency: "
                        f"{LATENCY_RATE} rows/s in transactions of {LATENCY_PER_TX} for {args.latency_seconds} s, "
                        "commit -> topic end offset covering the transaction",
            "reference": f"Apache Kafka Connect 4.3.1 standalone with {DEBEZIUM}, the same connector settings"}
@@ -386,6 +460,8 @@ def main() -> int:
                   f"{summary[f'{system}_{phase}_cpu_s']:>8.1f} {summary[f'{system}_{phase}_peak_rss_mib']:>13.0f}")
         print(f"{phase}: Ferry / Debezium {summary[f'{phase}_ferry_to_debezium']:.2f}x events/s, "
               f"RSS {summary[f'{phase}_ferry_rss_share']:.0%}")
+        if phase == "streaming":
+            print(f"streaming: the load wrote {summary['load_changes_per_s']:,.0f} changes/s (the limit)")
     print(f"latency at {LATENCY_RATE:,} rows/s {'':7} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     for system, label in (("ferry", "Ferry"), ("debezium", "Kafka Connect + Debezium")):
         print(f"{'latency: ' + label:32} {summary[f'{system}_latency_p50_ms']:>8.1f} "

@@ -293,3 +293,128 @@ fn heartbeats_go_out_while_streaming_and_pause_while_a_snapshot_runs() {
     assert!(worker.terminate().success(), "{}", worker.log_text());
     db.drop_cdc(&slot, &publication, &format!("{table}, {beats}"));
 }
+
+/// `(snapshot marker, id)` of each read event among `records`.
+fn reads(records: &[Consumed]) -> Vec<(String, i64)> {
+    records
+        .iter()
+        .filter_map(|r| r.value.as_deref())
+        .map(|v| serde_json::from_slice::<Json>(v).expect("a JSON event"))
+        .filter(|e| e["payload"]["op"] == "r")
+        .map(|e| {
+            let p = &e["payload"];
+            (
+                p["source"]["snapshot"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                p["after"]["id"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_snapshot_read_by_several_connections_has_every_row_once_and_sequential_markers() {
+    require_kafka();
+    let db = Db::postgres();
+    let base = unique("cdc_par").replace('-', "_");
+    let slot = format!("{base}_slot");
+    let publication = format!("{base}_pub");
+    let prefix = unique("cdcpar");
+    // a: an int key, split into 3 x 2 chunks; b: a composite text/int key,
+    // rows inserted out of key order; c: no key, one chunk; d: empty.
+    let (a, b, c, d) = (
+        format!("{base}_a"),
+        format!("{base}_b"),
+        format!("{base}_c"),
+        format!("{base}_d"),
+    );
+    db.exec(&format!(
+        "CREATE TABLE {a} (id int PRIMARY KEY, name text NOT NULL); \
+         INSERT INTO {a} SELECT g, 'a ' || g FROM generate_series(1, 1000) g; \
+         CREATE TABLE {b} (region text, id int, PRIMARY KEY (region, id)); \
+         INSERT INTO {b} SELECT 'r' || (g % 7), g FROM generate_series(500, 1, -1) g; \
+         CREATE TABLE {c} (id int, note text); \
+         INSERT INTO {c} SELECT g, 'c' FROM generate_series(1, 50) g; \
+         CREATE TABLE {d} (id int PRIMARY KEY)"
+    ));
+    let name = unique("cdc-par");
+    let dir = tempfile::tempdir().expect("a directory");
+    let props = connector_settings(
+        &name,
+        &prefix,
+        &slot,
+        &publication,
+        &format!("public\\.{base}_.*"),
+    )
+    .set("snapshot.max.threads", "3")
+    .set("snapshot.max.threads.multiplier", "2")
+    .set("snapshot.fetch.size", "37")
+    .set("max.batch.size", "50");
+    let connector = write_connector(dir.path(), "cdc", &props.pairs());
+    let mut worker = Worker::new(dir.path(), &[]);
+    worker.start(std::slice::from_ref(&connector));
+    let topic = |t: &str| format!("{prefix}.public.{t}");
+
+    // Every row once; the markers a sequential snapshot gives: the first
+    // table's first row `first`, the last row of the last table with rows
+    // `last`, each table's first and last rows.
+    let check = |t: &str, rows: usize, first: &str, last: &str| {
+        let records = consume_records(&topic(t), rows, WAIT);
+        let read = reads(&records);
+        assert_eq!(read.len(), rows, "{t}; worker log:\n{}", worker.log_text());
+        let mut ids: Vec<i64> = read.iter().map(|(_, id)| *id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), rows, "{t}: every row once");
+        assert_eq!(read[0].0, first, "{t}: the first row's marker");
+        assert_eq!(read[rows - 1].0, last, "{t}: the last row's marker");
+        assert!(
+            read[1..rows - 1].iter().all(|(m, _)| m == "true"),
+            "{t}: the markers between"
+        );
+        read
+    };
+    let read_a = check(&a, 1000, "first", "last_in_data_collection");
+    check(
+        &b,
+        500,
+        "first_in_data_collection",
+        "last_in_data_collection",
+    );
+    check(&c, 50, "first_in_data_collection", "last");
+    // In key order chunk after chunk: the first table was split.
+    assert_eq!(read_a[0].1, 1, "a's first chunk first");
+    assert!(
+        worker.log_text().contains("table split into chunks"),
+        "the snapshot was read in chunks; worker log:\n{}",
+        worker.log_text()
+    );
+    // Streaming follows.
+    db.exec(&format!("INSERT INTO {a} VALUES (1001, 'new')"));
+    let records = consume_records(&topic(&a), 1001, WAIT);
+    assert_eq!(ops(&records[1000..]), vec![("c".to_owned(), 1001)]);
+    worker.terminate();
+
+    // Taken again (`always`): a view of its own, exported to the other
+    // connections.
+    let connector = write_connector(
+        dir.path(),
+        "cdc",
+        &props.set("snapshot.mode", "always").pairs(),
+    );
+    worker.start(std::slice::from_ref(&connector));
+    let records = consume_records(&topic(&a), 2002, WAIT);
+    let again = reads(&records[1001..]);
+    let mut ids: Vec<i64> = again.iter().map(|(_, id)| *id).collect();
+    ids.sort_unstable();
+    assert_eq!(
+        ids,
+        (1..=1001).collect::<Vec<_>>(),
+        "worker log:\n{}",
+        worker.log_text()
+    );
+    worker.terminate();
+    db.drop_cdc(&slot, &publication, &format!("{a}, {b}, {c}, {d}"));
+}

@@ -178,6 +178,8 @@ pub const COLUMN_EXCLUDE_LIST: Key<Option<Vec<String>>> = Key::new("column.exclu
 pub const SNAPSHOT_MODE: Key<String> = Key::new("snapshot.mode");
 pub const SNAPSHOT_FETCH_SIZE: Key<Option<i32>> = Key::new("snapshot.fetch.size");
 pub const SNAPSHOT_MAX_THREADS: Key<i32> = Key::new("snapshot.max.threads");
+pub const SNAPSHOT_MAX_THREADS_MULTIPLIER: Key<i32> = Key::new("snapshot.max.threads.multiplier");
+pub const LEGACY_SNAPSHOT_MAX_THREADS: Key<bool> = Key::new("legacy.snapshot.max.threads");
 pub const SNAPSHOT_SELECT_STATEMENT_OVERRIDES: Key<Option<Vec<String>>> =
     Key::new("snapshot.select.statement.overrides");
 pub const MAX_BATCH_SIZE: Key<i32> = Key::new("max.batch.size");
@@ -513,7 +515,18 @@ pub fn config_def() -> ConfigDef {
         .validator(Validator::Custom(check_positive))
         .importance(Importance::Medium)
         .group("Snapshot")
-        .doc("Tables snapshotted at once.");
+        .doc("Connections reading the snapshot at once, each a chunk of a table (a range of its primary key) at a time.");
+    d.define_key(SNAPSHOT_MAX_THREADS_MULTIPLIER)
+        .default(1)
+        .validator(Validator::Custom(check_positive))
+        .importance(Importance::Medium)
+        .group("Snapshot")
+        .doc("Chunks per table: snapshot.max.threads times this.");
+    d.define_key(LEGACY_SNAPSHOT_MAX_THREADS)
+        .default(false)
+        .importance(Importance::Low)
+        .group("Snapshot")
+        .doc("Whole tables, not chunks, per snapshot connection.");
     d.define_key(INCREMENTAL_SNAPSHOT_CHUNK_SIZE)
         .default(1024)
         .validator(Validator::Custom(check_non_negative))
@@ -1012,6 +1025,9 @@ pub struct CdcConfig {
     pub snapshot_mode: SnapshotMode,
     pub snapshot_fetch_size: usize,
     pub snapshot_max_threads: usize,
+    /// Chunks of a table per thread (`snapshot.max.threads.multiplier`);
+    /// `None` with `legacy.snapshot.max.threads`: whole tables.
+    pub snapshot_chunks_per_thread: Option<usize>,
     pub max_batch_size: usize,
     pub max_queue_size: usize,
     pub poll_interval: Duration,
@@ -1207,6 +1223,8 @@ impl CdcConfig {
                     .unwrap_or(DEFAULT_SNAPSHOT_FETCH_SIZE),
             ),
             snapshot_max_threads: count(p.get(SNAPSHOT_MAX_THREADS)),
+            snapshot_chunks_per_thread: (!p.get(LEGACY_SNAPSHOT_MAX_THREADS))
+                .then(|| count(p.get(SNAPSHOT_MAX_THREADS_MULTIPLIER))),
             max_batch_size: count(p.get(MAX_BATCH_SIZE)),
             max_queue_size: count(p.get(MAX_QUEUE_SIZE)),
             poll_interval: millis(p.get(POLL_INTERVAL_MS)),

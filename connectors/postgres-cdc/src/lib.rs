@@ -19,6 +19,7 @@
 //! - [`offsets`]: source offsets in Debezium's format.
 
 pub mod catalog;
+pub mod chunks;
 pub mod config;
 pub mod connector;
 pub mod events;

@@ -22,6 +22,7 @@ use sqlx::{Executor, PgConnection, Row};
 use tracing::info;
 
 use crate::catalog;
+use crate::chunks::{ChunkReaders, TablePlan};
 use crate::config::{CdcConfig, TableFilter};
 use crate::events::{ColumnMeta, EventError, Operation, SnapshotRecord, SourceInfo, TableSchema};
 use crate::lsn::Lsn;
@@ -85,6 +86,8 @@ pub enum SnapshotError {
     },
     #[error(transparent)]
     Event(#[from] EventError),
+    #[error("a snapshot connection stopped before its chunk was read")]
+    ReaderLost,
 }
 
 fn failed(what: impl Into<String>) -> impl FnOnce(sqlx::Error) -> SnapshotError {
@@ -165,7 +168,10 @@ pub struct Snapshot {
     /// The table being read (its cursor open), or the next to open.
     current: usize,
     cursor_open: bool,
-    /// Rows fetched from the cursor and not yet turned into events.
+    /// The connections reading chunks, when `snapshot.max.threads` is
+    /// above 1 (otherwise `db` reads each table through a cursor).
+    readers: Option<ChunkReaders>,
+    /// Rows fetched and not yet turned into events.
     fetched: std::collections::VecDeque<sqlx::postgres::PgRow>,
     /// The cursor returned its last rows.
     cursor_exhausted: bool,
@@ -189,14 +195,18 @@ pub struct Snapshot {
 impl Snapshot {
     /// Opens the snapshot's transaction on `db` (a connection of its own)
     /// and reads the structure of the tables `config` captures.
+    /// With `snapshot.max.threads` above 1, that many more connections
+    /// (`options`) read the tables' chunks in the same view.
     pub async fn begin(
         mut db: PgConnection,
         view: View,
         config: &CdcConfig,
+        options: &sqlx::postgres::PgConnectOptions,
         settings: StreamSettings,
         now_us: i64,
     ) -> Result<Self, SnapshotError> {
         let mut on_demand = None;
+        let mut exported = None;
         let lsn = match view {
             View::OnDemand(request) => {
                 // Debezium's isolation for a snapshot without an exported
@@ -217,6 +227,7 @@ impl Snapshot {
                 db.execute(format!("SET TRANSACTION SNAPSHOT '{name}'").as_str())
                     .await
                     .map_err(failed("cannot use the slot's exported snapshot"))?;
+                exported = Some(snapshot_name);
                 Some(lsn)
             }
             View::Own => {
@@ -310,8 +321,56 @@ impl Snapshot {
                 &columns,
                 settings.modes,
             );
-            tables.push((t, schema));
+            // A key a chunk's range can be taken on: no column of it null.
+            let mut key: Vec<&ColumnMeta> = columns.iter().filter(|c| c.key.is_some()).collect();
+            key.sort_by_key(|c| c.key);
+            let key = if key.iter().all(|c| c.not_null) {
+                key.iter().map(|c| quote_ident(&c.name)).collect()
+            } else {
+                Vec::new()
+            };
+            tables.push((t, schema, key));
         }
+        let readers = if config.snapshot_max_threads > 1 && !tables.is_empty() {
+            let name = match exported {
+                Some(name) => name,
+                None => sqlx::query("SELECT pg_export_snapshot()")
+                    .fetch_one(&mut db)
+                    .await
+                    .and_then(|r| r.try_get::<String, _>(0))
+                    .map_err(failed(
+                        "cannot export the snapshot to its other connections",
+                    ))?,
+            };
+            let mut plans = Vec::with_capacity(tables.len());
+            for (t, schema, key) in &tables {
+                let (select, own) = table_select(&mut db, t, schema, &selects).await?;
+                plans.push(TablePlan {
+                    select,
+                    from: own
+                        .then(|| format!("{}.{}", quote_ident(&t.schema), quote_ident(&t.table))),
+                    key: key.clone(),
+                });
+            }
+            Some(
+                ChunkReaders::start(
+                    &mut db,
+                    options,
+                    &name,
+                    plans,
+                    config.snapshot_max_threads,
+                    config.snapshot_chunks_per_thread,
+                    config.snapshot_fetch_size.max(1),
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
+        let tables = tables
+            .into_iter()
+            .map(|(t, schema, _)| (t, schema))
+            .collect::<Vec<_>>();
         let blocking = only.is_some();
         info!(
             tables = tables.len(),
@@ -331,6 +390,7 @@ impl Snapshot {
             fetch_size: config.snapshot_fetch_size.max(1),
             current: 0,
             cursor_open: false,
+            readers,
             fetched: std::collections::VecDeque::new(),
             cursor_exhausted: false,
             rows_in_table: 0,
@@ -382,19 +442,26 @@ impl Snapshot {
                 self.open_cursor(now_us()).await?;
             }
             if self.fetched.is_empty() && !self.cursor_exhausted {
-                // Not a prepared statement kept for the next table: a
-                // FETCH's row description is its cursor's at preparation.
-                let rows = sqlx::query(&format!(
-                    "FETCH FORWARD {} FROM {}",
-                    self.fetch_size,
-                    self.cursor()
-                ))
-                .persistent(false)
-                .fetch_all(&mut self.db)
-                .await
-                .map_err(failed(format!("cannot read {}", self.qualified())))?;
-                self.cursor_exhausted = rows.len() < self.fetch_size;
-                self.fetched = rows.into();
+                if let Some(readers) = &mut self.readers {
+                    match readers.next_rows(self.current).await? {
+                        Some(rows) => self.fetched = rows.into(),
+                        None => self.cursor_exhausted = true,
+                    }
+                } else {
+                    // Not a prepared statement kept for the next table: a
+                    // FETCH's row description is its cursor's at preparation.
+                    let rows = sqlx::query(&format!(
+                        "FETCH FORWARD {} FROM {}",
+                        self.fetch_size,
+                        self.cursor()
+                    ))
+                    .persistent(false)
+                    .fetch_all(&mut self.db)
+                    .await
+                    .map_err(failed(format!("cannot read {}", self.qualified())))?;
+                    self.cursor_exhausted = rows.len() < self.fetch_size;
+                    self.fetched = rows.into();
+                }
             }
             // Rows become events only as the poll takes them: a fetch
             // holds `snapshot.fetch.size` rows, a poll `max.batch.size`
@@ -432,10 +499,12 @@ impl Snapshot {
                 if let Some(last) = self.held_row.take() {
                     self.release_row(last, true, &now_us, &mut out)?;
                 }
-                self.db
-                    .execute(format!("CLOSE {}", self.cursor()).as_str())
-                    .await
-                    .map_err(failed("cannot close the snapshot cursor"))?;
+                if self.readers.is_none() {
+                    self.db
+                        .execute(format!("CLOSE {}", self.cursor()).as_str())
+                        .await
+                        .map_err(failed("cannot close the snapshot cursor"))?;
+                }
                 info!(
                     table = %self.qualified(),
                     rows = self.rows_in_table,
@@ -469,49 +538,11 @@ impl Snapshot {
             .unwrap_or_default()
     }
 
+    /// Starts reading the current table: its cursor on `db`, or (chunks
+    /// read by other connections) only the notice.
     async fn open_cursor(&mut self, now_us: i64) -> Result<(), SnapshotError> {
-        let (t, schema) = &self.tables[self.current];
+        let (t, _) = &self.tables[self.current];
         let qualified = format!("{}.{}", t.schema, t.table);
-        // Every column the catalog lists, in order, in the stream's text
-        // format, parsed by the same code.
-        let columns = schema.relation_columns();
-        let sql = match self.selects.iter().find(|(table, _)| *table == qualified) {
-            None => format!(
-                "DECLARE {} NO SCROLL CURSOR FOR SELECT {} FROM {}.{}",
-                self.cursor(),
-                text_projection(columns),
-                quote_ident(&t.schema),
-                quote_ident(&t.table)
-            ),
-            // A SELECT given for the table: its result's columns are the
-            // table's by name, one it leaves out is null, as Debezium
-            // reads the result set.
-            Some((_, select)) => {
-                let select = select.trim().trim_end_matches(';');
-                let from = format!("({select}) AS ferry_snapshot_select");
-                let described = (&mut self.db)
-                    .describe(&format!("SELECT * FROM {from}"))
-                    .await
-                    .map_err(failed(format!("cannot read {qualified} with {select:?}")))?;
-                let returned: std::collections::HashSet<&str> =
-                    described.columns().iter().map(sqlx::Column::name).collect();
-                let list = columns
-                    .iter()
-                    .map(|c| {
-                        if returned.contains(c.as_str()) {
-                            text_projection(std::slice::from_ref(c))
-                        } else {
-                            "NULL::text".to_owned()
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                format!(
-                    "DECLARE {} NO SCROLL CURSOR FOR SELECT {list} FROM {from}",
-                    self.cursor()
-                )
-            }
-        };
         info!(table = %format!("{}.{}", t.schema, t.table), "snapshotting ({} of {})", self.current + 1, self.tables.len());
         if self.notices.enabled() {
             // Debezium lists the tables read from a HashSet of them.
@@ -525,10 +556,15 @@ impl Snapshot {
                 .with("data_collections", java_hash_set_order(read).join(","));
             self.notices.push(|| notice);
         }
-        self.db
-            .execute(sql.as_str())
-            .await
-            .map_err(failed(format!("cannot read {}.{}", t.schema, t.table)))?;
+        if self.readers.is_none() {
+            let (t, schema) = &self.tables[self.current];
+            let (select, _) = table_select(&mut self.db, t, schema, &self.selects).await?;
+            let sql = format!("DECLARE {} NO SCROLL CURSOR FOR {select}", self.cursor());
+            self.db
+                .execute(sql.as_str())
+                .await
+                .map_err(failed(format!("cannot read {}.{}", t.schema, t.table)))?;
+        }
         self.cursor_open = true;
         self.cursor_exhausted = false;
         self.rows_in_table = 0;
@@ -583,6 +619,9 @@ impl Snapshot {
             last.marker = SnapshotRecord::Last;
             out.push(self.event(last, true, now_us())?);
         }
+        if let Some(readers) = self.readers.take() {
+            readers.finish().await?;
+        }
         self.db
             .execute("COMMIT")
             .await
@@ -612,6 +651,52 @@ impl Snapshot {
             now_us,
         )?)
     }
+}
+
+/// The SELECT of every row of `t` in the stream's text format (every
+/// column the catalog lists, in order), and whether it is the table's own
+/// (`SELECT … FROM schema.table`, no override).
+async fn table_select(
+    db: &mut PgConnection,
+    t: &SnapshotTable,
+    schema: &TableSchema,
+    selects: &[(String, String)],
+) -> Result<(String, bool), SnapshotError> {
+    let qualified = format!("{}.{}", t.schema, t.table);
+    let columns = schema.relation_columns();
+    let Some((_, select)) = selects.iter().find(|(table, _)| *table == qualified) else {
+        return Ok((
+            format!(
+                "SELECT {} FROM {}.{}",
+                text_projection(columns),
+                quote_ident(&t.schema),
+                quote_ident(&t.table)
+            ),
+            true,
+        ));
+    };
+    // A SELECT given for the table: its result's columns are the table's
+    // by name, one it leaves out is null, as Debezium reads the result set.
+    let select = select.trim().trim_end_matches(';');
+    let from = format!("({select}) AS ferry_snapshot_select");
+    let described = db
+        .describe(&format!("SELECT * FROM {from}"))
+        .await
+        .map_err(failed(format!("cannot read {qualified} with {select:?}")))?;
+    let returned: std::collections::HashSet<&str> =
+        described.columns().iter().map(sqlx::Column::name).collect();
+    let list = columns
+        .iter()
+        .map(|c| {
+            if returned.contains(c.as_str()) {
+                text_projection(std::slice::from_ref(c))
+            } else {
+                "NULL::text".to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok((format!("SELECT {list} FROM {from}"), false))
 }
 
 /// A read (`op: r`) event of `after`, its `source` at `offset`'s

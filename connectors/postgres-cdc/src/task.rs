@@ -1264,11 +1264,16 @@ impl PostgresCdcTask {
             selects: request.additional_conditions,
         };
         let settings = self.stream_settings(&config);
-        let begun = match Self::connect(&config).await {
-            Ok(db) => Snapshot::begin(
+        let connected = match Self::connect_options(&config) {
+            Ok(options) => Self::connect(&config).await.map(|db| (db, options)),
+            Err(e) => Err(e),
+        };
+        let begun = match connected {
+            Ok((db, options)) => Snapshot::begin(
                 db,
                 View::OnDemand(on_demand),
                 &config,
+                &options,
                 settings,
                 now_micros(),
             )
@@ -1478,6 +1483,7 @@ impl SourceTask for PostgresCdcTask {
                 snapshot_db,
                 view,
                 &config,
+                &Self::connect_options(&config)?,
                 self.stream_settings(&config),
                 now_micros(),
             )
