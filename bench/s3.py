@@ -6,7 +6,9 @@ file, 100 files open at once. For each: records/s and MB/s (the bytes that
 land in S3), CPU seconds and peak RSS of the worker, process start -> every
 complete file in S3. The limit beside it: the same objects (same sizes,
 same bytes) uploaded again by boto3 with as many uploads at once as the
-sink runs, on the same server.
+sink runs, on the same server; for JSON with gzip also the rate at which
+one thread of zlib compresses the same JSON lines. Each run's buckets are
+removed once measured.
 
     bench/s3.sh [--records N] [--runs R] [--flush-size F] [--smoke]
 
@@ -14,13 +16,16 @@ Writes bench/results/s3.json; details in bench/README.md ("S3 sink").
 """
 
 import argparse
+import gzip
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -154,7 +159,26 @@ def run_plain_client(env: dict, data: Path, bucket: str, tag: str) -> dict:
     with ThreadPoolExecutor(max_workers=UPLOADS) as ex:
         list(ex.map(lambda kb: s3.put_object(Bucket=target, Key=kb[0], Body=kb[1]), bodies))
     elapsed = time.monotonic() - t0
-    return {"mb_per_s": size / elapsed / 1e6, "seconds": elapsed, "objects": len(bodies)}
+    return {"bucket": target, "mb_per_s": size / elapsed / 1e6, "seconds": elapsed, "objects": len(bodies)}
+
+
+def gzip_rate(data: Path, bucket: str, records: int) -> float:
+    """Records/s at which one thread of zlib (level 6, Confluent's default)
+    compresses the JSON lines the sink wrote: JSON with gzip cannot go
+    faster on one core."""
+    raw = [gzip.decompress(f.read_bytes()) for f in objects(data, bucket)]
+    t0 = time.process_time()
+    for body in raw:
+        c = zlib.compressobj(6, zlib.DEFLATED, 31)
+        c.compress(body)
+        c.flush()
+    return records / (time.process_time() - t0)
+
+
+def drop_bucket(data: Path, bucket: str) -> None:
+    """Removes a measured bucket (s3s-fs keeps a bucket as a directory):
+    a run leaves about a gigabyte otherwise."""
+    shutil.rmtree(data / bucket, ignore_errors=True)
 
 
 def main() -> int:
@@ -208,9 +232,16 @@ def main() -> int:
                 plain = run_plain_client(env, Path(env["FERRY_S3_DATA"]), f["bucket"], tag)
                 f["plain_client_mb_per_s"] = plain["mb_per_s"]
                 f["share_of_plain_client"] = f["mb_per_s"] / plain["mb_per_s"]
+                data = Path(env["FERRY_S3_DATA"])
+                gz = ""
+                if FORMATS[fmt].get("s3.compression.type") == "gzip":
+                    f["gzip_one_core_records_per_s"] = gzip_rate(data, f["bucket"], f["records"])
+                    gz = f", zlib on one core {f['gzip_one_core_records_per_s']:,.0f} records/s"
+                drop_bucket(data, f["bucket"])
+                drop_bucket(data, plain["bucket"])
                 run[fmt] = f
                 log(f"run {r + 1}: {fmt}: {f['records_per_s']:,.0f} records/s, {f['mb_per_s']:.1f} MB/s to S3 "
-                    f"({f['share_of_plain_client']:.0%} of boto3's {plain['mb_per_s']:.1f} MB/s), "
+                    f"({f['share_of_plain_client']:.0%} of boto3's {plain['mb_per_s']:.1f} MB/s{gz}), "
                     f"{f['cpu_s']:.1f} CPU s, {f['peak_rss_mib']:.0f} MiB")
             runs.append(run)
         client.delete_topics([topic])
@@ -223,6 +254,8 @@ def main() -> int:
         for k in ("records_per_s", "mb_per_s", "cpu_s", "peak_rss_mib", "plain_client_mb_per_s",
                   "share_of_plain_client"):
             summary[f"{fmt}_{k}"] = med([r[fmt][k] for r in runs])
+    summary["json_gzip_gzip_one_core_records_per_s"] = med([r["json_gzip"]["gzip_one_core_records_per_s"]
+                                                            for r in runs])
     doc = {"records": n, "partitions": PARTITIONS, "flush_size": args.flush_size, "part_size": PART_SIZE,
            "runs": runs, "median": summary,
            "workload": f"{n:,} JSON records with schemas (~1 KB payload) in {PARTITIONS} partitions -> S3 "
@@ -236,6 +269,8 @@ def main() -> int:
         print(f"{fmt:24} {summary[f'{fmt}_records_per_s']:>10,.0f} {summary[f'{fmt}_mb_per_s']:>7.1f} "
               f"{summary[f'{fmt}_plain_client_mb_per_s']:>11.1f} {summary[f'{fmt}_share_of_plain_client']:>6.0%} "
               f"{summary[f'{fmt}_cpu_s']:>7.1f} {summary[f'{fmt}_peak_rss_mib']:>8.0f}")
+    print(f"json_gzip: zlib (level 6) compresses the same JSON lines on one core at "
+          f"{summary['json_gzip_gzip_one_core_records_per_s']:,.0f} records/s")
     return 0
 
 

@@ -8,18 +8,18 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use ferry_api::{Converter, Props, Schema, Value};
 use ferry_convert::{ConverterRole, JsonConverter};
-use flate2::write::GzEncoder;
 
 use crate::buffer::{Budget, PartBuffer};
 use crate::config::{Compression, FormatKind, SinkConfig};
 use crate::error::{Result, S3Error};
+use crate::gzip::GzipSink;
 use crate::parquet::{ParquetFile, SharedBuffer};
 
 /// A [`PartBuffer`], gzip-compressed or not (`s3.compression.type`), or
 /// shared with a Parquet writer, which owns its output.
 enum Sink {
     Plain(PartBuffer),
-    Gzip(Box<GzEncoder<PartBuffer>>),
+    Gzip(Box<GzipSink>),
     Shared(SharedBuffer),
 }
 
@@ -28,10 +28,7 @@ impl Sink {
         let buf = PartBuffer::new(part_size, budget);
         match compression {
             Compression::None => Sink::Plain(buf),
-            Compression::Gzip { level } => Sink::Gzip(Box::new(GzEncoder::new(
-                buf,
-                flate2::Compression::new(level.min(9)),
-            ))),
+            Compression::Gzip { level } => Sink::Gzip(Box::new(GzipSink::new(buf, level))),
         }
     }
     fn write_all(&mut self, data: &[u8]) -> Result<()> {
@@ -42,12 +39,20 @@ impl Sink {
         }
         Ok(())
     }
-    /// Runs `f` on the part buffer.
-    fn with_parts<T>(&mut self, f: impl FnOnce(&mut PartBuffer) -> T) -> T {
+    /// Parts that filled up since the last call.
+    fn take_full_parts(&mut self) -> Vec<Bytes> {
         match self {
-            Sink::Plain(b) => f(b),
-            Sink::Gzip(g) => f(g.get_mut()),
-            Sink::Shared(b) => f(&mut ferry_api::lock(&b.0)),
+            Sink::Plain(b) => std::mem::take(&mut b.full),
+            Sink::Gzip(g) => g.take_full_parts(),
+            Sink::Shared(b) => std::mem::take(&mut ferry_api::lock(&b.0).full),
+        }
+    }
+    /// Bytes held in memory.
+    fn in_memory(&mut self) -> usize {
+        match self {
+            Sink::Plain(b) => b.in_memory(),
+            Sink::Gzip(g) => g.in_memory(),
+            Sink::Shared(b) => ferry_api::lock(&b.0).in_memory(),
         }
     }
     fn finish(self) -> Result<PartBuffer> {
@@ -312,13 +317,13 @@ impl FormatWriter {
 
     /// Parts that filled up since the last call, to upload now.
     pub fn take_full_parts(&mut self) -> Vec<Bytes> {
-        self.sink.with_parts(|p| std::mem::take(&mut p.full))
+        self.sink.take_full_parts()
     }
 
     /// Bytes held in memory for this file (not yet handed out as parts).
     pub fn buffered(&mut self) -> usize {
         let encoding = self.parquet.as_ref().map_or(0, ParquetFile::in_progress);
-        encoding + self.sink.with_parts(|p| p.in_memory())
+        encoding + self.sink.in_memory()
     }
 
     /// Ends the file: the full parts not yet taken, and the last bytes.

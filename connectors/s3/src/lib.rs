@@ -21,6 +21,7 @@ pub mod buffer;
 pub mod config;
 pub mod error;
 pub mod format;
+pub mod gzip;
 pub mod joda;
 pub mod parquet;
 pub mod partitioner;

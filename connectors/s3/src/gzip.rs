@@ -1,0 +1,233 @@
+//! gzip off the task's thread. Compressing is most of the CPU a JSON file
+//! with `s3.compression.type=gzip` costs (about three quarters, measured
+//! with `perf`), and a gzip stream is sequential; but a task writes to many
+//! files at once, so each file's stream is compressed on a small pool of
+//! threads, one chunk of a file at a time, while the task goes on turning
+//! records into bytes. Each file keeps one encoder: its stream is one gzip
+//! member, as when the task compressed it itself.
+
+use std::io::{self, Write};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use bytes::Bytes;
+use flate2::write::GzEncoder;
+
+use crate::buffer::PartBuffer;
+
+/// Raw bytes gathered before they go to the pool.
+const CHUNK: usize = 64 * 1024;
+
+/// Raw bytes a file may hold while its previous chunk is still being
+/// compressed; past this the task waits for it.
+const MAX_RAW: usize = 2 * CHUNK;
+
+type Encoder = Box<GzEncoder<PartBuffer>>;
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The threads that compress, one per core, started at first use.
+fn pool() -> &'static mpsc::Sender<Job> {
+    static POOL: OnceLock<mpsc::Sender<Job>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        for n in 0..threads {
+            let rx = Arc::clone(&rx);
+            let spawned = std::thread::Builder::new()
+                .name(format!("ferry-s3-gzip-{n}"))
+                .spawn(move || loop {
+                    let job = match rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::warn!("cannot start a gzip thread: {e}");
+            }
+        }
+        tx
+    })
+}
+
+/// A chunk being compressed: the encoder (and the emptied chunk buffer,
+/// kept for the next one) come back when it is done.
+type InFlight = mpsc::Receiver<io::Result<(Encoder, Vec<u8>)>>;
+
+enum State {
+    Idle(Encoder),
+    Busy(InFlight),
+    /// A chunk failed (or its thread went away): the file cannot be
+    /// written any more.
+    Failed(io::ErrorKind, String),
+}
+
+/// A gzip stream into a [`PartBuffer`], compressed on the pool.
+pub struct GzipSink {
+    raw: Vec<u8>,
+    spare: Vec<u8>,
+    state: State,
+    /// The part buffer's bytes in memory when last seen.
+    in_memory: usize,
+}
+
+impl GzipSink {
+    pub fn new(out: PartBuffer, level: u32) -> GzipSink {
+        GzipSink {
+            raw: Vec::with_capacity(CHUNK),
+            spare: Vec::new(),
+            state: State::Idle(Box::new(GzEncoder::new(
+                out,
+                flate2::Compression::new(level.min(9)),
+            ))),
+            in_memory: 0,
+        }
+    }
+
+    pub fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        self.raw.extend_from_slice(data);
+        if self.raw.len() >= CHUNK {
+            self.poll();
+            if matches!(self.state, State::Busy(_)) && self.raw.len() < MAX_RAW {
+                return Ok(());
+            }
+            let encoder = self.encoder()?;
+            self.send(encoder);
+        }
+        Ok(())
+    }
+
+    /// Hands the gathered bytes to the pool with `encoder`.
+    fn send(&mut self, mut encoder: Encoder) {
+        let mut chunk = std::mem::replace(&mut self.raw, std::mem::take(&mut self.spare));
+        let (tx, rx) = mpsc::sync_channel(1);
+        let job: Job = Box::new(move || {
+            let result = encoder.write_all(&chunk).map(|()| {
+                chunk.clear();
+                (encoder, chunk)
+            });
+            let _ = tx.send(result);
+        });
+        self.state = State::Busy(rx);
+        if pool().send(job).is_err() {
+            self.state = State::Failed(io::ErrorKind::Other, "the gzip threads are gone".into());
+        }
+    }
+
+    /// Takes in a chunk that is done, without waiting.
+    fn poll(&mut self) {
+        if let State::Busy(rx) = &self.state {
+            match rx.try_recv() {
+                Ok(done) => self.settle(Ok(done)),
+                Err(mpsc::TryRecvError::Empty) => {}
+                Err(mpsc::TryRecvError::Disconnected) => self.settle(Err(())),
+            }
+        }
+    }
+
+    fn settle(&mut self, done: Result<io::Result<(Encoder, Vec<u8>)>, ()>) {
+        self.state = match done {
+            Ok(Ok((encoder, spare))) => {
+                self.spare = spare;
+                self.in_memory = encoder.get_ref().in_memory();
+                State::Idle(encoder)
+            }
+            Ok(Err(e)) => State::Failed(e.kind(), e.to_string()),
+            Err(()) => State::Failed(
+                io::ErrorKind::Other,
+                "a gzip thread stopped while compressing".into(),
+            ),
+        };
+    }
+
+    /// The encoder, once the chunk in flight is done.
+    fn encoder(&mut self) -> io::Result<Encoder> {
+        if let State::Busy(rx) = &self.state {
+            let done = rx.recv().map_err(|_| ());
+            self.settle(done);
+        }
+        match std::mem::replace(
+            &mut self.state,
+            State::Failed(io::ErrorKind::Other, "the encoder is in use".into()),
+        ) {
+            State::Idle(encoder) => Ok(encoder),
+            State::Failed(kind, message) => {
+                self.state = State::Failed(kind, message.clone());
+                Err(io::Error::new(kind, message))
+            }
+            State::Busy(_) => unreachable!("settled above"),
+        }
+    }
+
+    /// Parts that filled up, taken without waiting for a chunk in flight
+    /// (its parts come with a later call).
+    pub fn take_full_parts(&mut self) -> Vec<Bytes> {
+        self.poll();
+        match &mut self.state {
+            State::Idle(encoder) => std::mem::take(&mut encoder.get_mut().full),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Bytes held in memory: the raw bytes gathered, the chunk in flight
+    /// and the part buffer as last seen.
+    pub fn in_memory(&mut self) -> usize {
+        self.poll();
+        let in_flight = match &self.state {
+            State::Busy(_) => CHUNK,
+            _ => 0,
+        };
+        if let State::Idle(encoder) = &self.state {
+            self.in_memory = encoder.get_ref().in_memory();
+        }
+        self.raw.len() + in_flight + self.in_memory
+    }
+
+    /// Compresses what is left (on this thread) and ends the stream.
+    pub fn finish(mut self) -> io::Result<PartBuffer> {
+        let mut encoder = self.encoder()?;
+        encoder.write_all(&self.raw)?;
+        encoder.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::buffer::Budget;
+    use std::io::Read;
+
+    fn gunzip(parts: &[Bytes], last: &[u8]) -> Vec<u8> {
+        let mut all: Vec<u8> = parts.iter().flat_map(|p| p.to_vec()).collect();
+        all.extend_from_slice(last);
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&all[..])
+            .read_to_end(&mut out)
+            .expect("a gzip stream");
+        out
+    }
+
+    #[test]
+    fn chunks_compressed_on_the_pool_make_one_stream() {
+        let data: Vec<u8> = (0..200_000u32)
+            .flat_map(|i| format!("{{\"id\":{i},\"note\":\"order {}\"}}\n", i % 977).into_bytes())
+            .collect();
+        let budget = Budget::with_limit(usize::MAX);
+        let mut sink = GzipSink::new(PartBuffer::new(100_000, budget), 6);
+        let mut parts = Vec::new();
+        for piece in data.chunks(1000) {
+            sink.write_all(piece).expect("written");
+            parts.extend(sink.take_full_parts());
+            assert!(sink.in_memory() > 0);
+        }
+        let mut out = sink.finish().expect("finished");
+        parts.extend(std::mem::take(&mut out.full));
+        let last = out.take_pending().expect("the last part");
+        assert!(parts.len() > 1, "parts were cut while compressing");
+        assert_eq!(gunzip(&parts, &last), data);
+    }
+}
