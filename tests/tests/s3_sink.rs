@@ -1315,3 +1315,186 @@ fn every_format_under_every_partitioner() {
         assert_eq!(got, sent, "{fname} × {pname}");
     }
 }
+
+#[test]
+fn tombstones_backed_up_with_their_keys_are_restored_as_tombstones() {
+    require_kafka();
+    let s3 = S3::start();
+    let bucket = s3.bucket("tombstones");
+    let topic = unique("s3-tombstones");
+    create_topic(&topic, 1);
+    // Every third record a tombstone: each set of five files holds both.
+    let rows: Vec<(String, Option<String>)> = (0..30)
+        .map(|i| {
+            let value = (i % 3 != 2).then(|| json!({"i": i}).to_string());
+            (format!("key-{i}"), value)
+        })
+        .collect();
+    let records: Vec<Outgoing> = rows
+        .iter()
+        .map(|(k, v)| Outgoing {
+            partition: Some(0),
+            key: Some(k.as_bytes()),
+            value: v.as_deref().map(str::as_bytes),
+            ..Outgoing::default()
+        })
+        .collect();
+    produce_records(&topic, &records);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let w = start_worker(dir.path());
+    create_connector(
+        &w,
+        s3.connector(
+            "s3-tombstones",
+            &bucket,
+            &topic,
+            &[
+                ("flush.size", "5"),
+                ("behavior.on.null.values", "write"),
+                ("store.kafka.keys", "true"),
+                (
+                    "keys.format.class",
+                    "io.confluent.connect.s3.format.json.JsonFormat",
+                ),
+            ],
+        ),
+    );
+    // Six sets: a value file, its keys file, and the tombstones' keys file.
+    wait_for("the backup", Duration::from_secs(60), || {
+        (files_in(&s3.data.join(&bucket)) >= 18).then_some(())
+    });
+    let tombstone_keys = s3
+        .objects(&bucket)
+        .into_iter()
+        .filter(|(name, _)| name.contains("/tombstone/") && name.ends_with(".keys.json"))
+        .count();
+    assert_eq!(tombstone_keys, 6, "{:?}", keys_of(&s3.objects(&bucket)));
+    let (code, _) = call("DELETE", &w.url("/connectors/s3-tombstones"), None);
+    assert_eq!(code, 204);
+    recreate_topic(&topic, 1);
+
+    create_connector(
+        &w,
+        source_connector(
+            &s3,
+            "s3-tombstones-restore",
+            &bucket,
+            "io.confluent.connect.s3.format.json.JsonFormat",
+            &[],
+        ),
+    );
+    wait_for("the restore", Duration::from_secs(60), || {
+        (record_count(&topic) >= rows.len() as i64).then_some(())
+    });
+    // Each file set comes back in the order of its files' first offsets
+    // (the tombstones after the values they were cut with), so compared
+    // by key: every record, the tombstones null, none twice.
+    let mut restored: Vec<(String, Option<i64>)> =
+        consume_records(&topic, rows.len(), Duration::from_secs(60))
+            .into_iter()
+            .map(|r| {
+                let key = String::from_utf8(r.key.expect("a key")).expect("UTF-8");
+                let value = r.value.map(|v| {
+                    serde_json::from_slice::<Value>(&v).expect("JSON")["i"]
+                        .as_i64()
+                        .expect("i")
+                });
+                (key, value)
+            })
+            .collect();
+    restored.sort();
+    let mut expected: Vec<(String, Option<i64>)> = (0..30)
+        .map(|i| (format!("key-{i}"), (i % 3 != 2).then_some(i)))
+        .collect();
+    expected.sort();
+    assert_eq!(restored, expected);
+    assert_eq!(record_count(&topic), 30, "no record twice");
+}
+
+#[test]
+fn a_key_its_format_cannot_write_sends_the_record_to_the_dead_letter_queue() {
+    require_kafka();
+    let s3 = S3::start();
+    let bucket = s3.bucket("dlq-key");
+    let topic = unique("s3-dlq-key");
+    let dlq = unique("s3-dlq-key-dead");
+    create_topic(&topic, 1);
+    // Keys with schemas: bytes for even records, a string (which
+    // ByteArrayFormat cannot write) for odd ones.
+    let keys: Vec<String> = (0..5)
+        .map(|i| {
+            if i % 2 == 0 {
+                json!({"schema": {"type": "bytes"}, "payload": "AAE="}).to_string()
+            } else {
+                json!({"schema": {"type": "string"}, "payload": format!("k{i}")}).to_string()
+            }
+        })
+        .collect();
+    let values: Vec<String> = (0..5).map(|i| json!({"i": i}).to_string()).collect();
+    let records: Vec<Outgoing> = keys
+        .iter()
+        .zip(&values)
+        .map(|(k, v)| Outgoing {
+            key: Some(k.as_bytes()),
+            value: Some(v.as_bytes()),
+            ..Outgoing::default()
+        })
+        .collect();
+    produce_records(&topic, &records);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let w = start_worker(dir.path());
+    create_connector(
+        &w,
+        s3.connector(
+            "s3-dlq-key",
+            &bucket,
+            &topic,
+            &[
+                ("flush.size", "3"),
+                (
+                    "key.converter",
+                    "org.apache.kafka.connect.json.JsonConverter",
+                ),
+                ("key.converter.schemas.enable", "true"),
+                ("store.kafka.keys", "true"),
+                (
+                    "keys.format.class",
+                    "io.confluent.connect.s3.format.bytearray.ByteArrayFormat",
+                ),
+                ("errors.tolerance", "all"),
+                ("errors.deadletterqueue.topic.name", &dlq),
+                ("errors.deadletterqueue.topic.replication.factor", "1"),
+                ("errors.deadletterqueue.context.headers.enable", "true"),
+            ],
+        ),
+    );
+    let dead = consume_records(&dlq, 2, Duration::from_secs(60));
+    assert_eq!(dead.len(), 2);
+    for (d, i) in dead.iter().zip([1, 3]) {
+        assert_eq!(d.value.as_deref(), Some(values[i].as_bytes()));
+        let message = d
+            .header("__connect.errors.exception.message")
+            .unwrap_or_default();
+        assert!(message.contains("ByteArrayFormat"), "{message}");
+    }
+    // The value file and the keys file hold the same three records.
+    let objects = wait_for("the good records' files", Duration::from_secs(60), || {
+        let o = s3.objects(&bucket);
+        (o.len() >= 2).then_some(o)
+    });
+    let value = objects
+        .iter()
+        .find(|(name, _)| name.ends_with(".json"))
+        .expect("a value file");
+    assert_eq!(
+        value.1,
+        vec![json!({"i": 0}), json!({"i": 2}), json!({"i": 4})]
+    );
+    let keys = objects
+        .iter()
+        .find(|(name, _)| name.ends_with(".keys.bin"))
+        .expect("a keys file");
+    // Three keys of two bytes, each followed by the separator.
+    assert_eq!(keys.1, vec![json!({"$bytes": "AAEKAAEKAAEK"})]);
+}

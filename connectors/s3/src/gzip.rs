@@ -15,8 +15,10 @@ use flate2::write::GzEncoder;
 
 use crate::buffer::PartBuffer;
 
-/// Raw bytes gathered before they go to the pool.
-const CHUNK: usize = 64 * 1024;
+/// Raw bytes gathered before they go to the pool: small, as every open
+/// file holds up to [`MAX_RAW`] plus a chunk in flight (100 files, 9.6 MB),
+/// yet a millisecond of zlib's work, far above a hand-over's cost.
+const CHUNK: usize = 32 * 1024;
 
 /// Raw bytes a file may hold while its previous chunk is still being
 /// compressed; past this the task waits for it.
@@ -54,9 +56,8 @@ fn pool() -> &'static mpsc::Sender<Job> {
     })
 }
 
-/// A chunk being compressed: the encoder (and the emptied chunk buffer,
-/// kept for the next one) come back when it is done.
-type InFlight = mpsc::Receiver<io::Result<(Encoder, Vec<u8>)>>;
+/// A chunk being compressed: the encoder comes back when it is done.
+type InFlight = mpsc::Receiver<io::Result<Encoder>>;
 
 enum State {
     Idle(Encoder),
@@ -69,7 +70,6 @@ enum State {
 /// A gzip stream into a [`PartBuffer`], compressed on the pool.
 pub struct GzipSink {
     raw: Vec<u8>,
-    spare: Vec<u8>,
     state: State,
     /// The part buffer's bytes in memory when last seen.
     in_memory: usize,
@@ -78,8 +78,7 @@ pub struct GzipSink {
 impl GzipSink {
     pub fn new(out: PartBuffer, level: u32) -> GzipSink {
         GzipSink {
-            raw: Vec::with_capacity(CHUNK),
-            spare: Vec::new(),
+            raw: Vec::new(),
             state: State::Idle(Box::new(GzEncoder::new(
                 out,
                 flate2::Compression::new(level.min(9)),
@@ -103,14 +102,10 @@ impl GzipSink {
 
     /// Hands the gathered bytes to the pool with `encoder`.
     fn send(&mut self, mut encoder: Encoder) {
-        let mut chunk = std::mem::replace(&mut self.raw, std::mem::take(&mut self.spare));
+        let chunk = std::mem::take(&mut self.raw);
         let (tx, rx) = mpsc::sync_channel(1);
         let job: Job = Box::new(move || {
-            let result = encoder.write_all(&chunk).map(|()| {
-                chunk.clear();
-                (encoder, chunk)
-            });
-            let _ = tx.send(result);
+            let _ = tx.send(encoder.write_all(&chunk).map(|()| encoder));
         });
         self.state = State::Busy(rx);
         if pool().send(job).is_err() {
@@ -129,10 +124,9 @@ impl GzipSink {
         }
     }
 
-    fn settle(&mut self, done: Result<io::Result<(Encoder, Vec<u8>)>, ()>) {
+    fn settle(&mut self, done: Result<io::Result<Encoder>, ()>) {
         self.state = match done {
-            Ok(Ok((encoder, spare))) => {
-                self.spare = spare;
+            Ok(Ok(encoder)) => {
                 self.in_memory = encoder.get_ref().in_memory();
                 State::Idle(encoder)
             }

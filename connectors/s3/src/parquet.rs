@@ -638,7 +638,9 @@ fn from_arrow(
     use arrow_array::cast::AsArray;
     use arrow_array::types::{
         Date32Type, Decimal128Type, Decimal256Type, Float32Type, Float64Type, Int32Type, Int64Type,
-        Time32MillisecondType, TimestampMillisecondType,
+        Time32MillisecondType, Time32SecondType, Time64MicrosecondType, Time64NanosecondType,
+        TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+        TimestampSecondType,
     };
     if array.is_null(row) {
         return Ok(Value::Null);
@@ -655,11 +657,44 @@ fn from_arrow(
             (SchemaType::Int32, Some(logical::DATE), DataType::Date32) => {
                 Value::Date(array.as_primitive::<Date32Type>().value(row))
             }
-            (SchemaType::Int32, Some(logical::TIME), DataType::Time32(_)) => {
-                Value::Time(array.as_primitive::<Time32MillisecondType>().value(row))
+            // Connect's times and timestamps are milliseconds: a file
+            // written in another unit is read in it, then converted.
+            (SchemaType::Int32, Some(logical::TIME), DataType::Time32(unit)) => {
+                Value::Time(match unit {
+                    TimeUnit::Second => array
+                        .as_primitive::<Time32SecondType>()
+                        .value(row)
+                        .checked_mul(1000)
+                        .ok_or("a time out of range")?,
+                    _ => array.as_primitive::<Time32MillisecondType>().value(row),
+                })
             }
-            (SchemaType::Int64, Some(logical::TIMESTAMP), DataType::Timestamp(..)) => {
-                Value::Timestamp(array.as_primitive::<TimestampMillisecondType>().value(row))
+            (SchemaType::Int32, Some(logical::TIME), DataType::Time64(unit)) => {
+                let ms = match unit {
+                    TimeUnit::Nanosecond => {
+                        array.as_primitive::<Time64NanosecondType>().value(row) / 1_000_000
+                    }
+                    _ => array.as_primitive::<Time64MicrosecondType>().value(row) / 1000,
+                };
+                Value::Time(i32::try_from(ms).map_err(|_| "a time out of range")?)
+            }
+            (SchemaType::Int64, Some(logical::TIMESTAMP), DataType::Timestamp(unit, _)) => {
+                Value::Timestamp(match unit {
+                    TimeUnit::Second => array
+                        .as_primitive::<TimestampSecondType>()
+                        .value(row)
+                        .checked_mul(1000)
+                        .ok_or("a timestamp out of range")?,
+                    TimeUnit::Millisecond => {
+                        array.as_primitive::<TimestampMillisecondType>().value(row)
+                    }
+                    TimeUnit::Microsecond => {
+                        array.as_primitive::<TimestampMicrosecondType>().value(row) / 1000
+                    }
+                    TimeUnit::Nanosecond => {
+                        array.as_primitive::<TimestampNanosecondType>().value(row) / 1_000_000
+                    }
+                })
             }
             (SchemaType::Bytes, Some(logical::DECIMAL), DataType::Decimal128(_, s)) => {
                 Value::Decimal(ferry_api::Decimal::new(
@@ -672,12 +707,14 @@ fn from_arrow(
                 let unscaled = v.to_i128().ok_or("a decimal wider than 128 bits")?;
                 Value::Decimal(ferry_api::Decimal::new(unscaled, i32::from(*s)))
             }
-            (SchemaType::Int8, _, DataType::Int32) => {
-                Value::Int8(array.as_primitive::<Int32Type>().value(row) as i8)
-            }
-            (SchemaType::Int16, _, DataType::Int32) => {
-                Value::Int16(array.as_primitive::<Int32Type>().value(row) as i16)
-            }
+            (SchemaType::Int8, _, DataType::Int32) => Value::Int8(
+                i8::try_from(array.as_primitive::<Int32Type>().value(row))
+                    .map_err(|_| "an int8 column's value out of range")?,
+            ),
+            (SchemaType::Int16, _, DataType::Int32) => Value::Int16(
+                i16::try_from(array.as_primitive::<Int32Type>().value(row))
+                    .map_err(|_| "an int16 column's value out of range")?,
+            ),
             (SchemaType::Int32, _, DataType::Int32) => {
                 Value::Int32(array.as_primitive::<Int32Type>().value(row))
             }
@@ -739,7 +776,9 @@ fn map_entries(entries: &StructArray, schema: &Schema) -> std::result::Result<Va
         .value_schema()
         .cloned()
         .unwrap_or_else(Schema::string);
-    let (keys, values) = (entries.column(0), entries.column(1));
+    let (Some(keys), Some(values)) = (entries.columns().first(), entries.columns().get(1)) else {
+        return Err("a map column whose entries are not key and value".into());
+    };
     (0..entries.len())
         .map(|i| {
             Ok((
@@ -921,5 +960,65 @@ mod tests {
         );
         file.write(&good).unwrap();
         file.finish().unwrap();
+    }
+
+    /// A Parquet file with the schema the sink writes.
+    fn file_of(columns: Vec<(&str, ArrayRef)>, avro: &str) -> bytes::Bytes {
+        let batch = arrow_array::RecordBatch::try_from_iter(columns).unwrap();
+        let props = WriterProperties::builder()
+            .set_key_value_metadata(Some(vec![KeyValue::new(
+                "parquet.avro.schema".to_owned(),
+                avro.to_owned(),
+            )]))
+            .build();
+        let mut out = Vec::new();
+        let mut w = ArrowWriter::try_new(&mut out, batch.schema(), Some(props)).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        out.into()
+    }
+
+    #[test]
+    fn other_time_units_are_read_as_milliseconds_and_narrow_ints_are_checked() {
+        use arrow_array::{
+            Int32Array, Time32SecondArray, Time64MicrosecondArray, TimestampNanosecondArray,
+        };
+        let avro = r#"{"type":"record","name":"R","fields":[
+            {"name":"t","type":{"type":"int","logicalType":"time-millis"}},
+            {"name":"t64","type":{"type":"int","logicalType":"time-millis"}},
+            {"name":"ts","type":{"type":"long","logicalType":"timestamp-millis"}},
+            {"name":"small","type":{"type":"int","connect.type":"int8"}}]}"#;
+        let file = |small: i32| {
+            file_of(
+                vec![
+                    (
+                        "t",
+                        Arc::new(Time32SecondArray::from(vec![3600])) as ArrayRef,
+                    ),
+                    (
+                        "t64",
+                        Arc::new(Time64MicrosecondArray::from(vec![1_500_000])),
+                    ),
+                    (
+                        "ts",
+                        Arc::new(TimestampNanosecondArray::from(vec![
+                            1_700_000_000_123_456_789,
+                        ])),
+                    ),
+                    ("small", Arc::new(Int32Array::from(vec![small]))),
+                ],
+                avro,
+            )
+        };
+        let (_, values) = read_parquet(file(5), "ok.parquet").unwrap();
+        let Value::Struct(row) = &values[0] else {
+            panic!("a struct: {values:?}")
+        };
+        assert_eq!(row.get("t"), Some(&Value::Time(3_600_000)));
+        assert_eq!(row.get("t64"), Some(&Value::Time(1500)));
+        assert_eq!(row.get("ts"), Some(&Value::Timestamp(1_700_000_000_123)));
+        assert_eq!(row.get("small"), Some(&Value::Int8(5)));
+        let e = read_parquet(file(300), "wide.parquet").unwrap_err();
+        assert!(e.to_string().contains("out of range"), "{e}");
     }
 }

@@ -74,9 +74,10 @@ impl Zone {
     /// that local time (the earlier one when ambiguous, the one after a
     /// gap when skipped).
     fn local_to_utc(&self, local_ms: i64) -> i64 {
-        let guess = local_ms - i64::from(self.offset_at(local_ms).local_minus_utc()) * 1000;
+        let guess =
+            local_ms.saturating_sub(i64::from(self.offset_at(local_ms).local_minus_utc()) * 1000);
         let offset = self.offset_at(guess).local_minus_utc();
-        local_ms - i64::from(offset) * 1000
+        local_ms.saturating_sub(i64::from(offset) * 1000)
     }
 }
 
@@ -387,7 +388,8 @@ impl PartitionerConfig {
 /// Confluent's `getPartition`: the timestamp floored to the duration in
 /// local time (Java's division, truncating toward zero), back in UTC.
 pub fn time_bucket(duration_ms: i64, ts: i64, zone: &Zone) -> i64 {
-    let local = ts + i64::from(zone.offset_at(ts).local_minus_utc()) * 1000;
+    // Saturating: a record's timestamp can be any long.
+    let local = ts.saturating_add(i64::from(zone.offset_at(ts).local_minus_utc()) * 1000);
     let floored = (local / duration_ms) * duration_ms;
     zone.local_to_utc(floored)
 }

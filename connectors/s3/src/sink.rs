@@ -193,6 +193,9 @@ impl SinkTask for S3SinkTask {
         }
         if let Some((tp, e)) = failed {
             self.rewind(&tp).await;
+            // Confluent's `retry.backoff.ms`: the wait before the batch
+            // comes again.
+            ctx.timeout(cfg.retry_backoff);
             // The other partitions of the batch are delivered again too;
             // their writers skip what they already took.
             return Err(e.into());

@@ -366,6 +366,7 @@ pub struct SinkTaskContext {
     to_pause: Mutex<HashSet<TopicPartition>>,
     to_resume: Mutex<HashSet<TopicPartition>>,
     commit_requested: AtomicBool,
+    retry_timeout: Mutex<Option<std::time::Duration>>,
 }
 
 impl SinkTaskContext {
@@ -437,6 +438,15 @@ impl SinkTaskContext {
     pub fn request_commit(&self) {
         self.commit_requested.store(true, Ordering::Release);
     }
+    /// `timeout(ms)`: how long to wait before the batch a `put` failed with
+    /// a retriable error is delivered again, instead of the runtime's
+    /// default; for the next failure only. Typically set just before
+    /// returning the error (a sink's `retry.backoff.ms`). Not carried
+    /// across the native plugin boundary (ABI 3): a plugin's failed batch
+    /// waits the default.
+    pub fn timeout(&self, wait: std::time::Duration) {
+        *lock(&self.retry_timeout) = Some(wait);
+    }
     /// `assignment()`: the partitions assigned to the task now; it already
     /// holds those passed to [`SinkTask::open`] and no longer those passed
     /// to [`SinkTask::close`].
@@ -475,6 +485,10 @@ impl SinkTaskContext {
     /// Runtime side: whether a commit was requested since the last call.
     pub fn take_commit_request(&self) -> bool {
         self.commit_requested.swap(false, Ordering::AcqRel)
+    }
+    /// Runtime side: the wait [`timeout`](Self::timeout) asked for, once.
+    pub fn take_timeout(&self) -> Option<std::time::Duration> {
+        lock(&self.retry_timeout).take()
     }
 }
 

@@ -506,7 +506,9 @@ impl<'a> Decoder<'a> {
             }
             if n < 0 {
                 // A block with its size in bytes after the count.
-                n = -n;
+                n = n
+                    .checked_neg()
+                    .ok_or_else(|| bad("a block count out of range"))?;
                 self.long()?;
             }
             for _ in 0..n {

@@ -536,9 +536,10 @@ impl SinkTaskRunner {
                         warn!(connector = %self.core.connector, task = self.core.task_id, error = %e, "retriable put failure; redelivering");
                         self.rewind(&ranges)?;
                         // A stop (perhaps what made `put` give up) ends the wait.
+                        let wait = self.context.take_timeout().unwrap_or(RETRY_BACKOFF);
                         self.context
                             .stop_signal()
-                            .unless_stopped(tokio::time::sleep(RETRY_BACKOFF))
+                            .unless_stopped(tokio::time::sleep(wait))
                             .await;
                     }
                     Err(e) => return Err(TaskError::Task(e)),
