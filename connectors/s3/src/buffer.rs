@@ -56,6 +56,11 @@ impl Budget {
             .is_ok()
     }
 
+    /// Whether `n` more bytes would fit, without charging them.
+    pub(crate) fn has_room(&self, n: usize) -> bool {
+        self.used().saturating_add(n) <= self.limit.load(Ordering::Relaxed)
+    }
+
     pub(crate) fn release(&self, n: usize) {
         self.used.fetch_sub(n, Ordering::AcqRel);
     }

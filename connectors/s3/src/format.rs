@@ -25,10 +25,10 @@ enum Sink {
 
 impl Sink {
     fn new(compression: Compression, part_size: usize, budget: Arc<Budget>) -> Sink {
-        let buf = PartBuffer::new(part_size, budget);
+        let buf = PartBuffer::new(part_size, budget.clone());
         match compression {
             Compression::None => Sink::Plain(buf),
-            Compression::Gzip { level } => Sink::Gzip(Box::new(GzipSink::new(buf, level))),
+            Compression::Gzip { level } => Sink::Gzip(Box::new(GzipSink::new(buf, level, budget))),
         }
     }
     fn write_all(&mut self, data: &[u8]) -> Result<()> {

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use bytes::Bytes;
 use flate2::write::GzEncoder;
 
-use crate::buffer::PartBuffer;
+use crate::buffer::{Budget, PartBuffer};
 
 /// Raw bytes gathered before they go to the pool: small, as every open
 /// file holds up to [`MAX_RAW`] plus a chunk in flight (100 files, 16 MB),
@@ -21,21 +21,24 @@ use crate::buffer::PartBuffer;
 const CHUNK: usize = 32 * 1024;
 
 /// Raw bytes a file may hold while its previous chunk is still being
-/// compressed; past this the task waits for it. Room for a few chunks:
-/// the chunk waited for can be behind every other file's in the pool's
-/// queue (twice a chunk measured 38,500 records/s, four times 48,500).
+/// compressed, while the worker's buffer budget has room for them; past
+/// this the task waits for it. Room for a few chunks: the chunk waited for
+/// can be behind every other file's in the pool's queue (twice a chunk
+/// measured 38,500 records/s, four times 48,500).
 const MAX_RAW: usize = 4 * CHUNK;
 
 type Encoder = Box<GzEncoder<PartBuffer>>;
 type Job = Box<dyn FnOnce() + Send>;
 
-/// The threads that compress, one per core, started at first use.
-fn pool() -> &'static mpsc::Sender<Job> {
-    static POOL: OnceLock<mpsc::Sender<Job>> = OnceLock::new();
+/// The threads that compress, one per core, started at first use; `None`
+/// when none could start (files are then compressed on the task's thread).
+fn pool() -> Option<&'static mpsc::Sender<Job>> {
+    static POOL: OnceLock<Option<mpsc::Sender<Job>>> = OnceLock::new();
     POOL.get_or_init(|| {
         let (tx, rx) = mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let mut started = 0;
         for n in 0..threads {
             let rx = Arc::clone(&rx);
             let spawned = std::thread::Builder::new()
@@ -50,12 +53,14 @@ fn pool() -> &'static mpsc::Sender<Job> {
                         Err(_) => return,
                     }
                 });
-            if let Err(e) = spawned {
-                tracing::warn!("cannot start a gzip thread: {e}");
+            match spawned {
+                Ok(_) => started += 1,
+                Err(e) => tracing::warn!("cannot start a gzip thread: {e}"),
             }
         }
-        tx
+        (started > 0).then_some(tx)
     })
+    .as_ref()
 }
 
 /// A chunk being compressed: the encoder comes back when it is done.
@@ -73,14 +78,16 @@ enum State {
 pub struct GzipSink {
     raw: Vec<u8>,
     state: State,
+    budget: Arc<Budget>,
     /// The part buffer's bytes in memory when last seen.
     in_memory: usize,
 }
 
 impl GzipSink {
-    pub fn new(out: PartBuffer, level: u32) -> GzipSink {
+    pub fn new(out: PartBuffer, level: u32, budget: Arc<Budget>) -> GzipSink {
         GzipSink {
             raw: Vec::new(),
+            budget,
             state: State::Idle(Box::new(GzEncoder::new(
                 out,
                 flate2::Compression::new(level.min(9)),
@@ -93,26 +100,35 @@ impl GzipSink {
         self.raw.extend_from_slice(data);
         if self.raw.len() >= CHUNK {
             self.poll();
-            if matches!(self.state, State::Busy(_)) && self.raw.len() < MAX_RAW {
+            if matches!(self.state, State::Busy(_))
+                && self.raw.len() < MAX_RAW
+                && self.budget.has_room(self.raw.len())
+            {
                 return Ok(());
             }
             let encoder = self.encoder()?;
-            self.send(encoder);
+            self.send(encoder)?;
         }
         Ok(())
     }
 
     /// Hands the gathered bytes to the pool with `encoder`.
-    fn send(&mut self, mut encoder: Encoder) {
+    fn send(&mut self, mut encoder: Encoder) -> io::Result<()> {
         let chunk = std::mem::take(&mut self.raw);
+        let Some(pool) = pool() else {
+            encoder.write_all(&chunk)?;
+            self.state = State::Idle(encoder);
+            return Ok(());
+        };
         let (tx, rx) = mpsc::sync_channel(1);
         let job: Job = Box::new(move || {
             let _ = tx.send(encoder.write_all(&chunk).map(|()| encoder));
         });
         self.state = State::Busy(rx);
-        if pool().send(job).is_err() {
+        if pool.send(job).is_err() {
             self.state = State::Failed(io::ErrorKind::Other, "the gzip threads are gone".into());
         }
+        Ok(())
     }
 
     /// Takes in a chunk that is done, without waiting.
@@ -140,7 +156,9 @@ impl GzipSink {
         };
     }
 
-    /// The encoder, once the chunk in flight is done.
+    /// The encoder, once the chunk in flight is done: waits on this
+    /// thread, as long as the chunks queued before it take (milliseconds;
+    /// the task has nothing else to do meanwhile).
     fn encoder(&mut self) -> io::Result<Encoder> {
         if let State::Busy(rx) = &self.state {
             let done = rx.recv().map_err(|_| ());
@@ -213,7 +231,7 @@ mod tests {
             .flat_map(|i| format!("{{\"id\":{i},\"note\":\"order {}\"}}\n", i % 977).into_bytes())
             .collect();
         let budget = Budget::with_limit(usize::MAX);
-        let mut sink = GzipSink::new(PartBuffer::new(100_000, budget), 6);
+        let mut sink = GzipSink::new(PartBuffer::new(100_000, budget.clone()), 6, budget);
         let mut parts = Vec::new();
         for piece in data.chunks(1000) {
             sink.write_all(piece).expect("written");
