@@ -195,6 +195,11 @@ class Worker:
                     pass
 
     def usage(self) -> tuple[float, float]:
+        """CPU seconds and peak RSS, once the process is known (Kafka
+        Connect's pid file is written after its start)."""
+        while self.pid is None:
+            self.check()
+            time.sleep(0.05)
         return proc_cpu(self.pid), proc_hwm_mib(self.pid)
 
     def stop(self) -> None:
@@ -220,9 +225,6 @@ def measure(worker: Worker, connector: Path, client, topic: str, n: int) -> dict
             err, end = client.end_offset(topic)
             done = end if not err else 0
         elapsed = time.monotonic() - t0
-        while worker.pid is None:
-            worker.check()
-            time.sleep(0.05)
         cpu, rss = worker.usage()
     finally:
         worker.stop()
@@ -251,9 +253,6 @@ def streaming(worker: Worker, connector: Path, client, table: str, topic: str, s
     worker.start(connector)
     try:
         streaming_started(worker, client, table, topic, slot)
-        while worker.pid is None:
-            worker.check()
-            time.sleep(0.05)
         cpu0, _ = worker.usage()
         t0 = time.monotonic()
         load = subprocess.Popen([str(DEPLOY / "postgres.sh"), "psql", "-XAtq",

@@ -885,6 +885,17 @@ fn parquet_files_read_the_same_in_pyarrow_and_duckdb() {
     assert_eq!(avro["namespace"], "com.acme");
 }
 
+/// Settings that send the records a sink refuses to `dlq`, with the
+/// error's context in headers.
+fn dead_letter_queue(dlq: &str) -> [(&'static str, &str); 4] {
+    [
+        ("errors.tolerance", "all"),
+        ("errors.deadletterqueue.topic.name", dlq),
+        ("errors.deadletterqueue.topic.replication.factor", "1"),
+        ("errors.deadletterqueue.context.headers.enable", "true"),
+    ]
+}
+
 /// A source connector reading `bucket` back.
 fn source_connector(
     s3: &S3,
@@ -1162,11 +1173,11 @@ fn records_the_format_cannot_write_go_to_the_dead_letter_queue() {
                     "io.confluent.connect.s3.format.parquet.ParquetFormat",
                 ),
                 ("value.converter.schemas.enable", "true"),
-                ("errors.tolerance", "all"),
-                ("errors.deadletterqueue.topic.name", &dlq),
-                ("errors.deadletterqueue.topic.replication.factor", "1"),
-                ("errors.deadletterqueue.context.headers.enable", "true"),
-            ],
+            ]
+            .iter()
+            .chain(&dead_letter_queue(&dlq))
+            .copied()
+            .collect::<Vec<_>>(),
         ),
     );
     let dead = consume_records(&dlq, 2, Duration::from_secs(60));
@@ -1462,11 +1473,11 @@ fn a_key_its_format_cannot_write_sends_the_record_to_the_dead_letter_queue() {
                     "keys.format.class",
                     "io.confluent.connect.s3.format.bytearray.ByteArrayFormat",
                 ),
-                ("errors.tolerance", "all"),
-                ("errors.deadletterqueue.topic.name", &dlq),
-                ("errors.deadletterqueue.topic.replication.factor", "1"),
-                ("errors.deadletterqueue.context.headers.enable", "true"),
-            ],
+            ]
+            .iter()
+            .chain(&dead_letter_queue(&dlq))
+            .copied()
+            .collect::<Vec<_>>(),
         ),
     );
     let dead = consume_records(&dlq, 2, Duration::from_secs(60));
