@@ -16,13 +16,18 @@
 #
 # Listeners, all on 127.0.0.1: PLAINTEXT 9092, CONTROLLER 9093, and for
 # testing clients' security SASL_PLAINTEXT 9094, SSL 9095, SASL_SSL 9096
-# (SASL mechanisms PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512; user "ferry",
-# password "ferry-secret", the SCRAM credentials created with ConfigCommand
-# once the broker is up). The TLS listeners use a test CA and a broker
-# certificate for localhost / 127.0.0.1 made with openssl on first start, in
-# FERRY_CACHE/tls (ca.pem; client-keystore.pem is a client key and
-# certificate the broker accepts; ssl.client.auth=requested). A running
-# broker started before these listeners existed is restarted with them.
+# and MTLS 9097 (SSL that requires a client certificate) (SASL mechanisms
+# PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512; user "ferry", password
+# "ferry-secret", the SCRAM credentials created with ConfigCommand once the
+# broker is up). The TLS listeners use a test CA and a broker certificate
+# for localhost / 127.0.0.1 made with openssl on first start, in
+# FERRY_CACHE/tls: ca.pem; client-keystore.pem is a client key and
+# certificate the broker accepts (ssl.client.auth=requested, required on
+# MTLS); the same as Java stores made with keytool: truststore.jks and
+# truststore.p12 (the CA), client.p12 and client.jks (the client's key and
+# chain), store password "ferry-store", client.jks's key password
+# "ferry-key". A running broker started before these listeners existed is
+# restarted with them.
 #
 # Environment: FERRY_CACHE (jars, default ~/.cache/ferry), FERRY_STATE (data,
 # pid and log, default ~/.cache/ferry/state), FERRY_MAVEN_REPO (Maven local
@@ -56,6 +61,9 @@ BOOTSTRAP="$HOST:$PORT"
 SASL_PORT=9094
 SSL_PORT=9095
 SASL_SSL_PORT=9096
+MTLS_PORT=9097
+STORE_PASSWORD=ferry-store
+KEY_PASSWORD=ferry-key
 SASL_USER=ferry
 SASL_PASSWORD=ferry-secret
 TLS_DIR="$CACHE/tls"
@@ -288,9 +296,40 @@ extendedKeyUsage=serverAuth"
   mv "$tmp" "$TLS_DIR"
 }
 
+# The CA and the client's key as Java key stores, as users' worker
+# properties name them: JKS and PKCS12 trust stores, a PKCS12 key store
+# made by openssl and a JKS one (with its own key password) made by keytool.
+make_java_stores() {
+  [[ -f $TLS_DIR/.java-stores ]] && return 0
+  local keytool="${JAVA_HOME:+$JAVA_HOME/bin/}keytool"
+  command -v "$keytool" >/dev/null || die "keytool not found (it comes with the JDK)"
+  say "making Java key stores in $TLS_DIR (one time)"
+  if ! (
+    set -e
+    cd "$TLS_DIR"
+    rm -f truststore.jks truststore.p12 client.p12 client.jks
+    for type in JKS PKCS12; do
+      ext=$([[ $type == JKS ]] && echo jks || echo p12)
+      "$keytool" -importcert -noprompt -alias ca -file ca.pem -keystore "truststore.$ext" \
+        -storetype "$type" -storepass "$STORE_PASSWORD"
+    done
+    openssl pkcs12 -export -in client.pem -inkey client.key -certfile ca.pem -name client \
+      -out client.p12 -passout "pass:$STORE_PASSWORD"
+    "$keytool" -importkeystore -noprompt -srckeystore client.p12 -srcstoretype PKCS12 \
+      -srcstorepass "$STORE_PASSWORD" -srcalias client -destkeystore client.jks \
+      -deststoretype JKS -deststorepass "$STORE_PASSWORD" -destalias client \
+      -destkeypass "$KEY_PASSWORD"
+  ) >"$TLS_DIR/java-stores.log" 2>&1; then
+    cat "$TLS_DIR/java-stores.log" >&2
+    die "keytool/openssl could not make the Java key stores"
+  fi
+  touch "$TLS_DIR/.java-stores"
+}
+
 write_config() {
   mkdir -p "$STATE" "$DATA"
   make_certs
+  make_java_stores
   local l jaas_plain jaas_scram
   jaas_plain="org.apache.kafka.common.security.plain.PlainLoginModule required user_$SASL_USER=\"$SASL_PASSWORD\";"
   jaas_scram="org.apache.kafka.common.security.scram.ScramLoginModule required;"
@@ -299,17 +338,18 @@ write_config() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=$HOST:$CONTROLLER_PORT
-listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT,SASL_PLAINTEXT://$HOST:$SASL_PORT,SSL://$HOST:$SSL_PORT,SASL_SSL://$HOST:$SASL_SSL_PORT
-advertised.listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT,SASL_PLAINTEXT://$HOST:$SASL_PORT,SSL://$HOST:$SSL_PORT,SASL_SSL://$HOST:$SASL_SSL_PORT
+listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT,SASL_PLAINTEXT://$HOST:$SASL_PORT,SSL://$HOST:$SSL_PORT,SASL_SSL://$HOST:$SASL_SSL_PORT,MTLS://$HOST:$MTLS_PORT
+advertised.listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT,SASL_PLAINTEXT://$HOST:$SASL_PORT,SSL://$HOST:$SSL_PORT,SASL_SSL://$HOST:$SASL_SSL_PORT,MTLS://$HOST:$MTLS_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL,MTLS:SSL
 sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
 ssl.keystore.type=PEM
 ssl.keystore.location=$TLS_DIR/broker-keystore.pem
 ssl.truststore.type=PEM
 ssl.truststore.location=$TLS_DIR/ca.pem
 ssl.client.auth=requested
+listener.name.mtls.ssl.client.auth=required
 log.dirs=$DATA
 num.partitions=1
 auto.create.topics.enable=true
@@ -334,7 +374,7 @@ EOF
 # earlier version of this script has the PLAINTEXT listener only).
 has_secure_listeners() {
   local p
-  for p in "$SASL_PORT" "$SSL_PORT" "$SASL_SSL_PORT"; do
+  for p in "$SASL_PORT" "$SSL_PORT" "$SASL_SSL_PORT" "$MTLS_PORT"; do
     ss -Hltn "sport = :$p" | grep -q . || return 1
   done
 }
@@ -394,8 +434,9 @@ cmd_start() {
       ensure_scram_users
       return 0
     elif [[ -n $pid ]] && ! has_secure_listeners; then
-      say "broker pid $pid has no SASL/SSL listeners ($SASL_PORT, $SSL_PORT, $SASL_SSL_PORT); restarting it with them"
+      say "broker pid $pid lacks some SASL/SSL listeners ($SASL_PORT, $SSL_PORT, $SASL_SSL_PORT, $MTLS_PORT); restarting it with them"
       make_certs   # before stopping: a failure here leaves the broker up
+      make_java_stores
       exec 9>&-
       cmd_stop
       lock_state

@@ -85,6 +85,29 @@ pub fn ferry_bin() -> PathBuf {
     bin
 }
 
+/// A file of the test CA and client certificates `deploy/local/kafka.sh`
+/// makes (`FERRY_TEST_TLS_DIR`, else `$FERRY_CACHE/tls`, else
+/// `~/.cache/ferry/tls`).
+pub fn tls_file(name: &str) -> String {
+    let dir = std::env::var("FERRY_TEST_TLS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            std::env::var("FERRY_CACHE")
+                .map(PathBuf::from)
+                .unwrap_or_else(|_| {
+                    PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/ferry")
+                })
+                .join("tls")
+        });
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: start the broker with deploy/local/up.sh",
+        path.display()
+    );
+    path.to_string_lossy().into_owned()
+}
+
 /// Fails fast, with the fix, when no broker is running.
 pub fn require_kafka() {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()

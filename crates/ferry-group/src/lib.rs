@@ -12,8 +12,9 @@
 //!   assignors, as pure state machines.
 //! * [`member`]: the async group member the distributed herder drives.
 //! * [`security`]: `security.protocol`, `ssl.*` and `sasl.*` worker
-//!   properties; connections use TLS (rustls) and SASL (`PLAIN`,
-//!   `SCRAM-SHA-256`, `SCRAM-SHA-512`, see [`sasl`]) as they ask.
+//!   properties (read by `ferry-security`); connections use TLS (rustls)
+//!   and SASL (`PLAIN`, `SCRAM-SHA-256`, `SCRAM-SHA-512`, see [`sasl`]) as
+//!   they ask.
 
 pub mod assignor;
 mod connection;
@@ -21,8 +22,10 @@ pub mod error;
 pub mod member;
 pub mod protocol;
 pub mod sasl;
-pub mod security;
 mod transport;
+
+/// The security settings, as `ferry-security` reads them.
+pub use ferry_security as security;
 
 pub use assignor::{
     eager_assignment, AssignmentInput, ConfigSnapshot, ConnectAssignor, ConnectorsAndTasks,

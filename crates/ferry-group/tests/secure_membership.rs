@@ -1,6 +1,7 @@
 //! The `connect` group member over SASL and TLS against a real Kafka broker:
 //! the SASL_PLAINTEXT (9094), SSL (9095) and SASL_SSL (9096) listeners of
-//! `deploy/local/kafka.sh`, whose user `ferry` / `ferry-secret` has PLAIN and
+//! `deploy/local/kafka.sh` (and MTLS, 9097, which requires a client
+//! certificate), whose user `ferry` / `ferry-secret` has PLAIN and
 //! SCRAM credentials and whose certificates are in `~/.cache/ferry/tls`.
 //! `FERRY_TEST_SASL_BOOTSTRAP`, `FERRY_TEST_SSL_BOOTSTRAP`,
 //! `FERRY_TEST_SASL_SSL_BOOTSTRAP` and `FERRY_TEST_TLS_DIR` override them.
@@ -288,6 +289,28 @@ async fn ssl_members_join_with_a_client_certificate() {
             ("ssl.ca.location", &ca),
             ("ssl.keystore.type", "PEM"),
             ("ssl.keystore.location", &keystore),
+        ],
+    )
+    .await;
+}
+
+/// Java's stores on the listener that requires a client certificate: a
+/// JKS key store whose key has its own password, a PKCS12 trust store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssl_members_join_with_java_key_stores_where_a_certificate_is_required() {
+    let truststore = tls_file("truststore.p12");
+    let keystore = tls_file("client.jks");
+    two_members_join(
+        &env_or("FERRY_TEST_MTLS_BOOTSTRAP", "localhost:9097"),
+        "javastores",
+        &[
+            ("security.protocol", "SSL"),
+            ("ssl.truststore.type", "PKCS12"),
+            ("ssl.truststore.location", &truststore),
+            ("ssl.truststore.password", "ferry-store"),
+            ("ssl.keystore.location", &keystore),
+            ("ssl.keystore.password", "ferry-store"),
+            ("ssl.key.password", "ferry-key"),
         ],
     )
     .await;

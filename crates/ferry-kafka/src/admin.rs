@@ -1,11 +1,14 @@
 //! Topic creation, cluster metadata and consumer-group offsets.
 
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
+use rdkafka::client::{ClientContext, DefaultClientContext};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _};
+use rdkafka::error::KafkaError;
 use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::producer::{BaseProducer, DeliveryResult, Producer as _, ProducerContext};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
 use crate::config::{client_config, ClientProps};
@@ -41,9 +44,47 @@ pub struct Admin {
     props: ClientProps,
 }
 
+/// Remembers the last error that retrying cannot mend (the broker refused
+/// the credentials, or the TLS handshake failed), so a caller waiting for
+/// the cluster gives up with its cause instead of at a timeout.
+#[derive(Default)]
+struct ProbeContext {
+    refused: Mutex<Option<String>>,
+}
+
+impl ClientContext for ProbeContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        let code = error.rdkafka_error_code();
+        if matches!(
+            code,
+            Some(
+                RDKafkaErrorCode::Authentication
+                    | RDKafkaErrorCode::SaslAuthenticationFailed
+                    | RDKafkaErrorCode::SSL
+            )
+        ) {
+            if let Ok(mut refused) = self.refused.lock() {
+                *refused = Some(reason.to_owned());
+            }
+        }
+        DefaultClientContext.error(error, reason);
+    }
+}
+
+impl ProducerContext for ProbeContext {
+    type DeliveryOpaque = ();
+    fn delivery(&self, _: &DeliveryResult<'_>, _: ()) {}
+}
+
+impl ProbeContext {
+    fn refused(&self) -> Option<String> {
+        self.refused.lock().ok().and_then(|r| r.clone())
+    }
+}
+
 impl Admin {
     pub fn new(props: &ClientProps) -> Result<Self, KafkaClientError> {
-        let client = client_config(props)
+        let client = client_config(props)?
             .create()
             .map_err(|e| KafkaClientError::Config(e.to_string()))?;
         Ok(Admin {
@@ -89,10 +130,29 @@ impl Admin {
     }
 
     /// The cluster id the brokers report.
+    /// The cluster's id: the first answer from the cluster. A refused
+    /// login or TLS handshake ends the wait at once, with its cause.
+    ///
+    /// Asked through a short-lived producer of the same settings: the
+    /// admin client's main queue, where librdkafka reports such errors, is
+    /// not polled, and a producer's is.
     pub async fn cluster_id(&self) -> Result<String, KafkaClientError> {
-        let client = self.client.inner();
-        tokio::task::block_in_place(|| client.fetch_cluster_id(TIMEOUT))
-            .ok_or(KafkaClientError::Timeout(TIMEOUT, "the Kafka cluster id"))
+        let probe: BaseProducer<ProbeContext> = client_config(&self.props)?
+            .create_with_context(ProbeContext::default())
+            .map_err(|e| KafkaClientError::Config(e.to_string()))?;
+        let deadline = Instant::now() + TIMEOUT;
+        tokio::task::block_in_place(|| loop {
+            if let Some(id) = probe.client().fetch_cluster_id(Duration::from_millis(500)) {
+                return Ok(id);
+            }
+            probe.poll(Duration::ZERO);
+            if let Some(reason) = probe.context().refused() {
+                return Err(KafkaClientError::Refused(reason));
+            }
+            if Instant::now() >= deadline {
+                return Err(KafkaClientError::Timeout(TIMEOUT, "the Kafka cluster id"));
+            }
+        })
     }
 
     /// Partition ids of `topic`, empty if it does not exist.
@@ -118,7 +178,7 @@ impl Admin {
         let mut props = self.props.clone();
         props.insert("group.id".into(), group.into());
         props.insert("enable.auto.commit".into(), "false".into());
-        client_config(&props)
+        client_config(&props)?
             .create()
             .map_err(|e| KafkaClientError::Config(e.to_string()))
     }

@@ -2,8 +2,11 @@
 
 use std::collections::BTreeMap;
 
+use ferry_security::librdkafka_security;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::ClientConfig;
+
+use crate::KafkaClientError;
 
 /// Client properties as Kafka Connect users write them.
 pub type ClientProps = BTreeMap<String, String>;
@@ -44,12 +47,16 @@ const JAVA_ONLY: &[&str] = &[
 ];
 
 /// Builds a librdkafka config from Java-style properties. `max.request.size`
-/// and `buffer.memory` are mapped to their librdkafka counterparts.
-pub fn client_config(props: &ClientProps) -> ClientConfig {
+/// and `buffer.memory` are mapped to their librdkafka counterparts; the
+/// security settings (`sasl.jaas.config`, trust and key stores) are read as
+/// Java reads them and given to librdkafka as what they mean, and one
+/// librdkafka cannot honour is an error naming its key.
+pub fn client_config(props: &ClientProps) -> Result<ClientConfig, KafkaClientError> {
+    let security = librdkafka_security(props)?;
     let mut cfg = ClientConfig::new();
     cfg.set_log_level(RDKafkaLogLevel::Warning);
     for (k, v) in props {
-        if JAVA_ONLY.contains(&k.as_str()) || k.starts_with("metrics.") {
+        if JAVA_ONLY.contains(&k.as_str()) || k.starts_with("metrics.") || security.consumes(k) {
             continue;
         }
         match k.as_str() {
@@ -73,7 +80,10 @@ pub fn client_config(props: &ClientProps) -> ClientConfig {
             }
         }
     }
-    cfg
+    for (k, v) in security.settings {
+        cfg.set(k, v);
+    }
+    Ok(cfg)
 }
 
 #[cfg(test)]
@@ -92,10 +102,12 @@ mod tests {
         let both = client_config(&props(&[
             ("max.partition.fetch.bytes", "262144"),
             ("fetch.message.max.bytes", "2097152"),
-        ]));
+        ]))
+        .expect("valid");
         assert_eq!(both.get("fetch.message.max.bytes"), Some("2097152"));
         assert_eq!(both.get("max.partition.fetch.bytes"), None);
-        let java = client_config(&props(&[("max.partition.fetch.bytes", "524288")]));
+        let java =
+            client_config(&props(&[("max.partition.fetch.bytes", "524288")])).expect("valid");
         assert_eq!(java.get("max.partition.fetch.bytes"), Some("524288"));
     }
 }

@@ -123,7 +123,7 @@ pub fn sink_consumer_defaults() -> ClientProps {
 
 impl Consumer {
     pub fn new(props: &ClientProps) -> Result<Self, KafkaClientError> {
-        let inner: StreamConsumer<Context> = client_config(props)
+        let inner: StreamConsumer<Context> = client_config(props)?
             .create_with_context(Context::default())
             .map_err(|e| KafkaClientError::Config(e.to_string()))?;
         Ok(Consumer {

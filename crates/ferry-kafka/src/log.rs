@@ -95,7 +95,7 @@ impl KafkaLog {
         consumer_props.insert("isolation.level".into(), "read_committed".into());
         consumer_props.insert("enable.partition.eof".into(), "false".into());
         consumer_props.insert("fetch.wait.max.ms".into(), "50".into());
-        let mut consumer: BaseConsumer = client_config(&consumer_props)
+        let mut consumer: BaseConsumer = client_config(&consumer_props)?
             .create()
             .map_err(|e| KafkaClientError::Config(e.to_string()))?;
         let (tx, rx) = std_mpsc::channel();
@@ -110,7 +110,7 @@ impl KafkaLog {
         producer_props.insert("enable.idempotence".into(), "true".into());
         producer_props.insert("partitioner".into(), "murmur2_random".into());
         producer_props.insert("linger.ms".into(), "0".into());
-        let producer: FutureProducer = client_config(&producer_props)
+        let producer: FutureProducer = client_config(&producer_props)?
             .create()
             .map_err(|e| KafkaClientError::Config(e.to_string()))?;
 

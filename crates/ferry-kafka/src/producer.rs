@@ -218,9 +218,10 @@ impl ProducerPool {
             slots: slots.clone(),
             space: space.clone(),
         };
-        let inner: ThreadedProducer<Context> = client_config(&settings)
-            .create_with_context(ctx)
-            .map_err(|e| KafkaClientError::Config(e.to_string()))?;
+        let inner: ThreadedProducer<Context> =
+            client_config(&settings)?
+                .create_with_context(ctx)
+                .map_err(|e| KafkaClientError::Config(e.to_string()))?;
         Ok(SharedProducer {
             inner: CloseOffRuntime::new(inner),
             slots,

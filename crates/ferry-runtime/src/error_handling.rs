@@ -216,7 +216,10 @@ impl DeadLetterQueue {
         let Some(topic) = policy.dlq_topic.clone() else {
             return Ok(None);
         };
-        let admin = Admin::new(&worker.admin_props())
+        let admin_props = worker
+            .connector_admin_props(connector_config)
+            .map_err(|e| TaskError::setup("dead letter queue admin client settings", e))?;
+        let admin = Admin::new(&admin_props)
             .map_err(|e| TaskError::setup("dead letter queue admin client", e))?;
         admin
             .create_topics(&[NewTopicSpec {

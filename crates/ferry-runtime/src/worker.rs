@@ -192,7 +192,11 @@ impl Worker {
                 source: Some(message.into()),
             }
         })?;
-        let admin = Admin::new(&self.config.admin_props())
+        let admin_props = self
+            .config
+            .connector_admin_props(connector_config)
+            .map_err(|e| TaskError::setup("admin client settings", e))?;
+        let admin = Admin::new(&admin_props)
             .map_err(|e| TaskError::setup("topic creation admin client", e))?;
         Ok(Some((rules, admin)))
     }

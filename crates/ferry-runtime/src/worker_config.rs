@@ -1119,6 +1119,27 @@ impl WorkerConfig {
         Ok(props)
     }
 
+    /// Properties for a connector's admin client (topic creation, the dead
+    /// letter queue): the worker's own admin settings, then the connector's
+    /// `admin.override.*` as the override policy allows them, as Kafka
+    /// Connect builds it.
+    pub fn connector_admin_props(&self, connector: &Props) -> Result<Props, OverridesRefused> {
+        let refusals = crate::client_overrides::refused_overrides(
+            &self.common.client_config_override_policy,
+            ClientKind::Admin,
+            connector,
+        );
+        if !refusals.is_empty() {
+            return Err(OverridesRefused { refusals });
+        }
+        let mut props = self.admin_props();
+        props.extend(originals_with_prefix(
+            connector,
+            ClientKind::Admin.override_prefix(),
+        ));
+        Ok(props)
+    }
+
     /// Properties for the worker's own admin client.
     pub fn admin_props(&self) -> Props {
         let mut props = Props::new();

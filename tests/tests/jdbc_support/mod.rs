@@ -187,6 +187,14 @@ pub struct Pipeline {
 
 impl Pipeline {
     pub fn start(connectors: &[(&str, Vec<(&str, String)>)]) -> Pipeline {
+        Pipeline::start_with(&[], connectors)
+    }
+
+    /// A pipeline whose worker properties end with `worker_extra`.
+    pub fn start_with(
+        worker_extra: &[(&str, &str)],
+        connectors: &[(&str, Vec<(&str, String)>)],
+    ) -> Pipeline {
         require_kafka();
         let dir = tempfile::tempdir().expect("tempdir");
         let mut files = Vec::new();
@@ -194,7 +202,7 @@ impl Pipeline {
             let pairs: Vec<(&str, &str)> = props.iter().map(|(k, v)| (*k, v.as_str())).collect();
             files.push(write_connector(dir.path(), name, &pairs));
         }
-        let mut worker = Worker::new(dir.path(), &[]);
+        let mut worker = Worker::new(dir.path(), worker_extra);
         worker.start(&files);
         Pipeline { worker, dir, files }
     }

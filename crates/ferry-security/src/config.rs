@@ -1,12 +1,13 @@
-//! How the group member secures its broker connections, read from the same
-//! worker properties as the rest of the worker: `security.protocol`, the
-//! `ssl.*` settings (Java client names, and librdkafka's where they differ)
-//! and the `sasl.*` settings (`sasl.jaas.config` in Java's form, or
-//! librdkafka's `sasl.username` / `sasl.password`).
+//! The security settings of a Kafka client, read from Kafka Connect's
+//! properties: `security.protocol`, the `ssl.*` settings (Java client names,
+//! and librdkafka's where they differ) and the `sasl.*` settings
+//! (`sasl.jaas.config` in Java's form, or librdkafka's `sasl.username` /
+//! `sasl.password`).
 //!
-//! TLS is rustls with trust and client certificates from PEM files or
-//! inline PEM; JKS and PKCS#12 stores are refused with an error naming the
-//! key. SASL mechanisms are `PLAIN`, `SCRAM-SHA-256` and `SCRAM-SHA-512`.
+//! Trust and client certificates come from JKS or PKCS#12 stores (told
+//! apart by their content, as Java 9 and later do whatever the type says),
+//! PEM files or inline PEM. The group member builds a rustls configuration
+//! from them; librdkafka gets them as PEM ([`crate::librdkafka`]).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -20,6 +21,9 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use thiserror::Error;
+
+use crate::jaas::JaasModule;
+use crate::jks::{self, JksError};
 
 /// CA bundles of common systems, used when no trust store is configured
 /// (Java falls back to the JVM's, librdkafka to the system's).
@@ -36,7 +40,7 @@ pub enum SecurityError {
     #[error("security.protocol={0} is not one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL")]
     UnknownSecurityProtocol(String),
 
-    #[error("sasl.mechanism={0} is not supported by the group member (PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 are)")]
+    #[error("sasl.mechanism={0} is not supported (PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 are)")]
     UnsupportedSaslMechanism(String),
 
     #[error("{key}={value} is not supported: {expected}")]
@@ -46,7 +50,7 @@ pub enum SecurityError {
         expected: &'static str,
     },
 
-    #[error("{type_key}={store_type} is not supported for {location_key} yet; use a PEM file and set {type_key}=PEM")]
+    #[error("{type_key}={store_type} is not supported for {location_key}: use JKS, PKCS12 or PEM")]
     UnsupportedStoreType {
         type_key: &'static str,
         location_key: &'static str,
@@ -75,6 +79,24 @@ pub enum SecurityError {
         source: std::io::Error,
     },
 
+    #[error("cannot read the key store {key} ({path}): {source}")]
+    Store {
+        key: &'static str,
+        path: PathBuf,
+        #[source]
+        source: StoreError,
+    },
+
+    #[error("{key} ({path}) holds no private key entry")]
+    NoKeyEntry { key: &'static str, path: PathBuf },
+
+    #[error("{key} ({path}) holds {count} private key entries; Kafka's clients need exactly one")]
+    SeveralKeyEntries {
+        key: &'static str,
+        path: PathBuf,
+        count: usize,
+    },
+
     #[error("invalid PEM in {key}: {source}")]
     Pem {
         key: &'static str,
@@ -88,10 +110,10 @@ pub enum SecurityError {
         what: &'static str,
     },
 
-    #[error("the private key in {key} is encrypted; Ferry reads unencrypted PEM keys only (PKCS#8, PKCS#1 or SEC1)")]
+    #[error("the private key in {key} is encrypted; Ferry reads unencrypted PEM keys only (PKCS#8, PKCS#1 or SEC1): use a JKS or PKCS12 key store for an encrypted key")]
     EncryptedKey { key: &'static str },
 
-    #[error("no trust store: set ssl.truststore.location (with ssl.truststore.type=PEM) or ssl.ca.location; no system CA bundle found either")]
+    #[error("no trust store: set ssl.truststore.location or ssl.ca.location; no system CA bundle found either")]
     NoTrustStore,
 
     #[error("invalid CA certificate in {key}: {source}")]
@@ -108,6 +130,19 @@ pub enum SecurityError {
     Verifier(#[source] rustls::client::VerifierBuilderError),
 }
 
+/// Why a JKS or PKCS#12 store cannot be read.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Jks(#[from] JksError),
+    /// The PKCS#12 library's own error; a wrong password shows as a failed
+    /// MAC check.
+    #[error("not a readable PKCS12 store, or a wrong password ({0})")]
+    Pkcs12(#[from] p12_keystore::error::Error),
+    #[error("neither a JKS nor a PKCS12 store")]
+    UnknownFormat,
+}
+
 /// `security.protocol`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SecurityProtocol {
@@ -119,6 +154,16 @@ pub enum SecurityProtocol {
 }
 
 impl SecurityProtocol {
+    /// The name Java's and librdkafka's `security.protocol` take.
+    pub fn name(self) -> &'static str {
+        match self {
+            SecurityProtocol::Plaintext => "PLAINTEXT",
+            SecurityProtocol::Ssl => "SSL",
+            SecurityProtocol::SaslPlaintext => "SASL_PLAINTEXT",
+            SecurityProtocol::SaslSsl => "SASL_SSL",
+        }
+    }
+
     pub fn uses_tls(self) -> bool {
         matches!(self, SecurityProtocol::Ssl | SecurityProtocol::SaslSsl)
     }
@@ -214,7 +259,7 @@ pub enum PemSource {
 }
 
 impl PemSource {
-    fn key(&self) -> &'static str {
+    pub fn key(&self) -> &'static str {
         match self {
             PemSource::File { key, .. } | PemSource::Inline { key, .. } => key,
         }
@@ -296,23 +341,235 @@ fn read_pem_path(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(all)
 }
 
+/// A JKS or PKCS#12 file, as `ssl.truststore.location` or
+/// `ssl.keystore.location` names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreFile {
+    pub key: &'static str,
+    pub path: PathBuf,
+    /// `None`: no integrity check (Java allows it for trust stores).
+    pub password: Option<Secret>,
+}
+
+enum OpenedStore {
+    Jks(jks::JksStore),
+    Pkcs12(Vec<u8>),
+}
+
+impl StoreFile {
+    fn error(&self, source: impl Into<StoreError>) -> SecurityError {
+        SecurityError::Store {
+            key: self.key,
+            path: self.path.clone(),
+            source: source.into(),
+        }
+    }
+
+    fn password(&self) -> &str {
+        self.password.as_ref().map_or("", Secret::expose)
+    }
+
+    fn open(&self) -> Result<OpenedStore, SecurityError> {
+        let data = std::fs::read(&self.path).map_err(|source| SecurityError::Read {
+            key: self.key,
+            path: self.path.clone(),
+            source,
+        })?;
+        if jks::looks_like_jks(&data) {
+            let password = self.password.as_ref().map(Secret::expose);
+            jks::parse(&data, password)
+                .map(OpenedStore::Jks)
+                .map_err(|e| self.error(e))
+        } else if data.first() == Some(&0x30) {
+            Ok(OpenedStore::Pkcs12(data))
+        } else {
+            Err(self.error(StoreError::UnknownFormat))
+        }
+    }
+
+    /// The trusted certificates; in a PKCS#12 store those Java marks as
+    /// trusted, or, when none is, every certificate without a key (stores
+    /// made by openssl carry no mark).
+    fn trusted_certificates(&self) -> Result<Vec<CertificateDer<'static>>, SecurityError> {
+        let certs: Vec<Vec<u8>> = match self.open()? {
+            OpenedStore::Jks(store) => store.trusted,
+            OpenedStore::Pkcs12(data) => {
+                let archive = p12_keystore::Pkcs12Archive::from_pkcs12(&data, self.password())
+                    .map_err(|e| self.error(e))?;
+                let marked: Vec<Vec<u8>> = archive
+                    .certs
+                    .iter()
+                    .filter(|c| c.trusted)
+                    .map(|c| c.cert.as_der().to_vec())
+                    .collect();
+                if marked.is_empty() {
+                    archive
+                        .certs
+                        .iter()
+                        .filter(|c| c.local_key_id.is_none())
+                        .map(|c| c.cert.as_der().to_vec())
+                        .collect()
+                } else {
+                    marked
+                }
+            }
+        };
+        if certs.is_empty() {
+            return Err(SecurityError::Missing {
+                key: self.key,
+                what: "trusted certificate",
+            });
+        }
+        Ok(certs.into_iter().map(CertificateDer::from).collect())
+    }
+
+    /// The one private key and its chain; `key_password` is
+    /// `ssl.key.password`, the store's password when unset.
+    fn key_and_chain(&self, key_password: Option<&Secret>) -> Result<Identity, SecurityError> {
+        let key_password = key_password.map_or(self.password(), Secret::expose);
+        let (key, chain) = match self.open()? {
+            OpenedStore::Jks(store) => {
+                let entry = match store.keys.as_slice() {
+                    [one] => one,
+                    [] => return Err(self.no_key()),
+                    many => return Err(self.several_keys(many.len())),
+                };
+                (
+                    entry.private_key(key_password).map_err(|e| self.error(e))?,
+                    entry.chain.clone(),
+                )
+            }
+            OpenedStore::Pkcs12(data) => {
+                let store = p12_keystore::KeyStore::from_pkcs12(
+                    &data,
+                    self.password(),
+                    p12_keystore::Pkcs12ImportPolicy::Strict,
+                )
+                .map_err(|e| self.error(e))?;
+                let chains: Vec<&p12_keystore::PrivateKeyChain> = store
+                    .entries()
+                    .filter_map(|(_, e)| match e {
+                        p12_keystore::KeyStoreEntry::PrivateKeyChain(c) => Some(c),
+                        _ => None,
+                    })
+                    .collect();
+                let chain = match chains.as_slice() {
+                    [one] => *one,
+                    [] => return Err(self.no_key()),
+                    many => return Err(self.several_keys(many.len())),
+                };
+                (
+                    chain.key().as_der().to_vec(),
+                    chain.certs().iter().map(|c| c.as_der().to_vec()).collect(),
+                )
+            }
+        };
+        if chain.is_empty() {
+            return Err(SecurityError::Missing {
+                key: self.key,
+                what: "certificate for its private key",
+            });
+        }
+        Ok(Identity {
+            chain: chain.into_iter().map(CertificateDer::from).collect(),
+            key: PrivateKeyDer::Pkcs8(key.into()),
+        })
+    }
+
+    fn no_key(&self) -> SecurityError {
+        SecurityError::NoKeyEntry {
+            key: self.key,
+            path: self.path.clone(),
+        }
+    }
+
+    fn several_keys(&self, count: usize) -> SecurityError {
+        SecurityError::SeveralKeyEntries {
+            key: self.key,
+            path: self.path.clone(),
+            count,
+        }
+    }
+}
+
+/// The CA certificates to trust.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrustStore {
+    Pem(PemSource),
+    Store(StoreFile),
+}
+
+impl TrustStore {
+    /// The property that names it, for error messages.
+    pub fn key(&self) -> &'static str {
+        match self {
+            TrustStore::Pem(p) => p.key(),
+            TrustStore::Store(s) => s.key,
+        }
+    }
+
+    /// Reads the certificates.
+    pub fn certificates(&self) -> Result<Vec<CertificateDer<'static>>, SecurityError> {
+        match self {
+            TrustStore::Pem(p) => p.certificates("CA certificate"),
+            TrustStore::Store(s) => s.trusted_certificates(),
+        }
+    }
+}
+
+/// A certificate chain and its private key, read.
+#[derive(Debug)]
+pub struct Identity {
+    /// The client's certificate first.
+    pub chain: Vec<CertificateDer<'static>>,
+    pub key: PrivateKeyDer<'static>,
+}
+
 /// The client certificate chain and key for mutual TLS.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientIdentity {
-    pub certificates: PemSource,
-    pub key: PemSource,
+pub enum ClientIdentity {
+    Pem {
+        certificates: PemSource,
+        key: PemSource,
+    },
+    Store {
+        store: StoreFile,
+        /// `ssl.key.password`.
+        key_password: Option<Secret>,
+    },
+}
+
+impl ClientIdentity {
+    /// Reads the chain and the key.
+    pub fn load(&self) -> Result<Identity, SecurityError> {
+        match self {
+            ClientIdentity::Pem { certificates, key } => Ok(Identity {
+                chain: certificates.certificates("certificate")?,
+                key: key.private_key()?,
+            }),
+            ClientIdentity::Store {
+                store,
+                key_password,
+            } => store.key_and_chain(key_password.as_ref()),
+        }
+    }
 }
 
 /// TLS settings of `SSL` and `SASL_SSL`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsConfig {
     /// CA certificates to trust; `None`: the system's CA bundle.
-    pub trust: Option<PemSource>,
+    pub trust: Option<TrustStore>,
     /// Certificate and key for mutual TLS.
     pub identity: Option<ClientIdentity>,
     /// `ssl.endpoint.identification.algorithm=https` (the default): the
     /// broker's certificate must name the host connected to.
     pub verify_hostname: bool,
+    /// `ssl.enabled.protocols`: TLS 1.2 and 1.3 unless it says otherwise.
+    pub versions: TlsVersions,
+    /// `ssl.cipher.suites` by their IANA names (as Java writes them);
+    /// empty: the defaults.
+    pub cipher_suites: Vec<String>,
 }
 
 impl Default for TlsConfig {
@@ -321,8 +578,43 @@ impl Default for TlsConfig {
             trust: None,
             identity: None,
             verify_hostname: true,
+            versions: TlsVersions::default(),
+            cipher_suites: Vec::new(),
         }
     }
+}
+
+/// The TLS versions a client may negotiate: Java's defaults (TLS 1.2 and
+/// 1.3) or a narrower `ssl.enabled.protocols`; older versions are off, as
+/// Java's `jdk.tls.disabledAlgorithms` has them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TlsVersions {
+    pub tls12: bool,
+    pub tls13: bool,
+}
+
+impl Default for TlsVersions {
+    fn default() -> Self {
+        TlsVersions {
+            tls12: true,
+            tls13: true,
+        }
+    }
+}
+
+/// Java's names of the TLS 1.3 cipher suites, and rustls's.
+const TLS13_SUITES: [(&str, &str); 3] = [
+    ("TLS_AES_128_GCM_SHA256", "TLS13_AES_128_GCM_SHA256"),
+    ("TLS_AES_256_GCM_SHA384", "TLS13_AES_256_GCM_SHA384"),
+    (
+        "TLS_CHACHA20_POLY1305_SHA256",
+        "TLS13_CHACHA20_POLY1305_SHA256",
+    ),
+];
+
+/// True for the IANA name of a TLS 1.3 cipher suite.
+pub fn is_tls13_suite(name: &str) -> bool {
+    name.starts_with("TLS_AES_") || name.starts_with("TLS_CHACHA20_")
 }
 
 impl TlsConfig {
@@ -332,11 +624,29 @@ impl TlsConfig {
         // toolchain). rustls deprecates it for lacking post-quantum key
         // exchange, which Kafka's listeners do not offer either.
         #[allow(deprecated)]
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut provider = rustls::crypto::ring::default_provider();
+        if !self.cipher_suites.is_empty() {
+            provider.cipher_suites.retain(|suite| {
+                let Some(name) = suite.suite().as_str() else {
+                    return false;
+                };
+                self.cipher_suites.iter().any(|java| {
+                    java == name || TLS13_SUITES.iter().any(|(j, r)| j == java && *r == name)
+                })
+            });
+            if provider.cipher_suites.is_empty() {
+                return Err(SecurityError::InvalidValue {
+                    key: "ssl.cipher.suites",
+                    value: self.cipher_suites.join(","),
+                    expected: "name at least one suite of TLS 1.2 with ECDHE and AES-GCM or ChaCha20, or of TLS 1.3",
+                });
+            }
+        }
+        let provider = Arc::new(provider);
         let mut roots = RootCertStore::empty();
         match &self.trust {
             Some(source) => {
-                for cert in source.certificates("CA certificate")? {
+                for cert in source.certificates()? {
                     roots
                         .add(cert)
                         .map_err(|source_err| SecurityError::CaCertificate {
@@ -373,16 +683,22 @@ impl TlsConfig {
         } else {
             Arc::new(NoHostnameVerifier(webpki))
         };
+        let versions: Vec<&'static rustls::SupportedProtocolVersion> = [
+            (self.versions.tls13, &rustls::version::TLS13),
+            (self.versions.tls12, &rustls::version::TLS12),
+        ]
+        .into_iter()
+        .filter_map(|(on, v)| on.then_some(v))
+        .collect();
         let builder = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
+            .with_protocol_versions(&versions)
             .map_err(SecurityError::Tls)?
             .dangerous()
             .with_custom_certificate_verifier(verifier);
         let config = match &self.identity {
             None => builder.with_no_client_auth(),
             Some(identity) => {
-                let chain = identity.certificates.certificates("certificate")?;
-                let key = identity.key.private_key()?;
+                let Identity { chain, key } = identity.load()?;
                 builder
                     .with_client_auth_cert(chain, key)
                     .map_err(SecurityError::Tls)?
@@ -491,12 +807,17 @@ impl SecurityConfig {
 
 fn tls_from_props(props: &HashMap<String, String>) -> Result<TlsConfig, SecurityError> {
     let get = |k: &str| props.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    // Java's default store type is JKS; a JKS or PKCS12 file is read
+    // whichever of the two the type names, as Java 9 and later do.
     let is_pem =
-        |type_key: &'static str, location_key: &'static str| -> Result<(), SecurityError> {
-            // Java's default store type is JKS.
+        |type_key: &'static str, location_key: &'static str| -> Result<bool, SecurityError> {
             let store_type = get(type_key).unwrap_or("JKS");
             if store_type.eq_ignore_ascii_case("PEM") {
-                Ok(())
+                Ok(true)
+            } else if store_type.eq_ignore_ascii_case("JKS")
+                || store_type.eq_ignore_ascii_case("PKCS12")
+            {
+                Ok(false)
             } else {
                 Err(SecurityError::UnsupportedStoreType {
                     type_key,
@@ -505,6 +826,22 @@ fn tls_from_props(props: &HashMap<String, String>) -> Result<TlsConfig, Security
                 })
             }
         };
+    let store = |key: &'static str, path: &str, password_key: &str| StoreFile {
+        key,
+        path: PathBuf::from(path),
+        password: props.get(password_key).map(|p| Secret::new(p.as_str())),
+    };
+    let pem_only = |type_key: &'static str, location_key: &'static str| {
+        if is_pem(type_key, location_key)? {
+            Ok(())
+        } else {
+            Err(SecurityError::InvalidValue {
+                key: type_key,
+                value: get(type_key).unwrap_or("JKS").to_string(),
+                expected: "inline certificates and keys are PEM: set it to PEM",
+            })
+        }
+    };
     let file = |key: &'static str, path: &str| PemSource::File {
         key,
         path: PathBuf::from(path),
@@ -515,18 +852,25 @@ fn tls_from_props(props: &HashMap<String, String>) -> Result<TlsConfig, Security
     };
 
     let trust = if let Some(pem) = get("ssl.truststore.certificates") {
-        is_pem("ssl.truststore.type", "ssl.truststore.certificates")?;
-        Some(inline("ssl.truststore.certificates", pem))
+        pem_only("ssl.truststore.type", "ssl.truststore.certificates")?;
+        Some(TrustStore::Pem(inline("ssl.truststore.certificates", pem)))
     } else if let Some(path) = get("ssl.truststore.location") {
-        is_pem("ssl.truststore.type", "ssl.truststore.location")?;
-        Some(file("ssl.truststore.location", path))
+        if is_pem("ssl.truststore.type", "ssl.truststore.location")? {
+            Some(TrustStore::Pem(file("ssl.truststore.location", path)))
+        } else {
+            Some(TrustStore::Store(store(
+                "ssl.truststore.location",
+                path,
+                "ssl.truststore.password",
+            )))
+        }
     } else if let Some(pem) = get("ssl.ca.pem") {
-        Some(inline("ssl.ca.pem", pem))
+        Some(TrustStore::Pem(inline("ssl.ca.pem", pem)))
     } else {
         // librdkafka's "probe" means the system's CA store.
         get("ssl.ca.location")
             .filter(|p| !p.eq_ignore_ascii_case("probe"))
-            .map(|p| file("ssl.ca.location", p))
+            .map(|p| TrustStore::Pem(file("ssl.ca.location", p)))
     };
 
     let pair = |cert: Option<PemSource>,
@@ -535,7 +879,7 @@ fn tls_from_props(props: &HashMap<String, String>) -> Result<TlsConfig, Security
                 key_key: &'static str|
      -> Result<Option<ClientIdentity>, SecurityError> {
         match (cert, key) {
-            (Some(certificates), Some(key)) => Ok(Some(ClientIdentity { certificates, key })),
+            (Some(certificates), Some(key)) => Ok(Some(ClientIdentity::Pem { certificates, key })),
             (Some(_), None) => Err(SecurityError::Incomplete {
                 key: cert_key,
                 missing: key_key,
@@ -548,14 +892,22 @@ fn tls_from_props(props: &HashMap<String, String>) -> Result<TlsConfig, Security
         }
     };
     let identity = if let Some(path) = get("ssl.keystore.location") {
-        is_pem("ssl.keystore.type", "ssl.keystore.location")?;
-        // A PEM key store holds the key and the certificate chain.
-        Some(ClientIdentity {
-            certificates: file("ssl.keystore.location", path),
-            key: file("ssl.keystore.location", path),
-        })
+        if is_pem("ssl.keystore.type", "ssl.keystore.location")? {
+            // A PEM key store holds the key and the certificate chain.
+            Some(ClientIdentity::Pem {
+                certificates: file("ssl.keystore.location", path),
+                key: file("ssl.keystore.location", path),
+            })
+        } else {
+            Some(ClientIdentity::Store {
+                store: store("ssl.keystore.location", path, "ssl.keystore.password"),
+                key_password: props
+                    .get("ssl.key.password")
+                    .map(|p| Secret::new(p.as_str())),
+            })
+        }
     } else if get("ssl.keystore.certificate.chain").is_some() || get("ssl.keystore.key").is_some() {
-        is_pem("ssl.keystore.type", "ssl.keystore.key")?;
+        pem_only("ssl.keystore.type", "ssl.keystore.key")?;
         pair(
             get("ssl.keystore.certificate.chain")
                 .map(|p| inline("ssl.keystore.certificate.chain", p)),
@@ -595,12 +947,62 @@ fn tls_from_props(props: &HashMap<String, String>) -> Result<TlsConfig, Security
             })
         }
     };
+    let versions = match get("ssl.enabled.protocols") {
+        None => TlsVersions::default(),
+        Some(list) => {
+            let mut versions = TlsVersions {
+                tls12: false,
+                tls13: false,
+            };
+            for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                match name {
+                    "TLSv1.3" => versions.tls13 = true,
+                    "TLSv1.2" => versions.tls12 = true,
+                    // Off in Java's default security policy as well.
+                    "TLSv1.1" | "TLSv1" | "SSLv3" | "SSLv2Hello" => {}
+                    _ => {
+                        return Err(SecurityError::InvalidValue {
+                            key: "ssl.enabled.protocols",
+                            value: list.to_string(),
+                            expected: "list TLSv1.3 and/or TLSv1.2",
+                        })
+                    }
+                }
+            }
+            if !versions.tls12 && !versions.tls13 {
+                return Err(SecurityError::InvalidValue {
+                    key: "ssl.enabled.protocols",
+                    value: list.to_string(),
+                    expected: "list TLSv1.3 and/or TLSv1.2; older versions are not supported",
+                });
+            }
+            versions
+        }
+    };
+    let cipher_suites = get("ssl.cipher.suites")
+        .map(|list| {
+            list.split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
     Ok(TlsConfig {
         trust,
         identity,
         verify_hostname,
+        versions,
+        cipher_suites,
     })
 }
+
+/// The login modules of Kafka's clients that log in with a user name and a
+/// password (either serves PLAIN and SCRAM, as in Java).
+const USERNAME_PASSWORD_MODULES: [&str; 2] = [
+    "org.apache.kafka.common.security.plain.PlainLoginModule",
+    "org.apache.kafka.common.security.scram.ScramLoginModule",
+];
 
 fn sasl_from_props(props: &HashMap<String, String>) -> Result<SaslConfig, SecurityError> {
     let get = |k: &str| props.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
@@ -611,15 +1013,16 @@ fn sasl_from_props(props: &HashMap<String, String>) -> Result<SaslConfig, Securi
         .parse()?;
     let (username, password) = if let Some(jaas) = get("sasl.jaas.config") {
         let module = JaasModule::parse(jaas)?;
-        let option = |name: &str| {
-            module
-                .options
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-        };
-        match (option("username"), option("password")) {
-            (Some(u), Some(p)) => (u, p),
+        if !USERNAME_PASSWORD_MODULES.contains(&module.class.as_str()) {
+            return Err(SecurityError::Jaas(format!(
+                "no login module {} for {}: use {}",
+                module.class,
+                mechanism.name(),
+                USERNAME_PASSWORD_MODULES.join(" or ")
+            )));
+        }
+        match (module.option("username"), module.option("password")) {
+            (Some(u), Some(p)) => (u.to_string(), p.to_string()),
             _ => {
                 return Err(SecurityError::Jaas(format!(
                     "{} needs username=\"…\" and password=\"…\" options",
@@ -642,152 +1045,6 @@ fn sasl_from_props(props: &HashMap<String, String>) -> Result<SaslConfig, Securi
         username,
         password: Secret::new(password),
     })
-}
-
-/// The one login module of a `sasl.jaas.config` value:
-/// `<class> <flag> key="value" …;`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JaasModule {
-    pub class: String,
-    pub flag: String,
-    pub options: Vec<(String, String)>,
-}
-
-impl JaasModule {
-    /// Parses Java's JAAS configuration entry syntax as Kafka's clients
-    /// accept it in `sasl.jaas.config`: exactly one login module, option
-    /// values quoted (with backslash escapes) or bare.
-    pub fn parse(text: &str) -> Result<Self, SecurityError> {
-        let err = |m: String| SecurityError::Jaas(m);
-        let mut tokens = JaasTokens {
-            chars: text.chars().peekable(),
-        };
-        let class = match tokens.next()? {
-            Some(JaasToken::Word(w)) => w,
-            _ => return Err(err("expected a login module class name".into())),
-        };
-        let flag = match tokens.next()? {
-            Some(JaasToken::Word(w))
-                if ["required", "requisite", "sufficient", "optional"]
-                    .iter()
-                    .any(|f| f.eq_ignore_ascii_case(&w)) =>
-            {
-                w
-            }
-            other => {
-                return Err(err(format!(
-                    "expected a control flag (required, requisite, sufficient, optional) after {class}, found {}",
-                    describe(&other)
-                )))
-            }
-        };
-        let mut options = Vec::new();
-        loop {
-            match tokens.next()? {
-                Some(JaasToken::Semicolon) => break,
-                Some(JaasToken::Word(key)) => {
-                    if tokens.next()? != Some(JaasToken::Equals) {
-                        return Err(err(format!("expected = after option {key}")));
-                    }
-                    match tokens.next()? {
-                        Some(JaasToken::Word(v)) | Some(JaasToken::Quoted(v)) => {
-                            options.push((key, v))
-                        }
-                        other => {
-                            return Err(err(format!(
-                                "expected a value for option {key}, found {}",
-                                describe(&other)
-                            )))
-                        }
-                    }
-                }
-                other => {
-                    return Err(err(format!(
-                        "expected an option or ';', found {}",
-                        describe(&other)
-                    )))
-                }
-            }
-        }
-        if tokens.next()?.is_some() {
-            return Err(err(
-                "must contain exactly one login module, terminated by ';'".into(),
-            ));
-        }
-        Ok(JaasModule {
-            class,
-            flag,
-            options,
-        })
-    }
-}
-
-#[derive(Debug, PartialEq, Eq)]
-enum JaasToken {
-    Word(String),
-    Quoted(String),
-    Equals,
-    Semicolon,
-}
-
-fn describe(token: &Option<JaasToken>) -> String {
-    match token {
-        None => "the end".into(),
-        Some(JaasToken::Word(w)) => format!("{w:?}"),
-        // Values may be passwords: do not echo them.
-        Some(JaasToken::Quoted(_)) => "a quoted value".into(),
-        Some(JaasToken::Equals) => "'='".into(),
-        Some(JaasToken::Semicolon) => "';'".into(),
-    }
-}
-
-struct JaasTokens<'a> {
-    chars: std::iter::Peekable<std::str::Chars<'a>>,
-}
-
-impl JaasTokens<'_> {
-    fn next(&mut self) -> Result<Option<JaasToken>, SecurityError> {
-        while self.chars.peek().is_some_and(|c| c.is_whitespace()) {
-            self.chars.next();
-        }
-        let Some(c) = self.chars.next() else {
-            return Ok(None);
-        };
-        match c {
-            '=' => Ok(Some(JaasToken::Equals)),
-            ';' => Ok(Some(JaasToken::Semicolon)),
-            '"' | '\'' => {
-                let mut value = String::new();
-                loop {
-                    match self.chars.next() {
-                        None => {
-                            return Err(SecurityError::Jaas("unterminated quoted value".into()))
-                        }
-                        Some(q) if q == c => break,
-                        Some('\\') => match self.chars.next() {
-                            Some(e) => value.push(e),
-                            None => {
-                                return Err(SecurityError::Jaas("unterminated quoted value".into()))
-                            }
-                        },
-                        Some(other) => value.push(other),
-                    }
-                }
-                Ok(Some(JaasToken::Quoted(value)))
-            }
-            _ => {
-                let mut word = String::from(c);
-                while let Some(&n) = self.chars.peek() {
-                    if n.is_whitespace() || matches!(n, '=' | ';' | '"' | '\'') {
-                        break;
-                    }
-                    word.push(n);
-                    self.chars.next();
-                }
-                Ok(Some(JaasToken::Word(word)))
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -826,32 +1083,6 @@ mod tests {
         assert!(c.tls.is_none());
         // Passwords never show in Debug output.
         assert!(!format!("{sasl:?}").contains("w;d"));
-
-        let m = JaasModule::parse(
-            "org.apache.kafka.common.security.plain.PlainLoginModule required\n  username=bob\n  password='x y';",
-        )
-        .expect("valid");
-        assert_eq!(m.flag, "required");
-        assert_eq!(
-            m.options,
-            vec![
-                ("username".to_string(), "bob".to_string()),
-                ("password".to_string(), "x y".to_string())
-            ]
-        );
-        for bad in [
-            "",
-            "Module required username=\"a\"",
-            "Module maybe username=\"a\";",
-            "Module required username \"a\";",
-            "Module required username=\"a;",
-            "A required; B required;",
-        ] {
-            assert!(
-                matches!(JaasModule::parse(bad), Err(SecurityError::Jaas(_))),
-                "{bad}"
-            );
-        }
     }
 
     #[test]
@@ -901,10 +1132,10 @@ mod tests {
         assert!(!tls.verify_hostname);
         assert_eq!(
             tls.trust,
-            Some(PemSource::File {
+            Some(TrustStore::Pem(PemSource::File {
                 key: "ssl.truststore.location",
                 path: "/ca.pem".into()
-            })
+            }))
         );
         assert!(tls.identity.is_some());
 
@@ -919,22 +1150,29 @@ mod tests {
         assert!(tls.verify_hostname);
         assert!(tls.identity.is_some());
 
-        let e = SecurityConfig::from_worker_props(&props(&[
+        // JKS (Java's default type) and PKCS12 stores are read whatever
+        // the type says; other types are refused naming the key.
+        let c = SecurityConfig::from_worker_props(&props(&[
             ("security.protocol", "SSL"),
             ("ssl.truststore.location", "/ts.jks"),
-        ]))
-        .expect_err("JKS");
-        assert!(
-            e.to_string().contains("ssl.truststore.type=JKS") && e.to_string().contains("PEM"),
-            "{e}"
-        );
-        let e = SecurityConfig::from_worker_props(&props(&[
-            ("security.protocol", "SSL"),
             ("ssl.keystore.type", "PKCS12"),
             ("ssl.keystore.location", "/ks.p12"),
+            ("ssl.keystore.password", "pw"),
         ]))
-        .expect_err("PKCS12");
-        assert!(e.to_string().contains("ssl.keystore.type=PKCS12"), "{e}");
+        .expect("valid");
+        let tls = c.tls.expect("tls");
+        assert!(matches!(
+            tls.trust,
+            Some(TrustStore::Store(StoreFile { password: None, .. }))
+        ));
+        assert!(matches!(tls.identity, Some(ClientIdentity::Store { .. })));
+        let e = SecurityConfig::from_worker_props(&props(&[
+            ("security.protocol", "SSL"),
+            ("ssl.keystore.type", "BCFKS"),
+            ("ssl.keystore.location", "/ks.bcfks"),
+        ]))
+        .expect_err("BCFKS");
+        assert!(e.to_string().contains("ssl.keystore.type=BCFKS"), "{e}");
         let e = SecurityConfig::from_worker_props(&props(&[
             ("security.protocol", "SSL"),
             ("ssl.certificate.location", "/c.pem"),
