@@ -507,12 +507,6 @@ fn kafka_connect_worker_keys_ferry_does_not_implement_stop_the_worker() {
             "org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension",
             both,
         ),
-        ("config.providers", "file", both),
-        (
-            "config.providers.file.class",
-            "org.apache.kafka.common.config.provider.FileConfigProvider",
-            both,
-        ),
         ("admin.listeners", "", both),
         (
             "response.http.headers.config",
@@ -548,6 +542,34 @@ fn kafka_connect_worker_keys_ferry_does_not_implement_stop_the_worker() {
             );
         }
     }
+}
+
+/// A config provider Ferry does not have stops the worker, naming it:
+/// placeholders would otherwise reach connectors as literal text.
+#[test]
+fn an_unknown_config_provider_class_stops_the_worker() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = minimal_props(dir.path(), "standalone");
+    let mut lines: Vec<(&str, &str)> = base.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    lines.push(("config.providers", "vault"));
+    lines.push((
+        "config.providers.vault.class",
+        "io.confluent.csid.config.provider.vault.VaultConfigProvider",
+    ));
+    let (status, stderr) = run_to_exit(
+        dir.path(),
+        "standalone",
+        &lines,
+        &[],
+        Duration::from_secs(5),
+    );
+    assert!(!status.success(), "{stderr}");
+    assert!(
+        stderr.contains("config.providers.vault.class")
+            && stderr.contains("VaultConfigProvider")
+            && stderr.contains("FileConfigProvider"),
+        "{stderr}"
+    );
 }
 
 #[test]

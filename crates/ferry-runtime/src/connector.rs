@@ -108,6 +108,7 @@ impl WorkerConnector {
             generation,
             secrets: spec.secrets,
             plugin: spec.plugin,
+            resolved: Props::new(),
             config: spec.config,
             target: spec.target,
             rules,
@@ -176,7 +177,10 @@ struct Runner {
     name: String,
     generation: u64,
     plugin: PluginDescriptor,
+    /// The config as stored, config-provider placeholders and all.
     config: Props,
+    /// The config the instance started with: placeholders resolved.
+    resolved: Props,
     /// The config's passwords, hidden in failure traces and logs.
     secrets: Secrets,
     target: TargetState,
@@ -267,11 +271,29 @@ impl Runner {
     /// Runs `start()` while still taking commands: a stop abandons it,
     /// other commands update what to do once it returns.
     async fn start(&mut self) -> ControlFlow<()> {
+        // Placeholders are resolved each time the instance starts, so a
+        // rotated secret is read again on restart.
+        match self.rules.providers.resolve(&self.config) {
+            Ok(resolved) => {
+                self.secrets = std::mem::take(&mut self.secrets).with_values(&resolved.values);
+                self.resolved = resolved.config;
+            }
+            Err(e) => {
+                self.fail(format!(
+                    "org.apache.kafka.common.config.ConfigException: {e}"
+                ));
+                return ControlFlow::Continue(());
+            }
+        }
         // A config stored before the worker's rules (or written to the
         // config topic by another writer) fails this connector alone.
-        let broken = match self.rules.files.check_connector(&self.plugin, &self.config) {
+        let broken = match self
+            .rules
+            .files
+            .check_connector(&self.plugin, &self.resolved)
+        {
             Err(e) => Some(trace_of(&e)),
-            Ok(()) => self.rules.tasks_max_error(&self.config),
+            Ok(()) => self.rules.tasks_max_error(&self.resolved),
         };
         if let Some(reason) = broken {
             self.fail(format!(
@@ -283,7 +305,7 @@ impl Runner {
         // A panic in the connector's code fails the connector, as an
         // exception thrown by a Java connector does.
         let mut start =
-            AssertUnwindSafe(self.instance.start(self.config.clone(), ctx)).catch_unwind();
+            AssertUnwindSafe(self.instance.start(self.resolved.clone(), ctx)).catch_unwind();
         let mut raised = None;
         let result = loop {
             tokio::select! {
@@ -342,10 +364,12 @@ impl Runner {
             &self.name,
             self.instance.as_ref(),
             &self.plugin,
-            &self.config,
+            &self.resolved,
             self.rules.max_tasks,
         ) {
-            Ok(configs) => {
+            Ok(mut configs) => {
+                // Stored without the secrets: each task resolves them.
+                crate::config_providers::reverse_transform(&self.config, &mut configs);
                 self.sequence += 1;
                 (self.events)(ConnectorEvent::TaskConfigs {
                     connector: self.name.clone(),

@@ -9,6 +9,7 @@ use ferry_api::{ConnectorKind, OffsetMap, PluginDescriptor, PluginFactory};
 use ferry_kafka::{Admin, PartitionOffset};
 use serde_json::Value as Json;
 
+use crate::config_providers::has_placeholder;
 use crate::connector_config::{
     framework_config_def, validate_connector_config, SinkTopics, CONNECTOR_CLASS,
 };
@@ -97,11 +98,27 @@ pub fn validate(
         .connector(class)
         .ok_or_else(|| HerderError::BadRequest(plugins.unknown_connector_message(class)))?
         .clone();
-    let mut infos = validate_connector_config(plugins, &plugin, config);
-    rules.check(&plugin, config, &mut infos);
+    // Validated as the connector will see it, with config-provider
+    // placeholders resolved; answered with the placeholders, as stored.
+    let resolved = rules
+        .providers
+        .resolve(config)
+        .map_err(|e| HerderError::BadRequest(e.to_string()))?;
+    let mut infos = validate_connector_config(plugins, &plugin, &resolved.config);
+    rules.check(&plugin, &resolved.config, &mut infos);
     infos.name = class.to_owned();
-    // A connector's own checks may quote a value; passwords never show.
-    redact::Secrets::of(plugins, config).scrub_infos(&mut infos);
+    for info in &mut infos.configs {
+        if let Some(value) = &mut info.value {
+            if let Some(raw) = config.get(&value.name).filter(|v| has_placeholder(v)) {
+                value.value = Some(raw.clone());
+            }
+        }
+    }
+    // A connector's own checks may quote a value; passwords and what the
+    // providers gave never show.
+    redact::Secrets::of(plugins, &resolved.config)
+        .with_values(&resolved.values)
+        .scrub_infos(&mut infos);
     Ok((plugin, infos))
 }
 

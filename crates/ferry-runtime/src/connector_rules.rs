@@ -13,12 +13,14 @@
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use ferry_api::config::{ConfigInfo, ConfigInfos, ConfigValue, ValidatedValue};
 use ferry_api::PluginDescriptor;
 use thiserror::Error;
 
 use crate::client_overrides::{validate_overrides, OverridePolicy};
+use crate::config_providers::ConfigProviders;
 use crate::connector_config::TASKS_MAX;
 use crate::worker_config::{WorkerConfig, FILE_ALLOWED_PATHS, TASKS_MAX_LIMIT};
 use crate::Props;
@@ -32,6 +34,8 @@ pub struct ConnectorRules {
     pub max_tasks: u32,
     /// `file.connectors.allowed.paths`: where connectors' local files may be.
     pub files: AllowedPaths,
+    /// `config.providers`: resolve placeholders when a connector starts.
+    pub providers: Arc<ConfigProviders>,
 }
 
 impl ConnectorRules {
@@ -40,6 +44,7 @@ impl ConnectorRules {
             override_policy: config.common.client_config_override_policy.clone(),
             max_tasks: config.common.tasks_max_limit,
             files: config.common.file_connectors_allowed_paths.clone(),
+            providers: config.providers.clone(),
         }
     }
 

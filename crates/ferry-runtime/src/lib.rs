@@ -2,6 +2,7 @@
 //! sink task loops, and the offset and status stores.
 
 pub mod client_overrides;
+pub mod config_providers;
 pub mod connector;
 pub mod connector_config;
 pub mod connector_ops;

@@ -154,6 +154,21 @@ impl Secrets {
         Secrets(values)
     }
 
+    /// These secrets and `values` (what config providers put in place of
+    /// placeholders).
+    pub fn with_values(mut self, values: &[String]) -> Secrets {
+        self.0.extend(
+            values
+                .iter()
+                .flat_map(|v| [v.clone(), v.trim().to_owned()])
+                .filter(|v| v.chars().count() >= MIN_SCRUBBED_LEN),
+        );
+        self.0
+            .sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        self.0.dedup();
+        self
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

@@ -83,6 +83,26 @@ impl Worker {
     ) -> Option<TaskHandle> {
         self.status
             .set_task(connector, task_id, State::Unassigned, None);
+        // Stored configs keep their config-provider placeholders; the task
+        // runs with them resolved, read now.
+        let providers = &self.config.providers;
+        let (connector_config, task_config, resolved_values) = match providers
+            .resolve(connector_config)
+            .and_then(|c| providers.resolve(&task_config).map(|t| (c, t)))
+        {
+            Ok((c, t)) => {
+                let values: Vec<String> = c.values.into_iter().chain(t.values).collect();
+                (c.config, t.config, values)
+            }
+            Err(e) => {
+                let trace = format!("org.apache.kafka.common.config.ConfigException: {e}");
+                warn!(connector, task = task_id, error = %trace, "task refused");
+                self.status
+                    .set_task(connector, task_id, State::Failed, Some(trace));
+                return None;
+            }
+        };
+        let connector_config = &connector_config;
         // A config stored before `file.connectors.allowed.paths` was set
         // (or by another worker) must not reach the file.
         let files = &self.config.common.file_connectors_allowed_paths;
@@ -105,7 +125,8 @@ impl Worker {
             target: rx,
         };
         let (name, status) = (connector.to_owned(), self.status.clone());
-        let secrets = Secrets::for_plugin(&self.plugins, plugin, connector_config);
+        let secrets = Secrets::for_plugin(&self.plugins, plugin, connector_config)
+            .with_values(&resolved_values);
         let hidden = secrets.clone();
         let built = match plugin.kind {
             ConnectorKind::Source => self.source_runner(plugin, spec, task_config).map(|r| {

@@ -8,6 +8,7 @@
 //! pass through untouched in [`WorkerConfig::props`].
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ferry_api::config::{
@@ -17,6 +18,7 @@ use ferry_api::config::{
 use ferry_group::{ConnectProtocol, GroupConfig, GroupError, GroupSettings, SecurityConfig};
 
 use crate::client_overrides::{worker_only_reason, ClientKind, OverridePolicy, OverridesRefused};
+use crate::config_providers::{ConfigProviders, CONFIG_PROVIDERS};
 use crate::connector_rules::AllowedPaths;
 use crate::Props;
 
@@ -521,7 +523,6 @@ fn key_size_of_ferry(v: &str) -> bool {
     v.trim() == "256"
 }
 
-const NO_PROVIDERS: &str = "config providers are not implemented by Ferry yet: ${provider:path:key} placeholders would reach connectors as literal text, and the secrets they stand for would have to be written into the configs";
 const NO_ADMIN_LISTENERS: &str = "a separate listener for the admin endpoints (or none) is not implemented by Ferry yet: /admin/loggers is served on the main listener";
 const NO_METRICS: &str = "Ferry keeps no Kafka metrics yet";
 const NO_HTTPS: &str = "it applies to https listeners, which Ferry refuses for now";
@@ -539,22 +540,6 @@ pub const UNIMPLEMENTED: &[Unimplemented] = &[
         handling: Handling::Refused {
             inert: blank_list,
             why: "REST extensions are not implemented by Ferry yet: the REST API would run without the authentication, filters or resources they add",
-        },
-    },
-    Unimplemented {
-        key: "config.providers",
-        distributed_only: false,
-        handling: Handling::Refused {
-            inert: blank_list,
-            why: NO_PROVIDERS,
-        },
-    },
-    Unimplemented {
-        key: "config.providers.",
-        distributed_only: false,
-        handling: Handling::Refused {
-            inert: never,
-            why: NO_PROVIDERS,
         },
     },
     Unimplemented {
@@ -791,9 +776,13 @@ pub enum ModeConfig {
 /// Worker properties, parsed once against [`worker_config_def`].
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
+    /// The properties with their config-provider placeholders resolved.
     originals: Props,
     pub common: CommonConfig,
     pub mode: ModeConfig,
+    /// `config.providers`: what resolves placeholders in connector configs
+    /// when connectors and tasks start.
+    pub providers: Arc<ConfigProviders>,
 }
 
 /// Typed reads of keys [`worker_config_def`] declares with a default (or
@@ -849,6 +838,29 @@ impl WorkerConfig {
     /// (Kafka Connect's `ConfigException` text). Other undeclared keys pass
     /// through. The keys Ferry ignores are logged.
     pub fn new(props: Props, standalone: bool) -> Result<Self, ConfigError> {
+        // The worker's own placeholders are resolved first, as Kafka
+        // Connect's worker config resolves them; the providers' settings
+        // are taken as written.
+        let providers = ConfigProviders::from_worker_props(&props).map_err(|e| ConfigError {
+            key: CONFIG_PROVIDERS.to_owned(),
+            message: e.to_string(),
+        })?;
+        let props = if providers.is_empty() {
+            props
+        } else {
+            let (provider_keys, rest): (Props, Props) = props
+                .into_iter()
+                .partition(|(k, _)| k.starts_with(CONFIG_PROVIDERS));
+            let mut resolved = providers
+                .resolve(&rest)
+                .map_err(|e| ConfigError {
+                    key: CONFIG_PROVIDERS.to_owned(),
+                    message: format!("cannot resolve a config provider placeholder of the worker properties: {e}"),
+                })?
+                .config;
+            resolved.extend(provider_keys);
+            resolved
+        };
         let parsed = worker_config_def(standalone).parse(&props)?;
         let notes = check_unimplemented(&props, standalone)?;
         let v = Values(&parsed);
@@ -901,6 +913,7 @@ impl WorkerConfig {
             originals: props,
             common,
             mode,
+            providers: Arc::new(providers),
         };
         for note in notes {
             tracing::warn!("{note}");
@@ -1422,6 +1435,32 @@ mod tests {
     }
 
     #[test]
+    fn the_workers_own_placeholders_are_resolved_and_bad_providers_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("worker-secrets.properties");
+        std::fs::write(&file, "jaas=secret-jaas-text\n").expect("write");
+        let placeholder = format!("${{file:{}:jaas}}", file.display());
+        let c = config(&[
+            ("config.providers", "file"),
+            (
+                "config.providers.file.class",
+                "org.apache.kafka.common.config.provider.FileConfigProvider",
+            ),
+            ("sasl.jaas.config", &placeholder),
+        ]);
+        assert_eq!(c.props()["sasl.jaas.config"], "secret-jaas-text");
+        assert!(!c.providers.is_empty());
+        let mut props: Props = [(OFFSET_FILE.to_string(), "/tmp/o".to_string())].into();
+        props.insert("config.providers".into(), "vault".into());
+        props.insert(
+            "config.providers.vault.class".into(),
+            "com.example.VaultConfigProvider".into(),
+        );
+        let e = error(WorkerConfig::new(props, true));
+        assert!(e.contains("com.example.VaultConfigProvider"), "{e}");
+    }
+
+    #[test]
     fn unimplemented_kafka_connect_keys_are_refused_or_noted() {
         let standalone = |pairs: &[(&str, &str)]| {
             let mut props: Props = [(OFFSET_FILE.to_string(), "/tmp/o".to_string())].into();
@@ -1432,11 +1471,6 @@ mod tests {
         };
         for (key, value) in [
             ("rest.extension.classes", "com.example.BasicAuth"),
-            ("config.providers", "file"),
-            (
-                "config.providers.file.class",
-                "org.apache.kafka.common.config.provider.FileConfigProvider",
-            ),
             ("admin.listeners", ""),
             ("admin.listeners", "http://127.0.0.1:9999"),
             ("response.http.headers.config", "add X-Frame-Options: DENY"),
@@ -1484,10 +1518,10 @@ mod tests {
         // Every refusal is reported at once.
         let e = error(standalone(&[
             ("rest.extension.classes", "x.Y"),
-            ("config.providers", "vault"),
+            ("metric.reporters", "com.example.Reporter"),
         ]));
         assert!(
-            e.contains("rest.extension.classes") && e.contains("config.providers"),
+            e.contains("rest.extension.classes") && e.contains("metric.reporters"),
             "{e}"
         );
         assert!(error(distributed(&[("inter.worker.key.size", "128")]))
