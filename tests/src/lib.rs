@@ -288,7 +288,10 @@ impl Worker {
                     self.log_text()
                 );
             }
-            http_get(&url).filter(|(code, _)| *code == 200).map(|_| ())
+            // 401: the API answers, and asks for credentials.
+            http_get(&url)
+                .filter(|(code, _)| *code == 200 || *code == 401)
+                .map(|_| ())
         });
     }
 

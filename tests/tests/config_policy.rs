@@ -504,7 +504,7 @@ fn kafka_connect_worker_keys_ferry_does_not_implement_stop_the_worker() {
     for (key, value, modes) in [
         (
             "rest.extension.classes",
-            "org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension",
+            "io.confluent.connect.security.ConnectSecurityExtension",
             both,
         ),
         ("admin.listeners", "", both),

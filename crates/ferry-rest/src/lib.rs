@@ -15,6 +15,7 @@
 //! `Location` escapes `/` and `;` in the name, `OPTIONS` is a 405, and the
 //! removed `GET /connectors/{c}/tasks-config` is still served.
 
+pub mod auth;
 mod compat;
 mod error;
 mod extract;
@@ -30,6 +31,7 @@ use std::time::Duration;
 use axum::Router;
 use ferry_runtime::Herder;
 
+pub use auth::{AuthError, BasicAuth, BASIC_AUTH_EXTENSION};
 pub use compat::{connector_type_matches, query_bool, validate_connector_name};
 pub use error::ApiError;
 pub use listeners::{parse_listeners, ListenerError};
@@ -49,6 +51,7 @@ pub struct RestServer {
     admin_on_main: bool,
     request_timeout: Duration,
     health_timeout: Duration,
+    auth: Option<Arc<BasicAuth>>,
 }
 
 impl RestServer {
@@ -57,6 +60,7 @@ impl RestServer {
             herder,
             loggers,
             admin_on_main: true,
+            auth: None,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             health_timeout: DEFAULT_HEALTH_TIMEOUT,
         }
@@ -66,6 +70,13 @@ impl RestServer {
     /// (serve [`RestServer::admin_router`] there) or empty (served nowhere).
     pub fn without_admin(mut self) -> Self {
         self.admin_on_main = false;
+        self
+    }
+
+    /// Requires HTTP Basic credentials of `auth`'s users on every request
+    /// but the workers' internal ones.
+    pub fn basic_auth(mut self, auth: Option<Arc<BasicAuth>>) -> Self {
+        self.auth = auth;
         self
     }
 
@@ -90,12 +101,12 @@ impl RestServer {
 
     /// The main listener's app.
     pub fn router(&self) -> Router {
-        routes::build(self.state(), true, self.admin_on_main)
+        routes::build(self.state(), true, self.admin_on_main, self.auth.clone())
     }
 
     /// `/admin/loggers` alone, for `admin.listeners`.
     pub fn admin_router(&self) -> Router {
-        routes::build(self.state(), false, true)
+        routes::build(self.state(), false, true, self.auth.clone())
     }
 }
 

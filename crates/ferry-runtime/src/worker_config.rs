@@ -31,6 +31,17 @@ pub const OFFSET_FLUSH_INTERVAL: &str = "offset.flush.interval.ms";
 pub const OFFSET_FLUSH_TIMEOUT: &str = "offset.flush.timeout.ms";
 pub const SHUTDOWN_TIMEOUT: &str = "task.shutdown.graceful.timeout.ms";
 pub const LISTENERS: &str = "listeners";
+/// `listeners` of a worker whose REST API asks for no authentication and
+/// whose properties name no listener: loopback only.
+pub const UNAUTHENTICATED_LISTENERS: &str = "http://127.0.0.1:8083";
+pub const REST_EXTENSIONS: &str = "rest.extension.classes";
+/// Kafka Connect's HTTP Basic authentication extension, the one
+/// `rest.extension.classes` may name.
+pub const BASIC_AUTH_EXTENSION: &str =
+    "org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension";
+/// The JVM system property that names the JAAS file, as a worker property.
+pub const JAAS_CONFIG: &str = "java.security.auth.login.config";
+pub const READ_ONLY_USERS: &str = "rest.basic.auth.read.only.users";
 pub const ADVERTISED_HOST: &str = "rest.advertised.host.name";
 pub const ADVERTISED_PORT: &str = "rest.advertised.port";
 pub const ADVERTISED_LISTENER: &str = "rest.advertised.listener";
@@ -175,6 +186,18 @@ pub fn worker_config_def(standalone: bool) -> ConfigDef {
         .validator(Validator::Custom(validate_listeners))
         .importance(Importance::Low)
         .doc("List of comma-separated URIs the REST API will listen on. The supported protocols are HTTP and HTTPS.\n Specify hostname as 0.0.0.0 to bind to all interfaces.\n Leave hostname empty to bind to default interface.\n Examples of legal listener lists: HTTP://myhost:8083,HTTPS://myhost:8084");
+    d.define(REST_EXTENSIONS, ConfigType::List)
+        .default_str("")
+        .importance(Importance::Low)
+        .doc("Comma-separated names of ConnectRestExtension classes. Ferry has one: org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension (HTTP Basic authentication from a JAAS file).");
+    d.define(JAAS_CONFIG, ConfigType::String)
+        .default_null()
+        .importance(Importance::Low)
+        .doc("The JAAS file whose KafkaConnect entry the basic authentication extension reads (Java's -Djava.security.auth.login.config; also read from KAFKA_OPTS).");
+    d.define(READ_ONLY_USERS, ConfigType::List)
+        .default_str("")
+        .importance(Importance::Low)
+        .doc("Users of the basic authentication extension who may only read (GET and HEAD requests).");
     d.define(ADVERTISED_HOST, ConfigType::String)
         .default_null()
         .importance(Importance::Low)
@@ -506,8 +529,10 @@ impl Unimplemented {
 fn blank(v: &str) -> bool {
     v.trim().is_empty()
 }
-fn blank_list(v: &str) -> bool {
-    v.split(',').all(blank)
+fn basic_auth_only(v: &str) -> bool {
+    v.split(',')
+        .map(str::trim)
+        .all(|c| c.is_empty() || c == BASIC_AUTH_EXTENSION)
 }
 fn never(_: &str) -> bool {
     false
@@ -538,8 +563,8 @@ pub const UNIMPLEMENTED: &[Unimplemented] = &[
         key: "rest.extension.classes",
         distributed_only: false,
         handling: Handling::Refused {
-            inert: blank_list,
-            why: "REST extensions are not implemented by Ferry yet: the REST API would run without the authentication, filters or resources they add",
+            inert: basic_auth_only,
+            why: "REST extensions other than org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension are not implemented by Ferry yet: the REST API would run without the authentication, filters or resources they add",
         },
     },
     Unimplemented {
@@ -720,6 +745,12 @@ pub struct CommonConfig {
     pub rest_header_read_timeout: Duration,
     /// `rest.idle.timeout.ms`.
     pub rest_idle_timeout: Duration,
+    /// `rest.extension.classes` names the basic authentication extension.
+    pub rest_basic_auth: bool,
+    /// `java.security.auth.login.config`.
+    pub jaas_config: Option<String>,
+    /// `rest.basic.auth.read.only.users`.
+    pub rest_read_only_users: Vec<String>,
 }
 
 /// Settings of a standalone worker (`StandaloneConfig`).
@@ -877,7 +908,7 @@ impl WorkerConfig {
                 &format!("each directory must exist: {e}"),
             )
         })?;
-        let common = CommonConfig {
+        let mut common = CommonConfig {
             bootstrap_servers: v.list(BOOTSTRAP_SERVERS),
             key_converter: v.string(KEY_CONVERTER),
             value_converter: v.string(VALUE_CONVERTER),
@@ -901,7 +932,19 @@ impl WorkerConfig {
             rest_connections_max: usize::try_from(v.int(REST_CONNECTIONS_MAX)).unwrap_or(1),
             rest_header_read_timeout: v.millis(REST_HEADER_READ_TIMEOUT),
             rest_idle_timeout: v.millis(REST_IDLE_TIMEOUT),
+            rest_basic_auth: v
+                .list(REST_EXTENSIONS)
+                .iter()
+                .any(|c| c == BASIC_AUTH_EXTENSION),
+            jaas_config: v.optional_string(JAAS_CONFIG),
+            rest_read_only_users: v.list(READ_ONLY_USERS),
         };
+        // Safer than Kafka Connect by default: without authentication and
+        // without listeners of its own choosing, the API is not reachable
+        // from other hosts.
+        if !common.rest_basic_auth && !props.contains_key(LISTENERS) {
+            common.listeners = vec![UNAUTHENTICATED_LISTENERS.to_owned()];
+        }
         let mode = if standalone {
             ModeConfig::Standalone(StandaloneConfig {
                 offset_storage_file: v.string(OFFSET_FILE),
@@ -1205,7 +1248,8 @@ mod tests {
         assert_eq!(c.offset_flush_interval(), Duration::from_secs(60));
         assert_eq!(c.offset_flush_timeout(), Duration::from_secs(5));
         assert_eq!(c.shutdown_timeout(), Duration::from_secs(5));
-        assert_eq!(c.listeners(), "http://:8083");
+        // No authentication and no listeners given: loopback only.
+        assert_eq!(c.listeners(), "http://127.0.0.1:8083");
         assert_eq!(c.offset_file(), Some("/tmp/offsets"));
         assert!(c.distributed_config().is_none());
         assert!(c.topic_tracking() && c.topic_tracking_reset() && c.topic_creation());

@@ -51,6 +51,7 @@ pub(crate) async fn run(
             worker_properties.display()
         )
     })?;
+    let auth = crate::rest_auth(&config)?;
 
     let (listener, bound) = bind_rest_listener(&config).await?;
     let limits = rest_limits(&config);
@@ -136,7 +137,9 @@ pub(crate) async fn run(
         member: GroupMember::new(group),
     });
 
-    let router = ferry_rest::router(herder.clone() as Arc<dyn Herder>, loggers);
+    let router = ferry_rest::RestServer::new(herder.clone() as Arc<dyn Herder>, loggers)
+        .basic_auth(auth)
+        .router();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(ferry_rest::serve(listener, router, limits, async {
         let _ = stop_rx.await;

@@ -35,7 +35,7 @@ use ferry_runtime::status::StatusStore;
 use ferry_runtime::worker::Worker;
 use ferry_runtime::worker_config::WorkerConfig;
 use ferry_runtime::Herder;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 #[derive(Parser)]
 #[command(name = "ferry", version, about = "A Kafka Connect compatible worker")]
@@ -139,6 +139,46 @@ fn built_in_connectors() -> Vec<PluginDescriptor> {
     connectors
 }
 
+/// The REST API's authentication: Kafka Connect's basic authentication
+/// extension when `rest.extension.classes` names it (its JAAS file from
+/// `java.security.auth.login.config`, else from `KAFKA_OPTS` as a Java
+/// worker is given it); otherwise none, said loudly.
+pub(crate) fn rest_auth(config: &WorkerConfig) -> Result<Option<Arc<ferry_rest::BasicAuth>>> {
+    if !config.common.rest_basic_auth {
+        warn!(
+            "the REST API asks for no authentication: anyone who can reach {} can create, change and delete connectors; set rest.extension.classes={} with a JAAS file to require users",
+            config.listeners(),
+            ferry_rest::BASIC_AUTH_EXTENSION
+        );
+        return Ok(None);
+    }
+    let jaas = config
+        .common
+        .jaas_config
+        .clone()
+        .or_else(jaas_from_kafka_opts)
+        .with_context(|| {
+            format!(
+                "rest.extension.classes names {} but no JAAS file is given: set java.security.auth.login.config (or -Djava.security.auth.login.config=… in KAFKA_OPTS)",
+                ferry_rest::BASIC_AUTH_EXTENSION
+            )
+        })?;
+    let auth = ferry_rest::BasicAuth::from_jaas_file(
+        std::path::Path::new(&jaas),
+        config.common.rest_read_only_users.clone(),
+    )?;
+    info!(jaas = %jaas, read_only_users = ?config.common.rest_read_only_users, "the REST API requires HTTP Basic credentials");
+    Ok(Some(Arc::new(auth)))
+}
+
+/// `-Djava.security.auth.login.config=PATH` from `KAFKA_OPTS`.
+fn jaas_from_kafka_opts() -> Option<String> {
+    let opts = std::env::var("KAFKA_OPTS").ok()?;
+    opts.split_whitespace()
+        .find_map(|o| o.strip_prefix("-Djava.security.auth.login.config="))
+        .map(|p| p.trim_matches(|c| c == '"' || c == '\'').to_owned())
+}
+
 /// Binds the REST API's first `listeners` address.
 pub(crate) async fn bind_rest_listener(
     config: &WorkerConfig,
@@ -224,6 +264,7 @@ async fn run_standalone(
         .iter()
         .map(|p| cli_config::connector_config(p))
         .collect::<Result<Vec<_>>>()?;
+    let auth = rest_auth(&config)?;
 
     let (listener, bound) = bind_rest_listener(&config).await?;
     let limits = rest_limits(&config);
@@ -245,7 +286,9 @@ async fn run_standalone(
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
 
-    let router = ferry_rest::router(herder.clone() as Arc<dyn Herder>, loggers);
+    let router = ferry_rest::RestServer::new(herder.clone() as Arc<dyn Herder>, loggers)
+        .basic_auth(auth)
+        .router();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(ferry_rest::serve(listener, router, limits, async {
         let _ = stop_rx.await;

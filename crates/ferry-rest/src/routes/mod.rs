@@ -16,6 +16,7 @@ use ferry_runtime::{Herder, HerderResult, Props};
 use serde::Serialize;
 use tower::Layer;
 
+use crate::auth::BasicAuth;
 use crate::compat;
 use crate::error::ApiError;
 use crate::logging::LoggerControl;
@@ -180,13 +181,18 @@ fn admin_routes() -> Router<AppState> {
 
 /// Adds the 404/405 answers and the middleware, and makes the router accept
 /// one trailing slash on every path.
-fn finish(routes: Router<AppState>, state: AppState) -> Router {
-    let inner: Router = routes
+fn finish(routes: Router<AppState>, state: AppState, auth: Option<Arc<BasicAuth>>) -> Router {
+    let mut inner: Router<AppState> = routes
         .fallback(middleware::not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed)
         .layer(mw::from_fn(middleware::json_errors))
         .layer(mw::from_fn(middleware::forward_to_target))
-        .layer(mw::from_fn(middleware::catch_panics))
+        .layer(mw::from_fn(middleware::catch_panics));
+    // Before anything is forwarded or run; traced, so refusals show.
+    if let Some(auth) = auth {
+        inner = inner.layer(mw::from_fn_with_state(auth, crate::auth::authenticate));
+    }
+    let inner: Router = inner
         .layer(mw::from_fn(middleware::trace_request))
         .with_state(state);
     // Rewriting the path has to happen before routing, so it wraps the
@@ -195,7 +201,12 @@ fn finish(routes: Router<AppState>, state: AppState) -> Router {
     Router::new().fallback_service(service)
 }
 
-pub(crate) fn build(state: AppState, api: bool, admin: bool) -> Router {
+pub(crate) fn build(
+    state: AppState,
+    api: bool,
+    admin: bool,
+    auth: Option<Arc<BasicAuth>>,
+) -> Router {
     let mut routes = Router::new();
     if api {
         routes = routes.merge(api_routes());
@@ -203,5 +214,5 @@ pub(crate) fn build(state: AppState, api: bool, admin: bool) -> Router {
     if admin {
         routes = routes.merge(admin_routes());
     }
-    finish(routes, state)
+    finish(routes, state, auth)
 }
