@@ -232,7 +232,34 @@ impl Worker {
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        format!("{}://127.0.0.1:{}{path}", self.scheme(), self.port)
+    }
+
+    /// `https` when the worker's `listeners` says so.
+    pub fn scheme(&self) -> &'static str {
+        let props = std::fs::read_to_string(&self.worker_props).unwrap_or_default();
+        let https = props
+            .lines()
+            .rev()
+            .find_map(|l| l.strip_prefix("listeners="))
+            .is_some_and(|l| l.trim().starts_with("https://"));
+        if https {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    /// Makes the worker's listener `https` (before it starts): its TLS
+    /// settings are among the properties it was given.
+    pub fn https(&mut self) -> &mut Worker {
+        let props = std::fs::read_to_string(&self.worker_props).expect("worker properties");
+        let props = props.replace(
+            &format!("listeners=http://127.0.0.1:{}", self.port),
+            &format!("listeners=https://127.0.0.1:{}", self.port),
+        );
+        std::fs::write(&self.worker_props, props).expect("worker properties");
+        self
     }
 
     /// Starts the process with connector config files and waits for the
@@ -287,6 +314,12 @@ impl Worker {
                     "ferry exited with {status} during startup; log:\n{}",
                     self.log_text()
                 );
+            }
+            if url.starts_with("https") {
+                // The tests' own TLS clients check it; here, that it listens.
+                return std::net::TcpStream::connect(("127.0.0.1", self.port))
+                    .ok()
+                    .map(|_| ());
             }
             // 401: the API answers, and asks for credentials.
             http_get(&url)

@@ -34,12 +34,15 @@ use ferry_runtime::Herder;
 pub use auth::{AuthError, BasicAuth, BASIC_AUTH_EXTENSION};
 pub use compat::{connector_type_matches, query_bool, validate_connector_name};
 pub use error::ApiError;
-pub use listeners::{parse_listeners, ListenerError};
+pub use listeners::{parse_listener_urls, parse_listeners, Listener, ListenerError};
 pub use logging::{LogLevel, LoggerControl, LoggerError, TracingLoggers, ROOT_LOGGER};
-pub use server::{serve, ConnectionLimits};
+pub use server::{serve, serve_tls, ConnectionLimits};
 
 /// Kafka Connect's `ConnectorsResource.REQUEST_TIMEOUT_MS`.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(90);
+/// How long a forwarded request may take (the other worker applies its
+/// own request timeout within it).
+const FORWARD_TIMEOUT: Duration = Duration::from_secs(90);
 /// Kafka Connect's health check timeout.
 pub const DEFAULT_HEALTH_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -52,6 +55,7 @@ pub struct RestServer {
     request_timeout: Duration,
     health_timeout: Duration,
     auth: Option<Arc<BasicAuth>>,
+    forwarding_tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl RestServer {
@@ -61,6 +65,7 @@ impl RestServer {
             loggers,
             admin_on_main: true,
             auth: None,
+            forwarding_tls: None,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             health_timeout: DEFAULT_HEALTH_TIMEOUT,
         }
@@ -80,6 +85,12 @@ impl RestServer {
         self
     }
 
+    /// Forwards requests to other workers over `https` with `tls`.
+    pub fn forwarding_tls(mut self, tls: Option<Arc<rustls::ClientConfig>>) -> Self {
+        self.forwarding_tls = tls;
+        self
+    }
+
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
         self
@@ -96,6 +107,10 @@ impl RestServer {
             loggers: Arc::clone(&self.loggers),
             request_timeout: self.request_timeout,
             health_timeout: self.health_timeout,
+            forward_client: ferry_runtime::rest_client(
+                FORWARD_TIMEOUT,
+                self.forwarding_tls.as_ref(),
+            ),
         }
     }
 

@@ -17,12 +17,17 @@ pub enum ListenerError {
     Format(String),
     #[error("Listener protocol must be either \"http\" or \"https\": {0}")]
     Protocol(String),
-    #[error("HTTPS listeners are not supported yet: {0}")]
-    HttpsNotSupported(String),
     #[error("Invalid port in listener {listener}: {port}")]
     Port { listener: String, port: String },
     #[error("Cannot resolve the host of listener {listener}: {reason}")]
     Resolve { listener: String, reason: String },
+}
+
+/// One `listeners` URL: where to bind, and whether it speaks TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Listener {
+    pub addr: SocketAddr,
+    pub https: bool,
 }
 
 /// Parses a `listeners` value into the addresses to bind.
@@ -32,13 +37,25 @@ pub enum ListenerError {
 /// used here because it works on hosts without IPv6 too. A host name
 /// resolves to its first address, as Java's `InetSocketAddress` does.
 pub fn parse_listeners(value: &str) -> Result<Vec<SocketAddr>, ListenerError> {
+    Ok(parse_listener_urls(value)?
+        .into_iter()
+        .map(|l| l.addr)
+        .collect())
+}
+
+/// Parses a `listeners` value into its listeners.
+pub fn parse_listener_urls(value: &str) -> Result<Vec<Listener>, ListenerError> {
     let value = value.trim();
     if value.is_empty() {
         return Err(ListenerError::Empty);
     }
     value
         .split(',')
-        .map(|item| parse_listener(item.trim()))
+        .map(|item| {
+            let item = item.trim();
+            let https = item.to_ascii_lowercase().starts_with("https://");
+            parse_listener(item).map(|addr| Listener { addr, https })
+        })
         .collect()
 }
 
@@ -48,8 +65,7 @@ fn parse_listener(listener: &str) -> Result<SocketAddr, ListenerError> {
     }
     let (protocol, host, port) = split_listener(listener)?;
     match protocol.to_ascii_lowercase().as_str() {
-        "http" => {}
-        "https" => return Err(ListenerError::HttpsNotSupported(listener.to_owned())),
+        "http" | "https" => {}
         _ => return Err(ListenerError::Protocol(listener.to_owned())),
     }
     let port: u16 = port.parse().map_err(|_| ListenerError::Port {
@@ -153,15 +169,20 @@ mod tests {
     }
 
     #[test]
-    fn https_is_not_supported_yet() {
-        let err = parse_listeners("http://:8083,https://:8443").expect_err("https");
+    fn https_listeners_are_told_apart() {
+        let listeners = parse_listener_urls("http://:8083,HTTPS://127.0.0.1:8443").expect("valid");
         assert_eq!(
-            err,
-            ListenerError::HttpsNotSupported("https://:8443".to_owned())
-        );
-        assert_eq!(
-            err.to_string(),
-            "HTTPS listeners are not supported yet: https://:8443"
+            listeners,
+            vec![
+                Listener {
+                    addr: addr("0.0.0.0:8083"),
+                    https: false
+                },
+                Listener {
+                    addr: addr("127.0.0.1:8443"),
+                    https: true
+                },
+            ]
         );
     }
 

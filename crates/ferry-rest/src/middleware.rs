@@ -5,7 +5,7 @@ use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -144,21 +144,15 @@ pub(crate) async fn json_errors(req: Request, next: Next) -> Response {
 /// Largest request body a worker forwards to another.
 const MAX_FORWARDED_BODY: usize = 16 * 1024 * 1024;
 
-fn forwarding_client() -> &'static reqwest::Client {
-    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
-    CLIENT.get_or_init(|| {
-        reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(90))
-            .build()
-            .unwrap_or_default()
-    })
-}
-
 /// Sends a request the herder says another worker must serve to that
 /// worker, as Kafka Connect's `HerderRequestHandler` does: a user's request
 /// may be forwarded twice (`forward=true` on the first hop, `forward=false`
 /// on the second); a third hop is a 409.
-pub(crate) async fn forward_to_target(req: Request, next: Next) -> Response {
+pub(crate) async fn forward_to_target(
+    State(client): State<reqwest::Client>,
+    req: Request,
+    next: Next,
+) -> Response {
     let (parts, body) = req.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX_FORWARDED_BODY).await else {
         return ApiError::http_status(StatusCode::PAYLOAD_TOO_LARGE).into_response();
@@ -199,7 +193,7 @@ pub(crate) async fn forward_to_target(req: Request, next: Next) -> Response {
         parts.uri.path()
     );
     tracing::debug!(%url, method = %parts.method, "forwarding request");
-    let mut outgoing = forwarding_client().request(parts.method.clone(), &url);
+    let mut outgoing = client.request(parts.method.clone(), &url);
     for (name, value) in &parts.headers {
         if name != header::HOST && name != header::CONTENT_LENGTH {
             outgoing = outgoing.header(name, value);

@@ -324,6 +324,66 @@ pub async fn serve<F>(
 where
     F: Future<Output = ()> + Send + 'static,
 {
+    serve_with(listener, router, limits, None, shutdown).await
+}
+
+/// [`serve`] over TLS (an `https` listener): each connection's handshake
+/// must complete within the header-read timeout, as a request head must.
+pub async fn serve_tls<F>(
+    listener: TcpListener,
+    router: Router,
+    limits: ConnectionLimits,
+    tls: Arc<rustls::ServerConfig>,
+    shutdown: F,
+) -> io::Result<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    serve_with(listener, router, limits, Some(acceptor), shutdown).await
+}
+
+/// Drives one connection until it ends, is closed by the reaper or the
+/// server stops (then gracefully).
+async fn drive<I>(
+    conn: http1::Connection<I, TrackedService>,
+    state: Arc<ConnState>,
+    mut stop_rx: watch::Receiver<bool>,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let mut conn = pin!(conn);
+    let mut stopping = false;
+    loop {
+        tokio::select! {
+            result = conn.as_mut() => {
+                if let Err(e) = result {
+                    tracing::debug!(error = %e, "REST connection ended with an error");
+                }
+                break;
+            }
+            () = state.close.notified() => break,
+            changed = stop_rx.changed(), if !stopping => {
+                stopping = true;
+                if changed.is_ok() {
+                    conn.as_mut().graceful_shutdown();
+                }
+            }
+        }
+    }
+}
+
+async fn serve_with<F>(
+    listener: TcpListener,
+    router: Router,
+    limits: ConnectionLimits,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shutdown: F,
+) -> io::Result<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let limits = ConnectionLimits {
         max_connections: limits.max_connections.max(1),
         ..limits
@@ -333,7 +393,7 @@ where
             max_connections = limits.max_connections,
             header_read_timeout_ms = millis(limits.header_read_timeout),
             idle_timeout_ms = millis(limits.idle_timeout),
-            "REST server listening on http://{addr}"
+            "REST server listening on {scheme}://{addr}"
         );
     }
     let conns = Arc::new(Connections {
@@ -403,36 +463,35 @@ where
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let io = TokioIo::new(TrackedIo {
+        let io = TrackedIo {
             inner: stream,
             state: state.clone(),
             conns: conns.clone(),
-        });
+        };
         let service = TrackedService {
             router: router.clone(),
             state: state.clone(),
             conns: conns.clone(),
         };
-        let conn = builder.serve_connection(io, service);
         let conns = conns.clone();
-        let mut stop_rx = stop_rx.clone();
+        let stop_rx = stop_rx.clone();
+        let builder = builder.clone();
+        let tls = tls.clone();
+        let handshake_timeout = limits.header_read_timeout;
         tokio::spawn(async move {
-            let mut conn = pin!(conn);
-            let mut stopping = false;
-            loop {
-                tokio::select! {
-                    result = conn.as_mut() => {
-                        if let Err(e) = result {
-                            tracing::debug!(error = %e, "REST connection ended with an error");
+            match tls {
+                None => {
+                    let conn = builder.serve_connection(TokioIo::new(io), service);
+                    drive(conn, state, stop_rx).await;
+                }
+                Some(acceptor) => {
+                    match tokio::time::timeout(handshake_timeout, acceptor.accept(io)).await {
+                        Ok(Ok(stream)) => {
+                            let conn = builder.serve_connection(TokioIo::new(stream), service);
+                            drive(conn, state, stop_rx).await;
                         }
-                        break;
-                    }
-                    () = state.close.notified() => break,
-                    changed = stop_rx.changed(), if !stopping => {
-                        stopping = true;
-                        if changed.is_ok() {
-                            conn.as_mut().graceful_shutdown();
-                        }
+                        Ok(Err(e)) => tracing::debug!(error = %e, "REST TLS handshake failed"),
+                        Err(_) => tracing::debug!("REST TLS handshake timed out"),
                     }
                 }
             }

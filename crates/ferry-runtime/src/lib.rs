@@ -39,3 +39,19 @@ pub(crate) fn test_props(pairs: &[(&str, &str)]) -> Props {
         .collect()
 }
 pub use herder::{Created, Herder, HerderError, HerderResult, PluginType};
+
+/// The HTTP client a worker calls other workers' REST APIs with: over
+/// `https` with `tls` (the worker's own trust and key stores) when given.
+pub fn rest_client(
+    timeout: std::time::Duration,
+    tls: Option<&std::sync::Arc<rustls::ClientConfig>>,
+) -> reqwest::Client {
+    let mut builder = reqwest::Client::builder().timeout(timeout);
+    if let Some(tls) = tls {
+        builder = builder.use_preconfigured_tls((**tls).clone());
+    }
+    builder.build().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "cannot build the client for other workers' REST APIs");
+        reqwest::Client::default()
+    })
+}

@@ -21,6 +21,7 @@ use crate::client_overrides::{worker_only_reason, ClientKind, OverridePolicy, Ov
 use crate::config_providers::{ConfigProviders, CONFIG_PROVIDERS};
 use crate::connector_rules::AllowedPaths;
 use crate::Props;
+use ferry_security::{ClientAuth, TlsConfig};
 
 pub const BOOTSTRAP_SERVERS: &str = "bootstrap.servers";
 pub const KEY_CONVERTER: &str = "key.converter";
@@ -550,7 +551,6 @@ fn key_size_of_ferry(v: &str) -> bool {
 
 const NO_ADMIN_LISTENERS: &str = "a separate listener for the admin endpoints (or none) is not implemented by Ferry yet: /admin/loggers is served on the main listener";
 const NO_METRICS: &str = "Ferry keeps no Kafka metrics yet";
-const NO_HTTPS: &str = "it applies to https listeners, which Ferry refuses for now";
 const NO_CORS: &str =
     "Ferry sends no CORS headers yet, so browsers on other origins cannot call the REST API";
 const ONE_CONVERTER_VERSION: &str = "each converter is built into Ferry in one version";
@@ -643,16 +643,6 @@ pub const UNIMPLEMENTED: &[Unimplemented] = &[
         key: "access.control.allow.methods",
         distributed_only: false,
         handling: Handling::Ignored { why: NO_CORS },
-    },
-    Unimplemented {
-        key: "ssl.client.auth",
-        distributed_only: false,
-        handling: Handling::Ignored { why: NO_HTTPS },
-    },
-    Unimplemented {
-        key: "listeners.https.",
-        distributed_only: false,
-        handling: Handling::Ignored { why: NO_HTTPS },
     },
     Unimplemented {
         key: "key.converter.plugin.version",
@@ -1107,13 +1097,19 @@ impl WorkerConfig {
     pub fn advertised_port(&self) -> Option<u16> {
         self.common.rest_advertised_port
     }
-    /// The scheme given to other workers (`rest.advertised.listener`),
-    /// `http` when unset.
+    /// The scheme given to other workers: `rest.advertised.listener`, else
+    /// `https` when every listener is `https`, else `http` (Kafka Connect
+    /// prefers `http` when there are both).
     pub fn advertised_scheme(&self) -> &str {
-        self.common
-            .rest_advertised_listener
-            .as_deref()
-            .unwrap_or("http")
+        if let Some(scheme) = self.common.rest_advertised_listener.as_deref() {
+            return scheme;
+        }
+        let https = |l: &String| l.trim().to_ascii_lowercase().starts_with("https://");
+        if !self.common.listeners.is_empty() && self.common.listeners.iter().all(https) {
+            "https"
+        } else {
+            "http"
+        }
     }
     pub fn topic_creation(&self) -> bool {
         self.common.topic_creation_enable
@@ -1194,6 +1190,67 @@ impl WorkerConfig {
             ClientKind::Admin.override_prefix(),
         ));
         Ok(props)
+    }
+
+    /// The TLS settings of the REST API, as Kafka Connect's
+    /// `RestServerConfig` takes them: the `listeners.https.`-prefixed keys
+    /// (without the prefix) when there is any, else the worker's `ssl.*`.
+    fn rest_tls_props(&self) -> HashMap<String, String> {
+        const PREFIX: &str = "listeners.https.";
+        let prefixed: HashMap<String, String> = self
+            .originals
+            .iter()
+            .filter_map(|(k, v)| k.strip_prefix(PREFIX).map(|k| (k.to_owned(), v.clone())))
+            .collect();
+        if !prefixed.is_empty() {
+            return prefixed;
+        }
+        self.originals
+            .iter()
+            .filter(|(k, _)| k.starts_with("ssl."))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    fn rest_uses_https(&self) -> bool {
+        self.common
+            .listeners
+            .iter()
+            .any(|l| l.trim().to_ascii_lowercase().starts_with("https://"))
+            || self.advertised_scheme().eq_ignore_ascii_case("https")
+    }
+
+    /// The `https` listener's TLS configuration (key store, and the trust
+    /// store for `ssl.client.auth`); `None` without an `https` listener.
+    pub fn rest_server_tls(
+        &self,
+    ) -> Result<Option<Arc<rustls::ServerConfig>>, ferry_security::SecurityError> {
+        if !self.rest_uses_https() {
+            return Ok(None);
+        }
+        let props = self.rest_tls_props();
+        let client_auth: ClientAuth = props
+            .get("ssl.client.auth")
+            .map(|v| v.parse())
+            .transpose()?
+            .unwrap_or_default();
+        TlsConfig::from_props(&props)?
+            .server_config(client_auth)
+            .map(Some)
+    }
+
+    /// How this worker calls other workers' `https` REST APIs (forwarded
+    /// requests, task configs): the same trust and key stores, as Kafka
+    /// Connect's `RestClient` uses; `None` when the cluster speaks HTTP.
+    pub fn rest_client_tls(
+        &self,
+    ) -> Result<Option<Arc<rustls::ClientConfig>>, ferry_security::SecurityError> {
+        if !self.rest_uses_https() {
+            return Ok(None);
+        }
+        TlsConfig::from_props(&self.rest_tls_props())?
+            .client_config()
+            .map(Some)
     }
 
     /// Properties for the worker's own admin client.

@@ -19,6 +19,7 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::client::WebPkiServerVerifier;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::server::WebPkiClientVerifier;
 use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use thiserror::Error;
 
@@ -602,6 +603,33 @@ impl Default for TlsVersions {
     }
 }
 
+/// `ssl.client.auth` of a TLS server: whether clients must present a
+/// certificate the trust store's CAs signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClientAuth {
+    #[default]
+    None,
+    Requested,
+    Required,
+}
+
+impl FromStr for ClientAuth {
+    type Err = SecurityError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "none" => Ok(ClientAuth::None),
+            "requested" => Ok(ClientAuth::Requested),
+            "required" => Ok(ClientAuth::Required),
+            _ => Err(SecurityError::InvalidValue {
+                key: "ssl.client.auth",
+                value: s.to_string(),
+                expected: "use required, requested or none",
+            }),
+        }
+    }
+}
+
 /// Java's names of the TLS 1.3 cipher suites, and rustls's.
 const TLS13_SUITES: [(&str, &str); 3] = [
     ("TLS_AES_128_GCM_SHA256", "TLS13_AES_128_GCM_SHA256"),
@@ -620,6 +648,72 @@ pub fn is_tls13_suite(name: &str) -> bool {
 impl TlsConfig {
     /// Builds the rustls client configuration (reads the PEM files).
     pub fn client_config(&self) -> Result<Arc<rustls::ClientConfig>, SecurityError> {
+        let provider = self.provider()?;
+        let roots = self.roots()?;
+        let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+            .build()
+            .map_err(SecurityError::Verifier)?;
+        let verifier: Arc<dyn ServerCertVerifier> = if self.verify_hostname {
+            webpki
+        } else {
+            Arc::new(NoHostnameVerifier(webpki))
+        };
+        let versions = self.protocol_versions();
+        let builder = rustls::ClientConfig::builder_with_provider(provider)
+            .with_protocol_versions(&versions)
+            .map_err(SecurityError::Tls)?
+            .dangerous()
+            .with_custom_certificate_verifier(verifier);
+        let config = match &self.identity {
+            None => builder.with_no_client_auth(),
+            Some(identity) => {
+                let Identity { chain, key } = identity.load()?;
+                builder
+                    .with_client_auth_cert(chain, key)
+                    .map_err(SecurityError::Tls)?
+            }
+        };
+        Ok(Arc::new(config))
+    }
+
+    /// The TLS configuration of a server (an `https` REST listener): the
+    /// key store's key and chain, and for `ssl.client.auth=requested` or
+    /// `required` the trust store's CAs to check client certificates.
+    pub fn server_config(
+        &self,
+        client_auth: ClientAuth,
+    ) -> Result<Arc<rustls::ServerConfig>, SecurityError> {
+        let provider = self.provider()?;
+        let identity = self.identity.as_ref().ok_or(SecurityError::Missing {
+            key: "ssl.keystore.location",
+            what: "key store for the server's certificate",
+        })?;
+        let Identity { chain, key } = identity.load()?;
+        let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+            .with_protocol_versions(&self.protocol_versions())
+            .map_err(SecurityError::Tls)?;
+        let builder = match client_auth {
+            ClientAuth::None => builder.with_no_client_auth(),
+            ClientAuth::Requested | ClientAuth::Required => {
+                let roots = Arc::new(self.roots()?);
+                let verifier = WebPkiClientVerifier::builder_with_provider(roots, provider);
+                let verifier = if client_auth == ClientAuth::Requested {
+                    verifier.allow_unauthenticated()
+                } else {
+                    verifier
+                };
+                builder
+                    .with_client_cert_verifier(verifier.build().map_err(SecurityError::Verifier)?)
+            }
+        };
+        let config = builder
+            .with_single_cert(chain, key)
+            .map_err(SecurityError::Tls)?;
+        Ok(Arc::new(config))
+    }
+
+    /// ring, narrowed to `ssl.cipher.suites` when set.
+    fn provider(&self) -> Result<Arc<rustls::crypto::CryptoProvider>, SecurityError> {
         // ring: builds with a C compiler alone (aws-lc-rs needs more of a
         // toolchain). rustls deprecates it for lacking post-quantum key
         // exchange, which Kafka's listeners do not offer either.
@@ -642,7 +736,11 @@ impl TlsConfig {
                 });
             }
         }
-        let provider = Arc::new(provider);
+        Ok(Arc::new(provider))
+    }
+
+    /// The trust store's CAs, or the system's bundle without one.
+    fn roots(&self) -> Result<RootCertStore, SecurityError> {
         let mut roots = RootCertStore::empty();
         match &self.trust {
             Some(source) => {
@@ -675,36 +773,24 @@ impl TlsConfig {
                 }
             }
         }
-        let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-            .build()
-            .map_err(SecurityError::Verifier)?;
-        let verifier: Arc<dyn ServerCertVerifier> = if self.verify_hostname {
-            webpki
-        } else {
-            Arc::new(NoHostnameVerifier(webpki))
-        };
-        let versions: Vec<&'static rustls::SupportedProtocolVersion> = [
+        Ok(roots)
+    }
+
+    fn protocol_versions(&self) -> Vec<&'static rustls::SupportedProtocolVersion> {
+        [
             (self.versions.tls13, &rustls::version::TLS13),
             (self.versions.tls12, &rustls::version::TLS12),
         ]
         .into_iter()
         .filter_map(|(on, v)| on.then_some(v))
-        .collect();
-        let builder = rustls::ClientConfig::builder_with_provider(provider)
-            .with_protocol_versions(&versions)
-            .map_err(SecurityError::Tls)?
-            .dangerous()
-            .with_custom_certificate_verifier(verifier);
-        let config = match &self.identity {
-            None => builder.with_no_client_auth(),
-            Some(identity) => {
-                let Identity { chain, key } = identity.load()?;
-                builder
-                    .with_client_auth_cert(chain, key)
-                    .map_err(SecurityError::Tls)?
-            }
-        };
-        Ok(Arc::new(config))
+        .collect()
+    }
+
+    /// The `ssl.*` settings of `props` (Java's names, and librdkafka's
+    /// where they differ), whatever `security.protocol` says: for TLS that
+    /// is not a Kafka connection, such as the REST API's.
+    pub fn from_props(props: &HashMap<String, String>) -> Result<TlsConfig, SecurityError> {
+        tls_from_props(props)
     }
 }
 

@@ -16,8 +16,9 @@ pub mod jks;
 pub mod librdkafka;
 
 pub use config::{
-    ClientIdentity, Identity, PemSource, SaslConfig, SaslMechanism, Secret, SecurityConfig,
-    SecurityError, SecurityProtocol, StoreError, StoreFile, TlsConfig, TlsVersions, TrustStore,
+    ClientAuth, ClientIdentity, Identity, PemSource, SaslConfig, SaslMechanism, Secret,
+    SecurityConfig, SecurityError, SecurityProtocol, StoreError, StoreFile, TlsConfig, TlsVersions,
+    TrustStore,
 };
 pub use jaas::JaasModule;
 pub use librdkafka::{librdkafka_security, LibrdkafkaSecurity};

@@ -53,11 +53,16 @@ pub(crate) async fn run(
     })?;
     let auth = crate::rest_auth(&config)?;
 
-    let (listener, bound) = bind_rest_listener(&config).await?;
+    let client_tls = config
+        .rest_client_tls()
+        .context("cannot set up TLS to the other workers' REST APIs")?;
+    let rest = bind_rest_listener(&config).await?;
+    let bound = rest.bound;
     let limits = rest_limits(&config);
     let id = worker_id(&config, bound);
     let url = format!("{}://{id}/", config.advertised_scheme());
-    let settings = DistributedSettings::new(url, &distributed);
+    let mut settings = DistributedSettings::new(url, &distributed);
+    settings.rest_client_tls = client_tls.clone();
 
     let admin = Admin::new(&config.admin_props())?;
     let cluster_id = admin
@@ -139,11 +144,12 @@ pub(crate) async fn run(
 
     let router = ferry_rest::RestServer::new(herder.clone() as Arc<dyn Herder>, loggers)
         .basic_auth(auth)
+        .forwarding_tls(client_tls.clone())
         .router();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(ferry_rest::serve(listener, router, limits, async {
+    let server = rest.serve(router, limits, async {
         let _ = stop_rx.await;
-    }));
+    });
     info!(listener = %bound, worker_id = %id, "REST API listening");
 
     wait_for_signal().await;

@@ -179,19 +179,61 @@ fn jaas_from_kafka_opts() -> Option<String> {
         .map(|p| p.trim_matches(|c| c == '"' || c == '\'').to_owned())
 }
 
-/// Binds the REST API's first `listeners` address.
-pub(crate) async fn bind_rest_listener(
-    config: &WorkerConfig,
-) -> Result<(tokio::net::TcpListener, SocketAddr)> {
-    let addrs = ferry_rest::parse_listeners(&config.listeners()).context("invalid `listeners`")?;
-    let Some(addr) = addrs.first().copied() else {
+/// The REST API's bound listener, and its TLS when it is `https`.
+pub(crate) struct RestListener {
+    listener: tokio::net::TcpListener,
+    pub bound: SocketAddr,
+    tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+impl RestListener {
+    /// Serves `router` until `shutdown` completes.
+    pub fn serve(
+        self,
+        router: axum::Router,
+        limits: ferry_rest::ConnectionLimits,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> tokio::task::JoinHandle<std::io::Result<()>> {
+        match self.tls {
+            Some(tls) => tokio::spawn(ferry_rest::serve_tls(
+                self.listener,
+                router,
+                limits,
+                tls,
+                shutdown,
+            )),
+            None => tokio::spawn(ferry_rest::serve(self.listener, router, limits, shutdown)),
+        }
+    }
+}
+
+/// Binds the REST API's first `listeners` address; an `https` one with the
+/// key store (and for `ssl.client.auth`, the trust store) of
+/// `listeners.https.ssl.*`, else of `ssl.*`.
+pub(crate) async fn bind_rest_listener(config: &WorkerConfig) -> Result<RestListener> {
+    let listeners =
+        ferry_rest::parse_listener_urls(&config.listeners()).context("invalid `listeners`")?;
+    let Some(first) = listeners.first().copied() else {
         bail!("`listeners` names no address");
     };
-    let listener = tokio::net::TcpListener::bind(addr)
+    let tls = if first.https {
+        let tls = config
+            .rest_server_tls()
+            .context("cannot set up the https listener")?
+            .context("an https listener without TLS settings")?;
+        Some(tls)
+    } else {
+        None
+    };
+    let listener = tokio::net::TcpListener::bind(first.addr)
         .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
+        .with_context(|| format!("cannot listen on {}", first.addr))?;
     let bound = listener.local_addr()?;
-    Ok((listener, bound))
+    Ok(RestListener {
+        listener,
+        bound,
+        tls,
+    })
 }
 
 /// The REST listener's connection limits from the worker properties.
@@ -266,7 +308,8 @@ async fn run_standalone(
         .collect::<Result<Vec<_>>>()?;
     let auth = rest_auth(&config)?;
 
-    let (listener, bound) = bind_rest_listener(&config).await?;
+    let rest = bind_rest_listener(&config).await?;
+    let bound = rest.bound;
     let limits = rest_limits(&config);
 
     let offset_file = config
@@ -290,9 +333,9 @@ async fn run_standalone(
         .basic_auth(auth)
         .router();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(ferry_rest::serve(listener, router, limits, async {
+    let server = rest.serve(router, limits, async {
         let _ = stop_rx.await;
-    }));
+    });
     info!(listener = %bound, "REST API listening");
 
     for c in connectors {

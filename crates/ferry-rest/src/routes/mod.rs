@@ -28,6 +28,9 @@ pub(crate) struct AppState {
     pub loggers: Arc<dyn LoggerControl>,
     pub request_timeout: Duration,
     pub health_timeout: Duration,
+    /// Forwards requests to other workers (over `https` with the worker's
+    /// trust and key stores when the cluster speaks it).
+    pub forward_client: reqwest::Client,
 }
 
 pub(crate) type ApiResult<T = axum::response::Response> = Result<T, ApiError>;
@@ -186,7 +189,10 @@ fn finish(routes: Router<AppState>, state: AppState, auth: Option<Arc<BasicAuth>
         .fallback(middleware::not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed)
         .layer(mw::from_fn(middleware::json_errors))
-        .layer(mw::from_fn(middleware::forward_to_target))
+        .layer(mw::from_fn_with_state(
+            state.forward_client.clone(),
+            middleware::forward_to_target,
+        ))
         .layer(mw::from_fn(middleware::catch_panics));
     // Before anything is forwarded or run; traced, so refusals show.
     if let Some(auth) = auth {

@@ -62,6 +62,8 @@ pub struct DistributedSettings {
     /// (`rebalance.timeout.ms`: no rebalance may take longer) before it
     /// is answered 409.
     pub rebalance_timeout: Duration,
+    /// TLS to other workers' `https` REST APIs.
+    pub rest_client_tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl DistributedSettings {
@@ -84,6 +86,7 @@ impl DistributedSettings {
             verification_algorithms: config.inter_worker_verification_algorithms.clone(),
             read_timeout: Self::READ_TIMEOUT,
             rebalance_timeout: config.rebalance_timeout,
+            rest_client_tls: None,
         }
     }
 }
@@ -245,6 +248,7 @@ impl DistributedHerder {
     pub fn start(parts: DistributedParts) -> Arc<Self> {
         let (tx, rx) = mpsc::unbounded_channel();
         let events_tx = tx.clone();
+        let settings_tls = parts.settings.rest_client_tls.clone();
         let herder = Arc::new(DistributedHerder {
             rules: Arc::new(ConnectorRules::new(&parts.worker.config)),
             worker: parts.worker,
@@ -265,10 +269,7 @@ impl DistributedHerder {
             }),
             shutdown: Notify::new(),
             stopped: Notify::new(),
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .unwrap_or_default(),
+            http: crate::rest_client(Duration::from_secs(30), settings_tls.as_ref()),
         });
         let h = herder.clone();
         tokio::spawn(async move {
