@@ -38,6 +38,10 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "unit and end-to-end tests"
 cargo test --workspace --locked --no-fail-fast -- --show-output
 
+step "REST API suite again, behind basic authentication"
+# Every worker requires a user and every request carries one (tests/src/lib.rs).
+FERRY_TEST_REST_AUTH=1 cargo test --locked -p ferry-tests --test rest_api -- --show-output
+
 step "third-party Kafka Connect REST client"
 tests/clients/run.sh
 

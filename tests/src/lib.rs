@@ -108,6 +108,54 @@ pub fn tls_file(name: &str) -> String {
     path.to_string_lossy().into_owned()
 }
 
+/// The user every helper request carries when `FERRY_TEST_REST_AUTH` is set.
+pub const REST_USER: (&str, &str) = ("suite-admin", "suite-secret-4k9");
+
+/// `FERRY_TEST_REST_AUTH` set: every worker the helpers start requires HTTP
+/// Basic credentials (Kafka Connect's basic authentication extension), and
+/// every request the helpers send carries [`REST_USER`]'s, so a REST suite
+/// runs once more behind authentication.
+pub fn rest_auth_on() -> bool {
+    std::env::var_os("FERRY_TEST_REST_AUTH").is_some_and(|v| !v.is_empty())
+}
+
+/// Worker properties that require [`REST_USER`], with the JAAS and users
+/// files written in `dir`.
+pub fn rest_auth_properties(dir: &Path) -> Vec<(String, String)> {
+    std::fs::create_dir_all(dir).expect("worker directory");
+    let users = dir.join("rest-users.properties");
+    std::fs::write(&users, format!("{}: {}\n", REST_USER.0, REST_USER.1)).expect("users file");
+    let jaas = dir.join("rest-jaas.conf");
+    std::fs::write(
+        &jaas,
+        format!(
+            "KafkaConnect {{\n  org.apache.kafka.connect.rest.basic.auth.extension.PropertyFileLoginModule required\n  file=\"{}\";\n}};\n",
+            users.display()
+        ),
+    )
+    .expect("jaas file");
+    vec![
+        (
+            "rest.extension.classes".into(),
+            "org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension"
+                .into(),
+        ),
+        (
+            "java.security.auth.login.config".into(),
+            jaas.to_string_lossy().into_owned(),
+        ),
+    ]
+}
+
+/// `req` with [`REST_USER`]'s credentials when [`rest_auth_on`].
+pub fn with_rest_auth(req: reqwest::blocking::RequestBuilder) -> reqwest::blocking::RequestBuilder {
+    if rest_auth_on() {
+        req.basic_auth(REST_USER.0, Some(REST_USER.1))
+    } else {
+        req
+    }
+}
+
 /// Fails fast, with the fix, when no broker is running.
 pub fn require_kafka() {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
@@ -181,6 +229,11 @@ impl Worker {
             bootstrap(),
             dir.join("offsets").display()
         );
+        if rest_auth_on() {
+            for (k, v) in rest_auth_properties(dir) {
+                text.push_str(&format!("{k}={v}\n"));
+            }
+        }
         for (k, v) in extra {
             text.push_str(&format!("{k}={v}\n"));
         }
@@ -203,8 +256,13 @@ impl Worker {
         std::fs::create_dir_all(dir).expect("worker directory");
         let port = free_port();
         let worker_props = dir.join("worker.properties");
-        std::fs::write(&worker_props, distributed_properties(port, cluster, extra))
-            .expect("write worker.properties");
+        let mut text = distributed_properties(port, cluster, extra);
+        if rest_auth_on() {
+            for (k, v) in rest_auth_properties(dir) {
+                text.push_str(&format!("{k}={v}\n"));
+            }
+        }
+        std::fs::write(&worker_props, text).expect("write worker.properties");
         Worker {
             dir: dir.to_owned(),
             port,
@@ -392,7 +450,7 @@ pub fn http(method: &str, url: &str, body: Option<&serde_json::Value>) -> Option
         .build()
         .ok()?;
     let method = reqwest::Method::from_bytes(method.as_bytes()).ok()?;
-    let mut req = client.request(method, url);
+    let mut req = with_rest_auth(client.request(method, url));
     if let Some(b) = body {
         req = req.json(b);
     }

@@ -507,7 +507,6 @@ fn kafka_connect_worker_keys_ferry_does_not_implement_stop_the_worker() {
             "io.confluent.connect.security.ConnectSecurityExtension",
             both,
         ),
-        ("admin.listeners", "", both),
         (
             "response.http.headers.config",
             "add X-Frame-Options: DENY",

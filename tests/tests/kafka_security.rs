@@ -232,8 +232,9 @@ fn bad_security_settings_are_clear_errors_at_start() {
             sasl_ssl_scram_jks()
                 .into_iter()
                 .map(|(k, v)| {
+                    // A certificate that did not sign the broker's.
                     if k.ends_with("ssl.truststore.location") {
-                        (k, "/etc/ssl/certs/ca-certificates.crt".to_string())
+                        (k, tls_file("client.pem"))
                     } else if k.ends_with("ssl.truststore.password") {
                         (k.replace("password", "type"), "PEM".to_string())
                     } else {

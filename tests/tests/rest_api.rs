@@ -53,7 +53,7 @@ fn send(method: &str, url: &str, body: Option<&str>, headers: &[(&str, &str)]) -
         .build()
         .expect("client");
     let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-    let mut req = client.request(method.clone(), url);
+    let mut req = with_rest_auth(client.request(method.clone(), url));
     if let Some(b) = body {
         if !headers
             .iter()

@@ -280,4 +280,19 @@ fn a_cluster_forwards_with_the_callers_credentials_and_signs_its_own_requests() 
         );
     }
     assert_eq!(placed.len(), 2, "connectors on both workers: {placed:?}");
+    // The exemption is the signature's: an unsigned task-config request
+    // from anyone else is refused.
+    let path = format!("/connectors/{}/tasks", names[0]);
+    for w in &workers {
+        let (code, _, body) = request(
+            "POST",
+            &w.url(&path),
+            None,
+            Some(&json!([{"task.class": "x"}])),
+        );
+        assert!(
+            matches!(code, 400 | 403),
+            "unsigned task configs: {code} {body}"
+        );
+    }
 }

@@ -311,6 +311,10 @@ fn is_transient(e: &KafkaError) -> bool {
                 | RDKafkaErrorCode::GroupAuthorizationFailed
                 | RDKafkaErrorCode::SaslAuthenticationFailed
                 | RDKafkaErrorCode::Authentication
+                // A failed TLS handshake (an untrusted or expired
+                // certificate): Java's consumer throws
+                // SslAuthenticationException from poll().
+                | RDKafkaErrorCode::SSL
                 | RDKafkaErrorCode::NotImplemented
                 | RDKafkaErrorCode::BadCompression
                 | RDKafkaErrorCode::UnsupportedCompressionType

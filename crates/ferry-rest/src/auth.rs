@@ -71,6 +71,8 @@ pub struct BasicAuth {
     /// accepted: the check costs tens of milliseconds, each request would
     /// pay it.
     verified: Mutex<HashSet<[u8; 32]>>,
+    /// A bcrypt hash of the file's cost, checked for unknown users.
+    unknown_user_hash: Option<String>,
 }
 
 impl std::fmt::Debug for BasicAuth {
@@ -92,6 +94,7 @@ impl BasicAuth {
             path: jaas.to_owned(),
             source,
         })?;
+        let text = strip_comments(&text);
         let body = jaas_entry(&text, JAAS_ENTRY).ok_or_else(|| AuthError::NoEntry {
             path: jaas.to_owned(),
         })?;
@@ -140,10 +143,20 @@ impl BasicAuth {
                 path: file,
             });
         }
+        // An unknown user costs what a user with a bcrypt password does,
+        // so answer times do not tell which names exist.
+        let unknown_user_hash = users
+            .values()
+            .find_map(|p| match p {
+                Password::Bcrypt(h) => h.get(4..6).and_then(|c| c.parse::<u32>().ok()),
+                Password::Plain(_) => None,
+            })
+            .and_then(|cost| bcrypt::hash("not a password", cost).ok());
         Ok(BasicAuth {
             users,
             read_only,
             verified: Mutex::new(HashSet::new()),
+            unknown_user_hash,
         })
     }
 
@@ -158,7 +171,13 @@ impl BasicAuth {
         let decoded = BASE64.decode(encoded.trim()).ok()?;
         let decoded = String::from_utf8(decoded).ok()?;
         let (user, password) = decoded.split_once(':')?;
-        let ok = match self.users.get(user)? {
+        let Some(known) = self.users.get(user) else {
+            if let Some(hash) = &self.unknown_user_hash {
+                let _ = bcrypt::verify(password, hash);
+            }
+            return None;
+        };
+        let ok = match known {
             Password::Plain(expected) => constant_time_eq(expected.as_bytes(), password.as_bytes()),
             Password::Bcrypt(hash) => {
                 let key: [u8; 32] = Sha256::new()
@@ -185,8 +204,54 @@ impl BasicAuth {
     }
 }
 
-/// The body of `name { … };` in a JAAS configuration file, comments
-/// removed.
+/// `text` without `//` and `/* */` comments (outside quoted values), as
+/// Java's JAAS configuration parser reads it.
+fn strip_comments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    let mut quote: Option<char> = None;
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), _) => {
+                out.push(c);
+                if c == '\\' {
+                    if let Some(n) = chars.next() {
+                        out.push(n);
+                    }
+                } else if c == q {
+                    quote = None;
+                }
+            }
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                out.push(c);
+            }
+            (None, '/') if chars.peek() == Some(&'/') => {
+                for n in chars.by_ref() {
+                    if n == '\n' {
+                        out.push('\n');
+                        break;
+                    }
+                }
+            }
+            (None, '/') if chars.peek() == Some(&'*') => {
+                chars.next();
+                let mut last = ' ';
+                for n in chars.by_ref() {
+                    if last == '*' && n == '/' {
+                        break;
+                    }
+                    last = n;
+                }
+                out.push(' ');
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The body of `name { … };` in a JAAS configuration file.
 fn jaas_entry<'a>(text: &'a str, name: &str) -> Option<&'a str> {
     let mut rest = text;
     loop {
@@ -268,7 +333,7 @@ mod tests {
         std::fs::write(
             &jaas,
             format!(
-                "// Kafka Connect's basic authentication\nKafkaClient {{ x required; }};\nKafkaConnect {{\n  {LOGIN_MODULE} required\n  file=\"{}\";\n}};\n",
+                "// Kafka Connect's basic authentication\n/* KafkaConnect {{ {LOGIN_MODULE} required file=\"/old/users\"; }}; */\nKafkaClient {{ x required; }};\nKafkaConnect {{\n  {LOGIN_MODULE} required // the users\n  file=\"{}\";\n}};\n",
                 users.display()
             ),
         )

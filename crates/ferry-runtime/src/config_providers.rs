@@ -245,8 +245,8 @@ impl ConfigProviders {
             resolved.config = config.clone();
             return Ok(resolved);
         }
-        // Each file or directory is read once per config.
-        let mut read: BTreeMap<(String, String), BTreeMap<String, String>> = BTreeMap::new();
+        // Each properties file is read once per config.
+        let mut files = FileCache::new();
         for (key, value) in config {
             let found = placeholders(value);
             if found.is_empty() {
@@ -262,23 +262,7 @@ impl ConfigProviders {
                     out.push_str(&value[p.start..p.end]);
                     continue;
                 };
-                let path = p.path.unwrap_or("");
-                let data = match read.get(&(p.provider.to_owned(), path.to_owned())) {
-                    Some(data) => data,
-                    None => {
-                        let data = provider.read(p.provider, p.path)?;
-                        read.entry((p.provider.to_owned(), path.to_owned()))
-                            .or_insert(data)
-                    }
-                };
-                let found = match &provider.kind {
-                    Kind::EnvVar { allowlist } if allowlist.is_match(p.key) => {
-                        std::env::var(p.key).ok()
-                    }
-                    Kind::EnvVar { .. } => None,
-                    _ => data.get(p.key).cloned(),
-                };
-                match found {
+                match provider.value(p.provider, p.path, p.key, &mut files)? {
                     Some(v) => {
                         out.push_str(&v);
                         resolved.values.push(v);
@@ -297,23 +281,36 @@ impl ConfigProviders {
     }
 }
 
+/// Properties files read so far, by path.
+type FileCache = BTreeMap<String, BTreeMap<String, String>>;
+
 impl Provider {
-    /// The data behind `path`: a properties file's keys, a directory's
-    /// files by name; nothing for the environment (read per key).
-    fn read(
+    /// The value of `key` under `path`: a properties file's key, the
+    /// contents of the file `key` in a directory, or the environment
+    /// variable `key`.
+    fn value(
         &self,
         alias: &str,
         path: Option<&str>,
-    ) -> Result<BTreeMap<String, String>, ProviderError> {
-        let Some(path) = path.filter(|p| !p.is_empty()) else {
-            return Ok(BTreeMap::new());
-        };
-        if let Kind::EnvVar { .. } = self.kind {
-            return Err(ProviderError::EnvPath {
-                alias: alias.to_owned(),
-                path: path.to_owned(),
-            });
+        key: &str,
+        files: &mut FileCache,
+    ) -> Result<Option<String>, ProviderError> {
+        let path = path.filter(|p| !p.is_empty());
+        if let Kind::EnvVar { allowlist } = &self.kind {
+            if let Some(path) = path {
+                return Err(ProviderError::EnvPath {
+                    alias: alias.to_owned(),
+                    path: path.to_owned(),
+                });
+            }
+            return Ok(allowlist
+                .is_match(key)
+                .then(|| std::env::var(key).ok())
+                .flatten());
         }
+        let Some(path) = path else {
+            return Ok(None);
+        };
         self.allowed
             .check_key(&format!("config.providers.{alias}"), Some(path))
             .map_err(|e| ProviderError::NotAllowed {
@@ -328,24 +325,34 @@ impl Provider {
         };
         match self.kind {
             Kind::File => {
-                let text = std::fs::read_to_string(path).map_err(io)?;
-                Ok(crate::properties::parse_properties(&text))
+                if !files.contains_key(path) {
+                    let text = std::fs::read_to_string(path).map_err(io)?;
+                    files.insert(path.to_owned(), crate::properties::parse_properties(&text));
+                }
+                Ok(files.get(path).and_then(|data| data.get(key)).cloned())
             }
             Kind::Directory => {
-                let mut data = BTreeMap::new();
-                for entry in std::fs::read_dir(path).map_err(io)? {
-                    let entry = entry.map_err(io)?;
-                    // Regular files only, not followed into subdirectories.
-                    if !entry.file_type().map_err(io)?.is_file() {
-                        continue;
-                    }
-                    let name = entry.file_name().to_string_lossy().into_owned();
-                    let contents = std::fs::read_to_string(entry.path()).map_err(io)?;
-                    data.insert(name, contents);
+                // Only a file directly in the directory, as Kafka lists it;
+                // symbolic links followed (Kubernetes mounts secrets so).
+                if key.is_empty() || key.contains('/') || key == "." || key == ".." {
+                    return Ok(None);
                 }
-                Ok(data)
+                if !std::fs::metadata(path).map_err(io)?.is_dir() {
+                    return Err(io(std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        "not a directory",
+                    )));
+                }
+                let file = Path::new(path).join(key);
+                match std::fs::metadata(&file) {
+                    Ok(m) if m.is_file() => {
+                        let bytes = std::fs::read(&file).map_err(io)?;
+                        Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
+                    }
+                    _ => Ok(None),
+                }
             }
-            Kind::EnvVar { .. } => Ok(BTreeMap::new()),
+            Kind::EnvVar { .. } => Ok(None),
         }
     }
 }
@@ -408,7 +415,10 @@ mod tests {
         std::fs::write(&file, "user=ferry\npassword=s3cr3t-value\n").expect("file");
         let secrets = dir.path().join("secrets");
         std::fs::create_dir(&secrets).expect("dir");
-        std::fs::write(secrets.join("token"), "tok-123").expect("token");
+        std::fs::write(secrets.join("..data-token"), "tok-123").expect("token");
+        // Kubernetes mounts each secret as a link into a hidden directory.
+        std::os::unix::fs::symlink(secrets.join("..data-token"), secrets.join("token"))
+            .expect("link");
         std::env::set_var("FERRY_PROVIDER_TEST_VAR", "from-env");
         let allowed = dir.path().to_str().expect("utf-8");
         let providers = ConfigProviders::from_worker_props(&props(&[

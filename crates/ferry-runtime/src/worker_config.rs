@@ -36,6 +36,7 @@ pub const LISTENERS: &str = "listeners";
 /// whose properties name no listener: loopback only.
 pub const UNAUTHENTICATED_LISTENERS: &str = "http://127.0.0.1:8083";
 pub const REST_EXTENSIONS: &str = "rest.extension.classes";
+pub const ADMIN_LISTENERS: &str = "admin.listeners";
 /// Kafka Connect's HTTP Basic authentication extension, the one
 /// `rest.extension.classes` may name.
 pub const BASIC_AUTH_EXTENSION: &str =
@@ -187,6 +188,11 @@ pub fn worker_config_def(standalone: bool) -> ConfigDef {
         .validator(Validator::Custom(validate_listeners))
         .importance(Importance::Low)
         .doc("List of comma-separated URIs the REST API will listen on. The supported protocols are HTTP and HTTPS.\n Specify hostname as 0.0.0.0 to bind to all interfaces.\n Leave hostname empty to bind to default interface.\n Examples of legal listener lists: HTTP://myhost:8083,HTTPS://myhost:8084");
+    d.define(ADMIN_LISTENERS, ConfigType::List)
+        .default_str("")
+        .validator(Validator::Custom(validate_admin_listeners))
+        .importance(Importance::Low)
+        .doc("List of comma-separated URIs the Admin REST API will listen on. The supported protocols are HTTP and HTTPS. An empty or blank string will disable this feature. The default behavior is to use the regular listener (specified by the 'listeners' property).");
     d.define(REST_EXTENSIONS, ConfigType::List)
         .default_str("")
         .importance(Importance::Low)
@@ -373,6 +379,26 @@ fn validate_listeners(_key: &str, value: &ConfigValue) -> Result<(), String> {
     if items.is_empty() {
         return Err("Invalid value for listeners, at least one URL is expected, ex: http://localhost:8080,https://localhost:8443.".into());
     }
+    validate_listener_urls(items)
+}
+
+/// `admin.listeners`: like `listeners`, but empty is allowed (no admin
+/// endpoints at all).
+fn validate_admin_listeners(_key: &str, value: &ConfigValue) -> Result<(), String> {
+    match value {
+        ConfigValue::List(items) => {
+            let items: Vec<String> = items
+                .iter()
+                .filter(|i| !i.trim().is_empty())
+                .cloned()
+                .collect();
+            validate_listener_urls(&items)
+        }
+        _ => Err("Invalid value type for admin.listeners (expected list of URLs).".into()),
+    }
+}
+
+fn validate_listener_urls(items: &[String]) -> Result<(), String> {
     for item in items {
         if item.trim().is_empty() {
             return Err("Empty URL found when parsing listeners list.".into());
@@ -535,9 +561,6 @@ fn basic_auth_only(v: &str) -> bool {
         .map(str::trim)
         .all(|c| c.is_empty() || c == BASIC_AUTH_EXTENSION)
 }
-fn never(_: &str) -> bool {
-    false
-}
 /// Kafka Connect's default reporter: there is no JMX outside a JVM, and
 /// leaving it in a configuration asks for nothing a user would miss.
 fn jmx_only(v: &str) -> bool {
@@ -549,7 +572,6 @@ fn key_size_of_ferry(v: &str) -> bool {
     v.trim() == "256"
 }
 
-const NO_ADMIN_LISTENERS: &str = "a separate listener for the admin endpoints (or none) is not implemented by Ferry yet: /admin/loggers is served on the main listener";
 const NO_METRICS: &str = "Ferry keeps no Kafka metrics yet";
 const NO_CORS: &str =
     "Ferry sends no CORS headers yet, so browsers on other origins cannot call the REST API";
@@ -565,22 +587,6 @@ pub const UNIMPLEMENTED: &[Unimplemented] = &[
         handling: Handling::Refused {
             inert: basic_auth_only,
             why: "REST extensions other than org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension are not implemented by Ferry yet: the REST API would run without the authentication, filters or resources they add",
-        },
-    },
-    Unimplemented {
-        key: "admin.listeners",
-        distributed_only: false,
-        handling: Handling::Refused {
-            inert: never,
-            why: NO_ADMIN_LISTENERS,
-        },
-    },
-    Unimplemented {
-        key: "admin.listeners.https.",
-        distributed_only: false,
-        handling: Handling::Refused {
-            inert: never,
-            why: NO_ADMIN_LISTENERS,
         },
     },
     Unimplemented {
@@ -741,6 +747,9 @@ pub struct CommonConfig {
     pub jaas_config: Option<String>,
     /// `rest.basic.auth.read.only.users`.
     pub rest_read_only_users: Vec<String>,
+    /// `admin.listeners`: unset, the admin endpoints are on the main
+    /// listener; empty, they are served nowhere; else on these listeners.
+    pub admin_listeners: Option<Vec<String>>,
 }
 
 /// Settings of a standalone worker (`StandaloneConfig`).
@@ -928,11 +937,15 @@ impl WorkerConfig {
                 .any(|c| c == BASIC_AUTH_EXTENSION),
             jaas_config: v.optional_string(JAAS_CONFIG),
             rest_read_only_users: v.list(READ_ONLY_USERS),
+            admin_listeners: props
+                .contains_key(ADMIN_LISTENERS)
+                .then(|| v.list(ADMIN_LISTENERS)),
         };
-        // Safer than Kafka Connect by default: without authentication and
-        // without listeners of its own choosing, the API is not reachable
-        // from other hosts.
-        if !common.rest_basic_auth && !props.contains_key(LISTENERS) {
+        // Safer than Kafka Connect by default: a standalone worker without
+        // authentication and without listeners of its own choosing is not
+        // reachable from other hosts. (A distributed worker must be
+        // reachable by the others at an address of its own.)
+        if standalone && !common.rest_basic_auth && !props.contains_key(LISTENERS) {
             common.listeners = vec![UNAUTHENTICATED_LISTENERS.to_owned()];
         }
         let mode = if standalone {
@@ -1098,14 +1111,13 @@ impl WorkerConfig {
         self.common.rest_advertised_port
     }
     /// The scheme given to other workers: `rest.advertised.listener`, else
-    /// `https` when every listener is `https`, else `http` (Kafka Connect
-    /// prefers `http` when there are both).
+    /// the first listener's, the one Ferry serves.
     pub fn advertised_scheme(&self) -> &str {
         if let Some(scheme) = self.common.rest_advertised_listener.as_deref() {
             return scheme;
         }
         let https = |l: &String| l.trim().to_ascii_lowercase().starts_with("https://");
-        if !self.common.listeners.is_empty() && self.common.listeners.iter().all(https) {
+        if self.common.listeners.first().is_some_and(https) {
             "https"
         } else {
             "http"
@@ -1192,15 +1204,15 @@ impl WorkerConfig {
         Ok(props)
     }
 
-    /// The TLS settings of the REST API, as Kafka Connect's
-    /// `RestServerConfig` takes them: the `listeners.https.`-prefixed keys
-    /// (without the prefix) when there is any, else the worker's `ssl.*`.
-    fn rest_tls_props(&self) -> HashMap<String, String> {
-        const PREFIX: &str = "listeners.https.";
+    /// The TLS settings of a REST listener, as Kafka Connect's
+    /// `RestServerConfig` takes them: the keys under `prefix`
+    /// (`listeners.https.`, or `admin.listeners.https.`), without it, when
+    /// there is any, else the worker's `ssl.*`.
+    fn rest_tls_props(&self, prefix: &str) -> HashMap<String, String> {
         let prefixed: HashMap<String, String> = self
             .originals
             .iter()
-            .filter_map(|(k, v)| k.strip_prefix(PREFIX).map(|k| (k.to_owned(), v.clone())))
+            .filter_map(|(k, v)| k.strip_prefix(prefix).map(|k| (k.to_owned(), v.clone())))
             .collect();
         if !prefixed.is_empty() {
             return prefixed;
@@ -1228,15 +1240,28 @@ impl WorkerConfig {
         if !self.rest_uses_https() {
             return Ok(None);
         }
-        let props = self.rest_tls_props();
+        self.server_tls("listeners.https.").map(Some)
+    }
+
+    /// The TLS configuration of an `https` admin listener
+    /// (`admin.listeners.https.*`, else `ssl.*`).
+    pub fn admin_server_tls(
+        &self,
+    ) -> Result<Arc<rustls::ServerConfig>, ferry_security::SecurityError> {
+        self.server_tls("admin.listeners.https.")
+    }
+
+    fn server_tls(
+        &self,
+        prefix: &str,
+    ) -> Result<Arc<rustls::ServerConfig>, ferry_security::SecurityError> {
+        let props = self.rest_tls_props(prefix);
         let client_auth: ClientAuth = props
             .get("ssl.client.auth")
             .map(|v| v.parse())
             .transpose()?
             .unwrap_or_default();
-        TlsConfig::from_props(&props)?
-            .server_config(client_auth)
-            .map(Some)
+        TlsConfig::from_props(&props)?.server_config(client_auth)
     }
 
     /// How this worker calls other workers' `https` REST APIs (forwarded
@@ -1248,7 +1273,7 @@ impl WorkerConfig {
         if !self.rest_uses_https() {
             return Ok(None);
         }
-        TlsConfig::from_props(&self.rest_tls_props())?
+        TlsConfig::from_props(&self.rest_tls_props("listeners.https."))?
             .client_config()
             .map(Some)
     }
@@ -1262,7 +1287,12 @@ impl WorkerConfig {
                 props.insert(k.clone(), v.clone());
             }
         }
-        props.extend(originals_with_prefix(self.props(), "admin."));
+        // `admin.listeners*` are the REST API's, not the admin client's.
+        props.extend(
+            originals_with_prefix(self.props(), "admin.")
+                .into_iter()
+                .filter(|(k, _)| k != "listeners" && !k.starts_with("listeners.")),
+        );
         props
     }
 }
@@ -1307,6 +1337,10 @@ mod tests {
         assert_eq!(c.shutdown_timeout(), Duration::from_secs(5));
         // No authentication and no listeners given: loopback only.
         assert_eq!(c.listeners(), "http://127.0.0.1:8083");
+        // A distributed worker keeps Kafka Connect's default: the others
+        // must reach it.
+        let d = distributed(&[]).expect("valid");
+        assert_eq!(d.listeners(), "http://:8083");
         assert_eq!(c.offset_file(), Some("/tmp/offsets"));
         assert!(c.distributed_config().is_none());
         assert!(c.topic_tracking() && c.topic_tracking_reset() && c.topic_creation());
@@ -1572,8 +1606,6 @@ mod tests {
         };
         for (key, value) in [
             ("rest.extension.classes", "com.example.BasicAuth"),
-            ("admin.listeners", ""),
-            ("admin.listeners", "http://127.0.0.1:9999"),
             ("response.http.headers.config", "add X-Frame-Options: DENY"),
             ("metric.reporters", "com.example.Reporter"),
         ] {

@@ -46,7 +46,12 @@ impl JaasModule {
                 Some(JaasToken::Semicolon) => break,
                 Some(JaasToken::Word(key)) => {
                     if tokens.next()? != Some(JaasToken::Equals) {
-                        return Err(err(format!("expected = after option {key}")));
+                        // The word may be the tail of an unquoted value
+                        // with a space (a password): not echoed.
+                        return Err(err(
+                            "expected '=' after an option name (quote values that contain spaces)"
+                                .into(),
+                        ));
                     }
                     match tokens.next()? {
                         Some(JaasToken::Word(v)) | Some(JaasToken::Quoted(v)) => {

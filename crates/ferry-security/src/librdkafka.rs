@@ -16,8 +16,10 @@ use base64::Engine as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::config::{
-    is_tls13_suite, ClientIdentity, PemSource, SecurityConfig, TlsConfig, TrustStore,
+    is_tls13_suite, ClientIdentity, PemSource, SaslMechanism, SecurityConfig, SecurityProtocol,
+    TlsConfig, TrustStore,
 };
+use crate::jaas::JaasModule;
 use crate::SecurityError;
 
 /// Java-only keys this module reads or judges; never passed to librdkafka.
@@ -110,13 +112,26 @@ const OPENSSL_TLS13_SUITES: [&str; 3] = [
 ];
 
 /// The security part of a librdkafka configuration.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct LibrdkafkaSecurity {
     /// Properties to set, in place of the input keys [`Self::consumes`].
     pub settings: Vec<(&'static str, String)>,
     /// librdkafka-named keys of the input that were read here and are
     /// replaced by `settings`.
     replaced: Vec<&'static str>,
+}
+
+/// Keys only: the values are passwords and private keys.
+impl std::fmt::Debug for LibrdkafkaSecurity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LibrdkafkaSecurity")
+            .field(
+                "settings",
+                &self.settings.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
+            )
+            .field("replaced", &self.replaced)
+            .finish()
+    }
 }
 
 impl LibrdkafkaSecurity {
@@ -156,12 +171,45 @@ pub fn librdkafka_security(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let get = |k: &str| map.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
-    let config = SecurityConfig::from_worker_props(&map)?;
+    let protocol: SecurityProtocol = match get("security.protocol") {
+        Some(p) => p.parse()?,
+        None => SecurityProtocol::Plaintext,
+    };
+    // A mechanism other than PLAIN and SCRAM (GSSAPI, OAUTHBEARER) is
+    // librdkafka's own business: its `sasl.*` keys pass through, only the
+    // Java login module cannot.
+    let mechanism = get("sasl.mechanism").or(get("sasl.mechanisms"));
+    let native_sasl =
+        protocol.uses_sasl() && mechanism.is_some_and(|m| m.parse::<SaslMechanism>().is_err());
+    let config = if native_sasl {
+        if let Some(jaas) = get("sasl.jaas.config") {
+            let class = JaasModule::parse(jaas).map(|m| m.class).unwrap_or_default();
+            return Err(SecurityError::InvalidValue {
+                key: "sasl.jaas.config",
+                value: class,
+                expected: "for this sasl.mechanism Ferry's Kafka clients take librdkafka's sasl.* settings (sasl.kerberos.*, sasl.oauthbearer.*), not a Java login module",
+            });
+        }
+        let mut without_sasl = map.clone();
+        let tls_only = if protocol.uses_tls() {
+            "SSL"
+        } else {
+            "PLAINTEXT"
+        };
+        without_sasl.insert("security.protocol".into(), tls_only.into());
+        SecurityConfig::from_worker_props(&without_sasl)?
+    } else {
+        SecurityConfig::from_worker_props(&map)?
+    };
     let mut out = LibrdkafkaSecurity::default();
     if get("security.protocol").is_some() {
         out.settings
-            .push(("security.protocol", config.protocol.name().to_string()));
+            .push(("security.protocol", protocol.name().to_string()));
         out.replaced.push("security.protocol");
+    }
+    if let (true, Some(m)) = (native_sasl, mechanism) {
+        out.settings.push(("sasl.mechanisms", m.to_string()));
+        out.replaced.push("sasl.mechanisms");
     }
     match &config.tls {
         Some(tls) => {
@@ -453,6 +501,35 @@ mod tests {
             openssl_cipher_list(&suites).expect("valid"),
             "ECDHE-RSA-AES256-GCM-SHA384"
         );
+    }
+
+    #[test]
+    fn other_mechanisms_are_librdkafkas_own() {
+        let s = librdkafka_security(&props(&[
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanism", "GSSAPI"),
+            ("sasl.kerberos.service.name", "kafka"),
+            ("ssl.ca.location", "/ca.pem"),
+        ]))
+        .expect("passed to librdkafka");
+        assert_eq!(setting(&s, "sasl.mechanisms"), Some("GSSAPI"));
+        assert_eq!(setting(&s, "security.protocol"), Some("SASL_SSL"));
+        assert!(!s.consumes("sasl.kerberos.service.name") && !s.consumes("ssl.ca.location"));
+        assert!(
+            !format!("{s:?}").contains("GSSAPI"),
+            "values stay out of Debug"
+        );
+        let e = librdkafka_security(&props(&[
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanism", "OAUTHBEARER"),
+            (
+                "sasl.jaas.config",
+                "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;",
+            ),
+        ]))
+        .map(|_| ())
+        .expect_err("a Java login module");
+        assert!(e.to_string().contains("OAuthBearerLoginModule"), "{e}");
     }
 
     #[test]

@@ -52,6 +52,7 @@ pub(crate) async fn run(
         )
     })?;
     let auth = crate::rest_auth(&config)?;
+    let config_for_rest = config.clone();
 
     let client_tls = config
         .rest_client_tls()
@@ -142,21 +143,16 @@ pub(crate) async fn run(
         member: GroupMember::new(group),
     });
 
-    let router = ferry_rest::RestServer::new(herder.clone() as Arc<dyn Herder>, loggers)
+    let server = ferry_rest::RestServer::new(herder.clone() as Arc<dyn Herder>, loggers)
         .basic_auth(auth)
-        .forwarding_tls(client_tls.clone())
-        .router();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = rest.serve(router, limits, async {
-        let _ = stop_rx.await;
-    });
+        .forwarding_tls(client_tls.clone());
+    let servers = crate::serve_rest(&config_for_rest, server, rest, limits).await?;
     info!(listener = %bound, worker_id = %id, "REST API listening");
 
     wait_for_signal().await;
     info!("shutting down: stopping work and leaving the group");
     herder.shutdown().await;
-    let _ = stop_tx.send(());
-    let _ = server.await;
+    servers.stop().await;
     info!("ferry stopped");
     Ok(())
 }

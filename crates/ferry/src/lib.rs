@@ -179,6 +179,84 @@ fn jaas_from_kafka_opts() -> Option<String> {
         .map(|p| p.trim_matches(|c| c == '"' || c == '\'').to_owned())
 }
 
+/// The REST servers a worker runs: the main listener's and, with
+/// `admin.listeners`, the admin endpoints' own.
+pub(crate) struct RestServers {
+    stop: tokio::sync::watch::Sender<bool>,
+    handles: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl RestServers {
+    /// Stops accepting and lets requests in progress finish.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for handle in self.handles {
+            let _ = handle.await;
+        }
+    }
+}
+
+/// Serves `server` on `main`; with `admin.listeners` set, the admin
+/// endpoints move to its first listener (or, empty, are served nowhere),
+/// as in Kafka Connect.
+pub(crate) async fn serve_rest(
+    config: &WorkerConfig,
+    server: ferry_rest::RestServer,
+    main: RestListener,
+    limits: ferry_rest::ConnectionLimits,
+) -> Result<RestServers> {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let until_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let mut handles = Vec::new();
+    let server = match &config.common.admin_listeners {
+        None => server,
+        Some(list) => {
+            let server = server.without_admin();
+            let listeners = ferry_rest::parse_listener_urls(&list.join(","));
+            match (list.is_empty(), listeners) {
+                (true, _) => info!("admin.listeners is empty: /admin/loggers is served nowhere"),
+                (false, Err(e)) => bail!("invalid `admin.listeners`: {e}"),
+                (false, Ok(listeners)) => {
+                    let Some(first) = listeners.first().copied() else {
+                        bail!("`admin.listeners` names no address");
+                    };
+                    let tls = if first.https {
+                        Some(
+                            config
+                                .admin_server_tls()
+                                .context("cannot set up the https admin listener")?,
+                        )
+                    } else {
+                        None
+                    };
+                    let listener = tokio::net::TcpListener::bind(first.addr)
+                        .await
+                        .with_context(|| {
+                            format!("cannot listen on {} (admin.listeners)", first.addr)
+                        })?;
+                    let bound = listener.local_addr()?;
+                    let admin = RestListener {
+                        listener,
+                        bound,
+                        tls,
+                    };
+                    info!(listener = %bound, "admin REST endpoints listening");
+                    handles.push(admin.serve(
+                        server.admin_router(),
+                        limits,
+                        until_stopped(stopped.clone()),
+                    ));
+                }
+            }
+            server
+        }
+    };
+    handles.push(main.serve(server.router(), limits, until_stopped(stopped)));
+    Ok(RestServers { stop, handles })
+}
+
 /// The REST API's bound listener, and its TLS when it is `https`.
 pub(crate) struct RestListener {
     listener: tokio::net::TcpListener,
@@ -307,6 +385,9 @@ async fn run_standalone(
         .map(|p| cli_config::connector_config(p))
         .collect::<Result<Vec<_>>>()?;
     let auth = rest_auth(&config)?;
+    // The worker owns the configuration from here; the REST servers read it
+    // once more when they start.
+    let config_for_rest = config.clone();
 
     let rest = bind_rest_listener(&config).await?;
     let bound = rest.bound;
@@ -329,13 +410,9 @@ async fn run_standalone(
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
 
-    let router = ferry_rest::RestServer::new(herder.clone() as Arc<dyn Herder>, loggers)
-        .basic_auth(auth)
-        .router();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = rest.serve(router, limits, async {
-        let _ = stop_rx.await;
-    });
+    let server =
+        ferry_rest::RestServer::new(herder.clone() as Arc<dyn Herder>, loggers).basic_auth(auth);
+    let servers = serve_rest(&config_for_rest, server, rest, limits).await?;
     info!(listener = %bound, "REST API listening");
 
     for c in connectors {
@@ -350,8 +427,7 @@ async fn run_standalone(
     wait_for_signal().await;
     info!("shutting down: stopping connectors and flushing offsets");
     herder.shutdown().await;
-    let _ = stop_tx.send(());
-    let _ = server.await;
+    servers.stop().await;
     info!("ferry stopped");
     Ok(())
 }
