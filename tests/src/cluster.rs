@@ -231,3 +231,33 @@ pub fn from_every_worker(cluster: &Cluster, path: &str) -> Vec<(u16, String)> {
         .map(|w| http("GET", &w.url(path), None).expect("an answer"))
         .collect()
 }
+
+/// Waits until each of `names` and its one task are RUNNING, asking
+/// `status` (a connector's status body, or `None` while there is none);
+/// returns the ids of the workers the connectors run on.
+pub fn workers_running(
+    names: &[String],
+    status: impl Fn(&str) -> Option<Value>,
+) -> std::collections::BTreeSet<String> {
+    names
+        .iter()
+        .map(|name| {
+            let s = wait_for(
+                &format!("{name} and its task running"),
+                Duration::from_secs(60),
+                || {
+                    let s = status(name)?;
+                    let running = s["connector"]["state"] == "RUNNING"
+                        && s["tasks"]
+                            .as_array()
+                            .is_some_and(|t| t.len() == 1 && t[0]["state"] == "RUNNING");
+                    running.then_some(s)
+                },
+            );
+            s["connector"]["worker_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect()
+}

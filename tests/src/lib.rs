@@ -122,9 +122,17 @@ pub fn rest_auth_on() -> bool {
 /// Worker properties that require [`REST_USER`], with the JAAS and users
 /// files written in `dir`.
 pub fn rest_auth_properties(dir: &Path) -> Vec<(String, String)> {
+    basic_auth_properties(dir, &format!("{}: {}\n", REST_USER.0, REST_USER.1))
+}
+
+/// Worker properties that turn on Kafka Connect's basic authentication
+/// extension, with a JAAS file and a users file of `users` (`user:
+/// password` lines) written in `dir`.
+pub fn basic_auth_properties(dir: &Path, users: &str) -> Vec<(String, String)> {
     std::fs::create_dir_all(dir).expect("worker directory");
-    let users = dir.join("rest-users.properties");
-    std::fs::write(&users, format!("{}: {}\n", REST_USER.0, REST_USER.1)).expect("users file");
+    let users_file = dir.join("rest-users.properties");
+    std::fs::write(&users_file, users).expect("users file");
+    let users = users_file;
     let jaas = dir.join("rest-jaas.conf");
     std::fs::write(
         &jaas,
@@ -217,6 +225,8 @@ pub struct Worker {
     log: PathBuf,
     /// RLIMIT_NOFILE (soft and hard) for the process, when set.
     open_file_limit: Option<u64>,
+    /// `https` once [`Worker::https`] made the listener so.
+    scheme: &'static str,
 }
 
 impl Worker {
@@ -246,6 +256,7 @@ impl Worker {
             child: None,
             log: dir.join("ferry.log"),
             open_file_limit: None,
+            scheme: "http",
         }
     }
 
@@ -271,6 +282,7 @@ impl Worker {
             child: None,
             log: dir.join("ferry.log"),
             open_file_limit: None,
+            scheme: "http",
         }
     }
 
@@ -290,22 +302,7 @@ impl Worker {
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("{}://127.0.0.1:{}{path}", self.scheme(), self.port)
-    }
-
-    /// `https` when the worker's `listeners` says so.
-    pub fn scheme(&self) -> &'static str {
-        let props = std::fs::read_to_string(&self.worker_props).unwrap_or_default();
-        let https = props
-            .lines()
-            .rev()
-            .find_map(|l| l.strip_prefix("listeners="))
-            .is_some_and(|l| l.trim().starts_with("https://"));
-        if https {
-            "https"
-        } else {
-            "http"
-        }
+        format!("{}://127.0.0.1:{}{path}", self.scheme, self.port)
     }
 
     /// Makes the worker's listener `https` (before it starts): its TLS
@@ -317,6 +314,7 @@ impl Worker {
             &format!("listeners=https://127.0.0.1:{}", self.port),
         );
         std::fs::write(&self.worker_props, props).expect("worker properties");
+        self.scheme = "https";
         self
     }
 

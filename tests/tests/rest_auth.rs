@@ -8,43 +8,23 @@
 use std::path::Path;
 use std::time::Duration;
 
+use ferry_tests::cluster::workers_running;
 use ferry_tests::*;
 use serde_json::{json, Value};
 
 const ADMIN: (&str, &str) = ("admin", "admin-secret");
 const VIEWER: (&str, &str) = ("viewer", "viewer-secret");
 
-/// A JAAS file and its credentials file in `dir`; returns the worker
-/// properties that turn the extension on.
+/// The worker properties that turn the extension on, with users `admin`
+/// (a plain password) and `viewer` (a bcrypt one, read-only).
 fn auth_properties(dir: &Path) -> Vec<(String, String)> {
-    let users = dir.join("users.properties");
     let hash = bcrypt::hash(VIEWER.1, 4).expect("bcrypt");
-    std::fs::write(
-        &users,
-        format!("{}: {}\n{}: {hash}\n", ADMIN.0, ADMIN.1, VIEWER.0),
-    )
-    .expect("users file");
-    let jaas = dir.join("connect-jaas.conf");
-    std::fs::write(
-        &jaas,
-        format!(
-            "KafkaConnect {{\n  org.apache.kafka.connect.rest.basic.auth.extension.PropertyFileLoginModule required\n  file=\"{}\";\n}};\n",
-            users.display()
-        ),
-    )
-    .expect("jaas file");
-    vec![
-        (
-            "rest.extension.classes".into(),
-            "org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension"
-                .into(),
-        ),
-        (
-            "java.security.auth.login.config".into(),
-            jaas.to_string_lossy().into_owned(),
-        ),
-        ("rest.basic.auth.read.only.users".into(), VIEWER.0.into()),
-    ]
+    let mut props = basic_auth_properties(
+        dir,
+        &format!("{}: {}\n{}: {hash}\n", ADMIN.0, ADMIN.1, VIEWER.0),
+    );
+    props.push(("rest.basic.auth.read.only.users".into(), VIEWER.0.into()));
+    props
 }
 
 fn pairs(props: &[(String, String)]) -> Vec<(&str, &str)> {
@@ -252,33 +232,11 @@ fn a_cluster_forwards_with_the_callers_credentials_and_signs_its_own_requests() 
     }
     // Their tasks run on both workers: a connector on the follower sends
     // its task configs to the leader signed, with no user.
-    let mut placed = std::collections::BTreeSet::new();
-    for name in &names {
-        let status = wait_for(
-            &format!("{name} and its task running"),
-            Duration::from_secs(60),
-            || {
-                let (code, _, s) = request(
-                    "GET",
-                    &workers[0].url(&format!("/connectors/{name}/status")),
-                    Some(VIEWER),
-                    None,
-                );
-                let running = code == 200
-                    && s["connector"]["state"] == "RUNNING"
-                    && s["tasks"]
-                        .as_array()
-                        .is_some_and(|t| t.len() == 1 && t[0]["state"] == "RUNNING");
-                running.then_some(s)
-            },
-        );
-        placed.insert(
-            status["connector"]["worker_id"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-        );
-    }
+    let placed = workers_running(&names, |name| {
+        let url = workers[0].url(&format!("/connectors/{name}/status"));
+        let (code, _, s) = request("GET", &url, Some(VIEWER), None);
+        (code == 200).then_some(s)
+    });
     assert_eq!(placed.len(), 2, "connectors on both workers: {placed:?}");
     // The exemption is the signature's: an unsigned task-config request
     // from anyone else is refused.

@@ -6,11 +6,11 @@
 //! broker's, for 127.0.0.1 and localhost, serves as the worker's).
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use ferry_security::TlsConfig;
+use ferry_tests::cluster::workers_running;
 use ferry_tests::*;
 use serde_json::{json, Value};
 
@@ -82,32 +82,6 @@ fn an_https_listener_requires_the_client_certificate_it_is_told_to() {
     );
 }
 
-/// Users file and JAAS file for basic authentication in `dir`.
-fn basic_auth(dir: &Path) -> Vec<(String, String)> {
-    let users = dir.join("users.properties");
-    std::fs::write(&users, "admin: admin-secret\n").expect("users");
-    let jaas = dir.join("jaas.conf");
-    std::fs::write(
-        &jaas,
-        format!(
-            "KafkaConnect {{ org.apache.kafka.connect.rest.basic.auth.extension.PropertyFileLoginModule required file=\"{}\"; }};",
-            users.display()
-        ),
-    )
-    .expect("jaas");
-    vec![
-        (
-            "rest.extension.classes".into(),
-            "org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension"
-                .into(),
-        ),
-        (
-            "java.security.auth.login.config".into(),
-            jaas.to_string_lossy().into_owned(),
-        ),
-    ]
-}
-
 #[test]
 fn a_cluster_over_https_forwards_and_sends_task_configs_between_workers() {
     require_kafka();
@@ -124,7 +98,7 @@ fn a_cluster_over_https_forwards_and_sends_task_configs_between_workers() {
             STORE_PASSWORD.to_string(),
         ),
     ];
-    props.extend(basic_auth(dir.path()));
+    props.extend(basic_auth_properties(dir.path(), "admin: admin-secret\n"));
     let pairs: Vec<(&str, &str)> = props
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -176,28 +150,11 @@ fn a_cluster_over_https_forwards_and_sends_task_configs_between_workers() {
         assert_eq!(code, 201, "through worker {}: {body}", i % 2);
         names.push(name);
     }
-    let mut placed = std::collections::BTreeSet::new();
-    for name in &names {
-        let status = wait_for(&format!("{name} running"), Duration::from_secs(60), || {
-            let (code, s) = send(
-                reqwest::Method::GET,
-                &workers[1].url(&format!("/connectors/{name}/status")),
-                None,
-            );
-            let running = code == 200
-                && s["connector"]["state"] == "RUNNING"
-                && s["tasks"]
-                    .as_array()
-                    .is_some_and(|t| t.len() == 1 && t[0]["state"] == "RUNNING");
-            running.then_some(s)
-        });
-        placed.insert(
-            status["connector"]["worker_id"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-        );
-    }
+    let placed = workers_running(&names, |name| {
+        let url = workers[1].url(&format!("/connectors/{name}/status"));
+        let (code, s) = send(reqwest::Method::GET, &url, None);
+        (code == 200).then_some(s)
+    });
     assert_eq!(placed.len(), 2, "connectors on both workers: {placed:?}");
 }
 

@@ -556,6 +556,14 @@ impl Unimplemented {
 fn blank(v: &str) -> bool {
     v.trim().is_empty()
 }
+/// A `listeners` URL of the `https` protocol.
+fn is_https(listener: &str) -> bool {
+    listener
+        .trim()
+        .get(..8)
+        .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
+}
+
 fn basic_auth_only(v: &str) -> bool {
     v.split(',')
         .map(str::trim)
@@ -1116,8 +1124,7 @@ impl WorkerConfig {
         if let Some(scheme) = self.common.rest_advertised_listener.as_deref() {
             return scheme;
         }
-        let https = |l: &String| l.trim().to_ascii_lowercase().starts_with("https://");
-        if self.common.listeners.first().is_some_and(https) {
+        if self.common.listeners.first().is_some_and(|l| is_https(l)) {
             "https"
         } else {
             "http"
@@ -1225,22 +1232,16 @@ impl WorkerConfig {
     }
 
     fn rest_uses_https(&self) -> bool {
-        self.common
-            .listeners
-            .iter()
-            .any(|l| l.trim().to_ascii_lowercase().starts_with("https://"))
+        self.common.listeners.iter().any(|l| is_https(l))
             || self.advertised_scheme().eq_ignore_ascii_case("https")
     }
 
-    /// The `https` listener's TLS configuration (key store, and the trust
-    /// store for `ssl.client.auth`); `None` without an `https` listener.
+    /// The TLS configuration of an `https` listener (key store, and the
+    /// trust store for `ssl.client.auth`).
     pub fn rest_server_tls(
         &self,
-    ) -> Result<Option<Arc<rustls::ServerConfig>>, ferry_security::SecurityError> {
-        if !self.rest_uses_https() {
-            return Ok(None);
-        }
-        self.server_tls("listeners.https.").map(Some)
+    ) -> Result<Arc<rustls::ServerConfig>, ferry_security::SecurityError> {
+        self.server_tls("listeners.https.")
     }
 
     /// The TLS configuration of an `https` admin listener

@@ -231,7 +231,7 @@ pub fn librdkafka_security(
         ] {
             if let Some(class) = get(key) {
                 return Err(SecurityError::InvalidValue {
-                    key: static_key(key),
+                    key,
                     value: class.to_string(),
                     expected: "Java callback classes cannot run in Ferry; remove it",
                 });
@@ -246,16 +246,6 @@ pub fn librdkafka_security(
             .extend(["sasl.mechanisms", "sasl.username", "sasl.password"]);
     }
     Ok(out)
-}
-
-/// The key as a `'static` name from [`JAVA_ONLY`] (error messages keep
-/// `&'static str` keys).
-fn static_key(key: &str) -> &'static str {
-    JAVA_ONLY
-        .iter()
-        .find(|k| **k == key)
-        .copied()
-        .unwrap_or("ssl/sasl setting")
 }
 
 /// Settings that choose Java's TLS machinery: their defaults mean what

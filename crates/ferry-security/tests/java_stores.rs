@@ -6,7 +6,9 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use ferry_security::{librdkafka_security, ClientIdentity, SecurityConfig, SecurityError};
+use ferry_security::{
+    librdkafka_security, ClientIdentity, SecurityConfig, SecurityError, TlsConfig,
+};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
@@ -42,6 +44,11 @@ fn config(pairs: &[(&str, &str)]) -> Result<SecurityConfig, SecurityError> {
     SecurityConfig::from_worker_props(&props)
 }
 
+/// The TLS settings of `pairs` (with `security.protocol=SSL`).
+fn tls_of(pairs: &[(&str, &str)]) -> TlsConfig {
+    config(pairs).expect("valid").tls.expect("tls")
+}
+
 fn pem_certs(name: &str) -> Vec<CertificateDer<'static>> {
     CertificateDer::pem_file_iter(tls_file(name))
         .expect("PEM file")
@@ -72,7 +79,7 @@ fn trust_stores_of_both_types_hold_the_ca() {
         }
         // The type is left at Java's default (JKS) for the PKCS12 file
         // too: Java 9 and later read either whatever the type says.
-        let tls = config(&pairs).expect("valid").tls.expect("tls");
+        let tls = tls_of(&pairs);
         let certs = tls.trust.expect("trust").certificates().expect(file);
         assert_eq!(certs, ca, "{file}");
     }
@@ -97,7 +104,7 @@ fn key_stores_of_both_types_hold_the_client_key_and_chain() {
         if let Some(k) = key_password {
             pairs.push(("ssl.key.password", k));
         }
-        let tls = config(&pairs).expect("valid").tls.expect("tls");
+        let tls = tls_of(&pairs);
         let identity = tls.identity.clone().expect("identity").load().expect(file);
         assert_eq!(identity.chain, chain, "{file}");
         assert_eq!(identity.key.secret_der(), pem_key_der(), "{file}");
@@ -129,13 +136,10 @@ fn key_stores_of_both_types_hold_the_client_key_and_chain() {
 #[test]
 fn wrong_passwords_and_files_are_named() {
     let jks = tls_file("client.jks");
-    let e = config(&[
+    let e = tls_of(&[
         ("ssl.keystore.location", jks.as_str()),
         ("ssl.keystore.password", "wrong"),
     ])
-    .expect("valid")
-    .tls
-    .expect("tls")
     .identity
     .expect("identity")
     .load()
@@ -145,13 +149,10 @@ fn wrong_passwords_and_files_are_named() {
         "{e}"
     );
     // The store password is right but the key has its own.
-    let e = config(&[
+    let e = tls_of(&[
         ("ssl.keystore.location", jks.as_str()),
         ("ssl.keystore.password", STORE_PASSWORD),
     ])
-    .expect("valid")
-    .tls
-    .expect("tls")
     .identity
     .expect("identity")
     .load()
@@ -159,13 +160,10 @@ fn wrong_passwords_and_files_are_named() {
     assert!(e.to_string().contains("ssl.key.password"), "{e}");
 
     let p12 = tls_file("truststore.p12");
-    let tls = config(&[
+    let tls = tls_of(&[
         ("ssl.truststore.location", p12.as_str()),
         ("ssl.truststore.password", "wrong"),
-    ])
-    .expect("valid")
-    .tls
-    .expect("tls");
+    ]);
     let e = tls
         .trust
         .expect("trust")
@@ -173,10 +171,7 @@ fn wrong_passwords_and_files_are_named() {
         .expect_err("wrong password");
     assert!(e.to_string().contains("ssl.truststore.location"), "{e}");
 
-    let tls = config(&[("ssl.truststore.location", "/nonexistent/truststore.jks")])
-        .expect("valid")
-        .tls
-        .expect("tls");
+    let tls = tls_of(&[("ssl.truststore.location", "/nonexistent/truststore.jks")]);
     let e = tls.client_config().expect_err("missing file");
     assert!(
         e.to_string().contains("ssl.truststore.location")
@@ -185,21 +180,14 @@ fn wrong_passwords_and_files_are_named() {
     );
     // A PEM file given as a JKS store is named as neither.
     let pem = tls_file("ca.pem");
-    let e = config(&[("ssl.truststore.location", pem.as_str())])
-        .expect("valid")
-        .tls
-        .expect("tls")
+    let e = tls_of(&[("ssl.truststore.location", pem.as_str())])
         .trust
         .expect("trust")
         .certificates()
         .expect_err("PEM is not JKS");
     assert!(e.to_string().contains("neither a JKS nor a PKCS12"), "{e}");
     assert!(matches!(
-        config(&[("ssl.keystore.location", pem.as_str())])
-            .expect("valid")
-            .tls
-            .expect("tls")
-            .identity,
+        tls_of(&[("ssl.keystore.location", pem.as_str())]).identity,
         Some(ClientIdentity::Store { .. })
     ));
 }

@@ -295,11 +295,11 @@ pub(crate) async fn bind_rest_listener(config: &WorkerConfig) -> Result<RestList
         bail!("`listeners` names no address");
     };
     let tls = if first.https {
-        let tls = config
-            .rest_server_tls()
-            .context("cannot set up the https listener")?
-            .context("an https listener without TLS settings")?;
-        Some(tls)
+        Some(
+            config
+                .rest_server_tls()
+                .context("cannot set up the https listener")?,
+        )
     } else {
         None
     };
